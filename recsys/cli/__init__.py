@@ -1,0 +1,23 @@
+"""The `recsys` command line: thin click commands that parse options and call the package.
+
+Each command lives in its own module here and is registered below.
+"""
+
+from __future__ import annotations
+
+import click
+
+from recsys import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="recsys")
+def main() -> None:
+    """Learn item-to-item product embeddings from co-purchase data, tracked with MLflow.
+
+    Typical flow: `recsys prepare DATASET`, then `recsys train METHOD --dataset DATASET`,
+    then `recsys leaderboard`. Every command has --help.
+    """
+
+
+# Commands register themselves here, one import per module (keeps this file conflict-free).

@@ -1,0 +1,96 @@
+"""Validated settings shared by every entry point.
+
+Each method's own settings live next to its model (e.g. ``recsys.models.skipgram``) and
+extend these. The same pydantic schema validates CLI options and MLproject parameters,
+so ``-P dim=-3`` fails at once, naming the parameter, before any work starts.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DATA_DIR_ENV = "RECSYS_DATA_DIR"
+
+
+def default_data_dir() -> Path:
+    """``$RECSYS_DATA_DIR`` when set, else ``./data``."""
+    return Path(os.environ.get(DATA_DIR_ENV, "data"))
+
+
+class StrictModel(BaseModel):
+    """Unknown fields are errors: a misspelt parameter must not be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RelationWeights(StrictModel):
+    """Weight each relation adds to a pair (the study's values); summed per unique pair."""
+
+    bought_together: float = Field(1.2, ge=0, description="weight of a bought_together link")
+    also_bought: float = Field(1.0, ge=0, description="weight of an also_bought link")
+    also_viewed: float = Field(0.5, ge=0, description="weight of an also_viewed link")
+
+
+class DataConfig(StrictModel):
+    """Which dataset to read and how to turn it into train and validation pairs."""
+
+    dataset: str = Field(
+        "synthetic-small",
+        description="a dataset name (electronics, books, synthetic-electronics, "
+        "synthetic-books, synthetic-small) or a path to a metadata .json/.json.gz file",
+    )
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description=f"where raw files and prepared datasets live (env {DATA_DIR_ENV})",
+    )
+    weights: RelationWeights = Field(default_factory=RelationWeights)
+    study_filters: bool = Field(
+        True,
+        description="keep only records with `related`, a title and >= 2 also_bought entries, "
+        "as the study did",
+    )
+    validation_fraction: float = Field(
+        1 / 3, gt=0, lt=1, description="share of unique pairs held out (the study: 33%)"
+    )
+    split_seed: int = Field(42, ge=0, description="seed of the train/validation split")
+
+
+class WalkConfig(StrictModel):
+    """Random walks over the training graph (the study: 10 walks of length 10 per product)."""
+
+    walks_per_node: int = Field(10, ge=1, le=1000, description="walks started from each product")
+    walk_length: int = Field(10, ge=2, le=1000, description="products per walk, start included")
+    p: float = Field(1.0, gt=0, description="node2vec return parameter (1 = first-order)")
+    q: float = Field(1.0, gt=0, description="node2vec in-out parameter (1 = first-order)")
+    walk_seed: int = Field(42, ge=0, description="seed of the walks")
+    workers: int = Field(0, ge=0, description="threads for walking; 0 = every core")
+
+
+Device = Literal["auto", "cpu", "cuda"]
+
+
+class TrainerConfig(StrictModel):
+    """The shared training engine's settings (the study's values as defaults)."""
+
+    epochs: int = Field(5, ge=1, le=1000, description="passes over the training data")
+    batch_size: int = Field(1024, ge=1, le=1 << 24, description="positive pairs per batch")
+    dim: int = Field(128, ge=1, le=4096, description="embedding dimension")
+    lr: float = Field(0.01, gt=0, le=10, description="peak learning rate")
+    negatives: int = Field(5, ge=0, le=100, description="negative samples per positive pair")
+    schedule: Literal["cosine_restart", "cosine", "constant"] = Field(
+        "cosine_restart",
+        description="cosine_restart: cosine annealing restarted each epoch (the study)",
+    )
+    seed: int = Field(42, ge=0, description="seed of initialization and sampling")
+    device: Device = Field("auto", description="auto = cuda when available, else cpu")
+    eval_every: int = Field(
+        100, ge=1, description="batches between sampled-AUC points of the learning curve"
+    )
+    eval_sample: int = Field(
+        10_000, ge=100, description="validation pairs in the learning-curve AUC sample"
+    )
+

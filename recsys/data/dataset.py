@@ -1,0 +1,159 @@
+"""The prepared dataset: what `prepare` hands every later stage.
+
+A prepared dataset is a folder of Parquet tables plus a JSON manifest, so a second
+method on the same data neither parses nor splits again. Every table is keyed by the
+dense ``item_id`` (0..n_items-1) assigned to every product that appears in any pair.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from recsys.typing import BoolMask, ItemIds, Labels, Weights
+
+# Relation flags stored per training pair (a bitmask: a pair can carry several).
+RELATION_BOUGHT_TOGETHER = 1
+RELATION_ALSO_BOUGHT = 2
+RELATION_ALSO_VIEWED = 4
+
+PRODUCT_COLUMNS = (
+    "item_id",  # int32, dense
+    "asin",  # str, as in the file (the study lowercased asins; we do not)
+    "title",  # str or None
+    "brand",  # str or None ("" in the file is stored as None)
+    "category_1",  # str or None: first category level below the root
+    "category_2",  # str or None
+    "category_3",  # str or None
+    "price",  # float32, NaN when missing
+    "sales_rank",  # float32, NaN when missing
+    "has_metadata",  # bool: the product has a record of its own in the file
+)
+
+MANIFEST_NAME = "manifest.json"
+
+
+@dataclass(frozen=True)
+class PairTable:
+    """Training pairs: undirected, one row per unique pair, item_a < item_b."""
+
+    item_a: ItemIds
+    item_b: ItemIds
+    weight: Weights  # summed relation weights (bought_together 1.2, also_bought 1.0, ...)
+    relations: np.ndarray  # uint8 bitmask of RELATION_* flags
+
+    def __len__(self) -> int:
+        return int(self.item_a.shape[0])
+
+
+@dataclass(frozen=True)
+class ValidationPairs:
+    """Held-out positives and sampled negatives, with the slice each pair belongs to."""
+
+    item_a: ItemIds
+    item_b: ItemIds
+    label: Labels  # 1 held-out positive, 0 sampled negative
+    seen: BoolMask  # both products are in the training vocabulary
+
+    def __len__(self) -> int:
+        return int(self.item_a.shape[0])
+
+
+@dataclass(frozen=True)
+class PreparedDataset:
+    """Products, train pairs and validation pairs of one dataset and split."""
+
+    name: str
+    products: pd.DataFrame  # PRODUCT_COLUMNS, row i has item_id i
+    train: PairTable
+    validation: ValidationPairs
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_items(self) -> int:
+        return len(self.products)
+
+    def train_vocabulary(self) -> BoolMask:
+        """Items that appear in at least one training pair."""
+        mask = np.zeros(self.n_items, dtype=bool)
+        mask[self.train.item_a] = True
+        mask[self.train.item_b] = True
+        return mask
+
+    def train_degree(self) -> np.ndarray:
+        """Number of training pairs each item takes part in, shape (n_items,)."""
+        return np.bincount(
+            np.concatenate([self.train.item_a, self.train.item_b]), minlength=self.n_items
+        ).astype(np.int64)
+
+    def cold_start_mask(self) -> BoolMask:
+        """Validation pairs that are unseen but whose two products both have metadata.
+
+        Side-information methods can embed such products without having trained on
+        them; this is the slice where they must beat plain id embeddings.
+        """
+        has_meta = self.products["has_metadata"].to_numpy(dtype=bool)
+        both_meta = has_meta[self.validation.item_a] & has_meta[self.validation.item_b]
+        return both_meta & ~self.validation.seen
+
+
+def save_prepared(dataset: PreparedDataset, folder: Path) -> None:
+    """Write the dataset as Parquet tables plus a manifest (the manifest last, as a commit mark)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    dataset.products.to_parquet(folder / "products.parquet", index=False)
+    pd.DataFrame(
+        {
+            "item_a": dataset.train.item_a,
+            "item_b": dataset.train.item_b,
+            "weight": dataset.train.weight,
+            "relations": dataset.train.relations,
+        }
+    ).to_parquet(folder / "train_pairs.parquet", index=False)
+    pd.DataFrame(
+        {
+            "item_a": dataset.validation.item_a,
+            "item_b": dataset.validation.item_b,
+            "label": dataset.validation.label,
+            "seen": dataset.validation.seen,
+        }
+    ).to_parquet(folder / "val_pairs.parquet", index=False)
+    manifest = {"name": dataset.name, **dataset.manifest}
+    tmp = folder / (MANIFEST_NAME + ".tmp")
+    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str))
+    tmp.replace(folder / MANIFEST_NAME)
+
+
+def load_prepared(folder: Path) -> PreparedDataset:
+    """Read a dataset written by :func:`save_prepared`."""
+    manifest_path = folder / MANIFEST_NAME
+    if not manifest_path.exists():
+        raise FileNotFoundError(
+            f"{folder} holds no prepared dataset ({MANIFEST_NAME} missing); "
+            "run `recsys prepare` for it first."
+        )
+    manifest = json.loads(manifest_path.read_text())
+    products = pd.read_parquet(folder / "products.parquet")
+    train = pd.read_parquet(folder / "train_pairs.parquet")
+    val = pd.read_parquet(folder / "val_pairs.parquet")
+    return PreparedDataset(
+        name=str(manifest.get("name", folder.name)),
+        products=products,
+        train=PairTable(
+            item_a=train["item_a"].to_numpy(np.int32),
+            item_b=train["item_b"].to_numpy(np.int32),
+            weight=train["weight"].to_numpy(np.float32),
+            relations=train["relations"].to_numpy(np.uint8),
+        ),
+        validation=ValidationPairs(
+            item_a=val["item_a"].to_numpy(np.int32),
+            item_b=val["item_b"].to_numpy(np.int32),
+            label=val["label"].to_numpy(np.int8),
+            seen=val["seen"].to_numpy(bool),
+        ),
+        manifest=manifest,
+    )

@@ -1,0 +1,141 @@
+"""Validation metrics shared by every method, so their numbers are comparable.
+
+The study's protocol: ROC-AUC on all validation pairs, where a pair with a product that
+has no embedding gets the median score of the scorable pairs, and ROC-AUC on the pairs
+whose two products were seen in training. We add the cold-start slice (unseen, but both
+products have metadata) where side information is meant to help.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
+
+from recsys.data.dataset import PreparedDataset, ValidationPairs
+from recsys.models.base import ItemEmbeddings
+from recsys.typing import BoolMask, Labels, Weights
+
+CURVE_POINTS = 500  # curves are thinned to this many points before logging or plotting
+
+
+@dataclass(frozen=True)
+class Curve:
+    """A thinned curve: x, y and the thresholds that produce each point."""
+
+    x: np.ndarray
+    y: np.ndarray
+    thresholds: np.ndarray
+
+
+@dataclass(frozen=True)
+class EvaluationResult:
+    """Validation metrics of one model; AUCs are None when a slice lacks a class."""
+
+    auc_all: float
+    auc_seen: float | None
+    auc_cold_start: float | None
+    pr_auc: float
+    n_pairs: int
+    n_seen: int
+    n_cold_start: int
+    n_median_filled: int
+    roc: Curve
+    precision_recall: Curve  # x = recall, y = precision
+    threshold_precision: Curve = field(repr=False)  # the study's "cliff" plot, x = threshold
+    threshold_recall: Curve = field(repr=False)
+
+    def metrics(self, prefix: str = "") -> dict[str, float]:
+        """Flat float metrics for logging; slices without both classes are left out."""
+        values = {
+            "auc_all": self.auc_all,
+            "auc_seen": self.auc_seen,
+            "auc_cold_start": self.auc_cold_start,
+            "pr_auc": self.pr_auc,
+            "frac_median_filled": self.n_median_filled / max(self.n_pairs, 1),
+        }
+        return {f"{prefix}{k}": float(v) for k, v in values.items() if v is not None}
+
+
+def auc_or_none(labels: Labels, scores: Weights) -> float | None:
+    """ROC-AUC, or None when only one class is present (AUC is undefined there)."""
+    if labels.size == 0 or labels.min() == labels.max():
+        return None
+    return float(roc_auc_score(labels, scores))
+
+
+def scorable_mask(model: ItemEmbeddings, validation: ValidationPairs) -> BoolMask:
+    """Validation pairs whose two products both have an embedding."""
+    return model.known[validation.item_a] & model.known[validation.item_b]
+
+
+def score_validation(model: ItemEmbeddings, validation: ValidationPairs) -> tuple[Weights, BoolMask]:
+    """Scores of all validation pairs, median-filled where a product has no embedding.
+
+    Returns (scores, filled) where ``filled`` marks the pairs that got the median.
+    """
+    scorable = scorable_mask(model, validation)
+    scores = np.empty(len(validation), dtype=np.float32)
+    scores[scorable] = model.score(validation.item_a[scorable], validation.item_b[scorable])
+    fill = float(np.median(scores[scorable])) if scorable.any() else 0.0
+    scores[~scorable] = fill
+    return scores, ~scorable
+
+
+def _thin(x: np.ndarray, y: np.ndarray, t: np.ndarray, points: int = CURVE_POINTS) -> Curve:
+    if x.size > points:
+        keep = np.unique(np.linspace(0, x.size - 1, points).round().astype(np.int64))
+        x, y, t = x[keep], y[keep], t[keep]
+    return Curve(x=x.astype(np.float64), y=y.astype(np.float64), thresholds=t.astype(np.float64))
+
+
+def evaluate_scores(
+    labels: Labels, scores: Weights, seen: BoolMask, cold_start: BoolMask, filled: BoolMask
+) -> EvaluationResult:
+    """All metrics from precomputed scores (methods that do not embed can use this)."""
+    fpr, tpr, roc_t = roc_curve(labels, scores)
+    precision, recall, pr_t = precision_recall_curve(labels, scores)
+    # precision_recall_curve returns one threshold fewer than points; drop the final (1, 0) point.
+    precision, recall = precision[:-1], recall[:-1]
+    auc_all = auc_or_none(labels, scores)
+    if auc_all is None:
+        raise ValueError("validation pairs need both positives and negatives to compute AUC")
+    return EvaluationResult(
+        auc_all=auc_all,
+        auc_seen=auc_or_none(labels[seen], scores[seen]),
+        auc_cold_start=auc_or_none(labels[cold_start], scores[cold_start]),
+        pr_auc=float(average_precision_score(labels, scores)),
+        n_pairs=int(labels.size),
+        n_seen=int(seen.sum()),
+        n_cold_start=int(cold_start.sum()),
+        n_median_filled=int(filled.sum()),
+        roc=_thin(fpr, tpr, roc_t),
+        precision_recall=_thin(recall, precision, pr_t),
+        threshold_precision=_thin(pr_t, precision, pr_t),
+        threshold_recall=_thin(pr_t, recall, pr_t),
+    )
+
+
+def evaluate(model: ItemEmbeddings, dataset: PreparedDataset) -> EvaluationResult:
+    """Full validation metrics of a model on a prepared dataset."""
+    validation = dataset.validation
+    scores, filled = score_validation(model, validation)
+    return evaluate_scores(
+        validation.label, scores, validation.seen, dataset.cold_start_mask(), filled
+    )
+
+
+def auc_sample_indices(validation: ValidationPairs, size: int, seed: int) -> np.ndarray:
+    """A fixed, seeded sample of *seen* validation pairs for the per-batch learning curve.
+
+    Seen pairs only: unseen products have no trained vector yet, so they would add only
+    noise to a curve meant to show learning progress.
+    """
+    candidates = np.flatnonzero(validation.seen)
+    if candidates.size == 0:
+        candidates = np.arange(len(validation))
+    rng = np.random.default_rng(seed)
+    if candidates.size > size:
+        candidates = rng.choice(candidates, size=size, replace=False)
+    return np.sort(candidates)

@@ -1,0 +1,139 @@
+"""What every method returns and how methods are found by name.
+
+Every method, from the popularity baseline to skip-gram with side information, hands
+back an :class:`ItemEmbeddings`: one float32 row per product plus what scoring needs.
+Evaluation, the MLflow pyfunc model and the leaderboard depend only on this class, so
+every number is computed the same way for every method.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel
+
+from recsys.typing import BoolMask, EmbeddingMatrix, ItemIds, Weights
+
+Similarity = Literal["cosine", "dot", "dot_sigmoid"]
+
+
+@dataclass(frozen=True)
+class ItemEmbeddings:
+    """Trained item vectors aligned with item_id, and how to score a pair with them.
+
+    ``known`` marks items whose vector was learned (or derived from side information);
+    the rest keep whatever initial vector the method had, and evaluation treats them as
+    having no embedding (the study scored such pairs with the median score).
+    """
+
+    vectors: EmbeddingMatrix  # (n_items, dim), float32
+    known: BoolMask  # (n_items,)
+    similarity: Similarity = "cosine"
+    bias: Weights | None = None  # (n_items,), added to the pair score when present
+    extra: dict[str, Any] = field(default_factory=dict)  # e.g. learned side-info weights
+
+    def __post_init__(self) -> None:
+        if self.vectors.ndim != 2:
+            raise ValueError(f"vectors must be 2-D (n_items, dim), got shape {self.vectors.shape}")
+        if self.known.shape != (self.vectors.shape[0],):
+            raise ValueError(
+                f"known has shape {self.known.shape}, expected ({self.vectors.shape[0]},)"
+            )
+        if self.bias is not None and self.bias.shape != (self.vectors.shape[0],):
+            raise ValueError(
+                f"bias has shape {self.bias.shape}, expected ({self.vectors.shape[0]},)"
+            )
+
+    @property
+    def n_items(self) -> int:
+        return int(self.vectors.shape[0])
+
+    @property
+    def dim(self) -> int:
+        return int(self.vectors.shape[1])
+
+    def _scoring_vectors(self) -> EmbeddingMatrix:
+        if self.similarity != "cosine":
+            return self.vectors
+        norms = np.linalg.norm(self.vectors, axis=1, keepdims=True)
+        return (self.vectors / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+
+    def score(self, item_a: ItemIds, item_b: ItemIds, chunk_size: int = 1 << 20) -> Weights:
+        """Score pairs in bulk, shape (n,). Chunked so memory stays bounded on millions of pairs."""
+        vectors = self._scoring_vectors()
+        out = np.empty(item_a.shape[0], dtype=np.float32)
+        for start in range(0, item_a.shape[0], chunk_size):
+            a = item_a[start : start + chunk_size]
+            b = item_b[start : start + chunk_size]
+            s = np.einsum("ij,ij->i", vectors[a], vectors[b])
+            if self.bias is not None:
+                s = s + self.bias[a] + self.bias[b]
+            if self.similarity == "dot_sigmoid":
+                s = 1.0 / (1.0 + np.exp(-s))
+            out[start : start + chunk_size] = s
+        return out
+
+    def most_similar(self, item_ids: ItemIds, k: int) -> tuple[ItemIds, Weights]:
+        """Top-k known items for each query item (the query itself excluded).
+
+        Returns (ids, scores), each of shape (len(item_ids), k).
+        """
+        vectors = self._scoring_vectors()
+        candidates = np.flatnonzero(self.known).astype(np.int32)
+        k = min(k, max(len(candidates) - 1, 0))
+        scores = vectors[item_ids] @ vectors[candidates].T  # (queries, candidates)
+        if self.bias is not None:
+            scores = scores + self.bias[item_ids, None] + self.bias[None, candidates]
+        scores[candidates[None, :] == np.asarray(item_ids)[:, None]] = -np.inf
+        if k == 0:
+            empty = np.empty((len(item_ids), 0))
+            return empty.astype(np.int32), empty.astype(np.float32)
+        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        top_scores = np.take_along_axis(scores, top, axis=1)
+        order = np.argsort(-top_scores, axis=1)
+        top = np.take_along_axis(top, order, axis=1)
+        top_scores = np.take_along_axis(top_scores, order, axis=1)
+        if self.similarity == "dot_sigmoid":
+            top_scores = 1.0 / (1.0 + np.exp(-top_scores))
+        return candidates[top], top_scores.astype(np.float32)
+
+
+class TrainingCallback:
+    """Hooks a trainer calls; tracking (MLflow) and progress bars plug in here.
+
+    Models never call MLflow themselves (STYLE.md): they call these hooks.
+    """
+
+    def on_train_begin(self, params: dict[str, Any]) -> None:
+        """Called once with the effective configuration."""
+
+    def on_batch_end(self, step: int, metrics: dict[str, float]) -> None:
+        """Called after batch ``step`` (global, 0-based) with e.g. loss and sampled AUC."""
+
+    def on_epoch_end(self, epoch: int, metrics: dict[str, float], model: ItemEmbeddings) -> None:
+        """Called after each epoch with full-validation metrics and the current embeddings."""
+
+    def on_train_end(self, model: ItemEmbeddings, metrics: dict[str, float]) -> None:
+        """Called once with the final embeddings and metrics."""
+
+
+TrainFunction = Callable[[Any, BaseModel, Sequence[TrainingCallback]], ItemEmbeddings]
+
+
+@dataclass(frozen=True)
+class Method:
+    """A registered method: its name, config schema and train function.
+
+    ``train(data, config, callbacks)`` takes a PreparedDataset (and whatever the method
+    derives from it, such as walks, through config) and returns ItemEmbeddings.
+    """
+
+    name: str
+    config_class: type[BaseModel]
+    train: TrainFunction
+    description: str
+    needs_walks: bool = False
+
