@@ -93,4 +93,3 @@ class TrainerConfig(StrictModel):
     eval_sample: int = Field(
         10_000, ge=100, description="validation pairs in the learning-curve AUC sample"
     )
-

@@ -73,6 +73,7 @@ class PreparedDataset:
     train: PairTable
     validation: ValidationPairs
     manifest: dict[str, Any] = field(default_factory=dict)
+    folder: Path | None = None  # where it is cached; derived data (walks) is cached beside it
 
     @property
     def n_items(self) -> int:
@@ -156,4 +157,5 @@ def load_prepared(folder: Path) -> PreparedDataset:
             seen=val["seen"].to_numpy(bool),
         ),
         manifest=manifest,
+        folder=folder,
     )

@@ -11,7 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
+from sklearn.metrics import (
+    average_precision_score,
+    precision_recall_curve,
+    roc_auc_score,
+    roc_curve,
+)
 
 from recsys.data.dataset import PreparedDataset, ValidationPairs
 from recsys.models.base import ItemEmbeddings
@@ -70,7 +75,9 @@ def scorable_mask(model: ItemEmbeddings, validation: ValidationPairs) -> BoolMas
     return model.known[validation.item_a] & model.known[validation.item_b]
 
 
-def score_validation(model: ItemEmbeddings, validation: ValidationPairs) -> tuple[Weights, BoolMask]:
+def score_validation(
+    model: ItemEmbeddings, validation: ValidationPairs
+) -> tuple[Weights, BoolMask]:
     """Scores of all validation pairs, median-filled where a product has no embedding.
 
     Returns (scores, filled) where ``filled`` marks the pairs that got the median.

@@ -136,4 +136,3 @@ class Method:
     train: TrainFunction
     description: str
     needs_walks: bool = False
-
