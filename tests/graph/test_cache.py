@@ -1,0 +1,73 @@
+"""walks_for_dataset caches walks beside the dataset; walk_config_of picks walk settings."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pydantic import Field
+
+from recsys.config import WalkConfig
+from recsys.data.dataset import PreparedDataset
+from recsys.graph import cache
+from recsys.graph.cache import walk_cache_path, walk_config_of, walks_for_dataset
+
+
+class FlatMethodConfig(WalkConfig):
+    dim: int = Field(16, ge=1)
+
+
+def test_walk_config_of_extracts_walk_fields() -> None:
+    config = FlatMethodConfig(dim=8, p=0.5, q=2.0, walks_per_node=3, walk_seed=9)
+    walk_config = walk_config_of(config)
+    assert type(walk_config) is WalkConfig
+    assert walk_config == WalkConfig(p=0.5, q=2.0, walks_per_node=3, walk_seed=9)
+
+
+def test_walks_cover_every_trained_item(planted_dataset: PreparedDataset) -> None:
+    walks = walks_for_dataset(planted_dataset, WalkConfig(walks_per_node=2), progress=False)
+    vocabulary = planted_dataset.train_vocabulary()
+    assert walks.shape == (2 * int(vocabulary.sum()), 10)
+    assert walks.dtype == np.int32
+    assert set(np.unique(walks)) == set(np.flatnonzero(vocabulary))
+
+
+def test_walks_are_cached_under_the_dataset_folder(
+    planted_dataset: PreparedDataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dataset = replace(planted_dataset, folder=tmp_path)
+    config = WalkConfig(walks_per_node=2, p=0.5, q=2.0, walk_seed=3)
+    first = walks_for_dataset(dataset, config, progress=False)
+    path = walk_cache_path(dataset, config)
+    assert path is not None and path.exists()
+    assert path.parent == tmp_path / "walks"
+    assert "p0.5" in path.name and "q2" in path.name and "seed3" in path.name
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise AssertionError("walks were recomputed despite the cache")
+
+    monkeypatch.setattr(cache, "random_walks", fail)
+    np.testing.assert_array_equal(walks_for_dataset(dataset, config, progress=False), first)
+    # Different walk settings do not hit that cache.
+    with pytest.raises(AssertionError, match="recomputed"):
+        walks_for_dataset(dataset, config.model_copy(update={"walk_seed": 4}), progress=False)
+
+
+def test_walks_do_not_depend_on_workers_so_cache_key_ignores_them(
+    planted_dataset: PreparedDataset, tmp_path: Path
+) -> None:
+    dataset = replace(planted_dataset, folder=tmp_path)
+    one = WalkConfig(walks_per_node=2, workers=1)
+    two = WalkConfig(walks_per_node=2, workers=2)
+    assert walk_cache_path(dataset, one) == walk_cache_path(dataset, two)
+    np.testing.assert_array_equal(
+        walks_for_dataset(planted_dataset, one, progress=False),
+        walks_for_dataset(planted_dataset, two, progress=False),
+    )
+
+
+def test_no_folder_means_no_cache(planted_dataset: PreparedDataset) -> None:
+    assert planted_dataset.folder is None
+    assert walk_cache_path(planted_dataset, WalkConfig()) is None
