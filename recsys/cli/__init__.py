@@ -21,3 +21,6 @@ def main() -> None:
 
 
 # Commands register themselves here, one import per module (keeps this file conflict-free).
+from recsys.cli.leaderboard import leaderboard_command  # noqa: E402
+
+main.add_command(leaderboard_command)

@@ -1,0 +1,68 @@
+"""`recsys leaderboard`: rank the best finished run of every method, per dataset."""
+
+from __future__ import annotations
+
+import click
+from mlflow import MlflowClient
+
+from recsys.tracking.leaderboard import known_datasets
+from recsys.tracking.leaderboard_format import empty_message
+from recsys.tracking.leaderboard_report import publish_leaderboard
+from recsys.tracking.server import TrackingServerError, check_tracking_uri
+
+
+@click.command("leaderboard")
+@click.option(
+    "--tracking-uri",
+    default=None,
+    metavar="URI",
+    help="MLflow tracking server or store to rank (default: $MLFLOW_TRACKING_URI, else "
+    "sqlite:///mlflow.db in the working directory).",
+)
+@click.option(
+    "--dataset",
+    default=None,
+    metavar="D",
+    help="only this dataset: its name (electronics, synthetic-small, ...), the metadata file "
+    "path it was trained on, or that file's name without .json.gz; `all` (the default) = every "
+    "dataset.",
+)
+@click.option(
+    "--log/--no-log",
+    default=True,
+    show_default=True,
+    help="log the tables (Markdown, HTML) and the bar chart in a run tagged "
+    "recsys.kind=leaderboard.",
+)
+def leaderboard_command(tracking_uri: str | None, dataset: str | None, log: bool) -> None:
+    """Print the leaderboard: per dataset, each method's best finished run by AUC all.
+
+    Runs are found on the tracking server by their tags (recsys.method, recsys.dataset);
+    failed and running runs and earlier leaderboard runs are ignored. Electronics and
+    Books come first; the Electronics table also lists the study's published numbers,
+    marked as references.
+
+    An empty server prints what to do and exits 0; an unknown --dataset exits 1 and lists
+    the datasets that have runs; an unreachable server exits 1 naming its URI.
+    """
+    if dataset in ("", "all"):
+        dataset = None
+    try:
+        uri = check_tracking_uri(tracking_uri)
+    except TrackingServerError as err:
+        raise click.ClickException(str(err)) from err
+    client = MlflowClient(tracking_uri=uri)
+    report = publish_leaderboard(client, dataset, log=log)
+    if report.board.is_empty:
+        if dataset is not None:
+            others = known_datasets(client)
+            if others:
+                raise click.ClickException(
+                    f"no finished method runs of dataset {dataset!r} on {uri}; "
+                    f"datasets with runs: {', '.join(others)}"
+                )
+        click.echo(empty_message(uri, dataset), nl=False)
+        return
+    click.echo(report.text, nl=False)
+    if report.run_id:
+        click.echo(f"\nLogged as run {report.run_id} (tag recsys.kind=leaderboard).")

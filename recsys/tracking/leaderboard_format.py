@@ -1,0 +1,141 @@
+"""Render a :class:`Leaderboard` as a terminal table, Markdown and HTML.
+
+Pure string functions, no MLflow: the same rows give the same text everywhere. Reference
+rows (published numbers, not runs on this server) follow a dataset's ranked runs under
+their own heading, so nobody mistakes them for measurements of ours.
+"""
+
+from __future__ import annotations
+
+import html
+
+from recsys.tracking.leaderboard import DatasetTable, Leaderboard, LeaderboardRow
+from recsys.tracking.names import dataset_label
+
+HEADERS = ("#", "method", "AUC all", "AUC seen", "cold-start AUC", "minutes", "run id")
+RIGHT_ALIGNED = {0, 2, 3, 4, 5}  # column indices of numbers
+MISSING = "-"
+
+
+def _number(value: float | None, digits: int) -> str:
+    return MISSING if value is None else f"{value:.{digits}f}"
+
+
+def row_cells(row: LeaderboardRow, rank: int | None) -> list[str]:
+    """The seven cells of a row; reference rows show their source where a run id would be."""
+    return [
+        "ref" if rank is None else str(rank),
+        row.label,
+        _number(row.auc_all, 4),
+        _number(row.auc_seen, 4),
+        _number(row.auc_cold_start, 4),
+        _number(row.minutes, 2),
+        f"({row.source})" if row.is_reference else row.run_id,
+    ]
+
+
+def _table_cells(table: DatasetTable) -> tuple[list[list[str]], list[list[str]]]:
+    runs = [row_cells(row, rank) for rank, row in enumerate(table.rows, start=1)]
+    refs = [row_cells(row, None) for row in table.references]
+    return runs, refs
+
+
+def dataset_heading(table: DatasetTable) -> str:
+    """The dataset's short name, with the file it came from when it was given as a path."""
+    label = dataset_label(table.dataset)
+    return label if label == table.dataset else f"{label} ({table.dataset})"
+
+
+def _title(table: DatasetTable) -> str:
+    return (
+        f"{dataset_heading(table)}: best finished run of {len(table.rows)} method(s) "
+        f"out of {table.n_runs} run(s), ranked by AUC all"
+    )
+
+
+def format_text(board: Leaderboard) -> str:
+    """A plain aligned table per dataset, for the terminal."""
+    if board.is_empty:
+        return empty_message(board.tracking_uri)
+    blocks = [f"Leaderboard from {board.tracking_uri}"]
+    for table in board.tables:
+        runs, refs = _table_cells(table)
+        widths = [max(len(c[i]) for c in [list(HEADERS), *runs, *refs]) for i in range(7)]
+
+        def line(cells: list[str], widths: list[int] = widths) -> str:
+            padded = [
+                c.rjust(w) if i in RIGHT_ALIGNED else c.ljust(w)
+                for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+            ]
+            return "  ".join(padded).rstrip()
+
+        rule = "  ".join("-" * w for w in widths)
+        lines = ["", _title(table), line(list(HEADERS)), rule, *(line(c) for c in runs)]
+        if refs:
+            lines += [rule, "published reference numbers (not runs on this server):"]
+            lines += [line(c) for c in refs]
+        blocks.append("\n".join(lines))
+    return "\n".join(blocks) + "\n"
+
+
+def format_markdown(board: Leaderboard) -> str:
+    """GitHub-flavoured Markdown: a heading and a table per dataset."""
+    if board.is_empty:
+        return empty_message(board.tracking_uri)
+    out = ["# Leaderboard", "", f"Tracking server: `{board.tracking_uri}`"]
+    align = ["---:" if i in RIGHT_ALIGNED else ":---" for i in range(len(HEADERS))]
+    for table in board.tables:
+        runs, refs = _table_cells(table)
+        out += ["", f"## {dataset_heading(table)}", "", _title(table), ""]
+        out.append("| " + " | ".join(HEADERS) + " |")
+        out.append("| " + " | ".join(align) + " |")
+        out += ["| " + " | ".join(cells) + " |" for cells in runs]
+        if refs:
+            out += ["", "Published reference numbers (not runs on this server):", ""]
+            out.append("| " + " | ".join(HEADERS) + " |")
+            out.append("| " + " | ".join(align) + " |")
+            out += ["| " + " | ".join(cells) + " |" for cells in refs]
+    return "\n".join(out) + "\n"
+
+
+def format_html(board: Leaderboard) -> str:
+    """A standalone HTML page; reference rows are shaded and italic."""
+    style = (
+        "body{font-family:sans-serif}table{border-collapse:collapse;margin-bottom:1em}"
+        "td,th{border:1px solid #ccc;padding:4px 8px}td.num{text-align:right}"
+        "tr.ref{background:#f3f3f3;font-style:italic}"
+    )
+    parts = [
+        "<!DOCTYPE html>",
+        f'<html><head><meta charset="utf-8"><title>Leaderboard</title><style>{style}</style>'
+        "</head><body>",
+        f"<h1>Leaderboard</h1><p>Tracking server: <code>{html.escape(board.tracking_uri)}</code>",
+    ]
+    if board.is_empty:
+        parts.append(f"<p>{html.escape(empty_message(board.tracking_uri))}</p>")
+    for table in board.tables:
+        runs, refs = _table_cells(table)
+        parts.append(
+            f"<h2>{html.escape(dataset_heading(table))}</h2><p>{html.escape(_title(table))}</p>"
+        )
+        parts.append("<table><tr>" + "".join(f"<th>{h}</th>" for h in HEADERS) + "</tr>")
+        for css, rows in (("run", runs), ("ref", refs)):
+            for cells in rows:
+                tds = "".join(
+                    f'<td class="{"num" if i in RIGHT_ALIGNED else "txt"}">{html.escape(c)}</td>'
+                    for i, c in enumerate(cells)
+                )
+                parts.append(f'<tr class="{css}">{tds}</tr>')
+        parts.append("</table>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def empty_message(tracking_uri: str, dataset: str | None = None) -> str:
+    """What to print when there is nothing to rank, and what to do about it."""
+    what = f"of dataset {dataset!r} " if dataset else ""
+    return (
+        f"No finished method runs {what}on {tracking_uri}: the leaderboard is empty.\n"
+        "Train something first, e.g. `recsys main` or `recsys train popularity`, "
+        "and check MLFLOW_TRACKING_URI / --tracking-uri points at the right server.\n"
+    )

@@ -1,0 +1,51 @@
+"""The leaderboard's bar chart: AUC all and AUC seen per method, one panel per dataset.
+
+Built on a bare :class:`matplotlib.figure.Figure` (no pyplot), so it needs no display and
+leaves no global figure state behind.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from recsys.tracking.leaderboard import Leaderboard
+from recsys.tracking.names import dataset_label
+
+BAR_SERIES = (("AUC all", "auc_all", "#1f77b4"), ("AUC seen", "auc_seen", "#ff7f0e"))
+
+
+def leaderboard_figure(board: Leaderboard) -> Figure:
+    """One horizontal panel per dataset; bars grouped by method, ranked as in the table.
+
+    Missing values (e.g. AUC seen of a method that logged none) leave a gap, not a zero bar.
+    """
+    n_panels = max(len(board.tables), 1)
+    n_methods = max((len(t.rows) for t in board.tables), default=1)
+    figure = Figure(figsize=(8, 0.45 * n_methods * n_panels + 1.2 * n_panels), layout="constrained")
+    axes = figure.subplots(n_panels, 1, squeeze=False)[:, 0]
+    for ax, table in zip(axes, board.tables, strict=False):
+        labels = [row.label for row in table.rows]
+        y = np.arange(len(labels))
+        height = 0.8 / len(BAR_SERIES)
+        for k, (name, attribute, color) in enumerate(BAR_SERIES):
+            values = np.array(
+                [
+                    np.nan if getattr(r, attribute) is None else getattr(r, attribute)
+                    for r in table.rows
+                ],
+                dtype=float,
+            )
+            bars = ax.barh(y + (k - 0.5) * height, values, height=height, label=name, color=color)
+            ax.bar_label(bars, fmt="%.3f", padding=2, fontsize="small")
+        ax.set_yticks(y, labels)
+        ax.invert_yaxis()  # best method on top, as in the table
+        ax.set_xlim(0.0, 1.1)  # room for the value labels
+        ax.axvline(0.5, color="grey", linewidth=0.8, linestyle=":")  # chance level
+        ax.set_xlabel("ROC-AUC on validation pairs")
+        ax.set_title(f"{dataset_label(table.dataset)} ({table.n_runs} finished runs)")
+        ax.legend(loc="lower right", fontsize="small")
+    if board.is_empty:
+        axes[0].text(0.5, 0.5, "no finished runs", ha="center", va="center")
+        axes[0].set_axis_off()
+    return figure

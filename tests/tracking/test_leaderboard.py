@@ -1,0 +1,279 @@
+"""The leaderboard ranks finished method runs per dataset, straight from a tracking store.
+
+Runs are written with the plain MlflowClient into a temporary sqlite store, with the tag
+and metric names of the naming contract, so these tests do not depend on training.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from mlflow import MlflowClient
+
+from recsys.cli.leaderboard import leaderboard_command
+from recsys.tracking import names
+from recsys.tracking.leaderboard import (
+    KIND_LEADERBOARD,
+    TAG_KIND,
+    LeaderboardRow,
+    best_per_method,
+    build_leaderboard,
+    canonical_dataset,
+    method_runs_filter,
+    order_datasets,
+    query_leaderboard,
+)
+from recsys.tracking.leaderboard_format import format_html, format_markdown, format_text
+from recsys.tracking.leaderboard_report import publish_leaderboard
+
+MUSIC_PATH = "/data/amazon/meta_Digital_Music.json.gz"
+
+
+def _row(method: str, auc: float | None, variant: str = "", run_id: str = "r") -> LeaderboardRow:
+    return LeaderboardRow(method, variant, auc, None, None, 1.0, run_id=run_id)
+
+
+def test_best_per_method_keeps_highest_auc_and_ranks() -> None:
+    rows = [
+        _row("mf", 0.70, "binary", "a"),
+        _row("mf", 0.80, "binary", "b"),
+        _row("mf", 0.75, "continuous", "c"),
+        _row("skipgram", 0.90, run_id="d"),
+        _row("node2vec", None, run_id="e"),  # no AUC: cannot be ranked
+    ]
+    best = best_per_method(rows)
+    assert [(r.label, r.run_id) for r in best] == [
+        ("skipgram", "d"),
+        ("mf (binary)", "b"),
+        ("mf (continuous)", "c"),
+    ]
+
+
+def test_datasets_order_study_first_then_alphabetical() -> None:
+    given = ["synthetic-small", "/x/meta_Books.json.gz", "aaa", "electronics"]
+    assert order_datasets(given) == [
+        "electronics",
+        "/x/meta_Books.json.gz",
+        "aaa",
+        "synthetic-small",
+    ]
+    assert canonical_dataset("/x/meta_Electronics.json.gz") == "electronics"
+    assert canonical_dataset("synthetic-electronics") == "synthetic-electronics"
+
+
+def test_filter_string_selects_finished_runs_of_a_dataset() -> None:
+    text = method_runs_filter("books")
+    assert "attributes.status = 'FINISHED'" in text
+    assert "tags.`recsys.dataset` = 'books'" in text
+    with pytest.raises(ValueError, match="quotes"):
+        method_runs_filter("x' OR '1'='1")
+
+
+def test_build_skips_leaderboard_runs_and_adds_references_to_electronics_only() -> None:
+    runs = [
+        ("r1", {names.TAG_METHOD: "mf", names.TAG_DATASET: "books"}, {"auc_all": 0.8}),
+        ("r2", {names.TAG_METHOD: "mf", names.TAG_DATASET: "electronics"}, {"auc_all": 0.7}),
+        ("r3", {TAG_KIND: KIND_LEADERBOARD, names.TAG_DATASET: "books"}, {"auc_all": 1.0}),
+    ]
+    board = build_leaderboard("sqlite:///x.db", runs)
+    assert [t.dataset for t in board.tables] == ["electronics", "books"]
+    electronics, books = board.tables
+    assert books.references == []
+    refs = {(r.label, r.auc_all, r.auc_seen, r.minutes) for r in electronics.references}
+    assert ("word2vec (gensim)", 0.9082, 0.9735, 2.58) in refs
+    assert ("skipgram (PyTorch)", 0.9554, 0.9855, 23.63) in refs
+    assert ("mf_sequences", 0.9320, None, 70.39) in refs
+    assert ("mf", 0.7951, None, 45.0) in refs
+    assert {r.auc_all for r in electronics.references if r.source == "EGES paper"} == {
+        0.9327,
+        0.9575,
+    }
+    text = format_text(board)
+    assert "published reference numbers (not runs on this server)" in text
+    assert "(EGES paper)" in text and "(study)" in text
+    # The reference block comes after the ranked runs, and only in the electronics table.
+    assert text.index("r2") < text.index("(study)") < text.index("books:")
+
+
+def _log_run(
+    client: MlflowClient,
+    experiment_id: str,
+    method: str,
+    dataset: str,
+    metrics: dict[str, float],
+    variant: str = "",
+    status: str = "FINISHED",
+) -> str:
+    tags = {names.TAG_METHOD: method, names.TAG_VARIANT: variant, names.TAG_DATASET: dataset}
+    run_id = client.create_run(experiment_id, tags=tags).info.run_id
+    for key, value in metrics.items():
+        client.log_metric(run_id, key, value)
+    if status != "RUNNING":
+        client.set_terminated(run_id, status=status)
+    return run_id
+
+
+@pytest.fixture(scope="module")
+def populated_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, str]]:
+    """A sqlite store with runs on three datasets in two experiments, plus noise to ignore."""
+    folder = tmp_path_factory.mktemp("mlflow")
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    client = MlflowClient(uri)
+    small = client.create_experiment("recsys-synthetic-small", str(folder / "artifacts-small"))
+    real = client.create_experiment("recsys-real", str(folder / "artifacts-real"))
+    full = {"auc_all": 0.0, "auc_seen": 0.0, "auc_cold_start": 0.0, "train_minutes": 0.5}
+    ids = {
+        "mf_low": _log_run(
+            client, small, "mf", "synthetic-small", {**full, "auc_all": 0.71}, "binary"
+        ),
+        "mf_best": _log_run(
+            client,
+            small,
+            "mf",
+            "synthetic-small",
+            {**full, "auc_all": 0.83, "auc_seen": 0.9},
+            "binary",
+        ),
+        "mf_cont": _log_run(
+            client, small, "mf", "synthetic-small", {**full, "auc_all": 0.79}, "continuous"
+        ),
+        "skipgram": _log_run(
+            client,
+            small,
+            "skipgram",
+            "synthetic-small",
+            {**full, "auc_all": 0.95, "auc_seen": 0.97},
+        ),
+        "failed": _log_run(
+            client, small, "node2vec", "synthetic-small", {"auc_all": 0.99}, status="FAILED"
+        ),
+        "running": _log_run(
+            client, small, "word2vec", "synthetic-small", {"auc_all": 0.98}, status="RUNNING"
+        ),
+        "elec": _log_run(client, real, "popularity", "electronics", {"auc_all": 0.6}),
+        "music": _log_run(
+            client, real, "word2vec", MUSIC_PATH, {"auc_all": 0.88, "auc_seen": 0.93}
+        ),
+    }
+    board_run = client.create_run(small, tags={TAG_KIND: KIND_LEADERBOARD}).info.run_id
+    client.log_metric(board_run, "auc_all", 1.0)
+    client.set_terminated(board_run)
+    return uri, ids
+
+
+def test_query_ranks_best_finished_run_per_method(
+    populated_store: tuple[str, dict[str, str]],
+) -> None:
+    uri, ids = populated_store
+    board = query_leaderboard(MlflowClient(uri))
+    assert [t.dataset for t in board.tables] == ["electronics", MUSIC_PATH, "synthetic-small"]
+    small = board.tables[2]
+    assert [(r.label, r.run_id) for r in small.rows] == [
+        ("skipgram", ids["skipgram"]),
+        ("mf (binary)", ids["mf_best"]),
+        ("mf (continuous)", ids["mf_cont"]),
+    ]
+    assert small.n_runs == 4  # failed, running and leaderboard runs are not counted
+    assert small.rows[1].auc_seen == pytest.approx(0.9)
+    assert small.rows[1].minutes == pytest.approx(0.5)
+    assert small.references == []
+    assert board.tables[0].references  # electronics carries the study's numbers
+
+
+def test_dataset_filter_by_name_or_file_label(populated_store: tuple[str, dict[str, str]]) -> None:
+    uri, ids = populated_store
+    client = MlflowClient(uri)
+    assert [t.dataset for t in query_leaderboard(client, "synthetic-small").tables] == [
+        "synthetic-small"
+    ]
+    for given in (MUSIC_PATH, "meta_Digital_Music"):
+        tables = query_leaderboard(client, given).tables
+        assert [(t.dataset, t.rows[0].run_id) for t in tables] == [(MUSIC_PATH, ids["music"])]
+    assert query_leaderboard(client, "books").is_empty
+
+
+def test_publish_logs_report_run_that_later_boards_ignore(
+    populated_store: tuple[str, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MLFLOW_RUN_ID", raising=False)
+    monkeypatch.delenv("MLFLOW_EXPERIMENT_ID", raising=False)
+    monkeypatch.delenv("MLFLOW_EXPERIMENT_NAME", raising=False)
+    uri, _ = populated_store
+    client = MlflowClient(uri)
+    report = publish_leaderboard(client, "synthetic-small")
+    assert report.run_id is not None
+    run = client.get_run(report.run_id)
+    assert run.info.status == "FINISHED"
+    assert run.data.tags[TAG_KIND] == KIND_LEADERBOARD
+    artifacts = {a.path for a in client.list_artifacts(report.run_id)}
+    assert {
+        "leaderboard.md",
+        "leaderboard.html",
+        "leaderboard.png",
+        "leaderboard.json",
+    } <= artifacts
+    markdown = Path(client.download_artifacts(report.run_id, "leaderboard.md")).read_text()
+    assert "| 1 | skipgram | 0.9500 | 0.9700 |" in markdown
+    again = publish_leaderboard(client, "synthetic-small", log=False)
+    assert again.board == report.board  # the report run itself is not a method run
+
+
+def test_markdown_and_html_carry_every_row() -> None:
+    runs = [
+        (
+            "abc",
+            {names.TAG_METHOD: "side_info", names.TAG_VARIANT: "learned", names.TAG_DATASET: "d"},
+            {"auc_all": 0.9, "auc_cold_start": 0.7},
+        ),
+    ]
+    board = build_leaderboard("file:///x", runs)
+    markdown = format_markdown(board)
+    assert "| 1 | side_info (learned) | 0.9000 | - | 0.7000 | - | abc |" in markdown
+    page = format_html(board)
+    assert '<td class="txt">side_info (learned)</td>' in page and page.strip().endswith("</html>")
+
+
+def test_cli_on_empty_store_says_so_and_exits_zero(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'empty.db'}"
+    result = CliRunner().invoke(leaderboard_command, ["--tracking-uri", uri])
+    assert result.exit_code == 0, result.output
+    assert "the leaderboard is empty" in result.output and uri in result.output
+
+
+def test_cli_unknown_dataset_lists_known_ones(populated_store: tuple[str, dict[str, str]]) -> None:
+    uri, _ = populated_store
+    result = CliRunner().invoke(
+        leaderboard_command, ["--tracking-uri", uri, "--dataset", "books", "--no-log"]
+    )
+    assert result.exit_code == 1
+    assert "'books'" in result.output and "synthetic-small" in result.output
+
+
+def test_cli_prints_table(populated_store: tuple[str, dict[str, str]]) -> None:
+    uri, ids = populated_store
+    result = CliRunner().invoke(
+        leaderboard_command, ["--tracking-uri", uri, "--dataset", "synthetic-small", "--no-log"]
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    first = next(line for line in lines if line.lstrip().startswith("1 "))
+    assert "skipgram" in first and ids["skipgram"] in first and "0.9500" in first
+
+
+def test_cli_unreachable_server_fails_fast_naming_it() -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    uri = f"http://127.0.0.1:{port}"
+    result = CliRunner().invoke(leaderboard_command, ["--tracking-uri", uri])
+    assert result.exit_code == 1
+    assert uri in result.output and "not reachable" in result.output
+
+
+def test_cli_help() -> None:
+    result = CliRunner().invoke(leaderboard_command, ["--help"])
+    assert result.exit_code == 0
+    assert "--tracking-uri" in result.output and "--dataset" in result.output
