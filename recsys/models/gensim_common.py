@@ -1,0 +1,203 @@
+"""What the two gensim methods (word2vec, node2vec) share: config, corpus, training loop.
+
+Walks reach gensim through ``corpus_file`` (one walk per line, space-separated item ids):
+gensim's Cython path then reads and trains without the GIL in every worker thread, while
+the ``sentences`` iterable path hands Python lists of str tokens to workers through a
+queue (benchmarks/bench_word2vec.py measures both on the same walks).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numba
+import numpy as np
+from gensim.models import Word2Vec
+from gensim.models.callbacks import CallbackAny2Vec
+from numba import prange
+from pydantic import Field
+
+from recsys.config import WalkConfig
+from recsys.data.dataset import PreparedDataset
+from recsys.evaluation.metrics import evaluate
+from recsys.models.base import ItemEmbeddings, TrainingCallback
+from recsys.typing import WalkMatrix
+
+logger = logging.getLogger(__name__)
+
+_CORPUS_CHUNK_WALKS = 1 << 20  # walks formatted per chunk: bounds the text buffer (~80 MB)
+
+
+class GensimWalkConfig(WalkConfig):
+    """Walk settings plus gensim Word2Vec's; defaults are the study's (gensim 3.8 defaults)."""
+
+    dim: int = Field(128, ge=1, le=4096, description="embedding dimension (gensim vector_size)")
+    window: int = Field(5, ge=1, le=100, description="context window on each side of a product")
+    epochs: int = Field(5, ge=1, le=1000, description="passes over the walks")
+    negative: int = Field(5, ge=1, le=100, description="negative samples per positive pair")
+    sample: float = Field(
+        1e-3, ge=0, lt=1, description="downsampling threshold for frequent products"
+    )
+    min_count: int = Field(1, ge=1, description="products seen fewer times get no vector")
+    alpha: float = Field(0.025, gt=0, le=1, description="initial learning rate (linear decay)")
+    sg: Literal[0, 1] = Field(0, description="0 = CBOW (the study's word2vec), 1 = skip-gram")
+    seed: int = Field(42, ge=0, description="seed of gensim's initialization and sampling")
+    corpus: Literal["file", "iterable"] = Field(
+        "file",
+        description="file: walks written to a temporary corpus_file (gensim's fast path); "
+        "iterable: walks passed as lists of str tokens",
+    )
+
+
+def gensim_workers(workers: int) -> int:
+    """Threads for gensim: 0 means every core."""
+    return workers if workers > 0 else max(os.cpu_count() or 1, 1)
+
+
+@numba.njit(nogil=True, parallel=True, cache=True)
+def _line_lengths(walk_matrix: np.ndarray) -> np.ndarray:
+    n_walks, walk_length = walk_matrix.shape
+    lengths = np.empty(n_walks, dtype=np.int64)
+    for w in prange(n_walks):
+        total = walk_length  # separators: walk_length - 1 spaces and one newline
+        for step in range(walk_length):
+            value = walk_matrix[w, step]
+            digits = 1
+            while value >= 10:
+                value //= 10
+                digits += 1
+            total += digits
+        lengths[w] = total
+    return lengths
+
+
+@numba.njit(nogil=True, parallel=True, cache=True)
+def _fill_lines(walk_matrix: np.ndarray, line_ends: np.ndarray, out: np.ndarray) -> None:
+    n_walks, walk_length = walk_matrix.shape
+    for w in prange(n_walks):
+        position = line_ends[w] - 1
+        out[position] = 10  # "\n"
+        for step in range(walk_length - 1, -1, -1):
+            value = walk_matrix[w, step]
+            while True:
+                position -= 1
+                out[position] = 48 + value % 10
+                value //= 10
+                if value == 0:
+                    break
+            if step > 0:
+                position -= 1
+                out[position] = 32  # " "
+
+
+def format_walks(walk_matrix: WalkMatrix) -> bytes:
+    """Walks as text: one line per walk, item ids separated by spaces (LineSentence format)."""
+    if walk_matrix.size and walk_matrix.min() < 0:
+        raise ValueError("walk matrix holds negative ids; walks must hold item ids >= 0")
+    walk_matrix = np.ascontiguousarray(walk_matrix)
+    line_ends = np.cumsum(_line_lengths(walk_matrix))
+    out = np.empty(int(line_ends[-1]) if line_ends.size else 0, dtype=np.uint8)
+    _fill_lines(walk_matrix, line_ends, out)
+    return out.tobytes()
+
+
+def write_corpus_file(walk_matrix: WalkMatrix, path: Path) -> None:
+    """Write walks in gensim's corpus_file format, chunk by chunk (bounded memory)."""
+    with path.open("wb") as handle:
+        for begin in range(0, walk_matrix.shape[0], _CORPUS_CHUNK_WALKS):
+            handle.write(format_walks(walk_matrix[begin : begin + _CORPUS_CHUNK_WALKS]))
+
+
+def embeddings_from_gensim(model: Word2Vec, n_items: int) -> ItemEmbeddings:
+    """Vectors for every item aligned with item_id; items outside gensim's vocab: zero, unknown."""
+    item_ids = np.asarray(model.wv.index_to_key, dtype=np.int64)
+    vectors = np.zeros((n_items, model.wv.vector_size), dtype=np.float32)
+    vectors[item_ids] = model.wv.vectors
+    known = np.zeros(n_items, dtype=bool)
+    known[item_ids] = True
+    return ItemEmbeddings(vectors=vectors, known=known, similarity="cosine")
+
+
+class _EpochReporter(CallbackAny2Vec):  # type: ignore[misc]
+    """Bridges gensim's epoch callbacks to recsys TrainingCallbacks.
+
+    gensim 4 has no per-batch hook, so ``on_batch_end`` is called once per epoch (step =
+    epoch) with that epoch's share of gensim's running loss (``compute_loss``). That loss is
+    a float32 running sum kept by gensim's Cython code; it saturates on large corpora, so
+    read it as a trend, not a value.
+    """
+
+    def __init__(
+        self, data: PreparedDataset, callbacks: Sequence[TrainingCallback], evaluate_epochs: bool
+    ) -> None:
+        self.data = data
+        self.callbacks = callbacks
+        self.evaluate_epochs = evaluate_epochs
+        self.epoch = 0
+        self.previous_loss = 0.0
+
+    def on_epoch_end(self, model: Word2Vec) -> None:
+        loss_total = float(model.get_latest_training_loss())
+        epoch_loss = loss_total - self.previous_loss
+        self.previous_loss = loss_total
+        for callback in self.callbacks:
+            callback.on_batch_end(self.epoch, {"loss": epoch_loss})
+        if self.evaluate_epochs:
+            embeddings = embeddings_from_gensim(model, self.data.n_items)
+            metrics = evaluate(embeddings, self.data).metrics()
+            metrics["loss"] = epoch_loss
+            logger.info("epoch %d: %s", self.epoch, metrics)
+            for callback in self.callbacks:
+                callback.on_epoch_end(self.epoch, metrics, embeddings)
+        self.epoch += 1
+
+
+def train_word2vec_on_walks(
+    data: PreparedDataset,
+    walk_matrix: WalkMatrix,
+    config: GensimWalkConfig,
+    callbacks: Sequence[TrainingCallback] = (),
+) -> ItemEmbeddings:
+    """Train gensim Word2Vec on the walks; returns embeddings for every item of ``data``.
+
+    When callbacks are given, each epoch ends with a full validation evaluation (AUC all /
+    seen, median fill for products without a vector, as the study did).
+    """
+    params: dict[str, Any] = config.model_dump()
+    for callback in callbacks:
+        callback.on_train_begin(params)
+    reporter = _EpochReporter(data, callbacks, evaluate_epochs=bool(callbacks))
+    gensim_params: dict[str, Any] = {
+        "vector_size": config.dim,
+        "window": config.window,
+        "min_count": config.min_count,
+        "negative": config.negative,
+        "sample": config.sample,
+        "alpha": config.alpha,
+        "sg": config.sg,
+        "epochs": config.epochs,
+        "seed": config.seed,
+        "workers": gensim_workers(config.workers),
+        "compute_loss": True,
+        "callbacks": [reporter],
+    }
+    if walk_matrix.shape[0] == 0:
+        raise ValueError("no walks: the training graph has no edges")
+    if config.corpus == "file":
+        with tempfile.TemporaryDirectory(prefix="recsys-walks-") as folder:
+            corpus_path = Path(folder) / "walks.txt"
+            write_corpus_file(walk_matrix, corpus_path)
+            model = Word2Vec(corpus_file=str(corpus_path), **gensim_params)
+    else:
+        sentences = [[str(item) for item in walk] for walk in walk_matrix.tolist()]
+        model = Word2Vec(sentences=sentences, **gensim_params)
+    embeddings = embeddings_from_gensim(model, data.n_items)
+    metrics = evaluate(embeddings, data).metrics() if callbacks else {}
+    for callback in callbacks:
+        callback.on_train_end(embeddings, metrics)
+    return embeddings
