@@ -123,7 +123,7 @@ def embeddings_from_gensim(model: Word2Vec, n_items: int) -> ItemEmbeddings:
     return ItemEmbeddings(vectors=vectors, known=known, similarity="cosine")
 
 
-class _EpochReporter(CallbackAny2Vec):  # type: ignore[misc]
+class _EpochReporter(CallbackAny2Vec):
     """Bridges gensim's epoch callbacks to recsys TrainingCallbacks.
 
     gensim 4 has no per-batch hook, so ``on_batch_end`` is called once per epoch (step =

@@ -46,7 +46,7 @@ def train(
 METHOD = Method(
     name="node2vec",
     config_class=Node2VecConfig,
-    train=train,
+    train=train,  # type: ignore[arg-type]  # narrower config type than the registry's BaseModel
     description="node2vec second-order walks (p, q; rejection sampling) + gensim skip-gram",
     needs_walks=True,
 )

@@ -42,7 +42,7 @@ def train(
 METHOD = Method(
     name="word2vec",
     config_class=Word2VecConfig,
-    train=train,
+    train=train,  # type: ignore[arg-type]  # narrower config type than the registry's BaseModel
     description="gensim Word2Vec (CBOW by default, as the study ran it) on first-order walks",
     needs_walks=True,
 )
