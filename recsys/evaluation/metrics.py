@@ -50,6 +50,8 @@ class EvaluationResult:
     precision_recall: Curve  # x = recall, y = precision
     threshold_precision: Curve = field(repr=False)  # the study's "cliff" plot, x = threshold
     threshold_recall: Curve = field(repr=False)
+    roc_seen: Curve | None = field(default=None, repr=False)  # None when the slice is one-class
+    roc_cold_start: Curve | None = field(default=None, repr=False)
 
     def metrics(self, prefix: str = "") -> dict[str, float]:
         """Flat float metrics for logging; slices without both classes are left out."""
@@ -97,6 +99,14 @@ def _thin(x: np.ndarray, y: np.ndarray, t: np.ndarray, points: int = CURVE_POINT
     return Curve(x=x.astype(np.float64), y=y.astype(np.float64), thresholds=t.astype(np.float64))
 
 
+def _roc_or_none(labels: Labels, scores: Weights) -> Curve | None:
+    """The thinned ROC curve of a slice, or None when it lacks a class."""
+    if labels.size == 0 or labels.min() == labels.max():
+        return None
+    fpr, tpr, thresholds = roc_curve(labels, scores)
+    return _thin(fpr, tpr, thresholds)
+
+
 def evaluate_scores(
     labels: Labels, scores: Weights, seen: BoolMask, cold_start: BoolMask, filled: BoolMask
 ) -> EvaluationResult:
@@ -121,6 +131,8 @@ def evaluate_scores(
         precision_recall=_thin(recall, precision, pr_t),
         threshold_precision=_thin(pr_t, precision, pr_t),
         threshold_recall=_thin(pr_t, recall, pr_t),
+        roc_seen=_roc_or_none(labels[seen], scores[seen]),
+        roc_cold_start=_roc_or_none(labels[cold_start], scores[cold_start]),
     )
 
 

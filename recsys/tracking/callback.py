@@ -1,0 +1,145 @@
+"""Training callbacks that talk to MLflow or the terminal.
+
+Models call :class:`recsys.models.base.TrainingCallback` hooks; these implementations
+turn them into MLflow metrics (batched, so a run of 100k batches costs ~200 requests, not
+200k) and a progress bar.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlflow.entities import Metric
+from mlflow.tracking import MlflowClient
+from tqdm.auto import tqdm
+
+from recsys.models.base import ItemEmbeddings, TrainingCallback
+from recsys.tracking.names import METRIC_AUC_ALL, METRIC_LOSS, METRIC_SAMPLED_AUC
+
+MAX_METRICS_PER_CALL = 1000  # MLflow's limit per log_batch request (MAX_METRICS_PER_BATCH)
+EpochEvaluator = Callable[[ItemEmbeddings], dict[str, float]]
+
+
+@dataclass
+class LearningCurve:
+    """Per-batch loss and sampled AUC, and where each epoch ended (for the plot)."""
+
+    loss_steps: list[int] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
+    auc_steps: list[int] = field(default_factory=list)
+    sampled_auc: list[float] = field(default_factory=list)
+    epoch_end_steps: list[int] = field(default_factory=list)
+
+    def add(self, step: int, metrics: dict[str, float]) -> None:
+        if METRIC_LOSS in metrics:
+            self.loss_steps.append(step)
+            self.loss.append(float(metrics[METRIC_LOSS]))
+        if METRIC_SAMPLED_AUC in metrics:
+            self.auc_steps.append(step)
+            self.sampled_auc.append(float(metrics[METRIC_SAMPLED_AUC]))
+
+
+class MLflowCallback(TrainingCallback):
+    """Logs a trainer's metrics to one MLflow run.
+
+    Per-batch metrics (``loss``, ``sampled_auc``, ...) are buffered and sent with
+    ``MlflowClient.log_batch`` in chunks of at most 1,000, when the buffer fills and at
+    every epoch end and train end. Per-epoch metrics are logged with ``step=epoch``; when a
+    trainer reports no full-validation AUC for an epoch, ``evaluate_epoch`` (if given)
+    computes it from the epoch's embeddings.
+
+    Args:
+        client: the client of the tracking store.
+        run_id: the run to log into.
+        evaluate_epoch: model -> metrics, used when an epoch reports no ``auc_all``.
+        buffer_size: per-batch values held before a flush (at most 1,000 per call).
+    """
+
+    def __init__(
+        self,
+        client: MlflowClient,
+        run_id: str,
+        evaluate_epoch: EpochEvaluator | None = None,
+        buffer_size: int = MAX_METRICS_PER_CALL,
+    ) -> None:
+        self.client = client
+        self.run_id = run_id
+        self.evaluate_epoch = evaluate_epoch
+        self.buffer_size = max(1, min(buffer_size, MAX_METRICS_PER_CALL))
+        self.curve = LearningCurve()
+        self.last_epoch: int | None = None
+        self.last_step: int | None = None
+        self.calls = 0  # log_batch requests sent, for tests and for the curious
+        self._buffer: list[Metric] = []
+
+    def _now_ms(self) -> int:
+        return int(time.time() * 1000)
+
+    def flush(self) -> None:
+        """Send everything buffered, at most 1,000 metrics per request."""
+        while self._buffer:
+            chunk = self._buffer[:MAX_METRICS_PER_CALL]
+            self.client.log_batch(self.run_id, metrics=chunk, synchronous=True)
+            self.calls += 1
+            del self._buffer[: len(chunk)]
+
+    def _add(self, metrics: dict[str, float], step: int) -> None:
+        timestamp = self._now_ms()
+        self._buffer.extend(Metric(k, float(v), timestamp, step) for k, v in metrics.items())
+
+    def on_batch_end(self, step: int, metrics: dict[str, float]) -> None:
+        self.curve.add(step, metrics)
+        self.last_step = step
+        self._add(metrics, step)
+        if len(self._buffer) >= self.buffer_size:
+            self.flush()
+
+    def on_epoch_end(self, epoch: int, metrics: dict[str, float], model: ItemEmbeddings) -> None:
+        values = dict(metrics)
+        if METRIC_AUC_ALL not in values and self.evaluate_epoch is not None:
+            values.update(self.evaluate_epoch(model))
+        self.last_epoch = epoch
+        if self.last_step is not None:
+            self.curve.epoch_end_steps.append(self.last_step)
+        self._add(values, epoch)
+        self.flush()
+
+    def on_train_end(self, model: ItemEmbeddings, metrics: dict[str, float]) -> None:
+        self.flush()
+
+    def log_metrics(self, metrics: dict[str, float], step: int) -> None:
+        """Log metrics now (final metrics, timings), in as few requests as possible."""
+        self._add(metrics, step)
+        self.flush()
+
+
+class ProgressCallback(TrainingCallback):
+    """A tqdm bar over batches, with the latest loss and sampled AUC as postfix."""
+
+    def __init__(self, description: str, total: int | None = None) -> None:
+        self.description = description
+        self.total = total
+        self._bar: Any = None
+
+    def on_train_begin(self, params: dict[str, Any]) -> None:
+        self._bar = tqdm(total=self.total, desc=self.description, unit="batch", leave=False)
+
+    def on_batch_end(self, step: int, metrics: dict[str, float]) -> None:
+        if self._bar is None:
+            self.on_train_begin({})
+        self._bar.update(1)
+        shown = {k: f"{v:.4g}" for k, v in metrics.items() if k in (METRIC_LOSS, "sampled_auc")}
+        if shown:
+            self._bar.set_postfix(shown, refresh=False)
+
+    def on_epoch_end(self, epoch: int, metrics: dict[str, float], model: ItemEmbeddings) -> None:
+        if self._bar is not None and METRIC_AUC_ALL in metrics:
+            self._bar.write(f"epoch {epoch}: auc_all {metrics[METRIC_AUC_ALL]:.4f}")
+
+    def on_train_end(self, model: ItemEmbeddings, metrics: dict[str, float]) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None

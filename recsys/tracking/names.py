@@ -1,0 +1,78 @@
+"""The MLflow naming contract: what a tracked run is called and what it carries.
+
+Everything that writes runs (:mod:`recsys.tracking.run`) and everything that reads them
+(the leaderboard) imports these names, so a renamed tag breaks at import, not silently.
+
+Experiments: one per dataset, named ``recsys-<dataset label>`` (:func:`experiment_name`).
+A run launched by ``mlflow run`` lives in whatever experiment ``mlflow run`` was given
+(``--experiment-name``; MLflow's "Default" otherwise), so readers must select runs by the
+tags below (``tags."recsys.method" != ''`` plus ``recsys.dataset``), searching every
+experiment, and use the experiment only as a convenient grouping in the UI.
+
+Metrics: final values are logged after the per-epoch values at the last epoch's step, so
+``run.data.metrics`` (the latest value of each key) holds the final evaluation.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+
+# --- tags -------------------------------------------------------------------------------
+TAG_METHOD = "recsys.method"  # registry name, e.g. "skipgram"
+TAG_VARIANT = "recsys.variant"  # "binary"/"continuous" (mf), "equal"/"learned" (side_info), ""
+TAG_DATASET = "recsys.dataset"  # the dataset as given: a registry name or a file path
+TAG_SOURCE = "recsys.source"  # SOURCE_REAL | SOURCE_SYNTHETIC
+TAG_CHECKSUM = "recsys.checksum"  # sha256 of the input file (or of the prepared tables)
+TAG_N_PRODUCTS = "recsys.n_products"  # products with a dense item_id
+TAG_N_PAIRS = "recsys.n_pairs"  # unique positive pairs: train + held-out validation
+TAG_DEVICE = "recsys.device"  # "cpu" | "cuda" | "cuda:0" ...: where training ran
+TAG_GIT_COMMIT = "recsys.git_commit"  # HEAD of the checkout the code ran from, or "unknown"
+TAG_RUN_NAME = "mlflow.runName"  # "<method>[-<variant>] on <dataset>", see run_name()
+
+SOURCE_REAL = "real"
+SOURCE_SYNTHETIC = "synthetic"
+
+# --- metrics ----------------------------------------------------------------------------
+METRIC_AUC_ALL = "auc_all"  # final (step = last epoch) and per epoch (step = epoch)
+METRIC_AUC_SEEN = "auc_seen"  # absent when the slice lacks a class
+METRIC_AUC_COLD_START = "auc_cold_start"  # absent when the slice is empty or one-class
+METRIC_PR_AUC = "pr_auc"
+METRIC_FRAC_MEDIAN_FILLED = "frac_median_filled"  # share of pairs scored with the median
+METRIC_TRAIN_MINUTES = "train_minutes"  # wall-clock minutes of Method.train only
+METRIC_PEAK_MEMORY_MB = "peak_memory_mb"  # process peak RSS (resource.ru_maxrss), MiB
+METRIC_LOSS = "loss"  # per batch, step = global batch index
+METRIC_SAMPLED_AUC = "sampled_auc"  # per batch where computed, step = global batch index
+
+FINAL_METRICS = (METRIC_AUC_ALL, METRIC_AUC_SEEN, METRIC_AUC_COLD_START, METRIC_PR_AUC)
+
+# --- artifacts --------------------------------------------------------------------------
+ARTIFACT_MANIFEST = "dataset/manifest.json"  # the prepared dataset's manifest
+ARTIFACT_EMBEDDINGS_DIR = "embeddings"  # vectors.npy, known.npy, [bias.npy], vocabulary.parquet
+ARTIFACT_FIGURES_DIR = "figures"  # precision_recall_threshold.png, roc.png, learning_curve.png
+MODEL_NAME = "model"  # the pyfunc model: load with runs:/<run_id>/model
+
+EXPERIMENT_PREFIX = "recsys-"
+
+# Methods whose runs differ by one setting that names the variant: method -> config field.
+VARIANT_FIELDS: dict[str, str] = {"mf": "labels", "side_info": "weighting"}
+
+
+def dataset_label(dataset: str) -> str:
+    """A short name for a dataset: the name itself, or a file's name without .json[.gz]."""
+    if "/" not in dataset and "\\" not in dataset and not dataset.endswith((".json", ".gz")):
+        return dataset
+    name = PurePath(dataset).name
+    for suffix in (".gz", ".json"):
+        name = name.removesuffix(suffix)
+    return name or dataset
+
+
+def experiment_name(dataset: str) -> str:
+    """The experiment a run on ``dataset`` goes to: ``recsys-<dataset label>``."""
+    return f"{EXPERIMENT_PREFIX}{dataset_label(dataset)}"
+
+
+def run_name(method: str, variant: str, dataset: str) -> str:
+    """``"<method>[-<variant>] on <dataset label>"``, e.g. ``"mf-binary on electronics"``."""
+    head = f"{method}-{variant}" if variant else method
+    return f"{head} on {dataset_label(dataset)}"

@@ -1,0 +1,152 @@
+"""Flat parameters <-> nested pydantic configs, validated before any work starts.
+
+CLI ``-P key=value`` options and MLproject parameters are flat strings; the configs are
+pydantic models that may nest (``DataConfig.weights`` is a ``RelationWeights``). A nested
+model's fields are addressed by their own names (``also_viewed=0.5``), so every leaf of a
+schema must have a unique name; :func:`flat_fields` checks that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from recsys.config import DataConfig
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class ParameterError(ValueError):
+    """A parameter is unknown or invalid; the message names it and what is allowed."""
+
+
+@dataclass(frozen=True)
+class FlatField:
+    """One leaf parameter of a config schema."""
+
+    name: str
+    path: tuple[str, ...]  # field names from the root model down to this leaf
+    annotation: str  # the type as written, e.g. "int" or "Literal['cpu', 'cuda']"
+    default: Any
+    description: str
+    required: bool
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _walk(model: type[BaseModel], prefix: tuple[str, ...]) -> Iterator[FlatField]:
+    for name, info in model.model_fields.items():
+        if _is_model(info.annotation):
+            yield from _walk(info.annotation, (*prefix, name))  # type: ignore[arg-type]
+            continue
+        required = info.is_required()
+        default = None if required else info.get_default(call_default_factory=True)
+        annotation = getattr(info.annotation, "__name__", None) or str(info.annotation)
+        if str(info.annotation).startswith("typing.Literal"):
+            annotation = str(info.annotation).removeprefix("typing.")
+        yield FlatField(
+            name=name,
+            path=(*prefix, name),
+            annotation=annotation,
+            default=default,
+            description=info.description or "",
+            required=required,
+        )
+
+
+def flat_fields(model: type[BaseModel]) -> dict[str, FlatField]:
+    """Every leaf parameter of ``model`` by its flat name.
+
+    Raises:
+        ValueError: two leaves share a name, so flat parameters would be ambiguous.
+    """
+    fields: dict[str, FlatField] = {}
+    for flat in _walk(model, ()):
+        if flat.name in fields:
+            raise ValueError(
+                f"{model.__name__}: parameter {flat.name!r} appears at both "
+                f"{'.'.join(fields[flat.name].path)} and {'.'.join(flat.path)}"
+            )
+        fields[flat.name] = flat
+    return fields
+
+
+def _nest(values: Mapping[str, Any], fields: Mapping[str, FlatField]) -> dict[str, Any]:
+    nested: dict[str, Any] = {}
+    for key, value in values.items():
+        node = nested
+        *parents, leaf = fields[key].path
+        for parent in parents:
+            node = node.setdefault(parent, {})
+        node[leaf] = value
+    return nested
+
+
+def build_config(model: type[M], values: Mapping[str, Any], owner: str) -> M:
+    """Validate flat ``values`` into ``model``; errors name the parameter and its value."""
+    fields = flat_fields(model)
+    try:
+        return model.model_validate(_nest(values, fields))
+    except ValidationError as err:
+        problems = []
+        for error in err.errors():
+            leaf = str(error["loc"][-1]) if error["loc"] else "?"
+            shown = f"{leaf}={values[leaf]!r}" if leaf in values else leaf
+            problems.append(f"{shown}: {error['msg']}")
+        raise ParameterError(f"invalid parameter for {owner}: " + "; ".join(problems)) from None
+
+
+def split_params(
+    params: Mapping[str, Any], method_config: type[BaseModel], method_name: str
+) -> tuple[DataConfig, BaseModel]:
+    """Validate flat params into (DataConfig, the method's config), unknown keys rejected.
+
+    A key is routed to the schema that declares it (to both if both do).
+
+    Raises:
+        ParameterError: a key no schema declares, or a value a schema rejects.
+    """
+    data_fields = flat_fields(DataConfig)
+    method_fields = flat_fields(method_config)
+    unknown = sorted(set(params) - set(data_fields) - set(method_fields))
+    if unknown:
+        known = ", ".join(sorted({*data_fields, *method_fields}))
+        raise ParameterError(
+            f"unknown parameter {', '.join(map(repr, unknown))} for method {method_name!r}; "
+            f"known parameters: {known} (see `recsys train {method_name} --help-params`)"
+        )
+    data_config = build_config(
+        DataConfig, {k: v for k, v in params.items() if k in data_fields}, "the dataset"
+    )
+    config = build_config(
+        method_config,
+        {k: v for k, v in params.items() if k in method_fields},
+        f"method {method_name!r}",
+    )
+    return data_config, config
+
+
+def flatten_config(config: BaseModel) -> dict[str, Any]:
+    """The leaf values of a validated config by flat name (what gets logged as params)."""
+    dumped = config.model_dump(mode="json")
+    flat: dict[str, Any] = {}
+    for name, info in flat_fields(type(config)).items():
+        node: Any = dumped
+        for part in info.path:
+            node = node[part]
+        flat[name] = node
+    return flat
+
+
+def describe_params(model: type[BaseModel]) -> list[tuple[str, str, str, str]]:
+    """(name, type, default, description) for every flat parameter, for --help output."""
+    rows = []
+    for flat in flat_fields(model).values():
+        default = "(required)" if flat.required else repr(flat.default)
+        rows.append((flat.name, flat.annotation, default, flat.description))
+    return rows

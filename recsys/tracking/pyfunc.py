@@ -1,0 +1,200 @@
+"""Embeddings on disk and as an MLflow pyfunc model that scores pairs and finds neighbours.
+
+Two request shapes, told apart by their columns:
+
+* ``product1, product2`` (asins): one row per pair -> ``score`` (float, NaN when either
+  product is unknown) and ``known`` (both products have a trained vector);
+* ``product`` (asin): one row per query -> ``similar`` (the top-k asins), ``scores`` and
+  ``known``; an unknown product gets empty lists and ``known = False``.
+
+``k`` is a predict parameter (``params={"k": 10}``, default 10) declared in the signature,
+so ``mlflow models serve`` accepts it too. Scores come from :meth:`ItemEmbeddings.score`
+and :meth:`ItemEmbeddings.most_similar`, the very code evaluation used, so a served score
+equals the score behind the run's AUC.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pyarrow
+import pydantic
+from mlflow.models.signature import ModelSignature
+from mlflow.pyfunc import PythonModel, PythonModelContext
+from mlflow.types import ColSpec, DataType, ParamSchema, ParamSpec, Schema
+
+from recsys.models.base import ItemEmbeddings
+
+DEFAULT_K = 10
+EMBEDDINGS_ARTIFACT = "embeddings"  # key of the embeddings folder in the model's artifacts
+PAIR_COLUMNS = ("product1", "product2")
+QUERY_COLUMN = "product"
+
+
+def save_embeddings(model: ItemEmbeddings, asins: pd.Series, folder: Path) -> Path:
+    """Write vectors.npy, known.npy, [bias.npy], vocabulary.parquet and meta.json.
+
+    ``vocabulary.parquet`` maps item_id (row of vectors.npy) to asin and known, so the
+    vectors are usable without the prepared dataset.
+    """
+    if len(asins) != model.n_items:
+        raise ValueError(f"{len(asins)} asins for {model.n_items} embedding rows")
+    folder.mkdir(parents=True, exist_ok=True)
+    np.save(folder / "vectors.npy", model.vectors)
+    np.save(folder / "known.npy", model.known)
+    if model.bias is not None:
+        np.save(folder / "bias.npy", model.bias)
+    pd.DataFrame(
+        {
+            "item_id": np.arange(model.n_items, dtype=np.int32),
+            "asin": asins.astype(str).to_numpy(),
+            "known": model.known,
+        }
+    ).to_parquet(folder / "vocabulary.parquet", index=False)
+    meta = {
+        "similarity": model.similarity,
+        "n_items": model.n_items,
+        "dim": model.dim,
+        "has_bias": model.bias is not None,
+        "extra_keys": sorted(model.extra),  # not stored: method-specific, not needed to score
+    }
+    (folder / "meta.json").write_text(json.dumps(meta, indent=2))
+    return folder
+
+
+def load_embeddings(folder: Path) -> tuple[ItemEmbeddings, pd.DataFrame]:
+    """Read what :func:`save_embeddings` wrote: (embeddings, vocabulary table)."""
+    meta = json.loads((folder / "meta.json").read_text())
+    bias_path = folder / "bias.npy"
+    model = ItemEmbeddings(
+        vectors=np.load(folder / "vectors.npy"),
+        known=np.load(folder / "known.npy"),
+        similarity=meta["similarity"],
+        bias=np.load(bias_path) if bias_path.exists() else None,
+    )
+    return model, pd.read_parquet(folder / "vocabulary.parquet")
+
+
+class EmbeddingModel(PythonModel):
+    """Pair scores and top-k neighbours by asin, from a run's saved embeddings."""
+
+    def load_context(self, context: PythonModelContext) -> None:
+        self.embeddings, vocabulary = load_embeddings(Path(context.artifacts[EMBEDDINGS_ARTIFACT]))
+        self.asins = vocabulary["asin"].to_numpy(dtype=object)
+        self.index = pd.Index(self.asins)
+
+    def _lookup(self, asins: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        """(item ids, known mask); unknown asins get id 0 and known False."""
+        ids = self.index.get_indexer(asins.astype(str).where(asins.notna(), ""))
+        found = ids >= 0
+        ids = np.where(found, ids, 0).astype(np.int32)
+        return ids, found & self.embeddings.known[ids]
+
+    def score_pairs(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """One score per (product1, product2) row; NaN where a product is unknown."""
+        ids_a, known_a = self._lookup(frame[PAIR_COLUMNS[0]])
+        ids_b, known_b = self._lookup(frame[PAIR_COLUMNS[1]])
+        known = known_a & known_b
+        scores = np.full(len(frame), np.nan, dtype=np.float64)
+        scores[known] = self.embeddings.score(ids_a[known], ids_b[known])
+        return pd.DataFrame(
+            {
+                PAIR_COLUMNS[0]: frame[PAIR_COLUMNS[0]].to_numpy(),
+                PAIR_COLUMNS[1]: frame[PAIR_COLUMNS[1]].to_numpy(),
+                "score": scores,
+                "known": known,
+            }
+        )
+
+    def top_k(self, frame: pd.DataFrame, k: int) -> pd.DataFrame:
+        """The k most similar known products of each query; empty lists when unknown."""
+        ids, known = self._lookup(frame[QUERY_COLUMN])
+        similar: list[list[str]] = [[] for _ in range(len(frame))]
+        scores: list[list[float]] = [[] for _ in range(len(frame))]
+        if known.any() and k > 0:
+            top_ids, top_scores = self.embeddings.most_similar(ids[known], k)
+            for row, neighbours, values in zip(
+                np.flatnonzero(known), top_ids, top_scores, strict=True
+            ):
+                similar[row] = self.asins[neighbours].tolist()
+                scores[row] = values.astype(float).tolist()
+        return pd.DataFrame(
+            {
+                QUERY_COLUMN: frame[QUERY_COLUMN].to_numpy(),
+                "known": known,
+                "similar": similar,
+                "scores": scores,
+            }
+        )
+
+    def predict(
+        self,
+        context: PythonModelContext | None,
+        model_input: pd.DataFrame,
+        params: dict[str, Any] | None = None,
+    ) -> pd.DataFrame:
+        """Pair scores for ``product1, product2`` input, top-k for ``product`` input."""
+        frame = pd.DataFrame(model_input)
+        has_pairs = all(c in frame and frame[c].notna().any() for c in PAIR_COLUMNS)
+        if has_pairs:
+            return self.score_pairs(frame)
+        if QUERY_COLUMN in frame:
+            k = int((params or {}).get("k", DEFAULT_K))
+            if k < 0:
+                raise ValueError(f"k must be >= 0, got {k}")
+            return self.top_k(frame, k)
+        raise ValueError(
+            f"input needs columns {', '.join(PAIR_COLUMNS)} (pair scores) or "
+            f"{QUERY_COLUMN} (top-k similar products); got {list(frame.columns)}"
+        )
+
+
+def model_signature() -> ModelSignature:
+    """Input columns (all optional: either mode's set) and the ``k`` parameter."""
+    inputs = Schema(
+        [
+            ColSpec(DataType.string, PAIR_COLUMNS[0], required=False),
+            ColSpec(DataType.string, PAIR_COLUMNS[1], required=False),
+            ColSpec(DataType.string, QUERY_COLUMN, required=False),
+        ]
+    )
+    params = ParamSchema([ParamSpec("k", DataType.long, DEFAULT_K)])
+    return ModelSignature(inputs=inputs, params=params)
+
+
+def pip_requirements() -> list[str]:
+    """What loading needs, pinned to this environment (skips MLflow's slow inference).
+
+    The model class lives in the ``recsys`` package, which must be installed where the
+    model is served (``--env-manager local`` in this project's environment does that).
+    """
+    return [
+        f"mlflow=={mlflow.__version__}",
+        f"numpy=={np.__version__}",
+        f"pandas=={pd.__version__}",
+        f"pyarrow=={pyarrow.__version__}",
+        f"pydantic=={pydantic.VERSION}",
+    ]
+
+
+def log_embedding_model(
+    embeddings_folder: Path, input_example: pd.DataFrame, name: str = "model"
+) -> Any:
+    """Log the pyfunc model of an embeddings folder into the active run.
+
+    Returns:
+        MLflow's ModelInfo (``model_uri`` loads it).
+    """
+    return mlflow.pyfunc.log_model(
+        name=name,
+        python_model=EmbeddingModel(),
+        artifacts={EMBEDDINGS_ARTIFACT: str(embeddings_folder)},
+        signature=model_signature(),
+        input_example=input_example,
+        pip_requirements=pip_requirements(),
+    )

@@ -1,0 +1,243 @@
+"""One tracked run: validate, check the store, prepare, train, evaluate, log everything.
+
+The order is the point: parameters are validated and the tracking store is checked before
+the dataset is prepared, so a typo or a dead server fails in a second, not after training.
+What a run carries is fixed by :mod:`recsys.tracking.names`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.entities import Param
+from mlflow.tracking import MlflowClient
+from pydantic import BaseModel
+
+from recsys.config import DataConfig
+from recsys.data.dataset import PreparedDataset
+from recsys.evaluation.metrics import EvaluationResult, evaluate
+from recsys.evaluation.plots import learning_curve_figure, roc_figure, threshold_figure
+from recsys.methods import get_method, method_names
+from recsys.models.base import ItemEmbeddings, Method, TrainingCallback
+from recsys.tracking import names
+from recsys.tracking.callback import MLflowCallback, ProgressCallback
+from recsys.tracking.params import ParameterError, flatten_config, split_params
+from recsys.tracking.pyfunc import log_embedding_model, save_embeddings
+from recsys.tracking.run_info import (
+    dataset_checksum,
+    dataset_source,
+    git_commit,
+    manifest_params,
+    n_positive_pairs,
+    peak_memory_mb,
+    resolve_device,
+    variant_of,
+)
+from recsys.tracking.server import check_tracking_uri
+
+logger = logging.getLogger(__name__)
+
+PROJECT_RUN_ENV = "MLFLOW_RUN_ID"  # set by `mlflow run` for the entry point's process
+MAX_PARAMS_PER_CALL = 100  # MLflow's limit of params per log_batch request
+
+
+def validate_params(method_name: str, params: Mapping[str, Any]) -> tuple[Method, DataConfig, Any]:
+    """Look the method up and validate flat params: (method, data config, method config).
+
+    Raises:
+        ParameterError: unknown method, unknown parameter or invalid value.
+    """
+    if method_name not in method_names():
+        raise ParameterError(
+            f"unknown method {method_name!r}; choose one of: {', '.join(method_names())}"
+        )
+    method = get_method(method_name)
+    data_config, config = split_params(params, method.config_class, method_name)
+    return method, data_config, config
+
+
+def prepare(data_config: DataConfig) -> PreparedDataset:
+    """Prepare (or load the cached) dataset through the data pipeline."""
+    from recsys.data.prepare import prepare_dataset  # heavy parsing code, imported on use
+
+    return prepare_dataset(data_config)
+
+
+def run_method(
+    method_name: str,
+    params: Mapping[str, Any],
+    *,
+    tracking_uri: str | None = None,
+    progress: bool = True,
+) -> str:
+    """Train and evaluate one method on one dataset as one MLflow run.
+
+    Args:
+        method_name: a registered method (``recsys.methods.method_names()``).
+        params: flat parameters, values as Python objects or strings ("128", "true"):
+            DataConfig fields (dataset, data_dir, ...) and the method's config fields.
+        tracking_uri: the store; default ``$MLFLOW_TRACKING_URI``, else MLflow's default
+            (``sqlite:///mlflow.db``). Under ``mlflow run`` the project's run is used.
+        progress: show progress bars and stage messages on stderr.
+
+    Returns:
+        The run id.
+
+    Raises:
+        ParameterError: before any work, naming the parameter.
+        TrackingServerError: before any work, naming the URI.
+    """
+    method, data_config, config = validate_params(method_name, params)
+    uri = check_tracking_uri(tracking_uri)
+    if progress:
+        logger.info("preparing dataset %s", data_config.dataset)
+    dataset = prepare(data_config)
+    return track_run(method, config, data_config, dataset, tracking_uri=uri, progress=progress)
+
+
+def _log_params(client: MlflowClient, run_id: str, values: Mapping[str, Any]) -> None:
+    """Log params in batches, keeping any a launcher (`mlflow run`) already logged.
+
+    `mlflow run` logs the entry point's raw strings ("1e-2") before our process starts;
+    MLflow refuses to change a param, and the raw spelling validated to the same value.
+    """
+    existing = client.get_run(run_id).data.params
+    items = [Param(k, str(v)) for k, v in values.items() if k not in existing]
+    for start in range(0, len(items), MAX_PARAMS_PER_CALL):
+        client.log_batch(run_id, params=items[start : start + MAX_PARAMS_PER_CALL])
+
+
+def _run_tags(
+    method: Method, config: BaseModel, data_config: DataConfig, dataset: PreparedDataset
+) -> dict[str, str]:
+    variant = variant_of(method.name, config)
+    return {
+        names.TAG_METHOD: method.name,
+        names.TAG_VARIANT: variant,
+        names.TAG_DATASET: data_config.dataset,
+        names.TAG_SOURCE: dataset_source(data_config.dataset, dataset.manifest),
+        names.TAG_CHECKSUM: dataset_checksum(dataset),
+        names.TAG_N_PRODUCTS: str(dataset.n_items),
+        names.TAG_N_PAIRS: str(n_positive_pairs(dataset)),
+        names.TAG_DEVICE: resolve_device(config),
+        names.TAG_GIT_COMMIT: git_commit(),
+        names.TAG_RUN_NAME: names.run_name(method.name, variant, data_config.dataset),
+    }
+
+
+def _start_run(data_config: DataConfig, run_name: str) -> mlflow.ActiveRun:
+    project_run = os.environ.get(PROJECT_RUN_ENV)
+    if project_run:  # launched by `mlflow run`: log into the run it created
+        return mlflow.start_run(run_id=project_run)
+    experiment = mlflow.set_experiment(names.experiment_name(data_config.dataset))
+    return mlflow.start_run(experiment_id=experiment.experiment_id, run_name=run_name)
+
+
+def _input_example(dataset: PreparedDataset) -> pd.DataFrame:
+    """Two validation pairs by asin: what a caller of the served model sends."""
+    asins = dataset.products["asin"].astype(str).to_numpy()
+    rows = np.arange(min(2, len(dataset.validation)))
+    return pd.DataFrame(
+        {
+            "product1": asins[dataset.validation.item_a[rows]],
+            "product2": asins[dataset.validation.item_b[rows]],
+        }
+    )
+
+
+def _log_figures(result: EvaluationResult, callback: MLflowCallback, title: str) -> None:
+    curve = callback.curve
+    figures = {
+        "precision_recall_threshold.png": threshold_figure(result, title),
+        "roc.png": roc_figure(result, title),
+        "learning_curve.png": learning_curve_figure(
+            curve.loss_steps,
+            curve.loss,
+            curve.auc_steps,
+            curve.sampled_auc,
+            curve.epoch_end_steps,
+            title,
+        ),
+    }
+    for file_name, figure in figures.items():
+        mlflow.log_figure(figure, f"{names.ARTIFACT_FIGURES_DIR}/{file_name}")
+
+
+def track_run(
+    method: Method,
+    config: BaseModel,
+    data_config: DataConfig,
+    dataset: PreparedDataset,
+    *,
+    tracking_uri: str,
+    progress: bool = True,
+    extra_callbacks: Sequence[TrainingCallback] = (),
+) -> str:
+    """Train ``method`` on an already prepared dataset and log it as one run.
+
+    :func:`run_method` is the entry point; this is the part after validation and
+    preparation, usable with any PreparedDataset (tests pass a small planted one).
+
+    Returns:
+        The run id.
+    """
+    mlflow.set_tracking_uri(tracking_uri)
+    client = MlflowClient(tracking_uri)
+    tags = _run_tags(method, config, data_config, dataset)
+    with _start_run(data_config, tags[names.TAG_RUN_NAME]) as run:
+        run_id = run.info.run_id
+        mlflow.set_tags(tags)
+        _log_params(
+            client,
+            run_id,
+            {
+                **flatten_config(data_config),
+                **flatten_config(config),
+                **manifest_params(dataset.manifest),
+            },
+        )
+        mlflow.log_dict({"name": dataset.name, **dataset.manifest}, names.ARTIFACT_MANIFEST)
+
+        evaluated: dict[int, tuple[ItemEmbeddings, EvaluationResult]] = {}
+
+        def evaluate_cached(model: ItemEmbeddings) -> EvaluationResult:
+            # The final model is often the last epoch's object: evaluate it once.
+            cached = evaluated.get(id(model))
+            if cached is None or cached[0] is not model:
+                evaluated.clear()
+                evaluated[id(model)] = (model, evaluate(model, dataset))
+            return evaluated[id(model)][1]
+
+        tracker = MLflowCallback(client, run_id, lambda m: evaluate_cached(m).metrics())
+        callbacks: list[TrainingCallback] = [tracker, *extra_callbacks]
+        if progress:
+            callbacks.append(ProgressCallback(tags[names.TAG_RUN_NAME]))
+
+        started = time.perf_counter()
+        model = method.train(dataset, config, callbacks)
+        train_minutes = (time.perf_counter() - started) / 60
+        result = evaluate_cached(model)
+        final = {
+            **result.metrics(),
+            names.METRIC_TRAIN_MINUTES: train_minutes,
+            names.METRIC_PEAK_MEMORY_MB: peak_memory_mb(),
+        }
+        tracker.log_metrics(final, step=tracker.last_epoch or 0)
+        if progress:
+            logger.info("%s: %s", tags[names.TAG_RUN_NAME], result.metrics())
+
+        _log_figures(result, tracker, tags[names.TAG_RUN_NAME])
+        with tempfile.TemporaryDirectory(prefix="recsys-embeddings-") as tmp:
+            folder = save_embeddings(model, dataset.products["asin"], Path(tmp))
+            mlflow.log_artifacts(str(folder), names.ARTIFACT_EMBEDDINGS_DIR)
+            log_embedding_model(folder, _input_example(dataset), name=names.MODEL_NAME)
+    return run_id

@@ -1,0 +1,91 @@
+"""Find the tracking store and check it answers before any work starts.
+
+A run that trains for an hour and then cannot log is the failure this module prevents:
+:func:`check_tracking_uri` is called before the dataset is even prepared.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import mlflow
+
+TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
+HEALTH_TIMEOUT_S = 5.0
+
+
+class TrackingServerError(RuntimeError):
+    """The tracking store named by a URI cannot be used."""
+
+
+def resolve_tracking_uri(tracking_uri: str | None = None) -> str:
+    """The URI a run will use: the argument, else ``$MLFLOW_TRACKING_URI``, else MLflow's
+    default (``sqlite:///mlflow.db`` in the working directory, MLflow 3)."""
+    if tracking_uri:
+        return tracking_uri
+    if os.environ.get(TRACKING_URI_ENV):
+        return os.environ[TRACKING_URI_ENV]
+    return str(mlflow.get_tracking_uri())
+
+
+def _check_http(uri: str, timeout: float) -> None:
+    health = uri.rstrip("/") + "/health"
+    try:
+        with urllib.request.urlopen(health, timeout=timeout) as response:
+            status = response.status
+    except urllib.error.HTTPError as err:  # the server answered, with an error status
+        status = err.code
+    except (urllib.error.URLError, OSError) as err:
+        reason = getattr(err, "reason", err)
+        raise TrackingServerError(
+            f"MLflow tracking server {uri} is not reachable ({reason}). Start it "
+            f"(`mlflow server --host 127.0.0.1 --port 5000`) or point {TRACKING_URI_ENV} / "
+            "--tracking-uri at a reachable server or a local store such as sqlite:///mlflow.db."
+        ) from err
+    if status >= 500:
+        raise TrackingServerError(
+            f"MLflow tracking server {uri} answered {health} with HTTP {status}; "
+            "check the server's log (its backend store may be down)."
+        )
+
+
+def _check_local_folder(uri: str, folder: Path) -> None:
+    if not folder.is_dir():
+        raise TrackingServerError(
+            f"tracking store {uri} lives in {folder}, which does not exist; create it "
+            f"or choose another {TRACKING_URI_ENV} / --tracking-uri."
+        )
+    if not os.access(folder, os.W_OK):
+        raise TrackingServerError(f"tracking store {uri}: cannot write to {folder}.")
+
+
+def check_tracking_uri(tracking_uri: str | None = None, timeout: float = HEALTH_TIMEOUT_S) -> str:
+    """Resolve the tracking URI and fail fast, naming it, when it cannot be used.
+
+    http(s) servers must answer ``/health`` (any non-5xx status) within ``timeout``
+    seconds; sqlite and file stores need an existing, writable folder. Other schemes
+    (databricks, ...) are passed through unchecked.
+
+    Returns:
+        The resolved URI.
+
+    Raises:
+        TrackingServerError: the server does not answer or the folder is unusable.
+    """
+    uri = resolve_tracking_uri(tracking_uri)
+    parsed = urllib.parse.urlparse(uri)
+    if parsed.scheme in ("http", "https"):
+        _check_http(uri, timeout)
+    elif parsed.scheme == "sqlite":
+        # sqlite:///relative.db and sqlite:////absolute.db: the path follows the third slash.
+        db_path = uri.removeprefix("sqlite:///")
+        if db_path and db_path != ":memory:":
+            _check_local_folder(uri, Path(db_path).resolve().parent)
+    elif parsed.scheme in ("", "file"):
+        path = Path(urllib.request.url2pathname(parsed.path) if parsed.scheme else uri)
+        _check_local_folder(uri, path.resolve().parent)
+    return uri

@@ -1,0 +1,166 @@
+"""A tracked run end to end on the planted dataset, in a temporary MLflow store."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Sequence
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+from pydantic import Field
+
+from recsys.config import DataConfig, StrictModel
+from recsys.data.dataset import PreparedDataset
+from recsys.evaluation.metrics import evaluate
+from recsys.methods import get_method
+from recsys.models.base import ItemEmbeddings, Method, TrainingCallback
+from recsys.tracking import names, run
+from recsys.tracking.params import ParameterError
+from recsys.tracking.server import TrackingServerError
+
+
+class ClusterConfig(StrictModel):
+    batches_per_epoch: int = Field(600, ge=1)
+    epochs: int = Field(2, ge=1)
+
+
+def train_cluster_oracle(
+    dataset: PreparedDataset, config: ClusterConfig, callbacks: Sequence[TrainingCallback]
+) -> ItemEmbeddings:
+    """A stand-in method that reports batches like a real trainer and learns the clusters."""
+    cluster = dataset.products["brand"].str.removeprefix("brand").astype(int).to_numpy()
+    model = ItemEmbeddings(
+        vectors=np.eye(cluster.max() + 1, dtype=np.float32)[cluster],
+        known=dataset.train_vocabulary(),
+    )
+    for callback in callbacks:
+        callback.on_train_begin(config.model_dump())
+    step = 0
+    for epoch in range(config.epochs):
+        for _ in range(config.batches_per_epoch):
+            metrics = {"loss": 1.0 / (step + 1)}
+            if step % 100 == 0:
+                metrics["sampled_auc"] = 0.5 + step / 10_000
+            for callback in callbacks:
+                callback.on_batch_end(step, metrics)
+            step += 1
+        for callback in callbacks:
+            callback.on_epoch_end(epoch, {}, model)
+    for callback in callbacks:
+        callback.on_train_end(model, {})
+    return model
+
+
+ORACLE = Method("oracle", ClusterConfig, train_cluster_oracle, "test stand-in")  # type: ignore[arg-type]
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_popularity_run_logs_tags_params_metrics_figures_and_model(
+    planted_dataset: PreparedDataset, tracking_uri: str
+) -> None:
+    method, data_config, config = run.validate_params("popularity", {"dataset": "planted"})
+    run_id = run.track_run(
+        method, config, data_config, planted_dataset, tracking_uri=tracking_uri, progress=False
+    )
+    client = MlflowClient(tracking_uri)
+    logged = client.get_run(run_id)
+    tags, params, metrics = logged.data.tags, logged.data.params, logged.data.metrics
+
+    assert client.get_experiment(logged.info.experiment_id).name == "recsys-planted"
+    assert tags[names.TAG_RUN_NAME] == "popularity on planted"
+    assert tags[names.TAG_METHOD] == "popularity"
+    assert tags[names.TAG_VARIANT] == ""
+    assert tags[names.TAG_SOURCE] == names.SOURCE_SYNTHETIC
+    assert tags[names.TAG_N_PRODUCTS] == "500"
+    assert tags[names.TAG_CHECKSUM].startswith("prepared:")
+    assert tags[names.TAG_DEVICE] == "cpu"
+    assert len(tags[names.TAG_GIT_COMMIT]) in (40, len("unknown"))
+    assert params["dataset"] == "planted"
+    assert params["weighted"] == "False"
+    assert params["also_viewed"] == "0.5"
+    assert params["data.n_clusters"] == "20"
+
+    expected = evaluate(
+        get_method("popularity").train(planted_dataset, config, []), planted_dataset
+    )
+    assert metrics[names.METRIC_AUC_ALL] == pytest.approx(expected.auc_all)
+    assert metrics[names.METRIC_AUC_COLD_START] == pytest.approx(expected.auc_cold_start)
+    assert metrics[names.METRIC_PEAK_MEMORY_MB] > 10
+    assert metrics[names.METRIC_TRAIN_MINUTES] >= 0
+
+    artifacts = {a.path for a in client.list_artifacts(run_id, names.ARTIFACT_FIGURES_DIR)}
+    assert artifacts == {
+        "figures/precision_recall_threshold.png",
+        "figures/roc.png",
+        "figures/learning_curve.png",
+    }
+    local = Path(client.download_artifacts(run_id, names.ARTIFACT_EMBEDDINGS_DIR))
+    vocabulary = pd.read_parquet(local / "vocabulary.parquet")
+    assert vocabulary["asin"].tolist() == planted_dataset.products["asin"].tolist()
+    manifest = mlflow.artifacts.load_dict(f"runs:/{run_id}/{names.ARTIFACT_MANIFEST}")
+    assert manifest["n_clusters"] == 20
+
+
+def test_per_batch_and_per_epoch_metrics_arrive_with_their_steps(
+    planted_dataset: PreparedDataset, tracking_uri: str
+) -> None:
+    config = ClusterConfig(batches_per_epoch=600, epochs=2)
+    run_id = run.track_run(
+        ORACLE,
+        config,
+        DataConfig(dataset="planted"),
+        planted_dataset,
+        tracking_uri=tracking_uri,
+        progress=False,
+    )
+    client = MlflowClient(tracking_uri)
+    loss = client.get_metric_history(run_id, names.METRIC_LOSS)
+    assert sorted(m.step for m in loss) == list(range(1200))
+    assert {m.step: m.value for m in loss}[9] == pytest.approx(0.1)
+    sampled = client.get_metric_history(run_id, names.METRIC_SAMPLED_AUC)
+    assert sorted(m.step for m in sampled) == list(range(0, 1200, 100))
+    auc = client.get_metric_history(run_id, names.METRIC_AUC_ALL)
+    # epochs 0 and 1, then the final evaluation at the last epoch's step
+    assert sorted(m.step for m in auc) == [0, 1, 1]
+    assert client.get_run(run_id).data.metrics[names.METRIC_AUC_SEEN] == 1.0
+
+
+def test_invalid_parameter_fails_naming_it_before_any_work(
+    monkeypatch: pytest.MonkeyPatch, tracking_uri: str
+) -> None:
+    def no_work(_: DataConfig) -> PreparedDataset:
+        raise AssertionError("the dataset must not be prepared when parameters are invalid")
+
+    monkeypatch.setattr(run, "prepare", no_work)
+    with pytest.raises(ParameterError, match="weighted='maybe'"):
+        run.run_method("popularity", {"weighted": "maybe"}, progress=False)
+    with pytest.raises(ParameterError, match="unknown parameter 'dimm'"):
+        run.run_method("popularity", {"dimm": 3}, progress=False)
+    with pytest.raises(ParameterError, match="validation_fraction"):
+        run.run_method("popularity", {"validation_fraction": "1.5"}, progress=False)
+    with pytest.raises(ParameterError, match="unknown method 'nope'"):
+        run.run_method("nope", {}, progress=False)
+
+
+def test_unreachable_tracking_server_fails_naming_the_uri_before_any_work(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_work(_: DataConfig) -> PreparedDataset:
+        raise AssertionError("the dataset must not be prepared when the server is down")
+
+    monkeypatch.setattr(run, "prepare", no_work)
+    uri = f"http://127.0.0.1:{_closed_port()}"
+    with pytest.raises(TrackingServerError, match=uri.replace(".", r"\.")):
+        run.run_method("popularity", {}, tracking_uri=uri, progress=False)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    with pytest.raises(TrackingServerError, match="not reachable"):
+        run.run_method("popularity", {}, progress=False)
