@@ -24,3 +24,9 @@ def main() -> None:
 from recsys.cli.leaderboard import leaderboard_command  # noqa: E402
 
 main.add_command(leaderboard_command)
+from recsys.cli.main_job import main_command  # noqa: E402
+
+main.add_command(main_command)
+from recsys.cli.train import train_command  # noqa: E402
+
+main.add_command(train_command)

@@ -1,0 +1,410 @@
+"""The `main` job: every method on one dataset, each as its own run, then the leaderboard.
+
+Layout on the tracking server: a parent run (tag ``recsys.kind=main``) holds the job's
+summary; every method run is nested under it (``mlflow.parentRunId``) and carries
+``recsys.main_run=<parent id>``; the leaderboard run is nested under it too. Under
+``mlflow run -e main`` the parent is the run MLflow created for the entry point.
+
+One method failing does not lose the others: its run is marked FAILED with the error as
+a tag (``recsys.error``) and an artifact (``error.txt``), the job goes on, and the result
+lists the failures so the caller can exit non-zero.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+import traceback
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import mlflow
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from recsys.config import DataConfig
+from recsys.methods import get_method, method_names
+from recsys.tracking import names
+from recsys.tracking.leaderboard import KIND_MAIN, TAG_KIND, TAG_MAIN_RUN
+from recsys.tracking.leaderboard_report import LeaderboardReport, publish_leaderboard
+from recsys.tracking.params import ParameterError, build_config, flat_fields
+from recsys.tracking.run import PROJECT_RUN_ENV, prepare, run_method, validate_params
+from recsys.tracking.server import check_tracking_uri
+
+TAG_ERROR = "recsys.error"  # on a failed method run: the exception, one line
+ERROR_ARTIFACT = "error.txt"  # on a failed method run: the full traceback
+MAX_TAG_CHARS = 4000  # stay well under MLflow's tag value limit
+DEFAULT_DATASET = "synthetic-small"
+QUICK_DATASETS = ("synthetic-small",)  # datasets the "auto" profile runs with QUICK_PARAMS
+
+Profile = Literal["auto", "quick", "full"]
+
+# Lighter settings so that `recsys main` on synthetic-small finishes in a few minutes on two
+# CPU cores. Only the settings listed differ from each method's defaults; the job prints
+# them before training, and each run logs its effective params as usual.
+QUICK_PARAMS: dict[str, dict[str, Any]] = {}
+
+
+@dataclass(frozen=True)
+class MethodOutcome:
+    """How one method's run ended."""
+
+    method: str
+    status: Literal["FINISHED", "FAILED"]
+    run_id: str | None
+    minutes: float
+    error: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MainJobResult:
+    """Every method's outcome, the parent run and the leaderboard printed at the end."""
+
+    parent_run_id: str
+    dataset: str
+    outcomes: list[MethodOutcome]
+    leaderboard: LeaderboardReport | None
+    leaderboard_error: str = ""
+
+    @property
+    def failed(self) -> list[MethodOutcome]:
+        return [o for o in self.outcomes if o.status == "FAILED"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.leaderboard_error
+
+
+def resolve_methods(spec: str) -> list[str]:
+    """``all`` or a comma list of registered names, in the given order, duplicates dropped.
+
+    Raises:
+        ParameterError: an unknown name, naming it and the known ones.
+    """
+    if spec.strip() in ("", "all"):
+        return method_names()
+    chosen = list(dict.fromkeys(part.strip() for part in spec.split(",") if part.strip()))
+    unknown = [m for m in chosen if m not in method_names()]
+    if unknown:
+        raise ParameterError(
+            f"--methods: unknown method(s) {', '.join(unknown)}; "
+            f"choose `all` or a comma list of: {', '.join(method_names())}"
+        )
+    return chosen
+
+
+def parse_overrides(pairs: Sequence[str]) -> dict[str | None, dict[str, str]]:
+    """``key=value`` (every method that has ``key``) or ``method.key=value`` (that one).
+
+    Returns ``{None: shared, "mf": {...}, ...}``.
+
+    Raises:
+        ParameterError: a pair without ``=``, or a ``method.`` prefix that is not a method.
+    """
+    parsed: dict[str | None, dict[str, str]] = {None: {}}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ParameterError(f"-P {pair!r}: expected key=value or method.key=value")
+        method, dot, leaf = key.rpartition(".")
+        if dot and method not in method_names():
+            raise ParameterError(
+                f"-P {pair!r}: {method!r} is not a method; use key=value or method.key=value "
+                f"with one of: {', '.join(method_names())}"
+            )
+        parsed.setdefault(method if dot else None, {})[leaf if dot else key] = value
+    if "dataset" in parsed[None]:
+        raise ParameterError("-P dataset=...: give the dataset with --dataset instead")
+    return parsed
+
+
+def use_quick_params(dataset: str, profile: Profile) -> bool:
+    """``quick`` always, ``full`` never, ``auto`` on the small synthetic default data only."""
+    return profile == "quick" or (profile == "auto" and dataset in QUICK_DATASETS)
+
+
+def method_params(
+    methods: Sequence[str],
+    dataset: str,
+    overrides: Mapping[str | None, Mapping[str, str]],
+    quick: bool,
+) -> dict[str, dict[str, Any]]:
+    """Each method's flat params: dataset, quick settings, then shared and own overrides.
+
+    A shared ``key=value`` goes to every chosen method whose schema (or DataConfig) has
+    ``key``; one that no chosen method has is an error, so a typo is not silently dropped.
+
+    Raises:
+        ParameterError: an override no chosen method accepts.
+    """
+    data_fields = set(flat_fields(DataConfig))
+    accepted = {m: data_fields | set(flat_fields(get_method(m).config_class)) for m in methods}
+    shared = dict(overrides.get(None, {}))
+    unused = [k for k in shared if not any(k in accepted[m] for m in methods)]
+    if unused:
+        raise ParameterError(
+            f"-P {', '.join(unused)}: no chosen method has such a parameter "
+            f"(methods: {', '.join(methods)}); see `recsys train METHOD --help-params`"
+        )
+    params: dict[str, dict[str, Any]] = {}
+    for m in methods:
+        values: dict[str, Any] = {"dataset": dataset}
+        if quick:
+            values.update(QUICK_PARAMS.get(m, {}))
+        values.update({k: v for k, v in shared.items() if k in accepted[m]})
+        values.update(overrides.get(m, {}))
+        params[m] = values
+    return params
+
+
+@contextlib.contextmanager
+def _without_project_run() -> Iterator[None]:
+    """Hide ``MLFLOW_RUN_ID`` while methods run, so each gets its own run, not the parent's.
+
+    ``mlflow run`` sets it for the entry point; ``run_method`` logs into it when present.
+    """
+    saved = os.environ.pop(PROJECT_RUN_ENV, None)
+    try:
+        yield
+    finally:
+        if saved is not None:
+            os.environ[PROJECT_RUN_ENV] = saved
+
+
+def _start_parent(client: MlflowClient, dataset: str, methods: Sequence[str]) -> tuple[str, bool]:
+    """The parent run: MLflow's project run under ``mlflow run``, else a new one we own."""
+    tags = {
+        TAG_KIND: KIND_MAIN,
+        names.TAG_DATASET: dataset,
+        "recsys.methods": ",".join(methods),
+        names.TAG_RUN_NAME: f"main on {names.dataset_label(dataset)}",
+    }
+    project_run = os.environ.get(PROJECT_RUN_ENV)
+    if project_run:
+        for key, value in tags.items():
+            if key != names.TAG_RUN_NAME:
+                client.set_tag(project_run, key, value)
+        return project_run, False
+    experiment = client.get_experiment_by_name(names.experiment_name(dataset))
+    experiment_id = (
+        experiment.experiment_id
+        if experiment is not None
+        else client.create_experiment(names.experiment_name(dataset))
+    )
+    return client.create_run(experiment_id, tags=tags).info.run_id, True
+
+
+def _record_failure(
+    client: MlflowClient,
+    run_id: str | None,
+    parent_run_id: str,
+    method: str,
+    dataset: str,
+    error: BaseException,
+) -> str:
+    """Mark the method's run FAILED with the error; create the run if it never started."""
+    if run_id is None:  # failed before run_method opened a run (e.g. while preparing)
+        experiment = client.get_run(parent_run_id).info.experiment_id
+        tags = {
+            names.TAG_METHOD: method,
+            names.TAG_DATASET: dataset,
+            names.TAG_RUN_NAME: names.run_name(method, "", dataset),
+        }
+        run_id = client.create_run(experiment, tags=tags).info.run_id
+    message = f"{type(error).__name__}: {error}"
+    client.set_tag(run_id, TAG_ERROR, message[:MAX_TAG_CHARS])
+    client.log_text(run_id, "".join(traceback.format_exception(error)), ERROR_ARTIFACT)
+    client.set_terminated(run_id, status="FAILED")
+    return run_id
+
+
+def _last_active_run_id() -> str | None:
+    """The run this process's fluent API last opened, if it is in the current store.
+
+    ``run_method`` opens its run with the fluent API and, on an exception, closes it as
+    FAILED without telling us its id; comparing this before and after the call finds it.
+    """
+    try:
+        run = mlflow.last_active_run()
+    except MlflowException:  # the last run lives in another store (e.g. an earlier test's)
+        return None
+    return run.info.run_id if run is not None else None
+
+
+def run_main_job(
+    dataset: str = DEFAULT_DATASET,
+    methods: Sequence[str] | None = None,
+    overrides: Mapping[str | None, Mapping[str, str]] | None = None,
+    *,
+    profile: Profile = "auto",
+    tracking_uri: str | None = None,
+    progress: bool = True,
+    echo: Callable[[str], None] = print,
+    runner: Callable[..., str] = run_method,
+) -> MainJobResult:
+    """Prepare ``dataset``, run every method as its own tracked run, then the leaderboard.
+
+    Args:
+        dataset: a dataset name or metadata file path (DataConfig.dataset).
+        methods: registry names, default all of them.
+        overrides: from :func:`parse_overrides`.
+        profile: ``auto`` uses :data:`QUICK_PARAMS` on synthetic-small only.
+        tracking_uri: default ``$MLFLOW_TRACKING_URI``, else MLflow's default store.
+        progress: progress bars and stage messages (on stderr) for every method.
+        echo: where stage messages and the notice about lighter settings go.
+        runner: what trains one method (``run_method``; tests pass a failing one).
+
+    Returns:
+        Every method's outcome; ``result.ok`` is False when any method or the
+        leaderboard failed.
+
+    Raises:
+        ParameterError: bad methods or params, before any work starts.
+        TrackingServerError: the store is unusable, before any work starts.
+    """
+    chosen = list(methods) if methods else method_names()
+    quick = use_quick_params(dataset, profile)
+    params = method_params(chosen, dataset, overrides or {None: {}}, quick)
+    for m in chosen:  # every typo fails now, not after an hour of the first methods
+        validate_params(m, params[m])
+    uri = check_tracking_uri(tracking_uri)
+    mlflow.set_tracking_uri(uri)
+    client = MlflowClient(uri)
+
+    lighter = {m: QUICK_PARAMS[m] for m in chosen if quick and QUICK_PARAMS.get(m)}
+    if lighter:
+        echo(
+            f"Quick profile on {dataset} (so the job takes minutes; --profile full for the "
+            "methods' defaults). Lighter settings:"
+        )
+        for m, values in lighter.items():
+            echo(f"  {m}: " + ", ".join(f"{k}={v}" for k, v in values.items()))
+
+    data_params = {k: v for k, v in params[chosen[0]].items() if k in flat_fields(DataConfig)}
+    echo(f"Preparing {dataset} ...")
+    prepare(build_config(DataConfig, data_params, "the dataset"))
+
+    parent_run_id, owns_parent = _start_parent(client, dataset, chosen)
+    echo(f"Main run {parent_run_id} on {uri}: {len(chosen)} method(s): {', '.join(chosen)}")
+    outcomes: list[MethodOutcome] = []
+    try:
+        for index, m in enumerate(chosen, start=1):
+            echo(f"[{index}/{len(chosen)}] {m} ...")
+            outcomes.append(
+                _run_one(client, runner, m, params[m], dataset, uri, parent_run_id, progress)
+            )
+            last = outcomes[-1]
+            echo(
+                f"[{index}/{len(chosen)}] {m}: {last.status} in {last.minutes:.2f} min"
+                + (f" ({last.error})" if last.error else "")
+            )
+        leaderboard, leaderboard_error = None, ""
+        try:
+            leaderboard = publish_leaderboard(
+                client,
+                dataset,
+                parent_run_id=parent_run_id,
+                experiment_id=client.get_run(parent_run_id).info.experiment_id,
+            )
+        except Exception as err:  # the method runs are safe; report and exit non-zero
+            leaderboard_error = f"{type(err).__name__}: {err}"
+        result = MainJobResult(parent_run_id, dataset, outcomes, leaderboard, leaderboard_error)
+        _log_summary(client, result)
+    except BaseException:
+        if owns_parent:
+            client.set_terminated(parent_run_id, status="KILLED")
+        raise
+    if owns_parent:
+        client.set_terminated(parent_run_id, status="FINISHED" if result.ok else "FAILED")
+    return result
+
+
+def _run_one(
+    client: MlflowClient,
+    runner: Callable[..., str],
+    method: str,
+    params: Mapping[str, Any],
+    dataset: str,
+    uri: str,
+    parent_run_id: str,
+    progress: bool,
+) -> MethodOutcome:
+    before = _last_active_run_id()
+    started = time.perf_counter()
+    try:
+        with _without_project_run():
+            run_id = runner(method, params, tracking_uri=uri, progress=progress)
+    except Exception as err:
+        minutes = (time.perf_counter() - started) / 60
+        started_run = _last_active_run_id()
+        run_id = _record_failure(
+            client,
+            started_run if started_run != before else None,
+            parent_run_id,
+            method,
+            dataset,
+            err,
+        )
+        _link_to_parent(client, run_id, parent_run_id)
+        error = f"{type(err).__name__}: {err}".splitlines()[0][:300]
+        return MethodOutcome(method, "FAILED", run_id, minutes, error, dict(params))
+    _link_to_parent(client, run_id, parent_run_id)
+    minutes = (time.perf_counter() - started) / 60
+    return MethodOutcome(method, "FINISHED", run_id, minutes, "", dict(params))
+
+
+def _link_to_parent(client: MlflowClient, run_id: str, parent_run_id: str) -> None:
+    client.set_tag(run_id, "mlflow.parentRunId", parent_run_id)
+    client.set_tag(run_id, TAG_MAIN_RUN, parent_run_id)
+
+
+def format_summary(result: MainJobResult) -> str:
+    """One line per method (status, minutes, run id, error), then the verdict."""
+    width = max((len(o.method) for o in result.outcomes), default=6)
+    lines = [f"Main job on {result.dataset} (run {result.parent_run_id}):"]
+    for o in result.outcomes:
+        tail = f"  {o.error}" if o.error else ""
+        lines.append(
+            f"  {o.method:<{width}}  {o.status:<8}  {o.minutes:6.2f} min  {o.run_id}{tail}"
+        )
+    if result.leaderboard_error:
+        lines.append(f"  leaderboard FAILED: {result.leaderboard_error}")
+    if result.ok:
+        lines.append(f"All {len(result.outcomes)} method(s) finished.")
+    else:
+        failed = ", ".join(o.method for o in result.failed) or "none"
+        lines.append(
+            f"{len(result.failed)} of {len(result.outcomes)} method(s) FAILED ({failed}); "
+            "the others' runs are on the server. See each failed run's recsys.error tag "
+            f"and {ERROR_ARTIFACT}."
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _log_summary(client: MlflowClient, result: MainJobResult) -> None:
+    run_id = result.parent_run_id
+    client.log_dict(
+        run_id,
+        {
+            "dataset": result.dataset,
+            "outcomes": [
+                {k: v for k, v in vars(o).items() if k != "params"}
+                | {"params": {k: str(v) for k, v in o.params.items()}}
+                for o in result.outcomes
+            ],
+            "leaderboard_run_id": result.leaderboard.run_id if result.leaderboard else None,
+            "leaderboard_error": result.leaderboard_error,
+        },
+        "main_summary.json",
+    )
+    client.log_text(run_id, format_summary(result), "main_summary.txt")
+    if result.leaderboard is not None:
+        client.log_text(run_id, result.leaderboard.text, "leaderboard.txt")
+    client.log_metric(run_id, "n_methods_failed", float(len(result.failed)))
+    client.log_metric(
+        run_id, "n_methods_finished", float(len(result.outcomes) - len(result.failed))
+    )

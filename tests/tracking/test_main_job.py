@@ -1,0 +1,176 @@
+"""The main job: every method as its own nested run, failures recorded, then the leaderboard.
+
+The dataset is the planted toy dataset (prepare is replaced by it), the store a temporary
+sqlite file; popularity trains for real through ``run_method``. A registered method that
+raises inside training stands in for a method that breaks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from mlflow import MlflowClient
+
+import recsys.tracking.main_job as main_job
+import recsys.tracking.run as run_module
+from recsys.cli.main_job import main_command
+from recsys.config import StrictModel
+from recsys.data.dataset import PreparedDataset
+from recsys.data.errors import DataError
+from recsys.evaluation.metrics import evaluate
+from recsys.methods import METHOD_MODULES
+from recsys.models.base import ItemEmbeddings, Method, TrainingCallback
+from recsys.models.popularity import PopularityConfig, train_popularity
+from recsys.tracking import names
+from recsys.tracking.leaderboard import KIND_LEADERBOARD, KIND_MAIN, TAG_KIND, TAG_MAIN_RUN
+from recsys.tracking.main_job import (
+    ERROR_ARTIFACT,
+    TAG_ERROR,
+    format_summary,
+    method_params,
+    parse_overrides,
+    resolve_methods,
+    run_main_job,
+)
+from recsys.tracking.params import ParameterError
+from tests.conftest import make_planted_dataset
+
+DATASET = "planted-test"
+
+
+class BrokenConfig(StrictModel):
+    """Settings of a method that always fails."""
+
+    depth: int = 1
+
+
+def _train_broken(
+    data: PreparedDataset, config: BrokenConfig, callbacks: Sequence[TrainingCallback]
+) -> ItemEmbeddings:
+    for callback in callbacks:
+        callback.on_train_begin(config.model_dump())
+    raise RuntimeError("planted failure in training")
+
+
+METHOD = Method("broken", BrokenConfig, _train_broken, "always raises while training")
+
+
+@pytest.fixture()
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A temporary sqlite store; prepare returns the planted dataset; `broken` registered."""
+    for var in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
+        monkeypatch.delenv(var, raising=False)
+    planted = make_planted_dataset()
+    monkeypatch.setattr(run_module, "prepare", lambda config: planted)
+    monkeypatch.setattr(main_job, "prepare", lambda config: planted)
+    monkeypatch.setitem(METHOD_MODULES, "broken", __name__)
+    monkeypatch.chdir(tmp_path)
+    return f"sqlite:///{tmp_path / 'mlflow.db'}"
+
+
+def test_overrides_go_to_methods_that_have_them(store: str) -> None:
+    overrides = parse_overrides(["weighted=true", "broken.depth=3", "split_seed=7"])
+    assert overrides == {None: {"weighted": "true", "split_seed": "7"}, "broken": {"depth": "3"}}
+    params = method_params(["popularity", "broken"], DATASET, overrides, quick=False)
+    assert params["popularity"] == {"dataset": DATASET, "weighted": "true", "split_seed": "7"}
+    assert params["broken"] == {"dataset": DATASET, "depth": "3", "split_seed": "7"}
+    with pytest.raises(ParameterError, match="no chosen method"):
+        method_params(["popularity"], DATASET, parse_overrides(["depht=3"]), quick=False)
+    with pytest.raises(ParameterError, match="not a method"):
+        parse_overrides(["nope.dim=3"])
+    with pytest.raises(ParameterError, match="unknown method"):
+        resolve_methods("popularity,nope")
+    assert resolve_methods("all")[0] == "popularity"
+
+
+def test_failure_is_recorded_and_the_others_survive(store: str) -> None:
+    lines: list[str] = []
+    result = run_main_job(
+        DATASET,
+        ["broken", "popularity"],
+        tracking_uri=store,
+        progress=False,
+        echo=lines.append,
+    )
+    assert not result.ok
+    assert [(o.method, o.status) for o in result.outcomes] == [
+        ("broken", "FAILED"),
+        ("popularity", "FINISHED"),
+    ]
+    client = MlflowClient(store)
+    parent = client.get_run(result.parent_run_id)
+    assert parent.data.tags[TAG_KIND] == KIND_MAIN
+    assert parent.info.status == "FAILED"
+    assert parent.data.metrics["n_methods_failed"] == 1.0
+
+    broken = client.get_run(result.outcomes[0].run_id)
+    assert broken.info.status == "FAILED"
+    assert "planted failure in training" in broken.data.tags[TAG_ERROR]
+    assert broken.data.tags[names.TAG_METHOD] == "broken"  # run_method's own run, tagged
+    trace = Path(client.download_artifacts(broken.info.run_id, ERROR_ARTIFACT)).read_text()
+    assert "RuntimeError" in trace
+
+    popularity = client.get_run(result.outcomes[1].run_id)
+    assert popularity.info.status == "FINISHED"
+    # The logged number is the evaluation of the real trained baseline on this data.
+    expected = evaluate(
+        train_popularity(make_planted_dataset(), PopularityConfig()), make_planted_dataset()
+    ).auc_all
+    assert popularity.data.metrics[names.METRIC_AUC_ALL] == pytest.approx(expected)
+    for run in (broken, popularity):
+        assert run.data.tags["mlflow.parentRunId"] == result.parent_run_id
+        assert run.data.tags[TAG_MAIN_RUN] == result.parent_run_id
+
+    assert result.leaderboard is not None and result.leaderboard.run_id is not None
+    board_run = client.get_run(result.leaderboard.run_id)
+    assert board_run.data.tags[TAG_KIND] == KIND_LEADERBOARD
+    assert board_run.data.tags["mlflow.parentRunId"] == result.parent_run_id
+    (table,) = result.leaderboard.board.tables
+    assert [r.run_id for r in table.rows] == [popularity.info.run_id]  # the failed run is out
+    summary = format_summary(result)
+    assert "1 of 2 method(s) FAILED (broken)" in summary
+
+
+def test_failure_before_any_run_opened_still_leaves_a_failed_run(store: str) -> None:
+    def runner(method: str, params: dict[str, Any], **kwargs: Any) -> str:
+        raise DataError(f"cannot read the data for {method}")
+
+    result = run_main_job(
+        DATASET, ["popularity"], tracking_uri=store, progress=False, runner=runner
+    )
+    (outcome,) = result.outcomes
+    run = MlflowClient(store).get_run(outcome.run_id)
+    assert run.info.status == "FAILED"
+    assert run.data.tags[TAG_ERROR] == "DataError: cannot read the data for popularity"
+    assert run.data.tags[TAG_MAIN_RUN] == result.parent_run_id
+
+
+def test_cli_exits_nonzero_with_summary_when_a_method_fails(store: str) -> None:
+    result = CliRunner().invoke(
+        main_command,
+        [
+            "--dataset",
+            DATASET,
+            "--methods",
+            "popularity,broken",
+            "--tracking-uri",
+            store,
+            "--no-progress",
+        ],
+    )
+    assert result.exit_code == 1, result.output
+    assert "1 of 2 method(s) FAILED (broken)" in result.output
+    assert "best finished run of 1 method(s)" in result.output  # the leaderboard of the rest
+
+
+def test_cli_rejects_bad_param_before_any_work(store: str) -> None:
+    result = CliRunner().invoke(
+        main_command, ["--methods", "popularity", "-P", "weighted=maybe", "--tracking-uri", store]
+    )
+    assert result.exit_code == 1
+    assert "weighted='maybe'" in result.output
+    assert not Path(store.removeprefix("sqlite:///")).exists()  # nothing was tracked
