@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -147,6 +148,11 @@ def describe_params(model: type[BaseModel]) -> list[tuple[str, str, str, str]]:
     """(name, type, default, description) for every flat parameter, for --help output."""
     rows = []
     for flat in flat_fields(model).values():
-        default = "(required)" if flat.required else repr(flat.default)
+        if flat.required:
+            default = "(required)"
+        elif isinstance(flat.default, Path):
+            default = repr(str(flat.default))
+        else:
+            default = repr(flat.default)
         rows.append((flat.name, flat.annotation, default, flat.description))
     return rows

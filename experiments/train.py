@@ -1,0 +1,57 @@
+"""MLproject entry script: one tracked run of one method (``mlflow run . -e METHOD``).
+
+Usage: ``python experiments/train.py METHOD key=value ... [--key value ...]``.
+``key=value`` pairs come from the entry point's declared parameters, ``--key value`` from
+undeclared ``-P`` options (MLflow appends those); an empty value means "the default". All
+of them go to :func:`recsys.tracking.run.run_method`, whose pydantic schemas validate
+them before any work, so ``-P dim=-3`` fails naming ``dim``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from recsys.tracking.params import ParameterError
+from recsys.tracking.run import run_method
+from recsys.tracking.server import TrackingServerError
+
+
+def parse_arguments(argv: list[str]) -> tuple[str, dict[str, str]]:
+    """``[METHOD, "dim=64", "--lr", "0.1"]`` -> ``(METHOD, {"dim": "64", "lr": "0.1"})``."""
+    if not argv or "=" in argv[0] or argv[0].startswith("-"):
+        raise ValueError("usage: train.py METHOD key=value ... [--key value ...]")
+    method, rest = argv[0], argv[1:]
+    params: dict[str, str] = {}
+    index = 0
+    while index < len(rest):
+        token = rest[index]
+        if token.startswith("--") and "=" not in token:
+            if index + 1 >= len(rest):
+                raise ValueError(f"parameter {token} has no value")
+            key, value = token[2:], rest[index + 1]
+            index += 2
+        elif "=" in token:
+            key, _, value = token.lstrip("-").partition("=")
+            index += 1
+        else:
+            raise ValueError(f"expected key=value or --key value, got {token!r}")
+        if value != "":
+            params[key] = value
+    return method, params
+
+
+def main(argv: list[str]) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        method, params = parse_arguments(argv)
+        run_id = run_method(method, params)
+    except (ValueError, ParameterError, TrackingServerError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(run_id)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

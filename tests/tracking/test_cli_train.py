@@ -1,0 +1,60 @@
+"""`recsys train`: help lists methods and parameters; bad input fails before any work."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from recsys.cli import main
+from recsys.data.dataset import PreparedDataset
+from recsys.methods import method_names
+from recsys.tracking import run
+
+
+@pytest.fixture()
+def no_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(_: object) -> PreparedDataset:
+        raise AssertionError("no dataset may be prepared here")
+
+    monkeypatch.setattr(run, "prepare", refuse)
+
+
+def test_help_lists_every_method() -> None:
+    result = CliRunner().invoke(main, ["train", "--help"], terminal_width=100)
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    for name in method_names():
+        assert name in text
+    assert "--help-params" in text
+
+
+def test_help_params_come_from_the_pydantic_schemas() -> None:
+    result = CliRunner().invoke(main, ["train", "popularity", "--help-params"])
+    assert result.exit_code == 0, result.output
+    assert "weighted (bool, default False)" in result.output
+    assert "validation_fraction (float, default 0.3333333333333333)" in result.output
+    assert "data_dir (Path, default 'data')" in result.output
+
+
+def test_bad_parameter_exits_naming_it(no_work: None, tracking_uri: str) -> None:
+    result = CliRunner().invoke(main, ["train", "popularity", "-P", "weighted=maybe", "-q"])
+    assert result.exit_code == 1
+    assert "weighted='maybe'" in result.output
+    result = CliRunner().invoke(main, ["train", "popularity", "-P", "dimension"])
+    assert result.exit_code == 2
+    assert "KEY=VALUE" in result.output
+    result = CliRunner().invoke(main, ["train", "popularity", "-P", "split_seed=-1", "-q"])
+    assert result.exit_code == 1 and "split_seed='-1'" in result.output
+
+
+def test_unknown_method_is_refused() -> None:
+    result = CliRunner().invoke(main, ["train", "svd"])
+    assert result.exit_code == 2
+    assert "popularity" in result.output
+
+
+def test_unreachable_server_exits_naming_the_uri(no_work: None) -> None:
+    uri = "http://127.0.0.1:9"  # the discard port: nothing listens there
+    result = CliRunner().invoke(main, ["train", "popularity", "--tracking-uri", uri, "-q"])
+    assert result.exit_code == 1
+    assert uri in result.output
