@@ -67,23 +67,6 @@ def transition_matrix(adjacency: sp.csr_matrix) -> sp.csr_matrix:
     return sp.csr_matrix(sp.diags(inverse.astype(np.float32)) @ adjacency, dtype=np.float32)
 
 
-def row_cumulative_weights(adjacency: sp.csr_matrix) -> np.ndarray:
-    """Running sum of edge weights within each row, float32, shape (nnz,).
-
-    The walk kernels draw a neighbour by inverse CDF: u * row_total, then a binary search
-    in this array. One float per edge (no alias table per node or per edge), so the
-    sampler's memory equals the graph's. Sums are taken in float64, then stored as float32.
-    """
-    data = adjacency.data.astype(np.float64)
-    cumulative = np.cumsum(data)
-    indptr = adjacency.indptr
-    # Subtract each row's starting offset so every row's running sum starts at its own edge.
-    row_start_total = np.concatenate([[0.0], cumulative])[indptr[:-1]]
-    row_lengths = np.diff(indptr)
-    cumulative -= np.repeat(row_start_total, row_lengths)
-    return cumulative.astype(np.float32)
-
-
 def walk_start_nodes(adjacency: sp.csr_matrix) -> ItemIds:
     """Nodes with degree > 0: the products every walk round starts from."""
     return np.flatnonzero(np.diff(adjacency.indptr) > 0).astype(np.int32)

@@ -1,8 +1,8 @@
 """Random walks over the CSR product graph: first-order (DeepWalk) and node2vec.
 
 Both kernels are numba ``prange`` loops over walks with the output matrix allocated up
-front. A neighbour is drawn by inverse CDF over the row's cumulative weights (one float per
-edge, see :func:`recsys.graph.csr.row_cumulative_weights`).
+front. A neighbour is drawn in O(1) from per-node alias tables (one int32 and one float32
+per edge, see :mod:`recsys.graph.alias`).
 
 node2vec's second-order step uses rejection sampling (KnightKing, SOSP 2019; PecanPy's
 SparseOTF idea without its per-step O(degree) normalisation): propose x from the
@@ -26,7 +26,8 @@ import scipy.sparse as sp
 from numba import prange
 from tqdm.auto import tqdm
 
-from recsys.graph.csr import row_cumulative_weights, walk_start_nodes
+from recsys.graph.alias import alias_draw, alias_tables
+from recsys.graph.csr import walk_start_nodes
 from recsys.graph.rng import next_uniform, walker_state
 from recsys.typing import ItemIds, WalkMatrix
 
@@ -35,26 +36,6 @@ from recsys.typing import ItemIds, WalkMatrix
 _CHUNK_WALKS = 1 << 18
 # Rejection sampling needs max_alpha / min_alpha proposals per step in the worst case.
 _SLOW_ALPHA_RATIO = 50.0
-
-
-@numba.njit(inline="always", nogil=True)
-def _draw_neighbor(
-    indptr: np.ndarray, indices: np.ndarray, cumulative: np.ndarray, node: int, u: float
-) -> int:
-    """Neighbour of ``node`` drawn with probability proportional to its edge weight."""
-    start = indptr[node]
-    end = indptr[node + 1]
-    target = u * cumulative[end - 1]
-    # First position in the row whose running sum exceeds target.
-    lo = start
-    hi = end - 1
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if cumulative[mid] > target:
-            hi = mid
-        else:
-            lo = mid + 1
-    return indices[lo]
 
 
 @numba.njit(inline="always", nogil=True)
@@ -78,7 +59,8 @@ def _has_edge(indptr: np.ndarray, indices: np.ndarray, node: int, other: int) ->
 def _first_order_kernel(
     indptr: np.ndarray,
     indices: np.ndarray,
-    cumulative: np.ndarray,
+    alias_index: np.ndarray,
+    alias_probability: np.ndarray,
     starts: np.ndarray,
     first_walk_index: int,
     seed: np.uint64,
@@ -92,7 +74,7 @@ def _first_order_kernel(
         out[w, 0] = node
         for step in range(1, walk_length):
             state, u = next_uniform(state)
-            node = _draw_neighbor(indptr, indices, cumulative, node, u)
+            node = alias_draw(indptr, indices, alias_index, alias_probability, node, u)
             out[w, step] = node
 
 
@@ -100,7 +82,8 @@ def _first_order_kernel(
 def _node2vec_kernel(
     indptr: np.ndarray,
     indices: np.ndarray,
-    cumulative: np.ndarray,
+    alias_index: np.ndarray,
+    alias_probability: np.ndarray,
     starts: np.ndarray,
     first_walk_index: int,
     seed: np.uint64,
@@ -116,12 +99,12 @@ def _node2vec_kernel(
         previous = starts[w]
         out[w, 0] = previous
         state, u = next_uniform(state)
-        node = _draw_neighbor(indptr, indices, cumulative, previous, u)
+        node = alias_draw(indptr, indices, alias_index, alias_probability, previous, u)
         out[w, 1] = node
         for step in range(2, walk_length):
             while True:
                 state, u = next_uniform(state)
-                candidate = _draw_neighbor(indptr, indices, cumulative, node, u)
+                candidate = alias_draw(indptr, indices, alias_index, alias_probability, node, u)
                 if candidate == previous:
                     alpha = inverse_p
                 elif _has_edge(indptr, indices, previous, candidate):
@@ -144,7 +127,8 @@ class WalkGraph:
 
     indptr: np.ndarray  # (n_nodes + 1,) int64
     indices: np.ndarray  # (nnz,) int32, sorted within each row
-    cumulative: np.ndarray  # (nnz,) float32 running weight sum within each row
+    alias_index: np.ndarray  # (nnz,) int32 alias slot within the row
+    alias_probability: np.ndarray  # (nnz,) float32 probability of keeping the slot
     start_nodes: ItemIds  # nodes with degree > 0
 
     @classmethod
@@ -156,10 +140,12 @@ class WalkGraph:
             adjacency = adjacency.sorted_indices()
         if adjacency.nnz and adjacency.data.min() <= 0:
             raise ValueError("edge weights must be positive")
+        alias_index, alias_probability = alias_tables(adjacency)
         return cls(
             indptr=adjacency.indptr.astype(np.int64, copy=False),
             indices=adjacency.indices.astype(np.int32, copy=False),
-            cumulative=row_cumulative_weights(adjacency),
+            alias_index=alias_index,
+            alias_probability=alias_probability,
             start_nodes=walk_start_nodes(adjacency),
         )
 
@@ -267,7 +253,14 @@ def random_walks(
         with bar:
             for begin in chunks:
                 end = min(begin + _CHUNK_WALKS, starts.size)
-                args = (graph.indptr, graph.indices, graph.cumulative, starts[begin:end], begin)
+                args = (
+                    graph.indptr,
+                    graph.indices,
+                    graph.alias_index,
+                    graph.alias_probability,
+                    starts[begin:end],
+                    begin,
+                )
                 if second_order:
                     _node2vec_kernel(*args, kernel_seed, 1.0 / p, 1.0 / q, walk_matrix[begin:end])
                 else:

@@ -8,7 +8,6 @@ import pytest
 from recsys.data.dataset import PairTable
 from recsys.graph.csr import (
     build_graph,
-    row_cumulative_weights,
     transition_matrix,
     walk_start_nodes,
 )
@@ -54,11 +53,3 @@ def test_transition_matrix_rows_sum_to_one_or_zero() -> None:
     transitions = transition_matrix(graph).toarray()
     np.testing.assert_allclose(transitions.sum(axis=1), [1.0, 1.0, 1.0, 0.0], rtol=1e-6)
     np.testing.assert_allclose(transitions[0], [0.0, 0.25, 0.75, 0.0], rtol=1e-6)
-
-
-def test_row_cumulative_weights_restart_every_row() -> None:
-    graph = build_graph(pairs_of([0, 0, 1], [1, 2, 2], [1.0, 3.0, 2.0]), n_items=3)
-    cumulative = row_cumulative_weights(graph)
-    for node in range(3):
-        row = slice(graph.indptr[node], graph.indptr[node + 1])
-        np.testing.assert_allclose(cumulative[row], np.cumsum(graph.data[row]))
