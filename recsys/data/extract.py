@@ -1,0 +1,135 @@
+"""Parse one block of lines into compact, picklable columns (the unit of parallel work).
+
+A block's result holds no parsed JSON: just the fields every later step needs, and the
+asins as one newline-joined string, which crosses a process boundary as a single buffer.
+Asins stay strings here; turning them into integer ids needs the one global dictionary and
+happens in the parent (:mod:`recsys.data.pairs`), in file order, so item ids never depend
+on how the file was cut into blocks or how many workers ran.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from recsys.data.reader import LineBlock, MetadataFormat, block_lines, parse_line
+from recsys.data.records import (
+    N_RELATIONS,
+    RecordError,
+    category_levels,
+    ignored_entries,
+    number_field,
+    passes_study_filters,
+    record_asin,
+    relation_lists,
+    sales_rank,
+    text_field,
+)
+
+MAX_LINE_NUMBERS = 10  # malformed line numbers kept per block (all are counted)
+PARSE_ERRORS = (ValueError, SyntaxError, MemoryError, RecursionError, TypeError)
+
+
+@dataclass
+class BlockResult:
+    """The records of one block, column by column.
+
+    Token layout: for each record in order, its own asin, then (kept records only) its
+    bought_together, also_bought and also_viewed targets. ``relation_counts[i]`` holds the
+    three list lengths of record i, kept or not; :attr:`target_counts` those in the tokens.
+    """
+
+    first_line: int
+    bytes_read: int
+    tokens: str = ""  # asins joined by "\n"
+    n_tokens: int = 0
+    relation_counts: npt.NDArray[np.int32] = field(
+        default_factory=lambda: np.zeros((0, N_RELATIONS), np.int32)
+    )  # (records, 3)
+    ignored_counts: npt.NDArray[np.int32] = field(
+        default_factory=lambda: np.zeros(0, np.int32)
+    )  # (records,) buy_after_viewing entries, counted for reports only
+    kept: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, bool))
+    title: list[str | None] = field(default_factory=list)
+    brand: list[str | None] = field(default_factory=list)
+    category_1: list[str | None] = field(default_factory=list)
+    category_2: list[str | None] = field(default_factory=list)
+    category_3: list[str | None] = field(default_factory=list)
+    price: npt.NDArray[np.float32] = field(default_factory=lambda: np.zeros(0, np.float32))
+    sales_rank: npt.NDArray[np.float32] = field(default_factory=lambda: np.zeros(0, np.float32))
+    malformed: int = 0
+    malformed_lines: list[int] = field(default_factory=list)  # the first MAX_LINE_NUMBERS
+
+    @property
+    def n_records(self) -> int:
+        return len(self.title)
+
+    @property
+    def target_counts(self) -> npt.NDArray[np.int32]:
+        """Targets per record and relation in the token layout, shape (records, 3)."""
+        return self.relation_counts * self.kept[:, None]
+
+    def token_list(self) -> list[str]:
+        """The asins of the token layout, as a list."""
+        return self.tokens.split("\n") if self.n_tokens else []
+
+
+def extract_block(block: LineBlock, fmt: MetadataFormat, study_filters: bool) -> BlockResult:
+    """Parse every line of ``block`` and keep only the columns the pipeline needs.
+
+    A line that does not parse, or parses to something that is not a record with an asin,
+    is skipped and counted with its line number. Blank lines are skipped silently.
+    """
+    out = BlockResult(first_line=block.first_line, bytes_read=block.bytes_read)
+    tokens: list[str] = []
+    counts: list[tuple[int, int, int]] = []
+    ignored: list[int] = []
+    kept: list[bool] = []
+    prices: list[float] = []
+    ranks: list[float] = []
+    category_sources = (out.category_1, out.category_2, out.category_3)
+    for offset, line in enumerate(block_lines(block)):
+        if not line.strip():
+            continue
+        try:
+            record = parse_line(line, fmt)
+            asin = record_asin(record)
+            lists = relation_lists(record)
+            n_ignored = ignored_entries(record)
+        except (*PARSE_ERRORS, RecordError):
+            out.malformed += 1
+            if len(out.malformed_lines) < MAX_LINE_NUMBERS:
+                out.malformed_lines.append(block.first_line + offset)
+            continue
+        title = text_field(record.get("title"))
+        keep = not study_filters or passes_study_filters(record, title, lists[1])
+        tokens.append(asin)
+        if keep:
+            for targets in lists:
+                tokens.extend(targets)
+        counts.append((len(lists[0]), len(lists[1]), len(lists[2])))
+        ignored.append(n_ignored)
+        kept.append(keep)
+        out.title.append(title)
+        out.brand.append(text_field(record.get("brand")))
+        for column, level in zip(category_sources, category_levels(record), strict=True):
+            column.append(level)
+        prices.append(number_field(record.get("price")))
+        ranks.append(sales_rank(record))
+    out.n_tokens = len(tokens)
+    try:
+        out.tokens = "\n".join(tokens)
+    except TypeError:  # a relation list holding a non-string: keep the strings' text
+        tokens = [str(token) for token in tokens]
+        out.tokens = "\n".join(tokens)
+    if out.tokens.count("\n") != max(len(tokens) - 1, 0):
+        # A target asin with a newline inside would shift every later token: drop the newlines.
+        out.tokens = "\n".join(token.replace("\n", " ") for token in tokens)
+    out.relation_counts = np.array(counts, dtype=np.int32).reshape(-1, N_RELATIONS)
+    out.ignored_counts = np.array(ignored, dtype=np.int32)
+    out.kept = np.array(kept, dtype=bool)
+    out.price = np.array(prices, dtype=np.float32)
+    out.sales_rank = np.array(ranks, dtype=np.float32)
+    return out
