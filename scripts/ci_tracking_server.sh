@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# CI: prove the team tracking-server path without docker.
+#
+# PostgreSQL (Debian's package; installed if missing) in a throw-away cluster on
+# 127.0.0.1, an `mlflow server` backed by it, then `recsys main` with a small method list
+# and `recsys leaderboard` against it over HTTP; finally the runs are checked through the
+# REST API (status FINISHED, metrics present). Everything is stopped on exit, whatever
+# happens; every wait is bounded.
+#
+# Needs: the project installed with the `server` extra (psycopg) in the active
+# Python environment (or .venv). As root it may apt-get install postgresql; as another
+# user PostgreSQL must already be installed. Environment knobs:
+#   CI_TRACKING_METHODS   methods for `recsys main` (default: popularity,word2vec)
+#   CI_TRACKING_PARAMS    extra -P pairs, space separated (default: tiny word2vec settings)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [[ -z "${VIRTUAL_ENV:-}" && -f .venv/bin/activate ]]; then
+    . .venv/bin/activate
+fi
+
+METHODS="${CI_TRACKING_METHODS:-popularity,word2vec}"
+PARAMS="${CI_TRACKING_PARAMS:-word2vec.epochs=1 word2vec.dim=16 walks_per_node=2}"
+WAIT_S=60
+
+log() { echo "== ci_tracking_server: $*"; }
+
+# --- PostgreSQL binaries -----------------------------------------------------------------
+find_pg_bin() {
+    local dir
+    for dir in /usr/lib/postgresql/*/bin; do
+        [[ -x "$dir/initdb" ]] && { echo "$dir"; return 0; }
+    done
+    return 1
+}
+if ! PG_BIN="$(find_pg_bin)"; then
+    if [[ "$(id -u)" -ne 0 ]]; then
+        echo "PostgreSQL is not installed and we are not root: apt-get install postgresql" >&2
+        exit 1
+    fi
+    log "installing Debian's postgresql"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq postgresql >/dev/null
+    PG_BIN="$(find_pg_bin)"
+fi
+python -c "import psycopg" 2>/dev/null || {
+    echo "psycopg is missing: pip install -c requirements.lock -e '.[server]'" >&2
+    exit 1
+}
+
+# --- a throw-away cluster, owned by the postgres user when we are root --------------------
+WORK="$(mktemp -d /tmp/recsys-ci-tracking.XXXXXX)"
+chmod 755 "$WORK"
+PGDATA="$WORK/pgdata"
+SERVER_PID=""
+if [[ "$(id -u)" -eq 0 ]]; then  # initdb refuses to run as root
+    PG_USER="postgres"
+    AS_PG=(runuser -u postgres --)
+else
+    PG_USER="$(id -un)"
+    AS_PG=()
+fi
+
+free_port() { python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+PG_PORT="$(free_port)"
+MLFLOW_PORT="$(free_port)"
+
+cleanup() {
+    local status=$?
+    set +e
+    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        log "stopping mlflow server (pid $SERVER_PID)"
+        kill -TERM -- "-$SERVER_PID" 2>/dev/null || kill -TERM "$SERVER_PID"
+        for _ in $(seq 20); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.5; done
+        kill -KILL -- "-$SERVER_PID" 2>/dev/null
+    fi
+    if [[ -f "$PGDATA/postmaster.pid" ]]; then
+        log "stopping PostgreSQL"
+        timeout 30 "${AS_PG[@]}" "$PG_BIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
+    fi
+    if [[ $status -ne 0 ]]; then
+        log "FAILED (exit $status); server logs follow"
+        tail -n 40 "$WORK/postgres.log" "$WORK/mlflow.log" 2>/dev/null
+    fi
+    rm -rf "$WORK"
+    exit $status
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+mkdir -p "$PGDATA" "$WORK/sock"
+[[ "$PG_USER" == "postgres" ]] && chown -R postgres "$WORK"
+log "initdb in $PGDATA"
+"${AS_PG[@]}" "$PG_BIN/initdb" -D "$PGDATA" -U "$PG_USER" --auth=trust -E UTF8 >/dev/null
+"${AS_PG[@]}" "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$WORK/postgres.log" -w -t "$WAIT_S" \
+    -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $WORK/sock" start >/dev/null
+log "PostgreSQL up on 127.0.0.1:$PG_PORT"
+psql_pg() { "${AS_PG[@]}" "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d postgres -v ON_ERROR_STOP=1 -qc "$1"; }
+psql_pg "CREATE USER mlflow WITH PASSWORD 'mlflow'"
+psql_pg "CREATE DATABASE mlflow OWNER mlflow"
+
+# --- mlflow server on PostgreSQL -----------------------------------------------------------
+BACKEND="postgresql://mlflow:mlflow@127.0.0.1:$PG_PORT/mlflow"
+export MLFLOW_TRACKING_URI="http://127.0.0.1:$MLFLOW_PORT"
+log "starting mlflow server on $MLFLOW_TRACKING_URI (backend $BACKEND)"
+setsid mlflow server --backend-store-uri "$BACKEND" \
+    --default-artifact-root "$WORK/artifacts" \
+    --host 127.0.0.1 --port "$MLFLOW_PORT" --workers 1 >"$WORK/mlflow.log" 2>&1 &
+SERVER_PID=$!
+python - "$MLFLOW_TRACKING_URI" "$WAIT_S" "$SERVER_PID" <<'EOF'
+import os, sys, time, urllib.request
+
+url, deadline = sys.argv[1] + "/health", time.monotonic() + float(sys.argv[2])
+while True:
+    try:
+        os.kill(int(sys.argv[3]), 0)
+    except ProcessLookupError:
+        sys.exit("mlflow server exited before answering /health")
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            if response.status == 200:
+                break
+    except OSError:
+        pass
+    if time.monotonic() > deadline:
+        sys.exit(f"mlflow server did not answer {url} within {sys.argv[2]} s")
+    time.sleep(1)
+EOF
+log "mlflow server healthy"
+
+# --- train and rank against it ---------------------------------------------------------------
+export RECSYS_DATA_DIR="$WORK/data"
+P_ARGS=()
+for pair in $PARAMS; do P_ARGS+=(-P "$pair"); done
+log "recsys main --methods $METHODS ${P_ARGS[*]}"
+timeout 600 recsys main --dataset synthetic-small --methods "$METHODS" "${P_ARGS[@]}" --no-progress
+log "recsys leaderboard"
+timeout 120 recsys leaderboard --dataset synthetic-small
+
+# --- check over the REST API that the runs arrived --------------------------------------------
+python - "$METHODS" <<'EOF'
+import sys
+
+from mlflow import MlflowClient
+
+methods = sys.argv[1].split(",")
+client = MlflowClient()  # MLFLOW_TRACKING_URI: the server above
+experiments = [e.experiment_id for e in client.search_experiments()]
+for method in methods:
+    runs = client.search_runs(
+        experiments, f"tags.`recsys.method` = '{method}' AND tags.`recsys.dataset` = 'synthetic-small'"
+    )
+    assert runs, f"no run of {method} arrived on {client.tracking_uri}"
+    run = runs[0]
+    assert run.info.status == "FINISHED", f"{method}: run {run.info.run_id} is {run.info.status}"
+    missing = {"auc_all", "auc_seen", "train_minutes", "peak_memory_mb"} - set(run.data.metrics)
+    assert not missing, f"{method}: run {run.info.run_id} lacks metrics {sorted(missing)}"
+    print(f"  {method}: run {run.info.run_id} FINISHED, auc_all={run.data.metrics['auc_all']:.4f}")
+boards = client.search_runs(experiments, "tags.`recsys.kind` = 'leaderboard'")
+assert boards and boards[0].info.status == "FINISHED", "no finished leaderboard run arrived"
+artifacts = {a.path for a in client.list_artifacts(boards[0].info.run_id)}
+assert {"leaderboard.md", "leaderboard.png"} <= artifacts, f"leaderboard artifacts: {artifacts}"
+print(f"  leaderboard: run {boards[0].info.run_id} with {sorted(artifacts)}")
+EOF
+log "OK: runs tracked on PostgreSQL through mlflow server"
