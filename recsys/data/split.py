@@ -1,0 +1,153 @@
+"""Seeded train / validation split of unique pairs, with popularity-matched negatives.
+
+The study shuffles the unique pairs, holds out a third as validation positives and draws
+as many negatives by shuffling the validation products and pairing them up
+("shuffle-and-slice"). Negatives drawn that way have the same product popularity as the
+positives, so a method cannot score well just by preferring popular products.
+
+We do the same in vectorized rounds: each round permutes the validation products' two
+columns (concatenated), pairs the first half with the second, and keeps the candidates that
+are not a self-pair, not any known positive (train or validation) and not an earlier
+negative; rounds repeat until there are exactly as many negatives as positives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from recsys.data.dataset import PairTable, ValidationPairs
+from recsys.data.errors import DataError
+from recsys.data.pairs import UniquePairs
+from recsys.typing import ItemIds
+
+MAX_ROUNDS = 64  # a dense graph may reject most candidates; past this, say so
+
+
+@dataclass(frozen=True)
+class SplitResult:
+    """Training pairs and labelled validation pairs (positives first, then negatives)."""
+
+    train: PairTable
+    validation: ValidationPairs
+
+
+def _pair_keys(a: ItemIds, b: ItemIds, n_items: int) -> npt.NDArray[np.int64]:
+    low = np.minimum(a, b).astype(np.int64)
+    return low * n_items + np.maximum(a, b)
+
+
+def _is_member(keys: npt.NDArray[np.int64], sorted_keys: npt.NDArray[np.int64]) -> npt.NDArray:
+    """Whether each key occurs in ``sorted_keys`` (binary search, no hashing)."""
+    if sorted_keys.size == 0:
+        return np.zeros(keys.shape, dtype=bool)
+    where = np.searchsorted(sorted_keys, keys)
+    where[where == sorted_keys.size] = 0
+    return sorted_keys[where] == keys
+
+
+def sample_negatives(
+    val_a: ItemIds,
+    val_b: ItemIds,
+    positive_keys: npt.NDArray[np.int64],
+    n_items: int,
+    count: int,
+    rng: np.random.Generator,
+) -> tuple[ItemIds, ItemIds]:
+    """``count`` distinct negative pairs (a < b) among the validation products.
+
+    Args:
+        val_a, val_b: the validation positives; their products (with multiplicity) are the
+            pool that negatives are drawn from.
+        positive_keys: sorted ``a * n_items + b`` (a < b) of every known positive pair.
+        n_items: number of products.
+        count: negatives wanted.
+        rng: the split's generator.
+
+    Raises:
+        DataError: after MAX_ROUNDS rounds there are still too few valid candidates (the
+            validation products are nearly all connected to each other).
+    """
+    pool = np.concatenate([val_a, val_b])
+    half = pool.size // 2
+    found: list[npt.NDArray[np.int64]] = []
+    found_sorted = np.zeros(0, dtype=np.int64)
+    have = 0
+    for _ in range(MAX_ROUNDS):
+        if have >= count:
+            break
+        order = rng.permutation(pool.size)
+        left, right = pool[order[:half]], pool[order[half : 2 * half]]
+        keys = _pair_keys(left, right, n_items)
+        valid = (left != right) & ~_is_member(keys, positive_keys)
+        valid &= ~_is_member(keys, found_sorted)
+        keys = keys[valid]
+        # Drop repeats within the round, keeping the first draw of each (order matters).
+        _, first = np.unique(keys, return_index=True)
+        keys = keys[np.sort(first)][: count - have]
+        found.append(keys)
+        have += keys.size
+        found_sorted = np.sort(np.concatenate([found_sorted, keys]))
+    if have < count:
+        raise DataError(
+            f"could draw only {have:,} of {count:,} validation negatives in {MAX_ROUNDS} "
+            "rounds: the validation products are almost all paired with each other. Use a "
+            "larger dataset or a larger --validation-fraction."
+        )
+    keys = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+    return (keys // n_items).astype(np.int32), (keys % n_items).astype(np.int32)
+
+
+def split_pairs(
+    pairs: UniquePairs, n_items: int, validation_fraction: float, rng: np.random.Generator
+) -> SplitResult:
+    """Hold out ``validation_fraction`` of the unique pairs and draw as many negatives.
+
+    Args:
+        pairs: unique undirected pairs, item_a < item_b.
+        n_items: number of products (item ids are 0..n_items-1).
+        validation_fraction: share of pairs held out, in (0, 1).
+        rng: seeded generator; the same seed gives the same split.
+
+    Returns:
+        Training pairs (sorted by item_a, item_b) and validation pairs: held-out positives
+        (label 1) then negatives (label 0), with ``seen`` marking pairs whose two products
+        are both in some training pair.
+
+    Raises:
+        DataError: too few pairs to leave both a training and a validation pair.
+    """
+    if not 0 < validation_fraction < 1:
+        raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction}")
+    n_pairs = len(pairs)
+    n_validation = round(n_pairs * validation_fraction)
+    if n_validation < 1 or n_validation >= n_pairs:
+        raise DataError(
+            f"{n_pairs} unique pairs cannot be split with validation_fraction="
+            f"{validation_fraction}: both train and validation need at least one pair."
+        )
+    order = rng.permutation(n_pairs)
+    held_out = order[:n_validation]
+    train_rows = np.sort(order[n_validation:])  # pairs arrive sorted: keep train sorted too
+    val_a, val_b = pairs.item_a[held_out], pairs.item_b[held_out]
+    positive_keys = np.sort(_pair_keys(pairs.item_a, pairs.item_b, n_items))
+    neg_a, neg_b = sample_negatives(val_a, val_b, positive_keys, n_items, n_validation, rng)
+
+    train = PairTable(
+        item_a=pairs.item_a[train_rows],
+        item_b=pairs.item_b[train_rows],
+        weight=pairs.weight[train_rows],
+        relations=pairs.relations[train_rows],
+    )
+    in_train = np.zeros(n_items, dtype=bool)
+    in_train[train.item_a] = True
+    in_train[train.item_b] = True
+    item_a = np.concatenate([val_a, neg_a]).astype(np.int32)
+    item_b = np.concatenate([val_b, neg_b]).astype(np.int32)
+    label = np.concatenate([np.ones(n_validation, np.int8), np.zeros(neg_a.size, np.int8)])
+    validation = ValidationPairs(
+        item_a=item_a, item_b=item_b, label=label, seen=in_train[item_a] & in_train[item_b]
+    )
+    return SplitResult(train=train, validation=validation)
