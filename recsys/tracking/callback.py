@@ -1,8 +1,8 @@
-"""Training callbacks that talk to MLflow or the terminal.
+"""The training callback that talks to MLflow.
 
-Models call :class:`recsys.models.base.TrainingCallback` hooks; these implementations
-turn them into MLflow metrics (batched, so a run of 100k batches costs ~200 requests, not
-200k) and a progress bar.
+Models call :class:`recsys.models.base.TrainingCallback` hooks; this one
+turns them into MLflow metrics, batched, so a run of 100k batches costs ~200 requests, not
+200k. Progress bars are the trainers' own (``TrainerConfig.progress``).
 """
 
 from __future__ import annotations
@@ -10,11 +10,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
-from tqdm.auto import tqdm
 
 from recsys.models.base import ItemEmbeddings, TrainingCallback
 from recsys.tracking.names import METRIC_AUC_ALL, METRIC_LOSS, METRIC_SAMPLED_AUC
@@ -114,32 +112,3 @@ class MLflowCallback(TrainingCallback):
         """Log metrics now (final metrics, timings), in as few requests as possible."""
         self._add(metrics, step)
         self.flush()
-
-
-class ProgressCallback(TrainingCallback):
-    """A tqdm bar over batches, with the latest loss and sampled AUC as postfix."""
-
-    def __init__(self, description: str, total: int | None = None) -> None:
-        self.description = description
-        self.total = total
-        self._bar: Any = None
-
-    def on_train_begin(self, params: dict[str, Any]) -> None:
-        self._bar = tqdm(total=self.total, desc=self.description, unit="batch", leave=False)
-
-    def on_batch_end(self, step: int, metrics: dict[str, float]) -> None:
-        if self._bar is None:
-            self.on_train_begin({})
-        self._bar.update(1)
-        shown = {k: f"{v:.4g}" for k, v in metrics.items() if k in (METRIC_LOSS, "sampled_auc")}
-        if shown:
-            self._bar.set_postfix(shown, refresh=False)
-
-    def on_epoch_end(self, epoch: int, metrics: dict[str, float], model: ItemEmbeddings) -> None:
-        if self._bar is not None and METRIC_AUC_ALL in metrics:
-            self._bar.write(f"epoch {epoch}: auc_all {metrics[METRIC_AUC_ALL]:.4f}")
-
-    def on_train_end(self, model: ItemEmbeddings, metrics: dict[str, float]) -> None:
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None

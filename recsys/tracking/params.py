@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -34,6 +34,11 @@ class FlatField:
     default: Any
     description: str
     required: bool
+    choices: tuple[Any, ...] = ()  # the allowed values of a Literal parameter
+
+
+def _literal_choices(annotation: Any) -> tuple[Any, ...]:
+    return get_args(annotation) if get_origin(annotation) is Literal else ()
 
 
 def _is_model(annotation: Any) -> bool:
@@ -57,6 +62,7 @@ def _walk(model: type[BaseModel], prefix: tuple[str, ...]) -> Iterator[FlatField
             default=default,
             description=info.description or "",
             required=required,
+            choices=_literal_choices(info.annotation),
         )
 
 
@@ -77,9 +83,20 @@ def flat_fields(model: type[BaseModel]) -> dict[str, FlatField]:
     return fields
 
 
+def _coerce_choice(value: Any, field: FlatField) -> Any:
+    """Text "1" -> 1 for ``Literal[0, 1]``: pydantic matches Literal members by type, and
+    CLI / MLproject values arrive as text."""
+    if isinstance(value, str) and field.choices:
+        for choice in field.choices:
+            if not isinstance(choice, str) and str(choice) == value.strip():
+                return choice
+    return value
+
+
 def _nest(values: Mapping[str, Any], fields: Mapping[str, FlatField]) -> dict[str, Any]:
     nested: dict[str, Any] = {}
     for key, value in values.items():
+        value = _coerce_choice(value, fields[key])
         node = nested
         *parents, leaf = fields[key].path
         for parent in parents:

@@ -29,8 +29,14 @@ from recsys.evaluation.plots import learning_curve_figure, roc_figure, threshold
 from recsys.methods import get_method, method_names
 from recsys.models.base import ItemEmbeddings, Method, TrainingCallback
 from recsys.tracking import names
-from recsys.tracking.callback import MLflowCallback, ProgressCallback
-from recsys.tracking.params import ParameterError, flatten_config, split_params
+from recsys.tracking.callback import MLflowCallback
+from recsys.tracking.params import (
+    ParameterError,
+    build_config,
+    flat_fields,
+    flatten_config,
+    split_params,
+)
 from recsys.tracking.pyfunc import log_embedding_model, save_embeddings
 from recsys.tracking.run_info import (
     dataset_checksum,
@@ -72,6 +78,50 @@ def prepare(data_config: DataConfig) -> PreparedDataset:
     return prepare_dataset(data_config)
 
 
+def run_prepare(params: Mapping[str, Any], *, tracking_uri: str | None = None) -> PreparedDataset:
+    """Validate DataConfig params and prepare the dataset (the MLproject ``prepare`` step).
+
+    Under ``mlflow run`` the project's run gets the dataset tags, the manifest as an
+    artifact and its counts as params; otherwise nothing is logged.
+
+    Raises:
+        ParameterError: before any work, naming the parameter.
+        TrackingServerError: under ``mlflow run``, before any work, naming the URI.
+    """
+    fields = flat_fields(DataConfig)
+    unknown = sorted(set(params) - set(fields))
+    if unknown:
+        raise ParameterError(
+            f"unknown parameter {', '.join(map(repr, unknown))} for prepare; "
+            f"known parameters: {', '.join(fields)}"
+        )
+    data_config = build_config(DataConfig, params, "the dataset")
+    project_run = os.environ.get(PROJECT_RUN_ENV)
+    uri = check_tracking_uri(tracking_uri) if project_run else None
+    dataset = prepare(data_config)
+    if project_run and uri is not None:
+        mlflow.set_tracking_uri(uri)
+        client = MlflowClient(uri)
+        with mlflow.start_run(run_id=project_run):
+            mlflow.set_tags(
+                {
+                    names.TAG_DATASET: data_config.dataset,
+                    names.TAG_SOURCE: dataset_source(data_config.dataset, dataset.manifest),
+                    names.TAG_CHECKSUM: dataset_checksum(dataset),
+                    names.TAG_N_PRODUCTS: str(dataset.n_items),
+                    names.TAG_N_PAIRS: str(n_positive_pairs(dataset)),
+                    names.TAG_GIT_COMMIT: git_commit(),
+                }
+            )
+            _log_params(
+                client,
+                project_run,
+                {**flatten_config(data_config), **manifest_params(dataset.manifest)},
+            )
+            mlflow.log_dict({"name": dataset.name, **dataset.manifest}, names.ARTIFACT_MANIFEST)
+    return dataset
+
+
 def run_method(
     method_name: str,
     params: Mapping[str, Any],
@@ -97,6 +147,8 @@ def run_method(
         TrackingServerError: before any work, naming the URI.
     """
     method, data_config, config = validate_params(method_name, params)
+    if not progress and "progress" in type(config).model_fields:
+        config = config.model_copy(update={"progress": False})  # trainers draw their own bars
     uri = check_tracking_uri(tracking_uri)
     if progress:
         logger.info("preparing dataset %s", data_config.dataset)
@@ -219,8 +271,6 @@ def track_run(
 
         tracker = MLflowCallback(client, run_id, lambda m: evaluate_cached(m).metrics())
         callbacks: list[TrainingCallback] = [tracker, *extra_callbacks]
-        if progress:
-            callbacks.append(ProgressCallback(tags[names.TAG_RUN_NAME]))
 
         started = time.perf_counter()
         model = method.train(dataset, config, callbacks)

@@ -1,0 +1,144 @@
+"""The MLproject's method entry points, generated from the pydantic schemas.
+
+Each method's entry point declares every parameter of DataConfig and of the method's
+config, typed (int, float, string) with the schema's default, so ``mlflow run`` shows the
+study's settings and the file cannot drift from the code: ``tests/test_mlproject.py``
+compares them, and ``python -m recsys.tracking.mlproject`` rewrites the generated block
+of ``MLproject`` (between the BEGIN/END markers; hand-written jobs outside it are kept).
+
+Values reach ``experiments/train.py`` as ``key=value``; undeclared ``-P`` options arrive as
+``--key value`` (MLflow appends them), so every entry point also accepts any parameter
+its schema knows. An empty value means "the schema's default" (``data_dir=""`` defers to
+``$RECSYS_DATA_DIR`` or ./data).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from recsys.config import DataConfig
+from recsys.methods import METHOD_MODULES, get_method, method_names
+from recsys.tracking.params import FlatField, flat_fields
+
+BEGIN_MARKER = "  # BEGIN generated method entry points (python -m recsys.tracking.mlproject)"
+END_MARKER = "  # END generated method entry points"
+PREPARE_ENTRY_POINT = "prepare"
+EMPTY_DEFAULT_FIELDS = ("data_dir",)  # machine-specific: "" defers to the schema's default
+
+
+def mlproject_type(field: FlatField) -> str:
+    """The MLproject type of a parameter: int, float or string (documentation for users;
+    MLflow passes every value through as text and pydantic validates it)."""
+    if field.choices and all(isinstance(c, int) for c in field.choices):
+        return "int"
+    if field.annotation in ("int", "float"):
+        return field.annotation
+    return "string"
+
+
+def mlproject_default(field: FlatField) -> Any:
+    """The default as MLproject holds it: "" for machine-specific paths, else the schema's."""
+    if field.name in EMPTY_DEFAULT_FIELDS or field.default is None:
+        return ""
+    if isinstance(field.default, Path):
+        return str(field.default)
+    return field.default
+
+
+def choices_of(field: FlatField) -> str:
+    """ "a | b" for a Literal parameter (a comment in MLproject), else ""."""
+    return " | ".join(str(choice) for choice in field.choices)
+
+
+def entry_point_parameters(config_class: type[BaseModel] | None) -> dict[str, dict[str, Any]]:
+    """Every flat parameter of DataConfig (+ the method's config): {name: {type, default}}
+    (plus "choices" for Literal parameters, rendered as a comment)."""
+    fields = dict(flat_fields(DataConfig))
+    if config_class is not None:
+        fields.update(flat_fields(config_class))
+    return {
+        name: {
+            "type": mlproject_type(field),
+            "default": mlproject_default(field),
+            "choices": choices_of(field),
+        }
+        for name, field in fields.items()
+    }
+
+
+def _yaml_scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        text = repr(value)
+        mantissa, e, exponent = text.partition("e")
+        # YAML 1.1 (PyYAML, MLflow's parser) reads 1e-06 as text; 1.0e-06 is a float.
+        return f"{mantissa}.0e{exponent}" if e and "." not in mantissa else text
+    if isinstance(value, int):
+        return repr(value)
+    return json.dumps(str(value))  # JSON strings are valid YAML and always quoted
+
+
+def render_entry_point(name: str, script: str, parameters: dict[str, dict[str, Any]]) -> str:
+    """One entry point's YAML, indented for the entry_points mapping."""
+    lines = [f"  {name}:", "    parameters:"]
+    for key, spec in parameters.items():
+        line = f"      {key}: {{type: {spec['type']}, default: {_yaml_scalar(spec['default'])}}}"
+        lines.append(line + (f"  # {spec['choices']}" if spec.get("choices") else ""))
+    lines.append("    command: >-")
+    lines.append(f"      {script}")
+    for key in parameters:
+        lines.append(f"      {key}={{{key}}}")
+    return "\n".join(lines)
+
+
+def _config_class_or_none(name: str) -> type[BaseModel] | None:
+    """The method's config class, or None while its module has not been written yet
+    (its entry point then declares the dataset parameters and passes the rest through)."""
+    try:
+        return get_method(name).config_class
+    except ModuleNotFoundError as err:
+        if err.name != METHOD_MODULES[name]:
+            raise
+        return None
+
+
+def render_generated_block() -> str:
+    """The generated block: one entry point per registered method, then ``prepare``."""
+    blocks = [BEGIN_MARKER]
+    for name in method_names():
+        config_class = _config_class_or_none(name)
+        blocks.append(
+            render_entry_point(
+                name, f"python experiments/train.py {name}", entry_point_parameters(config_class)
+            )
+        )
+    blocks.append(
+        render_entry_point(
+            PREPARE_ENTRY_POINT, "python experiments/prepare.py", entry_point_parameters(None)
+        )
+    )
+    blocks.append(END_MARKER)
+    return "\n".join(blocks)
+
+
+def update_mlproject(path: Path) -> bool:
+    """Rewrite the generated block of ``path`` in place; True when it changed."""
+    text = path.read_text()
+    if BEGIN_MARKER not in text or END_MARKER not in text:
+        raise ValueError(f"{path} lacks the generated-block markers {BEGIN_MARKER.strip()!r}")
+    head, rest = text.split(BEGIN_MARKER, 1)
+    _, tail = rest.split(END_MARKER, 1)
+    updated = head + render_generated_block() + tail
+    path.write_text(updated)
+    return updated != text
+
+
+if __name__ == "__main__":
+    target = Path(sys.argv[1] if len(sys.argv) > 1 else "MLproject")
+    print(f"{target}: {'updated' if update_mlproject(target) else 'already up to date'}")
