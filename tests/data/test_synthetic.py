@@ -135,6 +135,10 @@ def test_output_is_byte_identical_for_a_seed(tmp_path: Path) -> None:
     c = write_synthetic_metadata(tmp_path / "c.json.gz", "electronics", 0.002, seed=4)
     assert a.read_bytes() == b.read_bytes()
     assert a.read_bytes() != c.read_bytes()
+    _, sizes = resolve_sizes(PRESETS["electronics"], 0.002)
+    for path in (a, c):  # exact counts hold for any seed and scale
+        parsed = parse(path)
+        assert (len(parsed.products), len(parsed.all_pairs)) == (sizes.n_products, sizes.n_pairs)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json.gz", "b.json.gz", "c.json.gz"]
 
 

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from recsys.data.synthetic.catalog import Catalog, build_catalog
 from recsys.data.synthetic.names import TITLE_ADJECTIVES, TITLE_NOUNS
@@ -153,17 +154,22 @@ def _merge(kept: RelationLists, failing: RelationLists) -> RelationLists:
 
 
 def _titles(
-    spec: SyntheticPreset, catalog: Catalog, proxy: np.ndarray, brand: list[str], rng
+    spec: SyntheticPreset,
+    catalog: Catalog,
+    proxy: np.ndarray,
+    brand: list[str],
+    rng: np.random.Generator,
 ) -> list[str]:
     """Titles that read like the category's: brand + leaf + model, or a book-like phrase."""
+    n = int(proxy.shape[0])
     if spec.root == "Books":
-        adj = rng.integers(0, len(TITLE_ADJECTIVES), proxy.shape[0]).tolist()
-        noun = rng.integers(0, len(TITLE_NOUNS), proxy.shape[0]).tolist()
+        adj: list[int] = rng.integers(0, len(TITLE_ADJECTIVES), n).tolist()
+        noun: list[int] = rng.integers(0, len(TITLE_NOUNS), n).tolist()
         return [
             f"The {TITLE_ADJECTIVES[a]} {TITLE_NOUNS[b]}" for a, b in zip(adj, noun, strict=True)
         ]
     leaf_names = catalog.tree.leaf
-    model = rng.integers(100, 10_000, proxy.shape[0]).tolist()
+    model: list[int] = rng.integers(100, 10_000, n).tolist()
     return [
         f"{b} {leaf_names[leaf]} X-{m}".lstrip()
         for b, leaf, m in zip(brand, catalog.leaf[proxy].tolist(), model, strict=True)
@@ -180,7 +186,7 @@ def _lines(
     title_missing: np.ndarray,
     no_related: np.ndarray,
     rng: np.random.Generator,
-    bar,
+    bar: tqdm,
 ) -> Iterator[str]:
     """Text of the file, chunk by chunk, records in file order."""
     tree = catalog.tree
@@ -189,7 +195,7 @@ def _lines(
          tree.level2[tree.leaf_parent[leaf]], tree.leaf[leaf]]
         for leaf in range(len(tree.leaf))
     ]  # fmt: skip
-    n = record_ids.shape[0]
+    n = int(record_ids.shape[0])
     noisy_popularity = catalog.popularity[proxy] * rng.lognormal(0.0, 0.5, n)
     sales_rank = np.empty(n, dtype=np.int64)
     sales_rank[np.argsort(-noisy_popularity, kind="stable")] = np.arange(1, n + 1)

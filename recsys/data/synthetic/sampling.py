@@ -44,9 +44,10 @@ ALSO_VIEWED = RelationShape((0.30, 0.30, 0.20, 0.20), candidates=3, temperature=
 class Blocks:
     """Product-id ranges of every category node, and cumulative popularity over ids."""
 
-    node_of: tuple[np.ndarray, np.ndarray, np.ndarray]  # per level: (n,) node of each product
-    start: tuple[np.ndarray, np.ndarray, np.ndarray]  # per level: (n_nodes,) first id
-    end: tuple[np.ndarray, np.ndarray, np.ndarray]  # per level: (n_nodes,) one past last id
+    # One entry per level (leaf, level 2, level 1):
+    node_of: tuple[np.ndarray, ...]  # (n,) node of each product
+    start: tuple[np.ndarray, ...]  # (n_nodes,) first product id of each node
+    end: tuple[np.ndarray, ...]  # (n_nodes,) one past the last
     cum_popularity: np.ndarray  # (n,) float64 inclusive cumulative sum
 
     @classmethod
@@ -62,7 +63,7 @@ class Blocks:
                 np.searchsorted(lv, nd, "right") for lv, nd in zip(levels, nodes, strict=True)
             ),
             cum_popularity=np.cumsum(catalog.popularity),
-        )  # type: ignore[arg-type]
+        )
 
 
 def _block_ranges(
@@ -107,7 +108,7 @@ def draw_targets(
     cum = blocks.cum_popularity
     for begin in range(0, src.shape[0], CHUNK_ENTRIES):
         chunk = src[begin : begin + CHUNK_ENTRIES].astype(np.int64)
-        level = rng.choice(4, size=chunk.shape[0], p=shape.block_probs)
+        level = rng.choice(4, size=int(chunk.shape[0]), p=shape.block_probs)
         lo, hi = _block_ranges(blocks, chunk, level)
         cum_lo = np.where(lo > 0, cum[np.maximum(lo - 1, 0)], 0.0)
         span = cum[hi - 1] - cum_lo
