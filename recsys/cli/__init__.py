@@ -30,3 +30,6 @@ main.add_command(main_command)
 from recsys.cli.train import train_command  # noqa: E402
 
 main.add_command(train_command)
+from recsys.cli.prepare import prepare_command  # noqa: E402
+
+main.add_command(prepare_command)

@@ -1,0 +1,104 @@
+"""`recsys prepare DATASET`: parse, split and cache a dataset, then say what it holds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+from pydantic import ValidationError
+
+from recsys.config import DataConfig
+from recsys.data.errors import DataError
+
+# CLI option -> DataConfig field, so a validation error names the option the user typed.
+OPTION_OF_FIELD = {
+    "dataset": "DATASET",
+    "data_dir": "--data-dir",
+    "study_filters": "--no-study-filters",
+    "validation_fraction": "--validation-fraction",
+    "split_seed": "--seed",
+}
+FIELDS = DataConfig.model_fields
+
+EPILOG = (
+    "DATASET is electronics or books (UCSD's 2014 category files, read from DATA_DIR/raw/ "
+    "or downloaded there), synthetic-small, synthetic-electronics or synthetic-books "
+    "(generated once; add :SCALE, e.g. synthetic-books:0.05), or the path of any Amazon "
+    "metadata .json/.json.gz file (2014 or 2018 format, detected from its content). "
+    "The result is cached in DATA_DIR/prepared/, keyed by the file's sha256 and these "
+    "settings: running again loads it."
+)
+
+
+def build_config(**values: Any) -> DataConfig:
+    """A validated DataConfig from the options given (None = the default)."""
+    given = {name: value for name, value in values.items() if value is not None}
+    try:
+        return DataConfig(**given)
+    except ValidationError as error:
+        problem = error.errors()[0]
+        field = str(problem["loc"][0]) if problem["loc"] else "dataset"
+        raise click.BadParameter(
+            str(problem["msg"]), param_hint=OPTION_OF_FIELD.get(field, field)
+        ) from error
+
+
+@click.command("prepare", epilog=EPILOG)
+@click.argument("dataset", required=False, metavar="[DATASET]")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="where raw files and prepared datasets live [default: $RECSYS_DATA_DIR or ./data]",
+)
+@click.option(
+    "--study-filters/--no-study-filters",
+    default=None,
+    help=f"{FIELDS['study_filters'].description} [default: on]",
+)
+@click.option(
+    "--validation-fraction",
+    type=float,
+    default=None,
+    metavar="F",
+    help=f"{FIELDS['validation_fraction'].description}, in (0, 1) [default: 1/3]",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=None,
+    metavar="N",
+    help=f"{FIELDS['split_seed'].description} [default: {FIELDS['split_seed'].default}]",
+)
+@click.option("--quiet", "-q", is_flag=True, help="no progress bars; print only the cache folder")
+def prepare_command(
+    dataset: str | None,
+    data_dir: Path | None,
+    study_filters: bool | None,
+    validation_fraction: float | None,
+    seed: int | None,
+    quiet: bool,
+) -> None:
+    """Parse DATASET into products and weighted pairs, split them, and cache the result.
+
+    Prints the records read and kept, products, unique pairs per relation type, the
+    train/validation sizes, what was skipped (malformed lines, a truncated file) and the
+    cache folder. DATASET defaults to synthetic-small.
+    """
+    config = build_config(
+        dataset=dataset,
+        data_dir=data_dir,
+        study_filters=study_filters,
+        validation_fraction=validation_fraction,
+        split_seed=seed,
+    )
+    # Imported here: `recsys --help` should not pay for pandas and the parser.
+    from recsys.data.prepare import prepare_dataset
+    from recsys.data.summary import describe_prepared
+
+    try:
+        prepared = prepare_dataset(config, progress=not quiet)
+    except DataError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(str(prepared.folder) if quiet else describe_prepared(prepared))

@@ -1,0 +1,177 @@
+"""Prepare a dataset once: resolve it, parse it, split it, cache it keyed by its inputs.
+
+The cache folder is ``<data_dir>/prepared/<name>-<key>/`` where ``key`` hashes the input
+file's content (sha256, streamed), the filters, the relation weights, the split settings
+and :data:`FORMAT_VERSION`. A second call with the same inputs loads the folder without
+parsing; a changed file or setting lands in a new folder. Every later stage (walks,
+training, tracking) starts from the :class:`PreparedDataset` returned here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from recsys.config import DataConfig
+from recsys.data.dataset import PreparedDataset, load_prepared, save_prepared
+from recsys.data.datasets import DatasetSource, resolve_dataset
+from recsys.data.parse import parse_metadata
+from recsys.data.split import split_pairs
+
+logger = logging.getLogger(__name__)
+
+# Bump whenever parsing or splitting would give different tables for the same inputs, so
+# old cache folders are not reused.
+FORMAT_VERSION = 1
+HASH_CHUNK_BYTES = 4 << 20
+
+
+def file_sha256(path: Path, *, progress: bool = False) -> str:
+    """Hex sha256 of the file's bytes, read in chunks (files can be gigabytes)."""
+    digest = hashlib.sha256()
+    size = path.stat().st_size
+    with (
+        path.open("rb") as handle,
+        tqdm(
+            total=size,
+            unit="B",
+            unit_scale=True,
+            desc=f"sha256 {path.name}",
+            disable=not progress or size < (256 << 20),
+        ) as bar,
+    ):
+        while chunk := handle.read(HASH_CHUNK_BYTES):
+            digest.update(chunk)
+            bar.update(len(chunk))
+    return digest.hexdigest()
+
+
+def cache_settings(config: DataConfig, sha256: str) -> dict[str, Any]:
+    """Everything the prepared tables depend on (the data directory and name do not)."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "sha256": sha256,
+        "study_filters": config.study_filters,
+        "weights": config.weights.model_dump(),
+        "validation_fraction": config.validation_fraction,
+        "split_seed": config.split_seed,
+    }
+
+
+def cache_key(config: DataConfig, sha256: str) -> str:
+    """Short hash of :func:`cache_settings`: names the cache folder."""
+    text = json.dumps(cache_settings(config, sha256), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _build(
+    config: DataConfig, source: DatasetSource, sha256: str, progress: bool
+) -> PreparedDataset:
+    """Parse and split the source; the dataset plus its manifest."""
+    started = time.perf_counter()
+    parsed = parse_metadata(
+        source.path,
+        weights=config.weights,
+        study_filters=config.study_filters,
+        progress=progress,
+    )
+    split = split_pairs(
+        parsed.pairs,
+        len(parsed.products),
+        config.validation_fraction,
+        np.random.default_rng(config.split_seed),
+    )
+    report = parsed.report
+    validation = split.validation
+    positives = int((validation.label == 1).sum())
+    manifest = {
+        "name": source.name,
+        **cache_settings(config, sha256),
+        "dataset": config.dataset,
+        "source": str(source.path),
+        "source_kind": source.kind,
+        "synthetic": (
+            {"preset": source.preset, "scale": source.scale, "seed": source.seed}
+            if source.kind == "synthetic"
+            else None
+        ),
+        "parse": report.to_dict(),
+        "detected_format": report.format,
+        "records_read": report.records_read,
+        "records_kept": report.records_kept,
+        "malformed_lines": report.malformed,
+        "malformed_line_numbers": report.malformed_lines,
+        "truncated": report.truncated,
+        "relation_entries": report.relation_entries,
+        "pairs_per_relation": report.pairs_per_relation,
+        "n_products": report.n_products,
+        "n_products_with_metadata": report.n_products_with_metadata,
+        "n_pairs": report.n_pairs,
+        "n_train": len(split.train),
+        "n_validation_positives": positives,
+        "n_validation_negatives": len(validation) - positives,
+        "n_seen": int(validation.seen.sum()),
+        "n_seen_positives": int(validation.seen[validation.label == 1].sum()),
+        "prepare_seconds": round(time.perf_counter() - started, 3),
+        "prepared_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    return PreparedDataset(
+        name=source.name,
+        products=parsed.products,
+        train=split.train,
+        validation=validation,
+        manifest=manifest,
+    )
+
+
+def prepare_dataset(config: DataConfig, *, progress: bool = True) -> PreparedDataset:
+    """The prepared dataset for ``config``, from the cache when its inputs are unchanged.
+
+    Args:
+        config: which dataset and how to filter and split it.
+        progress: show progress bars (download, hashing large files, parsing).
+
+    Returns:
+        The dataset, with ``folder`` set to its cache folder and ``manifest`` describing
+        the source, what was read, kept and skipped, and the split;
+        ``manifest["cache_hit"]`` says whether it was loaded rather than built.
+
+    Raises:
+        DataError: the dataset cannot be found, fetched or parsed, or yields no pairs.
+    """
+    source = resolve_dataset(config.dataset, config.data_dir, progress=progress)
+    sha256 = file_sha256(source.path, progress=progress)
+    folder = config.data_dir / "prepared" / f"{source.name}-{cache_key(config, sha256)}"
+    if (folder / "manifest.json").exists():
+        cached = load_prepared(folder)
+        logger.info("loaded prepared %s from %s", source.name, folder)
+        return dataclasses.replace(cached, manifest={**cached.manifest, "cache_hit": True})
+    dataset = _build(config, source, sha256, progress)
+    # Write beside the final folder, then rename: a crash never leaves a half folder that
+    # looks prepared, and two processes preparing the same data do not mix their files.
+    staging = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    save_prepared(dataset, staging)
+    if folder.exists() and not (folder / "manifest.json").exists():
+        shutil.rmtree(folder)  # an unfinished folder from an older, interrupted run
+    try:
+        staging.rename(folder)
+    except OSError:  # another process finished first: keep its folder
+        shutil.rmtree(staging, ignore_errors=True)
+        if not (folder / "manifest.json").exists():
+            raise
+    logger.info("prepared %s into %s", source.name, folder)
+    return dataclasses.replace(
+        dataset, folder=folder, manifest={**dataset.manifest, "cache_hit": False}
+    )

@@ -1,0 +1,58 @@
+"""A prepared dataset's manifest as a short human report (what `recsys prepare` prints)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from recsys.data.dataset import PreparedDataset
+
+
+def _count(value: Any) -> str:
+    return f"{int(value):,}" if value is not None else "?"
+
+
+def _share(part: Any, whole: Any) -> str:
+    return f"{100 * int(part) / int(whole):.1f}%" if whole else "n/a"
+
+
+def describe_prepared(dataset: PreparedDataset) -> str:
+    """Records, products, pairs per relation, split sizes, what was skipped, where it is."""
+    m = dataset.manifest
+    parse = m.get("parse", {})
+    entries = m.get("relation_entries", {})
+    per_relation = m.get("pairs_per_relation", {})
+    filters = "the study's filters" if m.get("study_filters") else "no filters"
+    lines = [
+        f"dataset    {dataset.name} ({m.get('source_kind')}) from {m.get('source')}",
+        f"format     {m.get('detected_format')}, sha256 {str(m.get('sha256'))[:16]}...",
+        f"records    {_count(m.get('records_read'))} read, {_count(m.get('records_kept'))} "
+        f"kept ({filters})",
+        f"products   {_count(m.get('n_products'))} in pairs, "
+        f"{_count(m.get('n_products_with_metadata'))} of them with a record of their own",
+        f"pairs      {_count(m.get('n_pairs'))} unique undirected: "
+        + ", ".join(f"{name} {_count(n)}" for name, n in sorted(per_relation.items())),
+        "entries    "
+        + ", ".join(f"{name} {_count(n)}" for name, n in sorted(entries.items()))
+        + " (buy_after_viewing is not paired)",
+        f"train      {_count(m.get('n_train'))} pairs",
+        f"validation {_count(m.get('n_validation_positives'))} positives + "
+        f"{_count(m.get('n_validation_negatives'))} negatives (fraction "
+        f"{m.get('validation_fraction', 0):.3g}, seed {m.get('split_seed')}); "
+        f"{_count(m.get('n_seen'))} seen ({_share(m.get('n_seen', 0), len(dataset.validation))})",
+    ]
+    skipped = []
+    if m.get("malformed_lines"):
+        numbers = ", ".join(map(str, m.get("malformed_line_numbers", [])))
+        skipped.append(f"{_count(m['malformed_lines'])} malformed lines (first: {numbers})")
+    if m.get("truncated"):
+        partial = parse.get("dropped_partial_line")
+        where = f"; its cut-off line {partial:,} was dropped" if partial else ""
+        skipped.append(f"file truncated: {parse.get('truncation_reason')}{where}")
+    lines.append("skipped    " + ("; ".join(skipped) if skipped else "nothing"))
+    if m.get("cache_hit"):
+        how = "loaded from the cache"
+    else:
+        rate = parse.get("records_per_second")
+        how = f"built in {m.get('prepare_seconds', 0):.1f} s, parsing {rate:,.0f} records/s"
+    lines.append(f"cache      {dataset.folder} ({how})")
+    return "\n".join(lines)
