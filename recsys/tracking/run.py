@@ -71,11 +71,11 @@ def validate_params(method_name: str, params: Mapping[str, Any]) -> tuple[Method
     return method, data_config, config
 
 
-def prepare(data_config: DataConfig) -> PreparedDataset:
+def prepare(data_config: DataConfig, *, progress: bool = True) -> PreparedDataset:
     """Prepare (or load the cached) dataset through the data pipeline."""
     from recsys.data.prepare import prepare_dataset  # heavy parsing code, imported on use
 
-    return prepare_dataset(data_config)
+    return prepare_dataset(data_config, progress=progress)
 
 
 def run_prepare(params: Mapping[str, Any], *, tracking_uri: str | None = None) -> PreparedDataset:
@@ -152,7 +152,7 @@ def run_method(
     uri = check_tracking_uri(tracking_uri)
     if progress:
         logger.info("preparing dataset %s", data_config.dataset)
-    dataset = prepare(data_config)
+    dataset = prepare(data_config)  # the data pipeline's own bars show either way
     return track_run(method, config, data_config, dataset, tracking_uri=uri, progress=progress)
 
 

@@ -13,7 +13,7 @@ from recsys.tracking import run
 
 @pytest.fixture()
 def no_work(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(_: object) -> PreparedDataset:
+    def refuse(_: object, **__: object) -> PreparedDataset:
         raise AssertionError("no dataset may be prepared here")
 
     monkeypatch.setattr(run, "prepare", refuse)

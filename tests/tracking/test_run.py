@@ -137,7 +137,7 @@ def test_per_batch_and_per_epoch_metrics_arrive_with_their_steps(
 def test_invalid_parameter_fails_naming_it_before_any_work(
     monkeypatch: pytest.MonkeyPatch, tracking_uri: str
 ) -> None:
-    def no_work(_: DataConfig) -> PreparedDataset:
+    def no_work(_: DataConfig, **__: object) -> PreparedDataset:
         raise AssertionError("the dataset must not be prepared when parameters are invalid")
 
     monkeypatch.setattr(run, "prepare", no_work)
@@ -154,7 +154,7 @@ def test_invalid_parameter_fails_naming_it_before_any_work(
 def test_unreachable_tracking_server_fails_naming_the_uri_before_any_work(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def no_work(_: DataConfig) -> PreparedDataset:
+    def no_work(_: DataConfig, **__: object) -> PreparedDataset:
         raise AssertionError("the dataset must not be prepared when the server is down")
 
     monkeypatch.setattr(run, "prepare", no_work)

@@ -1,0 +1,210 @@
+"""The pyfunc model answers like the in-process embeddings, in process and over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+
+from recsys.models.base import ItemEmbeddings
+from recsys.tracking.pyfunc import load_embeddings, log_embedding_model, save_embeddings
+
+N_ITEMS = 60
+ASINS = pd.Series([f"B{i:04d}" for i in range(N_ITEMS)])
+
+
+def _embeddings() -> ItemEmbeddings:
+    rng = np.random.default_rng(7)
+    known = np.ones(N_ITEMS, dtype=bool)
+    known[[5, 6]] = False  # in the vocabulary, but never trained
+    return ItemEmbeddings(
+        vectors=rng.normal(size=(N_ITEMS, 8)).astype(np.float32),
+        known=known,
+        similarity="cosine",
+        bias=rng.normal(size=N_ITEMS).astype(np.float32),
+    )
+
+
+@pytest.fixture(scope="module")
+def logged_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, Path]]:
+    """(tracking uri, model uri, folder) of one logged model in a module-wide temp store."""
+    tmp = tmp_path_factory.mktemp("pyfunc")
+    uri = f"sqlite:///{tmp / 'mlflow.db'}"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", uri)
+        patch.delenv("MLFLOW_RUN_ID", raising=False)
+        patch.chdir(tmp)
+        previous = mlflow.get_tracking_uri()
+        mlflow.set_tracking_uri(uri)
+        experiment = mlflow.create_experiment("pyfunc", artifact_location=str(tmp / "artifacts"))
+        with mlflow.start_run(experiment_id=experiment) as run:
+            folder = save_embeddings(_embeddings(), ASINS, tmp / "embeddings")
+            example = pd.DataFrame({"product1": ["B0000"], "product2": ["B0001"]})
+            log_embedding_model(folder, example)
+        yield uri, f"runs:/{run.info.run_id}/model", folder
+        mlflow.set_tracking_uri(previous)
+
+
+def test_embeddings_round_trip_through_files(tmp_path: Path) -> None:
+    model = _embeddings()
+    loaded, vocabulary = load_embeddings(save_embeddings(model, ASINS, tmp_path))
+    np.testing.assert_array_equal(loaded.vectors, model.vectors)
+    np.testing.assert_array_equal(loaded.known, model.known)
+    assert loaded.bias is not None and model.bias is not None
+    np.testing.assert_array_equal(loaded.bias, model.bias)
+    assert vocabulary.columns.tolist() == ["item_id", "asin", "known"]
+    assert vocabulary["asin"].tolist() == ASINS.tolist()
+
+
+def test_pair_scores_match_the_embeddings_and_unknowns_are_nan(
+    logged_model: tuple[str, str, Path],
+) -> None:
+    _, model_uri, _ = logged_model
+    model = mlflow.pyfunc.load_model(model_uri)
+    embeddings = _embeddings()
+    a = np.array([0, 3, 10, 59], dtype=np.int32)
+    b = np.array([1, 40, 11, 2], dtype=np.int32)
+    frame = pd.DataFrame(
+        {
+            "product1": [*ASINS[a], "B0005", "nope"],
+            "product2": [*ASINS[b], "B0001", "B0001"],
+        }
+    )
+    answer = model.predict(frame)
+    np.testing.assert_allclose(answer["score"][:4], embeddings.score(a, b), rtol=1e-6)
+    assert answer["known"].tolist() == [True] * 4 + [False, False]
+    assert answer["score"][4:].isna().all()  # untrained product, unknown asin
+
+
+def test_top_k_matches_most_similar_with_k_as_a_parameter(
+    logged_model: tuple[str, str, Path],
+) -> None:
+    _, model_uri, _ = logged_model
+    model = mlflow.pyfunc.load_model(model_uri)
+    embeddings = _embeddings()
+    answer = model.predict(pd.DataFrame({"product": ["B0003", "nope", "B0006"]}), params={"k": 4})
+    ids, scores = embeddings.most_similar(np.array([3], dtype=np.int32), 4)
+    assert answer["similar"][0] == ASINS[ids[0]].tolist()
+    np.testing.assert_allclose(answer["scores"][0], scores[0], rtol=1e-6)
+    assert "B0005" not in answer["similar"][0] and "B0006" not in answer["similar"][0]
+    assert answer["known"].tolist() == [True, False, False]
+    assert list(answer["similar"][1]) == [] and list(answer["similar"][2]) == []
+    default_k = model.predict(pd.DataFrame({"product": ["B0003"]}))
+    assert len(default_k["similar"][0]) == 10  # the signature's default
+
+
+def test_input_without_known_columns_is_refused_with_the_expected_ones(
+    logged_model: tuple[str, str, Path],
+) -> None:
+    _, model_uri, _ = logged_model
+    model = mlflow.pyfunc.load_model(model_uri)
+    with pytest.raises(Exception, match="product1, product2"):
+        model.predict(pd.DataFrame({"item": ["B0001"]}))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _post(url: str, body: dict[str, object]) -> dict[str, object]:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def _wait_for_ping(url: str, server: subprocess.Popen[bytes], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise AssertionError(f"model server exited with {server.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.5)
+    raise AssertionError(f"model server did not answer {url} within {timeout_s} s")
+
+
+def test_mlflow_models_serve_answers_like_the_loaded_model(
+    logged_model: tuple[str, str, Path], tmp_path: Path
+) -> None:
+    tracking_uri, model_uri, _ = logged_model
+    port = _free_port()
+    mlflow_cli = Path(sys.executable).with_name("mlflow")
+    log = (tmp_path / "serve.log").open("wb")
+    server = subprocess.Popen(
+        [
+            str(mlflow_cli),
+            "models",
+            "serve",
+            "-m",
+            model_uri,
+            "--env-manager",
+            "local",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-w",
+            "1",
+        ],
+        env={**os.environ, "MLFLOW_TRACKING_URI": tracking_uri},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, so stopping it stops its workers
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_for_ping(f"{base}/ping", server, timeout_s=120)
+        loaded = mlflow.pyfunc.load_model(model_uri)
+
+        pairs = pd.DataFrame({"product1": ["B0000", "B0010", "nope"], "product2": ["B0001"] * 3})
+        served = _post(
+            f"{base}/invocations",
+            {"dataframe_split": pairs.to_dict(orient="split", index=False)},
+        )["predictions"]
+        expected = loaded.predict(pairs)
+        assert [row["known"] for row in served] == expected["known"].tolist()
+        np.testing.assert_allclose(
+            [row["score"] for row in served[:2]], expected["score"][:2], rtol=1e-6
+        )
+        assert served[2]["score"] is None or np.isnan(served[2]["score"])
+
+        queries = pd.DataFrame({"product": ["B0003", "nope"]})
+        served = _post(
+            f"{base}/invocations",
+            {
+                "dataframe_split": queries.to_dict(orient="split", index=False),
+                "params": {"k": 3},
+            },
+        )["predictions"]
+        expected = loaded.predict(queries, params={"k": 3})
+        assert served[0]["similar"] == list(expected["similar"][0])
+        np.testing.assert_allclose(served[0]["scores"], expected["scores"][0], rtol=1e-6)
+        assert served[1]["similar"] == [] and served[1]["known"] is False
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        log.close()
