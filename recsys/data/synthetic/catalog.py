@@ -22,7 +22,8 @@ from recsys.data.synthetic.presets import SyntheticPreset
 
 LATENT_DIM = 12
 PRODUCTS_PER_LEAF = 300  # mean leaf size; real Electronics leaves hold hundreds of products
-PARETO_ALPHA = 1.4  # popularity tail: a few products are co-purchased with thousands
+PARETO_ALPHA = 1.3  # popularity tail exponent
+POPULARITY_SIGMA = 1.2  # log-normal spread of popularity below the tail
 # Weights of the latent components (category levels 1/2/3, brand, price tier, item noise).
 W_LEVEL1, W_LEVEL2, W_LEAF, W_BRAND, W_PRICE, W_NOISE = 1.0, 0.8, 0.6, 0.7, 0.5, 0.45
 
@@ -142,7 +143,12 @@ def build_catalog(spec: SyntheticPreset, n_products: int, rng: np.random.Generat
     price_tier = rng.standard_normal(n_products)
     price = np.maximum(0.5, np.round(np.exp(leaf_median[leaf] + 0.6 * price_tier), 2))
 
-    popularity = (1.0 - rng.random(n_products)) ** (-1.0 / PARETO_ALPHA)
+    # Power-law tail (Pareto) times a log-normal body: many products are co-purchased once
+    # or twice (40% of the real Digital Music sample's products are in one pair), a few
+    # with thousands.
+    popularity = (1.0 - rng.random(n_products)) ** (-1.0 / PARETO_ALPHA) * rng.lognormal(
+        0.0, POPULARITY_SIGMA, n_products
+    )
 
     price_direction = _unit_rows(1, rng)[0]
     latent = (

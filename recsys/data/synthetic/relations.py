@@ -9,9 +9,11 @@ their own until the unique undirected pairs equal the target exactly.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import ndtri
 
 from recsys.data.synthetic.catalog import Catalog
 from recsys.data.synthetic.presets import Sizes, SyntheticPreset
@@ -30,8 +32,11 @@ RELATION_KEYS = ("also_bought", "also_viewed", "bought_together")
 MAX_LIST = 100  # real also_bought / also_viewed lists stop at 100 entries
 # Entries drawn per target pair: repeats (a lists b and b lists a, or one product in two
 # relations of a record) cost ~5%; the rest is overshoot that the exact trim removes.
-ENTRIES_PER_PAIR = 1.08
+ENTRIES_PER_PAIR = 1.35
 MAX_TOP_UP_ROUNDS = 8
+LENGTH_SIGMA = 0.6  # spread of list lengths among records of equal popularity
+ACTIVITY_SPREAD = 1.2  # spread of mean list length with popularity rank (log scale)
+OBSCURE_POPULARITY = 0.02  # popularity multiplier of obscure records
 
 
 @dataclass(frozen=True)
@@ -43,26 +48,54 @@ class RelationLists:
     dst: np.ndarray  # (entries,) int32 listed product id
 
 
-def _lognormal_lengths(mean: float, size: int, rng: np.random.Generator) -> np.ndarray:
-    """Heavy-tailed non-negative list lengths with the given mean (before the cap)."""
-    sigma = 0.9
-    mu = np.log(max(mean, 1e-3)) - sigma**2 / 2
-    return np.minimum(np.floor(rng.lognormal(mu, sigma, size) + 0.5), MAX_LIST).astype(np.int64)
+def _lognormal_lengths(mean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Heavy-tailed non-negative list lengths with the given per-record means (pre-cap)."""
+    mu = np.log(np.maximum(mean, 1e-3)) - LENGTH_SIGMA**2 / 2
+    return np.minimum(np.floor(rng.lognormal(mu, LENGTH_SIGMA) + 0.5), MAX_LIST).astype(np.int64)
+
+
+def _activity(popularity: np.ndarray) -> np.ndarray:
+    """Mean-one multiplier of list lengths that grows with the record's popularity rank.
+
+    Obscure products have short lists and few references, so some records (products with
+    metadata) end up in few pairs and are unseen after the split: the cold-start slice.
+    Log-normal in the rank's normal score, so the spread does not depend on the tail.
+    """
+    quantile = (np.argsort(np.argsort(popularity, kind="stable")) + 0.5) / popularity.shape[0]
+    score = ndtri(quantile)
+    return np.exp(ACTIVITY_SPREAD * score - ACTIVITY_SPREAD**2 / 2)
 
 
 def _list_lengths(
-    spec: SyntheticPreset, sizes: Sizes, rng: np.random.Generator
+    spec: SyntheticPreset, sizes: Sizes, popularity: np.ndarray, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(also_bought, also_viewed, bought_together) length per kept record."""
     n = sizes.n_kept
     guaranteed = (sizes.n_products - sizes.n_kept) / n  # references to record-less products
     budget = max(3.0, sizes.n_pairs / n * ENTRIES_PER_PAIR - guaranteed)
     share_bt, share_ab, share_av = spec.relation_shares
-    also_bought = 2 + np.minimum(_lognormal_lengths(share_ab * budget - 2, n, rng), MAX_LIST - 2)
+    activity = _activity(popularity)
+    also_bought = 2 + np.minimum(
+        _lognormal_lengths((share_ab * budget - 2) * activity, rng), MAX_LIST - 2
+    )
     viewed_any = rng.random(n) < 0.7
-    also_viewed = np.where(viewed_any, _lognormal_lengths(share_av * budget / 0.7, n, rng), 0)
-    bought_together = np.minimum(rng.poisson(share_bt * budget, n), 3)
+    also_viewed = np.where(
+        viewed_any, _lognormal_lengths(share_av * budget / 0.7 * activity, rng), 0
+    )
+    bought_together = np.minimum(rng.poisson(share_bt * budget * activity), 3)
+    obscure = obscure_records(activity, spec.obscure_share)
+    also_bought = np.where(obscure, 2, also_bought)
+    also_viewed = np.where(obscure, 0, also_viewed)
+    bought_together = np.where(obscure, 0, bought_together)
     return also_bought, also_viewed, bought_together
+
+
+def obscure_records(record_popularity: np.ndarray, share: float) -> np.ndarray:
+    """Mask of the least popular ``share`` of records: they list only two also_bought
+    products and are rarely listed themselves (see ``SyntheticPreset.obscure_share``)."""
+    if share <= 0:
+        return np.zeros(record_popularity.shape[0], dtype=bool)
+    return record_popularity <= np.quantile(record_popularity, share)
 
 
 def _dedupe(
@@ -97,8 +130,14 @@ def build_relations(
             product); the message says by how much.
     """
     n = catalog.n_products
+    lengths = _list_lengths(spec, sizes, catalog.popularity[records], rng)
+    # Obscure records are rarely listed by others either, so their degree stays ~2.
+    popularity = catalog.popularity.copy()
+    popularity[records[obscure_records(popularity[records], spec.obscure_share)]] *= (
+        OBSCURE_POPULARITY
+    )
+    catalog = dataclasses.replace(catalog, popularity=popularity)
     blocks = Blocks.of(catalog)
-    lengths = _list_lengths(spec, sizes, rng)
     shapes = (ALSO_BOUGHT, ALSO_VIEWED, BOUGHT_TOGETHER)
     parts_src, parts_rel, parts_dst = [], [], []
     for code, (shape, length) in enumerate(zip(shapes, lengths, strict=True)):
@@ -121,8 +160,10 @@ def build_relations(
         n,
     )
     src, rel, dst, protected = _ensure_two_also_bought(src, rel, dst, protected, records, n)
+    busy = np.ones(n, dtype=bool)  # records that may take extra entries: not the obscure
+    busy[records[obscure_records(catalog.popularity[records], spec.obscure_share)]] = False
     src, rel, dst = _calibrate_pairs(
-        catalog, blocks, (src, rel, dst, protected), records, sizes.n_pairs, rng
+        catalog, blocks, (src, rel, dst, protected), busy, sizes.n_pairs, rng
     )
     order = np.lexsort((rel, src))  # stable: keeps draw order within each list
     return RelationLists(src=src[order], relation=rel[order], dst=dst[order])
@@ -162,11 +203,14 @@ def _calibrate_pairs(
     catalog: Catalog,
     blocks: Blocks,
     entries: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-    records: np.ndarray,
+    busy: np.ndarray,
     n_pairs: int,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Add also_viewed entries while short of ``n_pairs``, then trim the excess exactly.
+
+    Extra entries go to ``busy`` records (a mask over product ids), in proportion to the
+    entries they already have.
 
     Only also_viewed / bought_together entries whose pair no other entry carries are
     removed, one pair each, and never the protected ones (the only reference of a product
@@ -174,14 +218,18 @@ def _calibrate_pairs(
     """
     src, rel, dst, protected = entries
     n = catalog.n_products
-    for _ in range(MAX_TOP_UP_ROUNDS):
+    for attempt in range(MAX_TOP_UP_ROUNDS):
         unique_keys, inverse, counts = np.unique(
             _pair_keys(src, dst, n), return_inverse=True, return_counts=True
         )
         missing = n_pairs - unique_keys.shape[0]
         if missing <= 0:
             break
-        extra_src = np.sort(rng.choice(records, size=int(missing * 1.3) + 16))
+        # Sources in proportion to their lists so far: busy records get the extra entries.
+        # Dense tiny graphs repeat many draws: ask for more each round.
+        n_extra = int(missing * 1.3 * 2**attempt) + 16
+        sources = src[busy[src]]
+        extra_src = np.sort(sources[rng.integers(0, sources.shape[0], size=n_extra)])
         extra_dst = draw_targets(catalog, blocks, extra_src, ALSO_VIEWED, rng)
         src, rel, dst, protected = _dedupe(
             np.concatenate([src, extra_src.astype(np.int32)]),

@@ -132,7 +132,8 @@ def draw_referrers(
 
     Used so that every product without a record of its own is referenced at least once:
     the referrer comes from the target's leaf, else its level-2 or level-1 category, else
-    anywhere, among ``candidates`` uniformly drawn records.
+    anywhere, among ``candidates`` records drawn by popularity (popular products have the
+    long lists that reach obscure ones).
 
     Args:
         records: sorted product ids that have a record.
@@ -149,8 +150,12 @@ def draw_referrers(
         use = ~settled & (node_hi > node_lo)
         lo[use], hi[use] = node_lo[use], node_hi[use]
         settled |= use
-    pos = lo[:, None] + (rng.random((targets.shape[0], candidates)) * (hi - lo)[:, None]).astype(
-        np.int64
+    cum = np.cumsum(catalog.popularity[records])
+    cum_lo = np.where(lo > 0, cum[np.maximum(lo - 1, 0)], 0.0)
+    draws = (
+        cum_lo[:, None]
+        + rng.random((targets.shape[0], candidates)) * (cum[hi - 1] - cum_lo)[:, None]
     )
+    pos = np.clip(np.searchsorted(cum, draws, side="right"), lo[:, None], hi[:, None] - 1)
     chosen = _best_by_affinity(catalog.latent, targets.astype(np.int64), records[pos], 0.5, rng)
     return chosen.astype(np.int32)
