@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import gzip
+import importlib.util
+import json
+import os
+import shlex
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
+import mlflow
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
+from mlflow.projects._project_spec import load_project
+from mlflow.tracking import MlflowClient
 
 from recsys.config import DataConfig
 from recsys.methods import METHOD_MODULES, get_method, method_names
+from recsys.tracking import names
 from recsys.tracking.mlproject import (
     BEGIN_MARKER,
     END_MARKER,
@@ -18,7 +32,8 @@ from recsys.tracking.mlproject import (
     entry_point_parameters,
     render_generated_block,
 )
-from recsys.tracking.params import build_config, flat_fields
+from recsys.tracking.params import ParameterError, build_config, flat_fields
+from recsys.tracking.run import validate_params
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 JOB_ENTRY_POINTS = {PREPARE_ENTRY_POINT, "leaderboard", "main"}  # entry points that are no method
@@ -95,3 +110,109 @@ def test_conda_yaml_lists_the_pyproject_dependencies() -> None:
     packages = [p for p in pip if not p.startswith("-e")]
     assert packages == pyproject["project"]["dependencies"]
     assert "-e ." in pip  # the package itself, so experiments/*.py can import it
+
+
+def _load_script(name: str) -> ModuleType:
+    path = REPO_ROOT / "experiments" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"experiments_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("method", method_names())
+def test_entry_point_command_validates_for_its_method(method: str, tmp_path: Path) -> None:
+    """What `mlflow run -e METHOD` would execute parses into params the schemas accept."""
+    project = load_project(str(REPO_ROOT))
+    entry = project.get_entry_point(method)
+    command = entry.compute_command({"dataset": "my data.json", "split_seed": "7"}, str(tmp_path))
+    argv = shlex.split(command)
+    assert argv[:2] == ["python", "experiments/train.py"]
+    name, params = _load_script("train").parse_arguments(argv[2:])
+    assert name == method and params["dataset"] == "my data.json"
+    if not _method_landed(method):
+        pytest.skip(f"{METHOD_MODULES[method]} is not written yet")
+    _, data_config, config = validate_params(name, params)
+    assert data_config.dataset == "my data.json" and data_config.split_seed == 7
+    assert config == type(config)()  # every other declared default is the schema's
+    # An undeclared -P reaches the script as --key value and is validated too.
+    extra = entry.compute_command({"no_such_param": "1"}, str(tmp_path))
+    _, extra_params = _load_script("train").parse_arguments(shlex.split(extra)[2:])
+    with pytest.raises(ParameterError, match="no_such_param"):
+        validate_params(method, extra_params)
+
+
+def _tiny_metadata(path: Path, n_products: int = 120, cluster_size: int = 12) -> Path:
+    """Strict-JSON metadata (the 2014 all-category format): products co-bought in clusters."""
+    rng = np.random.default_rng(0)
+    with gzip.open(path, "wt") as out:
+        for item in range(n_products):
+            cluster = item // cluster_size
+            mates = cluster * cluster_size + rng.choice(cluster_size, 4, replace=False)
+            record = {
+                "asin": f"T{item:05d}",
+                "title": f"tiny product {item}",
+                "brand": f"brand{cluster}",
+                "categories": [["Tiny", f"Cluster {cluster}"]],
+                "related": {"also_bought": [f"T{m:05d}" for m in mates if m != item]},
+            }
+            out.write(json.dumps(record) + "\n")
+    return path
+
+
+def _mlflow_run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
+    for launcher_env in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
+        env.pop(launcher_env, None)
+    mlflow_cli = Path(sys.executable).with_name("mlflow")
+    return subprocess.run(
+        [str(mlflow_cli), "run", str(REPO_ROOT), "--env-manager", "local", *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+@pytest.mark.slow
+def test_mlflow_run_popularity_end_to_end(tmp_path: Path) -> None:
+    data = _tiny_metadata(tmp_path / "tiny.json.gz")
+    done = _mlflow_run(
+        tmp_path,
+        "-e", "popularity",
+        "-P", f"dataset={data}",
+        "-P", f"data_dir={tmp_path / 'data'}",
+        "--experiment-name", "recsys-tiny",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("recsys-tiny")
+    assert experiment is not None
+    (run,) = client.search_runs([experiment.experiment_id])
+    assert run.info.status == "FINISHED"
+    assert run.data.tags[names.TAG_METHOD] == "popularity"
+    assert run.data.tags[names.TAG_DATASET] == str(data)
+    assert run.data.tags[names.TAG_SOURCE] == names.SOURCE_REAL
+    assert run.data.tags["mlflow.project.entryPoint"] == "popularity"
+    assert 0.0 <= run.data.metrics[names.METRIC_AUC_ALL] <= 1.0
+    assert int(run.data.tags[names.TAG_N_PRODUCTS]) == 120
+    previous = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    try:
+        model = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model")
+    finally:
+        mlflow.set_tracking_uri(previous)
+    answer = model.predict(pd.DataFrame({"product1": ["T00000"], "product2": ["T00001"]}))
+    assert answer["known"].tolist() == [True]
+
+
+@pytest.mark.slow
+def test_mlflow_run_rejects_a_bad_parameter_before_any_work(tmp_path: Path) -> None:
+    method = "skipgram" if _method_landed("skipgram") else "popularity"
+    bad = "dim=-3" if method == "skipgram" else "weighted=maybe"
+    done = _mlflow_run(tmp_path, "-e", method, "-P", bad, "-P", f"data_dir={tmp_path / 'data'}")
+    assert done.returncode != 0
+    assert bad.split("=")[0] in done.stderr
+    assert not (tmp_path / "data").exists()  # nothing was prepared or downloaded
