@@ -45,7 +45,8 @@ class MLflowCallback(TrainingCallback):
 
     Per-batch metrics (``loss``, ``sampled_auc``, ...) are buffered and sent with
     ``MlflowClient.log_batch`` in chunks of at most 1,000, when the buffer fills and at
-    every epoch end and train end. Per-epoch metrics are logged with ``step=epoch``; when a
+    every epoch end and train end. Per-epoch metrics are logged with ``step=epoch`` (one
+    that shares a per-batch metric's name is logged as ``epoch_<name>``); when a
     trainer reports no full-validation AUC for an epoch, ``evaluate_epoch`` (if given)
     computes it from the epoch's embeddings.
 
@@ -72,6 +73,7 @@ class MLflowCallback(TrainingCallback):
         self.last_step: int | None = None
         self.calls = 0  # log_batch requests sent, for tests and for the curious
         self._buffer: list[Metric] = []
+        self._batch_keys: set[str] = set()
 
     def _now_ms(self) -> int:
         return int(time.time() * 1000)
@@ -89,6 +91,7 @@ class MLflowCallback(TrainingCallback):
         self._buffer.extend(Metric(k, float(v), timestamp, step) for k, v in metrics.items())
 
     def on_batch_end(self, step: int, metrics: dict[str, float]) -> None:
+        self._batch_keys.update(metrics)
         self.curve.add(step, metrics)
         self.last_step = step
         self._add(metrics, step)
@@ -96,7 +99,9 @@ class MLflowCallback(TrainingCallback):
             self.flush()
 
     def on_epoch_end(self, epoch: int, metrics: dict[str, float], model: ItemEmbeddings) -> None:
-        values = dict(metrics)
+        # A per-epoch value under a per-batch name (gensim reports its epoch loss as both)
+        # would land in the batch series at step=epoch: it becomes epoch_<name> instead.
+        values = {(f"epoch_{k}" if k in self._batch_keys else k): v for k, v in metrics.items()}
         if METRIC_AUC_ALL not in values and self.evaluate_epoch is not None:
             values.update(self.evaluate_epoch(model))
         self.last_epoch = epoch

@@ -61,3 +61,12 @@ def test_epochs_without_auc_are_evaluated_and_train_end_flushes() -> None:
     callback.on_train_end(model, {})
     assert [(m.key, m.step) for m in client.calls[-1]] == [("sampled_auc", 99)]
     assert callback.last_epoch == 4
+
+
+def test_an_epoch_value_under_a_batch_name_gets_its_own_series() -> None:
+    client = RecordingClient()
+    callback = MLflowCallback(client, "run")  # type: ignore[arg-type]
+    callback.on_batch_end(0, {"loss": 3.0})
+    callback.on_epoch_end(0, {"loss": 2.5, "auc_all": 0.7}, _model())
+    keys = {(m.key, m.step) for m in client.calls[0]}
+    assert keys == {("loss", 0), ("epoch_loss", 0), ("auc_all", 0)}

@@ -1,0 +1,109 @@
+"""Every registered method trains, evaluates and logs through one tracked run.
+
+Small settings on the planted dataset: this checks the wiring (callbacks, metrics with
+steps, figures, the pyfunc model) for each method, not its accuracy, which each method's
+own tests and the benchmarks cover.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+from recsys.data.dataset import PreparedDataset
+from recsys.methods import method_names
+from recsys.models.base import ItemEmbeddings, TrainingCallback
+from recsys.tracking import names
+from recsys.tracking.params import flat_fields
+from recsys.tracking.run import track_run, validate_params
+from tests.conftest import make_planted_dataset
+
+# Applied where a method has the setting: one short epoch, small vectors, short walks.
+SMALL = {
+    "epochs": 2,
+    "dim": 8,
+    "batch_size": 256,
+    "eval_every": 5,
+    "eval_sample": 200,
+    "walks_per_node": 2,
+    "walk_length": 5,
+    "workers": 1,
+    "threads": 1,
+    "progress": False,
+}
+
+
+class KeepModel(TrainingCallback):
+    """Keeps the final embeddings, to compare the logged model with."""
+
+    model: ItemEmbeddings | None = None
+
+    def on_train_end(self, model: ItemEmbeddings, metrics: dict[str, float]) -> None:
+        self.model = model
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    tmp = tmp_path_factory.mktemp("methods")
+    uri = f"sqlite:///{tmp / 'mlflow.db'}"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", uri)
+        for launcher_env in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
+            patch.delenv(launcher_env, raising=False)
+        patch.chdir(tmp)
+        previous = mlflow.get_tracking_uri()
+        yield uri
+        mlflow.set_tracking_uri(previous)
+
+
+def _small_params(method: str) -> dict[str, Any]:
+    method_obj, _, _ = validate_params(method, {})
+    known = flat_fields(method_obj.config_class)
+    return {key: value for key, value in SMALL.items() if key in known}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", method_names())
+def test_method_logs_a_complete_run(method: str, store: str) -> None:
+    dataset: PreparedDataset = make_planted_dataset()
+    method_obj, data_config, config = validate_params(
+        method, {"dataset": "planted", **_small_params(method)}
+    )
+    keep = KeepModel()
+    run_id = track_run(
+        method_obj, config, data_config, dataset, tracking_uri=store, progress=False,
+        extra_callbacks=[keep],
+    )  # fmt: skip
+    client = MlflowClient(store)
+    run = client.get_run(run_id)
+    assert run.info.status == "FINISHED"
+    assert run.data.tags[names.TAG_METHOD] == method
+    assert 0.0 <= run.data.metrics[names.METRIC_AUC_ALL] <= 1.0
+    epochs = client.get_metric_history(run_id, names.METRIC_AUC_ALL)
+    assert len(epochs) >= 2  # per epoch (step = epoch) and the final value
+    if method != "popularity":
+        loss = client.get_metric_history(run_id, names.METRIC_LOSS)
+        assert loss and len({m.step for m in loss}) == len(loss)  # one value per step
+    figures = client.list_artifacts(run_id, names.ARTIFACT_FIGURES_DIR)
+    assert len(figures) == 3
+
+    assert keep.model is not None
+    embeddings = keep.model
+    asins = dataset.products["asin"].to_numpy()
+    pairs = np.flatnonzero(
+        embeddings.known[dataset.validation.item_a] & embeddings.known[dataset.validation.item_b]
+    )[:20]
+    a, b = dataset.validation.item_a[pairs], dataset.validation.item_b[pairs]
+    mlflow.set_tracking_uri(store)
+    model = mlflow.pyfunc.load_model(f"runs:/{run_id}/model")
+    answer = model.predict(pd.DataFrame({"product1": asins[a], "product2": asins[b]}))
+    np.testing.assert_allclose(answer["score"], embeddings.score(a, b), rtol=1e-5, atol=1e-6)
+    local = Path(client.download_artifacts(run_id, names.ARTIFACT_EMBEDDINGS_DIR))
+    np.testing.assert_array_equal(np.load(local / "vectors.npy"), embeddings.vectors)
