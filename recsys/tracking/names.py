@@ -27,6 +27,7 @@ TAG_N_PRODUCTS = "recsys.n_products"  # products with a dense item_id
 TAG_N_PAIRS = "recsys.n_pairs"  # unique positive pairs: train + held-out validation
 TAG_DEVICE = "recsys.device"  # "cpu" | "cuda" | "cuda:0" ...: where training ran
 TAG_GIT_COMMIT = "recsys.git_commit"  # HEAD of the checkout the code ran from, or "unknown"
+TAG_PEAK_MEMORY_SOURCE = "recsys.peak_memory_source"  # "vmhwm" (training only) | "ru_maxrss"
 TAG_RUN_NAME = "mlflow.runName"  # "<method>[-<variant>] on <dataset>", see run_name()
 
 SOURCE_REAL = "real"
@@ -39,7 +40,8 @@ METRIC_AUC_COLD_START = "auc_cold_start"  # absent when the slice is empty or on
 METRIC_PR_AUC = "pr_auc"
 METRIC_FRAC_MEDIAN_FILLED = "frac_median_filled"  # share of pairs scored with the median
 METRIC_TRAIN_MINUTES = "train_minutes"  # wall-clock minutes of Method.train only
-METRIC_PEAK_MEMORY_MB = "peak_memory_mb"  # process peak RSS (resource.ru_maxrss), MiB
+METRIC_PEAK_MEMORY_MB = "peak_memory_mb"  # peak RSS while training, MiB (run_info.PeakMemory)
+METRIC_PEAK_GPU_MEMORY_MB = "peak_gpu_memory_mb"  # torch.cuda.max_memory_allocated, CUDA only
 METRIC_LOSS = "loss"  # per batch, step = global batch index
 METRIC_SAMPLED_AUC = "sampled_auc"  # per batch where computed, step = global batch index
 

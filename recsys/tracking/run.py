@@ -39,12 +39,14 @@ from recsys.tracking.params import (
 )
 from recsys.tracking.pyfunc import log_embedding_model, save_embeddings
 from recsys.tracking.run_info import (
+    PeakMemory,
     dataset_checksum,
     dataset_source,
     git_commit,
     manifest_params,
     n_positive_pairs,
-    peak_memory_mb,
+    peak_gpu_memory_mb,
+    reset_peak_gpu_memory,
     resolve_device,
     variant_of,
 )
@@ -272,15 +274,22 @@ def track_run(
         tracker = MLflowCallback(client, run_id, lambda m: evaluate_cached(m).metrics())
         callbacks: list[TrainingCallback] = [tracker, *extra_callbacks]
 
+        memory = PeakMemory()
+        memory.start()
+        reset_peak_gpu_memory(tags[names.TAG_DEVICE])
         started = time.perf_counter()
         model = method.train(dataset, config, callbacks)
         train_minutes = (time.perf_counter() - started) / 60
-        result = evaluate_cached(model)
         final = {
-            **result.metrics(),
             names.METRIC_TRAIN_MINUTES: train_minutes,
-            names.METRIC_PEAK_MEMORY_MB: peak_memory_mb(),
+            names.METRIC_PEAK_MEMORY_MB: memory.peak_mb(),
         }
+        gpu_peak = peak_gpu_memory_mb(tags[names.TAG_DEVICE])
+        if gpu_peak is not None:
+            final[names.METRIC_PEAK_GPU_MEMORY_MB] = gpu_peak
+        mlflow.set_tag(names.TAG_PEAK_MEMORY_SOURCE, memory.source)
+        result = evaluate_cached(model)
+        final.update(result.metrics())
         tracker.log_metrics(final, step=tracker.last_epoch or 0)
         if progress:
             logger.info("%s: %s", tags[names.TAG_RUN_NAME], result.metrics())

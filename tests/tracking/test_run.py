@@ -95,6 +95,7 @@ def test_popularity_run_logs_tags_params_metrics_figures_and_model(
     assert metrics[names.METRIC_AUC_ALL] == pytest.approx(expected.auc_all)
     assert metrics[names.METRIC_AUC_COLD_START] == pytest.approx(expected.auc_cold_start)
     assert metrics[names.METRIC_PEAK_MEMORY_MB] > 10
+    assert tags[names.TAG_PEAK_MEMORY_SOURCE] in ("vmhwm", "ru_maxrss")
     assert metrics[names.METRIC_TRAIN_MINUTES] >= 0
 
     artifacts = {a.path for a in client.list_artifacts(run_id, names.ARTIFACT_FIGURES_DIR)}
@@ -164,3 +165,23 @@ def test_unreachable_tracking_server_fails_naming_the_uri_before_any_work(
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     with pytest.raises(TrackingServerError, match="not reachable"):
         run.run_method("popularity", {}, progress=False)
+
+
+def test_prepare_step_logs_the_manifest_into_the_project_run(
+    planted_dataset: PreparedDataset, tracking_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(run, "prepare", lambda config, **_: planted_dataset)
+    with pytest.raises(ParameterError, match="unknown parameter 'dim' for prepare"):
+        run.run_prepare({"dim": "3"})
+    client = MlflowClient(tracking_uri)
+    project_run = client.create_run(client.create_experiment("prepare")).info.run_id
+    monkeypatch.setenv("MLFLOW_RUN_ID", project_run)  # what `mlflow run -e prepare` sets
+    client.log_param(project_run, "split_seed", "0042")  # mlflow run logs the raw text first
+    assert run.run_prepare({"dataset": "planted", "split_seed": "0042"}) is planted_dataset
+    logged = client.get_run(project_run).data
+    assert logged.tags[names.TAG_DATASET] == "planted"
+    assert logged.tags[names.TAG_N_PRODUCTS] == "500"
+    assert logged.params["split_seed"] == "0042"  # kept as the launcher logged it
+    assert logged.params["data.n_clusters"] == "20"
+    manifest = mlflow.artifacts.load_dict(f"runs:/{project_run}/{names.ARTIFACT_MANIFEST}")
+    assert manifest["name"] == "planted"

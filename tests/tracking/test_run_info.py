@@ -1,0 +1,96 @@
+"""Run-context facts: variant, source, checksum, pair count, manifest params, peak memory."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from recsys.config import StrictModel
+from recsys.data.dataset import PreparedDataset
+from recsys.tracking.names import SOURCE_REAL, SOURCE_SYNTHETIC, experiment_name, run_name
+from recsys.tracking.run_info import (
+    PeakMemory,
+    dataset_checksum,
+    dataset_source,
+    git_commit,
+    manifest_params,
+    n_positive_pairs,
+    variant_of,
+)
+
+
+class Labels(StrictModel):
+    labels: str = "binary"
+
+
+def test_names_of_runs_and_experiments() -> None:
+    assert run_name("mf", "binary", "electronics") == "mf-binary on electronics"
+    assert run_name("skipgram", "", "/data/raw/meta_Books.json.gz") == "skipgram on meta_Books"
+    assert experiment_name("synthetic-small") == "recsys-synthetic-small"
+    assert experiment_name("samples/metadata.head11053.json") == "recsys-metadata.head11053"
+
+
+def test_variant_only_for_methods_that_have_one() -> None:
+    assert variant_of("mf", Labels(labels="continuous")) == "continuous"
+    assert variant_of("skipgram", Labels()) == ""
+
+
+def test_source_prefers_the_manifest_kind() -> None:
+    assert dataset_source("x.json", {"source_kind": "synthetic"}) == SOURCE_SYNTHETIC
+    assert dataset_source("synthetic-small", {}) == SOURCE_SYNTHETIC
+    assert dataset_source("electronics", {"source_kind": "real"}) == SOURCE_REAL
+    assert dataset_source("planted", {"source": "planted"}) == SOURCE_SYNTHETIC
+    assert dataset_source("file.json.gz", {"source": "/data/file.json.gz"}) == SOURCE_REAL
+
+
+def test_checksum_and_pairs_come_from_the_manifest_when_it_has_them(
+    planted_dataset: PreparedDataset,
+) -> None:
+    fallback = dataset_checksum(planted_dataset)
+    assert fallback.startswith("prepared:") and len(fallback) == len("prepared:") + 64
+    assert dataset_checksum(planted_dataset) == fallback  # deterministic
+    positives = int(np.count_nonzero(planted_dataset.validation.label))
+    assert n_positive_pairs(planted_dataset) == len(planted_dataset.train) + positives
+    planted_dataset.manifest.update({"sha256": "ab" * 32, "n_pairs": 1234})
+    assert dataset_checksum(planted_dataset) == "ab" * 32
+    assert n_positive_pairs(planted_dataset) == 1234
+
+
+def test_manifest_params_keep_scalars_and_flatten_mappings() -> None:
+    manifest = {
+        "n_pairs": 10,
+        "truncated": True,
+        "malformed_lines": 2,
+        "malformed_line_numbers": [3, 9],
+        "synthetic": {"preset": "small", "scale": 0.01},
+        "note": "x" * 300,
+    }
+    assert manifest_params(manifest) == {
+        "data.n_pairs": 10,
+        "data.truncated": True,
+        "data.malformed_lines": 2,
+        "data.synthetic.preset": "small",
+        "data.synthetic.scale": 0.01,
+    }
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="VmHWM reset is Linux-only")
+def test_peak_memory_window_sees_an_allocation_made_inside_it() -> None:
+    memory = PeakMemory()
+    memory.start()
+    assert memory.source == "vmhwm"
+    before = memory.peak_mb()
+    block = np.ones(200 * 1024 * 1024 // 8)  # 200 MiB, touched
+    assert memory.peak_mb() > before + 150
+    del block
+    memory.start()  # a new window forgets the old peak
+    assert memory.peak_mb() < before + 100
+
+
+def test_git_commit_of_this_checkout_or_unknown(tmp_path: Path) -> None:
+    assert git_commit(tmp_path) == "unknown"
+    commit = git_commit()
+    assert commit == "unknown" or len(commit) == 40
