@@ -1,0 +1,131 @@
+"""The study's method 5: skip-gram with negative sampling in PyTorch, on random walks.
+
+word2vec's model (Mikolov et al. 2013) on first-order walks over the co-purchase graph:
+a *center* table and a separate *context* table; a (center, context) pair within the
+window is a positive, and ``negatives`` products drawn from the walks' unigram
+distribution ** 0.75 replace the context as negatives. Frequent products are subsampled
+(word2vec's formula, :func:`recsys.training.sequences.keep_probability`). The embedding of
+a product is its center row, compared by cosine.
+
+Initialisation follows word2vec.c: center rows uniform in [-0.5/dim, 0.5/dim], context
+rows zero (so the first updates move only the context table, no symmetric deadlock).
+
+For EGES (method 6) build on :class:`SkipGram`'s pieces: :func:`skipgram_loss` takes
+center vectors and context rows from any source; :func:`train_on_walks` shows the wiring
+(``window_pair_source`` + :func:`recsys.training.engine.fit`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from recsys.data.dataset import PreparedDataset
+from recsys.graph import walk_config_of, walks_for_dataset
+from recsys.models.base import ItemEmbeddings, Method, TrainingCallback
+from recsys.training.batching import PairBatch
+from recsys.training.config import WindowConfig
+from recsys.training.engine import EmbeddingModel, fit, resolve_device
+from recsys.training.sequences import window_pair_source
+from recsys.typing import BoolMask, WalkMatrix
+
+
+def skipgram_loss(center: Tensor, context_rows: Tensor) -> Tensor:
+    """Negative-sampling loss, mean over the batch.
+
+    Args:
+        center: (batch, dim) center vectors.
+        context_rows: (batch, 1 + negatives, dim) context vectors: the true context
+            first, then the negatives.
+
+    Returns:
+        Scalar: mean over pairs of -log s(c.x) - sum_k log s(-c.n_k).
+    """
+    logits = torch.bmm(context_rows, center.unsqueeze(-1)).squeeze(-1)  # (B, 1 + K)
+    # softplus(-x) = -log sigmoid(x) for the positive, softplus(x) for the negatives.
+    sign = torch.ones_like(logits)
+    sign[:, 0] = -1.0
+    return F.softplus(logits * sign).sum(-1).mean()
+
+
+class SkipGram(EmbeddingModel):
+    """Center and context tables, sparse, trained with negative sampling.
+
+    Args:
+        n_items: vocabulary size.
+        dim: embedding dimension.
+        generator: seeds the center table's initialization.
+    """
+
+    def __init__(self, n_items: int, dim: int, generator: torch.Generator) -> None:
+        super().__init__()
+        self.center = nn.Embedding(n_items, dim, sparse=True)
+        self.context = nn.Embedding(n_items, dim, sparse=True)
+        with torch.no_grad():
+            bound = 0.5 / dim
+            self.center.weight.uniform_(-bound, bound, generator=generator)
+            self.context.weight.zero_()
+
+    def loss(self, batch: PairBatch) -> Tensor:
+        context_ids = torch.cat([batch.context.unsqueeze(1), batch.negatives], dim=1)
+        # One gather per table: one sparse gradient each, (B, dim) and (B, 1 + K, dim).
+        return skipgram_loss(self.center(batch.center), self.context(context_ids))
+
+    def score_pairs(self, item_a: Tensor, item_b: Tensor) -> Tensor:
+        return F.cosine_similarity(self.center(item_a), self.center(item_b), dim=-1)
+
+    def item_embeddings(self, known: BoolMask) -> ItemEmbeddings:
+        vectors = self.center.weight.detach().float().cpu().numpy().copy()
+        return ItemEmbeddings(
+            vectors=vectors, known=np.asarray(known, dtype=bool), similarity="cosine"
+        )
+
+
+class SkipGramConfig(WindowConfig):
+    """PyTorch skip-gram on first-order walks (window 5, 5 negatives, dim 128, as the study)."""
+
+
+def train_on_walks(
+    data: PreparedDataset,
+    walk_matrix: WalkMatrix,
+    config: SkipGramConfig,
+    callbacks: Sequence[TrainingCallback] = (),
+) -> ItemEmbeddings:
+    """Skip-gram on a given walk matrix (walks of ``data``'s training graph)."""
+    device = resolve_device(config.device)
+    generator = torch.Generator().manual_seed(config.seed)
+    model = SkipGram(data.n_items, config.dim, generator).to(device)
+    source, known = window_pair_source(walk_matrix, data.n_items, config, device)
+    return fit(
+        model,
+        source,
+        data,
+        config,
+        callbacks,
+        known=known,
+        run_params={
+            "n_walks": int(walk_matrix.shape[0]),
+            "walk_length_actual": walk_matrix.shape[1],
+        },
+    )
+
+
+def train(
+    data: PreparedDataset, config: SkipGramConfig, callbacks: Sequence[TrainingCallback] = ()
+) -> ItemEmbeddings:
+    """Method 5: walk the training graph (cached beside the dataset), then skip-gram."""
+    walk_matrix = walks_for_dataset(data, walk_config_of(config), progress=config.progress)
+    return train_on_walks(data, walk_matrix, config, callbacks)
+
+
+METHOD = Method(
+    name="skipgram",
+    config_class=SkipGramConfig,
+    train=train,  # type: ignore[arg-type]  # narrower config type than the registry's BaseModel
+    description="PyTorch skip-gram with negative sampling on first-order walks",
+    needs_walks=True,
+)

@@ -1,0 +1,64 @@
+"""Settings of the PyTorch training engine, on top of the shared TrainerConfig.
+
+Method configs inherit :class:`EngineConfig` (and :class:`recsys.config.WalkConfig` when
+they train on walks) and stay flat, so MLflow params and CLI options are one level deep.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from recsys.config import TrainerConfig, WalkConfig
+
+Optimizer = Literal["adam", "sgd"]
+
+
+class EngineConfig(TrainerConfig):
+    """TrainerConfig plus the engine's own switches."""
+
+    optimizer: Optimizer = Field(
+        "adam",
+        description="adam: SparseAdam on embedding tables (lazy Adam, only the batch's rows) "
+        "and Adam on dense weights, as the study; sgd: plain sparse SGD with lr per pair "
+        "(word2vec's update, which uses lr 0.025)",
+    )
+    checkpoint_dir: Path | None = Field(
+        None,
+        description="folder for a checkpoint after every epoch; a run finding one there "
+        "resumes from it (same settings required)",
+    )
+    progress: bool = Field(True, description="show a tqdm progress bar per epoch")
+    threads: int = Field(
+        0,
+        ge=0,
+        le=1024,
+        description="CPU threads torch uses while training (restored afterwards); 0 = torch's "
+        "default. On the project's 2-vCPU VM, 1 thread ran small-batch training ~10x faster "
+        "than 2 (OpenMP wake-ups dominate): docs/benchmarks.md",
+    )
+    loss_every: int = Field(
+        1,
+        ge=1,
+        description="batches between loss reports to callbacks; >1 saves a device sync per "
+        "batch on GPU",
+    )
+
+
+class WindowConfig(EngineConfig, WalkConfig):
+    """Engine settings plus walks and skip-gram windows (skip-gram, EGES, MF on sequences)."""
+
+    window: int = Field(5, ge=1, le=100, description="context window on each side of a product")
+    subsample: float = Field(
+        1e-3,
+        ge=0,
+        lt=1,
+        description="word2vec subsampling threshold for frequent products (0 = off)",
+    )
+    reduced_window: bool = Field(
+        False,
+        description="draw each center's window uniformly in 1..window (word2vec/gensim); "
+        "False pairs every product within the full window",
+    )
