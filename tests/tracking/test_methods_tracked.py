@@ -24,6 +24,7 @@ from recsys.tracking import names
 from recsys.tracking.params import flat_fields
 from recsys.tracking.run import track_run, validate_params
 from tests.conftest import make_planted_dataset
+from tests.tracking.conftest import private_store
 
 # Applied where a method has the setting: one short epoch, small vectors, short walks.
 SMALL = {
@@ -50,9 +51,9 @@ class KeepModel(TrainingCallback):
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def store(empty_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("methods")
-    uri = f"sqlite:///{tmp / 'mlflow.db'}"
+    uri = private_store(empty_store, tmp)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MLFLOW_TRACKING_URI", uri)
         for launcher_env in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):

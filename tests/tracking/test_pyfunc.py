@@ -21,6 +21,7 @@ import pytest
 
 from recsys.models.base import ItemEmbeddings
 from recsys.tracking.pyfunc import load_embeddings, log_embedding_model, save_embeddings
+from tests.tracking.conftest import private_store
 
 N_ITEMS = 60
 ASINS = pd.Series([f"B{i:04d}" for i in range(N_ITEMS)])
@@ -39,10 +40,12 @@ def _embeddings() -> ItemEmbeddings:
 
 
 @pytest.fixture(scope="module")
-def logged_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, Path]]:
+def logged_model(
+    empty_store: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, str, Path]]:
     """(tracking uri, model uri, folder) of one logged model in a module-wide temp store."""
     tmp = tmp_path_factory.mktemp("pyfunc")
-    uri = f"sqlite:///{tmp / 'mlflow.db'}"
+    uri = private_store(empty_store, tmp)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MLFLOW_TRACKING_URI", uri)
         patch.delenv("MLFLOW_RUN_ID", raising=False)
