@@ -34,6 +34,44 @@ _TOKEN = re.compile(
 )
 
 
+# Inside a string: one escape sequence, or a bare double quote (legal in '...', not in JSON).
+_ESCAPE = re.compile(r'\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)|"', re.DOTALL)
+_SAME_IN_JSON = frozenset('nrtbf"\\')  # escapes that mean the same in Python and JSON
+
+
+class _Unusual(ValueError):
+    """An escape this translation does not handle (e.g. octal); the token is evaluated."""
+
+
+def _escape_to_json(match: re.Match[str]) -> str:
+    """The JSON spelling of one escape (or bare ") inside a Python string token."""
+    code = match.group(1)
+    if code is None:
+        return '\\"'  # a bare " inside a single-quoted string
+    first = code[0]
+    if first in _SAME_IN_JSON:
+        return match.group()
+    if first == "'":
+        return "'"
+    if first == "x":
+        return "\\u00" + code[1:]
+    if first in "uU" and len(code) > 1:
+        value = int(code[1:], 16)
+        # JSON would join a \ud83d\ude00 pair into one character; Python keeps two.
+        if 0xD800 <= value <= 0xDFFF or value > 0x10FFFF:
+            raise _Unusual(match.group())
+        return f"\\u{value:04x}" if value <= 0xFFFF else chr(value)
+    raise _Unusual(match.group())
+
+
+def _string_to_json(token: str) -> str:
+    """A Python string token (quotes included) as a JSON string, without evaluating it."""
+    try:
+        return '"' + _ESCAPE.sub(_escape_to_json, token[1:-1]) + '"'
+    except _Unusual:
+        return json.dumps(ast.literal_eval(token), ensure_ascii=False)
+
+
 def _token_to_json(match: re.Match[str]) -> str:
     """The JSON spelling of one token matched by ``_TOKEN``."""
     text = match.group()
@@ -44,8 +82,8 @@ def _token_to_json(match: re.Match[str]) -> str:
         if kind == "dq":
             return text  # no escapes and no " inside: already valid JSON
         return '"' + text[1:-1].replace('"', '\\"') + '"'
-    # Python escapes (\x.., \', \U........) differ from JSON's: decode the token exactly.
-    return json.dumps(ast.literal_eval(text), ensure_ascii=False)
+    # Python escapes (\x.., \', \U........) differ from JSON's: translate them one by one.
+    return _string_to_json(text)
 
 
 def python_literal_to_json(line: str) -> str:

@@ -90,7 +90,9 @@ def ignored_entries(record: dict[str, Any]) -> int:
     related = record.get("related")
     if not isinstance(related, dict):
         return 0
-    return sum(len(v) for k, v in related.items() if k in IGNORED_RELATIONS and isinstance(v, list))
+    return sum(
+        len(entries) for name in IGNORED_RELATIONS if isinstance(entries := related.get(name), list)
+    )
 
 
 def text_field(value: Any) -> str | None:

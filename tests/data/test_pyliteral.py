@@ -24,15 +24,36 @@ def test_round_trip_equals_literal_eval(value: dict[str, object]) -> None:
     assert parse_python_literal(line) == ast.literal_eval(line) == value
 
 
-def test_python2_byte_escapes_are_decoded_like_literal_eval() -> None:
-    line = r"{'title': 'Beyonc\xc3\xa9', 'x': '\u00e9'}"
+ESCAPED = [
+    r"""{'title': 'Beyonc\xc3\xa9', 'x': '\u00e9'}""",  # Python 2 bytes written as \x escapes
+    r"""{'a': '\ud83d\ude00', 'b': '\U0001F600', 'c': '\U0000d800'}""",  # surrogates stay apart
+    r"""{'a': '\0\a\v\N{BULLET}', 'b': 'it\'s "x"', 'c': "\\'"}""",  # rare escapes
+    r"""{'a': 'C:\\dir\\', 'b': "\"'"}""",
+]
+
+
+@pytest.mark.parametrize("line", ESCAPED)
+def test_escapes_are_decoded_like_literal_eval(line: str) -> None:
     assert parse_python_literal(line) == ast.literal_eval(line)
 
 
 @pytest.mark.parametrize(
     "line",
-    ["{'a': NaN}", "{'a': Infinity}", "{'a': __import__('os')}", "{'a': 'unterminated}", ""],
+    [
+        "{'a': NaN}",
+        r"{'a': '\/'}",
+        "{'a': Infinity}",
+        "{'a': __import__('os')}",
+        "{'a': 'unterminated}",
+        "",
+    ],
 )
-def test_invalid_literals_raise(line: str) -> None:
-    with pytest.raises((ValueError, SyntaxError)):
-        parse_python_literal(line)
+@pytest.mark.filterwarnings("ignore::SyntaxWarning", "ignore::DeprecationWarning")
+def test_invalid_or_unusual_literals_raise_or_match(line: str) -> None:
+    try:
+        expected = ast.literal_eval(line)
+    except (ValueError, SyntaxError):
+        with pytest.raises((ValueError, SyntaxError)):
+            parse_python_literal(line)
+    else:  # '\/' is valid Python (backslash, slash), unlike in JSON
+        assert parse_python_literal(line) == expected
