@@ -76,8 +76,9 @@ def main_command(
     run (tag recsys.error, artifact error.txt) and the job goes on; the exit status is 1
     when any method failed, after the summary and the leaderboard of the rest.
     """
-    if progress:
-        logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if progress:  # our stage messages; gensim's INFO chatter stays off
+        logging.basicConfig(level=logging.WARNING, format="%(message)s")
+        logging.getLogger("recsys").setLevel(logging.INFO)
     try:
         result = run_main_job(
             dataset,
