@@ -201,7 +201,7 @@ def parse_metadata(
         DataError: missing, empty or unreadable file, no record in it, or no pair left.
     """
     started = time.perf_counter()
-    weights = weights or RelationWeights()
+    weights = weights or RelationWeights.model_validate({})  # the study's defaults
     fmt = detect_format(path)
     status = open_stream(path)
     if workers is None:
