@@ -1,0 +1,80 @@
+"""PyTorch skip-gram (method 5): the loss by hand, initialisation, learning on planted walks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from recsys.data.dataset import PreparedDataset
+from recsys.evaluation.metrics import evaluate
+from recsys.graph import walk_config_of, walks_for_dataset
+from recsys.models.skipgram import SkipGram, SkipGramConfig, skipgram_loss, train_on_walks
+from recsys.training.batching import PairBatch
+
+FAST: dict[str, Any] = {
+    "dim": 16,
+    "epochs": 2,
+    "batch_size": 1024,
+    "walks_per_node": 4,
+    "progress": False,
+    "threads": 1,
+    "eval_every": 20,
+}
+
+
+def test_loss_by_hand() -> None:
+    center = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
+    rows = torch.tensor([[[2.0, 0.0], [0.0, 1.0]], [[1.0, 1.0], [0.0, -1.0]]])
+    # Pair 1: positive logit 2, negative logit 0; pair 2: positive 2, negative -2.
+    expected = (
+        -np.log(1 / (1 + np.exp(-2.0)))
+        - np.log(1 / (1 + np.exp(0.0)))
+        - np.log(1 / (1 + np.exp(-2.0)))
+        - np.log(1 / (1 + np.exp(-2.0)))
+    ) / 2
+    assert float(skipgram_loss(center, rows)) == pytest.approx(expected, rel=1e-6)
+
+
+def test_initialisation_is_word2vecs() -> None:
+    model = SkipGram(100, 8, torch.Generator().manual_seed(0))
+    assert model.center.weight.abs().max() <= 0.5 / 8
+    assert model.center.weight.std() > 0
+    assert torch.all(model.context.weight == 0)
+
+
+def test_score_pairs_matches_the_returned_embeddings_cosine() -> None:
+    model = SkipGram(10, 4, torch.Generator().manual_seed(0))
+    a, b = torch.tensor([0, 1, 2]), torch.tensor([3, 4, 5])
+    embeddings = model.item_embeddings(np.ones(10, dtype=bool))
+    np.testing.assert_allclose(
+        model.score_pairs(a, b).detach().numpy(),
+        embeddings.score(a.numpy().astype(np.int32), b.numpy().astype(np.int32)),
+        rtol=1e-5,
+    )
+
+
+def test_gradients_reach_only_the_batchs_rows() -> None:
+    model = SkipGram(30, 4, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        model.context.weight.normal_()
+    batch = PairBatch(torch.tensor([1]), torch.tensor([2]), torch.tensor([[3, 4]]), None, 1.0)
+    model.loss(batch).backward()
+    assert model.center.weight.grad is not None and model.context.weight.grad is not None
+    assert set(model.center.weight.grad.coalesce().indices()[0].tolist()) == {1}
+    assert set(model.context.weight.grad.coalesce().indices()[0].tolist()) == {2, 3, 4}
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_learns_planted_clusters_from_walks(
+    planted_dataset: PreparedDataset, optimizer: str
+) -> None:
+    lr = 0.01 if optimizer == "adam" else 0.025
+    config = SkipGramConfig(optimizer=optimizer, lr=lr, **FAST)  # type: ignore[arg-type]
+    walk_matrix = walks_for_dataset(planted_dataset, walk_config_of(config), progress=False)
+    embeddings = train_on_walks(planted_dataset, walk_matrix, config)
+    result = evaluate(embeddings, planted_dataset)
+    assert result.auc_seen is not None and result.auc_seen > 0.9  # measured 1.00 / 0.99
+    np.testing.assert_array_equal(embeddings.known, planted_dataset.train_vocabulary())
