@@ -76,17 +76,20 @@ def sample_negatives(
     found_sorted = np.zeros(0, dtype=np.int64)
     have = 0
     for _ in range(MAX_ROUNDS):
-        if have >= count:
+        need = count - have
+        if need <= 0:
             break
         order = rng.permutation(pool.size)
-        left, right = pool[order[:half]], pool[order[half : 2 * half]]
-        keys = _pair_keys(left, right, n_items)
-        valid = (left != right) & ~_is_member(keys, positive_keys)
-        valid &= ~_is_member(keys, found_sorted)
-        keys = keys[valid]
-        # Drop repeats within the round, keeping the first draw of each (order matters).
-        _, first = np.unique(keys, return_index=True)
-        keys = keys[np.sort(first)][: count - have]
+        # After the first round only a few are missing: pair up no more than needed (with
+        # room for rejections) instead of the whole shuffled pool again.
+        size = half if not found else min(half, 2 * need + 1024)
+        left, right = pool[order[:size]], pool[order[size : 2 * size]]
+        keys = _pair_keys(left, right, n_items)[left != right]
+        # Sorted unique candidates: membership by binary search is fast on sorted needles
+        # (numpy reuses the previous position), and repeats within the round go at once.
+        unique, first = np.unique(keys, return_index=True)
+        fresh = ~_is_member(unique, positive_keys) & ~_is_member(unique, found_sorted)
+        keys = keys[np.sort(first[fresh])][:need]  # back in draw order, the first ones win
         found.append(keys)
         have += keys.size
         found_sorted = np.sort(np.concatenate([found_sorted, keys]))
