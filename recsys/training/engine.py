@@ -19,8 +19,10 @@ import math
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
+import numba
 import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
@@ -75,6 +77,14 @@ class EmbeddingModel(nn.Module):
         """The trained embeddings as numpy (a copy off the device)."""
         raise NotImplementedError
 
+    def fused_sgd_step(self, batch: PairBatch, lr: float) -> float | None:
+        """Optional: one plain-SGD step applied in place without autograd; returns the loss.
+
+        ``lr`` is per pair (word2vec's convention). Return None (the default) where the model
+        has no fused step for its device; the engine then runs autograd + torch.optim.SGD.
+        """
+        return None
+
     def sparse_parameters(self) -> list[nn.Parameter]:
         """Weights of every sparse embedding table (the optimizer treats them lazily)."""
         tables = [m for m in self.modules() if isinstance(m, nn.Embedding) and m.sparse]
@@ -108,18 +118,128 @@ def _set_lr(optimizers: Sequence[torch.optim.Optimizer], lr: float) -> None:
             group["lr"] = lr
 
 
+@dataclass(frozen=True)
+class EpochStats:
+    """What one epoch did: wall time (training only), pairs, batches, mean loss, next step."""
+
+    seconds: float
+    n_pairs: int
+    n_batches: int
+    mean_loss: float
+    end_step: int
+
+
+def train_step(
+    model: EmbeddingModel,
+    optimizers: Sequence[torch.optim.Optimizer],
+    batch: PairBatch,
+    lr: float,
+    optimizer_kind: str,
+) -> Tensor | float:
+    """One optimisation step on ``batch``; returns its loss (a tensor, or a float if fused).
+
+    Losses are means over the batch; plain SGD takes ``lr`` per pair (word2vec's convention,
+    0.025 there), so its step is scaled back up by the batch size. A model with a fused SGD
+    step (skip-gram on CPU) bypasses autograd.
+    """
+    if optimizer_kind == "sgd":
+        fused_loss = model.fused_sgd_step(batch, lr)
+        if fused_loss is not None:
+            return fused_loss
+    _set_lr(optimizers, lr * len(batch) if optimizer_kind == "sgd" else lr)
+    for optimizer in optimizers:
+        optimizer.zero_grad(set_to_none=True)
+    loss = model.loss(batch)
+    loss.backward()
+    for optimizer in optimizers:
+        optimizer.step()
+    return loss
+
+
+def run_epoch(
+    model: EmbeddingModel,
+    source: BatchSource,
+    optimizers: Sequence[torch.optim.Optimizer],
+    config: EngineConfig,
+    epoch: int,
+    step: int = 0,
+    callbacks: Sequence[TrainingCallback] = (),
+    monitor: SampledAuc | None = None,
+) -> EpochStats:
+    """Train one epoch: schedule, steps, loss checks, learning curve, progress bar.
+
+    The epoch's randomness comes from a generator seeded with ``epoch_seed(config.seed,
+    epoch)``. Benchmarks call this directly (no evaluation, no callbacks).
+
+    Raises:
+        FloatingPointError: the loss stopped being finite (lower ``lr``).
+    """
+    device = resolve_device(config.device)
+    generator = torch.Generator(device=device)
+    generator.manual_seed(epoch_seed(config.seed, epoch))
+    started = time.perf_counter()
+    epoch_progress, loss_sum, n_losses, n_batches, n_pairs = 0.0, 0.0, 0, 0, 0
+    bar = tqdm(
+        total=source.batches_per_epoch(),
+        desc=f"epoch {epoch + 1}/{config.epochs}",
+        disable=not config.progress,
+        unit="batch",
+    )
+    model.train()
+    for batch in source.epoch(generator):
+        lr = learning_rate(config.schedule, config.lr, epoch, epoch_progress, config.epochs)
+        loss = train_step(model, optimizers, batch, lr, config.optimizer)
+        epoch_progress = batch.progress
+        n_batches += 1
+        n_pairs += len(batch)
+        batch_metrics: dict[str, float] = {"lr": lr}
+        if step % config.loss_every == 0:
+            loss_value = float(loss.detach()) if isinstance(loss, Tensor) else loss
+            if not math.isfinite(loss_value):
+                raise FloatingPointError(
+                    f"loss is {loss_value} at step {step} (epoch {epoch}); lower lr "
+                    f"(now {config.lr})"
+                )
+            batch_metrics["loss"] = loss_value
+            loss_sum += loss_value
+            n_losses += 1
+        if monitor is not None and (step + 1) % config.eval_every == 0:
+            model.eval()
+            batch_metrics["sampled_auc"] = monitor(model.score_pairs)
+            model.train()
+            bar.set_postfix(
+                loss=f"{batch_metrics.get('loss', math.nan):.4f}",
+                auc=f"{batch_metrics['sampled_auc']:.4f}",
+                refresh=False,
+            )
+        for callback in callbacks:
+            callback.on_batch_end(step, batch_metrics)
+        bar.update(1)
+        step += 1
+    bar.close()
+    return EpochStats(
+        seconds=time.perf_counter() - started,
+        n_pairs=n_pairs,
+        n_batches=n_batches,
+        mean_loss=loss_sum / max(n_losses, 1),
+        end_step=step,
+    )
+
+
 @contextmanager
 def torch_threads(threads: int) -> Iterator[None]:
-    """Run a block with ``threads`` torch CPU threads (0 = unchanged), then restore."""
+    """Run a block with ``threads`` torch and numba CPU threads (0 = unchanged), then restore."""
     if threads <= 0:
         yield
         return
-    previous = torch.get_num_threads()
+    previous, previous_numba = torch.get_num_threads(), numba.get_num_threads()
     torch.set_num_threads(threads)
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))  # fused kernels
     try:
         yield
     finally:
         torch.set_num_threads(previous)
+        numba.set_num_threads(previous_numba)
 
 
 def fit(
@@ -183,68 +303,17 @@ def _fit(
         state = load_checkpoint(config.checkpoint_dir, model, optimizers, config) or state
     monitor = SampledAuc(data.validation, config.eval_sample, config.seed, device)
     step, metrics = state.global_step, state.metrics
-    last_auc = math.nan
 
     for epoch in range(state.epochs_done, config.epochs):
-        generator = torch.Generator(device=device)
-        generator.manual_seed(epoch_seed(config.seed, epoch))
-        started = time.perf_counter()
-        epoch_progress, loss_sum, n_batches, n_pairs = 0.0, 0.0, 0, 0
-        bar = tqdm(
-            total=source.batches_per_epoch(),
-            desc=f"epoch {epoch + 1}/{config.epochs}",
-            disable=not config.progress,
-            unit="batch",
-        )
-        model.train()
-        for batch in source.epoch(generator):
-            lr = learning_rate(config.schedule, config.lr, epoch, epoch_progress, config.epochs)
-            # Losses are means over the batch; plain SGD takes lr per pair (word2vec's
-            # convention, lr 0.025 there), so its step is scaled back up by the batch size.
-            _set_lr(optimizers, lr * len(batch) if config.optimizer == "sgd" else lr)
-            for optimizer in optimizers:
-                optimizer.zero_grad(set_to_none=True)
-            loss = model.loss(batch)
-            loss.backward()
-            for optimizer in optimizers:
-                optimizer.step()
-            epoch_progress = batch.progress
-            n_batches += 1
-            n_pairs += len(batch)
-            batch_metrics: dict[str, float] = {"lr": lr}
-            if step % config.loss_every == 0:
-                loss_value = float(loss.detach())
-                if not math.isfinite(loss_value):
-                    raise FloatingPointError(
-                        f"loss is {loss_value} at step {step} (epoch {epoch}); lower lr "
-                        f"(now {config.lr})"
-                    )
-                batch_metrics["loss"] = loss_value
-                loss_sum += loss_value * config.loss_every
-            if (step + 1) % config.eval_every == 0:
-                model.eval()
-                last_auc = monitor(model.score_pairs)
-                model.train()
-                batch_metrics["sampled_auc"] = last_auc
-                bar.set_postfix(
-                    loss=f"{batch_metrics.get('loss', math.nan):.4f}",
-                    auc=f"{last_auc:.4f}",
-                    refresh=False,
-                )
-            for callback in callbacks:
-                callback.on_batch_end(step, batch_metrics)
-            bar.update(1)
-            step += 1
-        bar.close()
-        seconds = time.perf_counter() - started
-
+        stats = run_epoch(model, source, optimizers, config, epoch, step, callbacks, monitor)
+        step = stats.end_step
         model.eval()
         embeddings = model.item_embeddings(known)
         metrics = {
             **evaluate(embeddings, data).metrics(),
-            "epoch_loss": loss_sum / max(n_batches, 1),
-            "epoch_seconds": seconds,
-            "pairs_per_second": n_pairs / max(seconds, 1e-9),
+            "epoch_loss": stats.mean_loss,
+            "epoch_seconds": stats.seconds,
+            "pairs_per_second": stats.n_pairs / max(stats.seconds, 1e-9),
         }
         for callback in callbacks:
             callback.on_epoch_end(epoch, metrics, embeddings)

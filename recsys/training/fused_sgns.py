@@ -1,0 +1,99 @@
+"""A fused CPU kernel for skip-gram negative-sampling SGD: word2vec's inner loop in numba.
+
+On CPU, the autograd path of a skip-gram step materialises (batch, 1 + K, dim) tensors
+three times (gather, gradient, scatter), and on this project's 2-vCPU VM each of those
+memory-bound passes costs more than the arithmetic (docs/benchmarks.md, "Skip-gram
+throughput"). This kernel does what word2vec.c and gensim do instead: per pair, K + 1 dot
+products and in-place axpy updates on the rows themselves, never a temporary larger than
+one row. Pairs of a batch run in parallel without locks ("Hogwild", Recht et al. 2011, as
+word2vec does); with one thread the result is deterministic.
+
+The update per pair (c = center row, o_j = context row j, label 1 for the true context):
+    g_j = lr * (label_j - sigmoid(c . o_j));  o_j += g_j * c;  c += sum_j g_j * o_j(old)
+which is exactly one SGD step on the pair's loss -log s(c.o_0) - sum_k log s(-c.o_k),
+word2vec's order of operations included (:func:`reference_sgns_step` is the readable
+version that the tests compare with).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+from numba import prange
+
+
+@numba.njit(nogil=True, fastmath=True, cache=True)
+def _softplus(x: float) -> float:
+    """log(1 + exp(x)) without overflow."""
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
+@numba.njit(nogil=True, fastmath=True, parallel=True, cache=True)
+def sgns_step(
+    center_table: np.ndarray,
+    context_table: np.ndarray,
+    centers: np.ndarray,
+    contexts: np.ndarray,
+    negatives: np.ndarray,
+    lr: float,
+) -> float:
+    """One Hogwild SGD pass over a batch, in place; returns the batch's mean loss.
+
+    Args:
+        center_table: (n_items, dim) float32, updated in place.
+        context_table: (n_items, dim) float32, updated in place.
+        centers: (batch,) int64 center ids.
+        contexts: (batch,) int64 true context ids.
+        negatives: (batch, K) int64 negative ids.
+        lr: learning rate per pair (word2vec's alpha).
+    """
+    n, k = negatives.shape
+    dim = center_table.shape[1]
+    losses = np.zeros(n, dtype=np.float64)
+    for i in prange(n):
+        c = centers[i]
+        update = np.zeros(dim, dtype=np.float32)  # accumulated step of the center row
+        loss = 0.0
+        for j in range(k + 1):
+            o = contexts[i] if j == 0 else negatives[i, j - 1]
+            dot = np.float32(0.0)
+            for d in range(dim):
+                dot += center_table[c, d] * context_table[o, d]
+            label = 1.0 if j == 0 else 0.0
+            loss += _softplus(-dot) if j == 0 else _softplus(dot)
+            g = np.float32(lr * (label - 1.0 / (1.0 + math.exp(-dot))))
+            for d in range(dim):
+                update[d] += g * context_table[o, d]
+                context_table[o, d] += g * center_table[c, d]
+        for d in range(dim):
+            center_table[c, d] += update[d]
+        losses[i] = loss
+    return float(losses.mean())
+
+
+def reference_sgns_step(
+    center_table: np.ndarray,
+    context_table: np.ndarray,
+    centers: np.ndarray,
+    contexts: np.ndarray,
+    negatives: np.ndarray,
+    lr: float,
+) -> float:
+    """Readable numpy version of :func:`sgns_step` (pairs in order), for tests."""
+    losses = []
+    for i in range(centers.shape[0]):
+        c = centers[i]
+        update = np.zeros(center_table.shape[1], dtype=np.float64)
+        loss = 0.0
+        for j, o in enumerate([contexts[i], *negatives[i]]):
+            dot = float(center_table[c] @ context_table[o])
+            label = 1.0 if j == 0 else 0.0
+            loss += np.logaddexp(0.0, -dot if j == 0 else dot)
+            g = lr * (label - 1.0 / (1.0 + np.exp(-dot)))
+            update += g * context_table[o]
+            context_table[o] += (g * center_table[c]).astype(context_table.dtype)
+        center_table[c] += update.astype(center_table.dtype)
+        losses.append(loss)
+    return float(np.mean(losses))
