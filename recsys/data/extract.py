@@ -17,15 +17,12 @@ import numpy.typing as npt
 from recsys.data.reader import LineBlock, MetadataFormat, block_lines, parse_line
 from recsys.data.records import (
     N_RELATIONS,
+    ProductFields,
     RecordError,
-    category_levels,
-    ignored_entries,
-    number_field,
     passes_study_filters,
+    product_fields,
     record_asin,
-    relation_lists,
-    sales_rank,
-    text_field,
+    record_relations,
 )
 
 MAX_LINE_NUMBERS = 10  # malformed line numbers kept per block (all are counted)
@@ -84,40 +81,37 @@ def extract_block(block: LineBlock, fmt: MetadataFormat, study_filters: bool) ->
     """
     out = BlockResult(first_line=block.first_line, bytes_read=block.bytes_read)
     tokens: list[str] = []
-    counts: list[tuple[int, int, int]] = []
-    ignored: list[int] = []
+    counts: list[tuple[int, int, int, int]] = []  # 3 relations, then the ignored entries
     kept: list[bool] = []
-    prices: list[float] = []
-    ranks: list[float] = []
-    category_sources = (out.category_1, out.category_2, out.category_3)
+    rows: list[ProductFields] = []
     for offset, line in enumerate(block_lines(block)):
         if not line.strip():
             continue
         try:
             record = parse_line(line, fmt)
             asin = record_asin(record)
-            lists = relation_lists(record)
-            n_ignored = ignored_entries(record)
+            bought_together, also_bought, also_viewed, n_ignored = record_relations(record)
+            fields = product_fields(record)
         except (*PARSE_ERRORS, RecordError):
             out.malformed += 1
             if len(out.malformed_lines) < MAX_LINE_NUMBERS:
                 out.malformed_lines.append(block.first_line + offset)
             continue
-        title = text_field(record.get("title"))
-        keep = not study_filters or passes_study_filters(record, title, lists[1])
+        keep = not study_filters or passes_study_filters(fields[0], also_bought)
         tokens.append(asin)
         if keep:
-            for targets in lists:
-                tokens.extend(targets)
-        counts.append((len(lists[0]), len(lists[1]), len(lists[2])))
-        ignored.append(n_ignored)
+            tokens += bought_together
+            tokens += also_bought
+            tokens += also_viewed
+        counts.append((len(bought_together), len(also_bought), len(also_viewed), n_ignored))
         kept.append(keep)
-        out.title.append(title)
-        out.brand.append(text_field(record.get("brand")))
-        for column, level in zip(category_sources, category_levels(record), strict=True):
-            column.append(level)
-        prices.append(number_field(record.get("price")))
-        ranks.append(sales_rank(record))
+        rows.append(fields)
+    if rows:
+        columns = list(zip(*rows, strict=True))
+        out.title, out.brand = list(columns[0]), list(columns[1])
+        out.category_1, out.category_2, out.category_3 = map(list, columns[2:5])
+        out.price = np.array(columns[5], dtype=np.float32)
+        out.sales_rank = np.array(columns[6], dtype=np.float32)
     out.n_tokens = len(tokens)
     try:
         out.tokens = "\n".join(tokens)
@@ -127,9 +121,8 @@ def extract_block(block: LineBlock, fmt: MetadataFormat, study_filters: bool) ->
     if out.tokens.count("\n") != max(len(tokens) - 1, 0):
         # A target asin with a newline inside would shift every later token: drop the newlines.
         out.tokens = "\n".join(token.replace("\n", " ") for token in tokens)
-    out.relation_counts = np.array(counts, dtype=np.int32).reshape(-1, N_RELATIONS)
-    out.ignored_counts = np.array(ignored, dtype=np.int32)
+    all_counts = np.array(counts, dtype=np.int32).reshape(-1, N_RELATIONS + 1)
+    out.relation_counts = all_counts[:, :N_RELATIONS].copy()
+    out.ignored_counts = all_counts[:, N_RELATIONS].copy()
     out.kept = np.array(kept, dtype=bool)
-    out.price = np.array(prices, dtype=np.float32)
-    out.sales_rank = np.array(ranks, dtype=np.float32)
     return out
