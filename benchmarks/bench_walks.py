@@ -16,7 +16,8 @@ and the same thread count (NUMBA_NUM_THREADS). Timed: walk generation only (grap
 loading is not). "first call" is what a fresh process pays: preprocessing (our per-row
 cumulative weights; PecanPy's alias tables for PreCompFirstOrder) + JIT compilation (ours is
 cached on disk by numba, PecanPy compiles its closures in every process) + the walks.
-"walks/s" is the throughput of a second call of the walk kernel alone, already compiled.
+"walks/s" is the throughput of a second call of the walk kernel alone, already compiled
+(when PecanPy's first call takes over 2 minutes, that first call's walk time is used).
 """
 
 from __future__ import annotations
@@ -53,6 +54,9 @@ preprocessed = time.perf_counter()
 move_forward, has_nbrs = graph.get_move_forward(), graph.get_has_nbrs()
 ends = []
 for _ in range(2):
+    if ends and ends[0] - start > 120:  # JIT is a few seconds: the first call is the measure
+        ends.append(ends[0] + (ends[0] - preprocessed))
+        break
     starts = np.concatenate([np.arange(graph.num_nodes, dtype=np.uint32)] * walks_per_node)
     np.random.seed(42)
     np.random.shuffle(starts)
@@ -75,9 +79,9 @@ def power_law_graph(n_nodes: int, n_pairs: int, seed: int) -> sp.csr_matrix:
     from recsys.graph.csr import build_graph
 
     rng = np.random.default_rng(seed)
-    # Expected degree ~ rank^(-0.75): a heavy tail (max degree in the thousands, as in
+    # Expected degree ~ rank^(-0.5): a heavy tail (max degree in the thousands, as in
     # Amazon co-purchase graphs), mean about 2 * n_pairs / n_nodes.
-    propensity = np.arange(1, n_nodes + 1, dtype=np.float64) ** -0.75
+    propensity = np.arange(1, n_nodes + 1, dtype=np.float64) ** -0.5
     propensity = rng.permutation(propensity / propensity.sum())
     cdf = np.cumsum(propensity)
     draws = int(n_pairs * 1.15)

@@ -34,6 +34,9 @@ from recsys.typing import ItemIds, WalkMatrix
 # Walks per kernel call; small enough for a live progress bar, large enough that the
 # per-call overhead (thread pool wake-up) is negligible.
 _CHUNK_WALKS = 1 << 18
+# Walkers one thread advances together (see _first_order_kernel). 16 is a guess within the
+# usual memory-level parallelism of a core (10-20 outstanding misses); not tuned.
+_LOCKSTEP_WALKERS = 16
 # Rejection sampling needs max_alpha / min_alpha proposals per step in the worst case.
 _SLOW_ALPHA_RATIO = 50.0
 
@@ -66,16 +69,60 @@ def _first_order_kernel(
     seed: np.uint64,
     out: np.ndarray,
 ) -> None:
-    """Fill ``out`` (n, walk_length) with first-order walks from ``starts`` (n,)."""
+    """Fill ``out`` (n, walk_length) with first-order walks from ``starts`` (n,).
+
+    Each thread advances a block of walkers in lockstep, one step for all of them at a
+    time: their memory loads are independent, so the CPU keeps several cache misses in
+    flight instead of waiting on one walker's chain. Measured on the 418k-node, 4.0M-pair
+    benchmark graph (bench_walks.py's synthetic-random, 10 walks per node, 2026-11-23, a
+    loaded 2-core VM): 15.7 s lockstep vs 55.3 s walker-by-walker on 1 thread, 9.0 vs 23.2 s
+    on 2 threads.
+    """
     n_walks, walk_length = out.shape
-    for w in prange(n_walks):
-        state = walker_state(seed, np.uint64(first_walk_index + w))
-        node = starts[w]
-        out[w, 0] = node
+    n_blocks = (n_walks + _LOCKSTEP_WALKERS - 1) // _LOCKSTEP_WALKERS
+    for block in prange(n_blocks):
+        begin = block * _LOCKSTEP_WALKERS
+        end = min(begin + _LOCKSTEP_WALKERS, n_walks)
+        states = np.empty(end - begin, dtype=np.uint64)
+        for w in range(begin, end):
+            states[w - begin] = walker_state(seed, np.uint64(first_walk_index + w))
+            out[w, 0] = starts[w]
         for step in range(1, walk_length):
-            state, u = next_uniform(state)
-            node = alias_draw(indptr, indices, alias_index, alias_probability, node, u)
-            out[w, step] = node
+            for w in range(begin, end):
+                state, u = next_uniform(states[w - begin])
+                states[w - begin] = state
+                node = out[w, step - 1]
+                out[w, step] = alias_draw(indptr, indices, alias_index, alias_probability, node, u)
+
+
+@numba.njit(inline="always", nogil=True)
+def _node2vec_step(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    alias_index: np.ndarray,
+    alias_probability: np.ndarray,
+    previous: int,
+    node: int,
+    state: np.uint64,
+    inverse_p: float,
+    inverse_q: float,
+    max_alpha: float,
+) -> tuple[int, np.uint64]:
+    """One second-order step by rejection; returns (next node, new random state)."""
+    while True:
+        state, u = next_uniform(state)
+        candidate = alias_draw(indptr, indices, alias_index, alias_probability, node, u)
+        if candidate == previous:
+            alpha = inverse_p
+        elif _has_edge(indptr, indices, previous, candidate):
+            alpha = 1.0
+        else:
+            alpha = inverse_q
+        if alpha >= max_alpha:
+            return candidate, state
+        state, u = next_uniform(state)
+        if u * max_alpha < alpha:
+            return candidate, state
 
 
 @numba.njit(nogil=True, parallel=True, cache=True)
@@ -91,34 +138,39 @@ def _node2vec_kernel(
     inverse_q: float,
     out: np.ndarray,
 ) -> None:
-    """Fill ``out`` (n, walk_length) with node2vec walks by rejection sampling."""
+    """Fill ``out`` (n, walk_length) with node2vec walks by rejection sampling (lockstep)."""
     n_walks, walk_length = out.shape
     max_alpha = max(inverse_p, 1.0, inverse_q)
-    for w in prange(n_walks):
-        state = walker_state(seed, np.uint64(first_walk_index + w))
-        previous = starts[w]
-        out[w, 0] = previous
-        state, u = next_uniform(state)
-        node = alias_draw(indptr, indices, alias_index, alias_probability, previous, u)
-        out[w, 1] = node
+    n_blocks = (n_walks + _LOCKSTEP_WALKERS - 1) // _LOCKSTEP_WALKERS
+    for block in prange(n_blocks):
+        begin = block * _LOCKSTEP_WALKERS
+        end = min(begin + _LOCKSTEP_WALKERS, n_walks)
+        states = np.empty(end - begin, dtype=np.uint64)
+        for w in range(begin, end):
+            state = walker_state(seed, np.uint64(first_walk_index + w))
+            out[w, 0] = starts[w]
+            if walk_length > 1:
+                state, u = next_uniform(state)
+                out[w, 1] = alias_draw(
+                    indptr, indices, alias_index, alias_probability, starts[w], u
+                )
+            states[w - begin] = state
         for step in range(2, walk_length):
-            while True:
-                state, u = next_uniform(state)
-                candidate = alias_draw(indptr, indices, alias_index, alias_probability, node, u)
-                if candidate == previous:
-                    alpha = inverse_p
-                elif _has_edge(indptr, indices, previous, candidate):
-                    alpha = 1.0
-                else:
-                    alpha = inverse_q
-                if alpha >= max_alpha:
-                    break
-                state, u = next_uniform(state)
-                if u * max_alpha < alpha:
-                    break
-            previous = node
-            node = candidate
-            out[w, step] = node
+            for w in range(begin, end):
+                node, state = _node2vec_step(
+                    indptr,
+                    indices,
+                    alias_index,
+                    alias_probability,
+                    out[w, step - 2],
+                    out[w, step - 1],
+                    states[w - begin],
+                    inverse_p,
+                    inverse_q,
+                    max_alpha,
+                )
+                states[w - begin] = state
+                out[w, step] = node
 
 
 @dataclass(frozen=True)
