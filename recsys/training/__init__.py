@@ -1,0 +1,18 @@
+"""The shared PyTorch training engine (MF, MF with bias, skip-gram, EGES, MF on sequences).
+
+How a torch method is put together (see recsys.models.skipgram for a short example):
+
+* a model: an :class:`~recsys.training.engine.EmbeddingModel` (sparse ``nn.Embedding``
+  tables, ``loss(batch)``, ``score_pairs(a, b)``, ``item_embeddings(known)``);
+* a batch source: :class:`~recsys.training.batching.PairTableSource` (pairs of the
+  prepared dataset) or :class:`~recsys.training.sequences.WindowPairSource` (skip-gram
+  window pairs of walks, via :func:`~recsys.training.sequences.window_pair_source`);
+* a config inheriting :class:`~recsys.training.config.EngineConfig` (or
+  :class:`~recsys.training.config.WindowConfig` for walk-based methods);
+* :func:`~recsys.training.engine.fit` runs the loop, the learning curve, evaluation,
+  checkpoints and callbacks, and returns the ItemEmbeddings.
+
+Modules: batching (bulk negatives, pair batches), sequences (windows, subsampling),
+schedule (learning rates), checkpoint, monitor (sampled AUC), fused_sgns (CPU kernel),
+engine (the loop), config.
+"""
