@@ -32,12 +32,13 @@ class EngineConfig(TrainerConfig):
     )
     progress: bool = Field(True, description="show a tqdm progress bar per epoch")
     threads: int = Field(
-        0,
+        1,
         ge=0,
         le=1024,
-        description="CPU threads torch uses while training (restored afterwards); 0 = torch's "
-        "default. On the project's 2-vCPU VM, 1 thread ran small-batch training ~10x faster "
-        "than 2 (OpenMP wake-ups dominate): docs/benchmarks.md",
+        description="CPU threads for torch and the fused numba kernels while training "
+        "(restored afterwards); 0 = leave the libraries' defaults. 1 by default: on the "
+        "project's 2-vCPU VM two OpenMP threads made small-batch training 3-10x slower "
+        "(thread wake-ups cost more than the work); raise it on big-core machines",
     )
     loss_every: int = Field(
         1,
