@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from recsys.config import WalkConfig
 from recsys.data.dataset import PreparedDataset
 from recsys.graph.csr import build_graph
-from recsys.graph.walks import random_walks
+from recsys.graph.walks import WalkGraph, random_walks
 from recsys.typing import WalkMatrix
 
 logger = logging.getLogger(__name__)
@@ -72,9 +72,11 @@ def walks_for_dataset(
             logger.info("walks loaded from cache %s, shape %s", path, walk_matrix.shape)
             return walk_matrix
         logger.warning("ignoring malformed walk cache %s; recomputing", path)
-    adjacency = build_graph(dataset.train, dataset.n_items)
+    # Only the walk arrays outlive this line: the weights are dropped once the alias
+    # tables are built (35M directed edges on Books: 140 MB less at the walk peak).
+    graph = WalkGraph.from_adjacency(build_graph(dataset.train, dataset.n_items))
     walk_matrix = random_walks(
-        adjacency,
+        graph,
         walks_per_node=config.walks_per_node,
         walk_length=config.walk_length,
         p=config.p,
