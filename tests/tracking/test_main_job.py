@@ -7,6 +7,7 @@ raises inside training stands in for a method that breaks.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -174,3 +175,30 @@ def test_cli_rejects_bad_param_before_any_work(store: str) -> None:
     assert result.exit_code == 1
     assert "weighted='maybe'" in result.output
     assert not Path(store.removeprefix("sqlite:///")).exists()  # nothing was tracked
+
+
+def test_mlproject_entry_script_maps_parameters_to_cli_options() -> None:
+    spec = importlib.util.spec_from_file_location(
+        "experiments_main", Path(__file__).resolve().parents[2] / "experiments" / "main.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    argv = [
+        "dataset=/d/meta_X.json.gz",
+        "methods=",
+        "profile=full",
+        "--epochs",
+        "2",
+        "skipgram.dim=64",
+    ]
+    assert module.to_cli_arguments(argv) == [
+        "--dataset",
+        "/d/meta_X.json.gz",
+        "--profile",
+        "full",
+        "-P",
+        "epochs=2",
+        "-P",
+        "skipgram.dim=64",
+    ]
