@@ -1,0 +1,131 @@
+"""Skip-gram vs skip-gram with side information (EGES equal / learned): AUC all, seen, cold start.
+
+All three train on the same prepared dataset, the same walks (cached beside the dataset) and
+the same engine settings; only the center vector differs. Prints one table row per method,
+as JSON lines, plus the learned field weights:
+
+    flock /tmp/recsys-heavy.lock python benchmarks/bench_side_info.py \\
+        --dataset /work/shared/data/amazon/meta_Digital_Music.json.gz --data-dir /tmp/eges/data \\
+        --epochs 3 --dim 64 --rare-threshold 5
+
+``--set key=value`` (repeatable) overrides any config field of every method (e.g.
+``--set window=3``); ``--side key=value`` overrides only side_info fields (``id_dropout=0.5``).
+``--methods`` picks a subset (skipgram, equal, learned).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from recsys.config import DataConfig
+from recsys.data.prepare import prepare_dataset
+from recsys.evaluation.metrics import EvaluationResult, evaluate
+from recsys.models import side_info, skipgram
+
+
+def _parse_overrides(pairs: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        out[key] = json.loads(value) if value[:1] in "0123456789-[{tf" else value
+    return out
+
+
+def bootstrap_auc_interval(
+    result_labels: np.ndarray, scores: np.ndarray, rng: np.random.Generator, rounds: int = 500
+) -> tuple[float, float]:
+    """95% bootstrap interval of ROC-AUC (for small slices such as cold start)."""
+    from sklearn.metrics import roc_auc_score
+
+    values = []
+    n = result_labels.size
+    for _ in range(rounds):
+        pick = rng.integers(0, n, n)
+        if result_labels[pick].min() != result_labels[pick].max():
+            values.append(roc_auc_score(result_labels[pick], scores[pick]))
+    return float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))
+
+
+def _row(name: str, result: EvaluationResult, seconds: float, extra: dict[str, Any]) -> dict:
+    def rounded(value: float | None) -> float | None:
+        return None if value is None else round(value, 4)
+
+    row: dict[str, Any] = {
+        "method": name,
+        "auc_all": rounded(result.auc_all),
+        "auc_seen": rounded(result.auc_seen),
+        "auc_cold_start": rounded(result.auc_cold_start),
+        "n_cold_start": result.n_cold_start,
+        "frac_median_filled": round(result.n_median_filled / result.n_pairs, 4),
+        "minutes": round(seconds / 60, 2),
+    }
+    row.update({k: round(v, 3) for k, v in extra.items() if k.startswith("field_weights_")})
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", required=True, help="dataset name or metadata file")
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--dim", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=4096)
+    parser.add_argument("--lr", type=float, default=0.01)
+    parser.add_argument("--rare-threshold", type=int, default=10)
+    parser.add_argument("--methods", default="skipgram,equal,learned")
+    parser.add_argument("--set", action="append", default=[], help="key=value for every method")
+    parser.add_argument("--side", action="append", default=[], help="key=value for side_info")
+    args = parser.parse_args()
+
+    data = prepare_dataset(DataConfig(dataset=args.dataset, data_dir=args.data_dir))
+    print(
+        json.dumps(
+            {
+                "dataset": data.name,
+                "n_items": data.n_items,
+                "n_train_pairs": len(data.train),
+                "n_validation": len(data.validation),
+                "n_cold_start": int(data.cold_start_mask().sum()),
+            }
+        ),
+        flush=True,
+    )
+    common: dict[str, Any] = {
+        "epochs": args.epochs,
+        "dim": args.dim,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "progress": False,
+        "eval_every": 1_000_000,
+        **_parse_overrides(args.set),
+    }
+    side = {"rare_threshold": args.rare_threshold, **_parse_overrides(args.side)}
+    cold = data.cold_start_mask()
+    rng = np.random.default_rng(0)
+    for name in args.methods.split(","):
+        started = time.perf_counter()
+        if name == "skipgram":
+            embeddings = skipgram.train(data, skipgram.SkipGramConfig(**common))
+        else:
+            config = side_info.SideInfoConfig(weighting=name, **common, **side)
+            embeddings = side_info.train(data, config)
+        seconds = time.perf_counter() - started
+        result = evaluate(embeddings, data)
+        row = _row(name, result, seconds, embeddings.extra)
+        if cold.sum() > 1 and result.auc_cold_start is not None:
+            from recsys.evaluation.metrics import score_validation
+
+            scores, _ = score_validation(embeddings, data.validation)
+            low, high = bootstrap_auc_interval(data.validation.label[cold], scores[cold], rng)
+            row["cold_start_95ci"] = [round(low, 3), round(high, 3)]
+        print(json.dumps(row), flush=True)
+
+
+if __name__ == "__main__":
+    main()

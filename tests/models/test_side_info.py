@@ -1,0 +1,172 @@
+"""Skip-gram with side information (EGES): scoring, cold start, learned weights, planted data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from recsys.data.dataset import PreparedDataset
+from recsys.evaluation.metrics import EvaluationResult, evaluate
+from recsys.models import side_info, skipgram
+from recsys.models.base import ItemEmbeddings
+from recsys.models.side_info import SideInfoConfig, SkipGramWithSideInfo
+from recsys.models.skipgram import skipgram_loss
+from recsys.training.batching import PairBatch
+from tests.conftest import make_planted_dataset
+
+# Small and fast: planted data needs few epochs; rare_threshold below the 25-product clusters.
+FAST = {
+    "epochs": 2,
+    "dim": 16,
+    "batch_size": 2048,
+    "lr": 0.02,
+    "window": 3,
+    "walks_per_node": 5,
+    "eval_every": 10_000,
+    "progress": False,
+    "rare_threshold": 5,
+}
+
+
+def _tiny_model(weighting: str = "learned", id_dropout: float = 0.0) -> SkipGramWithSideInfo:
+    """4 products, 2 side fields; products 0-2 trained, 3 not; 2 and 3 have metadata."""
+    side_ids = torch.tensor([[2, 2], [3, 2], [2, 3], [3, 3]])
+    model = SkipGramWithSideInfo(
+        side_ids=side_ids,
+        vocab_sizes=(4, 4),
+        has_metadata=torch.tensor([False, True, True, True]),
+        trained=torch.tensor([True, True, True, False]),
+        dim=3,
+        weighting=weighting,  # type: ignore[arg-type]
+        id_dropout=id_dropout,
+        generator=torch.Generator().manual_seed(0),
+    )
+    with torch.no_grad():  # random context rows so every logit is informative
+        model.context.weight.normal_(generator=torch.Generator().manual_seed(1))
+        if model.attention is not None:
+            model.attention.weight.copy_(torch.tensor([[0.0, 1.0, 2.0]]).repeat(4, 1))
+    return model
+
+
+def _by_hand(model: SkipGramWithSideInfo, item: int, drop_id: bool) -> torch.Tensor:
+    """H_v from the tables, the way the EGES paper writes it."""
+    ids = model.side_ids[item]
+    parts = [model.center.weight[item], model.side[0].weight[ids[0]], model.side[1].weight[ids[1]]]
+    logits = model.attention.weight[item].clone() if model.attention is not None else torch.zeros(3)
+    if drop_id:
+        logits[0] = -torch.inf
+    weights = torch.softmax(logits, dim=0)
+    return sum(w * p for w, p in zip(weights, parts, strict=True))
+
+
+def test_context_and_negatives_are_scored_with_their_own_context_rows() -> None:
+    model = _tiny_model()
+    batch = PairBatch(
+        center=torch.tensor([0, 1]),
+        context=torch.tensor([2, 3]),
+        negatives=torch.tensor([[3, 1], [0, 2]]),
+        target=None,
+        progress=1.0,
+    )
+    centers = torch.stack([_by_hand(model, 0, False), _by_hand(model, 1, False)])
+    rows = model.context.weight[torch.tensor([[2, 3, 1], [3, 0, 2]])]
+    torch.testing.assert_close(model.loss(batch), skipgram_loss(centers, rows))
+    # The study's shortcut: context side info taken from the center. Here the context's
+    # vector cannot depend on the center at all, nor on any side-info table.
+    before = model.context_vectors(torch.tensor([2, 3])).detach().clone()
+    with torch.no_grad():
+        model.side_ids[0] = torch.tensor([3, 3])
+        for table in model.side:
+            table.weight.add_(1.0)
+    torch.testing.assert_close(model.context_vectors(torch.tensor([2, 3])), before)
+    assert not torch.allclose(model.loss(batch), skipgram_loss(centers, rows))  # centers moved
+
+
+def test_evaluation_vector_is_the_trained_aggregate_with_learned_weights() -> None:
+    model = _tiny_model("learned")
+    embeddings = model.item_embeddings(known=model.trained.numpy())
+    for item in range(3):
+        expected = _by_hand(model, item, drop_id=False).detach().numpy()
+        np.testing.assert_allclose(embeddings.vectors[item], expected, rtol=1e-5)
+    # Product 3 was never trained: its id row is noise, so it is embedded by side info alone.
+    expected = _by_hand(model, 3, drop_id=True).detach().numpy()
+    np.testing.assert_allclose(embeddings.vectors[3], expected, rtol=1e-5)
+    plain_average = (model.field_vectors(torch.tensor([0])).mean(dim=1)).detach().numpy()
+    assert not np.allclose(embeddings.vectors[0], plain_average[0])  # the weights matter
+
+
+def test_known_covers_trained_and_metadata_products_only() -> None:
+    model = _tiny_model()
+    trained = model.trained.numpy().copy()
+    with torch.no_grad():
+        model.describable[3] = False
+    assert model.item_embeddings(known=trained).known.tolist() == [True, True, True, False]
+    with torch.no_grad():
+        model.describable[3] = True
+    assert model.item_embeddings(known=trained).known.tolist() == [True] * 4
+
+
+def test_id_dropout_only_hits_products_with_metadata() -> None:
+    centers = torch.tensor([0, 1, 2] * 1000)
+    mask = _tiny_model(id_dropout=0.5).id_dropout_mask(centers).view(1000, 3)
+    # Product 0 has no metadata: its id term is its only real signal and is never dropped.
+    assert not mask[:, 0].any()
+    assert 0.45 < mask[:, 1:].float().mean() < 0.55
+    assert not _tiny_model(id_dropout=0.0).id_dropout_mask(centers).any()
+
+
+def test_equal_weighting_has_no_attention_and_averages() -> None:
+    model = _tiny_model("equal")
+    assert model.attention is None
+    weights = model.field_weights(torch.tensor([0, 3]), torch.tensor([False, True]))
+    torch.testing.assert_close(weights, torch.tensor([[1 / 3] * 3, [0.0, 0.5, 0.5]]))
+
+
+@pytest.fixture(scope="module")
+def planted() -> PreparedDataset:
+    return make_planted_dataset()
+
+
+@pytest.fixture(scope="module")
+def trained(planted: PreparedDataset) -> dict[str, tuple[ItemEmbeddings, EvaluationResult]]:
+    """skipgram, EGES equal, EGES learned, each trained once on the planted dataset."""
+    skipgram_fast = {k: v for k, v in FAST.items() if k != "rare_threshold"}
+    models = {
+        "skipgram": skipgram.train(planted, skipgram.SkipGramConfig(**skipgram_fast)),
+        "equal": side_info.train(planted, SideInfoConfig(weighting="equal", **FAST)),
+        "learned": side_info.train(planted, SideInfoConfig(weighting="learned", **FAST)),
+    }
+    return {name: (model, evaluate(model, planted)) for name, model in models.items()}
+
+
+@pytest.mark.parametrize("weighting", ["equal", "learned"])
+def test_learns_planted_clusters(trained: dict, weighting: str) -> None:
+    result = trained[weighting][1]
+    assert result.auc_seen is not None and result.auc_seen > 0.95
+    assert result.auc_all > 0.95
+
+
+@pytest.mark.parametrize("weighting", ["equal", "learned"])
+def test_cold_start_beats_plain_skipgram(trained: dict, weighting: str) -> None:
+    cold = trained[weighting][1].auc_cold_start
+    baseline = trained["skipgram"][1].auc_cold_start
+    assert trained[weighting][1].n_cold_start > 50
+    # Brand = cluster on planted data: side info alone carries the answer for unseen products.
+    assert cold is not None and cold > 0.9
+    assert baseline is not None and cold > baseline + 0.3
+    assert trained[weighting][1].auc_seen >= trained["skipgram"][1].auc_seen - 0.02
+
+
+def test_learned_weights_sum_to_one_and_favour_informative_fields(trained: dict) -> None:
+    extra = trained["learned"][0].extra
+    names = extra["field_names"]
+    assert names == ["item_id", "brand", "category_1", "category_2", "price_bin"]
+    weights = {n: extra[f"field_weights_trained.{n}"] for n in names}
+    assert sum(weights.values()) == pytest.approx(1.0, abs=1e-5)
+    cold = [extra[f"field_weights_cold.{n}"] for n in names]
+    assert sum(cold) == pytest.approx(1.0, abs=1e-5) and cold[0] == 0.0
+    # category_1 is shared by 5 clusters; brand pins the cluster: it must weigh more.
+    assert weights["brand"] > weights["category_1"]
+    equal = trained["equal"][0].extra
+    assert equal["field_weights_trained.brand"] == pytest.approx(0.2)
