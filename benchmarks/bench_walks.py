@@ -179,6 +179,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--pecanpy-python", default="/work/pecanpy-venv/bin/python")
     parser.add_argument("--pecanpy-precomp", action="store_true", help="also run PreComp")
+    parser.add_argument("--only", choices=["ours", "pecanpy"], help="run one side only")
     parser.add_argument("--run-ours", nargs=6, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.run_ours:
@@ -202,6 +203,8 @@ def main() -> None:
     runs += [("ours", "node2vec"), ("SparseOTF", "node2vec")]
     if args.pecanpy_precomp:
         runs.append(("PreComp", "node2vec"))
+    if args.only:
+        runs = [run for run in runs if (run[0] == "ours") == (args.only == "ours")]
     with tempfile.TemporaryDirectory(prefix="bench-walks-") as folder:
         path = str(Path(folder) / "graph.npz")
         np.savez(path, data=adjacency.data, indptr=adjacency.indptr, indices=adjacency.indices)
