@@ -147,9 +147,17 @@ class SkipGramWithSideInfo(EmbeddingModel):
         weights = self.field_weights(items, drop_id)  # (batch, n_fields)
         return torch.einsum("bf,bfd->bd", weights, self.field_vectors(items))
 
+    def untrained_with_side_info(self, items: Tensor) -> Tensor:
+        """(batch,) bool: products embedded from side information alone (never trained)."""
+        return ~self.trained[items] & self.describable[items]
+
     def embed(self, items: Tensor) -> Tensor:
-        """The evaluation vector: H_v, without the id term for products never trained."""
-        return self.item_vectors(items, drop_id=~self.trained[items])
+        """The evaluation vector: H_v, without the id term for products never trained.
+
+        A product neither trained nor describable keeps its (untrained, finite) id term; it is
+        not ``known``, so evaluation never scores it.
+        """
+        return self.item_vectors(items, drop_id=self.untrained_with_side_info(items))
 
     def context_vectors(self, items: Tensor) -> Tensor:
         """Context / negative products' own context-table rows, shape (*items.shape, dim)."""
@@ -181,7 +189,7 @@ class SkipGramWithSideInfo(EmbeddingModel):
         total = torch.zeros(self.n_fields, device=items.device)
         for start in range(0, items.numel(), _EMBED_CHUNK):
             chunk = items[start : start + _EMBED_CHUNK]
-            total += self.field_weights(chunk, ~self.trained[chunk]).sum(dim=0)
+            total += self.field_weights(chunk, self.untrained_with_side_info(chunk)).sum(dim=0)
         return (total / items.numel()).cpu().numpy()
 
     @torch.no_grad()

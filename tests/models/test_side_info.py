@@ -10,6 +10,7 @@ from recsys.data.dataset import PreparedDataset
 from recsys.evaluation.metrics import EvaluationResult, evaluate
 from recsys.models import side_info, skipgram
 from recsys.models.base import ItemEmbeddings
+from recsys.models.side_features import UNKNOWN_ID
 from recsys.models.side_info import SideInfoConfig, SkipGramWithSideInfo
 from recsys.models.skipgram import skipgram_loss
 from recsys.training.batching import PairBatch
@@ -101,7 +102,13 @@ def test_known_covers_trained_and_metadata_products_only() -> None:
     trained = model.trained.numpy().copy()
     with torch.no_grad():
         model.describable[3] = False
-    assert model.item_embeddings(known=trained).known.tolist() == [True, True, True, False]
+    embeddings = model.item_embeddings(known=trained)
+    assert embeddings.known.tolist() == [True, True, True, False]
+    assert np.isfinite(embeddings.vectors).all()
+    model.skip_unknown = True  # side fields all masked: must not turn into a NaN softmax
+    with torch.no_grad():
+        model.side_ids[3] = UNKNOWN_ID
+    assert np.isfinite(model.item_embeddings(known=trained).vectors).all()
     with torch.no_grad():
         model.describable[3] = True
     assert model.item_embeddings(known=trained).known.tolist() == [True] * 4
