@@ -1,10 +1,9 @@
 """Parse one block of lines into compact, picklable columns (the unit of parallel work).
 
 A block's result holds no parsed JSON: just the fields every later step needs, and the
-asins as one newline-joined string, which crosses a process boundary as a single buffer.
-Asins stay strings here; turning them into integer ids needs the one global dictionary and
-happens in the parent (:mod:`recsys.data.pairs`), in file order, so item ids never depend
-on how the file was cut into blocks or how many workers ran.
+asins as int64 codes (:mod:`recsys.data.asin_codes`), which cross a process boundary as one
+buffer. Dense item ids are assigned once, in the parent, after the whole file is read, so
+they never depend on how the file was cut into blocks or how many workers ran.
 """
 
 from __future__ import annotations
@@ -14,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from recsys.data.asin_codes import encode_asins
 from recsys.data.reader import LineBlock, MetadataFormat, block_lines, parse_line
 from recsys.data.records import (
     N_RELATIONS,
@@ -33,15 +33,18 @@ PARSE_ERRORS = (ValueError, SyntaxError, MemoryError, RecursionError, TypeError)
 class BlockResult:
     """The records of one block, column by column.
 
-    Token layout: for each record in order, its own asin, then (kept records only) its
-    bought_together, also_bought and also_viewed targets. ``relation_counts[i]`` holds the
+    Token layout (of ``codes``): for each record in order, its own asin, then (kept records
+    only) its bought_together, also_bought and also_viewed targets. ``relation_counts[i]`` holds the
     three list lengths of record i, kept or not; :attr:`target_counts` those in the tokens.
     """
 
     first_line: int
     bytes_read: int
-    tokens: str = ""  # asins joined by "\n"
-    n_tokens: int = 0
+    codes: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    irregular_positions: npt.NDArray[np.int64] = field(
+        default_factory=lambda: np.zeros(0, np.int64)
+    )  # tokens whose code is -1: the parent numbers them
+    irregular_tokens: list[str] = field(default_factory=list)
     relation_counts: npt.NDArray[np.int32] = field(
         default_factory=lambda: np.zeros((0, N_RELATIONS), np.int32)
     )  # (records, 3)
@@ -67,10 +70,6 @@ class BlockResult:
     def target_counts(self) -> npt.NDArray[np.int32]:
         """Targets per record and relation in the token layout, shape (records, 3)."""
         return self.relation_counts * self.kept[:, None]
-
-    def token_list(self) -> list[str]:
-        """The asins of the token layout, as a list."""
-        return self.tokens.split("\n") if self.n_tokens else []
 
 
 def extract_block(block: LineBlock, fmt: MetadataFormat, study_filters: bool) -> BlockResult:
@@ -112,15 +111,11 @@ def extract_block(block: LineBlock, fmt: MetadataFormat, study_filters: bool) ->
         out.category_1, out.category_2, out.category_3 = map(list, columns[2:5])
         out.price = np.array(columns[5], dtype=np.float32)
         out.sales_rank = np.array(columns[6], dtype=np.float32)
-    out.n_tokens = len(tokens)
     try:
-        out.tokens = "\n".join(tokens)
-    except TypeError:  # a relation list holding a non-string: keep the strings' text
-        tokens = [str(token) for token in tokens]
-        out.tokens = "\n".join(tokens)
-    if out.tokens.count("\n") != max(len(tokens) - 1, 0):
-        # A target asin with a newline inside would shift every later token: drop the newlines.
-        out.tokens = "\n".join(token.replace("\n", " ") for token in tokens)
+        encoded = encode_asins(tokens)
+    except TypeError:  # a relation list holding a non-string: use its text
+        encoded = encode_asins([str(token) for token in tokens])
+    out.codes, out.irregular_positions, out.irregular_tokens = encoded
     all_counts = np.array(counts, dtype=np.int32).reshape(-1, N_RELATIONS + 1)
     out.relation_counts = all_counts[:, :N_RELATIONS].copy()
     out.ignored_counts = all_counts[:, N_RELATIONS].copy()

@@ -2,9 +2,11 @@
 
 The file is streamed in blocks of lines; blocks are parsed in worker processes when there
 is more than one core (parsing is the bottleneck: the text-to-dict step is pure Python),
-and merged here in file order: asins are interned, relation entries appended as int32
-chunks, product fields appended as columns. At the end, pairs are deduplicated with one
-sort and every product appearing in a pair gets a dense ``item_id`` (first-seen order).
+and merged here in file order: asins arrive as int64 codes, relation entries are appended
+as int32/uint8 chunks, product fields as columns. At the end, one sort numbers the asins
+densely, another deduplicates the pairs, and every product appearing in a pair gets a
+dense ``item_id``: in asin order (irregular asins last, in first-seen order), so ids do not
+depend on the order of records in the file.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from recsys.config import RelationWeights
+from recsys.data.asin_codes import Codes, IrregularAsins, asins_of_codes, dense_ids
 from recsys.data.dataset import PRODUCT_COLUMNS
 from recsys.data.errors import DataError
 from recsys.data.extract import MAX_LINE_NUMBERS, BlockResult
-from recsys.data.pairs import AsinInterner, PairAccumulator, UniquePairs, dedupe_pair_keys
+from recsys.data.pairs import INT32_LIMIT, UniquePairs, dedupe_pair_keys, pair_keys
 from recsys.data.reader import BLOCK_BYTES, detect_format, iter_line_blocks, open_stream
 from recsys.data.records import IGNORED_RELATIONS, N_RELATIONS, RELATION_NAMES
 from recsys.data.workers import default_workers, parse_blocks, parser_pool
@@ -82,11 +85,14 @@ class ParsedMetadata:
 
 @dataclass
 class _Merger:
-    """Folds block results, in file order, into interned ids and column chunks."""
+    """Folds block results, in file order, into numpy chunks and text columns."""
 
-    interner: AsinInterner = field(default_factory=AsinInterner)
-    entries: PairAccumulator = field(default_factory=PairAccumulator)
-    record_ids: list[npt.NDArray[np.int32]] = field(default_factory=list)
+    irregular: IrregularAsins = field(default_factory=IrregularAsins)
+    codes: list[npt.NDArray[np.int64]] = field(default_factory=list)  # token layout
+    record_positions: list[npt.NDArray[np.int64]] = field(default_factory=list)
+    target_owner: list[npt.NDArray[np.int32]] = field(default_factory=list)  # record index
+    target_relation: list[npt.NDArray[np.uint8]] = field(default_factory=list)  # code
+    n_tokens: int = 0
     text: dict[str, list[str | None]] = field(
         default_factory=lambda: {name: [] for name in TEXT_COLUMNS}
     )
@@ -113,20 +119,24 @@ class _Merger:
         self.relation_entries += entries.sum(axis=0)
         self.relation_entries_kept += entries[block.kept].sum(axis=0)
         self.records_kept += int(block.kept.sum())
-        ids = self.interner.intern(block.token_list())
-        per_record = block.target_counts.sum(axis=1)
+        codes = block.codes
+        if block.irregular_tokens:
+            codes[block.irregular_positions] = self.irregular.codes(block.irregular_tokens)
+        targets = block.target_counts
+        per_record = targets.sum(axis=1)
         record_start = np.zeros(block.n_records, dtype=np.int64)
         np.cumsum(per_record[:-1] + 1, out=record_start[1:])
-        record_ids = ids[record_start]
-        is_target = np.ones(ids.size, dtype=bool)
-        is_target[record_start] = False
-        codes = np.tile(np.arange(N_RELATIONS, dtype=np.uint8), block.n_records)
-        self.entries.add(
-            np.repeat(record_ids, per_record),
-            ids[is_target],
-            np.repeat(codes, block.target_counts.ravel()),
+        first_record = self.records_read
+        self.codes.append(codes)
+        self.record_positions.append(record_start + self.n_tokens)
+        self.target_owner.append(
+            np.repeat(
+                np.arange(first_record, first_record + block.n_records, dtype=np.int32), per_record
+            )
         )
-        self.record_ids.append(record_ids)
+        relations = np.tile(np.arange(N_RELATIONS, dtype=np.uint8), block.n_records)
+        self.target_relation.append(np.repeat(relations, targets.ravel()))
+        self.n_tokens += codes.size
         for name in TEXT_COLUMNS:
             values = getattr(block, name)
             if name in SHARED_COLUMNS:
@@ -135,9 +145,41 @@ class _Merger:
         self.price.append(block.price)
         self.sales_rank.append(block.sales_rank)
 
+    def pair_keys(
+        self,
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.int64]]:
+        """``(unique asin codes, dense id of each record, pair key of each entry)``.
+
+        Dense ids number every asin seen (index into the unique codes); pair keys are
+        :func:`recsys.data.pairs.pair_keys` of the entries, self-pairs dropped. Frees the
+        chunks as it goes: this is the peak of the parse's memory.
+        """
+        if self.n_tokens > INT32_LIMIT:
+            raise DataError(f"more than {INT32_LIMIT:,} asins listed: too many for int32 ids")
+        unique, ids = dense_ids(_concat(self.codes, np.int64))
+        record_positions = _concat(self.record_positions, np.int64)
+        record_ids = ids[record_positions]
+        is_target = np.ones(ids.size, dtype=bool)
+        is_target[record_positions] = False
+        del record_positions
+        target = ids[is_target]
+        del ids, is_target
+        source = record_ids[_concat(self.target_owner, np.int32)]
+        relation = _concat(self.target_relation, np.uint8)
+        distinct = source != target
+        keys = pair_keys(source[distinct], target[distinct], relation[distinct], unique.size)
+        return unique, record_ids, keys
+
     @property
     def records_read(self) -> int:
         return len(self.text["title"])
+
+
+def _concat(chunks: list[Any], dtype: type) -> Any:
+    """Concatenate and empty a chunk list (so the pieces are freed as soon as possible)."""
+    out = np.concatenate(chunks) if chunks else np.zeros(0, dtype=dtype)
+    chunks.clear()
+    return out.astype(dtype, copy=False)
 
 
 def _code_weights(weights: RelationWeights) -> npt.NDArray[np.float32]:
@@ -150,19 +192,22 @@ def _entry_names(counts: npt.NDArray[np.int64]) -> dict[str, int]:
     return dict(zip((*RELATION_NAMES, *IGNORED_RELATIONS), map(int, counts), strict=True))
 
 
-def _products_table(merger: _Merger, used: npt.NDArray[np.int64]) -> pd.DataFrame:
+def _products_table(
+    merger: _Merger,
+    record_ids: npt.NDArray[np.int32],
+    unique_codes: Codes,
+    used: npt.NDArray[np.int64],
+) -> pd.DataFrame:
     """Product rows for the dense ids in ``used`` (sorted), their records' first fields."""
-    n_asins = len(merger.interner)
-    record_ids = np.concatenate(merger.record_ids) if merger.record_ids else np.zeros(0, np.int32)
+    n_asins = unique_codes.size
     # Row of each product's first record; -1 (no record) picks the None/NaN appended below.
     record_row = np.full(n_asins, -1, dtype=np.int64)
     rows = np.arange(record_ids.size, dtype=np.int64)
-    record_row[record_ids[::-1]] = rows[::-1]
+    record_row[record_ids[::-1]] = rows[::-1]  # the last write wins: the first record
     row = record_row[used]
-    asins = np.array(merger.interner.asins(), dtype=object)
     columns: dict[str, Any] = {
         "item_id": np.arange(used.size, dtype=np.int32),
-        "asin": asins[used],
+        "asin": asins_of_codes(unique_codes[used], merger.irregular),
     }
     for name in TEXT_COLUMNS:
         values = np.empty(len(merger.text[name]) + 1, dtype=object)
@@ -230,11 +275,8 @@ def parse_metadata(
             f"({merger.malformed:,} malformed, first at lines {merger.malformed_lines}); "
             "check that this is an Amazon product metadata file."
         )
-    lookup = merger.interner.dense_ids()
-    n_asins = len(merger.interner)
-    merger.record_ids = [lookup[chunk] for chunk in merger.record_ids]
-    keys = merger.entries.keys(lookup, n_asins)
-    del lookup
+    unique_codes, record_ids, keys = merger.pair_keys()
+    n_asins = unique_codes.size
     pairs = dedupe_pair_keys(keys, n_asins, _code_weights(weights))
     del keys
     if len(pairs) == 0:
@@ -256,7 +298,7 @@ def parse_metadata(
         weight=pairs.weight,
         relations=pairs.relations,
     )
-    products = _products_table(merger, used)
+    products = _products_table(merger, record_ids, unique_codes, used)
     has_meta = products["has_metadata"].to_numpy(dtype=bool)
     report = ParseReport(
         source=str(path),

@@ -114,6 +114,7 @@ def test_pairs_are_unique_undirected_and_weighted(music: ParsedMetadata) -> None
     in_pair[pairs.item_a] = in_pair[pairs.item_b] = True
     assert in_pair.all()
     assert np.array_equal(music.products["item_id"], np.arange(len(music.products)))
+    assert music.products["asin"].is_monotonic_increasing  # item ids follow the asins
 
 
 def test_products_carry_the_first_records_fields(music: ParsedMetadata) -> None:
