@@ -88,7 +88,7 @@ def write_synthetic_metadata(
     rng = np.random.default_rng(seed)
     catalog = build_catalog(spec, sizes.n_products, rng)
     records = np.sort(rng.choice(sizes.n_products, sizes.n_kept, replace=False)).astype(np.int32)
-    lists = build_relations(catalog, spec, sizes, records, rng)
+    lists = build_relations(catalog, spec, sizes, records, rng, progress=show)
     logger.info(
         "synthetic %s scale %g: %d products, %d list entries drawn in %.1f s",
         preset, scale, sizes.n_products, lists.src.shape[0], time.perf_counter() - started,

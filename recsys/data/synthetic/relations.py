@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import ndtri
+from tqdm import tqdm
 
 from recsys.data.synthetic.catalog import Catalog
 from recsys.data.synthetic.presets import Sizes, SyntheticPreset
@@ -119,6 +120,7 @@ def build_relations(
     sizes: Sizes,
     records: np.ndarray,
     rng: np.random.Generator,
+    progress: bool = False,
 ) -> RelationLists:
     """Draw all related lists of the kept records (sorted product ids in ``records``).
 
@@ -140,11 +142,14 @@ def build_relations(
     blocks = Blocks.of(catalog)
     shapes = (ALSO_BOUGHT, ALSO_VIEWED, BOUGHT_TOGETHER)
     parts_src, parts_rel, parts_dst = [], [], []
-    for code, (shape, length) in enumerate(zip(shapes, lengths, strict=True)):
-        src = np.repeat(records, length)
-        parts_src.append(src)
-        parts_rel.append(np.full(src.shape[0], code, dtype=np.int8))
-        parts_dst.append(draw_targets(catalog, blocks, src, shape, rng))
+    total = int(sum(length.sum() for length in lengths))
+    with tqdm(total=total, desc="drawing related lists", unit="entry", unit_scale=True,
+              disable=not progress) as bar:  # fmt: skip
+        for code, (shape, length) in enumerate(zip(shapes, lengths, strict=True)):
+            src = np.repeat(records, length)
+            parts_src.append(src)
+            parts_rel.append(np.full(src.shape[0], code, dtype=np.int8))
+            parts_dst.append(draw_targets(catalog, blocks, src, shape, rng, bar))
     # Every product without a record needs one reference, or it would not be a product.
     without_record = np.setdiff1d(np.arange(n, dtype=np.int32), records, assume_unique=True)
     parts_src.append(draw_referrers(catalog, records, without_record, rng))

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from tqdm import tqdm
 
 from recsys.data.synthetic.catalog import Catalog
 
@@ -102,8 +103,12 @@ def draw_targets(
     src: np.ndarray,
     shape: RelationShape,
     rng: np.random.Generator,
+    bar: tqdm | None = None,
 ) -> np.ndarray:
-    """One co-purchase target per source product (int32, -1 where none could be drawn)."""
+    """One co-purchase target per source product (int32, -1 where none could be drawn).
+
+    ``bar``, when given, advances by the entries drawn.
+    """
     out = np.empty(src.shape[0], dtype=np.int32)
     cum = blocks.cum_popularity
     for begin in range(0, src.shape[0], CHUNK_ENTRIES):
@@ -118,6 +123,8 @@ def draw_targets(
         out[begin : begin + chunk.shape[0]] = _best_by_affinity(
             catalog.latent, chunk, picked, shape.temperature, rng
         )
+        if bar is not None:
+            bar.update(chunk.shape[0])
     return out
 
 
