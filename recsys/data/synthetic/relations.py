@@ -10,6 +10,7 @@ their own until the unique undirected pairs equal the target exactly.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,12 +28,16 @@ from recsys.data.synthetic.sampling import (
     draw_targets,
 )
 
+logger = logging.getLogger(__name__)
+
 # Relation codes, in the order the file writes them.
 ALSO_BOUGHT_CODE, ALSO_VIEWED_CODE, BOUGHT_TOGETHER_CODE = 0, 1, 2
 RELATION_KEYS = ("also_bought", "also_viewed", "bought_together")
 MAX_LIST = 100  # real also_bought / also_viewed lists stop at 100 entries
-# Entries drawn per target pair: repeats (a lists b and b lists a, or one product in two
-# relations of a record) cost ~5%; the rest is overshoot that the exact trim removes.
+# List entries drawn per target pair. Repeats (a lists b and b lists a, one product in two
+# relations of a record), the 100-entry cap and the fixed two-entry lists of obscure
+# records lose part of them; ``_calibrate_pairs`` tops up what is still missing with
+# also_viewed entries and trims any overshoot exactly (logged at DEBUG).
 ENTRIES_PER_PAIR = 1.35
 MAX_TOP_UP_ROUNDS = 8
 LENGTH_SIGMA = 0.6  # spread of list lengths among records of equal popularity
@@ -246,6 +251,8 @@ def _calibrate_pairs(
     else:
         raise RuntimeError(f"still {missing} pairs short of {n_pairs} after top-up rounds")
     excess = -missing
+    logger.debug("pair calibration: %d top-up rounds, trimming %d of %d entries",
+                 attempt, excess, src.shape[0])  # fmt: skip
     removable = np.flatnonzero((rel != ALSO_BOUGHT_CODE) & ~protected & (counts[inverse] == 1))
     if removable.shape[0] < excess:
         raise RuntimeError(
