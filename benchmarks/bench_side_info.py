@@ -25,7 +25,7 @@ import numpy as np
 
 from recsys.config import DataConfig
 from recsys.data.prepare import prepare_dataset
-from recsys.evaluation.metrics import EvaluationResult, evaluate
+from recsys.evaluation.metrics import EvaluationResult, auc_or_none, evaluate, score_validation
 from recsys.models import side_info, skipgram
 
 
@@ -107,6 +107,13 @@ def main() -> None:
     }
     side = {"rare_threshold": args.rare_threshold, **_parse_overrides(args.side)}
     cold = data.cold_start_mask()
+    has_meta = data.products["has_metadata"].to_numpy(dtype=bool)
+    meta_a, meta_b = has_meta[data.validation.item_a], has_meta[data.validation.item_b]
+    seen = data.validation.seen
+    seen_by_metadata = {
+        "auc_seen_both_meta": seen & meta_a & meta_b,
+        "auc_seen_one_meta": seen & (meta_a != meta_b),
+    }
     rng = np.random.default_rng(0)
     for name in args.methods.split(","):
         started = time.perf_counter()
@@ -118,10 +125,14 @@ def main() -> None:
         seconds = time.perf_counter() - started
         result = evaluate(embeddings, data)
         row = _row(name, result, seconds, embeddings.extra)
+        scores, _ = score_validation(embeddings, data.validation)
+        # Seen pairs split by metadata: side information can only change pairs that have it.
+        # (Positives come from a record's lists, so one side always has metadata; negatives can
+        # lack it on both sides, which makes that slice one-class and "has metadata" a signal.)
+        for slice_name, mask in seen_by_metadata.items():
+            auc = auc_or_none(data.validation.label[mask], scores[mask])
+            row[slice_name] = None if auc is None else round(auc, 4)
         if cold.sum() > 1 and result.auc_cold_start is not None:
-            from recsys.evaluation.metrics import score_validation
-
-            scores, _ = score_validation(embeddings, data.validation)
             low, high = bootstrap_auc_interval(data.validation.label[cold], scores[cold], rng)
             row["cold_start_95ci"] = [round(low, 3), round(high, 3)]
         print(json.dumps(row), flush=True)

@@ -71,6 +71,8 @@ class SkipGramWithSideInfo(EmbeddingModel):
         generator: seeds the initialisation and the id-dropout draws.
         skip_unknown: give fields whose value is unknown weight 0 instead of a shared
             "unknown" vector (products without metadata then reduce to plain skip-gram).
+        id_prior: initial attention logit of the id field (the side fields start at 0), so
+            learned weights start from trusting the id more than any one side field.
     """
 
     def __init__(
@@ -84,6 +86,7 @@ class SkipGramWithSideInfo(EmbeddingModel):
         id_dropout: float,
         generator: torch.Generator,
         skip_unknown: bool = False,
+        id_prior: float = 0.0,
     ) -> None:
         super().__init__()
         n_items, n_side = side_ids.shape
@@ -101,7 +104,7 @@ class SkipGramWithSideInfo(EmbeddingModel):
         self.center = nn.Embedding(n_items, dim, sparse=True)  # the id field
         self.side = nn.ModuleList(nn.Embedding(v, dim, sparse=True) for v in vocab_sizes)
         self.context = nn.Embedding(n_items, dim, sparse=True)
-        # a_v, one logit per field; zero = equal weights (the start, and untrained products).
+        # a_v, one logit per field, id first; all zero would start from equal weights.
         self.attention = (
             nn.Embedding(n_items, n_side + 1, sparse=True) if weighting == "learned" else None
         )
@@ -112,6 +115,7 @@ class SkipGramWithSideInfo(EmbeddingModel):
             self.context.weight.zero_()
             if self.attention is not None:
                 self.attention.weight.zero_()
+                self.attention.weight[:, 0] = id_prior
         # The id-dropout stream is created on the training device at the first batch.
         self._dropout_seed = int(torch.randint(1 << 62, (1,), generator=generator))
         self._dropout_generator: torch.Generator | None = None
@@ -237,6 +241,14 @@ class SideInfoConfig(WindowConfig):
         "is its id vector alone; embed: it gets a learned 'unknown' vector shared by every "
         "such product (measured: that common vector swamps the id and costs seen AUC)",
     )
+    id_prior: float = Field(
+        2.0,
+        ge=-10,
+        le=10,
+        description="learned weighting only: initial attention logit of the id field (side "
+        "fields start at 0). Measured on Digital Music: the learned weights drift towards "
+        "the shared category fields; starting at 2 kept more id weight and raised seen AUC",
+    )
     id_dropout: float = Field(
         0.25,
         ge=0,
@@ -277,6 +289,7 @@ def train_on_walks(
         id_dropout=config.id_dropout,
         generator=generator,
         skip_unknown=config.unknown_fields == "skip",
+        id_prior=config.id_prior,
     ).to(device)
     run_params: dict[str, object] = {
         "n_walks": int(walk_matrix.shape[0]),
