@@ -145,8 +145,8 @@ def price_bin_keys(
     for g in np.unique(bin_group[priced]):
         members = np.flatnonzero(priced & (bin_group == g))
         values = price[members].astype(np.float64)
-        edges = np.quantile(values, np.linspace(0, 1, n_bins + 1)[1:-1]) if n_bins > 1 else []
-        edges = np.unique(edges)
+        inner = np.linspace(0, 1, n_bins + 1)[1:-1]
+        edges: np.ndarray = np.unique(np.quantile(values, inner)) if n_bins > 1 else np.empty(0)
         bins = np.searchsorted(edges, values, side="right")
         bounds = np.concatenate([[values.min()], edges, [values.max()]])
         name = GLOBAL_PRICE_GROUP if g < 0 else group_names[g]

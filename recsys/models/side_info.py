@@ -75,6 +75,10 @@ class SkipGramWithSideInfo(EmbeddingModel):
             learned weights start from trusting the id more than any one side field.
     """
 
+    side_ids: Tensor  # buffers, declared for type checkers
+    describable: Tensor
+    trained: Tensor
+
     def __init__(
         self,
         side_ids: Tensor,
