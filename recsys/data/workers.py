@@ -4,10 +4,11 @@ Turning text into dicts is pure Python and the slowest step of prepare, so with 
 one core the blocks go to worker processes while this process merges results.
 
 Workers are forked (where the platform can) rather than spawned: a fork costs
-milliseconds, while ``forkserver`` / ``spawn`` re-import the main module and the package
-in every worker (about 1.5 s each, measured). Forking is safe here because the pool is
-started before anything of ours starts a thread (the progress bar comes later), and the
-children only run pure-Python parsing: no locks, no BLAS/OpenMP, no torch.
+milliseconds, while ``forkserver`` re-imports the main module and the package for the
+workers (2 workers took 2.5 s longer to start on Digital Music, measured) and cannot run
+from a script read on stdin. Forking is safe here because the pool is started before
+anything of ours starts a thread (the progress bar comes later), and the children only run
+pure-Python parsing and small numpy operations: no locks, no BLAS/OpenMP, no torch.
 """
 
 from __future__ import annotations
