@@ -177,3 +177,11 @@ def test_file_without_pairs_is_a_clear_error(tmp_path: Path) -> None:
     path = write_lines(tmp_path / "few.json", python_lines(records_2014()[2:]))
     with pytest.raises(DataError, match="no-study-filters"):
         parse_metadata(path, study_filters=True)
+
+
+def test_relation_codes_match_the_dataset_flags() -> None:
+    from recsys.data import dataset, records
+
+    assert 1 << records.CODE_BOUGHT_TOGETHER == dataset.RELATION_BOUGHT_TOGETHER
+    assert 1 << records.CODE_ALSO_BOUGHT == dataset.RELATION_ALSO_BOUGHT
+    assert 1 << records.CODE_ALSO_VIEWED == dataset.RELATION_ALSO_VIEWED
