@@ -29,7 +29,7 @@ metadata but no training occurrence is embedded by exactly that side-info-only v
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -221,6 +221,41 @@ class SkipGramWithSideInfo(EmbeddingModel):
         )
 
 
+class FieldWeightMetrics(TrainingCallback):
+    """Forwards every hook, adding the mean field weights to each epoch's metrics.
+
+    Models never call MLflow (STYLE.md); as epoch metrics the learned weights reach whatever
+    tracking callback is listed, one point per epoch, e.g. ``field_weight_brand``.
+    """
+
+    def __init__(self, field_names: Sequence[str], callbacks: Sequence[TrainingCallback]) -> None:
+        self.field_names = tuple(field_names)
+        self.callbacks = tuple(callbacks)
+
+    def _with_weights(self, metrics: dict[str, float], model: ItemEmbeddings) -> dict[str, float]:
+        weights = model.extra.get("field_weights_trained", [])
+        pairs = zip(self.field_names, weights, strict=False)
+        return {**metrics, **{f"field_weight_{n}": float(w) for n, w in pairs if np.isfinite(w)}}
+
+    def on_train_begin(self, params: dict[str, Any]) -> None:
+        for callback in self.callbacks:
+            callback.on_train_begin(params)
+
+    def on_batch_end(self, step: int, metrics: dict[str, float]) -> None:
+        for callback in self.callbacks:
+            callback.on_batch_end(step, metrics)
+
+    def on_epoch_end(self, epoch: int, metrics: dict[str, float], model: ItemEmbeddings) -> None:
+        metrics = self._with_weights(metrics, model)
+        for callback in self.callbacks:
+            callback.on_epoch_end(epoch, metrics, model)
+
+    def on_train_end(self, model: ItemEmbeddings, metrics: dict[str, float]) -> None:
+        metrics = self._with_weights(metrics, model)
+        for callback in self.callbacks:
+            callback.on_train_end(model, metrics)
+
+
 class SideInfoConfig(WindowConfig):
     """Skip-gram with side information; the walk, window and engine settings are skip-gram's."""
 
@@ -303,8 +338,9 @@ def train_on_walks(
             for n, v in zip(features.field_names, features.vocab_sizes, strict=True)
         },
     }
-    embeddings = fit(model, source, data, config, callbacks, known=trained, run_params=run_params)
     names = (ID_FIELD, *features.field_names)
+    logged = [FieldWeightMetrics(names, callbacks)]
+    embeddings = fit(model, source, data, config, logged, known=trained, run_params=run_params)
     extra = {
         "weighting": config.weighting,
         "field_names": list(names),

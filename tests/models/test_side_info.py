@@ -9,7 +9,7 @@ import torch
 from recsys.data.dataset import PreparedDataset
 from recsys.evaluation.metrics import EvaluationResult, evaluate
 from recsys.models import side_info, skipgram
-from recsys.models.base import ItemEmbeddings
+from recsys.models.base import ItemEmbeddings, TrainingCallback
 from recsys.models.side_features import UNKNOWN_ID
 from recsys.models.side_info import SideInfoConfig, SkipGramWithSideInfo
 from recsys.models.skipgram import skipgram_loss
@@ -177,3 +177,23 @@ def test_learned_weights_sum_to_one_and_favour_informative_fields(trained: dict)
     assert weights["brand"] > weights["category_1"]
     equal = trained["equal"][0].extra
     assert equal["field_weights_trained.brand"] == pytest.approx(0.2)
+
+
+def test_field_weights_reach_the_callbacks_as_epoch_metrics(planted: PreparedDataset) -> None:
+    class Recorder(TrainingCallback):
+        def __init__(self) -> None:
+            self.epochs: list[dict[str, float]] = []
+
+        def on_epoch_end(self, epoch: int, metrics: dict[str, float], model: object) -> None:
+            self.epochs.append(metrics)
+
+    recorder = Recorder()
+    config = SideInfoConfig(**{**FAST, "epochs": 1, "walks_per_node": 1})
+    side_info.train(planted, config, [recorder])
+    assert len(recorder.epochs) == 1
+    weights = {k: v for k, v in recorder.epochs[0].items() if k.startswith("field_weight_")}
+    assert set(weights) == {
+        f"field_weight_{n}" for n in ["item_id", "brand", "category_1", "category_2", "price_bin"]
+    }
+    assert sum(weights.values()) == pytest.approx(1.0, abs=1e-5)
+    assert "auc_all" in recorder.epochs[0]
