@@ -93,7 +93,8 @@ def main() -> None:
     if args.run_one:
         print(json.dumps(run_one(args, args.run_one)))
         return
-    load_dataset(args)  # prepare once up front, so no timed subprocess prepares it
+    if args.dataset_folder is None:
+        load_dataset(args)  # prepare once up front, so no timed subprocess prepares it
     print(f"{args.method} on {args.dataset_folder or args.dataset}, workers={args.workers}")
     header = f"{'corpus':<10}{'walk s':>8}{'train s':>9}{'total min':>10}"
     header += f"{'RSS walks MB':>13}{'peak RSS MB':>12}{'AUC all':>9}{'AUC seen':>10}"
