@@ -47,6 +47,7 @@ class GensimWalkConfig(WalkConfig):
     alpha: float = Field(0.025, gt=0, le=1, description="initial learning rate (linear decay)")
     sg: Literal[0, 1] = Field(0, description="0 = CBOW (the study's word2vec), 1 = skip-gram")
     seed: int = Field(42, ge=0, description="seed of gensim's initialization and sampling")
+    progress: bool = Field(True, description="show a tqdm progress bar while walking")
     corpus: Literal["file", "iterable"] = Field(
         "file",
         description="file: walks written to a temporary corpus_file (gensim's fast path); "

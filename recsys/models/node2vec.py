@@ -39,7 +39,7 @@ def train(
             "kernel is used (method word2vec with sg=1 is the same model)",
             stacklevel=2,
         )
-    walk_matrix = walks_for_dataset(data, walk_config_of(config))
+    walk_matrix = walks_for_dataset(data, walk_config_of(config), progress=config.progress)
     return train_word2vec_on_walks(data, walk_matrix, config, callbacks)
 
 

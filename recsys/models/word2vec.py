@@ -35,7 +35,7 @@ def train(
     data: PreparedDataset, config: Word2VecConfig, callbacks: Sequence[TrainingCallback] = ()
 ) -> ItemEmbeddings:
     """Walk the training graph (cached beside the dataset) and fit gensim Word2Vec."""
-    walk_matrix = walks_for_dataset(data, walk_config_of(config))
+    walk_matrix = walks_for_dataset(data, walk_config_of(config), progress=config.progress)
     return train_word2vec_on_walks(data, walk_matrix, config, callbacks)
 
 
