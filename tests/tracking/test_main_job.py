@@ -202,3 +202,24 @@ def test_mlproject_entry_script_maps_parameters_to_cli_options() -> None:
         "-P",
         "skipgram.dim=64",
     ]
+
+
+def test_quick_settings_are_valid_and_announced(store: str) -> None:
+    for method, values in main_job.QUICK_PARAMS.items():
+        run_module.validate_params(method, {"dataset": DATASET, **values})
+    params = method_params(["skipgram"], "synthetic-small", {None: {"epochs": "2"}}, quick=True)
+    assert params["skipgram"]["epochs"] == "2"  # the user's -P wins over the quick profile
+    assert params["skipgram"]["dim"] == main_job.QUICK_PARAMS["skipgram"]["dim"]
+    assert main_job.use_quick_params("synthetic-small", "auto")
+    assert not main_job.use_quick_params("electronics", "auto")
+    assert not main_job.use_quick_params("synthetic-small", "full")
+    lines: list[str] = []
+
+    def runner(method: str, params: dict[str, Any], **kwargs: Any) -> str:
+        raise DataError("not trained in this test")
+
+    run_main_job(
+        "synthetic-small", ["skipgram"], tracking_uri=store, echo=lines.append, runner=runner
+    )
+    assert any(line.startswith("Quick profile on synthetic-small") for line in lines)
+    assert "  skipgram: walks_per_node=3, dim=32, epochs=1" in lines
