@@ -18,6 +18,7 @@ OPTION_OF_FIELD = {
     "study_filters": "--no-study-filters",
     "validation_fraction": "--validation-fraction",
     "split_seed": "--seed",
+    "validation_negatives": "--negatives",
 }
 FIELDS = DataConfig.model_fields
 
@@ -71,6 +72,12 @@ def build_config(**values: Any) -> DataConfig:
     metavar="N",
     help=f"{FIELDS['split_seed'].description} [default: {FIELDS['split_seed'].default}]",
 )
+@click.option(
+    "--negatives",
+    type=click.Choice(["matched", "uniform"]),
+    default=None,
+    help=f"{FIELDS['validation_negatives'].description} [default: matched]",
+)
 @click.option("--quiet", "-q", is_flag=True, help="no progress bars; print only the cache folder")
 def prepare_command(
     dataset: str | None,
@@ -78,6 +85,7 @@ def prepare_command(
     study_filters: bool | None,
     validation_fraction: float | None,
     seed: int | None,
+    negatives: str | None,
     quiet: bool,
 ) -> None:
     """Parse DATASET into products and weighted pairs, split them, and cache the result.
@@ -92,6 +100,7 @@ def prepare_command(
         study_filters=study_filters,
         validation_fraction=validation_fraction,
         split_seed=seed,
+        validation_negatives=negatives,
     )
     # Imported here: `recsys --help` should not pay for pandas and the parser.
     from recsys.data.prepare import prepare_dataset

@@ -2,9 +2,10 @@
 
 The cache folder is ``<data_dir>/prepared/<name>-<key>/`` where ``key`` hashes the input
 file's content (sha256, streamed), the filters, the relation weights, the split settings
-and :data:`FORMAT_VERSION`. A second call with the same inputs loads the folder without
-parsing; a changed file or setting lands in a new folder. Every later stage (walks,
-training, tracking) starts from the :class:`PreparedDataset` returned here.
+(fraction, seed, validation negatives) and :data:`FORMAT_VERSION`. A second call with the
+same inputs loads the folder without parsing; a changed file or setting lands in a new
+folder. Every later stage (walks, training, tracking) starts from the
+:class:`PreparedDataset` returned here.
 """
 
 from __future__ import annotations
@@ -32,8 +33,9 @@ from recsys.data.split import split_pairs
 logger = logging.getLogger(__name__)
 
 # Bump whenever parsing or splitting would give different tables for the same inputs, so
-# old cache folders are not reused.
-FORMAT_VERSION = 1
+# old cache folders are not reused. 2: item_id order and the negative-draw algorithm changed
+# since v1 caches were written; validation_negatives joined the settings.
+FORMAT_VERSION = 2
 HASH_CHUNK_BYTES = 4 << 20
 
 
@@ -66,6 +68,7 @@ def cache_settings(config: DataConfig, sha256: str) -> dict[str, Any]:
         "weights": config.weights.model_dump(),
         "validation_fraction": config.validation_fraction,
         "split_seed": config.split_seed,
+        "validation_negatives": config.validation_negatives,
     }
 
 
@@ -91,6 +94,7 @@ def _build(
         len(parsed.products),
         config.validation_fraction,
         np.random.default_rng(config.split_seed),
+        config.validation_negatives,
     )
     report = parsed.report
     validation = split.validation

@@ -1,4 +1,4 @@
-"""Seeded train / validation split of unique pairs, with popularity-matched negatives.
+"""Seeded train / validation split of unique pairs, with matched or uniform negatives.
 
 The study shuffles the unique pairs, holds out a third as validation positives and draws
 as many negatives by shuffling the validation products and pairing them up
@@ -9,11 +9,17 @@ We do the same in vectorized rounds: each round permutes the validation products
 columns (concatenated), pairs the first half with the second, and keeps the candidates that
 are not a self-pair, not any known positive (train or validation) and not an earlier
 negative; rounds repeat until there are exactly as many negatives as positives.
+
+``negatives="uniform"`` draws from the *distinct* validation products instead (each product
+once in the pool), so a hub is no likelier in a negative than a leaf. Positives still favour
+popular products, so a popularity score then earns AUC: comparing the two protocols shows
+how much of a method's AUC popularity alone explains. The rejection rounds are the same.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +30,8 @@ from recsys.data.pairs import UniquePairs
 from recsys.typing import ItemIds
 
 MAX_ROUNDS = 64  # a dense graph may reject most candidates; past this, say so
+Negatives = Literal["matched", "uniform"]
+NEGATIVE_MODES: tuple[str, ...] = ("matched", "uniform")
 
 
 @dataclass(frozen=True)
@@ -48,19 +56,41 @@ def _is_member(keys: npt.NDArray[np.int64], sorted_keys: npt.NDArray[np.int64]) 
     return sorted_keys[where] == keys
 
 
+def negative_pool(val_a: ItemIds, val_b: ItemIds, negatives: str) -> ItemIds:
+    """The products negatives are drawn from, given the validation positives.
+
+    Args:
+        val_a, val_b: the validation positives.
+        negatives: ``"matched"``: both columns with multiplicity, so a product appears as
+            often as in the positives (the study's protocol); ``"uniform"``: each distinct
+            validation product equally often. The distinct products are repeated until the
+            pool is as large as the matched one, so a round yields as many candidates
+            either way (a small set of distinct products would otherwise need many rounds).
+
+    Raises:
+        ValueError: ``negatives`` is neither mode.
+    """
+    pool = np.concatenate([val_a, val_b])
+    if negatives == "matched":
+        return pool
+    if negatives == "uniform":
+        distinct = np.unique(pool)
+        return np.tile(distinct, -(-pool.size // max(distinct.size, 1)))
+    raise ValueError(f"negatives must be one of {NEGATIVE_MODES}, got {negatives!r}")
+
+
 def sample_negatives(
-    val_a: ItemIds,
-    val_b: ItemIds,
+    pool: ItemIds,
     positive_keys: npt.NDArray[np.int64],
     n_items: int,
     count: int,
     rng: np.random.Generator,
 ) -> tuple[ItemIds, ItemIds]:
-    """``count`` distinct negative pairs (a < b) among the validation products.
+    """``count`` distinct negative pairs (a < b) among the products of ``pool``.
 
     Args:
-        val_a, val_b: the validation positives; their products (with multiplicity) are the
-            pool that negatives are drawn from.
+        pool: products to pair up, see :func:`negative_pool`; a product's share of the pool
+            is its chance of landing in a negative.
         positive_keys: sorted ``a * n_items + b`` (a < b) of every known positive pair.
         n_items: number of products.
         count: negatives wanted.
@@ -70,7 +100,6 @@ def sample_negatives(
         DataError: after MAX_ROUNDS rounds there are still too few valid candidates (the
             validation products are nearly all connected to each other).
     """
-    pool = np.concatenate([val_a, val_b])
     half = pool.size // 2
     found: list[npt.NDArray[np.int64]] = []
     found_sorted = np.zeros(0, dtype=np.int64)
@@ -104,7 +133,11 @@ def sample_negatives(
 
 
 def split_pairs(
-    pairs: UniquePairs, n_items: int, validation_fraction: float, rng: np.random.Generator
+    pairs: UniquePairs,
+    n_items: int,
+    validation_fraction: float,
+    rng: np.random.Generator,
+    negatives: str = "matched",
 ) -> SplitResult:
     """Hold out ``validation_fraction`` of the unique pairs and draw as many negatives.
 
@@ -113,6 +146,9 @@ def split_pairs(
         n_items: number of products (item ids are 0..n_items-1).
         validation_fraction: share of pairs held out, in (0, 1).
         rng: seeded generator; the same seed gives the same split.
+        negatives: ``"matched"`` (the study's popularity-matched negatives) or
+            ``"uniform"`` (uniform over the distinct validation products), see
+            :func:`negative_pool`.
 
     Returns:
         Training pairs (sorted by item_a, item_b) and validation pairs: held-out positives
@@ -121,7 +157,10 @@ def split_pairs(
 
     Raises:
         DataError: too few pairs to leave both a training and a validation pair.
+        ValueError: ``validation_fraction`` outside (0, 1) or an unknown ``negatives``.
     """
+    if negatives not in NEGATIVE_MODES:
+        raise ValueError(f"negatives must be one of {NEGATIVE_MODES}, got {negatives!r}")
     if not 0 < validation_fraction < 1:
         raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction}")
     n_pairs = len(pairs)
@@ -136,7 +175,8 @@ def split_pairs(
     train_rows = np.sort(order[n_validation:])  # pairs arrive sorted: keep train sorted too
     val_a, val_b = pairs.item_a[held_out], pairs.item_b[held_out]
     positive_keys = np.sort(_pair_keys(pairs.item_a, pairs.item_b, n_items))
-    neg_a, neg_b = sample_negatives(val_a, val_b, positive_keys, n_items, n_validation, rng)
+    pool = negative_pool(val_a, val_b, negatives)
+    neg_a, neg_b = sample_negatives(pool, positive_keys, n_items, n_validation, rng)
 
     train = PairTable(
         item_a=pairs.item_a[train_rows],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -58,3 +59,14 @@ def test_help_lists_the_dataset_names() -> None:
     assert result.exit_code == 0
     for text in ("synthetic-small", "electronics", "--no-study-filters", "--validation-fraction"):
         assert text in result.output
+
+
+def test_negatives_option_selects_uniform_validation_negatives(tmp_path: Path) -> None:
+    source = write_lines(tmp_path / "meta_Tiny.json.gz", python_lines(records_2014()))
+    args = ["prepare", str(source), "--data-dir", str(tmp_path / "d"), "--no-study-filters", "-q"]
+    result = CliRunner().invoke(main, [*args, "--negatives", "uniform"])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((Path(result.output.strip()) / "manifest.json").read_text())
+    assert manifest["validation_negatives"] == "uniform"
+    bad = CliRunner().invoke(main, [*args, "--negatives", "popular"])
+    assert bad.exit_code != 0 and "--negatives" in bad.output

@@ -7,7 +7,7 @@ import pytest
 
 from recsys.data.errors import DataError
 from recsys.data.pairs import UniquePairs, dedupe_pairs
-from recsys.data.split import sample_negatives, split_pairs
+from recsys.data.split import negative_pool, sample_negatives, split_pairs
 
 
 def ring_with_chords(n_items: int = 40) -> UniquePairs:
@@ -23,9 +23,10 @@ def keyset(a: np.ndarray, b: np.ndarray) -> set[tuple[int, int]]:
     return {(int(x), int(y)) for x, y in zip(np.minimum(a, b), np.maximum(a, b), strict=True)}
 
 
-def test_split_partitions_the_pairs() -> None:
+@pytest.mark.parametrize("negatives", ["matched", "uniform"])
+def test_split_partitions_the_pairs(negatives: str) -> None:
     pairs = ring_with_chords()
-    result = split_pairs(pairs, 40, 1 / 3, np.random.default_rng(0))
+    result = split_pairs(pairs, 40, 1 / 3, np.random.default_rng(0), negatives)
     val = result.validation
     positives = val.label == 1
     assert positives.sum() == round(len(pairs) / 3) == 27
@@ -38,9 +39,10 @@ def test_split_partitions_the_pairs() -> None:
     assert result.train.weight.dtype == np.float32 and result.train.relations.dtype == np.uint8
 
 
-def test_negatives_are_valid_distinct_and_as_many_as_positives() -> None:
+@pytest.mark.parametrize("negatives", ["matched", "uniform"])
+def test_negatives_are_valid_distinct_and_as_many_as_positives(negatives: str) -> None:
     pairs = ring_with_chords()
-    val = split_pairs(pairs, 40, 1 / 3, np.random.default_rng(1)).validation
+    val = split_pairs(pairs, 40, 1 / 3, np.random.default_rng(1), negatives).validation
     negatives = val.label == 0
     assert negatives.sum() == (val.label == 1).sum()
     neg_a, neg_b = val.item_a[negatives], val.item_b[negatives]
@@ -52,9 +54,10 @@ def test_negatives_are_valid_distinct_and_as_many_as_positives() -> None:
     assert set(neg_a) | set(neg_b) <= pool  # drawn from the validation products
 
 
-def test_seen_means_both_products_in_training() -> None:
+@pytest.mark.parametrize("negatives", ["matched", "uniform"])
+def test_seen_means_both_products_in_training(negatives: str) -> None:
     pairs = ring_with_chords()
-    result = split_pairs(pairs, 40, 0.5, np.random.default_rng(2))
+    result = split_pairs(pairs, 40, 0.5, np.random.default_rng(2), negatives)
     vocab = set(result.train.item_a.tolist()) | set(result.train.item_b.tolist())
     val = result.validation
     pairs_ab = zip(val.item_a.tolist(), val.item_b.tolist(), strict=True)
@@ -62,11 +65,12 @@ def test_seen_means_both_products_in_training() -> None:
     assert val.seen.tolist() == expected
 
 
-def test_split_is_seeded() -> None:
+@pytest.mark.parametrize("negatives", ["matched", "uniform"])
+def test_split_is_seeded(negatives: str) -> None:
     pairs = ring_with_chords()
-    first = split_pairs(pairs, 40, 1 / 3, np.random.default_rng(7)).validation
-    again = split_pairs(pairs, 40, 1 / 3, np.random.default_rng(7)).validation
-    other = split_pairs(pairs, 40, 1 / 3, np.random.default_rng(8)).validation
+    first = split_pairs(pairs, 40, 1 / 3, np.random.default_rng(7), negatives).validation
+    again = split_pairs(pairs, 40, 1 / 3, np.random.default_rng(7), negatives).validation
+    other = split_pairs(pairs, 40, 1 / 3, np.random.default_rng(8), negatives).validation
     assert np.array_equal(first.item_a, again.item_a) and np.array_equal(first.item_b, again.item_b)
     assert not (
         np.array_equal(first.item_a, other.item_a) and np.array_equal(first.item_b, other.item_b)
@@ -82,7 +86,8 @@ def test_negatives_avoid_a_dense_neighbourhood() -> None:
     keys = np.sort(a[keep].astype(np.int64) * n_items + b[keep])
     val_a, val_b = a.astype(np.int32), b.astype(np.int32)
     count = int((~keep).sum())
-    neg_a, neg_b = sample_negatives(val_a, val_b, keys, n_items, count, np.random.default_rng(0))
+    pool = negative_pool(val_a, val_b, "matched")
+    neg_a, neg_b = sample_negatives(pool, keys, n_items, count, np.random.default_rng(0))
     negatives = keyset(neg_a, neg_b)
     assert len(negatives) == count and not negatives & positives
 
@@ -92,9 +97,7 @@ def test_impossible_negatives_are_a_clear_error() -> None:
     a, b = np.triu_indices(n_items, k=1)  # complete graph: no negative exists
     keys = np.sort(a.astype(np.int64) * n_items + b)
     with pytest.raises(DataError, match="validation negatives"):
-        sample_negatives(
-            a.astype(np.int32), b.astype(np.int32), keys, n_items, 3, np.random.default_rng(0)
-        )
+        sample_negatives(np.concatenate([a, b]), keys, n_items, 3, np.random.default_rng(0))
 
 
 def test_too_few_pairs_is_a_clear_error() -> None:
@@ -107,3 +110,68 @@ def test_too_few_pairs_is_a_clear_error() -> None:
     )
     with pytest.raises(DataError, match="cannot be split"):
         split_pairs(pairs, 2, 1 / 3, np.random.default_rng(0))
+
+
+def two_stars(n_leaves: int = 400) -> tuple[UniquePairs, int]:
+    """Hubs 0 and 1, each paired with its own half of the leaves: each hub is in half the pairs.
+
+    A hub can still be in a negative, with a leaf of the other hub (or with the other hub).
+    Returns the pairs and the number of products.
+    """
+    leaves = np.arange(2, n_leaves + 2, dtype=np.int32)
+    source = np.where(leaves < 2 + n_leaves // 2, 0, 1).astype(np.int32)
+    code = np.ones(leaves.size, dtype=np.uint8)
+    weights = np.array([1.2, 1.0, 0.5], np.float32)
+    return dedupe_pairs(source, leaves, code, n_leaves + 2, weights), n_leaves + 2
+
+
+def _negatives_and_positives(negatives: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    pairs, n_items = two_stars()
+    val = split_pairs(pairs, n_items, 0.5, np.random.default_rng(seed), negatives).validation
+    pos, neg = val.label == 1, val.label == 0
+    return (
+        np.stack([val.item_a[pos], val.item_b[pos]]),
+        np.stack([val.item_a[neg], val.item_b[neg]]),
+    )
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_uniform_negatives_break_the_popularity_match(seed: int) -> None:
+    """Matched negatives hold a hub about half the time, like the positives; uniform rarely."""
+    hub_share = {}
+    for mode in ("matched", "uniform"):
+        positives, negatives = _negatives_and_positives(mode, seed)
+        assert (positives < 2).any(axis=0).mean() == 1.0  # every positive holds a hub
+        hub_share[mode] = float((negatives < 2).any(axis=0).mean())
+    assert 0.35 < hub_share["matched"] < 0.65
+    assert hub_share["uniform"] < 0.1
+
+
+def test_uniform_negatives_follow_no_popularity() -> None:
+    """Products' counts in matched negatives track their counts in positives; uniform do not."""
+
+    def correlation(mode: str) -> float:
+        positives, negatives = _negatives_and_positives(mode, 5)
+        count_pos = np.bincount(positives.ravel(), minlength=402)
+        count_neg = np.bincount(negatives.ravel(), minlength=402)
+        in_val = count_pos > 0
+        return float(np.corrcoef(count_pos[in_val], count_neg[in_val])[0, 1])
+
+    assert correlation("matched") > 0.9
+    assert correlation("uniform") < 0.3
+
+
+def test_uniform_pool_weights_each_product_equally() -> None:
+    val_a = np.array([0, 0, 0, 0, 2], np.int32)
+    val_b = np.array([1, 3, 4, 5, 3], np.int32)
+    pool = negative_pool(val_a, val_b, "uniform")
+    counts = np.bincount(pool)
+    assert set(np.flatnonzero(counts)) == {0, 1, 2, 3, 4, 5}
+    assert len(set(counts[counts > 0])) == 1 and pool.size >= val_a.size * 2
+    matched = negative_pool(val_a, val_b, "matched")
+    assert np.bincount(matched)[0] == 4  # the study's pool keeps multiplicity
+
+
+def test_unknown_negatives_mode_is_rejected() -> None:
+    with pytest.raises(ValueError, match="negatives"):
+        split_pairs(ring_with_chords(), 40, 1 / 3, np.random.default_rng(0), "popular")
