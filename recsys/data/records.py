@@ -55,7 +55,7 @@ def _as_list(value: Any, name: str) -> list[str]:
         return []
     if value.__class__ is not list:
         raise RecordError(f"{name} is a {type(value).__name__}, not a list")
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 def record_relations(record: dict[str, Any]) -> tuple[list[str], list[str], list[str], int]:
@@ -94,7 +94,7 @@ def record_relations(record: dict[str, Any]) -> tuple[list[str], list[str], list
 def text_field(value: Any) -> str | None:
     """A non-empty string, stripped; anything else (``""``, missing, a number) is None."""
     if value.__class__ is str:
-        return value.strip() or None  # type: ignore[no-any-return]
+        return value.strip() or None
     return None
 
 

@@ -234,7 +234,8 @@ def torch_threads(threads: int) -> Iterator[None]:
         return
     previous, previous_numba = torch.get_num_threads(), numba.get_num_threads()
     torch.set_num_threads(threads)
-    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))  # fused kernels
+    max_numba = int(getattr(numba.config, "NUMBA_NUM_THREADS"))  # noqa: B009 (set at import)
+    numba.set_num_threads(min(threads, max_numba))  # fused kernels
     try:
         yield
     finally:

@@ -62,7 +62,7 @@ def sgns_step(
             for d in range(dim):
                 dot += center_table[c, d] * context_table[o, d]
             label = 1.0 if j == 0 else 0.0
-            loss += _softplus(-dot) if j == 0 else _softplus(dot)
+            loss += _softplus(-float(dot)) if j == 0 else _softplus(float(dot))
             g = np.float32(lr * (label - 1.0 / (1.0 + math.exp(-dot))))
             for d in range(dim):
                 update[d] += g * context_table[o, d]
