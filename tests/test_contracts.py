@@ -52,3 +52,22 @@ def test_prepared_dataset_round_trips_through_parquet(
     np.testing.assert_array_equal(loaded.train.item_a, planted_dataset.train.item_a)
     np.testing.assert_array_equal(loaded.validation.seen, planted_dataset.validation.seen)
     assert loaded.folder == tmp_path
+
+
+def test_most_similar_in_chunks_matches_brute_force() -> None:
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(40, 5)).astype(np.float32)
+    known = rng.random(40) > 0.3
+    bias = rng.normal(size=40).astype(np.float32)
+    model = ItemEmbeddings(vectors=vectors, known=known, similarity="dot_sigmoid", bias=bias)
+    queries = np.arange(40, dtype=np.int32)  # known and unknown queries alike
+    ids, scores = model.most_similar(queries, k=4, chunk_size=7)
+    candidates = np.flatnonzero(known)
+    for q in queries:
+        others = candidates[candidates != q]
+        brute = vectors[others] @ vectors[q] + bias[others] + bias[q]
+        best = others[np.argsort(-brute)[:4]]
+        assert ids[q].tolist() == best.tolist()
+        np.testing.assert_allclose(
+            scores[q], model.score(np.full(4, q, np.int32), ids[q]), rtol=1e-5
+        )

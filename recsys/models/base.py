@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -55,7 +56,13 @@ class ItemEmbeddings:
     def dim(self) -> int:
         return int(self.vectors.shape[1])
 
+    @cached_property
     def _scoring_vectors(self) -> EmbeddingMatrix:
+        """Unit rows for cosine, the raw rows otherwise; computed once per instance.
+
+        Cached because a served model scores many small requests: re-normalizing a
+        1.95M x 128 table per request would dominate their latency.
+        """
         if self.similarity != "cosine":
             return self.vectors
         norms = np.linalg.norm(self.vectors, axis=1, keepdims=True)
@@ -63,7 +70,7 @@ class ItemEmbeddings:
 
     def score(self, item_a: ItemIds, item_b: ItemIds, chunk_size: int = 1 << 20) -> Weights:
         """Score pairs in bulk, shape (n,). Chunked so memory stays bounded on millions of pairs."""
-        vectors = self._scoring_vectors()
+        vectors = self._scoring_vectors
         out = np.empty(item_a.shape[0], dtype=np.float32)
         for start in range(0, item_a.shape[0], chunk_size):
             a = item_a[start : start + chunk_size]
@@ -76,29 +83,43 @@ class ItemEmbeddings:
             out[start : start + chunk_size] = s
         return out
 
-    def most_similar(self, item_ids: ItemIds, k: int) -> tuple[ItemIds, Weights]:
+    def most_similar(
+        self, item_ids: ItemIds, k: int, chunk_size: int = 256
+    ) -> tuple[ItemIds, Weights]:
         """Top-k known items for each query item (the query itself excluded).
+
+        Queries are scored ``chunk_size`` at a time, so memory stays at
+        (chunk_size, n_known) floats however many products are asked for.
 
         Returns (ids, scores), each of shape (len(item_ids), k).
         """
-        vectors = self._scoring_vectors()
+        item_ids = np.asarray(item_ids)
         candidates = np.flatnonzero(self.known).astype(np.int32)
         k = min(k, max(len(candidates) - 1, 0))
-        scores = vectors[item_ids] @ vectors[candidates].T  # (queries, candidates)
-        if self.bias is not None:
-            scores = scores + self.bias[item_ids, None] + self.bias[None, candidates]
-        scores[candidates[None, :] == np.asarray(item_ids)[:, None]] = -np.inf
+        ids = np.empty((len(item_ids), k), dtype=np.int32)
+        top_scores = np.empty((len(item_ids), k), dtype=np.float32)
         if k == 0:
-            empty = np.empty((len(item_ids), 0))
-            return empty.astype(np.int32), empty.astype(np.float32)
-        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-        top_scores = np.take_along_axis(scores, top, axis=1)
-        order = np.argsort(-top_scores, axis=1)
-        top = np.take_along_axis(top, order, axis=1)
-        top_scores = np.take_along_axis(top_scores, order, axis=1)
+            return ids, top_scores
+        vectors = self._scoring_vectors
+        candidate_vectors = vectors[candidates]
+        # Column of each item among the candidates (-1 when it is not one): masks the query.
+        column = np.full(self.n_items, -1, dtype=np.int64)
+        column[candidates] = np.arange(candidates.size)
+        for start in range(0, len(item_ids), chunk_size):
+            query = item_ids[start : start + chunk_size]
+            scores = vectors[query] @ candidate_vectors.T  # (chunk, candidates)
+            if self.bias is not None:
+                scores = scores + self.bias[query, None] + self.bias[None, candidates]
+            rows = np.flatnonzero(column[query] >= 0)
+            scores[rows, column[query][rows]] = -np.inf
+            top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+            chunk_scores = np.take_along_axis(scores, top, axis=1)
+            order = np.argsort(-chunk_scores, axis=1)
+            ids[start : start + chunk_size] = candidates[np.take_along_axis(top, order, axis=1)]
+            top_scores[start : start + chunk_size] = np.take_along_axis(chunk_scores, order, axis=1)
         if self.similarity == "dot_sigmoid":
-            top_scores = 1.0 / (1.0 + np.exp(-top_scores))
-        return candidates[top], top_scores.astype(np.float32)
+            top_scores = (1.0 / (1.0 + np.exp(-top_scores))).astype(np.float32)
+        return ids, top_scores
 
 
 class TrainingCallback:
