@@ -11,7 +11,8 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 from mlflow.entities import Param
+from mlflow.environment_variables import MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR
 from mlflow.tracking import MlflowClient
 from pydantic import BaseModel
 
@@ -298,5 +300,23 @@ def track_run(
         with tempfile.TemporaryDirectory(prefix="recsys-embeddings-") as tmp:
             folder = save_embeddings(model, dataset.products["asin"], Path(tmp))
             mlflow.log_artifacts(str(folder), names.ARTIFACT_EMBEDDINGS_DIR)
-            log_embedding_model(folder, _input_example(dataset), name=names.MODEL_NAME)
+            with _artifact_progress_bars(progress):
+                log_embedding_model(folder, _input_example(dataset), name=names.MODEL_NAME)
     return run_id
+
+
+@contextmanager
+def _artifact_progress_bars(enabled: bool) -> Iterator[None]:
+    """MLflow's own artifact-download bars (log_model validates its input example) follow
+    ``progress``: a quiet run must not print them. Restores the variable afterwards."""
+    variable = MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR.name
+    previous = os.environ.get(variable)
+    if not enabled:
+        os.environ[variable] = "false"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(variable, None)
+        else:
+            os.environ[variable] = previous
