@@ -9,7 +9,7 @@ any pair). The study reports Electronics 418,749 products / 4,005,262 pairs and 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -120,9 +120,7 @@ PRESETS: dict[str, SyntheticPreset] = {
     # Electronics in shape, 1% in size: ~4.2k products / ~40k pairs, so the whole default
     # pipeline (prepare, walks, every method) runs in minutes on 2 cores. A quarter of its
     # records are obscure, so even this small split has a cold-start slice to measure.
-    "small": SyntheticPreset(
-        **{**_ELECTRONICS.__dict__, "default_scale": 0.01, "obscure_share": 0.35}
-    ),
+    "small": replace(_ELECTRONICS, default_scale=0.01, obscure_share=0.35),
     "books": SyntheticPreset(
         root="Books",
         n_products=1_948_370,
