@@ -141,6 +141,9 @@ class _EpochReporter(CallbackAny2Vec):
         self.evaluate_epochs = evaluate_epochs
         self.epoch = 0
         self.previous_loss = 0.0
+        # The last epoch's evaluation: the final embeddings equal that epoch's, so
+        # on_train_end reuses it instead of evaluating again.
+        self.last_metrics: dict[str, float] | None = None
 
     def on_epoch_end(self, model: Word2Vec) -> None:
         loss_total = float(model.get_latest_training_loss())
@@ -150,8 +153,8 @@ class _EpochReporter(CallbackAny2Vec):
             callback.on_batch_end(self.epoch, {"loss": epoch_loss})
         if self.evaluate_epochs:
             embeddings = embeddings_from_gensim(model, self.data.n_items)
-            metrics = evaluate(embeddings, self.data).metrics()
-            metrics["loss"] = epoch_loss
+            self.last_metrics = evaluate(embeddings, self.data).metrics()
+            metrics = {**self.last_metrics, "loss": epoch_loss}
             logger.info("epoch %d: %s", self.epoch, metrics)
             for callback in self.callbacks:
                 callback.on_epoch_end(self.epoch, metrics, embeddings)
@@ -198,7 +201,9 @@ def train_word2vec_on_walks(
         sentences = [[str(item) for item in walk] for walk in walk_matrix.tolist()]
         model = Word2Vec(sentences=sentences, **gensim_params)
     embeddings = embeddings_from_gensim(model, data.n_items)
-    metrics = evaluate(embeddings, data).metrics() if callbacks else {}
+    metrics: dict[str, float] = {}
+    if callbacks:
+        metrics = reporter.last_metrics or evaluate(embeddings, data).metrics()
     for callback in callbacks:
         callback.on_train_end(embeddings, metrics)
     return embeddings
