@@ -23,6 +23,11 @@ INT32_LIMIT = np.iinfo(np.int32).max
 MAX_DENSE_ITEMS = 1 << 29  # keeps (a * n + b) * 4 + code inside int64
 
 
+def undirected_keys(a: ItemIds, b: ItemIds, n_items: int) -> npt.NDArray[np.int64]:
+    """``min * n + max``: one int64 per undirected pair (no bound check, no relation)."""
+    return np.minimum(a, b).astype(np.int64) * n_items + np.maximum(a, b)
+
+
 def pair_keys(
     source: npt.NDArray[np.int32],
     target: npt.NDArray[np.int32],
@@ -32,9 +37,7 @@ def pair_keys(
     """``(min * n + max) * 4 + code``: sorts by undirected pair, then by relation."""
     if n_items > MAX_DENSE_ITEMS:
         raise DataError(f"{n_items:,} products: more than the {MAX_DENSE_ITEMS:,} supported")
-    low = np.minimum(source, target).astype(np.int64)
-    high = np.maximum(source, target).astype(np.int64)
-    return (low * n_items + high) * 4 + code
+    return undirected_keys(source, target, n_items) * 4 + code
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from recsys.data.dataset import PairTable, ValidationPairs
 from recsys.data.errors import DataError
-from recsys.data.pairs import UniquePairs
+from recsys.data.pairs import UniquePairs, undirected_keys
 from recsys.typing import ItemIds
 
 MAX_ROUNDS = 64  # a dense graph may reject most candidates; past this, say so
@@ -40,11 +40,6 @@ class SplitResult:
 
     train: PairTable
     validation: ValidationPairs
-
-
-def _pair_keys(a: ItemIds, b: ItemIds, n_items: int) -> npt.NDArray[np.int64]:
-    low = np.minimum(a, b).astype(np.int64)
-    return low * n_items + np.maximum(a, b)
 
 
 def _is_member(keys: npt.NDArray[np.int64], sorted_keys: npt.NDArray[np.int64]) -> npt.NDArray:
@@ -113,7 +108,7 @@ def sample_negatives(
         # room for rejections) instead of the whole shuffled pool again.
         size = half if not found else min(half, 2 * need + 1024)
         left, right = pool[order[:size]], pool[order[size : 2 * size]]
-        keys = _pair_keys(left, right, n_items)[left != right]
+        keys = undirected_keys(left, right, n_items)[left != right]
         # Sorted unique candidates: membership by binary search is fast on sorted needles
         # (numpy reuses the previous position), and repeats within the round go at once.
         unique, first = np.unique(keys, return_index=True)
@@ -174,7 +169,7 @@ def split_pairs(
     held_out = order[:n_validation]
     train_rows = np.sort(order[n_validation:])  # pairs arrive sorted: keep train sorted too
     val_a, val_b = pairs.item_a[held_out], pairs.item_b[held_out]
-    positive_keys = np.sort(_pair_keys(pairs.item_a, pairs.item_b, n_items))
+    positive_keys = np.sort(undirected_keys(pairs.item_a, pairs.item_b, n_items))
     pool = negative_pool(val_a, val_b, negatives)
     neg_a, neg_b = sample_negatives(pool, positive_keys, n_items, n_validation, rng)
 

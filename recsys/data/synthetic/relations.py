@@ -17,6 +17,7 @@ import numpy as np
 from scipy.special import ndtri
 from tqdm import tqdm
 
+from recsys.data.pairs import undirected_keys
 from recsys.data.synthetic.catalog import Catalog
 from recsys.data.synthetic.presets import Sizes, SyntheticPreset
 from recsys.data.synthetic.sampling import (
@@ -113,10 +114,6 @@ def _dedupe(
     key = (src.astype(np.int64) * 3 + rel) * n + dst
     first = np.sort(np.unique(key, return_index=True)[1])
     return src[first], rel[first], dst[first], protected[first]
-
-
-def _pair_keys(src: np.ndarray, dst: np.ndarray, n: int) -> np.ndarray:
-    return np.minimum(src, dst).astype(np.int64) * n + np.maximum(src, dst)
 
 
 def build_relations(
@@ -230,7 +227,7 @@ def _calibrate_pairs(
     n = catalog.n_products
     for attempt in range(MAX_TOP_UP_ROUNDS):
         unique_keys, inverse, counts = np.unique(
-            _pair_keys(src, dst, n), return_inverse=True, return_counts=True
+            undirected_keys(src, dst, n), return_inverse=True, return_counts=True
         )
         missing = n_pairs - unique_keys.shape[0]
         if missing <= 0:
