@@ -304,6 +304,7 @@ def _fit(
         state = load_checkpoint(config.checkpoint_dir, model, optimizers, config) or state
     monitor = SampledAuc(data.validation, config.eval_sample, config.seed, device)
     step, metrics = state.global_step, state.metrics
+    embeddings: ItemEmbeddings | None = None
 
     for epoch in range(state.epochs_done, config.epochs):
         stats = run_epoch(model, source, optimizers, config, epoch, step, callbacks, monitor)
@@ -322,9 +323,10 @@ def _fit(
             state = TrainingState(epochs_done=epoch + 1, global_step=step, metrics=metrics)
             save_checkpoint(config.checkpoint_dir, model, optimizers, state, config)
 
-    model.eval()
-    embeddings = model.item_embeddings(known)
-    if not metrics:  # resumed from a checkpoint of a finished run
+    if embeddings is None:  # resumed from a checkpoint of a finished run: no epoch ran
+        model.eval()
+        embeddings = model.item_embeddings(known)
+    if not metrics:
         metrics = evaluate(embeddings, data).metrics()
     for callback in callbacks:
         callback.on_train_end(embeddings, metrics)
