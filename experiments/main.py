@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 
 from recsys.cli.main_job import main_command
+from recsys.tracking.mlproject import entry_arguments
 
 DECLARED = ("dataset", "methods", "profile")
 
@@ -21,20 +22,12 @@ def to_cli_arguments(argv: list[str]) -> list[str]:
 
     An empty declared value keeps the command's default.
     """
+    try:
+        pairs = entry_arguments(argv)
+    except ValueError as err:
+        raise SystemExit(f"error: {err}") from None
     args: list[str] = []
-    index = 0
-    while index < len(argv):
-        token = argv[index]
-        if token.startswith("--") and "=" not in token:
-            if index + 1 >= len(argv):
-                raise SystemExit(f"error: parameter {token} has no value")
-            key, value = token[2:], argv[index + 1]
-            index += 2
-        elif "=" in token:
-            key, _, value = token.lstrip("-").partition("=")
-            index += 1
-        else:
-            raise SystemExit(f"error: expected key=value or --key value, got {token!r}")
+    for key, value in pairs:
         if key in DECLARED:
             if value != "":
                 args += [f"--{key}", value]

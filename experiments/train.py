@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import sys
 
+from recsys.tracking.mlproject import entry_arguments
 from recsys.tracking.params import ParameterError
 from recsys.tracking.run import run_method
 from recsys.tracking.server import TrackingServerError
@@ -22,23 +23,7 @@ def parse_arguments(argv: list[str]) -> tuple[str, dict[str, str]]:
     if not argv or "=" in argv[0] or argv[0].startswith("-"):
         raise ValueError("usage: train.py METHOD key=value ... [--key value ...]")
     method, rest = argv[0], argv[1:]
-    params: dict[str, str] = {}
-    index = 0
-    while index < len(rest):
-        token = rest[index]
-        if token.startswith("--") and "=" not in token:
-            if index + 1 >= len(rest):
-                raise ValueError(f"parameter {token} has no value")
-            key, value = token[2:], rest[index + 1]
-            index += 2
-        elif "=" in token:
-            key, _, value = token.lstrip("-").partition("=")
-            index += 1
-        else:
-            raise ValueError(f"expected key=value or --key value, got {token!r}")
-        if value != "":
-            params[key] = value
-    return method, params
+    return method, {key: value for key, value in entry_arguments(rest) if value != ""}
 
 
 def main(argv: list[str]) -> int:

@@ -31,6 +31,30 @@ PREPARE_ENTRY_POINT = "prepare"
 EMPTY_DEFAULT_FIELDS = ("data_dir",)  # machine-specific: "" defers to the schema's default
 
 
+def entry_arguments(argv: list[str]) -> list[tuple[str, str]]:
+    """An entry script's ``key=value`` and ``--key value`` tokens as ``(key, value)`` pairs.
+
+    Raises:
+        ValueError: a ``--key`` without a value, or a token of neither form.
+    """
+    pairs: list[tuple[str, str]] = []
+    index = 0
+    while index < len(argv):
+        token = argv[index]
+        if token.startswith("--") and "=" not in token:
+            if index + 1 >= len(argv):
+                raise ValueError(f"parameter {token} has no value")
+            pairs.append((token[2:], argv[index + 1]))
+            index += 2
+        elif "=" in token:
+            key, _, value = token.lstrip("-").partition("=")
+            pairs.append((key, value))
+            index += 1
+        else:
+            raise ValueError(f"expected key=value or --key value, got {token!r}")
+    return pairs
+
+
 def mlproject_type(field: FlatField) -> str:
     """The MLproject type of a parameter: int, float or string (documentation for users;
     MLflow passes every value through as text and pydantic validates it)."""
