@@ -294,7 +294,8 @@ def run_main_job(
         for m, values in lighter.items():
             echo(f"  {m}: " + ", ".join(f"{k}={v}" for k, v in values.items()))
 
-    data_params = {k: v for k, v in params[chosen[0]].items() if k in flat_fields(DataConfig)}
+    data_fields = flat_fields(DataConfig)
+    data_params = {k: v for k, v in params[chosen[0]].items() if k in data_fields}
     echo(f"Preparing {dataset} ...")
     prepare(build_config(DataConfig, data_params, "the dataset"))
 
