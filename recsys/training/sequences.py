@@ -139,6 +139,7 @@ class WindowPairSource:
         reduced_window: draw a per-token window in 1..window (word2vec, gensim) instead of
             the fixed window.
         pairs_per_chunk: about how many pairs are materialised at once (memory bound).
+        counts: :func:`token_counts` of ``walk_matrix`` when the caller has them already.
     """
 
     def __init__(
@@ -153,13 +154,14 @@ class WindowPairSource:
         device: torch.device,
         reduced_window: bool = False,
         pairs_per_chunk: int = 1 << 23,
+        counts: np.ndarray | None = None,
     ) -> None:
         if walk_matrix.ndim != 2 or walk_matrix.shape[1] < 2:
             raise ValueError(f"walk_matrix must be (n_walks, length >= 2), got {walk_matrix.shape}")
         if walk_matrix.size and (walk_matrix.min() < 0 or walk_matrix.max() >= n_items):
             raise ValueError(f"walk_matrix holds ids outside 0..{n_items - 1}")
         self.walks = torch.as_tensor(walk_matrix.astype(np.int32, copy=False), device=device)
-        self.counts = token_counts(walk_matrix, n_items)
+        self.counts = token_counts(walk_matrix, n_items) if counts is None else counts
         keep = keep_probability(self.counts, subsample)
         self.keep_prob = torch.as_tensor(keep, device=device)
         self.window = window
@@ -245,5 +247,6 @@ def window_pair_source(
         negatives=config.negatives,
         device=device,
         reduced_window=config.reduced_window,
+        counts=counts,
     )
     return source, counts > 0
