@@ -32,6 +32,7 @@ from recsys.training.config import WindowConfig
 from recsys.training.engine import EmbeddingModel, fit, resolve_device
 from recsys.training.fused_sgns import sgns_step
 from recsys.training.sequences import window_pair_source
+from recsys.training.sgns_torch import sgns_step_tensors
 from recsys.typing import BoolMask, WalkMatrix
 
 
@@ -76,17 +77,22 @@ class SkipGram(EmbeddingModel):
         # One gather per table: one sparse gradient each, (B, dim) and (B, 1 + K, dim).
         return skipgram_loss(self.center(batch.center), self.context(context_ids))
 
-    def fused_sgd_step(self, batch: PairBatch, lr: float) -> float | None:
-        """On CPU, word2vec's fused in-place update (numba, Hogwild); elsewhere None.
+    def fused_sgd_step(self, batch: PairBatch, lr: float) -> Tensor | float | None:
+        """word2vec's update without autograd: numba (Hogwild) on CPU, tensor ops elsewhere.
 
-        On the 2-vCPU VM it trained 0.66M pairs/s against 0.04-0.11M for autograd + sparse
-        SGD (docs/benchmarks.md); on GPU the autograd path is the fast one.
+        On the 2-vCPU VM the numba kernel trained 0.66M pairs/s against 0.04-0.11M for
+        autograd + sparse SGD (docs/benchmarks.md). On a GPU the batched tensor step
+        (:func:`recsys.training.sgns_torch.sgns_step_tensors`) skips the sparse-gradient
+        bookkeeping and the per-step host sync; it returns the loss as a device tensor.
         """
-        if self.center.weight.device.type != "cpu":
-            return None
+        center, context = self.center.weight.detach(), self.context.weight.detach()
+        if center.device.type != "cpu":
+            return sgns_step_tensors(
+                center, context, batch.center, batch.context, batch.negatives, lr
+            )
         return sgns_step(
-            self.center.weight.detach().numpy(),
-            self.context.weight.detach().numpy(),
+            center.numpy(),
+            context.numpy(),
             batch.center.numpy(),
             batch.context.numpy(),
             batch.negatives.numpy(),

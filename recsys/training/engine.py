@@ -77,7 +77,7 @@ class EmbeddingModel(nn.Module):
         """The trained embeddings as numpy (a copy off the device)."""
         raise NotImplementedError
 
-    def fused_sgd_step(self, batch: PairBatch, lr: float) -> float | None:
+    def fused_sgd_step(self, batch: PairBatch, lr: float) -> Tensor | float | None:
         """Optional: one plain-SGD step applied in place without autograd; returns the loss.
 
         ``lr`` is per pair (word2vec's convention). Return None (the default) where the model
@@ -140,7 +140,7 @@ def train_step(
 
     Losses are means over the batch; plain SGD takes ``lr`` per pair (word2vec's convention,
     0.025 there), so its step is scaled back up by the batch size. A model with a fused SGD
-    step (skip-gram on CPU) bypasses autograd.
+    step (skip-gram) bypasses autograd.
     """
     if optimizer_kind == "sgd":
         fused_loss = model.fused_sgd_step(batch, lr)

@@ -1,0 +1,90 @@
+"""The tensor skip-gram step against the numba kernel and against autograd SGD."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from recsys.models.skipgram import SkipGram
+from recsys.training.batching import PairBatch
+from recsys.training.fused_sgns import reference_sgns_step
+from recsys.training.sgns_torch import sgns_step_tensors
+
+DEVICES = ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]
+
+
+def _tables(seed: int, n: int = 40, dim: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return (
+        rng.normal(0, 0.3, (n, dim)).astype(np.float32),
+        rng.normal(0, 0.3, (n, dim)).astype(np.float32),
+    )
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_step_equals_sequential_reference_when_rows_are_distinct(device: str) -> None:
+    center, context = _tables(3)
+    centers, contexts = np.array([0, 1, 2, 3]), np.array([10, 11, 12, 13])
+    negatives = np.arange(20, 32).reshape(4, 3)
+    expected_center, expected_context = center.copy(), context.copy()
+    expected = reference_sgns_step(
+        expected_center, expected_context, centers, contexts, negatives, 0.2
+    )
+    center_t = torch.as_tensor(center, device=device)
+    context_t = torch.as_tensor(context, device=device)
+    loss = sgns_step_tensors(
+        center_t,
+        context_t,
+        torch.as_tensor(centers, device=device),
+        torch.as_tensor(contexts, device=device),
+        torch.as_tensor(negatives, device=device),
+        0.2,
+    )
+    assert loss.device.type == device
+    assert abs(float(loss) - expected) < 1e-5
+    np.testing.assert_allclose(center_t.cpu().numpy(), expected_center, atol=1e-6)
+    np.testing.assert_allclose(context_t.cpu().numpy(), expected_context, atol=1e-6)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_step_equals_autograd_sgd_on_the_summed_loss_with_repeated_rows(device: str) -> None:
+    rng = np.random.default_rng(4)
+    batch = PairBatch(
+        center=torch.as_tensor(rng.integers(0, 8, 50), device=device),
+        context=torch.as_tensor(rng.integers(0, 8, 50), device=device),
+        negatives=torch.as_tensor(rng.integers(0, 8, (50, 4)), device=device),
+        target=None,
+        progress=1.0,
+    )
+    model = SkipGram(40, 8, torch.Generator().manual_seed(0)).to(device)
+    center, context = _tables(5)
+    with torch.no_grad():
+        model.center.weight.copy_(torch.as_tensor(center))
+        model.context.weight.copy_(torch.as_tensor(context))
+    lr = 0.05
+    loss = model.loss(batch)  # mean over pairs: SGD's lr is scaled back by the batch size
+    loss.backward()
+    torch.optim.SGD(model.sparse_parameters(), lr=lr * len(batch)).step()
+
+    center_t = torch.as_tensor(center, device=device)
+    context_t = torch.as_tensor(context, device=device)
+    step_loss = sgns_step_tensors(
+        center_t, context_t, batch.center, batch.context, batch.negatives, lr
+    )
+    assert abs(float(step_loss) - float(loss)) < 1e-5
+    np.testing.assert_allclose(
+        center_t.cpu().numpy(), model.center.weight.detach().cpu().numpy(), atol=1e-5
+    )
+    np.testing.assert_allclose(
+        context_t.cpu().numpy(), model.context.weight.detach().cpu().numpy(), atol=1e-5
+    )
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_skipgram_uses_the_tensor_step_on_cuda() -> None:
+    model = SkipGram(40, 8, torch.Generator().manual_seed(0)).to("cuda")
+    ids = torch.arange(4, device="cuda")
+    loss = model.fused_sgd_step(PairBatch(ids, ids + 4, (ids + 8).view(4, 1), None, 1.0), 0.1)
+    assert isinstance(loss, torch.Tensor) and loss.device.type == "cuda"
+    assert float(model.context.weight[4:13].abs().sum()) > 0  # the step moved context rows
