@@ -65,12 +65,13 @@ print('torch', torch.__version__, 'numpy', numpy.__version__, 'pandas', pandas._
     methods synthetic-electronics side_info_equal side_info \
         '{"device": "cuda", "threads": 0, "batch_size": 65536, "weighting": "equal"}'
     ;;
-books)
-    step 400 prepare_books python3 benchmarks/bench_prepare.py --preset books --scale 1.0 \
+books)  # fits one 10-minute call: prepare ~3 min, MF ~1.5 min, skip-gram the rest
+    step 260 prepare_books python3 benchmarks/bench_prepare.py --preset books --scale 1.0 \
         --data-dir "$DATA"
-    methods synthetic-books mf_bias_books mf_bias '{"device": "cuda", "threads": 0}' 300
+    methods synthetic-books mf_books mf \
+        '{"device": "cuda", "threads": 0, "batch_size": 4096}' 170
     methods synthetic-books node2vec_walks_skipgram_books skipgram \
-        "{$GPU_SGD, \"batch_size\": 262144, \"p\": 0.5, \"q\": 2.0}" 300
+        "{$GPU_SGD, \"batch_size\": 262144, \"p\": 0.5, \"q\": 2.0, \"epochs\": 2}" 150
     ;;
 *)
     echo "unknown phase $phase (electronics | books)" >&2

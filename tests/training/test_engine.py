@@ -23,6 +23,7 @@ FAST: dict[str, Any] = {
     "progress": False,
     "threads": 1,
     "eval_every": 5,
+    "device": "cpu",  # the tests build CPU sources; a GPU machine must not switch them to cuda
 }
 
 
@@ -137,7 +138,7 @@ def test_device_auto_and_explicit() -> None:
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_mf_trains_on_cuda(planted_dataset: PreparedDataset) -> None:
     recorder = Recorder()
-    config = MFConfig(epochs=2, device="cuda", **{**FAST, "threads": 0})
+    config = MFConfig(epochs=2, **{**FAST, "threads": 0, "device": "cuda"})
     embeddings = train_mf(planted_dataset, config, [recorder])
     assert recorder.params["device_resolved"].startswith("cuda")
     assert np.isfinite(embeddings.vectors).all()
