@@ -14,5 +14,5 @@ How a torch method is put together (see recsys.models.skipgram for a short examp
 
 Modules: batching (bulk negatives, pair batches), sequences (windows, subsampling),
 schedule (learning rates), checkpoint, monitor (sampled AUC), fused_sgns (CPU kernel),
-engine (the loop), config.
+sgns_torch (the GPU's skip-gram step), engine (the loop), config.
 """
