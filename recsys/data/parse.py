@@ -22,6 +22,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from recsys.config import RelationWeights
+from recsys.cores import available_cores
 from recsys.data.asin_codes import Codes, IrregularAsins, asins_of_codes, dense_ids
 from recsys.data.dataset import PRODUCT_COLUMNS
 from recsys.data.errors import DataError
@@ -29,7 +30,7 @@ from recsys.data.extract import MAX_LINE_NUMBERS, BlockResult
 from recsys.data.pairs import INT32_LIMIT, UniquePairs, dedupe_pair_keys, pair_keys
 from recsys.data.reader import BLOCK_BYTES, detect_format, iter_line_blocks, open_stream
 from recsys.data.records import IGNORED_RELATIONS, N_RELATIONS, RELATION_NAMES
-from recsys.data.workers import default_workers, parse_blocks, parser_pool
+from recsys.data.workers import parse_blocks, parser_pool
 
 # Worker processes only pay off past their start-up cost (~0.3 s each, measured).
 PARALLEL_MIN_BYTES = 8 << 20
@@ -250,7 +251,7 @@ def parse_metadata(
     fmt = detect_format(path)
     status = open_stream(path)
     if workers is None:
-        workers = default_workers()
+        workers = available_cores()
     if status.size_bytes < PARALLEL_MIN_BYTES:
         workers = 1
     merger = _Merger()

@@ -14,7 +14,6 @@ pure-Python parsing and small numpy operations: no locks, no BLAS/OpenMP, no tor
 from __future__ import annotations
 
 import multiprocessing
-import os
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -22,13 +21,6 @@ from contextlib import contextmanager
 
 from recsys.data.extract import BlockResult, extract_block
 from recsys.data.reader import LineBlock, MetadataFormat
-
-
-def default_workers() -> int:
-    """Cores this process may use."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 def _start_method() -> str:

@@ -26,6 +26,7 @@ import scipy.sparse as sp
 from numba import prange
 from tqdm.auto import tqdm
 
+from recsys.cores import resolve_workers
 from recsys.graph.alias import alias_draw, alias_tables
 from recsys.graph.csr import walk_start_nodes
 from recsys.graph.rng import next_uniform, walker_state
@@ -223,13 +224,6 @@ def walk_starts(start_nodes: ItemIds, walks_per_node: int, rng: np.random.Genera
     return np.concatenate(rounds).astype(np.int32, copy=False)
 
 
-def _resolve_workers(workers: int) -> int:
-    available = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
-    if workers < 0:
-        raise ValueError(f"workers must be >= 0 (0 = every core), got {workers}")
-    return available if workers == 0 else min(workers, available)
-
-
 def warn_if_wasteful(p: float, q: float) -> None:
     """Warn about node2vec settings that cost time for nothing or sample very slowly."""
     if p == 1.0 and q == 1.0:
@@ -302,7 +296,7 @@ def random_walks(
     walk_matrix = np.empty((starts.size, walk_length), dtype=np.int32)
     kernel_seed = np.uint64(seed)
     previous_threads = numba.get_num_threads()
-    numba.set_num_threads(_resolve_workers(workers))
+    numba.set_num_threads(resolve_workers(workers, cap=int(numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
     try:
         chunks = range(0, starts.size, _CHUNK_WALKS)
         bar = tqdm(

@@ -9,7 +9,6 @@ queue (benchmarks/bench_word2vec.py measures both on the same walks).
 from __future__ import annotations
 
 import logging
-import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +22,7 @@ from numba import prange
 from pydantic import Field
 
 from recsys.config import WalkConfig
+from recsys.cores import resolve_workers
 from recsys.data.dataset import PreparedDataset
 from recsys.evaluation.metrics import evaluate
 from recsys.models.base import ItemEmbeddings, TrainingCallback
@@ -53,11 +53,6 @@ class GensimWalkConfig(WalkConfig):
         description="file: walks written to a temporary corpus_file (gensim's fast path); "
         "iterable: walks passed as lists of str tokens",
     )
-
-
-def gensim_workers(workers: int) -> int:
-    """Threads for gensim: 0 means every core."""
-    return workers if workers > 0 else max(os.cpu_count() or 1, 1)
 
 
 @numba.njit(nogil=True, parallel=True, cache=True)
@@ -186,7 +181,7 @@ def train_word2vec_on_walks(
         "sg": config.sg,
         "epochs": config.epochs,
         "seed": config.seed,
-        "workers": gensim_workers(config.workers),
+        "workers": resolve_workers(config.workers),
         "compute_loss": True,
         "callbacks": [reporter],
     }

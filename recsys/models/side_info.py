@@ -123,6 +123,7 @@ class SkipGramWithSideInfo(EmbeddingModel):
         # The id-dropout stream is created on the training device at the first batch.
         self._dropout_seed = int(torch.randint(1 << 62, (1,), generator=generator))
         self._dropout_generator: torch.Generator | None = None
+        self._dropout_device: torch.device | None = None
 
     @property
     def n_fields(self) -> int:
@@ -174,9 +175,12 @@ class SkipGramWithSideInfo(EmbeddingModel):
     def id_dropout_mask(self, centers: Tensor) -> Tensor:
         """(batch,) bool: centers whose id term this batch drops (only products with metadata:
         without it the side fields are all "unknown" and the id is the only signal)."""
-        if self._dropout_generator is None or self._dropout_generator.device != centers.device:
+        # Keyed by the tensors' device, not the generator's: torch.Generator("cuda") may
+        # report "cuda:0", and a mismatch would re-seed (repeat the same draws) every batch.
+        if self._dropout_generator is None or self._dropout_device != centers.device:
             self._dropout_generator = torch.Generator(device=centers.device)
             self._dropout_generator.manual_seed(self._dropout_seed)
+            self._dropout_device = centers.device
         draws = torch.rand(centers.shape, generator=self._dropout_generator, device=centers.device)
         return (draws < self.id_dropout) & self.describable[centers]
 

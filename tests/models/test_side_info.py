@@ -123,6 +123,13 @@ def test_id_dropout_only_hits_products_with_metadata() -> None:
     assert not _tiny_model(id_dropout=0.0).id_dropout_mask(centers).any()
 
 
+def test_id_dropout_draws_fresh_masks_every_batch() -> None:
+    model = _tiny_model(id_dropout=0.5)
+    centers = torch.tensor([1, 2] * 500)
+    first, second = model.id_dropout_mask(centers), model.id_dropout_mask(centers)
+    assert not torch.equal(first, second)  # one stream, not re-seeded per batch
+
+
 def test_equal_weighting_has_no_attention_and_averages() -> None:
     model = _tiny_model("equal")
     assert model.attention is None
