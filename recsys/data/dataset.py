@@ -86,11 +86,14 @@ class PreparedDataset:
         mask[self.train.item_b] = True
         return mask
 
-    def train_degree(self) -> np.ndarray:
-        """Number of training pairs each item takes part in, shape (n_items,)."""
-        return np.bincount(
-            np.concatenate([self.train.item_a, self.train.item_b]), minlength=self.n_items
-        ).astype(np.int64)
+    def train_degree(self, weighted: bool = False) -> np.ndarray:
+        """Training pairs each item takes part in, shape (n_items,): int64 counts, or with
+        ``weighted`` float64 sums of the pairs' relation weights."""
+        ends = np.concatenate([self.train.item_a, self.train.item_b])
+        if weighted:
+            weights = np.concatenate([self.train.weight, self.train.weight])
+            return np.bincount(ends, weights=weights, minlength=self.n_items)
+        return np.bincount(ends, minlength=self.n_items).astype(np.int64)
 
     def cold_start_mask(self) -> BoolMask:
         """Validation pairs that are unseen but whose two products both have metadata.

@@ -141,6 +141,40 @@ class TrainingCallback:
         """Called once with the final embeddings and metrics."""
 
 
+class MetricsForwarder(TrainingCallback):
+    """Passes every hook on to ``callbacks``, letting a subclass add metrics on the way.
+
+    A method that knows more than the engine (EGES: its learned field weights) wraps the
+    run's callbacks in one of these and overrides :meth:`extra_metrics`; the tracking
+    callbacks then log the extra values like any other epoch metric.
+    """
+
+    def __init__(self, callbacks: Sequence[TrainingCallback]) -> None:
+        self.callbacks = tuple(callbacks)
+
+    def extra_metrics(self, model: ItemEmbeddings) -> dict[str, float]:
+        """Metrics added to each epoch's and the final metrics (none by default)."""
+        return {}
+
+    def on_train_begin(self, params: dict[str, Any]) -> None:
+        for callback in self.callbacks:
+            callback.on_train_begin(params)
+
+    def on_batch_end(self, step: int, metrics: dict[str, float]) -> None:
+        for callback in self.callbacks:
+            callback.on_batch_end(step, metrics)
+
+    def on_epoch_end(self, epoch: int, metrics: dict[str, float], model: ItemEmbeddings) -> None:
+        metrics = {**metrics, **self.extra_metrics(model)}
+        for callback in self.callbacks:
+            callback.on_epoch_end(epoch, metrics, model)
+
+    def on_train_end(self, model: ItemEmbeddings, metrics: dict[str, float]) -> None:
+        metrics = {**metrics, **self.extra_metrics(model)}
+        for callback in self.callbacks:
+            callback.on_train_end(model, metrics)
+
+
 TrainFunction = Callable[[Any, BaseModel, Sequence[TrainingCallback]], ItemEmbeddings]
 
 

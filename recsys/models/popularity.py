@@ -39,10 +39,7 @@ class PopularityConfig(StrictModel):
 
 def log_degree(dataset: PreparedDataset, weighted: bool = False) -> Weights:
     """``log(1 + degree)`` of every item in the training pairs, shape (n_items,)."""
-    ends = np.concatenate([dataset.train.item_a, dataset.train.item_b])
-    weights = np.concatenate([dataset.train.weight, dataset.train.weight]) if weighted else None
-    degree = np.bincount(ends, weights=weights, minlength=dataset.n_items)
-    return np.log1p(degree).astype(np.float32)
+    return np.log1p(dataset.train_degree(weighted)).astype(np.float32)
 
 
 def train_popularity(

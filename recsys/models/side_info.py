@@ -29,7 +29,7 @@ metadata but no training occurrence is embedded by exactly that side-info-only v
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import torch
@@ -39,7 +39,7 @@ from torch import Tensor, nn
 
 from recsys.data.dataset import PreparedDataset
 from recsys.graph import walk_config_of, walks_for_dataset
-from recsys.models.base import ItemEmbeddings, Method, TrainingCallback
+from recsys.models.base import ItemEmbeddings, Method, MetricsForwarder, TrainingCallback
 from recsys.models.side_features import UNKNOWN_ID, SideFeatures, build_side_features
 from recsys.models.skipgram import skipgram_loss
 from recsys.training.batching import PairBatch
@@ -225,39 +225,21 @@ class SkipGramWithSideInfo(EmbeddingModel):
         )
 
 
-class FieldWeightMetrics(TrainingCallback):
-    """Forwards every hook, adding the mean field weights to each epoch's metrics.
+class FieldWeightMetrics(MetricsForwarder):
+    """Adds the mean learned field weights to each epoch's metrics (``field_weight_brand``...).
 
     Models never call MLflow (STYLE.md); as epoch metrics the learned weights reach whatever
-    tracking callback is listed, one point per epoch, e.g. ``field_weight_brand``.
+    tracking callback is listed, one point per epoch.
     """
 
     def __init__(self, field_names: Sequence[str], callbacks: Sequence[TrainingCallback]) -> None:
+        super().__init__(callbacks)
         self.field_names = tuple(field_names)
-        self.callbacks = tuple(callbacks)
 
-    def _with_weights(self, metrics: dict[str, float], model: ItemEmbeddings) -> dict[str, float]:
+    def extra_metrics(self, model: ItemEmbeddings) -> dict[str, float]:
         weights = model.extra.get("field_weights_trained", [])
         pairs = zip(self.field_names, weights, strict=False)
-        return {**metrics, **{f"field_weight_{n}": float(w) for n, w in pairs if np.isfinite(w)}}
-
-    def on_train_begin(self, params: dict[str, Any]) -> None:
-        for callback in self.callbacks:
-            callback.on_train_begin(params)
-
-    def on_batch_end(self, step: int, metrics: dict[str, float]) -> None:
-        for callback in self.callbacks:
-            callback.on_batch_end(step, metrics)
-
-    def on_epoch_end(self, epoch: int, metrics: dict[str, float], model: ItemEmbeddings) -> None:
-        metrics = self._with_weights(metrics, model)
-        for callback in self.callbacks:
-            callback.on_epoch_end(epoch, metrics, model)
-
-    def on_train_end(self, model: ItemEmbeddings, metrics: dict[str, float]) -> None:
-        metrics = self._with_weights(metrics, model)
-        for callback in self.callbacks:
-            callback.on_train_end(model, metrics)
+        return {f"field_weight_{n}": float(w) for n, w in pairs if np.isfinite(w)}
 
 
 class SideInfoConfig(WindowConfig):
