@@ -9,7 +9,7 @@ import click
 
 from recsys.config import DataConfig
 from recsys.methods import get_method, method_names
-from recsys.tracking.params import ParameterError, describe_params
+from recsys.tracking.params import ParameterError, describe_params, split_assignment
 from recsys.tracking.server import TrackingServerError
 
 EPILOG = (
@@ -25,15 +25,10 @@ EPILOG = (
 
 def parse_assignments(assignments: tuple[str, ...]) -> dict[str, str]:
     """``("dim=64", "lr=0.1")`` -> ``{"dim": "64", "lr": "0.1"}``; the last repeat wins."""
-    params: dict[str, str] = {}
-    for assignment in assignments:
-        key, sep, value = assignment.partition("=")
-        if not sep or not key.strip():
-            raise click.BadParameter(
-                f"{assignment!r} is not KEY=VALUE (e.g. -P dim=64)", param_hint="-P"
-            )
-        params[key.strip()] = value
-    return params
+    try:
+        return dict(split_assignment(assignment) for assignment in assignments)
+    except ParameterError as error:
+        raise click.BadParameter(str(error), param_hint="-P") from error
 
 
 def params_help(method_name: str) -> str:

@@ -29,7 +29,7 @@ from recsys.methods import get_method, method_names
 from recsys.tracking import names
 from recsys.tracking.leaderboard import KIND_MAIN, TAG_KIND, TAG_MAIN_RUN
 from recsys.tracking.leaderboard_report import LeaderboardReport, publish_leaderboard
-from recsys.tracking.params import ParameterError, build_config, flat_fields
+from recsys.tracking.params import ParameterError, build_config, flat_fields, split_assignment
 from recsys.tracking.run import PROJECT_RUN_ENV, prepare, run_method, validate_params
 from recsys.tracking.server import check_tracking_uri
 
@@ -116,10 +116,10 @@ def parse_overrides(pairs: Sequence[str]) -> dict[str | None, dict[str, str]]:
     """
     parsed: dict[str | None, dict[str, str]] = {None: {}}
     for pair in pairs:
-        key, sep, value = pair.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise ParameterError(f"-P {pair!r}: expected key=value or method.key=value")
+        try:
+            key, value = split_assignment(pair)
+        except ParameterError as error:
+            raise ParameterError(f"-P {error}; or method.key=value for one method") from None
         method, dot, leaf = key.rpartition(".")
         if dot and method not in method_names():
             raise ParameterError(

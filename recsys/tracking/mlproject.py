@@ -23,7 +23,7 @@ from pydantic import BaseModel
 
 from recsys.config import DataConfig
 from recsys.methods import METHOD_MODULES, get_method, method_names
-from recsys.tracking.params import FlatField, flat_fields
+from recsys.tracking.params import FlatField, flat_fields, split_assignment
 
 BEGIN_MARKER = "  # BEGIN generated method entry points (python -m recsys.tracking.mlproject)"
 END_MARKER = "  # END generated method entry points"
@@ -47,8 +47,7 @@ def entry_arguments(argv: list[str]) -> list[tuple[str, str]]:
             pairs.append((token[2:], argv[index + 1]))
             index += 2
         elif "=" in token:
-            key, _, value = token.lstrip("-").partition("=")
-            pairs.append((key, value))
+            pairs.append(split_assignment(token.lstrip("-")))
             index += 1
         else:
             raise ValueError(f"expected key=value or --key value, got {token!r}")

@@ -24,6 +24,19 @@ class ParameterError(ValueError):
     """A parameter is unknown or invalid; the message names it and what is allowed."""
 
 
+def split_assignment(text: str) -> tuple[str, str]:
+    """``"dim=64"`` -> ``("dim", "64")``: the one reading of a flat ``key=value`` parameter
+    (CLI ``-P``, the main job's ``-P``, MLproject entry scripts).
+
+    Raises:
+        ParameterError: no ``=``, or nothing before it.
+    """
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ParameterError(f"{text!r} is not key=value (e.g. dim=64)")
+    return key.strip(), value
+
+
 @dataclass(frozen=True)
 class FlatField:
     """One leaf parameter of a config schema."""

@@ -42,7 +42,7 @@ def test_bad_parameter_exits_naming_it(no_work: None, tracking_uri: str) -> None
     assert "weighted='maybe'" in result.output
     result = CliRunner().invoke(main, ["train", "popularity", "-P", "dimension"])
     assert result.exit_code == 2
-    assert "KEY=VALUE" in result.output
+    assert "'dimension' is not key=value" in result.output
     result = CliRunner().invoke(main, ["train", "popularity", "-P", "split_seed=-1", "-q"])
     assert result.exit_code == 1 and "split_seed='-1'" in result.output
 

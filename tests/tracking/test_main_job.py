@@ -83,6 +83,8 @@ def test_overrides_go_to_methods_that_have_them(store: str) -> None:
         method_params(["popularity"], DATASET, parse_overrides(["depht=3"]), quick=False)
     with pytest.raises(ParameterError, match="not a method"):
         parse_overrides(["nope.dim=3"])
+    with pytest.raises(ParameterError, match="'dim' is not key=value"):
+        parse_overrides(["dim"])
     with pytest.raises(ParameterError, match="unknown method"):
         resolve_methods("popularity,nope")
     assert resolve_methods("all")[0] == "popularity"
