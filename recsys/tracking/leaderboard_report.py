@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from mlflow import MlflowClient
 
+from recsys.tracking.experiments import resolve_experiment_id
 from recsys.tracking.leaderboard import KIND_LEADERBOARD, TAG_KIND, Leaderboard, query_leaderboard
 from recsys.tracking.leaderboard_format import format_html, format_markdown, format_text
 from recsys.tracking.leaderboard_plot import leaderboard_figure
@@ -26,21 +27,6 @@ class LeaderboardReport:
     board: Leaderboard
     text: str
     run_id: str | None  # None when the board was empty and nothing was logged
-
-
-def resolve_experiment_id(client: MlflowClient, experiment_name: str | None = None) -> str:
-    """The experiment for a new run: the one MLflow's environment names, else ``experiment_name``.
-
-    ``MLFLOW_EXPERIMENT_ID`` / ``MLFLOW_EXPERIMENT_NAME`` are what ``mlflow run
-    --experiment-name`` and users set; honouring them keeps our runs where they look.
-    """
-    if os.environ.get("MLFLOW_EXPERIMENT_ID"):
-        return os.environ["MLFLOW_EXPERIMENT_ID"]
-    name = os.environ.get("MLFLOW_EXPERIMENT_NAME") or experiment_name or DEFAULT_EXPERIMENT
-    experiment = client.get_experiment_by_name(name)
-    if experiment is not None:
-        return str(experiment.experiment_id)
-    return str(client.create_experiment(name))
 
 
 def log_leaderboard(
@@ -67,7 +53,7 @@ def log_leaderboard(
         tags["mlflow.parentRunId"] = parent_run_id
     owns_run = run_id is None
     if run_id is None:
-        exp = experiment_id or resolve_experiment_id(client)
+        exp = experiment_id or resolve_experiment_id(client, DEFAULT_EXPERIMENT)
         run_id = client.create_run(exp, tags=tags, run_name="leaderboard").info.run_id
     else:
         for key, value in tags.items():

@@ -27,6 +27,7 @@ from mlflow.exceptions import MlflowException
 from recsys.config import DataConfig
 from recsys.methods import get_method, method_names
 from recsys.tracking import names
+from recsys.tracking.experiments import resolve_experiment_id
 from recsys.tracking.leaderboard import KIND_MAIN, TAG_KIND, TAG_MAIN_RUN
 from recsys.tracking.leaderboard_report import LeaderboardReport, publish_leaderboard
 from recsys.tracking.params import ParameterError, build_config, flat_fields, split_assignment
@@ -199,12 +200,7 @@ def _start_parent(client: MlflowClient, dataset: str, methods: Sequence[str]) ->
             if key != names.TAG_RUN_NAME:
                 client.set_tag(project_run, key, value)
         return project_run, False
-    experiment = client.get_experiment_by_name(names.experiment_name(dataset))
-    experiment_id = (
-        experiment.experiment_id
-        if experiment is not None
-        else client.create_experiment(names.experiment_name(dataset))
-    )
+    experiment_id = resolve_experiment_id(client, names.experiment_name(dataset))
     return client.create_run(experiment_id, tags=tags).info.run_id, True
 
 

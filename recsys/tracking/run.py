@@ -32,6 +32,7 @@ from recsys.methods import get_method, method_names
 from recsys.models.base import ItemEmbeddings, Method, TrainingCallback
 from recsys.tracking import names
 from recsys.tracking.callback import MLflowCallback
+from recsys.tracking.experiments import resolve_experiment_id
 from recsys.tracking.params import (
     ParameterError,
     build_config,
@@ -194,8 +195,9 @@ def _start_run(data_config: DataConfig, run_name: str) -> mlflow.ActiveRun:
     project_run = os.environ.get(PROJECT_RUN_ENV)
     if project_run:  # launched by `mlflow run`: log into the run it created
         return mlflow.start_run(run_id=project_run)
-    experiment = mlflow.set_experiment(names.experiment_name(data_config.dataset))
-    return mlflow.start_run(experiment_id=experiment.experiment_id, run_name=run_name)
+    default = names.experiment_name(data_config.dataset)
+    experiment_id = resolve_experiment_id(MlflowClient(), default)
+    return mlflow.start_run(experiment_id=experiment_id, run_name=run_name)
 
 
 def _input_example(dataset: PreparedDataset) -> pd.DataFrame:

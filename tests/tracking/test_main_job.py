@@ -138,6 +138,21 @@ def test_failure_is_recorded_and_the_others_survive(store: str) -> None:
     assert "1 of 2 method(s) FAILED (broken)" in summary
 
 
+def test_every_run_of_the_job_honours_the_environments_experiment(
+    store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "team-sweep")
+    result = run_main_job(DATASET, ["popularity"], tracking_uri=store, progress=False)
+    client = MlflowClient(store)
+    experiment = client.get_experiment_by_name("team-sweep")
+    assert experiment is not None
+    assert result.leaderboard is not None
+    run_ids = [result.parent_run_id, result.outcomes[0].run_id, result.leaderboard.run_id]
+    for run_id in run_ids:
+        assert client.get_run(run_id).info.experiment_id == experiment.experiment_id
+    assert client.get_experiment_by_name(names.experiment_name(DATASET)) is None
+
+
 def test_failure_before_any_run_opened_still_leaves_a_failed_run(store: str) -> None:
     def runner(method: str, params: dict[str, Any], **kwargs: Any) -> str:
         raise DataError(f"cannot read the data for {method}")
