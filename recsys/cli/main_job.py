@@ -10,11 +10,11 @@ from recsys.data.errors import DataError
 from recsys.tracking.main_job import (
     DEFAULT_DATASET,
     QUICK_DATASETS,
-    format_summary,
     parse_overrides,
     resolve_methods,
     run_main_job,
 )
+from recsys.tracking.main_summary import format_summary
 from recsys.tracking.params import ParameterError
 from recsys.tracking.server import TrackingServerError
 

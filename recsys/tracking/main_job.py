@@ -17,7 +17,6 @@ import os
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import mlflow
@@ -29,13 +28,18 @@ from recsys.methods import get_method, method_names
 from recsys.tracking import names
 from recsys.tracking.experiments import resolve_experiment_id
 from recsys.tracking.leaderboard import KIND_MAIN, TAG_KIND, TAG_MAIN_RUN
-from recsys.tracking.leaderboard_report import LeaderboardReport, publish_leaderboard
+from recsys.tracking.leaderboard_report import publish_leaderboard
+from recsys.tracking.main_summary import (
+    ERROR_ARTIFACT,
+    TAG_ERROR,
+    MainJobResult,
+    MethodOutcome,
+    log_summary,
+)
 from recsys.tracking.params import ParameterError, build_config, flat_fields, split_assignment
 from recsys.tracking.run import PROJECT_RUN_ENV, prepare, run_method, validate_params
 from recsys.tracking.server import check_tracking_uri
 
-TAG_ERROR = "recsys.error"  # on a failed method run: the exception, one line
-ERROR_ARTIFACT = "error.txt"  # on a failed method run: the full traceback
 MAX_TAG_CHARS = 4000  # stay well under MLflow's tag value limit
 DEFAULT_DATASET = "synthetic-small"
 QUICK_DATASETS = ("synthetic-small",)  # datasets the "auto" profile runs with QUICK_PARAMS
@@ -56,37 +60,6 @@ QUICK_PARAMS: dict[str, dict[str, Any]] = {
     "side_info": WALK_PAIR_QUICK,
     "mf_sequences": WALK_PAIR_QUICK,
 }
-
-
-@dataclass(frozen=True)
-class MethodOutcome:
-    """How one method's run ended."""
-
-    method: str
-    status: Literal["FINISHED", "FAILED"]
-    run_id: str | None
-    minutes: float
-    error: str = ""
-    params: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class MainJobResult:
-    """Every method's outcome, the parent run and the leaderboard printed at the end."""
-
-    parent_run_id: str
-    dataset: str
-    outcomes: list[MethodOutcome]
-    leaderboard: LeaderboardReport | None
-    leaderboard_error: str = ""
-
-    @property
-    def failed(self) -> list[MethodOutcome]:
-        return [o for o in self.outcomes if o.status == "FAILED"]
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed and not self.leaderboard_error
 
 
 def resolve_methods(spec: str) -> list[str]:
@@ -320,7 +293,7 @@ def run_main_job(
         except Exception as err:  # the method runs are safe; report and exit non-zero
             leaderboard_error = f"{type(err).__name__}: {err}"
         result = MainJobResult(parent_run_id, dataset, outcomes, leaderboard, leaderboard_error)
-        _log_summary(client, result)
+        log_summary(client, result)
     except BaseException:
         if owns_parent:
             client.set_terminated(parent_run_id, status="KILLED")
@@ -367,51 +340,3 @@ def _run_one(
 def _link_to_parent(client: MlflowClient, run_id: str, parent_run_id: str) -> None:
     client.set_tag(run_id, "mlflow.parentRunId", parent_run_id)
     client.set_tag(run_id, TAG_MAIN_RUN, parent_run_id)
-
-
-def format_summary(result: MainJobResult) -> str:
-    """One line per method (status, minutes, run id, error), then the verdict."""
-    width = max((len(o.method) for o in result.outcomes), default=6)
-    lines = [f"Main job on {result.dataset} (run {result.parent_run_id}):"]
-    for o in result.outcomes:
-        tail = f"  {o.error}" if o.error else ""
-        lines.append(
-            f"  {o.method:<{width}}  {o.status:<8}  {o.minutes:6.2f} min  {o.run_id}{tail}"
-        )
-    if result.leaderboard_error:
-        lines.append(f"  leaderboard FAILED: {result.leaderboard_error}")
-    if result.ok:
-        lines.append(f"All {len(result.outcomes)} method(s) finished.")
-    else:
-        failed = ", ".join(o.method for o in result.failed) or "none"
-        lines.append(
-            f"{len(result.failed)} of {len(result.outcomes)} method(s) FAILED ({failed}); "
-            "the others' runs are on the server. See each failed run's recsys.error tag "
-            f"and {ERROR_ARTIFACT}."
-        )
-    return "\n".join(lines) + "\n"
-
-
-def _log_summary(client: MlflowClient, result: MainJobResult) -> None:
-    run_id = result.parent_run_id
-    client.log_dict(
-        run_id,
-        {
-            "dataset": result.dataset,
-            "outcomes": [
-                {k: v for k, v in vars(o).items() if k != "params"}
-                | {"params": {k: str(v) for k, v in o.params.items()}}
-                for o in result.outcomes
-            ],
-            "leaderboard_run_id": result.leaderboard.run_id if result.leaderboard else None,
-            "leaderboard_error": result.leaderboard_error,
-        },
-        "main_summary.json",
-    )
-    client.log_text(run_id, format_summary(result), "main_summary.txt")
-    if result.leaderboard is not None:
-        client.log_text(run_id, result.leaderboard.text, "leaderboard.txt")
-    client.log_metric(run_id, "n_methods_failed", float(len(result.failed)))
-    client.log_metric(
-        run_id, "n_methods_finished", float(len(result.outcomes) - len(result.failed))
-    )

@@ -29,14 +29,12 @@ from recsys.models.popularity import PopularityConfig, train_popularity
 from recsys.tracking import names
 from recsys.tracking.leaderboard import KIND_LEADERBOARD, KIND_MAIN, TAG_KIND, TAG_MAIN_RUN
 from recsys.tracking.main_job import (
-    ERROR_ARTIFACT,
-    TAG_ERROR,
-    format_summary,
     method_params,
     parse_overrides,
     resolve_methods,
     run_main_job,
 )
+from recsys.tracking.main_summary import ERROR_ARTIFACT, TAG_ERROR, format_summary
 from recsys.tracking.params import ParameterError
 from tests.conftest import make_planted_dataset
 
