@@ -3,6 +3,7 @@
 #
 #   bash benchmarks/gpu_suite.sh electronics   # GPU tests, skip-gram throughput, torch methods
 #   bash benchmarks/gpu_suite.sh books         # MF and node2vec-walk skip-gram at Books scale
+#   bash benchmarks/gpu_suite.sh profile       # where EGES's GPU steps go, next to skip-gram's
 #
 # Meant for a bare GPU machine with PyTorch, numba, pandas and pyarrow but nothing of this
 # project installed and no network: wheels for the rest (pydantic and its needs) may be carried
@@ -73,8 +74,21 @@ books)  # fits one 10-minute call: prepare ~3 min, MF ~1.5 min, skip-gram the re
     methods synthetic-books node2vec_walks_skipgram_books skipgram \
         "{$GPU_SGD, \"batch_size\": 262144, \"p\": 0.5, \"q\": 2.0, \"epochs\": 2}" 150
     ;;
+profile)  # side_info trained >8x slower than skipgram per epoch on an H100: find out why
+    step 150 prepare_electronics python3 benchmarks/bench_prepare.py --preset electronics \
+        --scale 1.0 --data-dir "$DATA"
+    GPU65K='"device": "cuda", "threads": 0, "batch_size": 65536'
+    for run in "skipgram:{$GPU65K}" \
+        "side_info:{$GPU65K, \"weighting\": \"equal\"}" \
+        "side_info:{$GPU65K, \"weighting\": \"learned\"}"; do
+        method=${run%%:*} n=$((${n:-0} + 1))
+        step 120 "profile_${n}_$method" python3 benchmarks/profile_steps.py \
+            --dataset synthetic-electronics --data-dir "$DATA" --method "$method" \
+            --set "${run#*:}"
+    done
+    ;;
 *)
-    echo "unknown phase $phase (electronics | books)" >&2
+    echo "unknown phase $phase (electronics | books | profile)" >&2
     exit 2
     ;;
 esac
