@@ -30,6 +30,7 @@ from mlflow.types import ColSpec, DataType, ParamSchema, ParamSpec, Schema
 
 from recsys.models.base import ItemEmbeddings
 
+MODEL_CODE = Path(__file__).with_name("pyfunc_entry.py")
 DEFAULT_K = 10
 EMBEDDINGS_ARTIFACT = "embeddings"  # key of the embeddings folder in the model's artifacts
 PAIR_COLUMNS = ("product1", "product2")
@@ -192,7 +193,7 @@ def log_embedding_model(
     """
     return mlflow.pyfunc.log_model(
         name=name,
-        python_model=EmbeddingModel(),
+        python_model=str(MODEL_CODE),  # models from code: no pickle (pyfunc_entry.py)
         artifacts={EMBEDDINGS_ARTIFACT: str(embeddings_folder)},
         signature=model_signature(),
         input_example=input_example,
