@@ -52,6 +52,31 @@ def bootstrap_auc_interval(
     return float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))
 
 
+def cross_slice_diagnostics(
+    label: np.ndarray, scores: np.ndarray, seen: np.ndarray, meta_a: np.ndarray, meta_b: np.ndarray
+) -> dict[str, float | None]:
+    """How seen positives rank against seen negatives by the negatives' metadata.
+
+    Every positive has metadata on at least one side; a negative can have none. If a model
+    loses the seen slice while tying inside each metadata slice, the loss is in these
+    cross-slice comparisons: mean scores per group and AUC of all seen positives against
+    each group of seen negatives say which.
+    """
+    positives = seen & (label == 1)
+    n_meta = meta_a.astype(int) + meta_b.astype(int)
+    out: dict[str, float | None] = {"mean_score_pos": round(float(scores[positives].mean()), 4)}
+    for count, name in ((0, "no_meta"), (1, "one_meta"), (2, "both_meta")):
+        negatives = seen & (label == 0) & (n_meta == count)
+        if not negatives.any():
+            continue
+        mask = positives | negatives
+        auc = auc_or_none(label[mask], scores[mask])
+        out[f"auc_pos_vs_neg_{name}"] = None if auc is None else round(auc, 4)
+        out[f"mean_score_neg_{name}"] = round(float(scores[negatives].mean()), 4)
+        out[f"n_neg_{name}"] = int(negatives.sum())
+    return out
+
+
 def _row(name: str, result: EvaluationResult, seconds: float, extra: dict[str, Any]) -> dict:
     def rounded(value: float | None) -> float | None:
         return None if value is None else round(value, 4)
@@ -132,6 +157,7 @@ def main() -> None:
         for slice_name, mask in seen_by_metadata.items():
             auc = auc_or_none(data.validation.label[mask], scores[mask])
             row[slice_name] = None if auc is None else round(auc, 4)
+        row.update(cross_slice_diagnostics(data.validation.label, scores, seen, meta_a, meta_b))
         if cold.sum() > 1 and result.auc_cold_start is not None:
             low, high = bootstrap_auc_interval(data.validation.label[cold], scores[cold], rng)
             row["cold_start_95ci"] = [round(low, 3), round(high, 3)]
