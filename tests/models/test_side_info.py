@@ -130,6 +130,19 @@ def test_id_dropout_draws_fresh_masks_every_batch() -> None:
     assert not torch.equal(first, second)  # one stream, not re-seeded per batch
 
 
+def test_centered_side_terms_remove_what_every_record_shares() -> None:
+    model = _tiny_model(weighting="equal")
+    with torch.no_grad():
+        model.side_ids[:, 0] = 2  # every product has the same value in field 0
+    model.center_side = True
+    items = torch.arange(3)
+    plain = model.item_vectors(items, torch.zeros(3, dtype=torch.bool))
+    field0_mean = model.side[0].weight[2]  # one value for all: its own row, which cancels
+    field1_mean = model.side[1].weight[[2, 3]].mean(dim=0)  # values 2, 2, 3, 3
+    torch.testing.assert_close(model.side_means(), torch.stack([field0_mean, field1_mean]))
+    torch.testing.assert_close(model.embed(items), plain - (field0_mean + field1_mean) / 3)
+
+
 def test_equal_weighting_has_no_attention_and_averages() -> None:
     model = _tiny_model("equal")
     assert model.attention is None
