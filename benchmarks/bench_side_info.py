@@ -18,15 +18,18 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from recsys.config import DataConfig
+from recsys.data.dataset import PreparedDataset
 from recsys.data.prepare import prepare_dataset
 from recsys.evaluation.metrics import EvaluationResult, auc_or_none, evaluate, score_validation
 from recsys.models import side_info, skipgram
+from recsys.models.base import ItemEmbeddings
 
 
 def _parse_overrides(pairs: list[str]) -> dict[str, Any]:
@@ -106,6 +109,11 @@ def main() -> None:
     parser.add_argument("--methods", default="skipgram,equal,learned")
     parser.add_argument("--set", action="append", default=[], help="key=value for every method")
     parser.add_argument("--side", action="append", default=[], help="key=value for side_info")
+    parser.add_argument(
+        "--center-all",
+        action="store_true",
+        help="also score every method's vectors minus their mean over known products",
+    )
     args = parser.parse_args()
 
     data = prepare_dataset(DataConfig(dataset=args.dataset, data_dir=args.data_dir))
@@ -148,20 +156,46 @@ def main() -> None:
             config = side_info.SideInfoConfig(weighting=name, **common, **side)
             embeddings = side_info.train(data, config)
         seconds = time.perf_counter() - started
-        result = evaluate(embeddings, data)
-        row = _row(name, result, seconds, embeddings.extra)
-        scores, _ = score_validation(embeddings, data.validation)
-        # Seen pairs split by metadata: side information can only change pairs that have it.
-        # (Positives come from a record's lists, so one side always has metadata; negatives can
-        # lack it on both sides, which makes that slice one-class and "has metadata" a signal.)
-        for slice_name, mask in seen_by_metadata.items():
-            auc = auc_or_none(data.validation.label[mask], scores[mask])
-            row[slice_name] = None if auc is None else round(auc, 4)
-        row.update(cross_slice_diagnostics(data.validation.label, scores, seen, meta_a, meta_b))
-        if cold.sum() > 1 and result.auc_cold_start is not None:
-            low, high = bootstrap_auc_interval(data.validation.label[cold], scores[cold], rng)
-            row["cold_start_95ci"] = [round(low, 3), round(high, 3)]
-        print(json.dumps(row), flush=True)
+        variants = [(name, embeddings)]
+        if args.center_all:
+            variants.append((f"{name}+center_all", centered(embeddings)))
+        for variant, vectors in variants:
+            report(variant, vectors, seconds, data, seen_by_metadata, cold, has_meta, rng)
+
+
+def centered(embeddings: ItemEmbeddings) -> ItemEmbeddings:
+    """The vectors minus their mean over known products (the direction all of them share)."""
+    mean = embeddings.vectors[embeddings.known].mean(axis=0, keepdims=True)
+    return replace(embeddings, vectors=(embeddings.vectors - mean).astype(np.float32))
+
+
+def report(
+    name: str,
+    embeddings: ItemEmbeddings,
+    seconds: float,
+    data: PreparedDataset,
+    seen_by_metadata: dict[str, np.ndarray],
+    cold: np.ndarray,
+    has_meta: np.ndarray,
+    rng: np.random.Generator,
+) -> None:
+    """Print one JSON row: the slices, the cross-slice diagnostics, the cold-start interval."""
+    seen = data.validation.seen
+    meta_a, meta_b = has_meta[data.validation.item_a], has_meta[data.validation.item_b]
+    result = evaluate(embeddings, data)
+    row = _row(name, result, seconds, embeddings.extra)
+    scores, _ = score_validation(embeddings, data.validation)
+    # Seen pairs split by metadata: side information can only change pairs that have it.
+    # (Positives come from a record's lists, so one side always has metadata; negatives can
+    # lack it on both sides, which makes that slice one-class and "has metadata" a signal.)
+    for slice_name, mask in seen_by_metadata.items():
+        auc = auc_or_none(data.validation.label[mask], scores[mask])
+        row[slice_name] = None if auc is None else round(auc, 4)
+    row.update(cross_slice_diagnostics(data.validation.label, scores, seen, meta_a, meta_b))
+    if cold.sum() > 1 and result.auc_cold_start is not None:
+        low, high = bootstrap_auc_interval(data.validation.label[cold], scores[cold], rng)
+        row["cold_start_95ci"] = [round(low, 3), round(high, 3)]
+    print(json.dumps(row), flush=True)
 
 
 if __name__ == "__main__":
