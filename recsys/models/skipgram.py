@@ -83,7 +83,8 @@ class SkipGram(EmbeddingModel):
         On the 2-vCPU VM the numba kernel trained 0.66M pairs/s against 0.04-0.11M for
         autograd + sparse SGD (docs/benchmarks.md). On a GPU the batched tensor step
         (:func:`recsys.training.sgns_torch.sgns_step_tensors`) skips the sparse-gradient
-        bookkeeping and the per-step host sync; it returns the loss as a device tensor.
+        bookkeeping and returns the loss as a device tensor, so the host waits for the
+        device only where the engine reads the loss (every ``loss_every`` batches).
         """
         center, context = self.center.weight.detach(), self.context.weight.detach()
         if center.device.type != "cpu":

@@ -4,8 +4,8 @@ On a GPU the autograd path of a skip-gram step (gather -> loss -> backward into 
 gradients -> torch.optim.SGD) builds sparse COO gradients and coalesces them every step.
 This step does the same arithmetic by hand: one gather per table, two batched matrix
 products for the logits and the center gradient, and ``index_add_`` of the scaled rows back
-into both tables, with no autograd graph, no sparse tensors and no host sync (the loss stays
-a device tensor).
+into both tables, with no autograd graph and no sparse tensors; the step itself never waits
+for the device (the loss stays a device tensor until the engine reads it).
 
 It is a *synchronous* batch step: every pair of the batch sees the tables as they were
 before the batch, and a product that occurs several times in the batch gets the sum of its
