@@ -7,7 +7,11 @@
 #
 # Meant for a bare GPU machine with PyTorch, numba, pandas and pyarrow but nothing of this
 # project installed and no network: wheels for the rest (pydantic and its needs) may be carried
-# in .whl/ and are installed into /tmp/site. Synthetic data is generated on the machine under
+# in .whl/ and are installed into /tmp/site. Fetch them where pip works (Python 3.12 there):
+#   echo /.whl/ >> .git/info/exclude; python3 -m pip download --no-deps --only-binary=:all: \
+#     --python-version 3.12 --implementation cp --platform manylinux2014_x86_64 -d .whl \
+#     pydantic==2.14.3 pydantic_core==2.50.4 annotated-types==0.8.0 typing-inspection==0.4.5 \
+#     typing_extensions==4.16.0 Synthetic data is generated on the machine under
 # $DATA (default /tmp/recsys-data). Logs and JSON results go to $OUT (default /tmp/gpu-out).
 # Each step has its own time limit so that one slow step cannot cost the rest of the call.
 set -uo pipefail
