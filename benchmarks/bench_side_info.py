@@ -139,14 +139,6 @@ def main() -> None:
         **_parse_overrides(args.set),
     }
     side = {"rare_threshold": args.rare_threshold, **_parse_overrides(args.side)}
-    cold = data.cold_start_mask()
-    has_meta = data.products["has_metadata"].to_numpy(dtype=bool)
-    meta_a, meta_b = has_meta[data.validation.item_a], has_meta[data.validation.item_b]
-    seen = data.validation.seen
-    seen_by_metadata = {
-        "auc_seen_both_meta": seen & meta_a & meta_b,
-        "auc_seen_one_meta": seen & (meta_a != meta_b),
-    }
     rng = np.random.default_rng(0)
     for name in args.methods.split(","):
         started = time.perf_counter()
@@ -160,7 +152,7 @@ def main() -> None:
         if args.center_all:
             variants.append((f"{name}+center_all", centered(embeddings)))
         for variant, vectors in variants:
-            report(variant, vectors, seconds, data, seen_by_metadata, cold, has_meta, rng)
+            report(variant, vectors, seconds, data, rng)
 
 
 def centered(embeddings: ItemEmbeddings) -> ItemEmbeddings:
@@ -174,14 +166,17 @@ def report(
     embeddings: ItemEmbeddings,
     seconds: float,
     data: PreparedDataset,
-    seen_by_metadata: dict[str, np.ndarray],
-    cold: np.ndarray,
-    has_meta: np.ndarray,
     rng: np.random.Generator,
 ) -> None:
     """Print one JSON row: the slices, the cross-slice diagnostics, the cold-start interval."""
-    seen = data.validation.seen
+    cold = data.cold_start_mask()
+    has_meta = data.products["has_metadata"].to_numpy(dtype=bool)
     meta_a, meta_b = has_meta[data.validation.item_a], has_meta[data.validation.item_b]
+    seen = data.validation.seen
+    seen_by_metadata = {
+        "auc_seen_both_meta": seen & meta_a & meta_b,
+        "auc_seen_one_meta": seen & (meta_a != meta_b),
+    }
     result = evaluate(embeddings, data)
     row = _row(name, result, seconds, embeddings.extra)
     scores, _ = score_validation(embeddings, data.validation)

@@ -32,6 +32,7 @@ from recsys.config import DataConfig
 from recsys.data.prepare import prepare_dataset
 from recsys.methods import get_method
 from recsys.models.base import TrainingCallback
+from recsys.training.engine import resolve_device
 
 
 class StopAfter(Exception):
@@ -41,8 +42,8 @@ class StopAfter(Exception):
 class StepClock(TrainingCallback):
     """Times setup (until the first batch ends) and each following step; stops at ``steps``."""
 
-    def __init__(self, steps: int, warmup: int) -> None:
-        self.steps, self.warmup = steps, warmup
+    def __init__(self, steps: int, warmup: int, cuda: bool) -> None:
+        self.steps, self.warmup, self.cuda = steps, warmup, cuda
         self.started = time.perf_counter()
         self.setup_seconds = 0.0
         self.step_seconds: list[float] = []
@@ -57,7 +58,7 @@ class StepClock(TrainingCallback):
         self._last = time.perf_counter()
 
     def on_batch_end(self, step: int, metrics: dict[str, float]) -> None:
-        if torch.cuda.is_available():
+        if self.cuda:
             torch.cuda.synchronize()
         now = time.perf_counter()
         if step >= self.warmup:
@@ -85,10 +86,8 @@ def main() -> None:
     data = prepare_dataset(DataConfig(dataset=args.dataset, data_dir=args.data_dir))
     method = get_method(args.method)
     config = method.config_class(**settings)
-    clock = StepClock(args.steps, args.warmup)
-    cuda = "cuda" in str(settings.get("device", "auto")) or (
-        settings.get("device", "auto") == "auto" and torch.cuda.is_available()
-    )
+    cuda = resolve_device(config.device).type == "cuda"
+    clock = StepClock(args.steps, args.warmup, cuda)
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
     clock.profiler = profile(activities=activities)
     try:

@@ -147,16 +147,26 @@ class SkipGramWithSideInfo(EmbeddingModel):
             side_logits = side_logits.masked_fill(self.side_ids[items] == UNKNOWN_ID, float("-inf"))
         return torch.softmax(torch.cat([id_logit, side_logits], dim=1), dim=1)
 
-    def field_vectors(self, items: Tensor) -> Tensor:
-        """Each product's id and side-info embeddings, shape (batch, n_fields, dim)."""
+    def field_vectors(self, items: Tensor, side_offsets: Tensor | None = None) -> Tensor:
+        """Each product's id and side-info embeddings, shape (batch, n_fields, dim).
+
+        ``side_offsets`` (n_side, dim), when given, is subtracted from every known side term
+        (:meth:`side_means` for ``center_side``).
+        """
         side = self.side_ids[items]  # (batch, n_side)
         parts = [self.center(items)] + [table(side[:, j]) for j, table in enumerate(self.side)]
-        return torch.stack(parts, dim=1)
+        vectors = torch.stack(parts, dim=1)
+        if side_offsets is None:
+            return vectors
+        known = (side != UNKNOWN_ID).to(vectors.dtype).unsqueeze(-1)  # (batch, n_side, 1)
+        return torch.cat([vectors[:, :1], vectors[:, 1:] - known * side_offsets], dim=1)
 
-    def item_vectors(self, items: Tensor, drop_id: Tensor) -> Tensor:
+    def item_vectors(
+        self, items: Tensor, drop_id: Tensor, side_offsets: Tensor | None = None
+    ) -> Tensor:
         """H_v = sum_j w_vj W_j[f_j(v)], shape (batch, dim)."""
         weights = self.field_weights(items, drop_id)  # (batch, n_fields)
-        return torch.einsum("bf,bfd->bd", weights, self.field_vectors(items))
+        return torch.einsum("bf,bfd->bd", weights, self.field_vectors(items, side_offsets))
 
     def untrained_with_side_info(self, items: Tensor) -> Tensor:
         """(batch,) bool: products embedded from side information alone (never trained)."""
@@ -177,22 +187,23 @@ class SkipGramWithSideInfo(EmbeddingModel):
             means.append(weights @ table.weight)
         return torch.stack(means)
 
-    def embed(self, items: Tensor) -> Tensor:
+    def embed(self, items: Tensor, side_offsets: Tensor | None = None) -> Tensor:
         """The evaluation vector: H_v, without the id term for products never trained.
 
         With ``center_side`` each known side term is taken relative to its field's mean row
         (:meth:`side_means`), so two records are not made similar by the categories that
         most records share. A product neither trained nor describable keeps its (untrained,
-        finite) id term; it is not ``known``, so evaluation never scores it.
+        finite) id term; it is not ``known``, so evaluation never scores it. Callers that
+        embed in chunks pass ``side_offsets`` (:meth:`evaluation_offsets`) computed once.
         """
+        if side_offsets is None:
+            side_offsets = self.evaluation_offsets()
         drop_id = self.untrained_with_side_info(items)
-        if not self.center_side:
-            return self.item_vectors(items, drop_id=drop_id)
-        vectors = self.field_vectors(items)
-        known_side = (self.side_ids[items] != UNKNOWN_ID).to(vectors.dtype)  # (batch, n_side)
-        offsets = known_side.unsqueeze(-1) * self.side_means().unsqueeze(0)
-        vectors = torch.cat([vectors[:, :1], vectors[:, 1:] - offsets], dim=1)
-        return torch.einsum("bf,bfd->bd", self.field_weights(items, drop_id), vectors)
+        return self.item_vectors(items, drop_id, side_offsets)
+
+    def evaluation_offsets(self) -> Tensor | None:
+        """What :meth:`embed` subtracts from the side terms: their means, or None."""
+        return self.side_means() if self.center_side else None
 
     def context_vectors(self, items: Tensor) -> Tensor:
         """Context / negative products' own context-table rows, shape (*items.shape, dim)."""
@@ -234,7 +245,8 @@ class SkipGramWithSideInfo(EmbeddingModel):
     def item_embeddings(self, known: BoolMask) -> ItemEmbeddings:
         device = self.side_ids.device
         items = torch.arange(self.side_ids.shape[0], device=device)
-        vectors = torch.cat([self.embed(chunk) for chunk in items.split(_EMBED_CHUNK)])
+        offsets = self.evaluation_offsets()
+        vectors = torch.cat([self.embed(chunk, offsets) for chunk in items.split(_EMBED_CHUNK)])
         derived = self.describable & ~self.trained
         return ItemEmbeddings(
             vectors=vectors.float().cpu().numpy(),
