@@ -74,6 +74,30 @@ class ParseReport:
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "records_per_second": round(self.records_per_second, 1)}
 
+    def manifest_entries(self) -> dict[str, Any]:
+        """The report as manifest entries, each count once: the headline counts at the top
+        level under their manifest names, everything else under "parse"."""
+        report = self.to_dict()
+        report.pop("study_filters")  # a cache setting: the manifest has it from the config
+        top = {name: report.pop(field) for name, field in MANIFEST_TOP_LEVEL.items()}
+        return {**top, "parse": report}
+
+
+# Manifest name -> ParseReport field, for the counts readers and `recsys prepare` show.
+MANIFEST_TOP_LEVEL = {
+    "detected_format": "format",
+    "records_read": "records_read",
+    "records_kept": "records_kept",
+    "malformed_lines": "malformed",
+    "malformed_line_numbers": "malformed_lines",
+    "truncated": "truncated",
+    "relation_entries": "relation_entries",
+    "pairs_per_relation": "pairs_per_relation",
+    "n_products": "n_products",
+    "n_products_with_metadata": "n_products_with_metadata",
+    "n_pairs": "n_pairs",
+}
+
 
 @dataclass(frozen=True)
 class ParsedMetadata:

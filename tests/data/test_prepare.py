@@ -60,6 +60,9 @@ def test_prepare_builds_a_dataset_and_its_manifest(source: Path, tmp_path: Path)
     assert m["study_filters"] is True and m["split_seed"] == 42
     assert m["weights"] == RelationWeights().model_dump()
     assert len(dataset.train) == m["n_train"]
+    # Each parse count once: the headline ones at the top, the rest under "parse".
+    assert {"records_read", "malformed", "n_pairs", "study_filters"}.isdisjoint(m["parse"])
+    assert m["parse"]["lines"] == 31 and m["parse"]["n_pairs_with_metadata"] <= 90
     report = describe_prepared(dataset)
     assert "malformed lines (first: 6)" in report and str(dataset.folder) in report
 
