@@ -59,6 +59,36 @@ def _has_edge(indptr: np.ndarray, indices: np.ndarray, node: int, other: int) ->
     return False
 
 
+@numba.njit(inline="always", nogil=True)
+def _start_block(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    alias_index: np.ndarray,
+    alias_probability: np.ndarray,
+    starts: np.ndarray,
+    first_walk_index: int,
+    seed: np.uint64,
+    begin: int,
+    end: int,
+    first_order_nodes: int,
+    out: np.ndarray,
+) -> np.ndarray:
+    """Seed walkers ``begin:end`` (one random stream per walk index, so the walks do not
+    depend on threads or chunks) and fill their first ``first_order_nodes`` nodes with
+    first-order steps, in lockstep; returns the walkers' random states."""
+    states = np.empty(end - begin, dtype=np.uint64)
+    for w in range(begin, end):
+        states[w - begin] = walker_state(seed, np.uint64(first_walk_index + w))
+        out[w, 0] = starts[w]
+    for step in range(1, min(first_order_nodes, out.shape[1])):
+        for w in range(begin, end):
+            state, u = next_uniform(states[w - begin])
+            states[w - begin] = state
+            node = out[w, step - 1]
+            out[w, step] = alias_draw(indptr, indices, alias_index, alias_probability, node, u)
+    return states
+
+
 @numba.njit(nogil=True, parallel=True, cache=True)
 def _first_order_kernel(
     indptr: np.ndarray,
@@ -84,16 +114,10 @@ def _first_order_kernel(
     for block in prange(n_blocks):
         begin = block * _LOCKSTEP_WALKERS
         end = min(begin + _LOCKSTEP_WALKERS, n_walks)
-        states = np.empty(end - begin, dtype=np.uint64)
-        for w in range(begin, end):
-            states[w - begin] = walker_state(seed, np.uint64(first_walk_index + w))
-            out[w, 0] = starts[w]
-        for step in range(1, walk_length):
-            for w in range(begin, end):
-                state, u = next_uniform(states[w - begin])
-                states[w - begin] = state
-                node = out[w, step - 1]
-                out[w, step] = alias_draw(indptr, indices, alias_index, alias_probability, node, u)
+        _start_block(
+            indptr, indices, alias_index, alias_probability, starts, first_walk_index, seed,
+            begin, end, walk_length, out,
+        )  # fmt: skip
 
 
 @numba.njit(inline="always", nogil=True)
@@ -155,16 +179,11 @@ def _node2vec_kernel(
     for block in prange(n_blocks):
         begin = block * _LOCKSTEP_WALKERS
         end = min(begin + _LOCKSTEP_WALKERS, n_walks)
-        states = np.empty(end - begin, dtype=np.uint64)
-        for w in range(begin, end):
-            state = walker_state(seed, np.uint64(first_walk_index + w))
-            out[w, 0] = starts[w]
-            if walk_length > 1:
-                state, u = next_uniform(state)
-                out[w, 1] = alias_draw(
-                    indptr, indices, alias_index, alias_probability, starts[w], u
-                )
-            states[w - begin] = state
+        # The first step has no previous node: it is first-order.
+        states = _start_block(
+            indptr, indices, alias_index, alias_probability, starts, first_walk_index, seed,
+            begin, end, 2, out,
+        )  # fmt: skip
         for step in range(2, walk_length):
             for w in range(begin, end):
                 node, state = _node2vec_step(
