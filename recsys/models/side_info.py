@@ -14,7 +14,8 @@ Three mistakes of the study are avoided by construction, each pinned by a test:
 
 1. The study gathered the context's side information from the center's rows, so a
    positive always shared the center's metadata, a shortcut negatives lacked. Here the
-   context and negatives are looked up by their own ids only (:meth:`context_vectors`).
+   context and negatives are looked up by their own ids only (:meth:`context_vectors`),
+   and with ``context_side_info`` by their own side values, never the center's.
 2. The study drew context and negatives from the center tables; here both come from the
    context table, as in word2vec's input / output split.
 3. The study evaluated a plain average of the tables, ignoring the learned weights. Here
@@ -92,6 +93,7 @@ class SkipGramWithSideInfo(EmbeddingModel):
         skip_unknown: bool = False,
         id_prior: float = 0.0,
         center_side: bool = False,
+        context_side_info: bool = False,
     ) -> None:
         super().__init__()
         n_items, n_side = side_ids.shape
@@ -110,6 +112,7 @@ class SkipGramWithSideInfo(EmbeddingModel):
         self.center = nn.Embedding(n_items, dim, sparse=True)  # the id field
         self.side = nn.ModuleList(nn.Embedding(v, dim, sparse=True) for v in vocab_sizes)
         self.context = nn.Embedding(n_items, dim, sparse=True)
+        self.context_side_info = context_side_info
         # a_v, one logit per field, id first; all zero would start from equal weights.
         self.attention = (
             nn.Embedding(n_items, n_side + 1, sparse=True) if weighting == "learned" else None
@@ -206,8 +209,24 @@ class SkipGramWithSideInfo(EmbeddingModel):
         return self.side_means() if self.center_side else None
 
     def context_vectors(self, items: Tensor) -> Tensor:
-        """Context / negative products' own context-table rows, shape (*items.shape, dim)."""
-        return self.context(items)
+        """Context / negative products' vectors, shape (*items.shape, dim), from their own ids.
+
+        Without ``context_side_info``: the context-table row alone (EGES). With it: the same
+        weighted sum as H_v, the context-table row as the id term and the context product's
+        *own* side values looked up in the center's side tables. The loss then scores the
+        side-by-side products that evaluation's H_u . H_v contains against negatives, so a
+        category most records share cannot lift the score of unrelated records for free.
+        """
+        rows = self.context(items)
+        if not self.context_side_info:
+            return rows
+        flat = items.reshape(-1)
+        weights = self.field_weights(flat, torch.zeros_like(flat, dtype=torch.bool))
+        side = self.side_ids[flat]
+        parts = [rows.reshape(flat.shape[0], -1)]
+        parts += [table(side[:, j]) for j, table in enumerate(self.side)]
+        vectors = torch.einsum("bf,bfd->bd", weights, torch.stack(parts, dim=1))
+        return vectors.reshape(*items.shape, -1)
 
     def id_dropout_mask(self, centers: Tensor) -> Tensor:
         """(batch,) bool: centers whose id term this batch drops (only products with metadata:
@@ -317,6 +336,12 @@ class SideInfoConfig(WindowConfig):
         description="evaluation vectors take each side term relative to its field's mean "
         "row, so records are not made alike by the categories most of them share",
     )
+    context_side_info: bool = Field(
+        False,
+        description="context and negative products add their own side information (from "
+        "the center's side tables), so the side-by-side similarity that evaluation uses is "
+        "trained against negatives",
+    )
     id_dropout: float = Field(
         0.25,
         ge=0,
@@ -359,6 +384,7 @@ def train_on_walks(
         skip_unknown=config.unknown_fields == "skip",
         id_prior=config.id_prior,
         center_side=config.center_side,
+        context_side_info=config.context_side_info,
     ).to(device)
     run_params: dict[str, object] = {
         "n_walks": int(walk_matrix.shape[0]),

@@ -30,7 +30,9 @@ FAST = {
 }
 
 
-def _tiny_model(weighting: str = "learned", id_dropout: float = 0.0) -> SkipGramWithSideInfo:
+def _tiny_model(
+    weighting: str = "learned", id_dropout: float = 0.0, context_side_info: bool = False
+) -> SkipGramWithSideInfo:
     """4 products, 2 side fields; products 0-2 trained, 3 not; 2 and 3 have metadata."""
     side_ids = torch.tensor([[2, 2], [3, 2], [2, 3], [3, 3]])
     model = SkipGramWithSideInfo(
@@ -42,6 +44,7 @@ def _tiny_model(weighting: str = "learned", id_dropout: float = 0.0) -> SkipGram
         weighting=weighting,  # type: ignore[arg-type]
         id_dropout=id_dropout,
         generator=torch.Generator().manual_seed(0),
+        context_side_info=context_side_info,
     )
     with torch.no_grad():  # random context rows so every logit is informative
         model.context.weight.normal_(generator=torch.Generator().manual_seed(1))
@@ -82,6 +85,34 @@ def test_context_and_negatives_are_scored_with_their_own_context_rows() -> None:
             table.weight.add_(1.0)
     torch.testing.assert_close(model.context_vectors(torch.tensor([2, 3])), before)
     assert not torch.allclose(model.loss(batch), skipgram_loss(centers, rows))  # centers moved
+
+
+def _context_by_hand(model: SkipGramWithSideInfo, item: int) -> torch.Tensor:
+    """G_u: H_u's weighted sum with u's context row as the id term and u's own side values."""
+    ids = model.side_ids[item]
+    parts = [model.context.weight[item], model.side[0].weight[ids[0]], model.side[1].weight[ids[1]]]
+    logits = model.attention.weight[item] if model.attention is not None else torch.zeros(3)
+    return sum(w * p for w, p in zip(torch.softmax(logits, dim=0), parts, strict=True))
+
+
+@pytest.mark.parametrize("weighting", ["equal", "learned"])
+def test_context_side_info_is_the_context_products_own(weighting: str) -> None:
+    model = _tiny_model(weighting, context_side_info=True)
+    items = torch.tensor([[2, 3, 1], [3, 0, 2]])
+    expected = torch.stack(
+        [torch.stack([_context_by_hand(model, int(i)) for i in r]) for r in items]
+    )
+    torch.testing.assert_close(model.context_vectors(items), expected)
+    # Never the center's metadata (the study's shortcut): a center's side ids do not matter.
+    contexts = torch.tensor([2, 3])
+    before = model.context_vectors(contexts).detach().clone()
+    with torch.no_grad():
+        model.side_ids[0] = torch.tensor([3, 3])
+    torch.testing.assert_close(model.context_vectors(contexts), before)
+    # The side tables are the center's: training them moves the context vectors too.
+    with torch.no_grad():
+        model.side[0].weight.add_(1.0)
+    assert not torch.allclose(model.context_vectors(contexts), before)
 
 
 def test_evaluation_vector_is_the_trained_aggregate_with_learned_weights() -> None:
@@ -157,24 +188,27 @@ def planted() -> PreparedDataset:
 
 @pytest.fixture(scope="module")
 def trained(planted: PreparedDataset) -> dict[str, tuple[ItemEmbeddings, EvaluationResult]]:
-    """skipgram, EGES equal, EGES learned, each trained once on the planted dataset."""
+    """skipgram, EGES equal / learned / learned with shared context side info, trained once."""
     skipgram_fast = {k: v for k, v in FAST.items() if k != "rare_threshold"}
     models = {
         "skipgram": skipgram.train(planted, skipgram.SkipGramConfig(**skipgram_fast)),
         "equal": side_info.train(planted, SideInfoConfig(weighting="equal", **FAST)),
         "learned": side_info.train(planted, SideInfoConfig(weighting="learned", **FAST)),
+        "learned_shared": side_info.train(
+            planted, SideInfoConfig(weighting="learned", context_side_info=True, **FAST)
+        ),
     }
     return {name: (model, evaluate(model, planted)) for name, model in models.items()}
 
 
-@pytest.mark.parametrize("weighting", ["equal", "learned"])
+@pytest.mark.parametrize("weighting", ["equal", "learned", "learned_shared"])
 def test_learns_planted_clusters(trained: dict, weighting: str) -> None:
     result = trained[weighting][1]
     assert result.auc_seen is not None and result.auc_seen > 0.95
     assert result.auc_all > 0.95
 
 
-@pytest.mark.parametrize("weighting", ["equal", "learned"])
+@pytest.mark.parametrize("weighting", ["equal", "learned", "learned_shared"])
 def test_cold_start_beats_plain_skipgram(trained: dict, weighting: str) -> None:
     cold = trained[weighting][1].auc_cold_start
     baseline = trained["skipgram"][1].auc_cold_start
