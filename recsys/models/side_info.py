@@ -52,6 +52,17 @@ from recsys.typing import BoolMask, WalkMatrix
 Weighting = Literal["equal", "learned"]
 ID_FIELD = "item_id"
 _EMBED_CHUNK = 1 << 16  # items per chunk when exporting H_v for every product
+DENSE_SIDE_MAX_ROWS = 4096  # side tables this small get dense gradients (and dense Adam)
+
+
+def weighted_sum(weights: Tensor, vectors: Tensor) -> Tensor:
+    """sum_f weights[b, f] * vectors[b, f, :], shape (batch, dim).
+
+    A broadcast multiply and sum, not einsum: einsum lowers this to a batched matmul of
+    (1 x fields) by (fields x dim) blocks, which on the CPU took 1.7x as long, backward
+    included (batch 4,096 and 24,576, 5 fields, dim 64, one thread).
+    """
+    return (weights.unsqueeze(-1) * vectors).sum(dim=1)
 
 
 class SkipGramWithSideInfo(EmbeddingModel):
@@ -110,7 +121,12 @@ class SkipGramWithSideInfo(EmbeddingModel):
         self.register_buffer("describable", has_metadata.to(torch.bool) & informative)
         self.register_buffer("trained", trained.to(torch.bool))
         self.center = nn.Embedding(n_items, dim, sparse=True)  # the id field
-        self.side = nn.ModuleList(nn.Embedding(v, dim, sparse=True) for v in vocab_sizes)
+        # Every batch touches most rows of a small side table (a few categories, price
+        # bins): a dense gradient is cheaper there than a sparse one that must be coalesced
+        # from one entry per lookup.
+        self.side = nn.ModuleList(
+            nn.Embedding(v, dim, sparse=v > DENSE_SIDE_MAX_ROWS) for v in vocab_sizes
+        )
         self.context = nn.Embedding(n_items, dim, sparse=True)
         self.context_side_info = context_side_info
         # a_v, one logit per field, id first; all zero would start from equal weights.
@@ -169,7 +185,7 @@ class SkipGramWithSideInfo(EmbeddingModel):
     ) -> Tensor:
         """H_v = sum_j w_vj W_j[f_j(v)], shape (batch, dim)."""
         weights = self.field_weights(items, drop_id)  # (batch, n_fields)
-        return torch.einsum("bf,bfd->bd", weights, self.field_vectors(items, side_offsets))
+        return weighted_sum(weights, self.field_vectors(items, side_offsets))
 
     def untrained_with_side_info(self, items: Tensor) -> Tensor:
         """(batch,) bool: products embedded from side information alone (never trained)."""
@@ -225,7 +241,7 @@ class SkipGramWithSideInfo(EmbeddingModel):
         side = self.side_ids[flat]
         parts = [rows.reshape(flat.shape[0], -1)]
         parts += [table(side[:, j]) for j, table in enumerate(self.side)]
-        vectors = torch.einsum("bf,bfd->bd", weights, torch.stack(parts, dim=1))
+        vectors = weighted_sum(weights, torch.stack(parts, dim=1))
         return vectors.reshape(*items.shape, -1)
 
     def id_dropout_mask(self, centers: Tensor) -> Tensor:
