@@ -83,6 +83,7 @@ profile)  # side_info trained >8x slower than skipgram per epoch on an H100: fin
         --scale 1.0 --data-dir "$DATA"
     GPU65K='"device": "cuda", "threads": 0, "batch_size": 65536'
     for run in "skipgram:{$GPU65K}" \
+        "side_info:{$GPU65K, \"weighting\": \"equal\", \"context_side_info\": false}" \
         "side_info:{$GPU65K, \"weighting\": \"equal\"}" \
         "side_info:{$GPU65K, \"weighting\": \"learned\"}"; do
         method=${run%%:*} n=$((${n:-0} + 1))
