@@ -16,8 +16,10 @@ Three mistakes of the study are avoided by construction, each pinned by a test:
    positive always shared the center's metadata, a shortcut negatives lacked. Here the
    context and negatives are looked up by their own ids only (:meth:`context_vectors`),
    and with ``context_side_info`` by their own side values, never the center's.
-2. The study drew context and negatives from the center tables; here both come from the
-   context table, as in word2vec's input / output split.
+2. The study drew context and negatives from the center tables; here their id rows come
+   from the context table, as in word2vec's input / output split. (With
+   ``context_side_info`` their side terms use the center's side tables, on purpose: that
+   is what trains the side-by-side similarity evaluation uses.)
 3. The study evaluated a plain average of the tables, ignoring the learned weights. Here
    :meth:`SkipGramWithSideInfo.embed` is the very function the loss trains.
 
@@ -85,6 +87,9 @@ class SkipGramWithSideInfo(EmbeddingModel):
             "unknown" vector (products without metadata then reduce to plain skip-gram).
         id_prior: initial attention logit of the id field (the side fields start at 0), so
             learned weights start from trusting the id more than any one side field.
+        center_side: evaluation takes each known side term relative to its field's mean row.
+        context_side_info: context and negatives are weighted sums too, of their context row
+            and their own side values (:meth:`context_vectors`).
     """
 
     side_ids: Tensor  # buffers, declared for type checkers
@@ -166,14 +171,21 @@ class SkipGramWithSideInfo(EmbeddingModel):
             side_logits = side_logits.masked_fill(self.side_ids[items] == UNKNOWN_ID, float("-inf"))
         return torch.softmax(torch.cat([id_logit, side_logits], dim=1), dim=1)
 
-    def field_vectors(self, items: Tensor, side_offsets: Tensor | None = None) -> Tensor:
+    def field_vectors(
+        self,
+        items: Tensor,
+        side_offsets: Tensor | None = None,
+        id_table: nn.Embedding | None = None,
+    ) -> Tensor:
         """Each product's id and side-info embeddings, shape (batch, n_fields, dim).
 
         ``side_offsets`` (n_side, dim), when given, is subtracted from every known side term
-        (:meth:`side_means` for ``center_side``).
+        (:meth:`side_means` for ``center_side``). ``id_table`` replaces the center table for
+        the id term (the context table, for :meth:`context_vectors`).
         """
         side = self.side_ids[items]  # (batch, n_side)
-        parts = [self.center(items)] + [table(side[:, j]) for j, table in enumerate(self.side)]
+        ids = (id_table or self.center)(items)
+        parts = [ids] + [table(side[:, j]) for j, table in enumerate(self.side)]
         vectors = torch.stack(parts, dim=1)
         if side_offsets is None:
             return vectors
@@ -233,15 +245,11 @@ class SkipGramWithSideInfo(EmbeddingModel):
         side-by-side products that evaluation's H_u . H_v contains against negatives, so a
         category most records share cannot lift the score of unrelated records for free.
         """
-        rows = self.context(items)
         if not self.context_side_info:
-            return rows
+            return self.context(items)
         flat = items.reshape(-1)
         weights = self.field_weights(flat, torch.zeros_like(flat, dtype=torch.bool))
-        side = self.side_ids[flat]
-        parts = [rows.reshape(flat.shape[0], -1)]
-        parts += [table(side[:, j]) for j, table in enumerate(self.side)]
-        vectors = weighted_sum(weights, torch.stack(parts, dim=1))
+        vectors = weighted_sum(weights, self.field_vectors(flat, id_table=self.context))
         return vectors.reshape(*items.shape, -1)
 
     def id_dropout_mask(self, centers: Tensor) -> Tensor:
