@@ -184,7 +184,7 @@ class SkipGramWithSideInfo(EmbeddingModel):
         the id term (the context table, for :meth:`context_vectors`).
         """
         side = self.side_ids[items]  # (batch, n_side)
-        ids = (id_table or self.center)(items)
+        ids = (self.center if id_table is None else id_table)(items)
         parts = [ids] + [table(side[:, j]) for j, table in enumerate(self.side)]
         vectors = torch.stack(parts, dim=1)
         if side_offsets is None:
