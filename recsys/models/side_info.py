@@ -193,11 +193,15 @@ class SkipGramWithSideInfo(EmbeddingModel):
         return torch.cat([vectors[:, :1], vectors[:, 1:] - known * side_offsets], dim=1)
 
     def item_vectors(
-        self, items: Tensor, drop_id: Tensor, side_offsets: Tensor | None = None
+        self,
+        items: Tensor,
+        drop_id: Tensor,
+        side_offsets: Tensor | None = None,
+        id_table: nn.Embedding | None = None,
     ) -> Tensor:
-        """H_v = sum_j w_vj W_j[f_j(v)], shape (batch, dim)."""
+        """H_v = sum_j w_vj W_j[f_j(v)], shape (batch, dim) (arguments: :meth:`field_vectors`)."""
         weights = self.field_weights(items, drop_id)  # (batch, n_fields)
-        return weighted_sum(weights, self.field_vectors(items, side_offsets))
+        return weighted_sum(weights, self.field_vectors(items, side_offsets, id_table))
 
     def untrained_with_side_info(self, items: Tensor) -> Tensor:
         """(batch,) bool: products embedded from side information alone (never trained)."""
@@ -248,8 +252,8 @@ class SkipGramWithSideInfo(EmbeddingModel):
         if not self.context_side_info:
             return self.context(items)
         flat = items.reshape(-1)
-        weights = self.field_weights(flat, torch.zeros_like(flat, dtype=torch.bool))
-        vectors = weighted_sum(weights, self.field_vectors(flat, id_table=self.context))
+        keep_id = torch.zeros_like(flat, dtype=torch.bool)
+        vectors = self.item_vectors(flat, keep_id, id_table=self.context)
         return vectors.reshape(*items.shape, -1)
 
     def id_dropout_mask(self, centers: Tensor) -> Tensor:
@@ -366,7 +370,7 @@ class SideInfoConfig(WindowConfig):
         description="context and negative products add their own side information (from "
         "the center's side tables), so the side-by-side similarity that evaluation uses is "
         "trained against negatives; false = the EGES paper's id-only context (measured: "
-        "records then look alike through shared categories; ~2.5x cheaper on CPU)",
+        "records then look alike through shared categories; 2-3x cheaper on CPU)",
     )
     id_dropout: float = Field(
         0.25,

@@ -115,6 +115,23 @@ def test_context_side_info_is_the_context_products_own(weighting: str) -> None:
     assert not torch.allclose(model.context_vectors(contexts), before)
 
 
+def test_small_side_tables_take_dense_gradients_large_ones_sparse() -> None:
+    model = SkipGramWithSideInfo(
+        side_ids=torch.tensor([[2, 2], [3, 5000]]),
+        vocab_sizes=(4, side_info.DENSE_SIDE_MAX_ROWS + 1),
+        has_metadata=torch.tensor([True, True]),
+        trained=torch.tensor([True, True]),
+        dim=3,
+        weighting="equal",
+        id_dropout=0.0,
+        generator=torch.Generator().manual_seed(0),
+    )
+    assert [table.sparse for table in model.side] == [False, True]
+    dense = {id(p) for p in model.dense_parameters()}
+    assert id(model.side[0].weight) in dense and id(model.side[1].weight) not in dense
+    assert id(model.center.weight) not in dense and id(model.context.weight) not in dense
+
+
 def test_evaluation_vector_is_the_trained_aggregate_with_learned_weights() -> None:
     model = _tiny_model("learned")
     embeddings = model.item_embeddings(known=model.trained.numpy())
