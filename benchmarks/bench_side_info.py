@@ -10,7 +10,9 @@ as JSON lines, plus the learned field weights:
 
 ``--set key=value`` (repeatable) overrides any config field of every method (e.g.
 ``--set window=3``); ``--side key=value`` overrides only side_info fields (``id_dropout=0.5``).
-``--methods`` picks a subset (skipgram, equal, learned).
+``--methods`` picks a subset (skipgram, equal, learned). Each trained model is scored twice
+from the same tables: as configured (``pair_score=center_context`` by default: center vs
+context vectors) and as ``<name>+center`` (center vectors only, the study's scoring).
 """
 
 from __future__ import annotations
@@ -149,6 +151,8 @@ def main() -> None:
             embeddings = side_info.train(data, config)
         seconds = time.perf_counter() - started
         variants = [(name, embeddings)]
+        if embeddings.context is not None:
+            variants.append((f"{name}+center", replace(embeddings, context=None)))
         if args.center_all:
             variants.append((f"{name}+center_all", centered(embeddings)))
         for variant, vectors in variants:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from recsys.data.dataset import PreparedDataset, load_prepared, save_prepared
 from recsys.evaluation.metrics import evaluate
@@ -71,3 +72,38 @@ def test_most_similar_in_chunks_matches_brute_force() -> None:
         np.testing.assert_allclose(
             scores[q], model.score(np.full(4, q, np.int32), ids[q]), rtol=1e-5
         )
+
+
+def test_context_vectors_score_each_center_against_the_others_context() -> None:
+    rng = np.random.default_rng(5)
+    vectors = rng.normal(size=(30, 4)).astype(np.float32)
+    context = rng.normal(size=(30, 4)).astype(np.float32)
+    model = ItemEmbeddings(vectors=vectors, known=rng.random(30) > 0.2, context=context)
+
+    def cos(x: np.ndarray, y: np.ndarray) -> float:
+        return float(x @ y / np.linalg.norm(x) / np.linalg.norm(y))
+
+    a, b = np.array([0, 3, 7], np.int32), np.array([1, 9, 7], np.int32)
+    by_hand = [
+        (cos(vectors[i], context[j]) + cos(vectors[j], context[i])) / 2
+        for i, j in zip(a, b, strict=True)
+    ]
+    np.testing.assert_allclose(model.score(a, b), by_hand, rtol=1e-5)
+    np.testing.assert_allclose(model.score(a, b), model.score(b, a), rtol=1e-6)  # symmetric
+    queries = np.arange(30, dtype=np.int32)
+    ids, scores = model.most_similar(queries, k=5, chunk_size=4)
+    candidates = np.flatnonzero(model.known)
+    for q in queries:
+        others = candidates[candidates != q]
+        brute = model.score(np.full(others.size, q, np.int32), others.astype(np.int32))
+        assert ids[q].tolist() == others[np.argsort(-brute, kind="stable")[:5]].tolist()
+        np.testing.assert_allclose(scores[q], np.sort(brute)[::-1][:5], rtol=1e-5)
+
+
+def test_context_vectors_need_the_vectors_shape_and_cosine_scoring() -> None:
+    vectors = np.ones((3, 2), dtype=np.float32)
+    known = np.ones(3, dtype=bool)
+    with pytest.raises(ValueError, match="context has shape"):
+        ItemEmbeddings(vectors=vectors, known=known, context=np.ones((3, 4), np.float32))
+    with pytest.raises(ValueError, match="cosine only"):
+        ItemEmbeddings(vectors=vectors, known=known, similarity="dot", context=vectors)

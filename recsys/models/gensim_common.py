@@ -25,7 +25,7 @@ from recsys.config import WalkConfig
 from recsys.cores import resolve_workers
 from recsys.data.dataset import PreparedDataset
 from recsys.evaluation.metrics import evaluate
-from recsys.models.base import ItemEmbeddings, TrainingCallback
+from recsys.models.base import PAIR_SCORE_HELP, ItemEmbeddings, PairScore, TrainingCallback
 from recsys.typing import WalkMatrix
 
 logger = logging.getLogger(__name__)
@@ -53,6 +53,7 @@ class GensimWalkConfig(WalkConfig):
         description="file: walks written to a temporary corpus_file (gensim's fast path); "
         "iterable: walks passed as lists of str tokens",
     )
+    pair_score: PairScore = Field("center_context", description=PAIR_SCORE_HELP)
 
 
 @numba.njit(nogil=True, parallel=True, cache=True)
@@ -109,14 +110,25 @@ def write_corpus_file(walk_matrix: WalkMatrix, path: Path) -> None:
             handle.write(format_walks(walk_matrix[begin : begin + _CORPUS_CHUNK_WALKS]))
 
 
-def embeddings_from_gensim(model: Word2Vec, n_items: int) -> ItemEmbeddings:
-    """Vectors for every item aligned with item_id; items outside gensim's vocab: zero, unknown."""
+def embeddings_from_gensim(model: Word2Vec, n_items: int, pair_score: PairScore) -> ItemEmbeddings:
+    """Vectors for every item aligned with item_id; items outside gensim's vocab: zero, unknown.
+
+    With ``center_context`` the context vectors are gensim's negative-sampling output
+    weights (``syn1neg``, rows in the same order as ``wv``).
+    """
     item_ids = np.asarray(model.wv.index_to_key, dtype=np.int64)
-    vectors = np.zeros((n_items, model.wv.vector_size), dtype=np.float32)
-    vectors[item_ids] = model.wv.vectors
+
+    def aligned(rows: np.ndarray) -> np.ndarray:
+        out = np.zeros((n_items, model.wv.vector_size), dtype=np.float32)
+        out[item_ids] = rows
+        return out
+
     known = np.zeros(n_items, dtype=bool)
     known[item_ids] = True
-    return ItemEmbeddings(vectors=vectors, known=known, similarity="cosine")
+    context = aligned(model.syn1neg) if pair_score == "center_context" else None
+    return ItemEmbeddings(
+        vectors=aligned(model.wv.vectors), known=known, similarity="cosine", context=context
+    )
 
 
 class _EpochReporter(CallbackAny2Vec):
@@ -129,9 +141,14 @@ class _EpochReporter(CallbackAny2Vec):
     """
 
     def __init__(
-        self, data: PreparedDataset, callbacks: Sequence[TrainingCallback], evaluate_epochs: bool
+        self,
+        data: PreparedDataset,
+        callbacks: Sequence[TrainingCallback],
+        evaluate_epochs: bool,
+        pair_score: PairScore,
     ) -> None:
         self.data = data
+        self.pair_score = pair_score
         self.callbacks = callbacks
         self.evaluate_epochs = evaluate_epochs
         self.epoch = 0
@@ -147,7 +164,7 @@ class _EpochReporter(CallbackAny2Vec):
         for callback in self.callbacks:
             callback.on_batch_end(self.epoch, {"loss": epoch_loss})
         if self.evaluate_epochs:
-            embeddings = embeddings_from_gensim(model, self.data.n_items)
+            embeddings = embeddings_from_gensim(model, self.data.n_items, self.pair_score)
             self.last_metrics = evaluate(embeddings, self.data).metrics()
             metrics = {**self.last_metrics, "loss": epoch_loss}
             logger.info("epoch %d: %s", self.epoch, metrics)
@@ -170,7 +187,7 @@ def train_word2vec_on_walks(
     params: dict[str, Any] = config.model_dump()
     for callback in callbacks:
         callback.on_train_begin(params)
-    reporter = _EpochReporter(data, callbacks, evaluate_epochs=bool(callbacks))
+    reporter = _EpochReporter(data, callbacks, bool(callbacks), config.pair_score)
     gensim_params: dict[str, Any] = {
         "vector_size": config.dim,
         "window": config.window,
@@ -195,7 +212,7 @@ def train_word2vec_on_walks(
     else:
         sentences = [[str(item) for item in walk] for walk in walk_matrix.tolist()]
         model = Word2Vec(sentences=sentences, **gensim_params)
-    embeddings = embeddings_from_gensim(model, data.n_items)
+    embeddings = embeddings_from_gensim(model, data.n_items, config.pair_score)
     metrics: dict[str, float] = {}
     if callbacks:
         metrics = reporter.last_metrics or evaluate(embeddings, data).metrics()

@@ -32,21 +32,26 @@ metadata but no training occurrence is embedded by exactly that side-info-only v
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Literal, cast
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from pydantic import Field
 from torch import Tensor, nn
 
 from recsys.data.dataset import PreparedDataset
 from recsys.graph import walk_config_of, walks_for_dataset
-from recsys.models.base import ItemEmbeddings, Method, MetricsForwarder, TrainingCallback
+from recsys.models.base import (
+    ItemEmbeddings,
+    Method,
+    MetricsForwarder,
+    PairScore,
+    TrainingCallback,
+)
 from recsys.models.side_features import UNKNOWN_ID, SideFeatures, build_side_features
-from recsys.models.skipgram import skipgram_loss
+from recsys.models.skipgram import SkipGramConfig, pair_cosine, skipgram_loss
 from recsys.training.batching import PairBatch
-from recsys.training.config import WindowConfig
 from recsys.training.engine import EmbeddingModel, fit, resolve_device
 from recsys.training.sequences import window_pair_source
 from recsys.typing import BoolMask, WalkMatrix
@@ -90,6 +95,8 @@ class SkipGramWithSideInfo(EmbeddingModel):
         center_side: evaluation takes each known side term relative to its field's mean row.
         context_side_info: context and negatives are weighted sums too, of their context row
             and their own side values (:meth:`context_vectors`).
+        pair_score: "center" scores pairs by H_a . H_b (cosine); "center_context" by each
+            one's H against the other's context vector (:mod:`recsys.models.skipgram`).
     """
 
     side_ids: Tensor  # buffers, declared for type checkers
@@ -110,8 +117,10 @@ class SkipGramWithSideInfo(EmbeddingModel):
         id_prior: float = 0.0,
         center_side: bool = False,
         context_side_info: bool = False,
+        pair_score: PairScore = "center",
     ) -> None:
         super().__init__()
+        self.pair_score = pair_score
         n_items, n_side = side_ids.shape
         if len(vocab_sizes) != n_side:
             raise ValueError(f"{n_side} side fields but {len(vocab_sizes)} vocabulary sizes")
@@ -256,6 +265,18 @@ class SkipGramWithSideInfo(EmbeddingModel):
         vectors = self.item_vectors(flat, keep_id, id_table=self.context)
         return vectors.reshape(*items.shape, -1)
 
+    def scoring_context(self, items: Tensor, vectors: Tensor) -> Tensor:
+        """Context vectors for ``center_context`` scoring; ``vectors`` is :meth:`embed`.
+
+        A product never trained has a zero context row. With ``context_side_info`` its
+        side terms still describe it; without, its context is its side-info-only H_v,
+        so cold-start products stay scorable.
+        """
+        context = self.context_vectors(items)
+        if self.context_side_info:
+            return context
+        return torch.where(self.untrained_with_side_info(items)[:, None], vectors, context)
+
     def id_dropout_mask(self, centers: Tensor) -> Tensor:
         """(batch,) bool: centers whose id term this batch drops (only products with metadata:
         without it the side fields are all "unknown" and the id is the only signal)."""
@@ -275,7 +296,11 @@ class SkipGramWithSideInfo(EmbeddingModel):
         return skipgram_loss(self.item_vectors(centers, drop_id), self.context_vectors(context_ids))
 
     def score_pairs(self, item_a: Tensor, item_b: Tensor) -> Tensor:
-        return F.cosine_similarity(self.embed(item_a), self.embed(item_b), dim=-1)
+        vectors_a, vectors_b = self.embed(item_a), self.embed(item_b)
+        if self.pair_score == "center":
+            return pair_cosine(vectors_a, vectors_b, None, None)
+        context_a = self.scoring_context(item_a, vectors_a)
+        return pair_cosine(vectors_a, vectors_b, context_a, self.scoring_context(item_b, vectors_b))
 
     @torch.no_grad()
     def mean_field_weights(self, items: Tensor) -> np.ndarray:
@@ -293,12 +318,17 @@ class SkipGramWithSideInfo(EmbeddingModel):
         device = self.side_ids.device
         items = torch.arange(self.side_ids.shape[0], device=device)
         offsets = self.evaluation_offsets()
-        vectors = torch.cat([self.embed(chunk, offsets) for chunk in items.split(_EMBED_CHUNK)])
+        vectors, contexts = [], []
+        for chunk in items.split(_EMBED_CHUNK):
+            vectors.append(self.embed(chunk, offsets))
+            if self.pair_score == "center_context":
+                contexts.append(self.scoring_context(chunk, vectors[-1]).float().cpu())
         derived = self.describable & ~self.trained
         return ItemEmbeddings(
-            vectors=vectors.float().cpu().numpy(),
+            vectors=torch.cat(vectors).float().cpu().numpy(),
             known=np.asarray(known, dtype=bool) | derived.cpu().numpy(),
             similarity="cosine",
+            context=torch.cat(contexts).numpy() if contexts else None,
             extra={
                 # Over trained products with metadata: the others weigh their id 1 under
                 # unknown_fields=skip, which would only dilute the mean.
@@ -327,8 +357,8 @@ class FieldWeightMetrics(MetricsForwarder):
         return {f"field_weight_{n}": float(w) for n, w in pairs if np.isfinite(w)}
 
 
-class SideInfoConfig(WindowConfig):
-    """Skip-gram with side information; the walk, window and engine settings are skip-gram's."""
+class SideInfoConfig(SkipGramConfig):
+    """Skip-gram with side information; walks, window, engine and pair score are skip-gram's."""
 
     weighting: Weighting = Field(
         "equal",
@@ -415,6 +445,7 @@ def train_on_walks(
         id_prior=config.id_prior,
         center_side=config.center_side,
         context_side_info=config.context_side_info,
+        pair_score=config.pair_score,
     ).to(device)
     run_params: dict[str, object] = {
         "n_walks": int(walk_matrix.shape[0]),
@@ -437,12 +468,7 @@ def train_on_walks(
         },
         "side_features": features.summary(),
     }
-    return ItemEmbeddings(
-        vectors=embeddings.vectors,
-        known=embeddings.known,
-        similarity=embeddings.similarity,
-        extra=extra,
-    )
+    return replace(embeddings, extra=extra)
 
 
 def train(

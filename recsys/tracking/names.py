@@ -49,7 +49,7 @@ FINAL_METRICS = (METRIC_AUC_ALL, METRIC_AUC_SEEN, METRIC_AUC_COLD_START, METRIC_
 
 # --- artifacts --------------------------------------------------------------------------
 ARTIFACT_MANIFEST = "dataset/manifest.json"  # the prepared dataset's manifest
-ARTIFACT_EMBEDDINGS_DIR = "embeddings"  # vectors.npy, known.npy, [bias.npy], vocabulary.parquet
+ARTIFACT_EMBEDDINGS_DIR = "embeddings"  # vectors, known, [bias], [context] .npy, vocabulary
 ARTIFACT_FIGURES_DIR = "figures"  # precision_recall_threshold.png, roc.png, learning_curve.png
 MODEL_NAME = "model"  # the pyfunc model: load with runs:/<run_id>/model
 

@@ -38,7 +38,7 @@ QUERY_COLUMN = "product"
 
 
 def save_embeddings(model: ItemEmbeddings, asins: pd.Series, folder: Path) -> Path:
-    """Write vectors.npy, known.npy, [bias.npy], vocabulary.parquet and meta.json.
+    """Write vectors.npy, known.npy, [bias.npy], [context.npy], vocabulary.parquet, meta.json.
 
     ``vocabulary.parquet`` maps item_id (row of vectors.npy) to asin and known, so the
     vectors are usable without the prepared dataset.
@@ -50,6 +50,8 @@ def save_embeddings(model: ItemEmbeddings, asins: pd.Series, folder: Path) -> Pa
     np.save(folder / "known.npy", model.known)
     if model.bias is not None:
         np.save(folder / "bias.npy", model.bias)
+    if model.context is not None:
+        np.save(folder / "context.npy", model.context)
     pd.DataFrame(
         {
             "item_id": np.arange(model.n_items, dtype=np.int32),
@@ -62,6 +64,7 @@ def save_embeddings(model: ItemEmbeddings, asins: pd.Series, folder: Path) -> Pa
         "n_items": model.n_items,
         "dim": model.dim,
         "has_bias": model.bias is not None,
+        "has_context": model.context is not None,
         "extra_keys": sorted(model.extra),  # not stored: method-specific, not needed to score
     }
     (folder / "meta.json").write_text(json.dumps(meta, indent=2))
@@ -71,12 +74,13 @@ def save_embeddings(model: ItemEmbeddings, asins: pd.Series, folder: Path) -> Pa
 def load_embeddings(folder: Path) -> tuple[ItemEmbeddings, pd.DataFrame]:
     """Read what :func:`save_embeddings` wrote: (embeddings, vocabulary table)."""
     meta = json.loads((folder / "meta.json").read_text())
-    bias_path = folder / "bias.npy"
+    bias_path, context_path = folder / "bias.npy", folder / "context.npy"
     model = ItemEmbeddings(
         vectors=np.load(folder / "vectors.npy"),
         known=np.load(folder / "known.npy"),
         similarity=meta["similarity"],
         bias=np.load(bias_path) if bias_path.exists() else None,
+        context=np.load(context_path) if context_path.exists() else None,
     )
     return model, pd.read_parquet(folder / "vocabulary.parquet")
 

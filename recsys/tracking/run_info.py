@@ -25,11 +25,18 @@ SYNTHETIC_SOURCES = ("synthetic", "planted")
 
 
 def variant_of(method_name: str, config: BaseModel) -> str:
-    """The run's variant ("binary", "learned", ...), or "" for methods without variants."""
+    """The run's variant ("binary", "learned", ...), or "" for methods without variants.
+
+    Runs scored the study's way (``pair_score=center``) add "center", so the leaderboard
+    keeps them apart from the default center-context scoring of the same method.
+    """
+    parts = []
     field = VARIANT_FIELDS.get(method_name)
-    if field is None or not hasattr(config, field):
-        return ""
-    return str(getattr(config, field))
+    if field is not None and hasattr(config, field):
+        parts.append(str(getattr(config, field)))
+    if getattr(config, "pair_score", None) == "center":
+        parts.append("center")
+    return "-".join(parts)
 
 
 def _manifest_value(manifest: Mapping[str, Any], keys: tuple[str, ...]) -> Any:

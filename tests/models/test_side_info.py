@@ -162,6 +162,22 @@ def test_known_covers_trained_and_metadata_products_only() -> None:
     assert model.item_embeddings(known=trained).known.tolist() == [True] * 4
 
 
+@pytest.mark.parametrize("context_side_info", [True, False])
+def test_center_context_scores_agree_between_training_and_the_exported_embeddings(
+    context_side_info: bool,
+) -> None:
+    model = _tiny_model(context_side_info=context_side_info)
+    model.pair_score = "center_context"
+    embeddings = model.item_embeddings(known=model.trained.numpy())
+    assert embeddings.context is not None and embeddings.known.all()
+    a, b = torch.tensor([0, 0, 1, 2, 3, 3]), torch.tensor([1, 3, 2, 3, 1, 3])
+    with torch.no_grad():
+        live = model.score_pairs(a, b).numpy()  # what the learning curve's sampled AUC uses
+    np.testing.assert_allclose(live, embeddings.score(a.numpy(), b.numpy()), rtol=1e-5)
+    if not context_side_info:  # a cold product's context falls back to its H_v
+        np.testing.assert_array_equal(embeddings.context[3], embeddings.vectors[3])
+
+
 def test_id_dropout_only_hits_products_with_metadata() -> None:
     centers = torch.tensor([0, 1, 2] * 1000)
     mask = _tiny_model(id_dropout=0.5).id_dropout_mask(centers).view(1000, 3)
@@ -205,14 +221,24 @@ def planted() -> PreparedDataset:
 
 @pytest.fixture(scope="module")
 def trained(planted: PreparedDataset) -> dict[str, tuple[ItemEmbeddings, EvaluationResult]]:
-    """skipgram, EGES equal / learned (context side info) / equal with id-only contexts."""
+    """skipgram, EGES equal / learned (context side info) / equal with id-only contexts.
+
+    Default pair scores (center vs context vectors) for skip-gram and equal weights; the
+    other two are scored by center vectors, the study's way: with learned weights or id-only
+    contexts a cold product's side-only vectors score on another scale than the trained
+    products' center-context cosines (planted, center_context: AUC all 0.93 and 0.85 while
+    seen and cold start each stay >= 0.94; docs/benchmarks.md).
+    """
     skipgram_fast = {k: v for k, v in FAST.items() if k != "rare_threshold"}
     models = {
         "skipgram": skipgram.train(planted, skipgram.SkipGramConfig(**skipgram_fast)),
         "equal": side_info.train(planted, SideInfoConfig(weighting="equal", **FAST)),
-        "learned": side_info.train(planted, SideInfoConfig(weighting="learned", **FAST)),
+        "learned": side_info.train(
+            planted, SideInfoConfig(weighting="learned", pair_score="center", **FAST)
+        ),
         "equal_id_only_context": side_info.train(
-            planted, SideInfoConfig(weighting="equal", context_side_info=False, **FAST)
+            planted,
+            SideInfoConfig(weighting="equal", context_side_info=False, pair_score="center", **FAST),
         ),
     }
     return {name: (model, evaluate(model, planted)) for name, model in models.items()}

@@ -211,3 +211,17 @@ def test_mlflow_models_serve_answers_like_the_loaded_model(
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
         log.close()
+
+
+def test_context_vectors_round_trip_and_score_alike(tmp_path: Path) -> None:
+    rng = np.random.default_rng(11)
+    model = ItemEmbeddings(
+        vectors=rng.normal(size=(N_ITEMS, 8)).astype(np.float32),
+        known=np.ones(N_ITEMS, dtype=bool),
+        context=rng.normal(size=(N_ITEMS, 8)).astype(np.float32),
+    )
+    loaded, _ = load_embeddings(save_embeddings(model, ASINS, tmp_path))
+    assert loaded.context is not None and model.context is not None
+    np.testing.assert_array_equal(loaded.context, model.context)
+    pairs = np.arange(N_ITEMS, dtype=np.int32)
+    np.testing.assert_array_equal(loaded.score(pairs, pairs[::-1]), model.score(pairs, pairs[::-1]))

@@ -10,6 +10,8 @@ import pytest
 
 from recsys.config import StrictModel
 from recsys.data.dataset import PreparedDataset
+from recsys.models.side_info import SideInfoConfig
+from recsys.models.skipgram import SkipGramConfig
 from recsys.tracking.names import SOURCE_REAL, SOURCE_SYNTHETIC, experiment_name, run_name
 from recsys.tracking.run_info import (
     PeakMemory,
@@ -36,6 +38,12 @@ def test_names_of_runs_and_experiments() -> None:
 def test_variant_only_for_methods_that_have_one() -> None:
     assert variant_of("mf", Labels(labels="continuous")) == "continuous"
     assert variant_of("skipgram", Labels()) == ""
+    study_scoring = SkipGramConfig(pair_score="center")
+    assert variant_of("skipgram", study_scoring) == "center"
+    assert variant_of("skipgram", SkipGramConfig()) == ""
+    assert variant_of("side_info", SideInfoConfig(weighting="learned", pair_score="center")) == (
+        "learned-center"
+    )
 
 
 def test_source_prefers_the_manifest_kind() -> None:
