@@ -25,7 +25,7 @@ PairScore = Literal["center", "center_context"]
 PAIR_SCORE_HELP = (
     "how a pair is scored: center = cosine of the two products' center (input) vectors, the "
     "study's way; center_context = mean of cos(center_a, context_b) and cos(center_b, "
-    "context_a), the co-occurrence the loss trains (measured: +0.008 to +0.022 AUC on seen "
+    "context_a), the co-occurrence the loss trains (measured: +0.005 to +0.027 AUC on seen "
     "pairs, docs/benchmarks.md)"
 )
 
