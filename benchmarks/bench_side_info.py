@@ -160,9 +160,10 @@ def main() -> None:
 
 
 def centered(embeddings: ItemEmbeddings) -> ItemEmbeddings:
-    """The vectors minus their mean over known products (the direction all of them share)."""
+    """The center vectors minus their mean over known products, scored center to center."""
     mean = embeddings.vectors[embeddings.known].mean(axis=0, keepdims=True)
-    return replace(embeddings, vectors=(embeddings.vectors - mean).astype(np.float32))
+    vectors = (embeddings.vectors - mean).astype(np.float32)
+    return replace(embeddings, vectors=vectors, context=None)
 
 
 def report(

@@ -270,7 +270,7 @@ class SkipGramWithSideInfo(EmbeddingModel):
 
         A product never trained has a zero context row. With ``context_side_info`` its
         side terms still describe it; without, its context is its side-info-only H_v,
-        so cold-start products stay scorable.
+        so cold-start products stay scorable. (``center_side`` centres H_v only.)
         """
         context = self.context_vectors(items)
         if self.context_side_info:
