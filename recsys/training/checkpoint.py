@@ -35,6 +35,7 @@ _RESUMABLE_FIELDS = frozenset(
         "loss_every",
         "workers",
         "threads",
+        "pair_score",  # how pairs are scored afterwards, not what is trained
     }
 )
 

@@ -13,8 +13,9 @@ from recsys.data.dataset import PreparedDataset
 from recsys.models.base import ItemEmbeddings, TrainingCallback
 from recsys.models.mf import MatrixFactorization, MFConfig
 from recsys.models.mf import train as train_mf
+from recsys.models.skipgram import SkipGramConfig
 from recsys.training.batching import NegativeSampler, PairBatch, PairTableSource
-from recsys.training.checkpoint import CHECKPOINT_NAME
+from recsys.training.checkpoint import CHECKPOINT_NAME, config_fingerprint
 from recsys.training.engine import fit, resolve_device
 
 FAST: dict[str, Any] = {
@@ -165,3 +166,9 @@ def test_nan_loss_is_reported(planted_dataset: PreparedDataset) -> None:
     )
     with pytest.raises(FloatingPointError, match="lower lr"):
         fit(model, source, planted_dataset, config, [], planted_dataset.train_vocabulary())
+
+
+def test_scoring_and_speed_settings_do_not_block_resumption() -> None:
+    default = config_fingerprint(SkipGramConfig())
+    assert config_fingerprint(SkipGramConfig(pair_score="center", threads=2)) == default
+    assert config_fingerprint(SkipGramConfig(lr=0.5)) != default
