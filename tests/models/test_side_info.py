@@ -11,7 +11,8 @@ from recsys.evaluation.metrics import EvaluationResult, evaluate
 from recsys.models import side_info, skipgram
 from recsys.models.base import ItemEmbeddings, TrainingCallback
 from recsys.models.side_features import UNKNOWN_ID
-from recsys.models.side_info import SideInfoConfig, SkipGramWithSideInfo
+from recsys.models.side_info import SideInfoConfig
+from recsys.models.side_info_model import DENSE_SIDE_MAX_ROWS, SkipGramWithSideInfo
 from recsys.models.skipgram import skipgram_loss
 from recsys.training.batching import PairBatch
 from tests.conftest import make_planted_dataset
@@ -118,7 +119,7 @@ def test_context_side_info_is_the_context_products_own(weighting: str) -> None:
 def test_small_side_tables_take_dense_gradients_large_ones_sparse() -> None:
     model = SkipGramWithSideInfo(
         side_ids=torch.tensor([[2, 2], [3, 5000]]),
-        vocab_sizes=(4, side_info.DENSE_SIDE_MAX_ROWS + 1),
+        vocab_sizes=(4, DENSE_SIDE_MAX_ROWS + 1),
         has_metadata=torch.tensor([True, True]),
         trained=torch.tensor([True, True]),
         dim=3,
