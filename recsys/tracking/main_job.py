@@ -66,7 +66,8 @@ SKIPGRAM_QUICK: dict[str, Any] = {
 }
 # EGES with the settings its evidence was measured at (docs/benchmarks.md): in the quick
 # budget batch 4,096 at lr 0.05 scored +0.004-0.005 seen AUC over batch 1,024 at 0.01 on
-# Digital Music and synthetic-small in the same time (cold start within its noise).
+# Digital Music and synthetic-small, -0.002 on synthetic Electronics x0.05, in the same
+# time (cold start within its noise).
 SIDE_INFO_QUICK: dict[str, Any] = {**WALK_PAIR_QUICK, "batch_size": 4096, "lr": 0.05}
 QUICK_PARAMS: dict[str, dict[str, Any]] = {
     "skipgram": SKIPGRAM_QUICK,
