@@ -67,7 +67,10 @@ def weighted_sum(weights: Tensor, vectors: Tensor) -> Tensor:
 
 
 class SkipGramWithSideInfo(EmbeddingModel):
-    """EGES: center vectors aggregated over id and side-info fields, id-only context table.
+    """EGES: center vectors aggregated over id and side-info fields, a separate context table.
+
+    Context and negative products are their context-table row alone (the paper), or with
+    ``context_side_info`` that row weighted together with their own side terms.
 
     Args:
         side_ids: (n_items, n_side_fields) side-info ids (recsys.models.side_features).
