@@ -29,9 +29,9 @@ import numpy as np
 from recsys.config import DataConfig
 from recsys.data.dataset import PreparedDataset
 from recsys.data.prepare import prepare_dataset
+from recsys.embeddings import ItemEmbeddings
 from recsys.evaluation.metrics import EvaluationResult, auc_or_none, evaluate, score_validation
 from recsys.models import side_info, skipgram
-from recsys.models.base import ItemEmbeddings
 
 
 def _parse_overrides(pairs: list[str]) -> dict[str, Any]:
@@ -174,26 +174,27 @@ def report(
     rng: np.random.Generator,
 ) -> None:
     """Print one JSON row: the slices, the cross-slice diagnostics, the cold-start interval."""
-    cold = data.cold_start_mask()
+    validation = data.validation_for("study")  # the headline protocol
+    cold = data.cold_start_mask(validation)
     has_meta = data.products["has_metadata"].to_numpy(dtype=bool)
-    meta_a, meta_b = has_meta[data.validation.item_a], has_meta[data.validation.item_b]
-    seen = data.validation.seen
+    meta_a, meta_b = has_meta[validation.item_a], has_meta[validation.item_b]
+    seen = validation.seen
     seen_by_metadata = {
         "auc_seen_both_meta": seen & meta_a & meta_b,
         "auc_seen_one_meta": seen & (meta_a != meta_b),
     }
     result = evaluate(embeddings, data)
     row = _row(name, result, seconds, embeddings.extra)
-    scores, _ = score_validation(embeddings, data.validation)
+    scores, _ = score_validation(embeddings, validation)
     # Seen pairs split by metadata: side information can only change pairs that have it.
     # (Positives come from a record's lists, so one side always has metadata; negatives can
     # lack it on both sides, which makes that slice one-class and "has metadata" a signal.)
     for slice_name, mask in seen_by_metadata.items():
-        auc = auc_or_none(data.validation.label[mask], scores[mask])
+        auc = auc_or_none(validation.label[mask], scores[mask])
         row[slice_name] = None if auc is None else round(auc, 4)
-    row.update(cross_slice_diagnostics(data.validation.label, scores, seen, meta_a, meta_b))
+    row.update(cross_slice_diagnostics(validation.label, scores, seen, meta_a, meta_b))
     if cold.sum() > 1 and result.auc_cold_start is not None:
-        low, high = bootstrap_auc_interval(data.validation.label[cold], scores[cold], rng)
+        low, high = bootstrap_auc_interval(validation.label[cold], scores[cold], rng)
         row["cold_start_95ci"] = [round(low, 3), round(high, 3)]
     print(json.dumps(row), flush=True)
 

@@ -24,12 +24,13 @@ from typing import Any
 
 import numpy as np
 
+from recsys.callbacks import TrainingCallback
 from recsys.config import DataConfig
 from recsys.data.dataset import PreparedDataset
 from recsys.data.prepare import prepare_dataset
+from recsys.embeddings import ItemEmbeddings
 from recsys.evaluation.metrics import evaluate
 from recsys.methods import get_method
-from recsys.models.base import ItemEmbeddings, TrainingCallback
 
 
 class EpochPrinter(TrainingCallback):

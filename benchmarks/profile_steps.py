@@ -28,10 +28,10 @@ from typing import Any
 import torch
 from torch.profiler import ProfilerActivity, profile
 
+from recsys.callbacks import TrainingCallback
 from recsys.config import DataConfig
 from recsys.data.prepare import prepare_dataset
 from recsys.methods import get_method
-from recsys.models.base import TrainingCallback
 from recsys.training.engine import resolve_device
 
 

@@ -57,15 +57,6 @@ class DataConfig(StrictModel):
         1 / 3, gt=0, lt=1, description="share of unique pairs held out (the study: 33%)"
     )
     split_seed: int = Field(42, ge=0, description="seed of the train/validation split")
-    # Not `negatives`: the trainers' `negatives` (samples per positive) shares the flat
-    # parameter namespace (-P, MLproject, logged params).
-    validation_negatives: Literal["matched", "uniform"] = Field(
-        "matched",
-        description="validation negatives: matched = the study's shuffle-and-slice over the "
-        "validation pairs' products (popularity-matched to positives); uniform = products "
-        "drawn uniformly from the distinct validation products (popularity alone then earns "
-        "AUC)",
-    )
 
 
 class WalkConfig(StrictModel):

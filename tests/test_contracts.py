@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from recsys.data.dataset import PreparedDataset, load_prepared, save_prepared
+from recsys.embeddings import ItemEmbeddings
 from recsys.evaluation.metrics import evaluate
-from recsys.models.base import ItemEmbeddings
 
 
 def _cluster_embeddings(dataset: PreparedDataset, known_fraction: float = 1.0) -> ItemEmbeddings:

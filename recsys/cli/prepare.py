@@ -18,7 +18,6 @@ OPTION_OF_FIELD = {
     "study_filters": "--no-study-filters",
     "validation_fraction": "--validation-fraction",
     "split_seed": "--seed",
-    "validation_negatives": "--negatives",
 }
 FIELDS = DataConfig.model_fields
 
@@ -72,12 +71,6 @@ def build_config(**values: Any) -> DataConfig:
     metavar="N",
     help=f"{FIELDS['split_seed'].description} [default: {FIELDS['split_seed'].default}]",
 )
-@click.option(
-    "--negatives",
-    type=click.Choice(["matched", "uniform"]),
-    default=None,
-    help=f"{FIELDS['validation_negatives'].description} [default: matched]",
-)
 @click.option("--quiet", "-q", is_flag=True, help="no progress bars; print only the cache folder")
 def prepare_command(
     dataset: str | None,
@@ -85,13 +78,14 @@ def prepare_command(
     study_filters: bool | None,
     validation_fraction: float | None,
     seed: int | None,
-    negatives: str | None,
     quiet: bool,
 ) -> None:
     """Parse DATASET into products and weighted pairs, split them, and cache the result.
 
     Prints the records read and kept, products, unique pairs per relation type, the
-    train/validation sizes, what was skipped (malformed lines, a truncated file) and the
+    train/validation sizes (every dataset carries both validation protocols: the study's
+    negatives, uniform over the distinct validation products, and degree-matched ones,
+    beside the same positives), what was skipped (malformed lines, a truncated file) and the
     cache folder. DATASET defaults to synthetic-small.
     """
     config = build_config(
@@ -100,7 +94,6 @@ def prepare_command(
         study_filters=study_filters,
         validation_fraction=validation_fraction,
         split_seed=seed,
-        validation_negatives=negatives,
     )
     # Imported here: `recsys --help` should not pay for pandas and the parser.
     from recsys.data.prepare import prepare_dataset

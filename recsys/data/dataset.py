@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -37,6 +37,13 @@ PRODUCT_COLUMNS = (
 
 MANIFEST_NAME = "manifest.json"
 
+# Validation protocols: the same held-out positives against two negative sets.
+# study: uniform over the distinct validation products (the study's code);
+# matched: degree-matched, each product as often as in the positives. See data/split.py.
+Protocol = Literal["study", "matched"]
+PROTOCOLS: tuple[Protocol, ...] = ("study", "matched")
+NEGATIVE_SET_CODES: dict[Protocol, int] = {"study": 1, "matched": 2}  # 0 = a positive
+
 
 @dataclass(frozen=True)
 class PairTable:
@@ -53,15 +60,40 @@ class PairTable:
 
 @dataclass(frozen=True)
 class ValidationPairs:
-    """Held-out positives and sampled negatives, with the slice each pair belongs to."""
+    """Held-out positives and sampled negatives, with the slice each pair belongs to.
+
+    ``negative_set`` says which protocol's negatives a label-0 row belongs to
+    (:data:`NEGATIVE_SET_CODES`, 0 on positives); None means one negative set that serves
+    every protocol (hand-made fixtures). Metrics are computed on :meth:`for_protocol`.
+    """
 
     item_a: ItemIds
     item_b: ItemIds
     label: Labels  # 1 held-out positive, 0 sampled negative
     seen: BoolMask  # both products are in the training vocabulary
+    negative_set: np.ndarray | None = None  # int8 per row, see above
 
     def __len__(self) -> int:
         return int(self.item_a.shape[0])
+
+    def protocol_rows(self, protocol: Protocol) -> np.ndarray:
+        """Row indices of the positives plus ``protocol``'s negatives."""
+        if protocol not in NEGATIVE_SET_CODES:
+            raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
+        if self.negative_set is None:
+            return np.arange(len(self))
+        keep = (self.label == 1) | (self.negative_set == NEGATIVE_SET_CODES[protocol])
+        return np.flatnonzero(keep)
+
+    def for_protocol(self, protocol: Protocol) -> ValidationPairs:
+        """The positives and ``protocol``'s negatives, positives first."""
+        rows = self.protocol_rows(protocol)
+        return ValidationPairs(
+            item_a=self.item_a[rows],
+            item_b=self.item_b[rows],
+            label=self.label[rows],
+            seen=self.seen[rows],
+        )
 
 
 @dataclass(frozen=True)
@@ -95,15 +127,23 @@ class PreparedDataset:
             return np.bincount(ends, weights=weights, minlength=self.n_items)
         return np.bincount(ends, minlength=self.n_items).astype(np.int64)
 
-    def cold_start_mask(self) -> BoolMask:
+    def validation_for(self, protocol: Protocol) -> ValidationPairs:
+        """The validation pairs of one protocol (positives plus its negatives)."""
+        return self.validation.for_protocol(protocol)
+
+    def cold_start_mask(self, validation: ValidationPairs | None = None) -> BoolMask:
         """Validation pairs that are unseen but whose two products both have metadata.
 
         Side-information methods can embed such products without having trained on
         them; this is the slice where they must beat plain id embeddings.
+
+        Args:
+            validation: the pairs to mask (a protocol's view); default every row.
         """
+        pairs = self.validation if validation is None else validation
         has_meta = self.products["has_metadata"].to_numpy(dtype=bool)
-        both_meta = has_meta[self.validation.item_a] & has_meta[self.validation.item_b]
-        return both_meta & ~self.validation.seen
+        both_meta = has_meta[pairs.item_a] & has_meta[pairs.item_b]
+        return both_meta & ~pairs.seen
 
 
 def save_prepared(dataset: PreparedDataset, folder: Path) -> None:
@@ -124,6 +164,11 @@ def save_prepared(dataset: PreparedDataset, folder: Path) -> None:
             "item_b": dataset.validation.item_b,
             "label": dataset.validation.label,
             "seen": dataset.validation.seen,
+            **(
+                {}
+                if dataset.validation.negative_set is None
+                else {"negative_set": dataset.validation.negative_set}
+            ),
         }
     ).to_parquet(folder / "val_pairs.parquet", index=False)
     manifest = {"name": dataset.name, **dataset.manifest}
@@ -158,6 +203,9 @@ def load_prepared(folder: Path) -> PreparedDataset:
             item_b=val["item_b"].to_numpy(np.int32),
             label=val["label"].to_numpy(np.int8),
             seen=val["seen"].to_numpy(bool),
+            negative_set=(
+                val["negative_set"].to_numpy(np.int8) if "negative_set" in val.columns else None
+            ),
         ),
         manifest=manifest,
         folder=folder,

@@ -2,7 +2,7 @@
 
 The cache folder is ``<data_dir>/prepared/<name>-<key>/`` where ``key`` hashes the input
 file's content (sha256, streamed), the filters, the relation weights, the split settings
-(fraction, seed, validation negatives) and :data:`FORMAT_VERSION`. A second call with the
+(fraction, seed) and :data:`FORMAT_VERSION`. A second call with the
 same inputs loads the folder without parsing; a changed file or setting lands in a new
 folder. Every later stage (walks, training, tracking) starts from the
 :class:`PreparedDataset` returned here.
@@ -25,7 +25,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from recsys.config import DataConfig
-from recsys.data.dataset import PreparedDataset, load_prepared, save_prepared
+from recsys.data.dataset import PROTOCOLS, PreparedDataset, load_prepared, save_prepared
 from recsys.data.datasets import DatasetSource, resolve_dataset
 from recsys.data.parse import parse_metadata
 from recsys.data.split import split_pairs
@@ -34,8 +34,9 @@ logger = logging.getLogger(__name__)
 
 # Bump whenever parsing or splitting would give different tables for the same inputs, so
 # old cache folders are not reused. 2: item_id order and the negative-draw algorithm changed
-# since v1 caches were written; validation_negatives joined the settings.
-FORMAT_VERSION = 2
+# since v1 caches were written; validation_negatives joined the settings. 3: both negative
+# sets (study and matched) in every dataset, validation_negatives gone.
+FORMAT_VERSION = 3
 HASH_CHUNK_BYTES = 4 << 20
 
 
@@ -68,7 +69,6 @@ def cache_settings(config: DataConfig, sha256: str) -> dict[str, Any]:
         "weights": config.weights.model_dump(),
         "validation_fraction": config.validation_fraction,
         "split_seed": config.split_seed,
-        "validation_negatives": config.validation_negatives,
     }
 
 
@@ -94,7 +94,6 @@ def _build(
         len(parsed.products),
         config.validation_fraction,
         np.random.default_rng(config.split_seed),
-        config.validation_negatives,
     )
     report = parsed.report
     validation = split.validation
@@ -113,7 +112,9 @@ def _build(
         **report.manifest_entries(),
         "n_train": len(split.train),
         "n_validation_positives": positives,
-        "n_validation_negatives": len(validation) - positives,
+        # Each protocol's negative set has this many pairs (as many as the positives).
+        "n_validation_negatives": len(validation.protocol_rows("study")) - positives,
+        "validation_protocols": list(PROTOCOLS),
         "n_seen": int(validation.seen.sum()),
         "n_seen_positives": int(validation.seen[validation.label == 1].sum()),
         "prepare_seconds": round(time.perf_counter() - started, 3),

@@ -1,19 +1,22 @@
-"""Seeded train / validation split of unique pairs, with matched or uniform negatives.
+"""Seeded train / validation split of unique pairs, with two sets of validation negatives.
 
 The study shuffles the unique pairs, holds out a third as validation positives and draws
-as many negatives by shuffling the validation products and pairing them up
-("shuffle-and-slice"). Negatives drawn that way have the same product popularity as the
-positives, so a method cannot score well just by preferring popular products.
+as many negatives from the *set* of validation products: "put the set of products in an
+array, shuffle the array, for each iteration take a slice of 2" (eugeneyan/recsys-nlp-graph,
+``src/prep/train_val_split.py``). Each distinct product is equally likely in a negative, a
+hub no likelier than a leaf, while positives favour popular products: popularity alone
+earns AUC under this protocol (``study``).
 
-We do the same in vectorized rounds: each round permutes the validation products' two
-columns (concatenated), pairs the first half with the second, and keeps the candidates that
-are not a self-pair, not any known positive (train or validation) and not an earlier
-negative; rounds repeat until there are exactly as many negatives as positives.
+The second set (``matched``) pairs up the validation pairs' two product columns *with
+multiplicity*, so a product appears in the negatives as often as in the positives: degree
+is matched, and a method cannot score well just by preferring popular products. Every
+prepared dataset carries both sets beside the same positives, so one run reports both
+protocols and the gap between them says how much of a method's AUC is popularity.
 
-``negatives="uniform"`` draws from the *distinct* validation products instead (each product
-once in the pool), so a hub is no likelier in a negative than a leaf. Positives still favour
-popular products, so a popularity score then earns AUC: comparing the two protocols shows
-how much of a method's AUC popularity alone explains. The rejection rounds are the same.
+Both are drawn in vectorized rounds: each round permutes the pool, pairs the first half
+with the second, and keeps the candidates that are not a self-pair, not any known positive
+(train or validation) and not an earlier negative of the same set; rounds repeat until
+there are exactly as many negatives as positives.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from recsys.data.dataset import PairTable, ValidationPairs
+from recsys.data.dataset import NEGATIVE_SET_CODES, PairTable, Protocol, ValidationPairs
 from recsys.data.errors import DataError
 from recsys.data.pairs import UniquePairs, undirected_keys
 from recsys.typing import ItemIds
@@ -32,6 +35,9 @@ from recsys.typing import ItemIds
 MAX_ROUNDS = 64  # a dense graph may reject most candidates; past this, say so
 Negatives = Literal["matched", "uniform"]
 NEGATIVE_MODES: tuple[str, ...] = ("matched", "uniform")
+# Which pool each protocol draws its negatives from, and the order the sets are drawn in
+# (the study's first, so its negatives do not depend on whether matched ones are drawn).
+PROTOCOL_POOLS: dict[Protocol, Negatives] = {"study": "uniform", "matched": "matched"}
 
 
 @dataclass(frozen=True)
@@ -57,10 +63,11 @@ def negative_pool(val_a: ItemIds, val_b: ItemIds, negatives: str) -> ItemIds:
     Args:
         val_a, val_b: the validation positives.
         negatives: ``"matched"``: both columns with multiplicity, so a product appears as
-            often as in the positives (the study's protocol); ``"uniform"``: each distinct
-            validation product equally often. The distinct products are repeated until the
-            pool is as large as the matched one, so a round yields as many candidates
-            either way (a small set of distinct products would otherwise need many rounds).
+            often as in the positives (degree-matched); ``"uniform"``: each distinct
+            validation product equally often (the study's protocol). The distinct
+            products are repeated until the pool is as large as the matched one, so a
+            round yields as many candidates either way (a small set of distinct products
+            would otherwise need many rounds).
 
     Raises:
         ValueError: ``negatives`` is neither mode.
@@ -132,30 +139,25 @@ def split_pairs(
     n_items: int,
     validation_fraction: float,
     rng: np.random.Generator,
-    negatives: str = "matched",
 ) -> SplitResult:
-    """Hold out ``validation_fraction`` of the unique pairs and draw as many negatives.
+    """Hold out ``validation_fraction`` of the unique pairs and draw both negative sets.
 
     Args:
         pairs: unique undirected pairs, item_a < item_b.
         n_items: number of products (item ids are 0..n_items-1).
         validation_fraction: share of pairs held out, in (0, 1).
         rng: seeded generator; the same seed gives the same split.
-        negatives: ``"matched"`` (the study's popularity-matched negatives) or
-            ``"uniform"`` (uniform over the distinct validation products), see
-            :func:`negative_pool`.
 
     Returns:
         Training pairs (sorted by item_a, item_b) and validation pairs: held-out positives
-        (label 1) then negatives (label 0), with ``seen`` marking pairs whose two products
-        are both in some training pair.
+        (label 1), then as many ``study`` negatives, then as many ``matched`` ones (label 0,
+        ``negative_set`` says which), with ``seen`` marking pairs whose two products are
+        both in some training pair.
 
     Raises:
         DataError: too few pairs to leave both a training and a validation pair.
-        ValueError: ``validation_fraction`` outside (0, 1) or an unknown ``negatives``.
+        ValueError: ``validation_fraction`` outside (0, 1).
     """
-    if negatives not in NEGATIVE_MODES:
-        raise ValueError(f"negatives must be one of {NEGATIVE_MODES}, got {negatives!r}")
     if not 0 < validation_fraction < 1:
         raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction}")
     n_pairs = len(pairs)
@@ -170,8 +172,13 @@ def split_pairs(
     train_rows = np.sort(order[n_validation:])  # pairs arrive sorted: keep train sorted too
     val_a, val_b = pairs.item_a[held_out], pairs.item_b[held_out]
     positive_keys = np.sort(undirected_keys(pairs.item_a, pairs.item_b, n_items))
-    pool = negative_pool(val_a, val_b, negatives)
-    neg_a, neg_b = sample_negatives(pool, positive_keys, n_items, n_validation, rng)
+    columns_a, columns_b, sets = [val_a], [val_b], [np.zeros(n_validation, np.int8)]
+    for protocol, pool_mode in PROTOCOL_POOLS.items():
+        pool = negative_pool(val_a, val_b, pool_mode)
+        neg_a, neg_b = sample_negatives(pool, positive_keys, n_items, n_validation, rng)
+        columns_a.append(neg_a)
+        columns_b.append(neg_b)
+        sets.append(np.full(neg_a.size, NEGATIVE_SET_CODES[protocol], np.int8))
 
     train = PairTable(
         item_a=pairs.item_a[train_rows],
@@ -182,10 +189,14 @@ def split_pairs(
     in_train = np.zeros(n_items, dtype=bool)
     in_train[train.item_a] = True
     in_train[train.item_b] = True
-    item_a = np.concatenate([val_a, neg_a]).astype(np.int32)
-    item_b = np.concatenate([val_b, neg_b]).astype(np.int32)
-    label = np.concatenate([np.ones(n_validation, np.int8), np.zeros(neg_a.size, np.int8)])
+    item_a = np.concatenate(columns_a).astype(np.int32)
+    item_b = np.concatenate(columns_b).astype(np.int32)
+    negative_set = np.concatenate(sets)
     validation = ValidationPairs(
-        item_a=item_a, item_b=item_b, label=label, seen=in_train[item_a] & in_train[item_b]
+        item_a=item_a,
+        item_b=item_b,
+        label=(negative_set == 0).astype(np.int8),
+        seen=in_train[item_a] & in_train[item_b],
+        negative_set=negative_set,
     )
     return SplitResult(train=train, validation=validation)

@@ -36,7 +36,8 @@ def describe_prepared(dataset: PreparedDataset) -> str:
         + " (buy_after_viewing is not paired)",
         f"train      {_count(m.get('n_train'))} pairs",
         f"validation {_count(m.get('n_validation_positives'))} positives + "
-        f"{_count(m.get('n_validation_negatives'))} negatives (fraction "
+        f"{_count(m.get('n_validation_negatives'))} negatives per protocol (study, matched; "
+        f"fraction "
         f"{m.get('validation_fraction', 0):.3g}, seed {m.get('split_seed')}); "
         f"{_count(m.get('n_seen'))} seen ({_share(m.get('n_seen', 0), len(dataset.validation))})",
     ]

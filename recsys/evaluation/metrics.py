@@ -4,18 +4,28 @@ The study's protocol: ROC-AUC on all validation pairs, where a pair with a produ
 has no embedding gets the median score of the scorable pairs, and ROC-AUC on the pairs
 whose two products were seen in training. We add the cold-start slice (unseen, but both
 products have metadata) where side information is meant to help.
+
+Every metric is computed under two protocols from the same positives: the study's
+negatives (uniform over the distinct validation products; ``auc_all``, ``auc_seen``,
+``auc_cold_start``, ``pr_auc``, comparable with the study's table) and degree-matched
+negatives (``matched_auc_*``), where popularity alone earns about 0.5. On request each AUC
+gets a 95% DeLong interval (``<metric>_ci_low`` / ``<metric>_ci_high``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.metrics import auc, precision_recall_curve, roc_auc_score, roc_curve
 
-from recsys.data.dataset import PreparedDataset, ValidationPairs
-from recsys.models.base import ItemEmbeddings
+from recsys.data.dataset import PROTOCOLS, PreparedDataset, ValidationPairs
+from recsys.embeddings import ItemEmbeddings
+from recsys.evaluation.intervals import Interval, delong_auc_interval
 from recsys.typing import BoolMask, Labels, Weights
+
+MATCHED_PREFIX = "matched_"  # metrics under degree-matched negatives
 
 CURVE_POINTS = 500  # curves are thinned to this many points before logging or plotting
 
@@ -47,17 +57,30 @@ class EvaluationResult:
     threshold_recall: Curve = field(repr=False)
     roc_seen: Curve | None = field(default=None, repr=False)  # None when the slice is one-class
     roc_cold_start: Curve | None = field(default=None, repr=False)
+    # 95% DeLong intervals by metric name (auc_all, auc_seen, auc_cold_start), when asked for.
+    intervals: dict[str, Interval] = field(default_factory=dict, repr=False)
+    matched: EvaluationResult | None = None  # the same metrics under degree-matched negatives
 
     def metrics(self, prefix: str = "") -> dict[str, float]:
-        """Flat float metrics for logging; slices without both classes are left out."""
-        values = {
+        """Flat float metrics for logging; slices without both classes are left out.
+
+        The degree-matched protocol's metrics follow under ``matched_`` (AUCs and PR-AUC).
+        """
+        values: dict[str, float | None] = {
             "auc_all": self.auc_all,
             "auc_seen": self.auc_seen,
             "auc_cold_start": self.auc_cold_start,
             "pr_auc": self.pr_auc,
             "frac_median_filled": self.n_median_filled / max(self.n_pairs, 1),
         }
-        return {f"{prefix}{k}": float(v) for k, v in values.items() if v is not None}
+        for name, (low, high) in self.intervals.items():
+            values[f"{name}_ci_low"], values[f"{name}_ci_high"] = low, high
+        flat = {f"{prefix}{k}": float(v) for k, v in values.items() if v is not None}
+        if self.matched is not None:
+            matched = self.matched.metrics(prefix + MATCHED_PREFIX)
+            matched.pop(f"{prefix}{MATCHED_PREFIX}frac_median_filled", None)
+            flat.update(matched)
+        return flat
 
 
 def auc_or_none(labels: Labels, scores: Weights) -> float | None:
@@ -106,10 +129,28 @@ def _slice_roc(labels: Labels, scores: Weights) -> tuple[float, Curve] | None:
     return float(auc(fpr, tpr)), _thin(fpr, tpr, thresholds)
 
 
+def _intervals(
+    labels: Labels, scores: Weights, slices: dict[str, BoolMask | None]
+) -> dict[str, Interval]:
+    """DeLong intervals of each slice's AUC (``None`` = every pair); one-class slices skipped."""
+    found = {}
+    for name, mask in slices.items():
+        y, s = (labels, scores) if mask is None else (labels[mask], scores[mask])
+        if y.size and y.min() != y.max():
+            found[name] = delong_auc_interval(y, s)
+    return found
+
+
 def evaluate_scores(
-    labels: Labels, scores: Weights, seen: BoolMask, cold_start: BoolMask, filled: BoolMask
+    labels: Labels,
+    scores: Weights,
+    seen: BoolMask,
+    cold_start: BoolMask,
+    filled: BoolMask,
+    *,
+    intervals: bool = False,
 ) -> EvaluationResult:
-    """All metrics from precomputed scores (methods that do not embed can use this)."""
+    """All metrics of one protocol from precomputed scores; ``intervals`` adds DeLong's."""
     overall = _slice_roc(labels, scores)
     if overall is None:
         raise ValueError("validation pairs need both positives and negatives to compute AUC")
@@ -135,16 +176,46 @@ def evaluate_scores(
         threshold_recall=_thin(pr_t, recall, pr_t),
         roc_seen=seen_roc[1] if seen_roc else None,
         roc_cold_start=cold_roc[1] if cold_roc else None,
+        intervals=(
+            _intervals(
+                labels,
+                scores,
+                {"auc_all": None, "auc_seen": seen, "auc_cold_start": cold_start},
+            )
+            if intervals
+            else {}
+        ),
     )
 
 
-def evaluate(model: ItemEmbeddings, dataset: PreparedDataset) -> EvaluationResult:
-    """Full validation metrics of a model on a prepared dataset."""
-    validation = dataset.validation
-    scores, filled = score_validation(model, validation)
-    return evaluate_scores(
-        validation.label, scores, validation.seen, dataset.cold_start_mask(), filled
-    )
+def evaluate(
+    model: ItemEmbeddings, dataset: PreparedDataset, *, intervals: bool = False
+) -> EvaluationResult:
+    """Validation metrics of a model under both protocols (see the module docstring).
+
+    Each protocol's pairs are scored on their own, so the median fill (pairs with a product
+    that has no embedding) is taken per protocol, as the study took it over its own
+    validation set.
+
+    Args:
+        model: the embeddings to score pairs with.
+        dataset: the prepared dataset; its validation table holds both negative sets.
+        intervals: add 95% DeLong intervals of every AUC (a sort per slice; the final
+            evaluation of a run asks for them, per-epoch ones do not).
+    """
+    results = {}
+    for protocol in PROTOCOLS:
+        validation = dataset.validation_for(protocol)
+        scores, filled = score_validation(model, validation)
+        results[protocol] = evaluate_scores(
+            validation.label,
+            scores,
+            validation.seen,
+            dataset.cold_start_mask(validation),
+            filled,
+            intervals=intervals,
+        )
+    return dataclasses.replace(results["study"], matched=results["matched"])
 
 
 def auc_sample_indices(validation: ValidationPairs, size: int, seed: int) -> np.ndarray:

@@ -21,11 +21,12 @@ from gensim.models.callbacks import CallbackAny2Vec
 from numba import prange
 from pydantic import Field
 
+from recsys.callbacks import TrainingCallback
 from recsys.config import WalkConfig
 from recsys.cores import resolve_workers
 from recsys.data.dataset import PreparedDataset
+from recsys.embeddings import PAIR_SCORE_HELP, ItemEmbeddings, PairScore
 from recsys.evaluation.metrics import evaluate
-from recsys.models.base import PAIR_SCORE_HELP, ItemEmbeddings, PairScore, TrainingCallback
 from recsys.typing import WalkMatrix
 
 logger = logging.getLogger(__name__)

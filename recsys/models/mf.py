@@ -29,8 +29,10 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import Tensor, nn
 
+from recsys.callbacks import TrainingCallback
 from recsys.data.dataset import PreparedDataset
-from recsys.models.base import ItemEmbeddings, Method, TrainingCallback
+from recsys.embeddings import ItemEmbeddings
+from recsys.models.base import Method
 from recsys.training.batching import NegativeSampler, PairBatch, PairTableSource
 from recsys.training.config import EngineConfig
 from recsys.training.engine import EmbeddingModel, fit, resolve_device

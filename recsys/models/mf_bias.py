@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from recsys.callbacks import TrainingCallback
 from recsys.data.dataset import PreparedDataset
-from recsys.models.base import ItemEmbeddings, Method, TrainingCallback
+from recsys.embeddings import ItemEmbeddings
+from recsys.models.base import Method
 from recsys.models.mf import MFConfig, train_pairs_mf
 
 

@@ -13,9 +13,11 @@ from collections.abc import Sequence
 import torch
 from pydantic import Field
 
+from recsys.callbacks import TrainingCallback
 from recsys.data.dataset import PreparedDataset
+from recsys.embeddings import ItemEmbeddings
 from recsys.graph import walk_config_of, walks_for_dataset
-from recsys.models.base import ItemEmbeddings, Method, TrainingCallback
+from recsys.models.base import Method
 from recsys.models.mf import MatrixFactorization
 from recsys.training.config import WindowConfig
 from recsys.training.engine import fit, resolve_device

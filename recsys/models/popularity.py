@@ -21,9 +21,11 @@ from collections.abc import Sequence
 import numpy as np
 from pydantic import Field
 
+from recsys.callbacks import TrainingCallback
 from recsys.config import StrictModel
 from recsys.data.dataset import PreparedDataset
-from recsys.models.base import ItemEmbeddings, Method, TrainingCallback
+from recsys.embeddings import ItemEmbeddings
+from recsys.models.base import Method
 from recsys.typing import Weights
 
 

@@ -17,9 +17,11 @@ import numpy as np
 import torch
 from pydantic import Field
 
+from recsys.callbacks import MetricsForwarder, TrainingCallback
 from recsys.data.dataset import PreparedDataset
+from recsys.embeddings import ItemEmbeddings
 from recsys.graph import walk_config_of, walks_for_dataset
-from recsys.models.base import ItemEmbeddings, Method, MetricsForwarder, TrainingCallback
+from recsys.models.base import Method
 from recsys.models.side_features import SideFeatures, build_side_features
 from recsys.models.side_info_model import SkipGramWithSideInfo, Weighting
 from recsys.models.skipgram import SkipGramConfig

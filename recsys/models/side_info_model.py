@@ -44,7 +44,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from recsys.models.base import ItemEmbeddings, PairScore
+from recsys.embeddings import ItemEmbeddings, PairScore
 from recsys.models.side_features import UNKNOWN_ID
 from recsys.models.skipgram import pair_cosine, skipgram_loss
 from recsys.training.batching import PairBatch

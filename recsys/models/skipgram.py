@@ -33,15 +33,11 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import Tensor, nn
 
+from recsys.callbacks import TrainingCallback
 from recsys.data.dataset import PreparedDataset
+from recsys.embeddings import PAIR_SCORE_HELP, ItemEmbeddings, PairScore
 from recsys.graph import walk_config_of, walks_for_dataset
-from recsys.models.base import (
-    PAIR_SCORE_HELP,
-    ItemEmbeddings,
-    Method,
-    PairScore,
-    TrainingCallback,
-)
+from recsys.models.base import Method
 from recsys.training.batching import PairBatch
 from recsys.training.config import WindowConfig
 from recsys.training.engine import EmbeddingModel, fit, resolve_device

@@ -12,9 +12,11 @@ from collections.abc import Sequence
 
 from pydantic import model_validator
 
+from recsys.callbacks import TrainingCallback
 from recsys.data.dataset import PreparedDataset
+from recsys.embeddings import ItemEmbeddings
 from recsys.graph import walk_config_of, walks_for_dataset
-from recsys.models.base import ItemEmbeddings, Method, TrainingCallback
+from recsys.models.base import Method
 from recsys.models.gensim_common import GensimWalkConfig, train_word2vec_on_walks
 
 

@@ -1,6 +1,6 @@
 """The training callback that talks to MLflow.
 
-Models call :class:`recsys.models.base.TrainingCallback` hooks; this one
+Models call :class:`recsys.callbacks.TrainingCallback` hooks; this one
 turns them into MLflow metrics, batched, so a run of 100k batches costs ~200 requests, not
 200k. Progress bars are the trainers' own (``TrainerConfig.progress``).
 """
@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
 
-from recsys.models.base import ItemEmbeddings, TrainingCallback
+from recsys.callbacks import TrainingCallback
+from recsys.embeddings import ItemEmbeddings
 from recsys.tracking.names import METRIC_AUC_ALL, METRIC_LOSS, METRIC_SAMPLED_AUC
 
 MAX_METRICS_PER_CALL = 1000  # MLflow's limit per log_batch request (MAX_METRICS_PER_BATCH)

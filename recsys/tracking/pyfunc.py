@@ -28,7 +28,7 @@ from mlflow.models.signature import ModelSignature
 from mlflow.pyfunc import PythonModel, PythonModelContext
 from mlflow.types import ColSpec, DataType, ParamSchema, ParamSpec, Schema
 
-from recsys.models.base import ItemEmbeddings
+from recsys.embeddings import ItemEmbeddings
 
 MODEL_CODE = Path(__file__).with_name("pyfunc_entry.py")
 DEFAULT_K = 10

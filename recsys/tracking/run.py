@@ -24,12 +24,14 @@ from mlflow.environment_variables import MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR
 from mlflow.tracking import MlflowClient
 from pydantic import BaseModel
 
+from recsys.callbacks import TrainingCallback
 from recsys.config import DataConfig
 from recsys.data.dataset import PreparedDataset
+from recsys.embeddings import ItemEmbeddings
 from recsys.evaluation.metrics import EvaluationResult, evaluate
 from recsys.evaluation.plots import learning_curve_figure, roc_figure, threshold_figure
 from recsys.methods import get_method, method_names
-from recsys.models.base import ItemEmbeddings, Method, TrainingCallback
+from recsys.models.base import Method
 from recsys.tracking import names
 from recsys.tracking.callback import MLflowCallback
 from recsys.tracking.experiments import resolve_experiment_id

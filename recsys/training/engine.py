@@ -27,10 +27,11 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from recsys.callbacks import TrainingCallback
 from recsys.config import Device
 from recsys.data.dataset import PreparedDataset
+from recsys.embeddings import ItemEmbeddings
 from recsys.evaluation.metrics import evaluate
-from recsys.models.base import ItemEmbeddings, TrainingCallback
 from recsys.training.batching import BatchSource, PairBatch
 from recsys.training.checkpoint import (
     TrainingState,
@@ -302,7 +303,8 @@ def _fit(
     state = TrainingState(epochs_done=0, global_step=0, metrics={})
     if config.checkpoint_dir is not None:
         state = load_checkpoint(config.checkpoint_dir, model, optimizers, config) or state
-    monitor = SampledAuc(data.validation, config.eval_sample, config.seed, device)
+    # The learning curve follows the headline protocol (the study's negatives).
+    monitor = SampledAuc(data.validation_for("study"), config.eval_sample, config.seed, device)
     step, metrics = state.global_step, state.metrics
     embeddings: ItemEmbeddings | None = None
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -24,7 +23,10 @@ def test_prepare_prints_what_it_read_and_where_it_is(tmp_path: Path) -> None:
     assert "5 unique undirected: also_bought 3, also_viewed 3, bought_together 1" in out
     assert "buy_after_viewing 1" in out
     assert "train      3 pairs" in out
-    assert "validation 2 positives + 2 negatives (fraction 0.4, seed 3)" in out
+    assert (
+        "validation 2 positives + 2 negatives per protocol (study, matched; fraction 0.4, seed 3)"
+        in out
+    )
     assert "1 malformed lines (first: 3)" in out
     assert str(tmp_path / "d" / "prepared" / "meta_Tiny-") in out
     again = CliRunner().invoke(main, [*args, "--validation-fraction", "0.4", "--seed", "3", "-q"])
@@ -59,14 +61,3 @@ def test_help_lists_the_dataset_names() -> None:
     assert result.exit_code == 0
     for text in ("synthetic-small", "electronics", "--no-study-filters", "--validation-fraction"):
         assert text in result.output
-
-
-def test_negatives_option_selects_uniform_validation_negatives(tmp_path: Path) -> None:
-    source = write_lines(tmp_path / "meta_Tiny.json.gz", python_lines(records_2014()))
-    args = ["prepare", str(source), "--data-dir", str(tmp_path / "d"), "--no-study-filters", "-q"]
-    result = CliRunner().invoke(main, [*args, "--negatives", "uniform"])
-    assert result.exit_code == 0, result.output
-    manifest = json.loads((Path(result.output.strip()) / "manifest.json").read_text())
-    assert manifest["validation_negatives"] == "uniform"
-    bad = CliRunner().invoke(main, [*args, "--negatives", "popular"])
-    assert bad.exit_code != 0 and "--negatives" in bad.output

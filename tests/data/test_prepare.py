@@ -12,7 +12,7 @@ from recsys.data.dataset import load_prepared
 from recsys.data.prepare import prepare_dataset
 from recsys.data.summary import describe_prepared
 from recsys.methods import get_method, method_names
-from recsys.tracking.params import ParameterError, flat_fields, split_params
+from recsys.tracking.params import ParameterError, split_params
 from tests.data.helpers import python_lines, write_lines
 
 
@@ -112,28 +112,21 @@ def test_unfinished_cache_folder_is_rebuilt(source: Path, tmp_path: Path) -> Non
     assert again.manifest["cache_hit"] is False and (again.folder / "manifest.json").exists()  # type: ignore[operator]
 
 
-def test_validation_negatives_mode_is_a_cache_setting(source: Path, tmp_path: Path) -> None:
-    matched = prepare_dataset(config_for(source, tmp_path), progress=False)
-    uniform = prepare_dataset(
-        config_for(source, tmp_path, validation_negatives="uniform"), progress=False
-    )
-    assert matched.folder != uniform.folder and uniform.manifest["cache_hit"] is False
-    assert matched.manifest["validation_negatives"] == "matched"
-    assert uniform.manifest["validation_negatives"] == "uniform"
-    assert uniform.manifest["format_version"] == 2
-    positives = matched.validation.label == 1
-    assert np.array_equal(
-        matched.validation.item_a[positives], uniform.validation.item_a[positives]
-    )
-    assert uniform.manifest["n_validation_negatives"] == uniform.manifest["n_validation_positives"]
+def test_every_dataset_carries_both_protocols(source: Path, tmp_path: Path) -> None:
+    prepared = prepare_dataset(config_for(source, tmp_path), progress=False)
+    assert prepared.manifest["format_version"] == 3
+    assert prepared.manifest["validation_protocols"] == ["study", "matched"]
+    loaded = load_prepared(prepared.folder)  # type: ignore[arg-type]
+    assert loaded.validation.negative_set is not None
+    for protocol in ("study", "matched"):
+        view = loaded.validation_for(protocol)  # type: ignore[arg-type]
+        assert (view.label == 0).sum() == prepared.manifest["n_validation_negatives"]
+        assert (view.label == 1).sum() == prepared.manifest["n_validation_positives"]
 
 
 @pytest.mark.parametrize("method", method_names())
-def test_validation_negatives_param_reaches_only_the_data_config(method: str) -> None:
-    """`-P validation_negatives=uniform` is unambiguous next to the trainers' `negatives`."""
+def test_the_removed_validation_negatives_param_is_refused(method: str) -> None:
+    """Both protocols are in every dataset: the old selector is an error, not ignored."""
     config_class = get_method(method).config_class
-    assert "validation_negatives" not in flat_fields(config_class)
-    data_config, _ = split_params({"validation_negatives": "uniform"}, config_class, method)
-    assert data_config.validation_negatives == "uniform"
     with pytest.raises(ParameterError, match="validation_negatives"):
-        split_params({"validation_negatives": "popular"}, config_class, method)
+        split_params({"validation_negatives": "uniform"}, config_class, method)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from recsys.data.dataset import Protocol
 from recsys.data.errors import DataError
 from recsys.data.pairs import UniquePairs, dedupe_pairs
 from recsys.data.split import negative_pool, sample_negatives, split_pairs
@@ -23,11 +24,11 @@ def keyset(a: np.ndarray, b: np.ndarray) -> set[tuple[int, int]]:
     return {(int(x), int(y)) for x, y in zip(np.minimum(a, b), np.maximum(a, b), strict=True)}
 
 
-@pytest.mark.parametrize("negatives", ["matched", "uniform"])
-def test_split_partitions_the_pairs(negatives: str) -> None:
+@pytest.mark.parametrize("protocol", ["study", "matched"])
+def test_split_partitions_the_pairs(protocol: Protocol) -> None:
     pairs = ring_with_chords()
-    result = split_pairs(pairs, 40, 1 / 3, np.random.default_rng(0), negatives)
-    val = result.validation
+    result = split_pairs(pairs, 40, 1 / 3, np.random.default_rng(0))
+    val = result.validation.for_protocol(protocol)
     positives = val.label == 1
     assert positives.sum() == round(len(pairs) / 3) == 27
     assert len(result.train) == len(pairs) - 27
@@ -39,10 +40,10 @@ def test_split_partitions_the_pairs(negatives: str) -> None:
     assert result.train.weight.dtype == np.float32 and result.train.relations.dtype == np.uint8
 
 
-@pytest.mark.parametrize("negatives", ["matched", "uniform"])
-def test_negatives_are_valid_distinct_and_as_many_as_positives(negatives: str) -> None:
+@pytest.mark.parametrize("protocol", ["study", "matched"])
+def test_negatives_are_valid_distinct_and_as_many_as_positives(protocol: Protocol) -> None:
     pairs = ring_with_chords()
-    val = split_pairs(pairs, 40, 1 / 3, np.random.default_rng(1), negatives).validation
+    val = split_pairs(pairs, 40, 1 / 3, np.random.default_rng(1)).validation.for_protocol(protocol)
     negatives = val.label == 0
     assert negatives.sum() == (val.label == 1).sum()
     neg_a, neg_b = val.item_a[negatives], val.item_b[negatives]
@@ -54,10 +55,10 @@ def test_negatives_are_valid_distinct_and_as_many_as_positives(negatives: str) -
     assert set(neg_a) | set(neg_b) <= pool  # drawn from the validation products
 
 
-@pytest.mark.parametrize("negatives", ["matched", "uniform"])
-def test_seen_means_both_products_in_training(negatives: str) -> None:
+@pytest.mark.parametrize("protocol", ["study", "matched"])
+def test_seen_means_both_products_in_training(protocol: Protocol) -> None:
     pairs = ring_with_chords()
-    result = split_pairs(pairs, 40, 0.5, np.random.default_rng(2), negatives)
+    result = split_pairs(pairs, 40, 0.5, np.random.default_rng(2))
     vocab = set(result.train.item_a.tolist()) | set(result.train.item_b.tolist())
     val = result.validation
     pairs_ab = zip(val.item_a.tolist(), val.item_b.tolist(), strict=True)
@@ -65,12 +66,12 @@ def test_seen_means_both_products_in_training(negatives: str) -> None:
     assert val.seen.tolist() == expected
 
 
-@pytest.mark.parametrize("negatives", ["matched", "uniform"])
-def test_split_is_seeded(negatives: str) -> None:
+@pytest.mark.parametrize("protocol", ["study", "matched"])
+def test_split_is_seeded(protocol: Protocol) -> None:
     pairs = ring_with_chords()
-    first = split_pairs(pairs, 40, 1 / 3, np.random.default_rng(7), negatives).validation
-    again = split_pairs(pairs, 40, 1 / 3, np.random.default_rng(7), negatives).validation
-    other = split_pairs(pairs, 40, 1 / 3, np.random.default_rng(8), negatives).validation
+    first = split_pairs(pairs, 40, 1 / 3, np.random.default_rng(7)).validation
+    again = split_pairs(pairs, 40, 1 / 3, np.random.default_rng(7)).validation
+    other = split_pairs(pairs, 40, 1 / 3, np.random.default_rng(8)).validation
     assert np.array_equal(first.item_a, again.item_a) and np.array_equal(first.item_b, again.item_b)
     assert not (
         np.array_equal(first.item_a, other.item_a) and np.array_equal(first.item_b, other.item_b)
@@ -125,9 +126,10 @@ def two_stars(n_leaves: int = 400) -> tuple[UniquePairs, int]:
     return dedupe_pairs(source, leaves, code, n_leaves + 2, weights), n_leaves + 2
 
 
-def _negatives_and_positives(negatives: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _negatives_and_positives(protocol: Protocol, seed: int) -> tuple[np.ndarray, np.ndarray]:
     pairs, n_items = two_stars()
-    val = split_pairs(pairs, n_items, 0.5, np.random.default_rng(seed), negatives).validation
+    split = split_pairs(pairs, n_items, 0.5, np.random.default_rng(seed))
+    val = split.validation.for_protocol(protocol)
     pos, neg = val.label == 1, val.label == 0
     return (
         np.stack([val.item_a[pos], val.item_b[pos]]),
@@ -136,29 +138,30 @@ def _negatives_and_positives(negatives: str, seed: int) -> tuple[np.ndarray, np.
 
 
 @pytest.mark.parametrize("seed", [3, 4])
-def test_uniform_negatives_break_the_popularity_match(seed: int) -> None:
-    """Matched negatives hold a hub about half the time, like the positives; uniform rarely."""
-    hub_share = {}
-    for mode in ("matched", "uniform"):
-        positives, negatives = _negatives_and_positives(mode, seed)
+def test_study_negatives_break_the_popularity_match(seed: int) -> None:
+    """Matched negatives hold a hub about half the time, like the positives; the study's rarely."""
+    hub_share: dict[str, float] = {}
+    protocol: Protocol
+    for protocol in ("matched", "study"):
+        positives, negatives = _negatives_and_positives(protocol, seed)
         assert (positives < 2).any(axis=0).mean() == 1.0  # every positive holds a hub
-        hub_share[mode] = float((negatives < 2).any(axis=0).mean())
+        hub_share[protocol] = float((negatives < 2).any(axis=0).mean())
     assert 0.35 < hub_share["matched"] < 0.65
-    assert hub_share["uniform"] < 0.1
+    assert hub_share["study"] < 0.1
 
 
-def test_uniform_negatives_follow_no_popularity() -> None:
-    """Products' counts in matched negatives track their counts in positives; uniform do not."""
+def test_study_negatives_follow_no_popularity() -> None:
+    """Products' counts in matched negatives track their counts in positives; study's do not."""
 
-    def correlation(mode: str) -> float:
-        positives, negatives = _negatives_and_positives(mode, 5)
+    def correlation(protocol: Protocol) -> float:
+        positives, negatives = _negatives_and_positives(protocol, 5)
         count_pos = np.bincount(positives.ravel(), minlength=402)
         count_neg = np.bincount(negatives.ravel(), minlength=402)
         in_val = count_pos > 0
         return float(np.corrcoef(count_pos[in_val], count_neg[in_val])[0, 1])
 
     assert correlation("matched") > 0.9
-    assert correlation("uniform") < 0.3
+    assert correlation("study") < 0.3
 
 
 def test_uniform_pool_weights_each_product_equally() -> None:
@@ -169,9 +172,23 @@ def test_uniform_pool_weights_each_product_equally() -> None:
     assert set(np.flatnonzero(counts)) == {0, 1, 2, 3, 4, 5}
     assert len(set(counts[counts > 0])) == 1 and pool.size >= val_a.size * 2
     matched = negative_pool(val_a, val_b, "matched")
-    assert np.bincount(matched)[0] == 4  # the study's pool keeps multiplicity
+    assert np.bincount(matched)[0] == 4  # the matched pool keeps multiplicity
 
 
 def test_unknown_negatives_mode_is_rejected() -> None:
     with pytest.raises(ValueError, match="negatives"):
-        split_pairs(ring_with_chords(), 40, 1 / 3, np.random.default_rng(0), "popular")
+        negative_pool(np.zeros(2, np.int32), np.ones(2, np.int32), "popular")
+
+
+def test_both_negative_sets_share_the_positives_and_are_stored_in_one_table() -> None:
+    split = split_pairs(ring_with_chords(), 40, 1 / 3, np.random.default_rng(0))
+    val = split.validation
+    assert val.negative_set is not None
+    assert np.array_equal(val.negative_set == 0, val.label == 1)
+    counts = np.bincount(val.negative_set, minlength=3)
+    assert counts[0] == counts[1] == counts[2] == 27  # positives, study, matched
+    study, matched = val.for_protocol("study"), val.for_protocol("matched")
+    assert np.array_equal(study.item_a[study.label == 1], matched.item_a[matched.label == 1])
+    assert len(study) == len(matched) == 54
+    with pytest.raises(ValueError, match="protocol"):
+        val.for_protocol("uniform")  # type: ignore[arg-type]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from recsys.callbacks import TrainingCallback
 from recsys.data.dataset import PreparedDataset
+from recsys.embeddings import ItemEmbeddings
 from recsys.evaluation.metrics import evaluate
-from recsys.models.base import ItemEmbeddings, TrainingCallback
 from recsys.models.mf_sequences import MFSequencesConfig, train_on_walks
 
 

@@ -11,10 +11,11 @@ from typing import Any
 import numpy as np
 import pytest
 
+from recsys.callbacks import TrainingCallback
 from recsys.data.dataset import PreparedDataset
+from recsys.embeddings import ItemEmbeddings
 from recsys.evaluation.metrics import evaluate
 from recsys.methods import get_method
-from recsys.models.base import ItemEmbeddings, TrainingCallback
 from tests.conftest import make_planted_dataset
 
 _TORCH_FAST = {"dim": 16, "progress": False, "threads": 1, "eval_every": 10}

@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 import torch
 
+from recsys.callbacks import TrainingCallback
 from recsys.data.dataset import PreparedDataset
+from recsys.embeddings import ItemEmbeddings
 from recsys.evaluation.metrics import EvaluationResult, evaluate
 from recsys.models import side_info, skipgram
-from recsys.models.base import ItemEmbeddings, TrainingCallback
 from recsys.models.side_features import UNKNOWN_ID
 from recsys.models.side_info import SideInfoConfig
 from recsys.models.side_info_model import DENSE_SIDE_MAX_ROWS, SkipGramWithSideInfo

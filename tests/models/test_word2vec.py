@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
+from recsys.callbacks import TrainingCallback
 from recsys.data.dataset import PreparedDataset
+from recsys.embeddings import ItemEmbeddings
 from recsys.evaluation.metrics import evaluate
 from recsys.methods import get_method
-from recsys.models.base import ItemEmbeddings, TrainingCallback
 from recsys.models.gensim_common import format_walks
 from recsys.models.word2vec import Word2VecConfig
 

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from mlflow.entities import Metric
 
-from recsys.models.base import ItemEmbeddings
+from recsys.embeddings import ItemEmbeddings
 from recsys.tracking.callback import MAX_METRICS_PER_CALL, MLflowCallback
 
 

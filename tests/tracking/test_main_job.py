@@ -18,14 +18,16 @@ from mlflow import MlflowClient
 
 import recsys.tracking.main_job as main_job
 import recsys.tracking.run as run_module
+from recsys.callbacks import TrainingCallback
 from recsys.cli.main_job import main_command
 from recsys.config import StrictModel
 from recsys.data.dataset import PreparedDataset
 from recsys.data.errors import DataError
+from recsys.embeddings import ItemEmbeddings
 from recsys.evaluation.metrics import evaluate
 from recsys.methods import METHOD_MODULES
 from recsys.models import skipgram
-from recsys.models.base import ItemEmbeddings, Method, TrainingCallback
+from recsys.models.base import Method
 from recsys.models.popularity import PopularityConfig, train_popularity
 from recsys.tracking import names
 from recsys.tracking.leaderboard import KIND_LEADERBOARD, KIND_MAIN, TAG_KIND, TAG_MAIN_RUN

@@ -17,9 +17,10 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
+from recsys.callbacks import TrainingCallback
 from recsys.data.dataset import PreparedDataset
+from recsys.embeddings import ItemEmbeddings
 from recsys.methods import method_names
-from recsys.models.base import ItemEmbeddings, TrainingCallback
 from recsys.tracking import names
 from recsys.tracking.params import flat_fields
 from recsys.tracking.run import track_run, validate_params

@@ -6,9 +6,9 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from recsys.data.dataset import PreparedDataset
+from recsys.embeddings import ItemEmbeddings
 from recsys.evaluation.metrics import EvaluationResult, evaluate
 from recsys.evaluation.plots import learning_curve_figure, roc_figure, threshold_figure
-from recsys.models.base import ItemEmbeddings
 
 
 def _result(dataset: PreparedDataset) -> EvaluationResult:

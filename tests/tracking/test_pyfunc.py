@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys.models.base import ItemEmbeddings
+from recsys.embeddings import ItemEmbeddings
 from recsys.tracking.pyfunc import load_embeddings, log_embedding_model, save_embeddings
 from tests.tracking.conftest import private_store
 

@@ -13,11 +13,13 @@ import pytest
 from mlflow.tracking import MlflowClient
 from pydantic import Field
 
+from recsys.callbacks import TrainingCallback
 from recsys.config import DataConfig, StrictModel
 from recsys.data.dataset import PreparedDataset
+from recsys.embeddings import ItemEmbeddings
 from recsys.evaluation.metrics import evaluate
 from recsys.methods import get_method
-from recsys.models.base import ItemEmbeddings, Method, TrainingCallback
+from recsys.models.base import Method
 from recsys.tracking import names, run
 from recsys.tracking.params import ParameterError
 from recsys.tracking.server import TrackingServerError

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import torch
 
+from recsys.callbacks import TrainingCallback
 from recsys.data.dataset import PreparedDataset
-from recsys.models.base import ItemEmbeddings, TrainingCallback
+from recsys.embeddings import ItemEmbeddings
 from recsys.models.mf import MatrixFactorization, MFConfig
 from recsys.models.mf import train as train_mf
 from recsys.models.skipgram import SkipGramConfig
