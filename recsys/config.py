@@ -57,6 +57,14 @@ class DataConfig(StrictModel):
         1 / 3, gt=0, lt=1, description="share of unique pairs held out (the study: 33%)"
     )
     split_seed: int = Field(42, ge=0, description="seed of the train/validation split")
+    # Evaluation, shared by every method (not a cache setting: the tables do not change).
+    ranking_queries: int = Field(
+        10_000,
+        ge=1,
+        description="query products ranked against the whole catalog for recall@k, NDCG@10 "
+        "and MRR: a seeded sample (split_seed) when more products have a held-out pair, all "
+        "of them when fewer; a value above the number of products is an error",
+    )
 
 
 class WalkConfig(StrictModel):

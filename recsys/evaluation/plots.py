@@ -110,3 +110,53 @@ def learning_curve_figure(
     ax_loss.set_title(title or "learning curve")
     ax_loss.grid(alpha=0.3)
     return figure
+
+
+def degree_bucket_figure(by_bucket: dict[str, dict[str, float]], title: str = "") -> Figure:
+    """AUC under both protocols and recall@10 per degree bucket: where a method wins.
+
+    Grouped bars, one group per bucket (tail, torso, head; see evaluation/report.py); a
+    metric a bucket cannot define (one class, no query) has no bar.
+    """
+    metrics = (
+        ("auc_all", "AUC (study)"),
+        ("matched_auc_all", "AUC (degree-matched)"),
+        ("recall_at_10", "recall@10"),
+    )
+    buckets = list(by_bucket)
+    figure = _figure(6.8, 4.2)
+    ax = figure.add_subplot()
+    width = 0.8 / len(metrics)
+    for index, (key, label) in enumerate(metrics):
+        xs = [i + (index - 1) * width for i, b in enumerate(buckets) if key in by_bucket[b]]
+        ys = [by_bucket[b][key] for b in buckets if key in by_bucket[b]]
+        bars = ax.bar(xs, ys, width, color=f"C{index}", label=label)
+        ax.bar_label(bars, fmt="%.3f", fontsize="x-small", padding=1)
+    names = [
+        f"{b}\n{int(by_bucket[b]['n_queries']):,} queries" if "n_queries" in by_bucket[b] else b
+        for b in buckets
+    ]
+    ax.set_xticks(range(len(buckets)), names)
+    ax.set_ylim(0, 1.08)
+    ax.set_ylabel("metric")
+    ax.set_title(title or "by training degree of the product")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(loc="upper left", fontsize="small", ncols=3)
+    if not buckets:
+        ax.text(0.5, 0.5, "no bucket could be evaluated", ha="center", transform=ax.transAxes)
+    return figure
+
+
+def recall_curve_figure(recall_curve: Sequence[float], title: str = "") -> Figure:
+    """Mean recall@k over the query sample for k = 1..len(recall_curve), log-scaled k."""
+    figure = _figure(5.6, 4.2)
+    ax = figure.add_subplot()
+    ks = range(1, len(recall_curve) + 1)
+    ax.plot(ks, recall_curve, color="C0")
+    ax.set_xscale("log")
+    ax.set_xlabel("k (products recommended)")
+    ax.set_ylabel("recall@k (held-out products found)")
+    ax.set_ylim(0, 1.01)
+    ax.set_title(title or "recall@k over the whole catalog")
+    ax.grid(alpha=0.3, which="both")
+    return figure

@@ -45,12 +45,28 @@ METRIC_PEAK_GPU_MEMORY_MB = "peak_gpu_memory_mb"  # torch.cuda.max_memory_alloca
 METRIC_LOSS = "loss"  # per batch, step = global batch index
 METRIC_SAMPLED_AUC = "sampled_auc"  # per batch where computed, step = global batch index
 
+# Degree-matched protocol, ranking over the whole catalog (final evaluation only); every
+# headline metric also has <metric>_ci_low / <metric>_ci_high (95%).
+METRIC_MATCHED_AUC_ALL = "matched_auc_all"
+METRIC_MATCHED_AUC_SEEN = "matched_auc_seen"
+METRIC_MATCHED_AUC_COLD_START = "matched_auc_cold_start"
+METRIC_RECALL_AT_10 = "recall_at_10"
+METRIC_RECALL_AT_100 = "recall_at_100"
+METRIC_NDCG_AT_10 = "ndcg_at_10"
+METRIC_MRR = "mrr"
+CI_LOW_SUFFIX, CI_HIGH_SUFFIX = "_ci_low", "_ci_high"
+
 FINAL_METRICS = (METRIC_AUC_ALL, METRIC_AUC_SEEN, METRIC_AUC_COLD_START, METRIC_PR_AUC)
+
+# --- params logged after training ---------------------------------------------------------
+PARAM_RANKING_QUERIES_USED = "ranking_queries_used"  # query products the ranking metrics saw
+PARAM_RANKING_QUERY_POOL = "ranking_query_pool"  # products seen in training with a held-out pair
 
 # --- artifacts --------------------------------------------------------------------------
 ARTIFACT_MANIFEST = "dataset/manifest.json"  # the prepared dataset's manifest
 ARTIFACT_EMBEDDINGS_DIR = "embeddings"  # vectors, known, [bias], [context] .npy, vocabulary
-ARTIFACT_FIGURES_DIR = "figures"  # precision_recall_threshold.png, roc.png, learning_curve.png
+ARTIFACT_FIGURES_DIR = "figures"  # threshold, roc[_matched], recall_at_k, degree_buckets, learning
+ARTIFACT_CURVES = "evaluation/curves.json"  # ROC (study) and recall@k points, for overlays
 MODEL_NAME = "model"  # the pyfunc model: load with runs:/<run_id>/model
 
 EXPERIMENT_PREFIX = "recsys-"

@@ -29,7 +29,14 @@ from recsys.config import DataConfig
 from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import ItemEmbeddings
 from recsys.evaluation.metrics import EvaluationResult, evaluate
-from recsys.evaluation.plots import learning_curve_figure, roc_figure, threshold_figure
+from recsys.evaluation.plots import (
+    degree_bucket_figure,
+    learning_curve_figure,
+    recall_curve_figure,
+    roc_figure,
+    threshold_figure,
+)
+from recsys.evaluation.report import FinalEvaluation, evaluate_final
 from recsys.methods import get_method, method_names
 from recsys.models.base import Method
 from recsys.tracking import names
@@ -160,7 +167,26 @@ def run_method(
     if progress:
         logger.info("preparing dataset %s", data_config.dataset)
     dataset = prepare(data_config)  # the data pipeline's own bars show either way
+    check_ranking_queries(data_config, dataset)
     return track_run(method, config, data_config, dataset, tracking_uri=uri, progress=progress)
+
+
+def check_ranking_queries(data_config: DataConfig, dataset: PreparedDataset) -> None:
+    """An explicit ``ranking_queries`` above the catalog's size is a mistake: say so now.
+
+    The default (10,000) is an upper bound that fits small catalogs (MLproject entry points
+    pass it explicitly, so it is told apart by value, not by being given).
+
+    Raises:
+        ParameterError: naming ``ranking_queries`` and the catalog's size.
+    """
+    value, default = data_config.ranking_queries, DataConfig.model_fields["ranking_queries"].default
+    if value != default and value > dataset.n_items:
+        raise ParameterError(
+            f"ranking_queries={data_config.ranking_queries:,} is larger than the catalog of "
+            f"{data_config.dataset} ({dataset.n_items:,} products); give at most "
+            f"{dataset.n_items:,}, or leave it out for up to 10,000"
+        )
 
 
 def _log_params(client: MlflowClient, run_id: str, values: Mapping[str, Any]) -> None:
@@ -214,11 +240,14 @@ def _input_example(dataset: PreparedDataset) -> pd.DataFrame:
     )
 
 
-def _log_figures(result: EvaluationResult, callback: MLflowCallback, title: str) -> None:
-    curve = callback.curve
+def _log_figures(final: FinalEvaluation, callback: MLflowCallback, title: str) -> None:
+    curve, result = callback.curve, final.pairs
     figures = {
         "precision_recall_threshold.png": threshold_figure(result, title),
         "roc.png": roc_figure(result, title),
+        "roc_matched.png": roc_figure(result.matched or result, f"{title} (degree-matched)"),
+        "recall_at_k.png": recall_curve_figure(list(final.ranking.recall_curve), title),
+        "degree_buckets.png": degree_bucket_figure(final.by_bucket, title),
         "learning_curve.png": learning_curve_figure(
             curve.loss_steps,
             curve.loss,
@@ -230,6 +259,12 @@ def _log_figures(result: EvaluationResult, callback: MLflowCallback, title: str)
     }
     for file_name, figure in figures.items():
         mlflow.log_figure(figure, f"{names.ARTIFACT_FIGURES_DIR}/{file_name}")
+    # The curves as numbers, so the leaderboard can overlay every method's on one figure.
+    curves = {
+        "roc": {"fpr": result.roc.x.tolist(), "tpr": result.roc.y.tolist()},
+        "recall_at_k": [float(v) for v in final.ranking.recall_curve],
+    }
+    mlflow.log_dict(curves, names.ARTIFACT_CURVES)
 
 
 def track_run(
@@ -294,11 +329,23 @@ def track_run(
         if gpu_peak is not None:
             final[names.METRIC_PEAK_GPU_MEMORY_MB] = gpu_peak
         mlflow.set_tag(names.TAG_PEAK_MEMORY_SOURCE, memory.source)
-        result = evaluate_cached(model)
+        if progress:
+            logger.info(
+                "%s: evaluating (both protocols, ranking, buckets)", tags[names.TAG_RUN_NAME]
+            )
+        result = evaluate_final(model, dataset, data_config.ranking_queries, data_config.split_seed)
         final.update(result.metrics())
         tracker.log_metrics(final, step=tracker.last_epoch or 0)
+        _log_params(
+            client,
+            run_id,
+            {
+                names.PARAM_RANKING_QUERIES_USED: result.ranking.n_queries,
+                names.PARAM_RANKING_QUERY_POOL: result.ranking.n_available,
+            },
+        )
         if progress:
-            logger.info("%s: %s", tags[names.TAG_RUN_NAME], result.metrics())
+            logger.info("%s: %s", tags[names.TAG_RUN_NAME], result.pairs.metrics())
 
         _log_figures(result, tracker, tags[names.TAG_RUN_NAME])
         with tempfile.TemporaryDirectory(prefix="recsys-embeddings-") as tmp:

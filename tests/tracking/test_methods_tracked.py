@@ -93,8 +93,16 @@ def test_method_logs_a_complete_run(method: str, store: str) -> None:
     if method != "popularity":
         loss = client.get_metric_history(run_id, names.METRIC_LOSS)
         assert loss and len({m.step for m in loss}) == len(loss)  # one value per step
-    figures = client.list_artifacts(run_id, names.ARTIFACT_FIGURES_DIR)
-    assert len(figures) == 3
+    figures = {Path(f.path).name for f in client.list_artifacts(run_id, names.ARTIFACT_FIGURES_DIR)}
+    assert figures == {
+        "precision_recall_threshold.png", "roc.png", "roc_matched.png", "recall_at_k.png",
+        "degree_buckets.png", "learning_curve.png",
+    }  # fmt: skip
+    metrics = run.data.metrics
+    for metric in ("matched_auc_all", "recall_at_10", "recall_at_100", "ndcg_at_10", "mrr"):
+        assert 0.0 <= metrics[f"{metric}_ci_low"] <= metrics[metric] <= metrics[f"{metric}_ci_high"]
+    assert 0.0 <= metrics["auc_all_ci_low"] <= metrics["auc_all"] <= metrics["auc_all_ci_high"]
+    assert int(run.data.params[names.PARAM_RANKING_QUERIES_USED]) > 0
 
     assert keep.model is not None
     embeddings = keep.model

@@ -104,6 +104,9 @@ def test_popularity_run_logs_tags_params_metrics_figures_and_model(
     assert artifacts == {
         "figures/precision_recall_threshold.png",
         "figures/roc.png",
+        "figures/roc_matched.png",
+        "figures/recall_at_k.png",
+        "figures/degree_buckets.png",
         "figures/learning_curve.png",
     }
     local = Path(client.download_artifacts(run_id, names.ARTIFACT_EMBEDDINGS_DIR))
@@ -187,3 +190,12 @@ def test_prepare_step_logs_the_manifest_into_the_project_run(
     assert logged.params["data.n_clusters"] == "20"
     manifest = mlflow.artifacts.load_dict(f"runs:/{project_run}/{names.ARTIFACT_MANIFEST}")
     assert manifest["name"] == "planted"
+
+
+def test_ranking_queries_above_the_catalog_is_an_error_naming_it(
+    planted_dataset: PreparedDataset,
+) -> None:
+    run.check_ranking_queries(DataConfig(), planted_dataset)  # the default is an upper bound
+    run.check_ranking_queries(DataConfig(ranking_queries=planted_dataset.n_items), planted_dataset)
+    with pytest.raises(ParameterError, match=r"ranking_queries=5,000 .* 500 products"):
+        run.check_ranking_queries(DataConfig(ranking_queries=5_000), planted_dataset)
