@@ -1,8 +1,8 @@
 """MLproject entry script of the leaderboard (``mlflow run . -e leaderboard``).
 
-Usage: ``python experiments/leaderboard.py dataset=all``. Under ``mlflow run`` the tables
-and the chart are logged into the run MLflow created for the entry point (tagged
-``recsys.kind=leaderboard`` so later leaderboards skip it).
+Usage: ``python experiments/leaderboard.py dataset=all rank_by=auc_all``. Under
+``mlflow run`` the tables and the charts are logged into the run MLflow created for the
+entry point (tagged ``recsys.kind=leaderboard`` so later leaderboards skip it).
 """
 
 from __future__ import annotations
@@ -11,16 +11,21 @@ import sys
 
 from recsys.cli.leaderboard import leaderboard_command
 
+OPTIONS = {"dataset": "--dataset", "rank_by": "--rank-by"}
+
 
 def to_cli_arguments(argv: list[str]) -> list[str]:
-    """``["dataset=books"]`` -> ``["--dataset", "books"]``; an empty value means every dataset."""
+    """``["dataset=books", "rank_by=mrr"]`` -> ``["--dataset", "books", "--rank-by", "mrr"]``;
+    an empty value means the option's default (every dataset, auc_all)."""
     args: list[str] = []
     for token in argv:
         key, sep, value = token.lstrip("-").partition("=")
-        if not sep or key != "dataset":
-            raise SystemExit(f"error: the leaderboard takes only dataset=D, got {token!r}")
+        if not sep or key not in OPTIONS:
+            raise SystemExit(
+                f"error: the leaderboard takes only dataset=D and rank_by=METRIC, got {token!r}"
+            )
         if value:
-            args += ["--dataset", value]
+            args += [OPTIONS[key], value]
     return args
 
 

@@ -13,6 +13,8 @@ from recsys.models.base import Method
 # name -> module holding METHOD. The study's method numbers are in the comments.
 METHOD_MODULES: dict[str, str] = {
     "popularity": "recsys.models.popularity",  # baseline: what degree alone earns
+    "itemknn": "recsys.models.itemknn",  # baseline: cosine of training-adjacency rows
+    "adamic_adar": "recsys.models.adamic_adar",  # baseline: common neighbours / log degree
     "mf": "recsys.models.mf",  # 1: MF pair by pair (labels=binary|continuous)
     "mf_bias": "recsys.models.mf_bias",  # 2: MF with per-product bias
     "node2vec": "recsys.models.node2vec",  # 3: node2vec walks + skip-gram
@@ -21,6 +23,10 @@ METHOD_MODULES: dict[str, str] = {
     "side_info": "recsys.models.side_info",  # 6: skip-gram + side info (weighting=equal|learned)
     "mf_sequences": "recsys.models.mf_sequences",  # 7: MF with bias on walk (center, context)
 }
+
+# Baselines that count rather than learn (no training loop, no loss curve): the
+# leaderboard shows them as reference rows for the learned methods to beat.
+BASELINE_METHODS: tuple[str, ...] = ("popularity", "itemknn", "adamic_adar")
 
 
 def method_names() -> list[str]:

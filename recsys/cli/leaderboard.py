@@ -5,7 +5,12 @@ from __future__ import annotations
 import click
 from mlflow import MlflowClient
 
-from recsys.tracking.leaderboard import known_datasets
+from recsys.tracking.leaderboard import (
+    DEFAULT_RANK_BY,
+    RANKABLE_METRICS,
+    check_rank_by,
+    known_datasets,
+)
 from recsys.tracking.leaderboard_format import empty_message
 from recsys.tracking.leaderboard_report import publish_leaderboard
 from recsys.tracking.server import TrackingServerError, check_tracking_uri
@@ -28,14 +33,28 @@ from recsys.tracking.server import TrackingServerError, check_tracking_uri
     "dataset.",
 )
 @click.option(
+    "--rank-by",
+    default=DEFAULT_RANK_BY,
+    show_default=True,
+    metavar="METRIC",
+    help=f"the metric each dataset's methods are ranked by: {', '.join(RANKABLE_METRICS)}",
+)
+@click.option(
     "--log/--no-log",
     default=True,
     show_default=True,
     help="log the tables (Markdown, HTML) and the bar chart in a run tagged "
     "recsys.kind=leaderboard.",
 )
-def leaderboard_command(tracking_uri: str | None, dataset: str | None, log: bool) -> None:
-    """Print the leaderboard: per dataset, each method's best finished run by AUC all.
+def leaderboard_command(
+    tracking_uri: str | None, dataset: str | None, rank_by: str, log: bool
+) -> None:
+    """Print the leaderboard: per dataset, each method's best finished run by --rank-by.
+
+    Both protocols (the study's and degree-matched negatives), recall@10 and NDCG@10 over
+    the whole catalog, each with half its 95% interval; a method whose interval of the
+    ranking metric overlaps the leader's is marked tied. Popularity and the graph
+    baselines (itemknn, adamic_adar) are marked [baseline]: what the embeddings must beat.
 
     Runs are found on the tracking server by their tags (recsys.method, recsys.dataset);
     failed and running runs and earlier leaderboard runs are ignored. Electronics and
@@ -48,11 +67,16 @@ def leaderboard_command(tracking_uri: str | None, dataset: str | None, log: bool
     if dataset in ("", "all"):
         dataset = None
     try:
+        check_rank_by(rank_by)
+    except ValueError as err:
+        message = str(err).removeprefix("--rank-by: ")
+        raise click.BadParameter(message, param_hint="--rank-by") from None
+    try:
         uri = check_tracking_uri(tracking_uri)
     except TrackingServerError as err:
         raise click.ClickException(str(err)) from err
     client = MlflowClient(tracking_uri=uri)
-    report = publish_leaderboard(client, dataset, log=log)
+    report = publish_leaderboard(client, dataset, rank_by=rank_by, log=log)
     if report.board.is_empty:
         if dataset is not None:
             others = known_datasets(client)

@@ -54,6 +54,15 @@ from recsys.tracking.server import TrackingServerError
     f"{', '.join(QUICK_DATASETS)} only; full: every method's defaults.",
 )
 @click.option(
+    "--seeds",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="train each method N times with seeds seed, seed+1, ... on the same split; the "
+    "leaderboard shows the mean, the spread, and ties whose intervals overlap the leader's.",
+)
+@click.option(
     "--tracking-uri",
     default=None,
     metavar="URI",
@@ -66,6 +75,7 @@ def main_command(
     methods: str,
     param_pairs: tuple[str, ...],
     profile: str,
+    seeds: int,
     tracking_uri: str | None,
     progress: bool,
 ) -> None:
@@ -85,6 +95,7 @@ def main_command(
             resolve_methods(methods),
             parse_overrides(param_pairs),
             profile=profile,  # type: ignore[arg-type]
+            seeds=seeds,
             tracking_uri=tracking_uri,
             progress=progress,
             echo=lambda line: click.echo(line, err=True),

@@ -26,6 +26,7 @@ from scipy import sparse
 from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import ItemEmbeddings
 from recsys.evaluation.intervals import Interval, bootstrap_mean_interval
+from recsys.graph.csr import build_graph
 from recsys.typing import ItemIds
 
 RANKING_KS = (10, 100)  # recall@k logged for these k
@@ -199,15 +200,8 @@ def ranking_metrics_from_ranks(
 
 
 def training_adjacency(dataset: PreparedDataset) -> sparse.csr_matrix:
-    """Symmetric 0/1 CSR matrix of the training pairs (sorted rows)."""
-    n = dataset.n_items
-    a, b = dataset.train.item_a, dataset.train.item_b
-    ones = np.ones(2 * a.size, dtype=np.float32)
-    matrix = sparse.csr_matrix(
-        (ones, (np.concatenate([a, b]), np.concatenate([b, a]))), shape=(n, n)
-    )
-    matrix.sort_indices()
-    return matrix
+    """Symmetric CSR matrix of the training pairs: each query's neighbours (sorted rows)."""
+    return build_graph(dataset.train, dataset.n_items)
 
 
 def evaluate_ranking(

@@ -13,13 +13,17 @@ are the only functions that talk to MLflow.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 from mlflow import MlflowClient
 from mlflow.entities import Run, ViewType
+from scipy.stats import t as t_dist
 
+from recsys.methods import BASELINE_METHODS
 from recsys.tracking import names
 
 PRIMARY_DATASETS = ("electronics", "books")  # shown first, in this order
@@ -31,6 +35,39 @@ TAG_KIND = "recsys.kind"
 KIND_LEADERBOARD = "leaderboard"  # a leaderboard report (this module)
 KIND_MAIN = "main"  # the parent run of a `recsys main` job
 TAG_MAIN_RUN = "recsys.main_run"  # on a method run: the id of the main job that started it
+# On each run of `recsys main --seeds N`: "<main run id>/<method>"; the leaderboard shows the
+# group as one row (mean, spread, an interval wide enough for every seed).
+TAG_SEED_GROUP = "recsys.seed_group"
+
+
+# Metrics a leaderboard can rank by (--rank-by); each may carry _ci_low / _ci_high.
+RANKABLE_METRICS: tuple[str, ...] = (
+    names.METRIC_AUC_ALL,
+    names.METRIC_AUC_SEEN,
+    names.METRIC_AUC_COLD_START,
+    names.METRIC_PR_AUC,
+    names.METRIC_MATCHED_AUC_ALL,
+    names.METRIC_MATCHED_AUC_SEEN,
+    names.METRIC_MATCHED_AUC_COLD_START,
+    names.METRIC_RECALL_AT_10,
+    names.METRIC_RECALL_AT_100,
+    names.METRIC_NDCG_AT_10,
+    names.METRIC_MRR,
+)
+DEFAULT_RANK_BY = names.METRIC_AUC_ALL
+
+
+def check_rank_by(metric: str) -> str:
+    """``metric`` if the leaderboard can rank by it.
+
+    Raises:
+        ValueError: naming ``--rank-by`` and the metrics it accepts.
+    """
+    if metric not in RANKABLE_METRICS:
+        raise ValueError(
+            f"--rank-by: unknown metric {metric!r}; choose one of: {', '.join(RANKABLE_METRICS)}"
+        )
+    return metric
 
 
 @dataclass(frozen=True)
@@ -38,6 +75,8 @@ class LeaderboardRow:
     """One line of a dataset's table: a run of ours, or a published reference number.
 
     Reference rows carry ``source`` (where the number was published) instead of a run id.
+    ``values`` holds every rankable metric the run logged and its 95% interval bounds;
+    ``tied`` marks a row whose interval of the ranking metric overlaps the leader's.
     """
 
     method: str
@@ -48,15 +87,36 @@ class LeaderboardRow:
     minutes: float | None
     run_id: str = ""
     source: str = ""  # non-empty marks a reference row (not a run on this server)
+    values: dict[str, float] = field(default_factory=dict)
+    tied: bool = False
+    seed_group: str = ""  # runs of one `recsys main --seeds N` job and method share it
+    n_seeds: int = 1  # runs averaged into this row
+    spread: dict[str, float] = field(default_factory=dict)  # metric -> sd over seeds
 
     @property
     def is_reference(self) -> bool:
         return bool(self.source)
 
     @property
+    def is_baseline(self) -> bool:
+        """Popularity and the graph baselines: what the learned methods must beat."""
+        return self.method in BASELINE_METHODS
+
+    @property
     def label(self) -> str:
         """The method as shown: ``mf (binary)``, ``side_info (learned)``, ``skipgram``."""
         return f"{self.method} ({self.variant})" if self.variant else self.method
+
+    def value(self, metric: str) -> float | None:
+        """The metric's value (the AUC fields for reference rows), None when not logged."""
+        if metric in self.values:
+            return self.values[metric]
+        return getattr(self, metric, None) if metric in ("auc_all", "auc_seen") else None
+
+    def interval(self, metric: str) -> tuple[float, float] | None:
+        low = self.values.get(f"{metric}{names.CI_LOW_SUFFIX}")
+        high = self.values.get(f"{metric}{names.CI_HIGH_SUFFIX}")
+        return None if low is None or high is None else (low, high)
 
 
 @dataclass(frozen=True)
@@ -64,9 +124,10 @@ class DatasetTable:
     """A dataset's ranked rows plus, for Electronics, the study's reference numbers."""
 
     dataset: str
-    rows: list[LeaderboardRow]  # best finished run per method, AUC all descending
+    rows: list[LeaderboardRow]  # best finished run per method, ``rank_by`` descending
     references: list[LeaderboardRow] = field(default_factory=list)
     n_runs: int = 0  # finished method runs considered for this dataset
+    rank_by: str = DEFAULT_RANK_BY
 
 
 @dataclass(frozen=True)
@@ -128,6 +189,13 @@ def row_from_run(
     run_id: str, tags: Mapping[str, str], metrics: Mapping[str, float]
 ) -> LeaderboardRow:
     """The leaderboard line of one run, from its tags and latest metric values."""
+    suffixes = ("", names.CI_LOW_SUFFIX, names.CI_HIGH_SUFFIX)
+    values = {
+        f"{metric}{suffix}": value
+        for metric in RANKABLE_METRICS
+        for suffix in suffixes
+        if (value := _finite(metrics.get(f"{metric}{suffix}"))) is not None
+    }
     return LeaderboardRow(
         method=tags.get(names.TAG_METHOD, "?"),
         variant=tags.get(names.TAG_VARIANT, ""),
@@ -136,27 +204,99 @@ def row_from_run(
         auc_cold_start=_finite(metrics.get(names.METRIC_AUC_COLD_START)),
         minutes=_finite(metrics.get(names.METRIC_TRAIN_MINUTES)),
         run_id=run_id,
+        values=values,
+        seed_group=tags.get(TAG_SEED_GROUP, ""),
     )
 
 
-def best_per_method(rows: Iterable[LeaderboardRow]) -> list[LeaderboardRow]:
-    """Keep each (method, variant)'s row with the highest AUC all; rank them by it.
+def _mean(values: Sequence[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return float(np.mean(present)) if present else None
 
-    Rows without AUC all cannot be ranked and are dropped. Ties keep the first row seen,
-    so the order of the input (newest first, from search_runs) breaks them.
+
+def aggregate_seeds(rows: Sequence[LeaderboardRow]) -> LeaderboardRow:
+    """One row for the runs of a seed group: means, the sd over seeds, and per metric an
+    interval spanning every run's own 95% interval and the seeds' t-interval of the mean
+    (wide on purpose: a leaderboard must not call a seed's luck a win)."""
+    first = rows[0]
+    if len(rows) == 1:
+        return first
+    values: dict[str, float] = {}
+    spread: dict[str, float] = {}
+    for metric in RANKABLE_METRICS:
+        samples = np.array([r.values[metric] for r in rows if metric in r.values])
+        if samples.size == 0:
+            continue
+        mean = float(samples.mean())
+        sd = float(samples.std(ddof=1)) if samples.size > 1 else 0.0
+        half = float(t_dist.ppf(0.975, samples.size - 1)) * sd / np.sqrt(samples.size)
+        lows = [r.values[f"{metric}{names.CI_LOW_SUFFIX}"] for r in rows if r.interval(metric)]
+        highs = [r.values[f"{metric}{names.CI_HIGH_SUFFIX}"] for r in rows if r.interval(metric)]
+        values[metric], spread[metric] = mean, sd
+        values[f"{metric}{names.CI_LOW_SUFFIX}"] = min([mean - half, *lows])
+        values[f"{metric}{names.CI_HIGH_SUFFIX}"] = max([mean + half, *highs])
+    return dataclasses.replace(
+        first,
+        auc_all=_mean([r.auc_all for r in rows]),
+        auc_seen=_mean([r.auc_seen for r in rows]),
+        auc_cold_start=_mean([r.auc_cold_start for r in rows]),
+        minutes=_mean([r.minutes for r in rows]),
+        values=values,
+        n_seeds=len(rows),
+        spread=spread,
+    )
+
+
+def merge_seed_groups(rows: Iterable[LeaderboardRow]) -> list[LeaderboardRow]:
+    """Rows of one seed group become one aggregated row; other rows pass unchanged."""
+    singles: list[LeaderboardRow] = []
+    groups: dict[str, list[LeaderboardRow]] = {}
+    for row in rows:
+        if row.seed_group:
+            groups.setdefault(row.seed_group, []).append(row)
+        else:
+            singles.append(row)
+    return singles + [aggregate_seeds(group) for group in groups.values()]
+
+
+def best_per_method(
+    rows: Iterable[LeaderboardRow], rank_by: str = DEFAULT_RANK_BY
+) -> list[LeaderboardRow]:
+    """Keep each (method, variant)'s row with the highest ``rank_by``; rank them by it.
+
+    Rows without the metric cannot be ranked and are dropped. Equal values keep the first
+    row seen, so the order of the input (newest first, from search_runs) breaks them. A
+    row whose 95% interval of ``rank_by`` overlaps the leader's is marked ``tied``.
     """
     best: dict[tuple[str, str], LeaderboardRow] = {}
     for row in rows:
-        if row.auc_all is None:
+        value = row.value(rank_by)
+        if value is None:
             continue
         key = (row.method, row.variant)
-        if key not in best or row.auc_all > (best[key].auc_all or -math.inf):
+        if key not in best or value > (best[key].value(rank_by) or -math.inf):
             best[key] = row
-    return sorted(best.values(), key=lambda r: (-(r.auc_all or 0.0), r.label))
+    ranked = sorted(best.values(), key=lambda r: (-(r.value(rank_by) or 0.0), r.label))
+    return mark_ties(ranked, rank_by)
+
+
+def mark_ties(ranked: list[LeaderboardRow], rank_by: str) -> list[LeaderboardRow]:
+    """Rows after the leader whose ``rank_by`` interval reaches the leader's are ``tied``."""
+    if not ranked:
+        return ranked
+    leader = ranked[0].interval(rank_by)
+    marked = [ranked[0]]
+    for row in ranked[1:]:
+        own = row.interval(rank_by)
+        tied = leader is not None and own is not None and own[1] >= leader[0]
+        marked.append(dataclasses.replace(row, tied=tied))
+    return marked
 
 
 def build_leaderboard(
-    tracking_uri: str, runs: Sequence[tuple[str, Mapping[str, str], Mapping[str, float]]]
+    tracking_uri: str,
+    runs: Sequence[tuple[str, Mapping[str, str], Mapping[str, float]]],
+    rank_by: str = DEFAULT_RANK_BY,
 ) -> Leaderboard:
     """Group (run_id, tags, metrics) records by dataset and rank each dataset's methods.
 
@@ -172,9 +312,10 @@ def build_leaderboard(
     tables = [
         DatasetTable(
             dataset=dataset,
-            rows=best_per_method(by_dataset[dataset]),
+            rows=best_per_method(merge_seed_groups(by_dataset[dataset]), rank_by),
             references=reference_rows(dataset),
             n_runs=len(by_dataset[dataset]),
+            rank_by=rank_by,
         )
         for dataset in order_datasets(by_dataset)
     ]
@@ -252,11 +393,13 @@ def fetch_method_runs(client: MlflowClient, dataset: str | None = None) -> list[
     return runs
 
 
-def query_leaderboard(client: MlflowClient, dataset: str | None = None) -> Leaderboard:
+def query_leaderboard(
+    client: MlflowClient, dataset: str | None = None, rank_by: str = DEFAULT_RANK_BY
+) -> Leaderboard:
     """Fetch the finished method runs from the server and rank them per dataset."""
     runs = fetch_method_runs(client, dataset)
     records = [(r.info.run_id, r.data.tags, r.data.metrics) for r in runs]
-    return build_leaderboard(client.tracking_uri, records)
+    return build_leaderboard(client.tracking_uri, records, check_rank_by(rank_by))
 
 
 def known_datasets(client: MlflowClient) -> list[str]:

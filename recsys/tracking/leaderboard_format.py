@@ -12,31 +12,73 @@ import html
 from recsys.tracking.leaderboard import DatasetTable, Leaderboard, LeaderboardRow
 from recsys.tracking.names import dataset_label
 
-HEADERS = ("#", "method", "AUC all", "AUC seen", "cold-start AUC", "minutes", "run id")
-RIGHT_ALIGNED = {0, 2, 3, 4, 5}  # column indices of numbers
+# (header, metric) of the metric columns: the study's protocol, degree-matched, ranking.
+METRIC_COLUMNS = (
+    ("AUC all", "auc_all"),
+    ("AUC seen", "auc_seen"),
+    ("cold-start AUC", "auc_cold_start"),
+    ("matched all", "matched_auc_all"),
+    ("matched seen", "matched_auc_seen"),
+    ("recall@10", "recall_at_10"),
+    ("NDCG@10", "ndcg_at_10"),
+)
+HEADERS = (
+    "#", "method", *(h for h, _ in METRIC_COLUMNS), "minutes", "seeds", "vs #1", "run id",
+)  # fmt: skip
+RIGHT_ALIGNED = {0, *range(2, 4 + len(METRIC_COLUMNS))}  # column indices of numbers
 MISSING = "-"
+BASELINE_MARK = " [baseline]"
 
 
 def _number(value: float | None, digits: int) -> str:
     return MISSING if value is None else f"{value:.{digits}f}"
 
 
-def row_cells(row: LeaderboardRow, rank: int | None) -> list[str]:
-    """The seven cells of a row; reference rows show their source where a run id would be."""
+def _with_interval(row: LeaderboardRow, metric: str) -> str:
+    """``0.9123±0.0021``: the value and half its 95% interval, when the run logged one."""
+    value = row.value(metric)
+    if value is None:
+        return MISSING
+    interval = row.interval(metric)
+    if interval is None:
+        return f"{value:.4f}"
+    return f"{value:.4f}±{(interval[1] - interval[0]) / 2:.4f}"
+
+
+def _versus_leader(row: LeaderboardRow, rank: int | None) -> str:
+    if rank is None:
+        return ""
+    if rank == 1:
+        return "leader"
+    return "tied" if row.tied else ""
+
+
+def _seeds(row: LeaderboardRow, rank_by: str) -> str:
+    """``3 sd 0.0012``: runs averaged and the sd of the ranking metric over them."""
+    if row.is_reference:
+        return ""
+    if row.n_seeds == 1:
+        return "1"
+    spread = row.spread.get(rank_by)
+    return f"{row.n_seeds}" + ("" if spread is None else f" sd {spread:.4f}")
+
+
+def row_cells(row: LeaderboardRow, rank: int | None, rank_by: str = "auc_all") -> list[str]:
+    """A row's cells; reference rows show their source where a run id would be."""
     return [
         "ref" if rank is None else str(rank),
-        row.label,
-        _number(row.auc_all, 4),
-        _number(row.auc_seen, 4),
-        _number(row.auc_cold_start, 4),
+        row.label + (BASELINE_MARK if row.is_baseline else ""),
+        *(_with_interval(row, metric) for _, metric in METRIC_COLUMNS),
         _number(row.minutes, 2),
+        _seeds(row, rank_by),
+        _versus_leader(row, rank),
         f"({row.source})" if row.is_reference else row.run_id,
     ]
 
 
 def _table_cells(table: DatasetTable) -> tuple[list[list[str]], list[list[str]]]:
-    runs = [row_cells(row, rank) for rank, row in enumerate(table.rows, start=1)]
-    refs = [row_cells(row, None) for row in table.references]
+    runs = [row_cells(row, rank, table.rank_by) for rank, row in enumerate(table.rows, start=1)]
+    refs = [row_cells(row, None, table.rank_by) for row in table.references]
     return runs, refs
 
 
@@ -49,7 +91,11 @@ def dataset_heading(table: DatasetTable) -> str:
 def _title(table: DatasetTable) -> str:
     return (
         f"{dataset_heading(table)}: best finished run of {len(table.rows)} method(s) "
-        f"out of {table.n_runs} run(s), ranked by AUC all"
+        f"out of {table.n_runs} run(s), ranked by {table.rank_by}. AUC all / seen / cold "
+        "start: the study's protocol (negatives uniform over validation products); matched: "
+        "degree-matched negatives; recall@10, NDCG@10 over the whole catalog; ±: half the 95% "
+        "interval; seeds: runs averaged (sd of the ranking metric); tied: the interval of the "
+        "ranking metric overlaps the leader's"
     )
 
 
@@ -60,7 +106,9 @@ def format_text(board: Leaderboard) -> str:
     blocks = [f"Leaderboard from {board.tracking_uri}"]
     for table in board.tables:
         runs, refs = _table_cells(table)
-        widths = [max(len(c[i]) for c in [list(HEADERS), *runs, *refs]) for i in range(7)]
+        widths = [
+            max(len(c[i]) for c in [list(HEADERS), *runs, *refs]) for i in range(len(HEADERS))
+        ]
 
         def line(cells: list[str], widths: list[int] = widths) -> str:
             padded = [

@@ -1,4 +1,4 @@
-"""The leaderboard's bar chart: AUC all and AUC seen per method, one panel per dataset.
+"""The leaderboard's figures: AUC bars per method, and quality against minutes.
 
 Built on a bare :class:`matplotlib.figure.Figure` (no pyplot), so it needs no display and
 leaves no global figure state behind.
@@ -45,6 +45,48 @@ def leaderboard_figure(board: Leaderboard) -> Figure:
         ax.set_xlabel("ROC-AUC on validation pairs")
         ax.set_title(f"{dataset_label(table.dataset)} ({table.n_runs} finished runs)")
         ax.legend(loc="lower right", fontsize="small")
+    if board.is_empty:
+        axes[0].text(0.5, 0.5, "no finished runs", ha="center", va="center")
+        axes[0].set_axis_off()
+    return figure
+
+
+def pareto_front(points: list[tuple[float, float]]) -> list[int]:
+    """Indices of the points no other point beats on both axes (fewer minutes, higher
+    quality), in order of minutes."""
+    order = sorted(range(len(points)), key=lambda i: (points[i][0], -points[i][1]))
+    front, best = [], -np.inf
+    for index in order:
+        if points[index][1] > best:
+            front.append(index)
+            best = points[index][1]
+    return front
+
+
+def quality_minutes_figure(board: Leaderboard) -> Figure:
+    """Per dataset: each method's ranking metric against its training minutes (log scale),
+    the Pareto front (nothing both faster and better) joined by a line."""
+    n_panels = max(len(board.tables), 1)
+    figure = Figure(figsize=(7.5, 4.2 * n_panels), layout="constrained")
+    axes = figure.subplots(n_panels, 1, squeeze=False)[:, 0]
+    for ax, table in zip(axes, board.tables, strict=False):
+        rows = [
+            r for r in table.rows if r.minutes is not None and r.value(table.rank_by) is not None
+        ]
+        points = [(max(r.minutes or 0.0, 1e-3), r.value(table.rank_by) or 0.0) for r in rows]
+        for row, (x, y) in zip(rows, points, strict=True):
+            ax.scatter(x, y, color="grey" if row.is_baseline else "C0", zorder=3)
+            ax.annotate(row.label, (x, y), textcoords="offset points", xytext=(4, 3), fontsize=8)
+        front = pareto_front(points)
+        if front:
+            ax.plot([points[i][0] for i in front], [points[i][1] for i in front], color="C1",
+                    linestyle="--", label="Pareto front")  # fmt: skip
+            ax.legend(loc="lower right", fontsize="small")
+        ax.set_xscale("log")
+        ax.set_xlabel("training minutes (log scale)")
+        ax.set_ylabel(table.rank_by)
+        ax.set_title(f"{dataset_label(table.dataset)}: {table.rank_by} against minutes")
+        ax.grid(alpha=0.3, which="both")
     if board.is_empty:
         axes[0].text(0.5, 0.5, "no finished runs", ha="center", va="center")
         axes[0].set_axis_off()

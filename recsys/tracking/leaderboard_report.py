@@ -13,9 +13,15 @@ from dataclasses import dataclass
 from mlflow import MlflowClient
 
 from recsys.tracking.experiments import resolve_experiment_id
-from recsys.tracking.leaderboard import KIND_LEADERBOARD, TAG_KIND, Leaderboard, query_leaderboard
+from recsys.tracking.leaderboard import (
+    DEFAULT_RANK_BY,
+    KIND_LEADERBOARD,
+    TAG_KIND,
+    Leaderboard,
+    query_leaderboard,
+)
 from recsys.tracking.leaderboard_format import format_html, format_markdown, format_text
-from recsys.tracking.leaderboard_plot import leaderboard_figure
+from recsys.tracking.leaderboard_plot import leaderboard_figure, quality_minutes_figure
 
 DEFAULT_EXPERIMENT = "leaderboard"  # where standalone leaderboard runs go
 
@@ -64,6 +70,7 @@ def log_leaderboard(
         client.log_text(run_id, format_text(board), "leaderboard.txt")
         client.log_dict(run_id, _as_dict(board), "leaderboard.json")
         client.log_figure(run_id, leaderboard_figure(board), "leaderboard.png")
+        client.log_figure(run_id, quality_minutes_figure(board), "quality_vs_minutes.png")
     except BaseException:
         if owns_run:
             client.set_terminated(run_id, status="FAILED")
@@ -91,6 +98,7 @@ def publish_leaderboard(
     client: MlflowClient,
     dataset: str | None = None,
     *,
+    rank_by: str = DEFAULT_RANK_BY,
     log: bool = True,
     parent_run_id: str | None = None,
     experiment_id: str | None = None,
@@ -100,7 +108,7 @@ def publish_leaderboard(
     Inside ``mlflow run`` (``MLFLOW_RUN_ID`` set, no parent given) the report is logged into
     MLflow's run for the entry point.
     """
-    board = query_leaderboard(client, dataset)
+    board = query_leaderboard(client, dataset, rank_by)
     text = format_text(board)
     run_id = None
     if log and not board.is_empty:

@@ -27,7 +27,7 @@ from recsys.config import DataConfig
 from recsys.methods import get_method, method_names
 from recsys.tracking import names
 from recsys.tracking.experiments import resolve_experiment_id
-from recsys.tracking.leaderboard import KIND_MAIN, TAG_KIND, TAG_MAIN_RUN
+from recsys.tracking.leaderboard import KIND_MAIN, TAG_KIND, TAG_MAIN_RUN, TAG_SEED_GROUP
 from recsys.tracking.leaderboard_report import publish_leaderboard
 from recsys.tracking.main_summary import (
     ERROR_ARTIFACT,
@@ -118,6 +118,24 @@ def parse_overrides(pairs: Sequence[str]) -> dict[str | None, dict[str, str]]:
     if "dataset" in parsed[None]:
         raise ParameterError("-P dataset=...: give the dataset with --dataset instead")
     return parsed
+
+
+def seeded_params(method: str, params: Mapping[str, Any], seeds: int) -> list[dict[str, Any]]:
+    """``seeds`` copies of a method's params with training seeds seed, seed+1, ...
+
+    Methods without a ``seed`` (the counting baselines) are deterministic: one run. The
+    split (``split_seed``) stays the same, so every repeat is scored on the same pairs.
+
+    Raises:
+        ParameterError: ``seeds`` below 1.
+    """
+    if seeds < 1:
+        raise ParameterError(f"--seeds must be at least 1, got {seeds}")
+    fields = flat_fields(get_method(method).config_class)
+    if seeds == 1 or "seed" not in fields:
+        return [dict(params)]
+    base = int(params.get("seed", fields["seed"].default))
+    return [{**params, "seed": base + offset} for offset in range(seeds)]
 
 
 def use_quick_params(dataset: str, profile: Profile) -> bool:
@@ -234,6 +252,7 @@ def run_main_job(
     overrides: Mapping[str | None, Mapping[str, str]] | None = None,
     *,
     profile: Profile = "auto",
+    seeds: int = 1,
     tracking_uri: str | None = None,
     progress: bool = True,
     echo: Callable[[str], None] = print,
@@ -246,6 +265,8 @@ def run_main_job(
         methods: registry names, default all of them.
         overrides: from :func:`parse_overrides`.
         profile: ``auto`` uses :data:`QUICK_PARAMS` on synthetic-small only.
+        seeds: runs per method with training seeds seed, seed+1, ... on the same split;
+            the leaderboard reports their mean and spread (tag ``recsys.seed_group``).
         tracking_uri: default ``$MLFLOW_TRACKING_URI``, else MLflow's default store.
         progress: progress bars and stage messages (on stderr) for every method.
         echo: where stage messages and the notice about lighter settings go.
@@ -262,6 +283,7 @@ def run_main_job(
     chosen = list(methods) if methods else method_names()
     quick = use_quick_params(dataset, profile)
     params = method_params(chosen, dataset, overrides or {None: {}}, quick)
+    repeats = {m: seeded_params(m, params[m], seeds) for m in chosen}
     for m in chosen:  # every typo fails now, not after an hour of the first methods
         validate_params(m, params[m])
     uri = check_tracking_uri(tracking_uri)
@@ -287,15 +309,19 @@ def run_main_job(
     outcomes: list[MethodOutcome] = []
     try:
         for index, m in enumerate(chosen, start=1):
-            echo(f"[{index}/{len(chosen)}] {m} ...")
-            outcomes.append(
-                _run_one(client, runner, m, params[m], dataset, uri, parent_run_id, progress)
-            )
-            last = outcomes[-1]
-            echo(
-                f"[{index}/{len(chosen)}] {m}: {last.status} in {last.minutes:.2f} min"
-                + (f" ({last.error})" if last.error else "")
-            )
+            for run_params in repeats[m]:
+                seed = f" seed {run_params['seed']}" if len(repeats[m]) > 1 else ""
+                echo(f"[{index}/{len(chosen)}] {m}{seed} ...")
+                last = _run_one(
+                    client, runner, m, run_params, dataset, uri, parent_run_id, progress
+                )
+                outcomes.append(last)
+                if len(repeats[m]) > 1 and last.run_id is not None:
+                    client.set_tag(last.run_id, TAG_SEED_GROUP, f"{parent_run_id}/{m}")
+                echo(
+                    f"[{index}/{len(chosen)}] {m}{seed}: {last.status} in {last.minutes:.2f} min"
+                    + (f" ({last.error})" if last.error else "")
+                )
         leaderboard, leaderboard_error = None, ""
         try:
             leaderboard = publish_leaderboard(

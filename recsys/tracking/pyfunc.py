@@ -24,9 +24,11 @@ import numpy as np
 import pandas as pd
 import pyarrow
 import pydantic
+import scipy
 from mlflow.models.signature import ModelSignature
 from mlflow.pyfunc import PythonModel, PythonModelContext
 from mlflow.types import ColSpec, DataType, ParamSchema, ParamSpec, Schema
+from scipy import sparse
 
 from recsys.embeddings import ItemEmbeddings
 
@@ -38,7 +40,8 @@ QUERY_COLUMN = "product"
 
 
 def save_embeddings(model: ItemEmbeddings, asins: pd.Series, folder: Path) -> Path:
-    """Write vectors.npy, known.npy, [bias.npy], [context.npy], vocabulary.parquet, meta.json.
+    """Write vectors.npy (vectors.npz when sparse), known.npy, [bias.npy], [context.npy],
+    vocabulary.parquet and meta.json.
 
     ``vocabulary.parquet`` maps item_id (row of vectors.npy) to asin and known, so the
     vectors are usable without the prepared dataset.
@@ -46,7 +49,10 @@ def save_embeddings(model: ItemEmbeddings, asins: pd.Series, folder: Path) -> Pa
     if len(asins) != model.n_items:
         raise ValueError(f"{len(asins)} asins for {model.n_items} embedding rows")
     folder.mkdir(parents=True, exist_ok=True)
-    np.save(folder / "vectors.npy", model.vectors)
+    if isinstance(model.vectors, sparse.csr_matrix):  # graph baselines: adjacency rows
+        sparse.save_npz(folder / "vectors.npz", model.vectors)
+    else:
+        np.save(folder / "vectors.npy", model.vectors)
     np.save(folder / "known.npy", model.known)
     if model.bias is not None:
         np.save(folder / "bias.npy", model.bias)
@@ -65,6 +71,7 @@ def save_embeddings(model: ItemEmbeddings, asins: pd.Series, folder: Path) -> Pa
         "dim": model.dim,
         "has_bias": model.bias is not None,
         "has_context": model.context is not None,
+        "sparse": model.is_sparse,
         "extra_keys": sorted(model.extra),  # not stored: method-specific, not needed to score
     }
     (folder / "meta.json").write_text(json.dumps(meta, indent=2))
@@ -75,8 +82,13 @@ def load_embeddings(folder: Path) -> tuple[ItemEmbeddings, pd.DataFrame]:
     """Read what :func:`save_embeddings` wrote: (embeddings, vocabulary table)."""
     meta = json.loads((folder / "meta.json").read_text())
     bias_path, context_path = folder / "bias.npy", folder / "context.npy"
+    sparse_path = folder / "vectors.npz"
     model = ItemEmbeddings(
-        vectors=np.load(folder / "vectors.npy"),
+        vectors=(
+            sparse.load_npz(sparse_path).tocsr()
+            if sparse_path.exists()
+            else np.load(folder / "vectors.npy")
+        ),
         known=np.load(folder / "known.npy"),
         similarity=meta["similarity"],
         bias=np.load(bias_path) if bias_path.exists() else None,
@@ -184,6 +196,7 @@ def pip_requirements() -> list[str]:
         f"pandas=={pd.__version__}",
         f"pyarrow=={pyarrow.__version__}",
         f"pydantic=={pydantic.VERSION}",
+        f"scipy=={scipy.__version__}",
     ]
 
 

@@ -18,15 +18,18 @@ from recsys.tracking import names
 from recsys.tracking.leaderboard import (
     KIND_LEADERBOARD,
     TAG_KIND,
+    TAG_SEED_GROUP,
     LeaderboardRow,
     best_per_method,
     build_leaderboard,
     canonical_dataset,
+    check_rank_by,
     method_runs_filter,
     order_datasets,
     query_leaderboard,
 )
 from recsys.tracking.leaderboard_format import format_html, format_markdown, format_text
+from recsys.tracking.leaderboard_plot import pareto_front
 from recsys.tracking.leaderboard_report import publish_leaderboard
 
 MUSIC_PATH = "/data/amazon/meta_Digital_Music.json.gz"
@@ -231,7 +234,8 @@ def test_markdown_and_html_carry_every_row() -> None:
     ]
     board = build_leaderboard("file:///x", runs)
     markdown = format_markdown(board)
-    assert "| 1 | side_info (learned) | 0.9000 | - | 0.7000 | - | abc |" in markdown
+    cells = "| 0.9000 | - | 0.7000 | - | - | - | - | - | 1 | leader | abc |"
+    assert f"| 1 | side_info (learned) {cells}" in markdown
     page = format_html(board)
     assert '<td class="txt">side_info (learned)</td>' in page and page.strip().endswith("</html>")
 
@@ -277,3 +281,65 @@ def test_cli_help() -> None:
     result = CliRunner().invoke(leaderboard_command, ["--help"])
     assert result.exit_code == 0
     assert "--tracking-uri" in result.output and "--dataset" in result.output
+
+
+def _run(method: str, values: dict[str, float]) -> tuple[str, dict[str, str], dict[str, float]]:
+    tags = {names.TAG_METHOD: method, names.TAG_DATASET: "d"}
+    return f"id-{method}", tags, {"auc_all": 0.5, **values}
+
+
+def test_rank_by_another_metric_and_overlapping_intervals_are_tied() -> None:
+    runs = [
+        _run("skipgram", {"recall_at_10": 0.30, "recall_at_10_ci_low": 0.28,
+                          "recall_at_10_ci_high": 0.32}),
+        _run("word2vec", {"recall_at_10": 0.29, "recall_at_10_ci_low": 0.27,
+                          "recall_at_10_ci_high": 0.31}),
+        _run("adamic_adar", {"recall_at_10": 0.10, "recall_at_10_ci_low": 0.09,
+                             "recall_at_10_ci_high": 0.11}),
+        _run("mf", {}),  # no recall logged: cannot be ranked by it
+    ]  # fmt: skip
+    table = build_leaderboard("file:///x", runs, rank_by="recall_at_10").tables[0]
+    assert [r.method for r in table.rows] == ["skipgram", "word2vec", "adamic_adar"]
+    assert [r.tied for r in table.rows] == [False, True, False]
+    text = format_text(build_leaderboard("file:///x", runs, rank_by="recall_at_10"))
+    assert "ranked by recall_at_10" in text
+    line = next(x for x in text.splitlines() if x.startswith("2 "))
+    assert "0.2900±0.0200" in line and "tied" in line
+    assert "adamic_adar [baseline]" in text
+
+
+def test_an_unknown_rank_by_metric_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="--rank-by: unknown metric 'auc'"):
+        check_rank_by("auc")
+    result = CliRunner().invoke(leaderboard_command, ["--rank-by", "auc", "--no-log"])
+    assert (
+        result.exit_code == 2 and "--rank-by" in result.output and "recall_at_10" in result.output
+    )
+
+
+def test_pareto_front_keeps_what_nothing_beats_on_both_axes() -> None:
+    points = [(1.0, 0.80), (2.0, 0.90), (3.0, 0.85), (0.5, 0.60), (5.0, 0.95)]
+    assert pareto_front(points) == [3, 0, 1, 4]
+
+
+def test_a_seed_group_is_one_row_with_mean_spread_and_a_wide_interval() -> None:
+    def seeded(run_id: str, auc: float) -> tuple[str, dict[str, str], dict[str, float]]:
+        tags = {
+            names.TAG_METHOD: "skipgram",
+            names.TAG_DATASET: "d",
+            TAG_SEED_GROUP: "main1/skipgram",
+        }
+        return run_id, tags, {"auc_all": auc, "auc_all_ci_low": auc - 0.01,
+                              "auc_all_ci_high": auc + 0.01, "train_minutes": 2.0}  # fmt: skip
+
+    runs = [seeded("s1", 0.90), seeded("s2", 0.92), seeded("s3", 0.91), _run("mf", {})]
+    table = build_leaderboard("file:///x", runs).tables[0]
+    row = table.rows[0]
+    assert row.method == "skipgram" and row.n_seeds == 3
+    assert row.value("auc_all") == pytest.approx(0.91) and row.auc_all == pytest.approx(0.91)
+    assert row.spread["auc_all"] == pytest.approx(0.01)
+    low, high = row.interval("auc_all")  # type: ignore[misc]
+    assert low <= 0.89 and high >= 0.93  # spans every seed's own interval
+    line = next(x for x in format_text(build_leaderboard("file:///x", runs)).splitlines()
+                if "skipgram" in x)  # fmt: skip
+    assert "3 sd 0.0100" in line

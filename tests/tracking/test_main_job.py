@@ -255,3 +255,34 @@ def test_quick_skipgram_learns_in_its_one_epoch(planted_dataset: PreparedDataset
     assert config.optimizer == "sgd" and config.epochs == 1
     result = evaluate(skipgram.train(planted_dataset, config), planted_dataset)
     assert result.auc_seen is not None and result.auc_seen > 0.95
+
+
+def test_seeds_repeat_seeded_methods_on_one_split_and_group_their_runs(store: str) -> None:
+    calls: list[tuple[str, Any, Any]] = []
+
+    def runner(method: str, params: dict[str, Any], **kwargs: Any) -> str:
+        calls.append((method, params.get("seed"), params.get("split_seed")))
+        client = MlflowClient(kwargs["tracking_uri"])
+        tags = {names.TAG_METHOD: method, names.TAG_DATASET: DATASET}
+        run_id = client.create_run("0", tags=tags).info.run_id
+        client.log_metric(run_id, names.METRIC_AUC_ALL, 0.8 + 0.01 * len(calls))
+        client.set_terminated(run_id, status="FINISHED")
+        return run_id
+
+    result = run_main_job(
+        DATASET, ["mf", "popularity"], seeds=3, tracking_uri=store, progress=False,
+        runner=runner, echo=lambda line: None,
+    )  # fmt: skip
+    assert [(m, seed) for m, seed, _ in calls] == [
+        ("mf", 42), ("mf", 43), ("mf", 44), ("popularity", None),
+    ]  # fmt: skip
+    assert {split for _, _, split in calls} == {None}  # the split is never re-seeded
+    assert result.leaderboard is not None
+    (table,) = result.leaderboard.board.tables
+    by_method = {row.method: row for row in table.rows}
+    assert by_method["mf"].n_seeds == 3 and by_method["popularity"].n_seeds == 1
+    assert by_method["mf"].auc_all == pytest.approx(0.82)
+    with pytest.raises(ParameterError, match="--seeds"):
+        main_job.seeded_params("mf", {}, 0)
+    bad = CliRunner().invoke(main_command, ["--seeds", "0", "--tracking-uri", store])
+    assert bad.exit_code == 2 and "--seeds" in bad.output
