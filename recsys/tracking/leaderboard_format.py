@@ -7,7 +7,9 @@ their own heading, so nobody mistakes them for measurements of ours.
 
 from __future__ import annotations
 
+import base64
 import html
+from collections.abc import Mapping
 
 from recsys.tracking.leaderboard import DatasetTable, Leaderboard, LeaderboardRow
 from recsys.tracking.names import dataset_label
@@ -146,8 +148,12 @@ def format_markdown(board: Leaderboard) -> str:
     return "\n".join(out) + "\n"
 
 
-def format_html(board: Leaderboard) -> str:
-    """A standalone HTML page; reference rows are shaded and italic."""
+def format_html(board: Leaderboard, images: Mapping[str, bytes] | None = None) -> str:
+    """A standalone HTML page; reference rows are shaded and italic.
+
+    ``images`` (file name -> PNG bytes) are embedded after the tables as data URIs, so the
+    page shows the figures wherever it is opened, MLflow's artifact view included.
+    """
     style = (
         "body{font-family:sans-serif}table{border-collapse:collapse;margin-bottom:1em}"
         "td,th{border:1px solid #ccc;padding:4px 8px}td.num{text-align:right}"
@@ -175,6 +181,12 @@ def format_html(board: Leaderboard) -> str:
                 )
                 parts.append(f'<tr class="{css}">{tds}</tr>')
         parts.append("</table>")
+    for file_name, png in (images or {}).items():
+        data = base64.b64encode(png).decode("ascii")
+        parts.append(
+            f'<h3>{html.escape(file_name)}</h3><img alt="{html.escape(file_name)}" '
+            f'style="max-width:100%" src="data:image/png;base64,{data}">'
+        )
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 

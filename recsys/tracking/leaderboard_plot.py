@@ -6,6 +6,8 @@ leaves no global figure state behind.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -90,4 +92,35 @@ def quality_minutes_figure(board: Leaderboard) -> Figure:
     if board.is_empty:
         axes[0].text(0.5, 0.5, "no finished runs", ha="center", va="center")
         axes[0].set_axis_off()
+    return figure
+
+
+def curves_figure(title: str, curves: dict[str, dict[str, Any]]) -> Figure:
+    """Every method's ROC (study protocol) and recall@k curve overlaid, one dataset.
+
+    Args:
+        title: the dataset's label.
+        curves: method label -> the run's ``evaluation/curves.json`` (``roc`` with ``fpr`` /
+            ``tpr`` lists, ``recall_at_k`` for k = 1..100).
+    """
+    figure = Figure(figsize=(11, 4.6), layout="constrained")
+    ax_roc, ax_recall = figure.subplots(1, 2)
+    for index, (label, curve) in enumerate(curves.items()):
+        color = f"C{index % 10}"
+        roc = curve.get("roc") or {}
+        if roc.get("fpr"):
+            ax_roc.plot(roc["fpr"], roc["tpr"], color=color, label=label, linewidth=1.2)
+        recall = curve.get("recall_at_k") or []
+        if recall:
+            ax_recall.plot(range(1, len(recall) + 1), recall, color=color, label=label)
+    ax_roc.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
+    ax_roc.set(xlabel="false positive rate", ylabel="true positive rate", xlim=(0, 1), ylim=(0, 1))
+    ax_roc.set_title(f"{title}: ROC, study's protocol")
+    ax_recall.set_xscale("log")
+    ax_recall.set(xlabel="k", ylabel="recall@k over the whole catalog", ylim=(0, None))
+    ax_recall.set_title(f"{title}: recall@k")
+    for ax in (ax_roc, ax_recall):
+        ax.grid(alpha=0.3)
+    if curves:
+        ax_recall.legend(loc="upper left", fontsize="x-small")
     return figure

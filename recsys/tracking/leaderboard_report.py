@@ -7,21 +7,35 @@ report is logged into that run instead of a new one, and MLflow closes it.
 
 from __future__ import annotations
 
+import io
+import json
 import os
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
+from matplotlib.figure import Figure
 from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 
+from recsys.tracking import names
 from recsys.tracking.experiments import resolve_experiment_id
 from recsys.tracking.leaderboard import (
     DEFAULT_RANK_BY,
     KIND_LEADERBOARD,
     TAG_KIND,
+    DatasetTable,
     Leaderboard,
     query_leaderboard,
 )
 from recsys.tracking.leaderboard_format import format_html, format_markdown, format_text
-from recsys.tracking.leaderboard_plot import leaderboard_figure, quality_minutes_figure
+from recsys.tracking.leaderboard_plot import (
+    curves_figure,
+    leaderboard_figure,
+    quality_minutes_figure,
+)
+from recsys.tracking.names import dataset_label
 
 DEFAULT_EXPERIMENT = "leaderboard"  # where standalone leaderboard runs go
 
@@ -65,12 +79,13 @@ def log_leaderboard(
         for key, value in tags.items():
             client.set_tag(run_id, key, value)
     try:
+        figures = leaderboard_figures(client, board)
+        for file_name, figure in figures.items():
+            client.log_figure(run_id, figure, file_name)
         client.log_text(run_id, format_markdown(board), "leaderboard.md")
-        client.log_text(run_id, format_html(board), "leaderboard.html")
+        client.log_text(run_id, format_html(board, _png_bytes(figures)), "leaderboard.html")
         client.log_text(run_id, format_text(board), "leaderboard.txt")
         client.log_dict(run_id, _as_dict(board), "leaderboard.json")
-        client.log_figure(run_id, leaderboard_figure(board), "leaderboard.png")
-        client.log_figure(run_id, quality_minutes_figure(board), "quality_vs_minutes.png")
     except BaseException:
         if owns_run:
             client.set_terminated(run_id, status="FAILED")
@@ -78,6 +93,46 @@ def log_leaderboard(
     if owns_run:
         client.set_terminated(run_id, status="FINISHED")
     return run_id
+
+
+def leaderboard_figures(client: MlflowClient, board: Leaderboard) -> dict[str, Figure]:
+    """File name -> figure: the AUC bars, quality against minutes, and per dataset every
+    method's ROC and recall@k curves overlaid."""
+    figures = {
+        "leaderboard.png": leaderboard_figure(board),
+        "quality_vs_minutes.png": quality_minutes_figure(board),
+    }
+    for table in board.tables:
+        curves = run_curves(client, table)
+        if curves:
+            label = dataset_label(table.dataset)
+            figures[f"curves_{label}.png"] = curves_figure(label, curves)
+    return figures
+
+
+def _png_bytes(figures: dict[str, Figure]) -> dict[str, bytes]:
+    encoded = {}
+    for file_name, figure in figures.items():
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=90)
+        encoded[file_name] = buffer.getvalue()
+    return encoded
+
+
+def run_curves(client: MlflowClient, table: DatasetTable) -> dict[str, dict[str, Any]]:
+    """Each ranked run's ``evaluation/curves.json`` by method label (runs without one,
+    logged before curves existed, are left out)."""
+    found: dict[str, dict[str, Any]] = {}
+    for row in table.rows:
+        if not row.run_id:
+            continue
+        try:
+            with tempfile.TemporaryDirectory(prefix="recsys-curves-") as tmp:
+                path = client.download_artifacts(row.run_id, names.ARTIFACT_CURVES, tmp)
+                found[row.label] = json.loads(Path(path).read_text())
+        except (MlflowException, OSError, ValueError):
+            continue
+    return found
 
 
 def _as_dict(board: Leaderboard) -> dict[str, object]:

@@ -133,6 +133,11 @@ def test_failure_is_recorded_and_the_others_survive(store: str) -> None:
     board_run = client.get_run(result.leaderboard.run_id)
     assert board_run.data.tags[TAG_KIND] == KIND_LEADERBOARD
     assert board_run.data.tags["mlflow.parentRunId"] == result.parent_run_id
+    board_files = {a.path for a in client.list_artifacts(board_run.info.run_id)}
+    label = names.dataset_label(DATASET)
+    assert {"quality_vs_minutes.png", f"curves_{label}.png"} <= board_files
+    page = Path(client.download_artifacts(board_run.info.run_id, "leaderboard.html")).read_text()
+    assert page.count("data:image/png;base64,") == 3  # bars, quality/minutes, curves
     (table,) = result.leaderboard.board.tables
     assert [r.run_id for r in table.rows] == [popularity.info.run_id]  # the failed run is out
     summary = format_summary(result)
