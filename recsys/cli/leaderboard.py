@@ -5,14 +5,10 @@ from __future__ import annotations
 import click
 from mlflow import MlflowClient
 
-from recsys.tracking.leaderboard import (
-    DEFAULT_RANK_BY,
-    RANKABLE_METRICS,
-    check_rank_by,
-    known_datasets,
-)
-from recsys.tracking.leaderboard_format import empty_message
-from recsys.tracking.leaderboard_report import publish_leaderboard
+from recsys.tracking.leaderboard.query import known_datasets
+from recsys.tracking.leaderboard.report import publish_leaderboard
+from recsys.tracking.leaderboard.rows import DEFAULT_RANK_BY, RANKABLE_METRICS, check_rank_by
+from recsys.tracking.leaderboard.tables import empty_message
 from recsys.tracking.server import TrackingServerError, check_tracking_uri
 
 

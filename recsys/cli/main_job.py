@@ -7,14 +7,14 @@ import logging
 import click
 
 from recsys.data.errors import DataError
-from recsys.tracking.main_job import (
+from recsys.tracking.main.job import (
     DEFAULT_DATASET,
     QUICK_DATASETS,
     parse_overrides,
     resolve_methods,
     run_main_job,
 )
-from recsys.tracking.main_summary import format_summary
+from recsys.tracking.main.summary import format_summary
 from recsys.tracking.params import ParameterError
 from recsys.tracking.server import TrackingServerError
 

@@ -30,6 +30,15 @@ TAG_GIT_COMMIT = "recsys.git_commit"  # HEAD of the checkout the code ran from, 
 TAG_PEAK_MEMORY_SOURCE = "recsys.peak_memory_source"  # "vmhwm" (training only) | "ru_maxrss"
 TAG_RUN_NAME = "mlflow.runName"  # "<method>[-<variant>] on <dataset>", see run_name()
 
+# Runs that are not method runs say what they are, so rankings can leave them out.
+TAG_KIND = "recsys.kind"
+KIND_LEADERBOARD = "leaderboard"  # a leaderboard report
+KIND_MAIN = "main"  # the parent run of a `recsys main` job
+TAG_MAIN_RUN = "recsys.main_run"  # on a method run: the id of the main job that started it
+# On each run of `recsys main --seeds N`: "<main run id>/<method>"; the leaderboard shows the
+# group as one row (mean, spread, an interval wide enough for every seed).
+TAG_SEED_GROUP = "recsys.seed_group"
+
 SOURCE_REAL = "real"
 SOURCE_SYNTHETIC = "synthetic"
 

@@ -15,22 +15,19 @@ from mlflow import MlflowClient
 
 from recsys.cli.leaderboard import leaderboard_command
 from recsys.tracking import names
-from recsys.tracking.leaderboard import (
-    KIND_LEADERBOARD,
-    TAG_KIND,
-    TAG_SEED_GROUP,
+from recsys.tracking.leaderboard.figures import pareto_front
+from recsys.tracking.leaderboard.query import method_runs_filter, query_leaderboard
+from recsys.tracking.leaderboard.report import publish_leaderboard
+from recsys.tracking.leaderboard.rows import (
     LeaderboardRow,
     best_per_method,
     build_leaderboard,
     canonical_dataset,
     check_rank_by,
-    method_runs_filter,
     order_datasets,
-    query_leaderboard,
 )
-from recsys.tracking.leaderboard_format import format_html, format_markdown, format_text
-from recsys.tracking.leaderboard_plot import pareto_front
-from recsys.tracking.leaderboard_report import publish_leaderboard
+from recsys.tracking.leaderboard.tables import format_html, format_markdown, format_text
+from recsys.tracking.names import KIND_LEADERBOARD, TAG_KIND, TAG_SEED_GROUP
 
 MUSIC_PATH = "/data/amazon/meta_Digital_Music.json.gz"
 

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 from mlflow import MlflowClient
 
-import recsys.tracking.main_job as main_job
+import recsys.tracking.main.job as main_job
 import recsys.tracking.run as run_module
 from recsys.callbacks import TrainingCallback
 from recsys.cli.main_job import main_command
@@ -30,14 +30,14 @@ from recsys.models import skipgram
 from recsys.models.base import Method
 from recsys.models.popularity import PopularityConfig, train_popularity
 from recsys.tracking import names
-from recsys.tracking.leaderboard import KIND_LEADERBOARD, KIND_MAIN, TAG_KIND, TAG_MAIN_RUN
-from recsys.tracking.main_job import (
+from recsys.tracking.main.job import (
     method_params,
     parse_overrides,
     resolve_methods,
     run_main_job,
 )
-from recsys.tracking.main_summary import ERROR_ARTIFACT, TAG_ERROR, format_summary
+from recsys.tracking.main.summary import ERROR_ARTIFACT, TAG_ERROR, format_summary
+from recsys.tracking.names import KIND_LEADERBOARD, KIND_MAIN, TAG_KIND, TAG_MAIN_RUN
 from recsys.tracking.params import ParameterError
 from tests.conftest import make_planted_dataset
 

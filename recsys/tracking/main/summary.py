@@ -1,6 +1,6 @@
 """What the main job hands back and leaves on its parent run: outcomes and the summary.
 
-:func:`recsys.tracking.main_job.run_main_job` returns a :class:`MainJobResult`; the CLI
+:func:`recsys.tracking.main.job.run_main_job` returns a :class:`MainJobResult`; the CLI
 prints :func:`format_summary`, and :func:`log_summary` stores the same text, a JSON version
 and the counts of finished / failed methods on the parent run.
 """
@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from mlflow import MlflowClient
 
-from recsys.tracking.leaderboard_report import LeaderboardReport
+from recsys.tracking.leaderboard.report import LeaderboardReport
 
 TAG_ERROR = "recsys.error"  # on a failed method run: the exception, one line
 ERROR_ARTIFACT = "error.txt"  # on a failed method run: the full traceback

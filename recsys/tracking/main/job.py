@@ -27,15 +27,15 @@ from recsys.config import DataConfig
 from recsys.methods import get_method, method_names
 from recsys.tracking import names
 from recsys.tracking.experiments import resolve_experiment_id
-from recsys.tracking.leaderboard import KIND_MAIN, TAG_KIND, TAG_MAIN_RUN, TAG_SEED_GROUP
-from recsys.tracking.leaderboard_report import publish_leaderboard
-from recsys.tracking.main_summary import (
+from recsys.tracking.leaderboard.report import publish_leaderboard
+from recsys.tracking.main.summary import (
     ERROR_ARTIFACT,
     TAG_ERROR,
     MainJobResult,
     MethodOutcome,
     log_summary,
 )
+from recsys.tracking.names import KIND_MAIN, TAG_KIND, TAG_MAIN_RUN, TAG_SEED_GROUP
 from recsys.tracking.params import ParameterError, build_config, flat_fields, split_assignment
 from recsys.tracking.run import PROJECT_RUN_ENV, prepare, run_method, validate_params
 from recsys.tracking.server import check_tracking_uri

@@ -11,7 +11,7 @@ import base64
 import html
 from collections.abc import Mapping
 
-from recsys.tracking.leaderboard import DatasetTable, Leaderboard, LeaderboardRow
+from recsys.tracking.leaderboard.rows import DatasetTable, Leaderboard, LeaderboardRow
 from recsys.tracking.names import dataset_label
 
 # (header, metric) of the metric columns: the study's protocol, degree-matched, ranking.

@@ -1,14 +1,9 @@
-"""The leaderboard: the best finished run of every method, per dataset, from the tracking server.
+"""The leaderboard's rows: the best finished run (or seed group) of every method, per dataset.
 
-Everything comes from the tracking server through ``MlflowClient.search_experiments`` and
-``search_runs`` with filter strings, never from files on disk, so the same command ranks a
-laptop's ``mlflow.db`` and a team's PostgreSQL-backed server alike. Only runs that
-finished (status FINISHED) and carry a method tag count; failed and running runs are
-ignored, as are earlier leaderboard runs (tag ``recsys.kind=leaderboard``).
-
-The pure parts (:func:`rows_from_runs`, :func:`build_leaderboard`) take plain run records,
-so they are tested without a server; :func:`fetch_method_runs` and :func:`log_leaderboard`
-are the only functions that talk to MLflow.
+Pure functions on plain run records ``(run_id, tags, metrics)``, so they are tested
+without a server: :func:`build_leaderboard` groups runs by dataset, merges the runs of a
+``recsys main --seeds N`` job into one row, keeps each method's best, ranks by the chosen
+metric and marks rows whose 95% interval overlaps the leader's as tied.
 """
 
 from __future__ import annotations
@@ -19,26 +14,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from mlflow import MlflowClient
-from mlflow.entities import Run, ViewType
 from scipy.stats import t as t_dist
 
 from recsys.methods import BASELINE_METHODS
 from recsys.tracking import names
+from recsys.tracking.names import KIND_LEADERBOARD, TAG_KIND, TAG_SEED_GROUP
 
 PRIMARY_DATASETS = ("electronics", "books")  # shown first, in this order
-EXPERIMENT_BATCH = 100  # experiment ids per search_runs call (REST servers cap the list)
-PAGE_SIZE = 1000  # runs per search_runs page
-
-# Runs that are not method runs say what they are, so rankings can leave them out.
-TAG_KIND = "recsys.kind"
-KIND_LEADERBOARD = "leaderboard"  # a leaderboard report (this module)
-KIND_MAIN = "main"  # the parent run of a `recsys main` job
-TAG_MAIN_RUN = "recsys.main_run"  # on a method run: the id of the main job that started it
-# On each run of `recsys main --seeds N`: "<main run id>/<method>"; the leaderboard shows the
-# group as one row (mean, spread, an interval wide enough for every seed).
-TAG_SEED_GROUP = "recsys.seed_group"
-
 
 # Metrics a leaderboard can rank by (--rank-by); each may carry _ci_low / _ci_high.
 RANKABLE_METRICS: tuple[str, ...] = (
@@ -320,90 +302,3 @@ def build_leaderboard(
         for dataset in order_datasets(by_dataset)
     ]
     return Leaderboard(tracking_uri=tracking_uri, tables=[t for t in tables if t.rows])
-
-
-def method_runs_filter(dataset: str | None = None, *, file_label: bool = False) -> str:
-    """The search_runs filter string: finished runs of a method with AUC all logged.
-
-    With ``file_label`` the dataset is matched as the name of a metadata file
-    (``meta_Books`` matches a run whose dataset tag is ``/data/meta_Books.json.gz``).
-    """
-    clauses = [
-        "attributes.status = 'FINISHED'",
-        f"tags.`{names.TAG_METHOD}` LIKE '%'",
-        f"metrics.`{names.METRIC_AUC_ALL}` >= 0",
-    ]
-    if dataset is not None:
-        if any(c in dataset for c in "'`%"):
-            raise ValueError(f"dataset name {dataset!r} must not contain quotes, backticks or %")
-        value = f"%{dataset}.json%" if file_label else dataset
-        operator = "LIKE" if file_label else "="
-        clauses.append(f"tags.`{names.TAG_DATASET}` {operator} '{value}'")
-    return " AND ".join(clauses)
-
-
-def _active_experiment_ids(client: MlflowClient) -> list[str]:
-    ids: list[str] = []
-    token: str | None = None
-    while True:
-        page = client.search_experiments(
-            view_type=ViewType.ACTIVE_ONLY, max_results=PAGE_SIZE, page_token=token
-        )
-        ids.extend(e.experiment_id for e in page)
-        token = page.token
-        if not token:
-            return ids
-
-
-def _search(client: MlflowClient, experiment_ids: list[str], filter_string: str) -> list[Run]:
-    runs: list[Run] = []
-    for start in range(0, len(experiment_ids), EXPERIMENT_BATCH):
-        token: str | None = None
-        while True:
-            page = client.search_runs(
-                experiment_ids[start : start + EXPERIMENT_BATCH],
-                filter_string=filter_string,
-                run_view_type=ViewType.ACTIVE_ONLY,
-                max_results=PAGE_SIZE,
-                order_by=["attributes.start_time DESC"],
-                page_token=token,
-            )
-            runs.extend(page)
-            token = page.token
-            if not token:
-                break
-    return runs
-
-
-def fetch_method_runs(client: MlflowClient, dataset: str | None = None) -> list[Run]:
-    """Every finished method run on the server (optionally of one dataset), newest first.
-
-    ``dataset`` is matched exactly against the dataset tag first; when nothing matches and
-    it is a bare name, it is matched as a file's name (``meta_Digital_Music``).
-    """
-    experiment_ids = _active_experiment_ids(client)
-    runs = _search(client, experiment_ids, method_runs_filter(dataset))
-    if dataset is not None and not runs and names.dataset_label(dataset) == dataset:
-        candidates = _search(client, experiment_ids, method_runs_filter(dataset, file_label=True))
-        runs = [
-            r
-            for r in candidates
-            if names.dataset_label(r.data.tags.get(names.TAG_DATASET, "")) == dataset
-        ]
-    return runs
-
-
-def query_leaderboard(
-    client: MlflowClient, dataset: str | None = None, rank_by: str = DEFAULT_RANK_BY
-) -> Leaderboard:
-    """Fetch the finished method runs from the server and rank them per dataset."""
-    runs = fetch_method_runs(client, dataset)
-    records = [(r.info.run_id, r.data.tags, r.data.metrics) for r in runs]
-    return build_leaderboard(client.tracking_uri, records, check_rank_by(rank_by))
-
-
-def known_datasets(client: MlflowClient) -> list[str]:
-    """Datasets that have at least one finished method run (for a helpful error message)."""
-    return order_datasets(
-        r.data.tags.get(names.TAG_DATASET, "unknown") for r in fetch_method_runs(client)
-    )

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from recsys.tracking.leaderboard import Leaderboard
+from recsys.tracking.leaderboard.rows import Leaderboard
 from recsys.tracking.names import dataset_label
 
 BAR_SERIES = (("AUC all", "auc_all", "#1f77b4"), ("AUC seen", "auc_seen", "#ff7f0e"))

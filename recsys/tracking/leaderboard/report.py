@@ -21,21 +21,15 @@ from mlflow.exceptions import MlflowException
 
 from recsys.tracking import names
 from recsys.tracking.experiments import resolve_experiment_id
-from recsys.tracking.leaderboard import (
-    DEFAULT_RANK_BY,
-    KIND_LEADERBOARD,
-    TAG_KIND,
-    DatasetTable,
-    Leaderboard,
-    query_leaderboard,
-)
-from recsys.tracking.leaderboard_format import format_html, format_markdown, format_text
-from recsys.tracking.leaderboard_plot import (
+from recsys.tracking.leaderboard.figures import (
     curves_figure,
     leaderboard_figure,
     quality_minutes_figure,
 )
-from recsys.tracking.names import dataset_label
+from recsys.tracking.leaderboard.query import query_leaderboard
+from recsys.tracking.leaderboard.rows import DEFAULT_RANK_BY, DatasetTable, Leaderboard
+from recsys.tracking.leaderboard.tables import format_html, format_markdown, format_text
+from recsys.tracking.names import KIND_LEADERBOARD, TAG_KIND, dataset_label
 
 DEFAULT_EXPERIMENT = "leaderboard"  # where standalone leaderboard runs go
 
