@@ -80,6 +80,13 @@ class WalkConfig(StrictModel):
 
 Device = Literal["auto", "cpu", "cuda"]
 
+DEGREE_PRIOR_HELP = (
+    "add beta * (log(1+deg a) + log(1+deg b)) to the pair score, beta fitted on a held-out "
+    "fifth of the training pairs (one more training, never the validation pairs), and score "
+    "products without a vector by the prior instead of the median (recsys/models/"
+    "degree_prior.py)"
+)
+
 
 class TrainerConfig(StrictModel):
     """The shared training engine's settings (the study's values as defaults)."""
@@ -101,3 +108,4 @@ class TrainerConfig(StrictModel):
     eval_sample: int = Field(
         10_000, ge=100, description="validation pairs in the learning-curve AUC sample"
     )
+    degree_prior: bool = Field(False, description=DEGREE_PRIOR_HELP)

@@ -76,8 +76,8 @@ class ItemEmbeddings:
                 raise ValueError(
                     f"context has shape {self.context.shape}, expected {self.vectors.shape}"
                 )
-            if self.similarity != "cosine" or self.bias is not None:
-                raise ValueError("context vectors are scored by cosine only, without a bias")
+            if self.similarity != "cosine":
+                raise ValueError("context vectors are scored by cosine only")
 
     @property
     def n_items(self) -> int:

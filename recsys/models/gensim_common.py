@@ -22,7 +22,7 @@ from numba import prange
 from pydantic import Field
 
 from recsys.callbacks import TrainingCallback
-from recsys.config import WalkConfig
+from recsys.config import DEGREE_PRIOR_HELP, WalkConfig
 from recsys.cores import resolve_workers
 from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import PAIR_SCORE_HELP, ItemEmbeddings, PairScore
@@ -55,6 +55,7 @@ class GensimWalkConfig(WalkConfig):
         "iterable: walks passed as lists of str tokens",
     )
     pair_score: PairScore = Field("center_context", description=PAIR_SCORE_HELP)
+    degree_prior: bool = Field(False, description=DEGREE_PRIOR_HELP)
 
 
 @numba.njit(nogil=True, parallel=True, cache=True)

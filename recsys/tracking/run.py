@@ -11,6 +11,7 @@ import logging
 import os
 import tempfile
 import time
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,6 +40,7 @@ from recsys.evaluation.plots import (
 from recsys.evaluation.report import FinalEvaluation, evaluate_final
 from recsys.methods import get_method, method_names
 from recsys.models.base import Method
+from recsys.models.degree_prior import calibrate_and_apply, prior_metrics
 from recsys.tracking import names
 from recsys.tracking.callback import MLflowCallback
 from recsys.tracking.experiments import resolve_experiment_id
@@ -320,6 +322,8 @@ def track_run(
         reset_peak_gpu_memory(tags[names.TAG_DEVICE])
         started = time.perf_counter()
         model = method.train(dataset, config, callbacks)
+        if getattr(config, "degree_prior", False):
+            model = _apply_degree_prior(method, config, model, dataset, data_config, progress)
         train_minutes = (time.perf_counter() - started) / 60
         final = {
             names.METRIC_TRAIN_MINUTES: train_minutes,
@@ -354,6 +358,36 @@ def track_run(
             with _artifact_progress_bars(progress):
                 log_embedding_model(folder, _input_example(dataset), name=names.MODEL_NAME)
     return run_id
+
+
+def _apply_degree_prior(
+    method: Method,
+    config: BaseModel,
+    model: ItemEmbeddings,
+    dataset: PreparedDataset,
+    data_config: DataConfig,
+    progress: bool,
+) -> ItemEmbeddings:
+    """Fit the degree prior on an inner split of the training pairs and blend it in.
+
+    Per-epoch metrics (logged during training) are the similarity's alone; the final
+    metrics are the blend's. The calibration's training time counts in train_minutes.
+    """
+    if progress:
+        logger.info("degree_prior: calibrating on an inner split of the training pairs")
+    quiet = config
+    if "progress" in type(config).model_fields:
+        quiet = config.model_copy(update={"progress": False})
+    blended, prior = calibrate_and_apply(
+        lambda inner: method.train(inner, quiet, []), model, dataset, data_config.split_seed
+    )
+    mlflow.log_metrics(prior_metrics(prior))
+    if prior.problem:
+        warnings.warn(f"degree_prior: {prior.problem}", stacklevel=2)
+        mlflow.set_tag(names.TAG_DEGREE_PRIOR_PROBLEM, prior.problem)
+    if progress:
+        logger.info("degree_prior: beta %.4f", prior.beta)
+    return blended
 
 
 @contextmanager

@@ -27,8 +27,8 @@ SYNTHETIC_SOURCES = ("synthetic", "planted")
 def variant_of(method_name: str, config: BaseModel) -> str:
     """The run's variant ("binary", "learned", ...), or "" for methods without variants.
 
-    Runs scored the study's way (``pair_score=center``) add "center", so the leaderboard
-    keeps them apart from the default center-context scoring of the same method.
+    Runs scored the study's way (``pair_score=center``) add "center", runs with the fitted
+    degree prior "prior", so the leaderboard keeps them apart from the method's default.
     """
     parts = []
     field = VARIANT_FIELDS.get(method_name)
@@ -36,6 +36,8 @@ def variant_of(method_name: str, config: BaseModel) -> str:
         parts.append(str(getattr(config, field)))
     if getattr(config, "pair_score", None) == "center":
         parts.append("center")
+    if getattr(config, "degree_prior", False):
+        parts.append("prior")
     return "-".join(parts)
 
 

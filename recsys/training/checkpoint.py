@@ -36,6 +36,7 @@ _RESUMABLE_FIELDS = frozenset(
         "workers",
         "threads",
         "pair_score",  # how pairs are scored afterwards, not what is trained
+        "degree_prior",  # likewise: a prior added to the scores after training
     }
 )
 

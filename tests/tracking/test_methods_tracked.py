@@ -122,3 +122,17 @@ def test_method_logs_a_complete_run(method: str, store: str) -> None:
         assert (stored != embeddings.vectors).nnz == 0
     else:
         np.testing.assert_array_equal(np.load(local / "vectors.npy"), embeddings.vectors)
+
+
+@pytest.mark.slow
+def test_degree_prior_run_logs_its_beta_and_its_own_variant(store: str) -> None:
+    dataset = make_planted_dataset()
+    settings = {"dim": 16, "walks_per_node": 5, "walk_length": 10, "workers": 1}
+    method_obj, data_config, config = validate_params(
+        "word2vec", {"dataset": "planted", **settings, "degree_prior": "true"}
+    )
+    run_id = track_run(method_obj, config, data_config, dataset, tracking_uri=store, progress=False)
+    run = MlflowClient(store).get_run(run_id)
+    assert run.data.tags[names.TAG_VARIANT] == "prior"
+    assert np.isfinite(run.data.metrics["degree_prior_beta"])
+    assert run.data.metrics["frac_median_filled"] == 0.0  # every product is scored
