@@ -107,6 +107,10 @@ class ItemEmbeddings:
         """Unit context rows (None without context vectors); cached like the vectors."""
         return None if self.context is None else _unit_rows(self.context)
 
+    def scoring_tables(self) -> tuple[EmbeddingMatrix | sparse.csr_matrix, EmbeddingMatrix | None]:
+        """(vectors, context) as scoring uses them: unit rows for cosine, raw otherwise."""
+        return self._scoring_vectors, self._scoring_context
+
     def _pair_products(self, a: ItemIds, b: ItemIds) -> np.ndarray:
         """Row-wise products of a's and b's scoring vectors (both orders with context)."""
         vectors, context = self._scoring_vectors, self._scoring_context

@@ -104,11 +104,56 @@ def _midpoint_ranks(
         out[j] = 1.0 + greater + 0.5 * (equal - 1)
 
 
+def _torch_block_ranks(
+    model: ItemEmbeddings,
+    query: np.ndarray,
+    excluded_rows: np.ndarray,
+    excluded_columns: np.ndarray,
+    rows: np.ndarray,
+    columns: np.ndarray,
+    device: str,
+) -> np.ndarray:
+    """The same block computed with torch on ``device`` (a GPU: one matmul per block).
+
+    Dense vectors only.
+    """
+    import torch  # only when asked for: evaluation itself needs no torch
+
+    def table(matrix: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(matrix, device=device)
+
+    dense_vectors, dense_context = model.scoring_tables()
+    vectors = table(np.asarray(dense_vectors))
+    query_t = torch.as_tensor(query.astype(np.int64), device=device)
+    if dense_context is None:
+        block = vectors[query_t] @ vectors.T
+    else:
+        context = table(dense_context)
+        block = 0.5 * (vectors[query_t] @ context.T + context[query_t] @ vectors.T)
+    if model.bias is not None:
+        bias = table(model.bias)
+        block += bias[query_t, None] + bias[None, :]
+    block[:, torch.as_tensor(np.flatnonzero(~model.known), device=device)] = -torch.inf
+    block[
+        torch.as_tensor(excluded_rows, device=device),
+        torch.as_tensor(excluded_columns.astype(np.int64), device=device),
+    ] = -torch.inf
+    rows_t = torch.as_tensor(rows, device=device)
+    target = block[rows_t, torch.as_tensor(columns, device=device)]
+    candidates = block[rows_t]  # (held-out products in the block, n_items)
+    greater = (candidates > target[:, None]).sum(dim=1)
+    equal = (candidates == target[:, None]).sum(dim=1)
+    ranks = 1.0 + greater.double() + 0.5 * (equal.double() - 1.0)
+    ranks[torch.isneginf(target)] = torch.inf
+    return ranks.cpu().numpy()
+
+
 def relevant_ranks(
     model: ItemEmbeddings,
     queries: RankingQueries,
     train_adjacency: sparse.csr_matrix,
     block_rows: int | None = None,
+    device: str | None = None,
 ) -> np.ndarray:
     """Midpoint rank of every (query, held-out product) among the allowed candidates.
 
@@ -118,6 +163,8 @@ def relevant_ranks(
         train_adjacency: (n_items, n_items) training pairs, both directions: the query's
             neighbours are left out of its candidates.
         block_rows: queries scored at once; default keeps a block near 128 MiB.
+        device: a torch device (``"cuda"``) to score and count on; None = numpy and the
+            numba kernel on the CPU. Sparse models always use the CPU path.
 
     Returns:
         (len(queries.relevant),) float64 ranks, +inf for held-out products the method
@@ -204,6 +251,15 @@ def training_adjacency(dataset: PreparedDataset) -> sparse.csr_matrix:
     return build_graph(dataset.train, dataset.n_items)
 
 
+def ranking_device() -> str | None:
+    """``"cuda"`` when torch sees a GPU (exact ranking then runs there), else None (CPU)."""
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a dependency
+        return None
+    return "cuda" if torch.cuda.is_available() else None
+
+
 def evaluate_ranking(
     model: ItemEmbeddings,
     dataset: PreparedDataset,
@@ -211,8 +267,13 @@ def evaluate_ranking(
     *,
     intervals: bool = True,
     seed: int = 0,
+    device: str | None = None,
 ) -> RankingResult:
-    """Ranking metrics of ``model`` on ``queries`` (see the module docstring)."""
-    ranks = relevant_ranks(model, queries, training_adjacency(dataset))
+    """Ranking metrics of ``model`` on ``queries`` (see the module docstring).
+
+    ``device``: a torch device to score on (``ranking_device()`` picks a GPU when there is
+    one); None = the CPU path.
+    """
+    ranks = relevant_ranks(model, queries, training_adjacency(dataset), device=device)
     rng = np.random.default_rng(seed) if intervals else None
     return ranking_metrics_from_ranks(queries, ranks, rng)

@@ -29,7 +29,12 @@ from recsys.evaluation.metrics import (
     evaluate,
     score_validation,
 )
-from recsys.evaluation.ranking import RankingResult, evaluate_ranking, ranking_queries
+from recsys.evaluation.ranking import (
+    RankingResult,
+    evaluate_ranking,
+    ranking_device,
+    ranking_queries,
+)
 
 BUCKETS = ("tail", "torso", "head")
 TAIL_QUANTILE, HEAD_QUANTILE = 0.5, 0.9
@@ -107,5 +112,5 @@ def evaluate_final(
             "metrics (recall@k, NDCG@10, MRR) are NaN for this run",
             stacklevel=2,
         )
-    ranking = evaluate_ranking(model, dataset, queries, seed=seed)
+    ranking = evaluate_ranking(model, dataset, queries, seed=seed, device=ranking_device())
     return FinalEvaluation(pairs, ranking, bucket_metrics(model, dataset, ranking))

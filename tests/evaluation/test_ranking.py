@@ -141,3 +141,32 @@ def test_sparse_rows_and_context_vectors_rank_like_their_pair_scores() -> None:
         rows = model.score_rows(query)
         pairs = model.score(np.repeat(query, 30), np.tile(np.arange(30, dtype=np.int32), 2))
         np.testing.assert_allclose(rows.ravel(), pairs, rtol=1e-5, atol=1e-6)
+
+
+def test_the_torch_path_ranks_exactly_like_the_numpy_path() -> None:
+    """The GPU path's code, run on torch's CPU device: same ranks, ties and exclusions."""
+    rng = np.random.default_rng(3)
+    n = 60
+    known = np.ones(n, bool)
+    known[[7, 8]] = False
+    model = ItemEmbeddings(
+        np.round(rng.standard_normal((n, 3)), 1).astype(np.float32),  # rounded: ties happen
+        known,
+        context=np.round(rng.standard_normal((n, 3)), 1).astype(np.float32),
+        bias=np.round(rng.standard_normal(n), 1).astype(np.float32),
+    )
+    queries = RankingQueries(
+        query=np.array([0, 5, 9], np.int32),
+        indptr=np.array([0, 3, 4, 6], np.int64),
+        relevant=np.array([1, 7, 30, 2, 11, 40], np.int32),
+        n_available=3,
+    )
+    a = rng.integers(0, n, 40)
+    b = rng.integers(0, n, 40)
+    adjacency = sparse.csr_matrix(
+        (np.ones(80, np.float32), (np.r_[a, b], np.r_[b, a])), shape=(n, n)
+    )
+    on_cpu = relevant_ranks(model, queries, adjacency, block_rows=2)
+    with_torch = relevant_ranks(model, queries, adjacency, block_rows=2, device="cpu")
+    np.testing.assert_allclose(with_torch, on_cpu)
+    assert np.isinf(on_cpu[1])  # item 7 has no vector
