@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import click
 
@@ -28,6 +29,12 @@ from recsys.tracking.server import TrackingServerError
     help="a dataset name (electronics, books, synthetic-electronics, synthetic-books, "
     "synthetic-small) or a path to a metadata .json/.json.gz file. synthetic-small is "
     "generated locally: no download.",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="where raw files and prepared datasets live [default: $RECSYS_DATA_DIR or ./data]",
 )
 @click.option(
     "--methods",
@@ -72,6 +79,7 @@ from recsys.tracking.server import TrackingServerError
 @click.option("--progress/--no-progress", default=True, help="progress bars on stderr.")
 def main_command(
     dataset: str,
+    data_dir: Path | None,
     methods: str,
     param_pairs: tuple[str, ...],
     profile: str,
@@ -93,7 +101,7 @@ def main_command(
         result = run_main_job(
             dataset,
             resolve_methods(methods),
-            parse_overrides(param_pairs),
+            parse_overrides(param_pairs, data_dir),
             profile=profile,  # type: ignore[arg-type]
             seeds=seeds,
             tracking_uri=tracking_uri,

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from recsys.config import DataConfig
+from recsys.data.errors import DataError
 from recsys.methods import get_method, method_names
 from recsys.tracking.params import ParameterError, describe_params, split_assignment
 from recsys.tracking.server import TrackingServerError
@@ -105,9 +106,10 @@ def train_command(
     if not quiet:
         logging.basicConfig(level=logging.INFO, format="%(message)s")
     from recsys.tracking.run import run_method  # MLflow and torch load only when training
+    from recsys.training.checkpoint import CheckpointMismatch
 
     try:
         run_id = run_method(method, params, tracking_uri=tracking_uri, progress=not quiet)
-    except (ParameterError, TrackingServerError) as err:
+    except (ParameterError, TrackingServerError, DataError, CheckpointMismatch) as err:
         raise click.ClickException(str(err)) from err
     click.echo(run_id)

@@ -147,6 +147,13 @@ def _synthetic_source(name: str, raw_dir: Path, progress: bool) -> DatasetSource
 
 def _file_source(dataset: str) -> DatasetSource:
     path = Path(dataset).expanduser()
+    if path.is_dir():
+        found = sorted(p.name for p in path.iterdir() if p.name.endswith((".json", ".json.gz")))
+        hint = f" (it holds {', '.join(found[:3])}{', ...' if len(found) > 3 else ''})"
+        raise DataError(
+            f"{dataset!r} is a directory; pass one metadata .json / .json.gz file in it"
+            + (hint if found else "")
+        )
     if not path.is_file():
         raise DataError(
             f"{dataset!r} is neither a dataset name ({', '.join(dataset_names())}, optionally "

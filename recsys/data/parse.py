@@ -11,6 +11,7 @@ depend on the order of records in the file.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -31,6 +32,8 @@ from recsys.data.pairs import INT32_LIMIT, UniquePairs, dedupe_pair_keys, pair_k
 from recsys.data.reader import BLOCK_BYTES, detect_format, iter_line_blocks, open_stream
 from recsys.data.records import IGNORED_RELATIONS, N_RELATIONS, RELATION_NAMES
 from recsys.data.workers import parse_blocks, parser_pool
+
+logger = logging.getLogger(__name__)
 
 # Worker processes only pay off past their start-up cost (~0.3 s each, measured).
 PARALLEL_MIN_BYTES = 8 << 20
@@ -56,6 +59,8 @@ class ParseReport:
     truncated: bool
     truncation_reason: str | None
     dropped_partial_line: int | None
+    byte_order_mark: bool  # a UTF-8 BOM opened the file and was stripped
+    duplicate_records: int  # records whose asin an earlier record had (first record wins)
     relation_entries: dict[str, int]  # over every record read (buy_after_viewing included)
     relation_entries_kept: dict[str, int]  # over the records that make pairs
     study_filters: bool
@@ -302,6 +307,15 @@ def parse_metadata(
         )
     unique_codes, record_ids, keys = merger.pair_keys()
     n_asins = unique_codes.size
+    # A second record of an asin adds its pairs; its fields are not used (the first wins).
+    duplicate_records = int(record_ids.size - np.unique(record_ids).size)
+    if duplicate_records:
+        logger.warning(
+            "%s: %d records repeat an earlier record's asin; their pairs count, their fields "
+            "(title, brand, ...) are ignored: the first record of each asin wins",
+            path,
+            duplicate_records,
+        )
     pairs = dedupe_pair_keys(keys, n_asins, _code_weights(weights))
     del keys
     if len(pairs) == 0:
@@ -338,6 +352,8 @@ def parse_metadata(
         truncated=status.truncated,
         truncation_reason=status.truncation_reason,
         dropped_partial_line=status.dropped_partial_line,
+        byte_order_mark=status.byte_order_mark,
+        duplicate_records=duplicate_records,
         relation_entries=_entry_names(merger.relation_entries),
         relation_entries_kept=_entry_names(merger.relation_entries_kept),
         study_filters=study_filters,

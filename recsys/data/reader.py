@@ -54,6 +54,10 @@ class StreamStatus:
     truncated: bool = False
     truncation_reason: str | None = None
     dropped_partial_line: int | None = None  # number of the cut-off last line, if any
+    byte_order_mark: bool = False  # a UTF-8 BOM opened the file (stripped, not a record)
+
+
+UTF8_BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True)
@@ -133,8 +137,15 @@ def iter_line_blocks(
     """Blocks of whole lines, about ``block_bytes`` each, numbered from line 1."""
     pending = bytearray()
     next_line = 1
+    at_start = True
     for chunk in _decompressed_chunks(status, read_bytes):
         pending += chunk
+        if at_start and len(pending) >= len(UTF8_BOM):
+            # Editors on Windows write a UTF-8 byte-order mark: it is not part of record 1.
+            at_start = False
+            if pending.startswith(UTF8_BOM):
+                del pending[: len(UTF8_BOM)]
+                status.byte_order_mark = True
         if len(pending) < block_bytes:
             continue
         cut = pending.rfind(b"\n") + 1

@@ -49,7 +49,14 @@ def describe_prepared(dataset: PreparedDataset) -> str:
         partial = parse.get("dropped_partial_line")
         where = f"; its cut-off line {partial:,} was dropped" if partial else ""
         skipped.append(f"file truncated: {parse.get('truncation_reason')}{where}")
+    if parse.get("duplicate_records"):
+        skipped.append(
+            f"{_count(parse['duplicate_records'])} records repeating an earlier asin (their "
+            "pairs kept, their fields ignored: the first record wins)"
+        )
     lines.append("skipped    " + ("; ".join(skipped) if skipped else "nothing"))
+    if parse.get("byte_order_mark"):
+        lines.append("note       the file starts with a UTF-8 byte-order mark (stripped)")
     if m.get("cache_hit"):
         how = "loaded from the cache"
     else:

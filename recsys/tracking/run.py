@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import tempfile
+import threading
 import time
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -290,8 +292,12 @@ def track_run(
     mlflow.set_tracking_uri(tracking_uri)
     client = MlflowClient(tracking_uri)
     tags = _run_tags(method, config, data_config, dataset)
-    with _start_run(data_config, tags[names.TAG_RUN_NAME]) as run:
+    with (
+        stopped_runs_end_killed(client) as register,
+        _start_run(data_config, tags[names.TAG_RUN_NAME]) as run,
+    ):
         run_id = run.info.run_id
+        register(run_id)
         mlflow.set_tags(tags)
         _log_params(
             client,
@@ -388,6 +394,45 @@ def _apply_degree_prior(
     if progress:
         logger.info("degree_prior: beta %.4f", prior.beta)
     return blended
+
+
+class StopSignal(KeyboardInterrupt):
+    """SIGTERM or SIGINT arrived while a run was open (the same path as Ctrl-C)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signal_name = signal.Signals(signum).name
+
+
+@contextmanager
+def stopped_runs_end_killed(client: MlflowClient) -> Iterator[Callable[[str], None]]:
+    """Runs registered inside end KILLED, tagged with the signal, when the process is stopped.
+
+    SIGTERM (what ``timeout``, docker, Kubernetes and batch schedulers send) and SIGINT
+    (Ctrl-C) raise :class:`StopSignal` in the main thread; MLflow's context manager then
+    closes the run as FAILED, and this marks it KILLED with ``recsys.stopped_by`` naming
+    the signal. SIGKILL cannot be caught: such a run stays RUNNING.
+    """
+    run_ids: list[str] = []
+    previous: dict[int, Any] = {}
+
+    def raise_stop(signum: int, frame: object) -> None:
+        raise StopSignal(signum)
+
+    if threading.current_thread() is threading.main_thread():
+        for stop_signal in (signal.SIGTERM, signal.SIGINT):
+            previous[stop_signal] = signal.signal(stop_signal, raise_stop)
+    try:
+        yield run_ids.append
+    except KeyboardInterrupt as stop:
+        name = stop.signal_name if isinstance(stop, StopSignal) else "SIGINT"
+        for run_id in run_ids:
+            client.set_tag(run_id, names.TAG_STOPPED_BY, name)
+            client.set_terminated(run_id, status="KILLED")
+        raise
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 @contextmanager

@@ -6,6 +6,7 @@ A run that trains for an hour and then cannot log is the failure this module pre
 
 from __future__ import annotations
 
+import fcntl
 import os
 import urllib.error
 import urllib.parse
@@ -63,6 +64,28 @@ def _check_local_folder(uri: str, folder: Path) -> None:
         raise TrackingServerError(f"tracking store {uri}: cannot write to {folder}.")
 
 
+def create_sqlite_store(uri: str, db_path: Path) -> None:
+    """Create (migrate) a local sqlite store under an exclusive file lock.
+
+    MLflow creates a fresh sqlite store by running its schema migrations on first
+    connection; two processes doing that at once corrupt it for good ("duplicate column
+    name", "table ... already exists"). The first process takes ``<db>.lock`` and migrates,
+    the others wait for it and then find the store ready. An existing store costs one
+    ``stat``: no lock is taken.
+    """
+    if db_path.exists() and db_path.stat().st_size > 0:
+        return
+    lock_path = db_path.with_name(db_path.name + ".lock")
+    with lock_path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            from mlflow.tracking import MlflowClient
+
+            MlflowClient(uri).search_experiments(max_results=1)  # runs the migrations
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def check_tracking_uri(tracking_uri: str | None = None, timeout: float = HEALTH_TIMEOUT_S) -> str:
     """Resolve the tracking URI and fail fast, naming it, when it cannot be used.
 
@@ -85,6 +108,7 @@ def check_tracking_uri(tracking_uri: str | None = None, timeout: float = HEALTH_
         db_path = uri.removeprefix("sqlite:///")
         if db_path and db_path != ":memory:":
             _check_local_folder(uri, Path(db_path).resolve().parent)
+            create_sqlite_store(uri, Path(db_path).resolve())
     elif parsed.scheme in ("", "file"):
         path = Path(urllib.request.url2pathname(parsed.path) if parsed.scheme else uri)
         _check_local_folder(uri, path.resolve().parent)

@@ -3,9 +3,12 @@
 A checkpoint holds the model's and optimizers' state, the number of finished epochs, the
 global step and the seed of the next epoch's random stream. The engine seeds each epoch's
 generator from (seed, epoch), so a run resumed after epoch k replays epochs k+1.. exactly
-as a straight run would (bit-identical on CPU). A fingerprint of the config guards against
-resuming with different settings. Files are written to a temporary name and renamed, so a
-crash mid-write leaves the previous checkpoint intact.
+as a straight run would (bit-identical on CPU). A checkpoint is resumed only by the run it
+belongs to: it records a fingerprint of the training pairs (which carry the dataset, the
+split's seed and fraction, and the relation weights) and the settings that shape training;
+another dataset, split or setting is refused with an error naming what differs, never
+silently reused. Files are written to a temporary name and renamed, so a crash mid-write
+leaves the previous checkpoint intact.
 """
 
 from __future__ import annotations
@@ -21,7 +24,14 @@ import torch
 from pydantic import BaseModel
 from torch import nn
 
+from recsys.data.dataset import PreparedDataset
+
 CHECKPOINT_NAME = "last.pt"
+
+
+class CheckpointMismatch(ValueError):
+    """A checkpoint that must not be resumed by this run; the message says why."""
+
 
 # Settings that may change between an interrupted run and its resumption without
 # changing what is learned.
@@ -41,10 +51,27 @@ _RESUMABLE_FIELDS = frozenset(
 )
 
 
+def _training_settings(config: BaseModel) -> dict[str, Any]:
+    return {k: v for k, v in config.model_dump(mode="json").items() if k not in _RESUMABLE_FIELDS}
+
+
 def config_fingerprint(config: BaseModel) -> str:
     """Hash of the settings that must match for a checkpoint to be resumable."""
-    values = {k: v for k, v in config.model_dump(mode="json").items() if k not in _RESUMABLE_FIELDS}
+    values = _training_settings(config)
     return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def data_fingerprint(data: PreparedDataset) -> str:
+    """Hash of what training reads: the product count and the training pairs with weights.
+
+    Another dataset, split seed, validation fraction, filter or relation weight changes
+    these arrays, so it changes the fingerprint (validation negatives do not: they are
+    never trained on).
+    """
+    digest = hashlib.sha256(str(data.n_items).encode())
+    for array in (data.train.item_a, data.train.item_b, data.train.weight):
+        digest.update(array.tobytes())
+    return digest.hexdigest()[:16]
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
@@ -67,8 +94,12 @@ def save_checkpoint(
     optimizers: list[torch.optim.Optimizer],
     state: TrainingState,
     config: BaseModel,
+    data_key: str,
 ) -> Path:
-    """Write ``folder/last.pt`` atomically and return its path."""
+    """Write ``folder/last.pt`` atomically and return its path.
+
+    ``data_key`` is :func:`data_fingerprint` of the dataset being trained on.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / CHECKPOINT_NAME
     payload: dict[str, Any] = {
@@ -78,6 +109,8 @@ def save_checkpoint(
         "global_step": state.global_step,
         "metrics": state.metrics,
         "fingerprint": config_fingerprint(config),
+        "settings": _training_settings(config),
+        "data_fingerprint": data_key,
         # The random state: epoch e draws from a generator seeded with epoch_seed(seed, e).
         "next_epoch_seed": epoch_seed(int(getattr(config, "seed", 0)), state.epochs_done),
     }
@@ -92,21 +125,34 @@ def load_checkpoint(
     model: nn.Module,
     optimizers: list[torch.optim.Optimizer],
     config: BaseModel,
+    data_key: str,
 ) -> TrainingState | None:
     """Restore model and optimizers from ``folder/last.pt``; None when there is none.
 
     Raises:
-        ValueError: the checkpoint was written under different settings (its fingerprint
-            differs); delete the folder or pick another ``checkpoint_dir``.
+        CheckpointMismatch: the checkpoint belongs to other training data or settings (the
+            message names which), or cannot be read; delete it or pick another
+            ``checkpoint_dir``.
     """
     path = folder / CHECKPOINT_NAME
     if not path.exists():
         return None
-    payload = torch.load(path, map_location="cpu", weights_only=False)
+    fresh = "delete it or set another checkpoint_dir to start afresh"
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as error:  # truncated or not a checkpoint at all
+        raise CheckpointMismatch(f"checkpoint {path} cannot be read ({error}); {fresh}") from None
+    if payload.get("data_fingerprint") != data_key:
+        raise CheckpointMismatch(
+            f"checkpoint {path} was written for other training data (another dataset, split "
+            f"seed or fraction, filter or relation weights); {fresh}"
+        )
     if payload["fingerprint"] != config_fingerprint(config):
-        raise ValueError(
-            f"checkpoint {path} was written with other settings; delete it or set another "
-            "checkpoint_dir to start afresh"
+        saved, now = payload.get("settings", {}), _training_settings(config)
+        differing = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
+        named = ", ".join(f"{k} ({saved.get(k)!r} -> {now.get(k)!r})" for k in differing)
+        raise CheckpointMismatch(
+            f"checkpoint {path} was written with other settings: {named or 'unknown'}; {fresh}"
         )
     model.load_state_dict(payload["model"])
     if len(payload["optimizers"]) != len(optimizers):

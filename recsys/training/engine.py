@@ -35,6 +35,7 @@ from recsys.evaluation.metrics import evaluate
 from recsys.training.batching import BatchSource, PairBatch
 from recsys.training.checkpoint import (
     TrainingState,
+    data_fingerprint,
     epoch_seed,
     load_checkpoint,
     save_checkpoint,
@@ -302,7 +303,8 @@ def _fit(
     optimizers = build_optimizers(model, config)
     state = TrainingState(epochs_done=0, global_step=0, metrics={})
     if config.checkpoint_dir is not None:
-        state = load_checkpoint(config.checkpoint_dir, model, optimizers, config) or state
+        data_key = data_fingerprint(data)
+        state = load_checkpoint(config.checkpoint_dir, model, optimizers, config, data_key) or state
     # The learning curve follows the headline protocol (the study's negatives).
     monitor = SampledAuc(data.validation_for("study"), config.eval_sample, config.seed, device)
     step, metrics = state.global_step, state.metrics
@@ -323,7 +325,7 @@ def _fit(
             callback.on_epoch_end(epoch, metrics, embeddings)
         if config.checkpoint_dir is not None:
             state = TrainingState(epochs_done=epoch + 1, global_step=step, metrics=metrics)
-            save_checkpoint(config.checkpoint_dir, model, optimizers, state, config)
+            save_checkpoint(config.checkpoint_dir, model, optimizers, state, config, data_key)
 
     if embeddings is None:  # resumed from a checkpoint of a finished run: no epoch ran
         model.eval()

@@ -142,3 +142,9 @@ def test_synthetic_scale_suffix(tmp_path: Path) -> None:
     assert (source.kind, source.preset, source.scale) == ("synthetic", "electronics", 0.005)
     assert source.name == "synthetic-electronics-x0.005"
     assert source.path.parent == tmp_path / "raw" and source.path.exists()
+
+
+def test_a_directory_given_as_the_dataset_is_named_as_one(tmp_path: Path) -> None:
+    write_lines(tmp_path / "meta_Tiny.json.gz", python_lines(records_2014()))
+    with pytest.raises(DataError, match=r"is a directory; .* \(it holds meta_Tiny\.json\.gz\)"):
+        resolve_dataset(str(tmp_path), tmp_path / "data")

@@ -185,3 +185,27 @@ def test_relation_codes_match_the_dataset_flags() -> None:
     assert 1 << records.CODE_BOUGHT_TOGETHER == dataset.RELATION_BOUGHT_TOGETHER
     assert 1 << records.CODE_ALSO_BOUGHT == dataset.RELATION_ALSO_BOUGHT
     assert 1 << records.CODE_ALSO_VIEWED == dataset.RELATION_ALSO_VIEWED
+
+
+@pytest.mark.parametrize("name", ["bom.json", "bom.json.gz"])
+def test_a_utf8_byte_order_mark_is_stripped_not_a_malformed_first_record(
+    tmp_path: Path, name: str
+) -> None:
+    lines = json_lines(records_2014())
+    lines[0] = "\ufeff" + lines[0]
+    parsed = parse_metadata(write_lines(tmp_path / name, lines), study_filters=False)
+    assert parsed.report.malformed == 0 and parsed.report.records_read == 4
+    assert parsed.report.byte_order_mark
+    plain = parse_metadata(write_lines(tmp_path / f"plain-{name}", lines[1:]), study_filters=False)
+    assert not plain.report.byte_order_mark
+
+
+def test_duplicate_asins_are_counted_and_the_first_record_wins(tmp_path: Path) -> None:
+    records = records_2014()
+    again = {**records[0], "title": "a later title"}
+    parsed = parse_metadata(
+        write_lines(tmp_path / "dup.json", json_lines([*records, again])), study_filters=False
+    )
+    assert parsed.report.duplicate_records == 1
+    row = parsed.products.set_index("asin").loc[records[0]["asin"]]
+    assert row["title"] == records[0]["title"]

@@ -291,3 +291,11 @@ def test_seeds_repeat_seeded_methods_on_one_split_and_group_their_runs(store: st
         main_job.seeded_params("mf", {}, 0)
     bad = CliRunner().invoke(main_command, ["--seeds", "0", "--tracking-uri", store])
     assert bad.exit_code == 2 and "--seeds" in bad.output
+
+
+def test_data_dir_reaches_every_method(store: str, tmp_path: Path) -> None:
+    overrides = parse_overrides(["weighted=true"], tmp_path / "shared-data")
+    params = method_params(["popularity", "mf"], DATASET, overrides, quick=False)
+    assert {params[m]["data_dir"] for m in ("popularity", "mf")} == {str(tmp_path / "shared-data")}
+    result = CliRunner().invoke(main_command, ["--help"])
+    assert "--data-dir" in result.output

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
+import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,6 +15,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
+from mlflow.entities import ViewType
 from mlflow.tracking import MlflowClient
 from pydantic import Field
 
@@ -199,3 +205,52 @@ def test_ranking_queries_above_the_catalog_is_an_error_naming_it(
     run.check_ranking_queries(DataConfig(ranking_queries=planted_dataset.n_items), planted_dataset)
     with pytest.raises(ParameterError, match=r"ranking_queries=5,000 .*\(500 products\)"):
         run.check_ranking_queries(DataConfig(ranking_queries=5_000), planted_dataset)
+
+
+SLOW_RUN = """
+import sys, time
+from pathlib import Path
+from recsys.config import DataConfig, StrictModel
+from recsys.models.base import Method
+from recsys.tracking.run import track_run
+from tests.conftest import make_planted_dataset
+
+class Slow(StrictModel):
+    pass
+
+def train(data, config, callbacks):
+    Path(sys.argv[2]).write_text("training")
+    time.sleep(120)
+
+method = Method("slow", Slow, train, "sleeps")
+track_run(method, Slow(), DataConfig(dataset="planted"), make_planted_dataset(),
+          tracking_uri=sys.argv[1], progress=False)
+"""
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_a_stopped_run_ends_killed_naming_the_signal(tmp_path: Path, stop: signal.Signals) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    marker = tmp_path / "started"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    process = subprocess.Popen(
+        [sys.executable, "-c", SLOW_RUN, uri, str(marker)],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not marker.exists():
+        assert process.poll() is None, process.communicate()[1]
+        assert time.monotonic() < deadline, "the run never started training"
+        time.sleep(0.2)
+    process.send_signal(stop)
+    process.communicate(timeout=60)
+    assert process.returncode != 0
+    client = MlflowClient(uri)
+    (stopped,) = client.search_runs(
+        [e.experiment_id for e in client.search_experiments()], run_view_type=ViewType.ALL
+    )
+    assert stopped.info.status == "KILLED"
+    assert stopped.data.tags[names.TAG_STOPPED_BY] == stop.name

@@ -16,8 +16,9 @@ from recsys.models.mf import MatrixFactorization, MFConfig
 from recsys.models.mf import train as train_mf
 from recsys.models.skipgram import SkipGramConfig
 from recsys.training.batching import NegativeSampler, PairBatch, PairTableSource
-from recsys.training.checkpoint import CHECKPOINT_NAME, config_fingerprint
+from recsys.training.checkpoint import CHECKPOINT_NAME, CheckpointMismatch, config_fingerprint
 from recsys.training.engine import fit, resolve_device
+from tests.conftest import make_planted_dataset
 
 FAST: dict[str, Any] = {
     "dim": 16,
@@ -124,8 +125,25 @@ def test_resume_with_other_settings_is_refused(
     planted_dataset: PreparedDataset, tmp_path: Path
 ) -> None:
     train_mf(planted_dataset, MFConfig(epochs=1, checkpoint_dir=tmp_path, **FAST), [])
-    with pytest.raises(ValueError, match="other settings"):
+    with pytest.raises(CheckpointMismatch, match=r"other settings: lr \(0.01 -> 0.5\)"):
         train_mf(planted_dataset, MFConfig(epochs=2, checkpoint_dir=tmp_path, lr=0.5, **FAST), [])
+
+
+def test_resume_on_another_split_or_dataset_is_refused_not_reused(tmp_path: Path) -> None:
+    """Another split seed (the same products, other training pairs) or another dataset (other
+    table sizes) must never load the checkpoint: that would score training pairs as held out."""
+    train_mf(make_planted_dataset(seed=0), MFConfig(epochs=1, checkpoint_dir=tmp_path, **FAST), [])
+    for other in (make_planted_dataset(seed=1), make_planted_dataset(n_clusters=10)):
+        with pytest.raises(CheckpointMismatch, match="other training data"):
+            train_mf(other, MFConfig(epochs=2, checkpoint_dir=tmp_path, **FAST), [])
+
+
+def test_an_unreadable_checkpoint_is_named_not_a_traceback(
+    planted_dataset: PreparedDataset, tmp_path: Path
+) -> None:
+    (tmp_path / CHECKPOINT_NAME).write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointMismatch, match="cannot be read"):
+        train_mf(planted_dataset, MFConfig(epochs=1, checkpoint_dir=tmp_path, **FAST), [])
 
 
 def test_device_auto_and_explicit() -> None:

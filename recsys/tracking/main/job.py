@@ -17,6 +17,7 @@ import os
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 import mlflow
@@ -94,8 +95,12 @@ def resolve_methods(spec: str) -> list[str]:
     return chosen
 
 
-def parse_overrides(pairs: Sequence[str]) -> dict[str | None, dict[str, str]]:
+def parse_overrides(
+    pairs: Sequence[str], data_dir: Path | None = None
+) -> dict[str | None, dict[str, str]]:
     """``key=value`` (every method that has ``key``) or ``method.key=value`` (that one).
+
+    ``data_dir`` (``recsys main --data-dir``) becomes the shared ``data_dir`` of every method.
 
     Returns ``{None: shared, "mf": {...}, ...}``.
 
@@ -117,6 +122,8 @@ def parse_overrides(pairs: Sequence[str]) -> dict[str | None, dict[str, str]]:
         parsed.setdefault(method if dot else None, {})[leaf if dot else key] = value
     if "dataset" in parsed[None]:
         raise ParameterError("-P dataset=...: give the dataset with --dataset instead")
+    if data_dir is not None:
+        parsed[None]["data_dir"] = str(data_dir)
     return parsed
 
 
