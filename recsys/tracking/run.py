@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import tempfile
-import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -46,6 +44,7 @@ from recsys.models.degree_prior import calibrate_and_apply, prior_metrics
 from recsys.tracking import names
 from recsys.tracking.callback import MLflowCallback
 from recsys.tracking.experiments import resolve_experiment_id
+from recsys.tracking.inputs import log_dataset_inputs
 from recsys.tracking.params import (
     ParameterError,
     build_config,
@@ -67,6 +66,7 @@ from recsys.tracking.run_info import (
     variant_of,
 )
 from recsys.tracking.server import check_tracking_uri
+from recsys.tracking.signals import stopped_runs_end_killed
 
 logger = logging.getLogger(__name__)
 
@@ -299,6 +299,7 @@ def track_run(
         run_id = run.info.run_id
         register(run_id)
         mlflow.set_tags(tags)
+        log_dataset_inputs(dataset, data_config)
         _log_params(
             client,
             run_id,
@@ -394,45 +395,6 @@ def _apply_degree_prior(
     if progress:
         logger.info("degree_prior: beta %.4f", prior.beta)
     return blended
-
-
-class StopSignal(KeyboardInterrupt):
-    """SIGTERM or SIGINT arrived while a run was open (the same path as Ctrl-C)."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signal_name = signal.Signals(signum).name
-
-
-@contextmanager
-def stopped_runs_end_killed(client: MlflowClient) -> Iterator[Callable[[str], None]]:
-    """Runs registered inside end KILLED, tagged with the signal, when the process is stopped.
-
-    SIGTERM (what ``timeout``, docker, Kubernetes and batch schedulers send) and SIGINT
-    (Ctrl-C) raise :class:`StopSignal` in the main thread; MLflow's context manager then
-    closes the run as FAILED, and this marks it KILLED with ``recsys.stopped_by`` naming
-    the signal. SIGKILL cannot be caught: such a run stays RUNNING.
-    """
-    run_ids: list[str] = []
-    previous: dict[int, Any] = {}
-
-    def raise_stop(signum: int, frame: object) -> None:
-        raise StopSignal(signum)
-
-    if threading.current_thread() is threading.main_thread():
-        for stop_signal in (signal.SIGTERM, signal.SIGINT):
-            previous[stop_signal] = signal.signal(stop_signal, raise_stop)
-    try:
-        yield run_ids.append
-    except KeyboardInterrupt as stop:
-        name = stop.signal_name if isinstance(stop, StopSignal) else "SIGINT"
-        for run_id in run_ids:
-            client.set_tag(run_id, names.TAG_STOPPED_BY, name)
-            client.set_terminated(run_id, status="KILLED")
-        raise
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
 
 
 @contextmanager

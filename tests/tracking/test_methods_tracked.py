@@ -104,6 +104,12 @@ def test_method_logs_a_complete_run(method: str, store: str) -> None:
         assert 0.0 <= metrics[f"{metric}_ci_low"] <= metrics[metric] <= metrics[f"{metric}_ci_high"]
     assert 0.0 <= metrics["auc_all_ci_low"] <= metrics["auc_all"] <= metrics["auc_all_ci_high"]
     assert int(run.data.params[names.PARAM_RANKING_QUERIES_USED]) > 0
+    inputs = {
+        (i.dataset.name, i.tags[0].value, i.dataset.digest) for i in run.inputs.dataset_inputs
+    }
+    digest = run.data.tags[names.TAG_CHECKSUM][:16]
+    assert inputs == {("planted-train", "training", digest),
+                      ("planted-validation", "validation", digest)}  # fmt: skip
 
     assert keep.model is not None
     embeddings = keep.model
