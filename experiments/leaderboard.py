@@ -30,6 +30,6 @@ def to_cli_arguments(argv: list[str]) -> list[str]:
 
 
 if __name__ == "__main__":
-    leaderboard_command.main(
-        args=to_cli_arguments(sys.argv[1:]), prog_name="experiments/leaderboard.py"
+    leaderboard_command.main(  # the entry point's purpose is the logged report: --log
+        args=[*to_cli_arguments(sys.argv[1:]), "--log"], prog_name="experiments/leaderboard.py"
     )

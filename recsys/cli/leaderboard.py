@@ -37,10 +37,10 @@ from recsys.tracking.server import TrackingServerError, check_tracking_uri
 )
 @click.option(
     "--log/--no-log",
-    default=True,
+    default=False,
     show_default=True,
-    help="log the tables (Markdown, HTML) and the bar chart in a run tagged "
-    "recsys.kind=leaderboard.",
+    help="also record the tables (Markdown, HTML), the charts and the curves in a run tagged "
+    "recsys.kind=leaderboard; looking at the leaderboard logs nothing.",
 )
 def leaderboard_command(
     tracking_uri: str | None, dataset: str | None, rank_by: str, log: bool

@@ -274,6 +274,24 @@ def test_cli_unreachable_server_fails_fast_naming_it() -> None:
     assert uri in result.output and "not reachable" in result.output
 
 
+def test_printing_the_leaderboard_logs_no_run_unless_asked(
+    populated_store: tuple[str, dict[str, str]],
+) -> None:
+    uri, _ = populated_store
+    client = MlflowClient(uri)
+
+    def boards() -> int:
+        ids = [e.experiment_id for e in client.search_experiments()]
+        return len(client.search_runs(ids, "tags.`recsys.kind` = 'leaderboard'"))
+
+    before = boards()
+    result = CliRunner().invoke(leaderboard_command, ["--tracking-uri", uri])
+    assert result.exit_code == 0 and boards() == before
+    result = CliRunner().invoke(leaderboard_command, ["--tracking-uri", uri, "--log"])
+    assert result.exit_code == 0 and boards() == before + 1
+    assert "Logged as run" in result.output
+
+
 def test_cli_help() -> None:
     result = CliRunner().invoke(leaderboard_command, ["--help"])
     assert result.exit_code == 0
