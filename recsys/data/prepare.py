@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 from recsys.config import DataConfig
 from recsys.data.dataset import PROTOCOLS, PreparedDataset, load_prepared, save_prepared
 from recsys.data.datasets import DatasetSource, resolve_dataset
+from recsys.data.errors import DataError
 from recsys.data.parse import parse_metadata
 from recsys.data.split import split_pairs
 
@@ -129,6 +130,27 @@ def _build(
     )
 
 
+def _load_cached(folder: Path) -> PreparedDataset | None:
+    """The cached dataset, or None after removing a folder whose tables cannot be read
+    (a truncated Parquet file, a table missing): it is rebuilt, never half-used.
+
+    Raises:
+        DataError: the broken folder cannot be removed (a read-only data folder).
+    """
+    try:
+        return load_prepared(folder)
+    except Exception as error:  # pyarrow, JSON and key errors alike: the folder is unusable
+        logger.warning("prepared cache %s cannot be read (%s); rebuilding it", folder, error)
+        try:
+            shutil.rmtree(folder)
+        except OSError as removal:
+            raise DataError(
+                f"the prepared cache {folder} cannot be read ({error}) nor removed "
+                f"({removal}); remove it (rm -r {folder}) or use another --data-dir"
+            ) from None
+        return None
+
+
 def prepare_dataset(config: DataConfig, *, progress: bool = True) -> PreparedDataset:
     """The prepared dataset for ``config``, from the cache when its inputs are unchanged.
 
@@ -148,9 +170,10 @@ def prepare_dataset(config: DataConfig, *, progress: bool = True) -> PreparedDat
     sha256 = file_sha256(source.path, progress=progress)
     folder = config.data_dir / "prepared" / f"{source.name}-{cache_key(config, sha256)}"
     if (folder / "manifest.json").exists():
-        cached = load_prepared(folder)
-        logger.info("loaded prepared %s from %s", source.name, folder)
-        return dataclasses.replace(cached, manifest={**cached.manifest, "cache_hit": True})
+        cached = _load_cached(folder)
+        if cached is not None:
+            logger.info("loaded prepared %s from %s", source.name, folder)
+            return dataclasses.replace(cached, manifest={**cached.manifest, "cache_hit": True})
     dataset = _build(config, source, sha256, progress)
     # Write beside the final folder, then rename: a crash never leaves a half folder that
     # looks prepared, and two processes preparing the same data do not mix their files.

@@ -5,6 +5,11 @@ skip-gram, MF on sequences) on the same dataset and walk settings reuses one ``.
 ``<dataset folder>/walks/<key>.npy``. The key holds every setting that changes the walks
 (kind, walks per node, length, p, q, seed) and a format version; not ``workers``, because
 the walks do not depend on the thread count (see :mod:`recsys.graph.rng`).
+
+A prepared dataset in a read-only folder (a team's shared data) keeps its walks in the
+user's cache instead (``$RECSYS_CACHE_DIR``, else ``$XDG_CACHE_HOME/recsys``, else
+``~/.cache/recsys``). A cache file that cannot be read or does not fit the dataset (junk,
+truncated, another shape) is recomputed with a warning, never used.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from recsys.typing import WalkMatrix
 logger = logging.getLogger(__name__)
 
 WALKS_FOLDER = "walks"
+CACHE_DIR_ENV = "RECSYS_CACHE_DIR"
 # Bump when the kernels' output for the same settings changes, so stale caches are ignored.
 WALKS_FORMAT_VERSION = 1
 
@@ -49,6 +55,14 @@ def walk_cache_key(config: WalkConfig) -> str:
     )
 
 
+def user_cache_dir() -> Path:
+    """``$RECSYS_CACHE_DIR``, else ``$XDG_CACHE_HOME/recsys``, else ``~/.cache/recsys``."""
+    if os.environ.get(CACHE_DIR_ENV):
+        return Path(os.environ[CACHE_DIR_ENV])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "recsys"
+
+
 def walk_cache_path(dataset: PreparedDataset, config: WalkConfig) -> Path | None:
     """Where the walks of ``dataset`` under ``config`` are cached; None when it has no folder."""
     if dataset.folder is None:
@@ -56,22 +70,64 @@ def walk_cache_path(dataset: PreparedDataset, config: WalkConfig) -> Path | None
     return Path(dataset.folder) / WALKS_FOLDER / f"{walk_cache_key(config)}.npy"
 
 
+def fallback_cache_path(dataset: PreparedDataset, config: WalkConfig) -> Path | None:
+    """The user-cache twin of :func:`walk_cache_path`, for read-only dataset folders.
+
+    The prepared folder's name holds the key of its inputs, so the twin is as specific."""
+    if dataset.folder is None:
+        return None
+    name = Path(dataset.folder).name
+    return user_cache_dir() / WALKS_FOLDER / name / f"{walk_cache_key(config)}.npy"
+
+
+def _load_valid(path: Path, dataset: PreparedDataset, config: WalkConfig) -> WalkMatrix | None:
+    """The cached walks at ``path`` when they exist and fit; None (with a warning) otherwise."""
+    if not path.exists():
+        return None
+    try:
+        walk_matrix = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as error:
+        logger.warning("ignoring unreadable walk cache %s (%s); recomputing", path, error)
+        return None
+    fits = (
+        walk_matrix.dtype == np.int32
+        and walk_matrix.ndim == 2
+        and walk_matrix.shape[1] == config.walk_length
+        and (walk_matrix.size == 0 or int(walk_matrix.max()) < dataset.n_items)
+    )
+    if not fits:
+        logger.warning(
+            "ignoring a walk cache that does not fit this dataset: %s; recomputing", path
+        )
+        return None
+    return walk_matrix
+
+
+def _save(walk_matrix: WalkMatrix, path: Path) -> None:
+    """Write to a temporary name first: an interrupted run leaves no half-written cache."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npy")
+    np.save(tmp, walk_matrix)
+    tmp.replace(path)
+    logger.info("walks cached at %s", path)
+
+
 def walks_for_dataset(
     dataset: PreparedDataset, config: WalkConfig, *, progress: bool = True
 ) -> WalkMatrix:
     """Walks over the dataset's training graph, shape (n_walks, walk_length), int32.
 
-    Loaded from the cache when present, else computed and (when the dataset has a folder)
-    saved; the write goes to a temporary file first, so an interrupted run leaves no
-    half-written cache behind.
+    Loaded from the cache when present and valid, else computed and (when the dataset has a
+    folder) saved beside it, or in the user's cache when that folder is read-only.
     """
-    path = walk_cache_path(dataset, config)
-    if path is not None and path.exists():
-        walk_matrix = np.load(path)
-        if walk_matrix.dtype == np.int32 and walk_matrix.ndim == 2:
-            logger.info("walks loaded from cache %s, shape %s", path, walk_matrix.shape)
-            return walk_matrix
-        logger.warning("ignoring malformed walk cache %s; recomputing", path)
+    paths = [
+        p for p in (walk_cache_path(dataset, config), fallback_cache_path(dataset, config)) if p
+    ]
+    for path in paths:
+        cached = _load_valid(path, dataset, config)
+        if cached is not None:
+            logger.info("walks loaded from cache %s, shape %s", path, cached.shape)
+            return cached
     # Only the walk arrays outlive this line: the weights are dropped once the alias
     # tables are built (35M directed edges on Books: 140 MB less at the walk peak).
     graph = WalkGraph.from_adjacency(build_graph(dataset.train, dataset.n_items))
@@ -85,10 +141,10 @@ def walks_for_dataset(
         workers=config.workers,
         progress=progress,
     )
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npy")
-        np.save(tmp, walk_matrix)
-        tmp.replace(path)
-        logger.info("walks cached at %s", path)
+    for path in paths:
+        try:
+            _save(walk_matrix, path)
+            break
+        except OSError as error:  # a read-only data folder: try the user's cache
+            logger.warning("cannot cache walks at %s (%s)", path, error)
     return walk_matrix

@@ -130,3 +130,14 @@ def test_the_removed_validation_negatives_param_is_refused(method: str) -> None:
     config_class = get_method(method).config_class
     with pytest.raises(ParameterError, match="validation_negatives"):
         split_params({"validation_negatives": "uniform"}, config_class, method)
+
+
+def test_a_truncated_prepared_table_is_rebuilt_not_used(source: Path, tmp_path: Path) -> None:
+    config = config_for(source, tmp_path)
+    first = prepare_dataset(config, progress=False)
+    assert first.folder is not None
+    table = first.folder / "train_pairs.parquet"
+    table.write_bytes(table.read_bytes()[:40])  # cut off mid-file
+    again = prepare_dataset(config, progress=False)
+    assert again.manifest["cache_hit"] is False
+    assert np.array_equal(again.train.item_a, first.train.item_a)

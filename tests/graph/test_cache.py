@@ -71,3 +71,52 @@ def test_walks_do_not_depend_on_workers_so_cache_key_ignores_them(
 def test_no_folder_means_no_cache(planted_dataset: PreparedDataset) -> None:
     assert planted_dataset.folder is None
     assert walk_cache_path(planted_dataset, WalkConfig()) is None
+
+
+def test_a_junk_or_misfit_walk_cache_is_recomputed_with_a_warning(
+    planted_dataset: PreparedDataset, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    dataset = replace(planted_dataset, folder=tmp_path)
+    config = WalkConfig(walks_per_node=2)
+    path = walk_cache_path(dataset, config)
+    assert path is not None
+    expected = walks_for_dataset(planted_dataset, config, progress=False)
+    path.parent.mkdir(parents=True)
+    for junk in (b"not numpy at all", None):
+        if junk is None:  # a readable array of the wrong shape
+            np.save(path, np.zeros((3, 4), np.int32))
+        else:
+            path.write_bytes(junk)
+        with caplog.at_level("WARNING"):
+            walks = walks_for_dataset(dataset, config, progress=False)
+        np.testing.assert_array_equal(walks, expected)
+        assert "ignoring" in caplog.text
+        caplog.clear()
+    np.testing.assert_array_equal(np.load(path), expected)  # the cache was rewritten
+
+
+def test_a_read_only_dataset_folder_caches_walks_in_the_user_cache(
+    planted_dataset: PreparedDataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shared = tmp_path / "shared" / "prepared-x"
+    dataset = replace(planted_dataset, folder=shared)
+    monkeypatch.setenv(cache.CACHE_DIR_ENV, str(tmp_path / "user-cache"))
+    save = cache._save
+
+    def read_only(walk_matrix: np.ndarray, path: Path) -> None:
+        if shared in path.parents:
+            raise PermissionError(13, "Read-only file system", str(path))
+        save(walk_matrix, path)
+
+    monkeypatch.setattr(cache, "_save", read_only)
+    config = WalkConfig(walks_per_node=2)
+    first = walks_for_dataset(dataset, config, progress=False)
+    fallback = cache.fallback_cache_path(dataset, config)
+    assert fallback is not None and fallback.exists()
+    assert fallback.is_relative_to(tmp_path / "user-cache") and "prepared-x" in str(fallback)
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise AssertionError("walks were recomputed despite the user cache")
+
+    monkeypatch.setattr(cache, "random_walks", fail)
+    np.testing.assert_array_equal(walks_for_dataset(dataset, config, progress=False), first)
