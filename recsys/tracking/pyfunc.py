@@ -2,15 +2,20 @@
 
 Two request shapes, told apart by their columns:
 
-* ``product1, product2`` (asins): one row per pair -> ``score`` (float, NaN when either
-  product is unknown) and ``known`` (both products have a trained vector);
-* ``product`` (asin): one row per query -> ``similar`` (the top-k asins), ``scores`` and
-  ``known``; an unknown product gets empty lists and ``known = False``.
+* ``product1, product2`` (asins): one row per pair -> ``score`` (a float, or None when
+  either product is unknown or missing: JSON ``null``, never ``NaN``) and ``known`` (both
+  products have a trained vector);
+* ``product`` (asin): one row per query -> ``similar`` (the top-k asins, never the query
+  itself), ``scores`` and ``known``; an unknown or missing product gets empty lists and
+  ``known = False``.
 
-``k`` is a predict parameter (``params={"k": 10}``, default 10) declared in the signature,
-so ``mlflow models serve`` accepts it too. Scores come from :meth:`ItemEmbeddings.score`
-and :meth:`ItemEmbeddings.most_similar`, the very code evaluation used, so a served score
-equals the score behind the run's AUC.
+Product ids of any scalar type are compared as strings, the same way in Python and over
+HTTP. ``k`` is a predict parameter (``params={"k": 10}``, default 10) capped by ``max_k``
+(default 1,000), both declared in the signature, so ``mlflow models serve`` accepts them.
+Bad input raises MLflow's ``INVALID_PARAMETER_VALUE``, so the HTTP 400 body names the
+problem. Scores come from :meth:`ItemEmbeddings.score` and
+:meth:`ItemEmbeddings.most_similar`, the very code evaluation used, so a served score
+equals the score behind the run's AUC; the model's metadata (``score``) says what it is.
 """
 
 from __future__ import annotations
@@ -25,15 +30,19 @@ import pandas as pd
 import pyarrow
 import pydantic
 import scipy
+from mlflow.exceptions import MlflowException
 from mlflow.models.signature import ModelSignature
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 from mlflow.pyfunc import PythonModel, PythonModelContext
 from mlflow.types import ColSpec, DataType, ParamSchema, ParamSpec, Schema
+from mlflow.types.schema import AnyType
 from scipy import sparse
 
 from recsys.embeddings import ItemEmbeddings
 
 MODEL_CODE = Path(__file__).with_name("pyfunc_entry.py")
 DEFAULT_K = 10
+DEFAULT_MAX_K = 1000  # a top-k list longer than this is almost surely a mistake (memory)
 EMBEDDINGS_ARTIFACT = "embeddings"  # key of the embeddings folder in the model's artifacts
 PAIR_COLUMNS = ("product1", "product2")
 QUERY_COLUMN = "product"
@@ -72,6 +81,7 @@ def save_embeddings(model: ItemEmbeddings, asins: pd.Series, folder: Path) -> Pa
         "has_bias": model.bias is not None,
         "has_context": model.context is not None,
         "sparse": model.is_sparse,
+        "score": score_description(model),
         "extra_keys": sorted(model.extra),  # not stored: method-specific, not needed to score
     }
     (folder / "meta.json").write_text(json.dumps(meta, indent=2))
@@ -106,8 +116,11 @@ class EmbeddingModel(PythonModel):
         self.index = pd.Index(self.asins)
 
     def _lookup(self, asins: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-        """(item ids, known mask); unknown asins get id 0 and known False."""
-        ids = self.index.get_indexer(asins.astype(str).where(asins.notna(), ""))
+        """(item ids, known mask); unknown or missing asins get id 0 and known False.
+
+        Any scalar id is compared as its string (123 and "123" alike)."""
+        as_text = asins.map(lambda value: "" if pd.isna(value) else str(value))
+        ids = self.index.get_indexer(as_text.astype(object))
         found = ids >= 0
         ids = np.where(found, ids, 0).astype(np.int32)
         return ids, found & self.embeddings.known[ids]
@@ -117,8 +130,8 @@ class EmbeddingModel(PythonModel):
         ids_a, known_a = self._lookup(frame[PAIR_COLUMNS[0]])
         ids_b, known_b = self._lookup(frame[PAIR_COLUMNS[1]])
         known = known_a & known_b
-        scores = np.full(len(frame), np.nan, dtype=np.float64)
-        scores[known] = self.embeddings.score(ids_a[known], ids_b[known])
+        scores = np.full(len(frame), None, dtype=object)  # None -> JSON null, not NaN
+        scores[known] = self.embeddings.score(ids_a[known], ids_b[known]).astype(float).tolist()
         return pd.DataFrame(
             {
                 PAIR_COLUMNS[0]: frame[PAIR_COLUMNS[0]].to_numpy(),
@@ -157,30 +170,78 @@ class EmbeddingModel(PythonModel):
     ) -> pd.DataFrame:
         """Pair scores for ``product1, product2`` input, top-k for ``product`` input."""
         frame = pd.DataFrame(model_input)
-        has_pairs = all(c in frame and frame[c].notna().any() for c in PAIR_COLUMNS)
-        if has_pairs:
+        has_pair_columns = all(c in frame for c in PAIR_COLUMNS)
+        query_only = QUERY_COLUMN in frame and not (
+            has_pair_columns and frame[list(PAIR_COLUMNS)].notna().any().any()
+        )
+        if has_pair_columns and not query_only:
             return self.score_pairs(frame)
         if QUERY_COLUMN in frame:
-            k = int((params or {}).get("k", DEFAULT_K))
-            if k < 0:
-                raise ValueError(f"k must be >= 0, got {k}")
-            return self.top_k(frame, k)
-        raise ValueError(
+            return self.top_k(frame, _k_param(params or {}))
+        raise _invalid(
             f"input needs columns {', '.join(PAIR_COLUMNS)} (pair scores) or "
             f"{QUERY_COLUMN} (top-k similar products); got {list(frame.columns)}"
         )
 
 
+def _invalid(message: str) -> MlflowException:
+    """An input error MLflow's scoring server answers with HTTP 400 and this message."""
+    return MlflowException(message, error_code=INVALID_PARAMETER_VALUE)
+
+
+def _k_param(params: dict[str, Any]) -> int:
+    """``k`` from the predict params, checked against ``max_k``."""
+    try:
+        k = int(params.get("k", DEFAULT_K))
+        max_k = int(params.get("max_k", DEFAULT_MAX_K))
+    except (TypeError, ValueError) as error:
+        raise _invalid(f"k and max_k must be integers ({error})") from None
+    if k < 0:
+        raise _invalid(f"k must be >= 0, got {k}")
+    if k > max_k:
+        raise _invalid(f"k={k:,} is above max_k={max_k:,}; pass a larger max_k to allow it")
+    return k
+
+
+def score_description(model: ItemEmbeddings) -> str:
+    """What a pair score means, for the model's metadata and the README."""
+    if model.is_sparse:
+        kind = "cosine" if model.similarity == "cosine" else "dot product"
+        what = f"{kind} of the two products' training-adjacency rows"
+    elif model.context is not None:
+        what = (
+            "mean of cos(center_a, context_b) and cos(center_b, context_a): about 0 for "
+            "unrelated products, higher for products bought together; a product scored "
+            "against itself is not meaningful"
+        )
+    else:
+        what = {
+            "cosine": "cosine of the two products' vectors",
+            "dot": "dot product of the two products' vectors",
+            "dot_sigmoid": "sigmoid of the dot product: an estimated co-purchase probability",
+        }[model.similarity]
+    if model.bias is not None:
+        what += ", plus each product's bias (a degree prior or learned popularity)"
+    return what + "; higher = more related; compare scores within one model only"
+
+
 def model_signature() -> ModelSignature:
     """Input columns (all optional: either mode's set) and the ``k`` parameter."""
+    # Any scalar type: ids are compared as strings by the model itself, so Python callers
+    # may pass integer ids as HTTP callers can (a string column would refuse int64).
     inputs = Schema(
         [
-            ColSpec(DataType.string, PAIR_COLUMNS[0], required=False),
-            ColSpec(DataType.string, PAIR_COLUMNS[1], required=False),
-            ColSpec(DataType.string, QUERY_COLUMN, required=False),
+            ColSpec(AnyType(), PAIR_COLUMNS[0], required=False),
+            ColSpec(AnyType(), PAIR_COLUMNS[1], required=False),
+            ColSpec(AnyType(), QUERY_COLUMN, required=False),
         ]
     )
-    params = ParamSchema([ParamSpec("k", DataType.long, DEFAULT_K)])
+    params = ParamSchema(
+        [
+            ParamSpec("k", DataType.long, DEFAULT_K),
+            ParamSpec("max_k", DataType.long, DEFAULT_MAX_K),
+        ]
+    )
     return ModelSignature(inputs=inputs, params=params)
 
 
@@ -201,7 +262,10 @@ def pip_requirements() -> list[str]:
 
 
 def log_embedding_model(
-    embeddings_folder: Path, input_example: pd.DataFrame, name: str = "model"
+    embeddings_folder: Path,
+    input_example: pd.DataFrame,
+    name: str = "model",
+    metadata: dict[str, Any] | None = None,
 ) -> Any:
     """Log the pyfunc model of an embeddings folder into the active run.
 
@@ -215,4 +279,5 @@ def log_embedding_model(
         signature=model_signature(),
         input_example=input_example,
         pip_requirements=pip_requirements(),
+        metadata=metadata,
     )

@@ -52,7 +52,7 @@ from recsys.tracking.params import (
     flatten_config,
     split_params,
 )
-from recsys.tracking.pyfunc import log_embedding_model, save_embeddings
+from recsys.tracking.pyfunc import log_embedding_model, save_embeddings, score_description
 from recsys.tracking.run_info import (
     PeakMemory,
     dataset_checksum,
@@ -363,7 +363,12 @@ def track_run(
             folder = save_embeddings(model, dataset.products["asin"], Path(tmp))
             mlflow.log_artifacts(str(folder), names.ARTIFACT_EMBEDDINGS_DIR)
             with _artifact_progress_bars(progress):
-                log_embedding_model(folder, _input_example(dataset), name=names.MODEL_NAME)
+                log_embedding_model(
+                    folder,
+                    _input_example(dataset),
+                    name=names.MODEL_NAME,
+                    metadata={"score": score_description(model)},
+                )
     return run_id
 
 

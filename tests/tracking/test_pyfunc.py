@@ -18,6 +18,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
+from mlflow.exceptions import MlflowException
 
 from recsys.embeddings import ItemEmbeddings
 from recsys.tracking.pyfunc import load_embeddings, log_embedding_model, save_embeddings
@@ -87,7 +88,7 @@ def test_pair_scores_match_the_embeddings_and_unknowns_are_nan(
         }
     )
     answer = model.predict(frame)
-    np.testing.assert_allclose(answer["score"][:4], embeddings.score(a, b), rtol=1e-6)
+    np.testing.assert_allclose(answer["score"][:4].astype(float), embeddings.score(a, b), rtol=1e-6)
     assert answer["known"].tolist() == [True] * 4 + [False, False]
     assert answer["score"][4:].isna().all()  # untrained product, unknown asin
 
@@ -114,8 +115,39 @@ def test_input_without_known_columns_is_refused_with_the_expected_ones(
 ) -> None:
     _, model_uri, _ = logged_model
     model = mlflow.pyfunc.load_model(model_uri)
-    with pytest.raises(Exception, match="product1, product2"):
+    with pytest.raises(MlflowException, match="product1, product2") as raised:
         model.predict(pd.DataFrame({"item": ["B0001"]}))
+    assert raised.value.error_code == "INVALID_PARAMETER_VALUE"
+
+
+def test_any_scalar_ids_nulls_and_empty_input_behave(
+    logged_model: tuple[str, str, Path],
+) -> None:
+    _, model_uri, _ = logged_model
+    model = mlflow.pyfunc.load_model(model_uri)
+    # Integer ids are compared as strings (none of these asins is numeric: unknown, no error).
+    ints = model.predict(pd.DataFrame({"product1": [1, 2], "product2": [3, 4]}))
+    assert ints["known"].tolist() == [False, False] and ints["score"].isna().all()
+    nulls = model.predict(pd.DataFrame({"product1": ["B0000", "B0001"], "product2": [None, None]}))
+    assert nulls["known"].tolist() == [False, False]
+    assert nulls["score"].tolist() == [None, None]  # JSON null, never NaN
+    empty = model.predict(pd.DataFrame({"product1": [], "product2": []}))
+    assert len(empty) == 0 and {"score", "known"} <= set(empty.columns)
+    no_query = model.predict(pd.DataFrame({"product": [None]}), params={"k": 3})
+    assert no_query["known"].tolist() == [False] and list(no_query["similar"][0]) == []
+
+
+def test_k_is_capped_by_max_k_with_a_clear_error(logged_model: tuple[str, str, Path]) -> None:
+    _, model_uri, _ = logged_model
+    model = mlflow.pyfunc.load_model(model_uri)
+    query = pd.DataFrame({"product": ["B0003"]})
+    with pytest.raises(MlflowException, match="k=1,000,000,000 is above max_k=1,000"):
+        model.predict(query, params={"k": 10**9})
+    with pytest.raises(MlflowException, match="k must be >= 0"):
+        model.predict(query, params={"k": -1})
+    wide = model.predict(query, params={"k": 30, "max_k": 20_000})
+    assert len(wide["similar"][0]) == 30
+    assert "B0003" not in wide["similar"][0]  # never the query itself
 
 
 def _free_port() -> int:
@@ -129,7 +161,11 @@ def _post(url: str, body: dict[str, object]) -> dict[str, object]:
         url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
     )
     with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
+        return json.loads(response.read(), parse_constant=_no_nan)
+
+
+def _no_nan(constant: str) -> object:
+    raise AssertionError(f"the server answered invalid JSON: {constant}")
 
 
 def _wait_for_ping(url: str, server: subprocess.Popen[bytes], timeout_s: float) -> None:
@@ -187,9 +223,9 @@ def test_mlflow_models_serve_answers_like_the_loaded_model(
         expected = loaded.predict(pairs)
         assert [row["known"] for row in served] == expected["known"].tolist()
         np.testing.assert_allclose(
-            [row["score"] for row in served[:2]], expected["score"][:2], rtol=1e-6
+            [row["score"] for row in served[:2]], expected["score"][:2].astype(float), rtol=1e-6
         )
-        assert served[2]["score"] is None or np.isnan(served[2]["score"])
+        assert served[2]["score"] is None
 
         queries = pd.DataFrame({"product": ["B0003", "nope"]})
         served = _post(
@@ -203,6 +239,14 @@ def test_mlflow_models_serve_answers_like_the_loaded_model(
         assert served[0]["similar"] == list(expected["similar"][0])
         np.testing.assert_allclose(served[0]["scores"], expected["scores"][0], rtol=1e-6)
         assert served[1]["similar"] == [] and served[1]["known"] is False
+
+        bad = {"dataframe_split": {"columns": ["item"], "data": [["B0001"]]}}
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            _post(f"{base}/invocations", bad)
+        assert refused.value.code == 400
+        body = json.loads(refused.value.read())
+        assert body["error_code"] == "INVALID_PARAMETER_VALUE"
+        assert "product1, product2" in body["message"]
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
