@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import mlflow
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from mlflow import MlflowClient
@@ -30,6 +32,11 @@ from recsys.models import skipgram
 from recsys.models.base import Method
 from recsys.models.popularity import PopularityConfig, train_popularity
 from recsys.tracking import names
+from recsys.tracking.leaderboard.registry import (
+    CHAMPION_ALIAS,
+    registered_model_name,
+    update_champions,
+)
 from recsys.tracking.main.job import (
     method_params,
     parse_overrides,
@@ -299,3 +306,28 @@ def test_data_dir_reaches_every_method(store: str, tmp_path: Path) -> None:
     assert {params[m]["data_dir"] for m in ("popularity", "mf")} == {str(tmp_path / "shared-data")}
     result = CliRunner().invoke(main_command, ["--help"])
     assert "--data-dir" in result.output
+
+
+def test_the_leader_becomes_the_registered_champion_and_moves_only_when_beaten(
+    store: str,
+) -> None:
+    result = run_main_job(DATASET, ["popularity"], tracking_uri=store, progress=False)
+    assert result.leaderboard is not None and result.leaderboard.run_id is not None
+    name = registered_model_name(DATASET)
+    client = MlflowClient(store)
+    champion = client.get_model_version_by_alias(name, CHAMPION_ALIAS)
+    assert champion.run_id == result.outcomes[0].run_id
+    mlflow.set_tracking_uri(store)
+    model = mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION_ALIAS}")
+    asins = make_planted_dataset().products["asin"].tolist()
+    answer = model.predict(pd.DataFrame({"product1": asins[:2], "product2": asins[2:4]}))
+    assert answer["known"].all()
+    board = client.get_run(result.leaderboard.run_id).data.tags
+    assert board[f"recsys.champion.{name}"] == str(champion.version)
+    # The same leader again: the alias stays where it is.
+    (again,) = update_champions(client, result.leaderboard.board)
+    assert not again.moved and again.version == str(champion.version)
+    # A better method on the same dataset takes the alias over.
+    better = run_main_job(DATASET, ["itemknn"], tracking_uri=store, progress=False)
+    moved = client.get_model_version_by_alias(name, CHAMPION_ALIAS)
+    assert moved.run_id == better.outcomes[0].run_id and int(moved.version) == 2

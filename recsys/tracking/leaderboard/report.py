@@ -27,6 +27,7 @@ from recsys.tracking.leaderboard.figures import (
     quality_minutes_figure,
 )
 from recsys.tracking.leaderboard.query import query_leaderboard
+from recsys.tracking.leaderboard.registry import update_champions
 from recsys.tracking.leaderboard.rows import DEFAULT_RANK_BY, DatasetTable, Leaderboard
 from recsys.tracking.leaderboard.tables import format_html, format_markdown, format_text
 from recsys.tracking.names import KIND_LEADERBOARD, TAG_KIND, dataset_label
@@ -80,6 +81,9 @@ def log_leaderboard(
         client.log_text(run_id, format_html(board, _png_bytes(figures)), "leaderboard.html")
         client.log_text(run_id, format_text(board), "leaderboard.txt")
         client.log_dict(run_id, _as_dict(board), "leaderboard.json")
+        champions = update_champions(client, board)
+        for update in champions:
+            client.set_tag(run_id, f"recsys.champion.{update.model_name}", update.version)
     except BaseException:
         if owns_run:
             client.set_terminated(run_id, status="FAILED")
