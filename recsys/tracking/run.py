@@ -71,6 +71,7 @@ from recsys.tracking.signals import stopped_runs_end_killed
 logger = logging.getLogger(__name__)
 
 PROJECT_RUN_ENV = "MLFLOW_RUN_ID"  # set by `mlflow run` for the entry point's process
+SYSTEM_METRICS_ENV = "MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING"  # MLflow's own switch
 MAX_PARAMS_PER_CALL = 100  # MLflow's limit of params per log_batch request
 
 
@@ -223,13 +224,23 @@ def _run_tags(
     }
 
 
+def system_metrics_enabled() -> bool:
+    """MLflow's system metrics (CPU, memory, disk, network; GPU with pynvml) for every
+    training run, unless ``MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING=false`` says otherwise:
+    sampled every 10 s by a background thread, they cost nothing measurable."""
+    return os.environ.get(SYSTEM_METRICS_ENV, "true").strip().lower() not in ("false", "0")
+
+
 def _start_run(data_config: DataConfig, run_name: str) -> mlflow.ActiveRun:
+    system = system_metrics_enabled()
     project_run = os.environ.get(PROJECT_RUN_ENV)
     if project_run:  # launched by `mlflow run`: log into the run it created
-        return mlflow.start_run(run_id=project_run)
+        return mlflow.start_run(run_id=project_run, log_system_metrics=system)
     default = names.experiment_name(data_config.dataset)
     experiment_id = resolve_experiment_id(MlflowClient(), default)
-    return mlflow.start_run(experiment_id=experiment_id, run_name=run_name)
+    return mlflow.start_run(
+        experiment_id=experiment_id, run_name=run_name, log_system_metrics=system
+    )
 
 
 def _input_example(dataset: PreparedDataset) -> pd.DataFrame:

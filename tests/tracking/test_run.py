@@ -254,3 +254,22 @@ def test_a_stopped_run_ends_killed_naming_the_signal(tmp_path: Path, stop: signa
     )
     assert stopped.info.status == "KILLED"
     assert stopped.data.tags[names.TAG_STOPPED_BY] == stop.name
+
+
+def test_training_runs_log_mlflow_system_metrics(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, planted_dataset: PreparedDataset
+) -> None:
+    monkeypatch.setenv("MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL", "0.2")
+    monkeypatch.setenv("MLFLOW_SYSTEM_METRICS_SAMPLES_BEFORE_LOGGING", "1")
+    for var in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
+        monkeypatch.delenv(var, raising=False)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    method, data_config, config = run.validate_params("word2vec", {"dataset": "planted",
+                                                                    "workers": 1})  # fmt: skip
+    run_id = run.track_run(
+        method, config, data_config, planted_dataset, tracking_uri=uri, progress=False
+    )
+    metrics = MlflowClient(uri).get_run(run_id).data.metrics
+    assert any(key.startswith("system/cpu_utilization") for key in metrics), sorted(metrics)
+    monkeypatch.setenv("MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING", "false")
+    assert not run.system_metrics_enabled()
