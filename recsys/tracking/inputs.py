@@ -22,15 +22,21 @@ from recsys.tracking.run_info import dataset_checksum
 DIGEST_CHARS = 16  # MLflow shows short digests; 16 hex digits of sha256 stay unique enough
 
 
-def log_dataset_inputs(dataset: PreparedDataset, data_config: DataConfig) -> None:
-    """Log the training and validation pairs of ``dataset`` as inputs of the active run."""
+def log_dataset_inputs(dataset: PreparedDataset, data_config: DataConfig) -> MetaDataset:
+    """Log the training and validation pairs of ``dataset`` as inputs of the active run.
+
+    Returns the validation input, which the model's metrics are linked to.
+    """
     source_path = str(dataset.manifest.get("source") or data_config.dataset)
     with warnings.catch_warnings():  # "can be interpreted in multiple ways": a local file
         warnings.simplefilter("ignore", UserWarning)
         source = resolve_dataset_source(source_path)
     digest = dataset_checksum(dataset)[:DIGEST_CHARS]
     label = names.dataset_label(data_config.dataset)
+    logged = []
     for context, suffix in (("training", "train"), ("validation", "validation")):
         # MetaDataset leaves `profile` abstract in its stubs; MLflow itself builds it this way.
         inputs = MetaDataset(source, name=f"{label}-{suffix}", digest=digest)  # type: ignore[abstract]
         mlflow.log_input(inputs, context=context)
+        logged.append(inputs)
+    return logged[-1]

@@ -68,6 +68,16 @@ METRIC_MRR = "mrr"
 CI_LOW_SUFFIX, CI_HIGH_SUFFIX = "_ci_low", "_ci_high"
 
 FINAL_METRICS = (METRIC_AUC_ALL, METRIC_AUC_SEEN, METRIC_AUC_COLD_START, METRIC_PR_AUC)
+# Also logged on the run's LoggedModel (linked to the validation pairs): the model page and
+# the UI's Models column show them.
+MODEL_METRICS = (
+    *FINAL_METRICS,
+    METRIC_MATCHED_AUC_ALL,
+    METRIC_MATCHED_AUC_SEEN,
+    METRIC_RECALL_AT_10,
+    METRIC_NDCG_AT_10,
+    METRIC_MRR,
+)
 
 # --- params logged after training ---------------------------------------------------------
 PARAM_RANKING_QUERIES_USED = "ranking_queries_used"  # query products the ranking metrics saw

@@ -310,7 +310,7 @@ def track_run(
         run_id = run.info.run_id
         register(run_id)
         mlflow.set_tags(tags)
-        log_dataset_inputs(dataset, data_config)
+        validation_input = log_dataset_inputs(dataset, data_config)
         _log_params(
             client,
             run_id,
@@ -374,12 +374,21 @@ def track_run(
             folder = save_embeddings(model, dataset.products["asin"], Path(tmp))
             mlflow.log_artifacts(str(folder), names.ARTIFACT_EMBEDDINGS_DIR)
             with _artifact_progress_bars(progress):
-                log_embedding_model(
+                info = log_embedding_model(
                     folder,
                     _input_example(dataset),
                     name=names.MODEL_NAME,
                     metadata={"score": score_description(model)},
                 )
+        # The headline metrics on the LoggedModel too, linked to the validation pairs, so
+        # the UI's model page and Models column show them.
+        headline = {k: v for k, v in final.items() if k in names.MODEL_METRICS}
+        mlflow.log_metrics(
+            headline,
+            step=tracker.last_epoch or 0,
+            model_id=info.model_id,
+            dataset=validation_input,
+        )
     return run_id
 
 

@@ -108,6 +108,10 @@ def test_method_logs_a_complete_run(method: str, store: str) -> None:
         (i.dataset.name, i.tags[0].value, i.dataset.digest) for i in run.inputs.dataset_inputs
     }
     digest = run.data.tags[names.TAG_CHECKSUM][:16]
+    (output,) = run.outputs.model_outputs
+    model_metrics = {m.key: m for m in client.get_logged_model(output.model_id).metrics or []}
+    assert model_metrics[names.METRIC_AUC_ALL].value == run.data.metrics[names.METRIC_AUC_ALL]
+    assert model_metrics[names.METRIC_AUC_ALL].dataset_name == "planted-validation"
     assert inputs == {("planted-train", "training", digest),
                       ("planted-validation", "validation", digest)}  # fmt: skip
 
@@ -121,7 +125,9 @@ def test_method_logs_a_complete_run(method: str, store: str) -> None:
     mlflow.set_tracking_uri(store)
     model = mlflow.pyfunc.load_model(f"runs:/{run_id}/model")
     answer = model.predict(pd.DataFrame({"product1": asins[a], "product2": asins[b]}))
-    np.testing.assert_allclose(answer["score"], embeddings.score(a, b), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        answer["score"].astype(float), embeddings.score(a, b), rtol=1e-5, atol=1e-6
+    )
     local = Path(client.download_artifacts(run_id, names.ARTIFACT_EMBEDDINGS_DIR))
     if embeddings.is_sparse:  # graph baselines store their adjacency rows
         stored = sparse.load_npz(local / "vectors.npz")
