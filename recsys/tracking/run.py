@@ -357,7 +357,11 @@ def track_run(
             )
         result = evaluate_final(model, dataset, data_config.ranking_queries, data_config.split_seed)
         final.update(result.metrics())
-        tracker.log_metrics(final, step=tracker.last_epoch or 0)
+        # The headline metrics are logged once, with the model below (linked to it).
+        headline = {k: v for k, v in final.items() if k in names.MODEL_METRICS}
+        tracker.log_metrics(
+            {k: v for k, v in final.items() if k not in headline}, step=tracker.last_epoch or 0
+        )
         _log_params(
             client,
             run_id,
@@ -380,9 +384,8 @@ def track_run(
                     name=names.MODEL_NAME,
                     metadata={"score": score_description(model)},
                 )
-        # The headline metrics on the LoggedModel too, linked to the validation pairs, so
-        # the UI's model page and Models column show them.
-        headline = {k: v for k, v in final.items() if k in names.MODEL_METRICS}
+        # The run's final headline metrics, linked to its LoggedModel and the validation
+        # pairs, so the UI's model page and Models column show them too.
         mlflow.log_metrics(
             headline,
             step=tracker.last_epoch or 0,
