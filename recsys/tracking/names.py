@@ -30,6 +30,8 @@ TAG_GIT_COMMIT = "recsys.git_commit"  # HEAD of the checkout the code ran from, 
 TAG_PEAK_MEMORY_SOURCE = "recsys.peak_memory_source"  # "vmhwm" (training only) | "ru_maxrss"
 TAG_DEGREE_PRIOR_PROBLEM = "recsys.degree_prior_problem"  # why a fitted prior is off
 TAG_STOPPED_BY = "recsys.stopped_by"  # SIGTERM | SIGINT: why a KILLED run ended
+TAG_RESUMED = "recsys.resumed"  # "true": the run continued from its checkpoint
+TAG_RESUMED_PARAMS = "recsys.resumed_params"  # params changed on resuming (MLflow keeps old)
 TAG_RUN_NAME = "mlflow.runName"  # "<method>[-<variant>] on <dataset>", see run_name()
 
 # Runs that are not method runs say what they are, so rankings can leave them out.

@@ -53,6 +53,12 @@ from recsys.tracking.params import (
     split_params,
 )
 from recsys.tracking.pyfunc import log_embedding_model, save_embeddings, score_description
+from recsys.tracking.resume import (
+    changed_params,
+    checkpoint_folder,
+    remember_run,
+    run_to_resume,
+)
 from recsys.tracking.run_info import (
     PeakMemory,
     dataset_checksum,
@@ -231,11 +237,15 @@ def system_metrics_enabled() -> bool:
     return os.environ.get(SYSTEM_METRICS_ENV, "true").strip().lower() not in ("false", "0")
 
 
-def _start_run(data_config: DataConfig, run_name: str) -> mlflow.ActiveRun:
+def _start_run(
+    data_config: DataConfig, run_name: str, resume: str | None = None
+) -> mlflow.ActiveRun:
     system = system_metrics_enabled()
     project_run = os.environ.get(PROJECT_RUN_ENV)
     if project_run:  # launched by `mlflow run`: log into the run it created
         return mlflow.start_run(run_id=project_run, log_system_metrics=system)
+    if resume is not None:  # an interrupted run's checkpoint: continue that run
+        return mlflow.start_run(run_id=resume, log_system_metrics=system)
     default = names.experiment_name(data_config.dataset)
     experiment_id = resolve_experiment_id(MlflowClient(), default)
     return mlflow.start_run(
@@ -303,12 +313,25 @@ def track_run(
     mlflow.set_tracking_uri(tracking_uri)
     client = MlflowClient(tracking_uri)
     tags = _run_tags(method, config, data_config, dataset)
+    resume = run_to_resume(client, config)
     with (
         stopped_runs_end_killed(client) as register,
-        _start_run(data_config, tags[names.TAG_RUN_NAME]) as run,
+        _start_run(data_config, tags[names.TAG_RUN_NAME], resume) as run,
     ):
         run_id = run.info.run_id
         register(run_id)
+        remember_run(config, run_id)
+        if resume is not None:
+            folder = checkpoint_folder(config)
+            logger.warning("resuming run %s from its checkpoint in %s", run_id, folder)
+            tags[names.TAG_RESUMED] = "true"
+            changed = changed_params(
+                client, run_id, {**flatten_config(data_config), **flatten_config(config)}
+            )
+            if changed:
+                tags[names.TAG_RESUMED_PARAMS] = ", ".join(
+                    f"{key}: {old} -> {new}" for key, (old, new) in sorted(changed.items())
+                )[:4000]
         mlflow.set_tags(tags)
         validation_input = log_dataset_inputs(dataset, data_config)
         _log_params(

@@ -273,3 +273,47 @@ def test_training_runs_log_mlflow_system_metrics(
     assert any(key.startswith("system/cpu_utilization") for key in metrics), sorted(metrics)
     monkeypatch.setenv("MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING", "false")
     assert not run.system_metrics_enabled()
+
+
+class FailAfterFirstEpoch(TrainingCallback):
+    """Interrupts the second epoch's first batch (the first epoch's checkpoint is written)."""
+
+    def __init__(self) -> None:
+        self.epochs_done = 0
+
+    def on_epoch_end(self, epoch: int, metrics: dict[str, float], model: ItemEmbeddings) -> None:
+        self.epochs_done += 1
+
+    def on_batch_end(self, step: int, metrics: dict[str, float]) -> None:
+        if self.epochs_done:
+            raise RuntimeError("interrupted after epoch 0")
+
+
+def test_resuming_from_a_checkpoint_continues_the_interrupted_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, planted_dataset: PreparedDataset
+) -> None:
+    for var in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
+        monkeypatch.delenv(var, raising=False)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    params = {"dataset": "planted", "epochs": 3, "dim": 8, "batch_size": 256, "device": "cpu",
+              "progress": False, "checkpoint_dir": str(tmp_path / "ckpt")}  # fmt: skip
+    method, data_config, config = run.validate_params("mf", params)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        run.track_run(method, config, data_config, planted_dataset, tracking_uri=uri,
+                      progress=False, extra_callbacks=[FailAfterFirstEpoch()])  # fmt: skip
+    client = MlflowClient(uri)
+    (first,) = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    assert first.info.status == "FAILED"
+    resumed_id = run.track_run(
+        method, config, data_config, planted_dataset, tracking_uri=uri, progress=False
+    )
+    assert resumed_id == first.info.run_id
+    resumed = client.get_run(resumed_id)
+    assert resumed.info.status == "FINISHED" and resumed.data.tags[names.TAG_RESUMED] == "true"
+    epochs = sorted(m.step for m in client.get_metric_history(resumed_id, "epoch_loss"))
+    assert epochs == [0, 1, 2]  # one history across the interruption
+    # A finished run is never reopened: training on is a new result.
+    more = run.validate_params("mf", {**params, "epochs": 4})
+    again = run.track_run(more[0], more[2], more[1], planted_dataset, tracking_uri=uri,
+                          progress=False)  # fmt: skip
+    assert again != resumed_id

@@ -1,0 +1,68 @@
+"""A run resumed from its checkpoint continues its own MLflow run instead of starting another.
+
+The first run with a ``checkpoint_dir`` writes its run id beside the checkpoint
+(``run.json``). A later run with the same folder whose checkpoint is still there reopens
+that run when it did not finish (FAILED, KILLED or left RUNNING by a killed process), so
+the epochs before and after the interruption form one history and the old run does not stay
+open for ever. A finished run is never reopened: training further is a new result.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+from pydantic import BaseModel
+
+logger = logging.getLogger(__name__)
+
+RUN_FILE = "run.json"
+CHECKPOINT_FILE = "last.pt"  # recsys.training.checkpoint.CHECKPOINT_NAME
+
+
+def checkpoint_folder(config: BaseModel) -> Path | None:
+    folder = getattr(config, "checkpoint_dir", None)
+    return None if folder is None else Path(folder)
+
+
+def run_to_resume(client: MlflowClient, config: BaseModel) -> str | None:
+    """The unfinished run whose checkpoint ``config``'s folder holds, or None."""
+    folder = checkpoint_folder(config)
+    if (
+        folder is None
+        or not (folder / RUN_FILE).exists()
+        or not (folder / CHECKPOINT_FILE).exists()
+    ):
+        return None
+    try:
+        run_id = str(json.loads((folder / RUN_FILE).read_text())["run_id"])
+        status = client.get_run(run_id).info.status
+    except (OSError, ValueError, KeyError, MlflowException):
+        return None  # another store, or a file we cannot read: start a new run
+    return None if status == "FINISHED" else run_id
+
+
+def remember_run(config: BaseModel, run_id: str) -> None:
+    """Write the run id beside the checkpoint (before the first epoch's checkpoint)."""
+    folder = checkpoint_folder(config)
+    if folder is None:
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / RUN_FILE).write_text(json.dumps({"run_id": run_id}))
+
+
+def changed_params(
+    client: MlflowClient, run_id: str, values: dict[str, Any]
+) -> dict[str, tuple[str, str]]:
+    """Params whose value differs from what the resumed run logged (MLflow keeps the old
+    one): name -> (logged, now). Said in a tag, so the run page is not silently stale."""
+    logged = client.get_run(run_id).data.params
+    return {
+        key: (logged[key], str(value))
+        for key, value in values.items()
+        if key in logged and logged[key] != str(value)
+    }
