@@ -12,8 +12,7 @@ import os
 import tempfile
 import time
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,6 @@ import mlflow
 import numpy as np
 import pandas as pd
 from mlflow.entities import Param
-from mlflow.environment_variables import MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR
 from mlflow.tracking import MlflowClient
 from pydantic import BaseModel
 
@@ -52,6 +50,7 @@ from recsys.tracking.params import (
     flatten_config,
     split_params,
 )
+from recsys.tracking.progress import artifact_progress_bars
 from recsys.tracking.pyfunc import log_embedding_model, save_embeddings, score_description
 from recsys.tracking.resume import (
     changed_params,
@@ -400,7 +399,7 @@ def track_run(
         with tempfile.TemporaryDirectory(prefix="recsys-embeddings-") as tmp:
             folder = save_embeddings(model, dataset.products["asin"], Path(tmp))
             mlflow.log_artifacts(str(folder), names.ARTIFACT_EMBEDDINGS_DIR)
-            with _artifact_progress_bars(progress):
+            with artifact_progress_bars(progress):
                 info = log_embedding_model(
                     folder,
                     _input_example(dataset),
@@ -446,20 +445,3 @@ def _apply_degree_prior(
     if progress:
         logger.info("degree_prior: beta %.4f", prior.beta)
     return blended
-
-
-@contextmanager
-def _artifact_progress_bars(enabled: bool) -> Iterator[None]:
-    """MLflow's own artifact-download bars (log_model validates its input example) follow
-    ``progress``: a quiet run must not print them. Restores the variable afterwards."""
-    variable = MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR.name
-    previous = os.environ.get(variable)
-    if not enabled:
-        os.environ[variable] = "false"
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop(variable, None)
-        else:
-            os.environ[variable] = previous

@@ -31,6 +31,7 @@ from recsys.tracking.leaderboard.registry import update_champions
 from recsys.tracking.leaderboard.rows import DEFAULT_RANK_BY, DatasetTable, Leaderboard
 from recsys.tracking.leaderboard.tables import format_html, format_markdown, format_text
 from recsys.tracking.names import KIND_LEADERBOARD, TAG_KIND, dataset_label
+from recsys.tracking.progress import artifact_progress_bars
 
 DEFAULT_EXPERIMENT = "leaderboard"  # where standalone leaderboard runs go
 
@@ -119,17 +120,19 @@ def _png_bytes(figures: dict[str, Figure]) -> dict[str, bytes]:
 
 def run_curves(client: MlflowClient, table: DatasetTable) -> dict[str, dict[str, Any]]:
     """Each ranked run's ``evaluation/curves.json`` by method label (runs without one,
-    logged before curves existed, are left out)."""
+    logged before curves existed, are left out). MLflow's download bars stay off: the
+    files are a few KB each."""
     found: dict[str, dict[str, Any]] = {}
-    for row in table.rows:
-        if not row.run_id:
-            continue
-        try:
-            with tempfile.TemporaryDirectory(prefix="recsys-curves-") as tmp:
-                path = client.download_artifacts(row.run_id, names.ARTIFACT_CURVES, tmp)
-                found[row.label] = json.loads(Path(path).read_text())
-        except (MlflowException, OSError, ValueError):
-            continue
+    with artifact_progress_bars(False):
+        for row in table.rows:
+            if not row.run_id:
+                continue
+            try:
+                with tempfile.TemporaryDirectory(prefix="recsys-curves-") as tmp:
+                    path = client.download_artifacts(row.run_id, names.ARTIFACT_CURVES, tmp)
+                    found[row.label] = json.loads(Path(path).read_text())
+            except (MlflowException, OSError, ValueError):
+                continue
     return found
 
 
