@@ -84,7 +84,8 @@ def validate_params(method_name: str, params: Mapping[str, Any]) -> tuple[Method
     """Look the method up and validate flat params: (method, data config, method config).
 
     Raises:
-        ParameterError: unknown method, unknown parameter or invalid value.
+        ParameterError: unknown method, unknown parameter or invalid value, or
+            ``device=cuda`` where torch sees no GPU.
     """
     if method_name not in method_names():
         raise ParameterError(
@@ -92,6 +93,14 @@ def validate_params(method_name: str, params: Mapping[str, Any]) -> tuple[Method
         )
     method = get_method(method_name)
     data_config, config = split_params(params, method.config_class, method_name)
+    if getattr(config, "device", None) == "cuda":
+        import torch  # only methods with a device setting pay torch's import
+
+        if not torch.cuda.is_available():
+            raise ParameterError(
+                f"device=cuda, but torch {torch.__version__} sees no CUDA GPU on this machine; "
+                "use -P device=auto (cuda when there is one) or device=cpu"
+            )
     return method, data_config, config
 
 

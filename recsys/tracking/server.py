@@ -47,6 +47,11 @@ def _check_http(uri: str, timeout: float) -> None:
             f"(`mlflow server --host 127.0.0.1 --port 5000`) or point {TRACKING_URI_ENV} / "
             "--tracking-uri at a reachable server or a local store such as sqlite:///mlflow.db."
         ) from err
+    if status == 404:
+        raise TrackingServerError(
+            f"{uri} answers, but not as an MLflow tracking server ({health}: HTTP 404); check "
+            f"the scheme, host, port and path of {TRACKING_URI_ENV} / --tracking-uri."
+        )
     if status >= 500:
         raise TrackingServerError(
             f"MLflow tracking server {uri} answered {health} with HTTP {status}; "

@@ -317,3 +317,15 @@ def test_resuming_from_a_checkpoint_continues_the_interrupted_run(
     again = run.track_run(more[0], more[2], more[1], planted_dataset, tracking_uri=uri,
                           progress=False)  # fmt: skip
     assert again != resumed_id
+
+
+def torch_has_gpu() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+@pytest.mark.skipif(torch_has_gpu(), reason="this machine has a GPU")
+def test_device_cuda_without_a_gpu_is_a_parameter_error_before_any_work() -> None:
+    with pytest.raises(ParameterError, match=r"device=cuda, but torch .* sees no CUDA GPU"):
+        run.validate_params("mf", {"device": "cuda"})

@@ -96,3 +96,13 @@ def test_parallel_first_use_of_a_fresh_sqlite_store_leaves_it_usable(tmp_path: P
     assert [p.returncode for p in processes] == [0, 0, 0, 0], errors
     runs = MlflowClient(uri).search_runs(["0"])
     assert len(runs) == 4
+
+
+def test_a_server_that_is_not_mlflow_is_named_as_such() -> None:
+    other = _serve(404)  # e.g. a web server on the port MLflow was meant to use
+    try:
+        uri = f"http://127.0.0.1:{other.server_port}"
+        with pytest.raises(TrackingServerError, match="not as an MLflow tracking server"):
+            check_tracking_uri(uri)
+    finally:
+        other.shutdown()
