@@ -77,3 +77,21 @@ def test_data_errors_are_one_clean_line(tracking_uri: str, tmp_path: Path) -> No
         assert result.exit_code == 1, result.output
         assert result.output.startswith("Error: ") and expected in result.output
         assert "Traceback" not in result.output
+
+
+def test_an_unexpected_error_is_one_line_and_debug_shows_the_traceback(
+    monkeypatch: pytest.MonkeyPatch, tracking_uri: str
+) -> None:
+    def explode(*args: object, **kwargs: object) -> str:
+        raise OSError("disk quota exceeded\nsecond line")
+
+    monkeypatch.setattr(run, "run_method", explode)
+    monkeypatch.delenv("RECSYS_DEBUG", raising=False)
+    result = CliRunner().invoke(main, ["train", "popularity", "-q"])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "Error: OSError: disk quota exceeded (run with --debug for the traceback)"
+    ]
+    debug = CliRunner().invoke(main, ["--debug", "train", "popularity", "-q"])
+    assert isinstance(debug.exception, OSError)  # re-raised: the traceback is shown
+    monkeypatch.delenv("RECSYS_DEBUG", raising=False)
