@@ -136,7 +136,7 @@ def _torch_block_ranks(
     block[:, torch.as_tensor(np.flatnonzero(~model.known), device=device)] = -torch.inf
     block[
         torch.as_tensor(excluded_rows, device=device),
-        torch.as_tensor(excluded_columns.astype(np.int64), device=device),
+        torch.as_tensor(excluded_columns, device=device),
     ] = -torch.inf
     rows_t = torch.as_tensor(rows, device=device)
     target = block[rows_t, torch.as_tensor(columns, device=device)]
@@ -174,19 +174,27 @@ def relevant_ranks(
     block = block_rows or max(1, BLOCK_FLOATS // max(n_items, 1))
     unknown = np.flatnonzero(~model.known)
     ranks = np.empty(queries.relevant.size, dtype=np.float64)
+    on_device = device is not None and not model.is_sparse
     for start in range(0, len(queries), block):
         query = queries.query[start : start + block]
-        scores = model.score_rows(query)  # (block, n_items)
-        scores[:, unknown] = -np.inf
         neighbours = train_adjacency[query]
         row_of_entry = np.repeat(np.arange(query.size), np.diff(neighbours.indptr))
-        scores[row_of_entry, neighbours.indices] = -np.inf
-        scores[np.arange(query.size), query] = -np.inf
+        # The query itself is left out with its training neighbours.
+        excluded_rows = np.concatenate([row_of_entry, np.arange(query.size)])
+        excluded_columns = np.concatenate([neighbours.indices, query]).astype(np.int64)
         lo, hi = queries.indptr[start], queries.indptr[start + query.size]
-        rows = np.repeat(
-            np.arange(query.size), np.diff(queries.indptr[start : start + query.size + 1])
-        )
-        _midpoint_ranks(scores, rows, queries.relevant[lo:hi].astype(np.int64), ranks[lo:hi])
+        counts = np.diff(queries.indptr[start : start + query.size + 1])
+        rows = np.repeat(np.arange(query.size), counts)
+        columns = queries.relevant[lo:hi].astype(np.int64)
+        if on_device:
+            ranks[lo:hi] = _torch_block_ranks(
+                model, query, excluded_rows, excluded_columns, rows, columns, str(device)
+            )
+            continue
+        scores = model.score_rows(query)  # (block, n_items)
+        scores[:, unknown] = -np.inf
+        scores[excluded_rows, excluded_columns] = -np.inf
+        _midpoint_ranks(scores, rows, columns, ranks[lo:hi])
     return ranks
 
 
