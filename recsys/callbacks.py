@@ -64,3 +64,16 @@ class MetricsForwarder(TrainingCallback):
         metrics = {**metrics, **self.extra_metrics(model)}
         for callback in self.callbacks:
             callback.on_train_end(model, metrics)
+
+
+def report_counted_model(
+    model: ItemEmbeddings, params: dict[str, Any], callbacks: Sequence[TrainingCallback]
+) -> None:
+    """The hooks a trainer calls, for a method that counts instead of iterating (the
+    popularity and graph baselines): one begin, one epoch (epoch 0), one end."""
+    for callback in callbacks:
+        callback.on_train_begin(params)
+    for callback in callbacks:
+        callback.on_epoch_end(0, {}, model)
+    for callback in callbacks:
+        callback.on_train_end(model, {})

@@ -142,19 +142,39 @@ class ItemEmbeddings:
         monotone sigmoid of ``dot_sigmoid`` (left out: ranks do not change). Callers
         bound ``len(query)`` so the block fits in memory.
         """
+        return self._score_against(query, *self._candidate_tables(candidates))
+
+    def _candidate_tables(
+        self, candidates: ItemIds | None
+    ) -> tuple[EmbeddingMatrix | sparse.csr_matrix, EmbeddingMatrix | None, Weights | None]:
+        """(vectors, context, bias) of the candidates; the tables themselves for all items."""
         vectors, context = self._scoring_vectors, self._scoring_context
-        columns = vectors if candidates is None else vectors[candidates]
+        if candidates is None:
+            return vectors, context, self.bias
+        return (
+            vectors[candidates],
+            None if context is None else context[candidates],
+            None if self.bias is None else self.bias[candidates],
+        )
+
+    def _score_against(
+        self,
+        query: ItemIds,
+        columns: EmbeddingMatrix | sparse.csr_matrix,
+        context_columns: EmbeddingMatrix | None,
+        column_bias: Weights | None,
+    ) -> np.ndarray:
+        """Scores of ``query`` against candidate tables from :meth:`_candidate_tables`."""
+        vectors, context = self._scoring_vectors, self._scoring_context
         if isinstance(vectors, sparse.csr_matrix):
             scores = np.asarray((vectors[query] @ columns.T).todense(), dtype=np.float32)
-        elif context is None:
+        elif context is None or context_columns is None:
             scores = vectors[query] @ columns.T  # (queries, candidates)
         else:
-            context_columns = context if candidates is None else context[candidates]
             scores = vectors[query] @ context_columns.T
             scores += context[query] @ columns.T
             scores *= 0.5
-        if self.bias is not None:
-            column_bias = self.bias if candidates is None else self.bias[candidates]
+        if self.bias is not None and column_bias is not None:
             scores += self.bias[query, None] + column_bias[None, :]
         return scores.astype(np.float32, copy=False)
 
@@ -178,9 +198,10 @@ class ItemEmbeddings:
         # Column of each item among the candidates (-1 when it is not one): masks the query.
         column = np.full(self.n_items, -1, dtype=np.int64)
         column[candidates] = np.arange(candidates.size)
+        tables = self._candidate_tables(candidates)  # gathered once, not per chunk
         for start in range(0, len(item_ids), chunk_size):
             query = item_ids[start : start + chunk_size]
-            scores = self.score_rows(query, candidates)  # (chunk, candidates)
+            scores = self._score_against(query, *tables)  # (chunk, candidates)
             rows = np.flatnonzero(column[query] >= 0)
             scores[rows, column[query][rows]] = -np.inf
             top = np.argpartition(-scores, k - 1, axis=1)[:, :k]

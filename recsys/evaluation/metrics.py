@@ -188,14 +188,49 @@ def evaluate_scores(
     )
 
 
+@dataclass(frozen=True)
+class ScoredProtocol:
+    """One protocol's validation pairs and their scores (median-filled where unscorable)."""
+
+    validation: ValidationPairs
+    scores: Weights
+    filled: BoolMask
+
+
+def score_protocols(model: ItemEmbeddings, dataset: PreparedDataset) -> dict[str, ScoredProtocol]:
+    """Every protocol's pairs scored on their own, so the median fill (pairs with a product
+    that has no embedding) is taken per protocol, as the study took it over its own
+    validation set."""
+    scored: dict[str, ScoredProtocol] = {}
+    for protocol in PROTOCOLS:
+        validation = dataset.validation_for(protocol)
+        scores, filled = score_validation(model, validation)
+        scored[protocol] = ScoredProtocol(validation, scores, filled)
+    return scored
+
+
+def evaluate_scored(
+    dataset: PreparedDataset, scored: dict[str, ScoredProtocol], *, intervals: bool = False
+) -> EvaluationResult:
+    """The metrics of :func:`score_protocols`' scores: the study's, with ``matched`` beside."""
+    results = {
+        protocol: evaluate_scores(
+            one.validation.label,
+            one.scores,
+            one.validation.seen,
+            dataset.cold_start_mask(one.validation),
+            one.filled,
+            intervals=intervals,
+        )
+        for protocol, one in scored.items()
+    }
+    return dataclasses.replace(results["study"], matched=results["matched"])
+
+
 def evaluate(
     model: ItemEmbeddings, dataset: PreparedDataset, *, intervals: bool = False
 ) -> EvaluationResult:
     """Validation metrics of a model under both protocols (see the module docstring).
-
-    Each protocol's pairs are scored on their own, so the median fill (pairs with a product
-    that has no embedding) is taken per protocol, as the study took it over its own
-    validation set.
 
     Args:
         model: the embeddings to score pairs with.
@@ -203,19 +238,7 @@ def evaluate(
         intervals: add 95% DeLong intervals of every AUC (a sort per slice; the final
             evaluation of a run asks for them, per-epoch ones do not).
     """
-    results = {}
-    for protocol in PROTOCOLS:
-        validation = dataset.validation_for(protocol)
-        scores, filled = score_validation(model, validation)
-        results[protocol] = evaluate_scores(
-            validation.label,
-            scores,
-            validation.seen,
-            dataset.cold_start_mask(validation),
-            filled,
-            intervals=intervals,
-        )
-    return dataclasses.replace(results["study"], matched=results["matched"])
+    return evaluate_scored(dataset, score_protocols(model, dataset), intervals=intervals)
 
 
 def auc_sample_indices(validation: ValidationPairs, size: int, seed: int) -> np.ndarray:

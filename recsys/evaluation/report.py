@@ -20,14 +20,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from recsys.data.dataset import PROTOCOLS, PreparedDataset
+from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import ItemEmbeddings
 from recsys.evaluation.metrics import (
     MATCHED_PREFIX,
     EvaluationResult,
+    ScoredProtocol,
     auc_or_none,
-    evaluate,
-    score_validation,
+    evaluate_scored,
+    score_protocols,
 )
 from recsys.evaluation.ranking import (
     RankingResult,
@@ -38,7 +39,6 @@ from recsys.evaluation.ranking import (
 
 BUCKETS = ("tail", "torso", "head")
 TAIL_QUANTILE, HEAD_QUANTILE = 0.5, 0.9
-BUCKET_METRICS = ("auc_all", f"{MATCHED_PREFIX}auc_all", "recall_at_10")
 
 
 def degree_buckets(train_degree: np.ndarray) -> np.ndarray:
@@ -67,19 +67,18 @@ class FinalEvaluation:
 
 
 def bucket_metrics(
-    model: ItemEmbeddings, dataset: PreparedDataset, ranking: RankingResult
+    dataset: PreparedDataset, scored: dict[str, ScoredProtocol], ranking: RankingResult
 ) -> dict[str, dict[str, float]]:
     """AUC under both protocols and recall@10 per degree bucket (absent when undefined)."""
     bucket_of = degree_buckets(dataset.train_degree())
     found: dict[str, dict[str, float]] = {name: {} for name in BUCKETS}
-    for protocol in PROTOCOLS:
-        validation = dataset.validation_for(protocol)
-        scores, _ = score_validation(model, validation)
+    for protocol, one in scored.items():
+        validation = one.validation
         pair_bucket = np.minimum(bucket_of[validation.item_a], bucket_of[validation.item_b])
         prefix = "" if protocol == "study" else MATCHED_PREFIX
         for index, name in enumerate(BUCKETS):
             mask = pair_bucket == index
-            auc = auc_or_none(validation.label[mask], scores[mask])
+            auc = auc_or_none(validation.label[mask], one.scores[mask])
             if auc is not None:
                 found[name][f"{prefix}auc_all"] = auc
     query_bucket = bucket_of[ranking.query]
@@ -104,7 +103,8 @@ def evaluate_final(
         seed: the query sample's and the bootstrap's seed (the split seed, so every
             method of a dataset ranks the same queries).
     """
-    pairs = evaluate(model, dataset, intervals=True)
+    scored = score_protocols(model, dataset)  # once, for the pair metrics and the buckets
+    pairs = evaluate_scored(dataset, scored, intervals=True)
     queries = ranking_queries(dataset, max_queries, seed)
     if len(queries) == 0:
         warnings.warn(
@@ -113,4 +113,4 @@ def evaluate_final(
             stacklevel=2,
         )
     ranking = evaluate_ranking(model, dataset, queries, seed=seed, device=ranking_device())
-    return FinalEvaluation(pairs, ranking, bucket_metrics(model, dataset, ranking))
+    return FinalEvaluation(pairs, ranking, bucket_metrics(dataset, scored, ranking))

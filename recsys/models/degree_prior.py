@@ -36,6 +36,7 @@ from recsys.data.dataset import PreparedDataset
 from recsys.data.pairs import UniquePairs
 from recsys.data.split import split_pairs
 from recsys.embeddings import ItemEmbeddings
+from recsys.models.popularity import log_degree
 from recsys.typing import ItemIds, Weights
 
 INNER_FRACTION = 0.2  # training pairs held out to calibrate beta
@@ -66,9 +67,10 @@ def inner_split(dataset: PreparedDataset, seed: int) -> PreparedDataset:
 
 
 def log_degree_sum(dataset: PreparedDataset, item_a: ItemIds, item_b: ItemIds) -> Weights:
-    """log(1 + deg a) + log(1 + deg b), training degrees of ``dataset``."""
-    log_degree = np.log1p(dataset.train_degree()).astype(np.float32)
-    return log_degree[item_a] + log_degree[item_b]
+    """log(1 + deg a) + log(1 + deg b), training degrees of ``dataset``: the popularity
+    baseline's score."""
+    degree = log_degree(dataset)
+    return degree[item_a] + degree[item_b]
 
 
 def similarity_everywhere(model: ItemEmbeddings) -> ItemEmbeddings:
@@ -132,8 +134,7 @@ def with_degree_prior(
 ) -> ItemEmbeddings:
     """``model``'s similarity plus beta * log(1 + deg) per product, every product scorable."""
     scorer = similarity_everywhere(model)
-    log_degree = np.log1p(dataset.train_degree()).astype(np.float32)
-    bias = prior.beta * log_degree + (0.0 if scorer.bias is None else scorer.bias)
+    bias = prior.beta * log_degree(dataset) + (0.0 if scorer.bias is None else scorer.bias)
     return dataclasses.replace(
         scorer,
         bias=bias.astype(np.float32),

@@ -23,7 +23,7 @@ import numpy as np
 from pydantic import Field
 from scipy import sparse
 
-from recsys.callbacks import TrainingCallback
+from recsys.callbacks import TrainingCallback, report_counted_model
 from recsys.config import StrictModel
 from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import ItemEmbeddings
@@ -42,18 +42,6 @@ class ItemKnnConfig(StrictModel):
 
 class AdamicAdarConfig(StrictModel):
     """Adamic-Adar has no settings; the class keeps the method interface uniform."""
-
-
-def _report(
-    model: ItemEmbeddings, config: StrictModel, callbacks: Sequence[TrainingCallback]
-) -> None:
-    """The hooks a trainer calls, for a method that has nothing to iterate."""
-    for callback in callbacks:
-        callback.on_train_begin(config.model_dump())
-    for callback in callbacks:
-        callback.on_epoch_end(0, {}, model)
-    for callback in callbacks:
-        callback.on_train_end(model, {})
 
 
 def itemknn_embeddings(dataset: PreparedDataset, weighted: bool = True) -> ItemEmbeddings:
@@ -85,7 +73,7 @@ def train_itemknn(
     dataset: PreparedDataset, config: ItemKnnConfig, callbacks: Sequence[TrainingCallback] = ()
 ) -> ItemEmbeddings:
     model = itemknn_embeddings(dataset, config.weighted)
-    _report(model, config, callbacks)
+    report_counted_model(model, config.model_dump(), callbacks)
     return model
 
 
@@ -95,5 +83,5 @@ def train_adamic_adar(
     callbacks: Sequence[TrainingCallback] = (),
 ) -> ItemEmbeddings:
     model = adamic_adar_embeddings(dataset)
-    _report(model, config, callbacks)
+    report_counted_model(model, config.model_dump(), callbacks)
     return model

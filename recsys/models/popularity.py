@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 from pydantic import Field
 
-from recsys.callbacks import TrainingCallback
+from recsys.callbacks import TrainingCallback, report_counted_model
 from recsys.config import StrictModel
 from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import ItemEmbeddings
@@ -52,18 +52,13 @@ def train_popularity(
     All items are ``known``: a product absent from training has a well-defined popularity
     of zero, which is the baseline's honest answer, so no pair is median-filled.
     """
-    for callback in callbacks:
-        callback.on_train_begin(config.model_dump())
     model = ItemEmbeddings(
         vectors=np.zeros((dataset.n_items, 0), dtype=np.float32),
         known=np.ones(dataset.n_items, dtype=bool),
         similarity="dot",
         bias=log_degree(dataset, config.weighted),
     )
-    for callback in callbacks:
-        callback.on_epoch_end(0, {}, model)
-    for callback in callbacks:
-        callback.on_train_end(model, {})
+    report_counted_model(model, config.model_dump(), callbacks)
     return model
 
 

@@ -119,14 +119,14 @@ class EmbeddingModel(PythonModel):
         """(item ids, known mask); unknown or missing asins get id 0 and known False.
 
         Any scalar id is compared as its string (123 and "123" alike)."""
-        as_text = asins.map(lambda value: "" if pd.isna(value) else str(value))
+        as_text = asins.astype(object).where(asins.notna(), "").astype(str)  # no per-row Python
         ids = self.index.get_indexer(as_text.astype(object))
         found = ids >= 0
         ids = np.where(found, ids, 0).astype(np.int32)
         return ids, found & self.embeddings.known[ids]
 
     def score_pairs(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """One score per (product1, product2) row; NaN where a product is unknown."""
+        """One score per (product1, product2) row; None where a product is unknown."""
         ids_a, known_a = self._lookup(frame[PAIR_COLUMNS[0]])
         ids_b, known_b = self._lookup(frame[PAIR_COLUMNS[1]])
         known = known_a & known_b

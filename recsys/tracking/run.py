@@ -441,9 +441,11 @@ def _apply_degree_prior(
     """
     if progress:
         logger.info("degree_prior: calibrating on an inner split of the training pairs")
-    quiet = config
-    if "progress" in type(config).model_fields:
-        quiet = config.model_copy(update={"progress": False})
+    # The calibration training is silent and keeps off the run's checkpoint (its data differ).
+    fields = type(config).model_fields
+    quiet = config.model_copy(
+        update={k: v for k, v in (("progress", False), ("checkpoint_dir", None)) if k in fields}
+    )
     blended, prior = calibrate_and_apply(
         lambda inner: method.train(inner, quiet, []), model, dataset, data_config.split_seed
     )

@@ -329,3 +329,21 @@ def torch_has_gpu() -> bool:
 def test_device_cuda_without_a_gpu_is_a_parameter_error_before_any_work() -> None:
     with pytest.raises(ParameterError, match=r"device=cuda, but torch .* sees no CUDA GPU"):
         run.validate_params("mf", {"device": "cuda"})
+
+
+def test_degree_prior_calibration_keeps_off_the_runs_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, planted_dataset: PreparedDataset
+) -> None:
+    """The inner calibration trains on other data: it must not load or overwrite the run's
+    checkpoint (which would be refused as written for other training data)."""
+    for var in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
+        monkeypatch.delenv(var, raising=False)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    params = {"dataset": "planted", "epochs": 2, "dim": 8, "batch_size": 256, "device": "cpu",
+              "progress": False, "checkpoint_dir": str(tmp_path / "ckpt"),
+              "degree_prior": "true"}  # fmt: skip
+    method, data_config, config = run.validate_params("mf_bias", params)
+    run_id = run.track_run(
+        method, config, data_config, planted_dataset, tracking_uri=uri, progress=False
+    )
+    assert MlflowClient(uri).get_run(run_id).info.status == "FINISHED"

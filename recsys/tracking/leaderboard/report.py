@@ -54,7 +54,8 @@ def log_leaderboard(
     parent_run_id: str | None = None,
     extra_tags: dict[str, str] | None = None,
 ) -> str:
-    """Log Markdown, HTML, JSON and the bar chart of ``board``; returns the run id.
+    """Log the tables (Markdown, HTML, text, JSON) and figures of ``board``, and move each
+    dataset's registered ``champion`` to its leader when it beats it; returns the run id.
 
     With ``run_id`` the artifacts go into that existing run, which is left open for its
     owner to close; otherwise a new run is created (nested under ``parent_run_id`` when
@@ -75,11 +76,10 @@ def log_leaderboard(
         for key, value in tags.items():
             client.set_tag(run_id, key, value)
     try:
-        figures = leaderboard_figures(client, board)
-        for file_name, figure in figures.items():
-            client.log_figure(run_id, figure, file_name)
+        images = _png_bytes(leaderboard_figures(client, board))  # rendered once
+        _log_images(client, run_id, images)
         client.log_text(run_id, format_markdown(board), "leaderboard.md")
-        client.log_text(run_id, format_html(board, _png_bytes(figures)), "leaderboard.html")
+        client.log_text(run_id, format_html(board, images), "leaderboard.html")
         client.log_text(run_id, format_text(board), "leaderboard.txt")
         client.log_dict(run_id, _as_dict(board), "leaderboard.json")
         champions = update_champions(client, board)
@@ -113,9 +113,17 @@ def _png_bytes(figures: dict[str, Figure]) -> dict[str, bytes]:
     encoded = {}
     for file_name, figure in figures.items():
         buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=90)
+        figure.savefig(buffer, format="png")  # what log_figure writes
         encoded[file_name] = buffer.getvalue()
     return encoded
+
+
+def _log_images(client: MlflowClient, run_id: str, images: dict[str, bytes]) -> None:
+    """The PNGs as artifacts at the run's root (the bytes the HTML page embeds)."""
+    with tempfile.TemporaryDirectory(prefix="recsys-leaderboard-") as tmp:
+        for file_name, png in images.items():
+            (Path(tmp) / file_name).write_bytes(png)
+        client.log_artifacts(run_id, tmp)
 
 
 def run_curves(client: MlflowClient, table: DatasetTable) -> dict[str, dict[str, Any]]:

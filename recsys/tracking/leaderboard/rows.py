@@ -219,9 +219,9 @@ def aggregate_seeds(rows: Sequence[LeaderboardRow]) -> LeaderboardRow:
         values[f"{metric}{names.CI_HIGH_SUFFIX}"] = max([mean + half, *highs])
     return dataclasses.replace(
         first,
-        auc_all=_mean([r.auc_all for r in rows]),
-        auc_seen=_mean([r.auc_seen for r in rows]),
-        auc_cold_start=_mean([r.auc_cold_start for r in rows]),
+        auc_all=values.get(names.METRIC_AUC_ALL),
+        auc_seen=values.get(names.METRIC_AUC_SEEN),
+        auc_cold_start=values.get(names.METRIC_AUC_COLD_START),
         minutes=_mean([r.minutes for r in rows]),
         values=values,
         n_seeds=len(rows),
