@@ -42,15 +42,15 @@ import torch
 
 from recsys.config import DataConfig
 from recsys.graph import walks_for_dataset
-from recsys.models.skipgram import SkipGram, SkipGramConfig
+from recsys.models.skipgram import SkipGram, SkipGramConfig, walk_training_source
 from recsys.training.batching import PairBatch
 from recsys.training.engine import build_optimizers, resolve_device, run_epoch, torch_threads
 from recsys.training.sequences import (
     keep_probability,
     pairs_per_walk,
     token_counts,
-    window_pair_source,
 )
+from recsys.training.window_sgns import WalkBatchSource
 from recsys.typing import WalkMatrix
 
 
@@ -90,7 +90,12 @@ def gensim_expected_pairs(
 
 
 def bench_ours(
-    walk_matrix: WalkMatrix, n_items: int, args: argparse.Namespace, optimizer: str, reduced: bool
+    walk_matrix: WalkMatrix,
+    n_items: int,
+    args: argparse.Namespace,
+    optimizer: str,
+    reduced: bool,
+    shared: bool = True,
 ) -> dict[str, Any]:
     """One epoch of our skip-gram (no evaluation), timed by the engine's run_epoch."""
     config = SkipGramConfig(
@@ -103,6 +108,7 @@ def bench_ours(
         optimizer=optimizer,  # type: ignore[arg-type]
         lr=0.025 if optimizer == "sgd" else 0.01,
         reduced_window=reduced,
+        shared_negatives=shared,
         threads=args.threads if args.device == "cpu" else 0,
         epochs=1,
         progress=args.progress,
@@ -110,17 +116,22 @@ def bench_ours(
     device = resolve_device(config.device)
     with torch_threads(config.threads):
         model = SkipGram(n_items, config.dim, torch.Generator().manual_seed(0)).to(device)
-        source, _ = window_pair_source(walk_matrix, n_items, config, device)
+        source, _ = walk_training_source(walk_matrix, n_items, config, device)
         optimizers = build_optimizers(model, config)
-        if optimizer == "sgd":  # compile / warm the fused kernel outside the timing
+        if optimizer == "sgd":  # compile / warm the fused kernels outside the timing
             ids = torch.zeros(4, dtype=torch.int64, device=device)
             model.fused_sgd_step(PairBatch(ids, ids, ids.view(4, 1), None, 1.0), 0.0)
+            tiny = WalkBatchSource(walk_matrix[:2], n_items, 2, 0.0, 8, 1)
+            for batch in tiny.epoch(torch.Generator().manual_seed(0)):
+                model.fused_walk_step(batch, 0.0)
         if device.type == "cuda":
             torch.cuda.synchronize()
         stats = run_epoch(model, source, optimizers, config, epoch=0)
         if device.type == "cuda":
             torch.cuda.synchronize()
-    fused = ", fused numba" if optimizer == "sgd" and device.type == "cpu" else ""
+    fused = ""
+    if optimizer == "sgd" and device.type == "cpu":
+        fused = ", numba, negatives shared per window" if shared else ", numba, per pair"
     return {
         "trainer": f"ours ({optimizer}{fused})",
         "window": "reduced (gensim's)" if reduced else "fixed (study)",
@@ -189,6 +200,9 @@ def main() -> None:
     parser.add_argument("--optimizers", default="sgd,adam")
     parser.add_argument("--no-fixed-window", action="store_true")
     parser.add_argument("--no-gensim", action="store_true")
+    parser.add_argument(
+        "--no-pair-kernel", action="store_true", help="CPU SGD: skip the per-pair kernel"
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write results here")
     parser.add_argument("--progress", action="store_true", help="show a progress bar")
     args = parser.parse_args()
@@ -201,8 +215,10 @@ def main() -> None:
         print(results[-1], flush=True)
     for optimizer in args.optimizers.split(","):
         for reduced in [True] if args.no_fixed_window else [True, False]:
-            results.append(bench_ours(walk_matrix, n_items, args, optimizer, reduced))
-            print(results[-1], flush=True)
+            kernels = [True, False] if optimizer == "sgd" and args.device == "cpu" else [True]
+            for shared in kernels[:1] if args.no_pair_kernel else kernels:
+                results.append(bench_ours(walk_matrix, n_items, args, optimizer, reduced, shared))
+                print(results[-1], flush=True)
 
     machine = (
         torch.cuda.get_device_name(0)

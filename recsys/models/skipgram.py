@@ -38,12 +38,13 @@ from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import PAIR_SCORE_HELP, ItemEmbeddings, PairScore
 from recsys.graph import walk_config_of, walks_for_dataset
 from recsys.models.base import Method
-from recsys.training.batching import PairBatch
+from recsys.training.batching import BatchSource, PairBatch, WalkBatch
 from recsys.training.config import WindowConfig
 from recsys.training.engine import EmbeddingModel, fit, resolve_device
 from recsys.training.fused_sgns import sgns_step
 from recsys.training.sequences import window_pair_source
 from recsys.training.sgns_torch import sgns_step_tensors
+from recsys.training.window_sgns import uses_window_kernel, walk_batch_source, window_sgns_step
 from recsys.typing import BoolMask, WalkMatrix
 
 
@@ -130,6 +131,19 @@ class SkipGram(EmbeddingModel):
             lr,
         )
 
+    def fused_walk_step(self, batch: WalkBatch, lr: float) -> float:
+        """word2vec's update with negatives shared by each window (numba, CPU)."""
+        loss_sum = window_sgns_step(
+            self.center.weight.detach().numpy(),
+            self.context.weight.detach().numpy(),
+            batch.walks,
+            batch.keep,
+            batch.reach,
+            batch.negatives,
+            lr,
+        )
+        return loss_sum / max(batch.n_pairs, 1)
+
     def score_pairs(self, item_a: Tensor, item_b: Tensor) -> Tensor:
         if self.pair_score == "center":
             return pair_cosine(self.center(item_a), self.center(item_b), None, None)
@@ -180,6 +194,15 @@ def settings_advice(config: SkipGramConfig, device: torch.device) -> list[str]:
     return advice
 
 
+def walk_training_source(
+    walk_matrix: WalkMatrix, n_items: int, config: WindowConfig, device: torch.device
+) -> tuple[BatchSource, np.ndarray]:
+    """Walk batches for the CPU window step, else window pairs (GPU, Adam, per-pair SGD)."""
+    if uses_window_kernel(config, device):
+        return walk_batch_source(walk_matrix, n_items, config)
+    return window_pair_source(walk_matrix, n_items, config, device)
+
+
 def train_on_walks(
     data: PreparedDataset,
     walk_matrix: WalkMatrix,
@@ -192,7 +215,7 @@ def train_on_walks(
         warnings.warn(advice, stacklevel=2)
     generator = torch.Generator().manual_seed(config.seed)
     model = SkipGram(data.n_items, config.dim, generator, config.pair_score).to(device)
-    source, known = window_pair_source(walk_matrix, data.n_items, config, device)
+    source, known = walk_training_source(walk_matrix, data.n_items, config, device)
     return fit(
         model,
         source,

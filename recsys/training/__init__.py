@@ -5,14 +5,17 @@ How a torch method is put together (see recsys.models.skipgram for a short examp
 * a model: an :class:`~recsys.training.engine.EmbeddingModel` (sparse ``nn.Embedding``
   tables, ``loss(batch)``, ``score_pairs(a, b)``, ``item_embeddings(known)``);
 * a batch source: :class:`~recsys.training.batching.PairTableSource` (pairs of the
-  prepared dataset) or :class:`~recsys.training.sequences.WindowPairSource` (skip-gram
-  window pairs of walks, via :func:`~recsys.training.sequences.window_pair_source`);
+  prepared dataset), :class:`~recsys.training.sequences.WindowPairSource` (skip-gram
+  window pairs of walks, via :func:`~recsys.training.sequences.window_pair_source`) or,
+  for CPU SGD, :class:`~recsys.training.window_sgns.WalkBatchSource` (batches of walks
+  trained window by window with shared negatives);
 * a config inheriting :class:`~recsys.training.config.EngineConfig` (or
   :class:`~recsys.training.config.WindowConfig` for walk-based methods);
 * :func:`~recsys.training.engine.fit` runs the loop, the learning curve, evaluation,
   checkpoints and callbacks, and returns the ItemEmbeddings.
 
 Modules: batching (bulk negatives, pair batches), sequences (windows, subsampling),
-schedule (learning rates), checkpoint, monitor (sampled AUC), fused_sgns (CPU kernel),
+schedule (learning rates), checkpoint, monitor (sampled AUC), fused_sgns (CPU per-pair
+kernel), window_sgns (CPU window kernel, negatives shared per window),
 sgns_torch (the GPU's skip-gram step), engine (the loop), config.
 """

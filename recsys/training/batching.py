@@ -48,6 +48,30 @@ class PairBatch:
         return int(self.center.shape[0])
 
 
+@dataclass(frozen=True)
+class WalkBatch:
+    """A batch of walks with its random draws, for CPU skip-gram SGD (``window_sgns``).
+
+    Attributes:
+        walks: (n_walks, walk_length) int32 item ids.
+        keep: (n_walks, walk_length) bool, the tokens that survive subsampling.
+        reach: (n_walks, walk_length) int32 window of each token as a target, in 1..window.
+        negatives: (n_walks, walk_length, K) int64 negatives of each token's window.
+        n_pairs: (input, output) positive pairs in the batch (the pairs/s denominator).
+        progress: fraction of the epoch done once this batch is trained, in (0, 1].
+    """
+
+    walks: np.ndarray
+    keep: np.ndarray
+    reach: np.ndarray
+    negatives: np.ndarray
+    n_pairs: int
+    progress: float
+
+    def __len__(self) -> int:
+        return self.n_pairs
+
+
 class BatchSource(Protocol):
     """What the engine trains on: an iterator of batches per epoch.
 
@@ -60,8 +84,8 @@ class BatchSource(Protocol):
         """Expected number of batches per epoch (progress bar total; may be an estimate)."""
         ...
 
-    def epoch(self, generator: torch.Generator) -> Iterator[PairBatch]:
-        """Yield one epoch of batches."""
+    def epoch(self, generator: torch.Generator) -> Iterator[PairBatch | WalkBatch]:
+        """Yield one epoch of batches (:class:`PairBatch`, or walk batches for CPU SGD)."""
         ...
 
 

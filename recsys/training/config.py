@@ -63,3 +63,9 @@ class WindowConfig(EngineConfig, WalkConfig):
         description="draw each center's window uniformly in 1..window (word2vec/gensim); "
         "False pairs every product within the full window",
     )
+    shared_negatives: bool = Field(
+        True,
+        description="CPU SGD: train straight from walks with one draw of negatives shared "
+        "by each window's contexts (pWord2Vec, Ji et al. 2016: several times the "
+        "throughput); False draws fresh negatives per pair, as word2vec.c",
+    )

@@ -32,7 +32,7 @@ from recsys.config import Device
 from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import ItemEmbeddings
 from recsys.evaluation.metrics import evaluate
-from recsys.training.batching import BatchSource, PairBatch
+from recsys.training.batching import BatchSource, PairBatch, WalkBatch
 from recsys.training.checkpoint import (
     TrainingState,
     data_fingerprint,
@@ -87,6 +87,14 @@ class EmbeddingModel(nn.Module):
         """
         return None
 
+    def fused_walk_step(self, batch: WalkBatch, lr: float) -> float:
+        """One plain-SGD step on a batch of walks (shared negatives); returns the mean loss.
+
+        Only models trained by :class:`~recsys.training.window_sgns.WalkBatchSource` have
+        one (skip-gram on CPU).
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot train on walk batches")
+
     def sparse_parameters(self) -> list[nn.Parameter]:
         """Weights of every sparse embedding table (the optimizer treats them lazily)."""
         tables = [m for m in self.modules() if isinstance(m, nn.Embedding) and m.sparse]
@@ -134,7 +142,7 @@ class EpochStats:
 def train_step(
     model: EmbeddingModel,
     optimizers: Sequence[torch.optim.Optimizer],
-    batch: PairBatch,
+    batch: PairBatch | WalkBatch,
     lr: float,
     optimizer_kind: str,
 ) -> Tensor | float:
@@ -142,8 +150,10 @@ def train_step(
 
     Losses are means over the batch; plain SGD takes ``lr`` per pair (word2vec's convention,
     0.025 there), so its step is scaled back up by the batch size. A model with a fused SGD
-    step (skip-gram) bypasses autograd.
+    step (skip-gram) bypasses autograd; a batch of walks always takes the fused walk step.
     """
+    if isinstance(batch, WalkBatch):
+        return model.fused_walk_step(batch, lr)
     if optimizer_kind == "sgd":
         fused_loss = model.fused_sgd_step(batch, lr)
         if fused_loss is not None:

@@ -25,7 +25,7 @@ from numba import prange
 
 
 @numba.njit(nogil=True, fastmath=True, cache=True)
-def _softplus(x: float) -> float:
+def softplus(x: float) -> float:
     """log(1 + exp(x)) without overflow."""
     return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
 
@@ -62,7 +62,7 @@ def sgns_step(
             for d in range(dim):
                 dot += center_table[c, d] * context_table[o, d]
             label = 1.0 if j == 0 else 0.0
-            loss += _softplus(-float(dot)) if j == 0 else _softplus(float(dot))
+            loss += softplus(-float(dot)) if j == 0 else softplus(float(dot))
             g = np.float32(lr * (label - 1.0 / (1.0 + math.exp(-dot))))
             for d in range(dim):
                 update[d] += g * context_table[o, d]
