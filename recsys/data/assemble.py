@@ -69,6 +69,7 @@ def _side_table(side: pd.DataFrame | None, asins: npt.NDArray[np.object_]) -> di
             values = np.full(n, None, dtype=object)
             if side is not None and name in side:
                 values[has_row] = side[name].to_numpy(object)[row[has_row]]
+                values[pd.isna(values)] = None  # text columns hold None, never NaN
         columns[name] = values
     columns["has_metadata"] = has_row
     return columns

@@ -51,12 +51,13 @@ def split_fields(line: str, delimiter: str) -> list[str]:
 
 
 def sniff_delimiter(path: Path | str, lines: list[tuple[int, str]]) -> str:
-    """Comma, tab or semicolon when every sampled line has it, else whitespace.
+    """Comma or semicolon when every sampled line has it, tab when every line has one,
+    else whitespace (runs of spaces and tabs, mixed freely, as SNAP's edge lists have).
 
     Raises:
-        DataError: some lines use one delimiter and others another, naming both lines.
+        DataError: some lines use a comma (or semicolon) and others not, naming both lines.
     """
-    for delimiter in (",", "\t", ";"):
+    for delimiter in (",", ";"):
         having = [number for number, line in lines if delimiter in line]
         if having and len(having) == len(lines):
             return delimiter
@@ -67,6 +68,8 @@ def sniff_delimiter(path: Path | str, lines: list[tuple[int, str]]) -> str:
                 f"{path}: mixed delimiters: line {having[0]} is separated by {name}s, line "
                 f"{other} is not; use one delimiter (comma, tab or spaces) throughout"
             )
+    if all("\t" in line.strip(" ") for _, line in lines):
+        return "\t"
     return WHITESPACE
 
 

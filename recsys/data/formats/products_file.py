@@ -64,7 +64,7 @@ def _path_levels(paths: pd.Series) -> pd.DataFrame:
     levels = paths.astype("string").str.strip("|> ").str.split(PATH_SEPARATOR, n=3, expand=True)
     levels = levels.reindex(columns=range(3))
     levels.columns = ["category_1", "category_2", "category_3"]
-    return levels.replace("", None)
+    return levels.replace("", np.nan)
 
 
 def read_products_file(path: Path) -> ProductsFile:
@@ -97,12 +97,12 @@ def read_products_file(path: Path) -> ProductsFile:
     table = pd.DataFrame({"asin": frame[id_column].str.strip()})
     for name in ("title", "brand"):
         if name in frame:
-            table[name] = frame[name].str.strip().replace("", None)
+            table[name] = frame[name].str.strip().replace("", np.nan)
     if "category" in frame and not {"category_1", "category_2", "category_3"} & set(frame.columns):
         table = table.join(_path_levels(frame["category"]))
     for name in ("category_1", "category_2", "category_3"):
         if name in frame:
-            table[name] = frame[name].str.strip().replace("", None)
+            table[name] = frame[name].str.strip().replace("", np.nan)
     for name in ("price", "sales_rank"):
         if name in frame:
             table[name] = _number(frame[name])
