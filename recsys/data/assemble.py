@@ -17,7 +17,7 @@ edge in both directions, or twice, says the pair exists, not that it is twice as
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -44,11 +44,85 @@ class AssembledPairs:
     side_rows_matched: int  # of them, rows whose id is a product in a pair
 
 
-def _as_text(ids: Any) -> pa.Array:
+def _as_arrow(ids: Any) -> pa.Array:
     array = ids if isinstance(ids, pa.Array | pa.ChunkedArray) else pa.array(ids, pa.string())
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
-    return array.cast(pa.string()) if array.type != pa.string() else array
+    return array
+
+
+class IdTable(Protocol):
+    """The distinct ids of some entries, indexed by code."""
+
+    def __len__(self) -> int: ...
+
+    def order(self, codes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """The positions of ``codes`` sorted by their ids (numbers numerically, text as text)."""
+        ...
+
+    def text(self, codes: npt.NDArray[np.int64]) -> npt.NDArray[np.object_]:
+        """The ids of ``codes`` as text."""
+        ...
+
+
+def number_ids(
+    source_ids: Any, target_ids: Any
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], IdTable]:
+    """``(codes of the sources, codes of the targets, the distinct ids)``.
+
+    Integer ids (a pairs file whose ids are all written as integers) are offsets from the
+    smallest when they span a range a few times the entries, else hashed by
+    ``pandas.factorize``, and ordered numerically; text ids are dictionary-encoded by
+    pyarrow and ordered as text (integer columns take a quarter of the time, measured).
+    """
+    source, target = _as_arrow(source_ids), _as_arrow(target_ids)
+    if pa.types.is_integer(source.type) and pa.types.is_integer(target.type):
+        values = np.concatenate([source.to_numpy(), target.to_numpy()]).astype(np.int64)
+        low = int(values.min()) if values.size else 0
+        span = int(values.max()) - low + 1 if values.size else 0
+        if span <= max(4 * values.size, 1 << 20):
+            # Ids within a few times the entry count (SNAP node ids): the code is the id
+            # minus the smallest, no hashing or sorting at all.
+            codes = values - low
+            ids: IdTable = _IntegerIds(np.arange(low, low + span, dtype=np.int64))
+        else:
+            codes, uniques = pd.factorize(values)
+            ids = _IntegerIds(np.asarray(uniques, dtype=np.int64))
+    else:
+        both = pa.concat_arrays([source.cast(pa.string()), target.cast(pa.string())])
+        encoded = both.dictionary_encode()
+        codes = encoded.indices.to_numpy(zero_copy_only=False)
+        ids = _TextIds(encoded.dictionary)
+    codes = codes.astype(np.int64, copy=False)
+    return codes[: len(source)], codes[len(source) :], ids
+
+
+@dataclass(frozen=True)
+class _IntegerIds:
+    uniques: npt.NDArray[np.int64]
+
+    def __len__(self) -> int:
+        return int(self.uniques.size)
+
+    def order(self, codes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        return np.argsort(self.uniques[codes], kind="stable")
+
+    def text(self, codes: npt.NDArray[np.int64]) -> npt.NDArray[np.object_]:
+        return pa.array(self.uniques[codes]).cast(pa.string()).to_numpy(zero_copy_only=False)
+
+
+@dataclass(frozen=True)
+class _TextIds:
+    dictionary: pa.Array
+
+    def __len__(self) -> int:
+        return len(self.dictionary)
+
+    def order(self, codes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        return pc.array_sort_indices(self.dictionary.take(pa.array(codes))).to_numpy()
+
+    def text(self, codes: npt.NDArray[np.int64]) -> npt.NDArray[np.object_]:
+        return self.dictionary.take(pa.array(codes)).to_numpy(zero_copy_only=False)
 
 
 def _side_table(side: pd.DataFrame | None, asins: npt.NDArray[np.object_]) -> dict[str, Any]:
@@ -94,28 +168,25 @@ def assemble_pairs(
     Raises:
         DataError: more products than int32 ids allow.
     """
-    source = _as_text(source_ids)
-    n_entries = len(source)
-    both = pa.concat_arrays([source, _as_text(target_ids)]).dictionary_encode()
-    codes = both.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    a, b = codes[:n_entries], codes[n_entries:]
+    a, b, ids = number_ids(source_ids, target_ids)
+    n_entries = a.size
     distinct = a != b
     self_pairs = int(n_entries - distinct.sum())
-    n_ids = len(both.dictionary)
+    n_ids = len(ids)
     if n_ids > MAX_DENSE_ITEMS:
         raise DataError(f"{n_ids:,} products: more than the {MAX_DENSE_ITEMS:,} supported")
     a, b, bits = a[distinct], b[distinct], relation_bits[distinct]
-    # Dense ids in id-text order, over the ids that remain in some pair.
+    # Dense ids in id order, over the ids that remain in some pair.
     used = np.zeros(n_ids, dtype=bool)
     used[a] = True
     used[b] = True
     used_ids = np.flatnonzero(used)
-    order = pc.array_sort_indices(both.dictionary.take(pa.array(used_ids))).to_numpy()
+    order = ids.order(used_ids)
     dense = np.full(n_ids, -1, dtype=np.int64)
     dense[used_ids[order]] = np.arange(used_ids.size)
     entry_weight = None if weight is None else weight[distinct]
     pairs = dedupe_entries(dense[a], dense[b], bits, used_ids.size, entry_weight)
-    asins = np.asarray(both.dictionary.take(pa.array(used_ids[order])).to_pylist(), dtype=object)
+    asins = ids.text(used_ids[order])
     columns = {"item_id": np.arange(asins.size, dtype=np.int32), "asin": asins}
     columns.update(_side_table(side, asins))
     products = pd.DataFrame(columns)[list(PRODUCT_COLUMNS)]

@@ -199,3 +199,11 @@ def test_numeric_ids_keep_their_text(tmp_path: Path) -> None:
     assert np.array_equal(parsed.pairs.item_a, [0, 1]) and np.array_equal(
         parsed.pairs.item_b, [2, 2]
     )
+
+
+def test_integer_ids_far_apart_or_turning_to_text_later(tmp_path: Path) -> None:
+    far = read_pairs_file(write(tmp_path / "far.csv", ["5,1000000000000", "1000000000000,7"]))
+    assert far.products["asin"].tolist() == ["5", "7", "1000000000000"]  # numeric order
+    lines = [f"{i},{i + 1}" for i in range(300)] + ["299,X9"]
+    mixed = read_pairs_file(write(tmp_path / "mixed.csv", lines))
+    assert mixed.report.n_pairs == 301 and "X9" in set(mixed.products["asin"])

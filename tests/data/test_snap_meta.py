@@ -12,7 +12,6 @@ from recsys.config import DataConfig
 from recsys.data.formats.registry import detect_input_format
 from recsys.data.formats.snap_meta import read_snap_meta
 from recsys.data.prepare import prepare_dataset
-from tests.conftest import shared_data_dir
 
 RECORDS = """# Full information about Amazon Share the Love products
 Total items: 4
@@ -92,14 +91,6 @@ def test_a_complete_last_record_is_kept(tmp_path: Path) -> None:
     parsed = read_snap_meta(write(tmp_path, text))
     assert parsed.report.malformed == 0 and parsed.report.records_kept == 3
     assert parsed.report.n_pairs == 4 and parsed.report.n_products_with_metadata == 3
-
-
-@pytest.fixture(scope="module")
-def snap_samples() -> Path:
-    folder = shared_data_dir() / "snap"
-    if not (folder / "Music0601.txt").exists():
-        pytest.skip(f"real SNAP samples not found under {folder} (set RECSYS_SHARED_DATA)")
-    return folder
 
 
 def degrees(dataset_pairs: tuple[np.ndarray, np.ndarray]) -> np.ndarray:

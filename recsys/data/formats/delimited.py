@@ -148,11 +148,20 @@ class InvalidRows:
 
 
 def read_columns(
-    text: CleanText, n_columns: int, wanted: list[int], invalid: InvalidRows
+    text: CleanText,
+    n_columns: int,
+    wanted: list[int],
+    invalid: InvalidRows,
+    integer_columns: frozenset[int] = frozenset(),
 ) -> pa.Table:
-    """The ``wanted`` columns (0-based) of every row, as strings, named ``c<index>``."""
+    """The ``wanted`` columns (0-based) of every row, named ``c<index>``: strings, or int64
+    for ``integer_columns`` (empty cells null).
+
+    Raises:
+        pyarrow.ArrowInvalid: an integer column holds something else.
+    """
     names = [f"c{index}" for index in range(n_columns)]
-    include = [names[index] for index in wanted]
+    types = {names[i]: pa.int64() if i in integer_columns else pa.string() for i in wanted}
     return pa_csv.read_csv(
         io.BytesIO(text.data),
         read_options=pa_csv.ReadOptions(column_names=names, block_size=16 << 20),
@@ -160,8 +169,18 @@ def read_columns(
             delimiter=text.delimiter, invalid_row_handler=invalid, newlines_in_values=False
         ),
         convert_options=pa_csv.ConvertOptions(
-            column_types=dict.fromkeys(include, pa.string()),
-            include_columns=include,
-            strings_can_be_null=False,
+            column_types=types, include_columns=list(types), strings_can_be_null=False
         ),
     )
+
+
+def has_padded_integer(text: CleanText) -> bool:
+    """Whether some field starts with ``0`` and a digit (``007``): as an integer it would
+    lose its text and meet ``7``, so such ids stay text."""
+    array = np.frombuffer(text.data, dtype=np.uint8)
+    if array.size < 2:
+        return False
+    field_start = np.ones(array.size, dtype=bool)
+    field_start[1:] = (array[:-1] == ord("\n")) | (array[:-1] == ord(text.delimiter))
+    zero = field_start[:-1] & (array[:-1] == ord("0"))
+    return bool(np.any(zero & (array[1:] >= ord("0")) & (array[1:] <= ord("9"))))

@@ -21,6 +21,7 @@ error naming file, line and column.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,7 @@ from recsys.data.formats.delimited import (
     InvalidRows,
     clean,
     data_lines,
+    has_padded_integer,
     invalid_lines,
     is_number,
     read_columns,
@@ -64,6 +66,7 @@ RELATION_NAME = "relation"
 FREE_RELATION_BITS = (32, 64, 128)  # for relation names not in RELATION_BITS
 MAX_LINE_NUMBERS = 10
 SNIFF_LINES = 200
+_INTEGER = re.compile(r"^-?(0|[1-9][0-9]{0,17})$")
 
 
 @dataclass(frozen=True)
@@ -226,6 +229,17 @@ def _weights(column: pa.ChunkedArray, rows: Any, path: Path, name: str) -> npt.N
     return weight.astype(np.float32)
 
 
+def _integer_ids(shape: PairsLayout, lines: list[tuple[int, str]]) -> bool:
+    """Whether the sampled ids are all integers written plainly (read as int64 then)."""
+    header = shape.header_line
+    rows = [split_fields(line, shape.delimiter) for number, line in lines if number != header]
+    return bool(rows) and all(
+        len(row) > index and _INTEGER.match(row[index]) is not None
+        for row in rows
+        for index in shape.id_columns
+    )
+
+
 def read_pairs_file(
     path: Path, *, columns: str | None = None, products: Path | None = None
 ) -> ParsedMetadata:
@@ -237,13 +251,22 @@ def read_pairs_file(
     """
     started = time.perf_counter()
     status = open_stream(path)
-    shape = layout(path, data_lines(head_text(path))[:SNIFF_LINES], columns)
+    lines = data_lines(head_text(path))[:SNIFF_LINES]
+    shape = layout(path, lines, columns)
     text = clean(read_all(status), shape.delimiter, shape.header_line)
     invalid = InvalidRows()
     wanted = [
         c for c in (*shape.id_columns, shape.weight_column, shape.relation_column) if c is not None
     ]
-    table = read_columns(text, shape.n_columns, wanted, invalid)
+    table = None
+    if _integer_ids(shape, lines) and not has_padded_integer(text):
+        try:
+            integers = frozenset(shape.id_columns)
+            table = read_columns(text, shape.n_columns, wanted, invalid, integers)
+        except pa.ArrowInvalid:  # a later id is not an integer: read them all as text
+            invalid = InvalidRows()
+    if table is None:
+        table = read_columns(text, shape.n_columns, wanted, invalid)
     line_cache: list[npt.NDArray[np.int64]] = []
 
     def rows() -> npt.NDArray[np.int64]:
@@ -252,11 +275,13 @@ def read_pairs_file(
         return line_cache[0]
 
     column = {index: table.column(f"c{index}") for index in wanted}
-    id_a = pc.utf8_trim_whitespace(column[shape.id_columns[0]])
-    id_b = pc.utf8_trim_whitespace(column[shape.id_columns[1]])
-    empty = np.asarray(
-        pc.or_(pc.equal(id_a, ""), pc.equal(id_b, "")).to_numpy(zero_copy_only=False), bool
-    )
+    id_a, id_b = column[shape.id_columns[0]], column[shape.id_columns[1]]
+    if pa.types.is_integer(id_a.type):
+        empty = pc.or_(pc.is_null(id_a), pc.is_null(id_b))
+    else:
+        id_a, id_b = pc.utf8_trim_whitespace(id_a), pc.utf8_trim_whitespace(id_b)
+        empty = pc.or_(pc.equal(id_a, ""), pc.equal(id_b, ""))
+    empty = np.asarray(empty.to_numpy(zero_copy_only=False), dtype=bool)
     weight = None
     if shape.weight_column is not None:
         weight = _weights(column[shape.weight_column], rows, path, shape.names[shape.weight_column])

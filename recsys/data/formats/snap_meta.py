@@ -36,10 +36,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from recsys.data.assemble import assemble_pairs
@@ -50,17 +48,21 @@ from recsys.data.parse import ParsedMetadata, ParseReport, stream_fields, table_
 
 NAME = "snap-amazon-meta"
 MAX_LINE_NUMBERS = 10
-_START = re.compile(r"^Id:[ \t]*\d+", re.M)
-_ASIN = re.compile(r"^ASIN:[ \t]*(\S+)", re.M)
-_TITLE = re.compile(r"^[ \t]+title:[ \t]?([^\r\n]*)", re.M)
-_GROUP = re.compile(r"^[ \t]+group:[ \t]*([^\r\n]*)", re.M)
-_RANK = re.compile(r"^[ \t]+salesrank:[ \t]*(-?\d+)", re.M)
-_SIMILAR = re.compile(r"^[ \t]+similar:[ \t]*(\d+)([^\r\n]*)", re.M)
-_CATEGORY_PATH = re.compile(r"^[ \t]+categories:[ \t]*[1-9]\d*\r?\n[ \t]*(\|[^\r\n]*)", re.M)
-_DISCONTINUED = re.compile(r"^[ \t]+discontinued product", re.M)
-_REVIEWS = re.compile(r"^[ \t]+reviews:[ \t]*total:[ \t]*\d+[ \t]+downloaded:[ \t]*(\d+)", re.M)
-_REVIEW_LINE = re.compile(r"^[ \t]+\d{4}-\d{1,2}-\d{1,2}[ \t]", re.M)
-_LEVEL_ID = re.compile(r"\[\d*\]$")
+# A record, after its "Id:": one anchored match captures every field up to the first
+# category path (about 3x faster than one search per field over a block, measured); the
+# review lines after it are never looked at, except in the file's last record.
+_RECORD = re.compile(
+    r"[ \t]*\d+[ \t]*\r?\nASIN:[ \t]*(?P<asin>\S+)[^\n]*\n"
+    r"(?P<discontinued>[ \t]+discontinued product)?"
+    r"(?:[ \t]+title:[ \t]?(?P<title>[^\r\n]*)\r?\n)?"
+    r"(?:[ \t]+group:[ \t]*(?P<group>[^\r\n]*)\r?\n)?"
+    r"(?:[ \t]+salesrank:[ \t]*(?P<rank>-?\d+)[^\n]*\n)?"
+    r"(?:[ \t]+similar:[ \t]*(?P<n_similar>\d+)(?P<similar>[^\r\n]*)\r?\n)?"
+    r"(?:[ \t]+categories:[ \t]*[1-9]\d*[^\n]*\n[ \t]*(?P<path>\|[^\r\n]*))?"
+)
+_REVIEWS = re.compile(r"\n[ \t]+reviews:[ \t]*total:[ \t]*\d+[ \t]+downloaded:[ \t]*(\d+)")
+_REVIEW_LINE = re.compile(r"\n[ \t]+\d{4}-\d{1,2}-\d{1,2}[ \t]")
+_LEVEL_NAME = re.compile(r"\|([^|\[]*)\[")
 
 
 def sniff(head: str) -> bool:
@@ -86,92 +88,73 @@ class _Records:
     malformed: int = 0
     malformed_lines: list[int] = field(default_factory=list)
 
+    def wants_lines(self) -> bool:
+        return len(self.malformed_lines) < MAX_LINE_NUMBERS
+
     def bad(self, line: int) -> None:
         self.malformed += 1
-        if len(self.malformed_lines) < MAX_LINE_NUMBERS:
+        if self.wants_lines():
             self.malformed_lines.append(line)
 
 
-def _per_record(pattern: re.Pattern[str], text: str, starts: npt.NDArray[np.int64]) -> list[Any]:
-    """The first match of ``pattern`` inside each record (None where there is none)."""
-    found: list[Any] = [None] * starts.size
-    matches = list(pattern.finditer(text))
-    if matches:
-        owner = np.searchsorted(starts, [m.start() for m in matches], side="right") - 1
-        for index, match in zip(owner.tolist(), matches, strict=True):
-            if index >= 0 and found[index] is None:
-                found[index] = match
-    return found
-
-
 def _levels(path: str) -> tuple[str | None, str | None]:
-    names = [_LEVEL_ID.sub("", level).strip() for level in path.strip().split("|")]
-    names = [name for name in names if name]
-    return (names[2] if len(names) > 2 else None, names[3] if len(names) > 3 else None)
+    """The path's third and fourth non-empty level names (below store and facet)."""
+    names = [name for name in _LEVEL_NAME.findall(path) if name.strip()]
+    return (
+        names[2].strip() if len(names) > 2 else None,
+        names[3].strip() if len(names) > 3 else None,
+    )
 
 
-def _text(match: re.Match[str] | None) -> str | None:
-    return (match.group(1).strip() or None) if match is not None else None
+def _text(value: str | None) -> str | None:
+    return (value.strip() or None) if value is not None else None
 
 
 def _read_block(text: str, first_line: int, out: _Records, last: bool) -> None:
     """Every record of ``text`` (which starts at a record start or before the first one)."""
-    starts = np.array([m.start() for m in _START.finditer(text)], dtype=np.int64)
-    if starts.size == 0:
-        return
-    fields = {
-        name: _per_record(pattern, text, starts)
-        for name, pattern in (
-            ("asin", _ASIN),
-            ("title", _TITLE),
-            ("group", _GROUP),
-            ("rank", _RANK),
-            ("similar", _SIMILAR),
-            ("path", _CATEGORY_PATH),
-            ("discontinued", _DISCONTINUED),
-            ("reviews", _REVIEWS),
-        )
-    }
-    out.records += starts.size
+    text = "\n" + text
+    chunks = text.split("\nId:")  # chunks[0] is a header or empty: not a record
+    out.records += len(chunks) - 1
+    offset = len(chunks[0])  # of the record's "\nId:" in text
 
-    def bad(index: int) -> None:
-        out.bad(first_line + text.count("\n", 0, int(starts[index])))
+    def bad() -> None:  # line numbers are counted only for the few that are reported
+        out.bad(first_line + text.count("\n", 1, offset + 1) if out.wants_lines() else 0)
 
-    for index in range(starts.size):
-        asin = fields["asin"][index]
-        if asin is None:
-            bad(index)
+    for number, chunk in enumerate(chunks[1:], start=1):
+        if number > 1:
+            offset += len(chunks[number - 1]) + 4
+        fields = _RECORD.match(chunk)
+        if fields is None:
+            bad()
             continue
-        if fields["discontinued"][index] is not None:
+        if fields["discontinued"] is not None:
             out.discontinued += 1
             continue
-        reviews = fields["reviews"][index]
-        if reviews is None:
-            bad(index)
+        reviews = _REVIEWS.search(chunk, fields.end() - 1)
+        if reviews is None or (
+            last
+            and number == len(chunks) - 1
+            and len(_REVIEW_LINE.findall(chunk, reviews.end())) < int(reviews.group(1))
+        ):
+            bad()  # incomplete: cut off before its reviews end
             continue
-        if last and index == starts.size - 1:
-            announced = int(reviews.group(1))
-            if len(_REVIEW_LINE.findall(text, reviews.end())) < announced:
-                bad(index)
-                continue
-        similar = fields["similar"][index]
-        listed = similar.group(2).split() if similar is not None else []
-        if similar is not None and int(similar.group(1)) != len(listed):
-            bad(index)
+        listed = fields["similar"].split() if fields["similar"] is not None else []
+        if fields["n_similar"] is not None and int(fields["n_similar"]) != len(listed):
+            bad()
             continue
-        asin_text = asin.group(1)
-        out.asin.append(asin_text)
-        out.title.append(_text(fields["title"][index]))
-        out.group.append(_text(fields["group"][index]))
-        path = fields["path"][index]
-        level_2, level_3 = _levels(path.group(1)) if path is not None else (None, None)
+        asin = fields["asin"]
+        out.asin.append(asin)
+        out.title.append(_text(fields["title"]))
+        out.group.append(_text(fields["group"]))
+        path = fields["path"]
+        level_2, level_3 = _levels(path) if path is not None else (None, None)
         out.category_2.append(level_2)
         out.category_3.append(level_3)
-        rank = fields["rank"][index]
-        out.sales_rank.append(float(rank.group(1)) if rank is not None else np.nan)
+        rank = fields["rank"]
+        out.sales_rank.append(float(rank) if rank is not None else np.nan)
         if listed:
             out.with_similar += 1
-            out.sources += [asin_text] * len(listed)
+            out.sources += [asin] * len(listed)
             out.targets += listed
 
 
