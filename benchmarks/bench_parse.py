@@ -19,15 +19,10 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from recsys.data.formats.amazon import MetadataFormat, detect_format
+from recsys.data.formats.stream import block_lines, iter_line_blocks, open_stream
 from recsys.data.parse import PARALLEL_MIN_BYTES, parse_metadata
 from recsys.data.pyliteral import parse_python_literal
-from recsys.data.reader import (
-    MetadataFormat,
-    block_lines,
-    detect_format,
-    iter_line_blocks,
-    open_stream,
-)
 
 
 def default_files() -> list[Path]:

@@ -41,13 +41,24 @@ class DataConfig(StrictModel):
     dataset: str = Field(
         "synthetic-small",
         description="a dataset name (electronics, books, synthetic-electronics, "
-        "synthetic-books, synthetic-small) or a path to a metadata .json/.json.gz file",
+        "synthetic-books, synthetic-small) or the path of a data file: Amazon metadata "
+        "(.json/.json.gz), SNAP amazon-meta.txt, or a CSV/TSV/whitespace pairs file",
     )
     data_dir: Path = Field(
         default_factory=default_data_dir,
         description=f"where raw files and prepared datasets live (env {DATA_DIR_ENV})",
     )
     weights: RelationWeights = Field(default_factory=RelationWeights)
+    columns: str | None = Field(
+        None,
+        description="a pairs file's columns: a,b[,weight[,relation]] as header names or "
+        "1-based positions (default: found by name, else columns 1 and 2, weight 3)",
+    )
+    products: Path | None = Field(
+        None,
+        description="a products CSV giving a pairs file's products side information (id "
+        "column and any of title, brand, category or category path, price, sales rank)",
+    )
     study_filters: bool = Field(
         True,
         description="keep only records with `related`, a title and >= 2 also_bought entries, "

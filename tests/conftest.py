@@ -24,13 +24,24 @@ def shared_data_dir() -> Path:
     return Path(os.environ.get("RECSYS_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 
 
+def samples_folder(name: str, probe: str, what: str) -> Path:
+    """``shared/data/<name>`` when it holds ``probe``; else the test skips, saying why."""
+    folder = shared_data_dir() / name
+    if not (folder / probe).exists():
+        pytest.skip(f"real {what} samples not found under {folder} (set RECSYS_SHARED_DATA)")
+    return folder
+
+
 @pytest.fixture(scope="session")
 def amazon_samples() -> Path:
-    """Folder of the real Amazon metadata samples; skips, saying why, when absent."""
-    folder = shared_data_dir() / "amazon"
-    if not (folder / "meta_Digital_Music.json.gz").exists():
-        pytest.skip(f"real Amazon samples not found under {folder} (set RECSYS_SHARED_DATA)")
-    return folder
+    """Folder of the real Amazon metadata samples."""
+    return samples_folder("amazon", "meta_Digital_Music.json.gz", "Amazon")
+
+
+@pytest.fixture(scope="session")
+def snap_samples() -> Path:
+    """Folder of the real SNAP samples."""
+    return samples_folder("snap", "Music0601.txt", "SNAP")
 
 
 def make_planted_dataset(

@@ -18,14 +18,19 @@ OPTION_OF_FIELD = {
     "study_filters": "--no-study-filters",
     "validation_fraction": "--validation-fraction",
     "split_seed": "--seed",
+    "columns": "--columns",
+    "products": "--products",
 }
 FIELDS = DataConfig.model_fields
 
 EPILOG = (
     "DATASET is electronics or books (UCSD's 2014 category files, read from DATA_DIR/raw/ "
     "or downloaded there), synthetic-small, synthetic-electronics or synthetic-books "
-    "(generated once; add :SCALE, e.g. synthetic-books:0.05), or the path of any Amazon "
-    "metadata .json/.json.gz file (2014 or 2018 format, detected from its content). "
+    "(generated once; add :SCALE, e.g. synthetic-books:0.05), or the path of a data file, "
+    "gzip-compressed or not, its format detected from its content: Amazon metadata "
+    ".json/.json.gz (2014 or 2018), SNAP's amazon-meta.txt, or a pairs file (CSV, TSV or "
+    "whitespace-separated; two product-id columns, optional weight and relation columns; "
+    "header optional; # comments skipped). "
     "The result is cached in DATA_DIR/prepared/, keyed by the file's sha256 and these "
     "settings: running again loads it."
 )
@@ -71,6 +76,19 @@ def build_config(**values: Any) -> DataConfig:
     metavar="N",
     help=f"{FIELDS['split_seed'].description} [default: {FIELDS['split_seed'].default}]",
 )
+@click.option(
+    "--columns",
+    default=None,
+    metavar="A,B[,W[,R]]",
+    help=f"{FIELDS['columns'].description}",
+)
+@click.option(
+    "--products",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE",
+    help=f"{FIELDS['products'].description}",
+)
 @click.option("--quiet", "-q", is_flag=True, help="no progress bars; print only the cache folder")
 def prepare_command(
     dataset: str | None,
@@ -78,6 +96,8 @@ def prepare_command(
     study_filters: bool | None,
     validation_fraction: float | None,
     seed: int | None,
+    columns: str | None,
+    products: Path | None,
     quiet: bool,
 ) -> None:
     """Parse DATASET into products and weighted pairs, split them, and cache the result.
@@ -94,6 +114,8 @@ def prepare_command(
         study_filters=study_filters,
         validation_fraction=validation_fraction,
         split_seed=seed,
+        columns=columns,
+        products=products,
     )
     # Imported here: `recsys --help` should not pay for pandas and the parser.
     from recsys.data.prepare import prepare_dataset

@@ -54,7 +54,8 @@ def params_help(method_name: str) -> str:
     default=None,
     metavar="D",
     help="dataset name (electronics, books, synthetic-electronics, synthetic-books, "
-    "synthetic-small) or a metadata .json/.json.gz file [default: synthetic-small]",
+    "synthetic-small) or a data file (Amazon or SNAP metadata, a pairs file; -P columns=... "
+    "-P products=FILE for a pairs file) [default: synthetic-small]",
 )
 @click.option(
     "--data-dir",

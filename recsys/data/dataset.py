@@ -21,6 +21,17 @@ from recsys.typing import BoolMask, ItemIds, Labels, Weights
 RELATION_BOUGHT_TOGETHER = 1
 RELATION_ALSO_BOUGHT = 2
 RELATION_ALSO_VIEWED = 4
+RELATION_SIMILAR = 8  # SNAP amazon-meta's `similar` lists
+RELATION_CO_PURCHASE = 16  # a pairs file's rows when it has no relation column
+# 32, 64, 128: the other names of a pairs file's relation column, in sorted order (the
+# manifest's parse.relation_bits says which is which).
+RELATION_BITS = {
+    "bought_together": RELATION_BOUGHT_TOGETHER,
+    "also_bought": RELATION_ALSO_BOUGHT,
+    "also_viewed": RELATION_ALSO_VIEWED,
+    "similar": RELATION_SIMILAR,
+    "co_purchase": RELATION_CO_PURCHASE,
+}
 
 PRODUCT_COLUMNS = (
     "item_id",  # int32, dense

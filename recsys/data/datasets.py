@@ -7,7 +7,9 @@ Names:
     ``synthetic-small`` (the default), ``synthetic-electronics``, ``synthetic-books``:
         generated once by :mod:`recsys.data.synthetic` into ``<data_dir>/raw/`` and reused;
         an optional ``:SCALE`` suffix (``synthetic-electronics:0.05``) scales them.
-    anything else: the path of a metadata ``.json`` / ``.json.gz`` file.
+    anything else: the path of a data file, its format told by its content
+        (:mod:`recsys.data.formats.registry`): Amazon metadata, SNAP's amazon-meta.txt or
+        a delimited pairs file.
 """
 
 from __future__ import annotations
@@ -157,9 +159,12 @@ def _file_source(dataset: str) -> DatasetSource:
     if not path.is_file():
         raise DataError(
             f"{dataset!r} is neither a dataset name ({', '.join(dataset_names())}, optionally "
-            "synthetic-...:SCALE) nor an existing metadata .json / .json.gz file."
+            "synthetic-...:SCALE) nor an existing data file (Amazon metadata .json / .json.gz, "
+            "SNAP amazon-meta.txt, or a pairs file)."
         )
-    stem = path.name.removesuffix(".gz").removesuffix(".json")
+    stem = path.name.removesuffix(".gz")
+    for suffix in (".json", ".jsonl", ".txt", ".csv", ".tsv"):
+        stem = stem.removesuffix(suffix)
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", stem) or "dataset"
     kind: SourceKind = "synthetic" if stem.startswith("meta_synthetic-") else "real"
     return DatasetSource(name=name, path=path.resolve(), kind=kind)

@@ -27,10 +27,11 @@ from recsys.cores import available_cores
 from recsys.data.asin_codes import Codes, IrregularAsins, asins_of_codes, dense_ids
 from recsys.data.dataset import PRODUCT_COLUMNS
 from recsys.data.errors import DataError
-from recsys.data.extract import MAX_LINE_NUMBERS, BlockResult
+from recsys.data.formats.amazon import detect_format
+from recsys.data.formats.amazon_blocks import MAX_LINE_NUMBERS, BlockResult
+from recsys.data.formats.amazon_records import IGNORED_RELATIONS, N_RELATIONS, RELATION_NAMES
+from recsys.data.formats.stream import BLOCK_BYTES, StreamStatus, iter_line_blocks, open_stream
 from recsys.data.pairs import INT32_LIMIT, UniquePairs, dedupe_pair_keys, pair_keys
-from recsys.data.reader import BLOCK_BYTES, detect_format, iter_line_blocks, open_stream
-from recsys.data.records import IGNORED_RELATIONS, N_RELATIONS, RELATION_NAMES
 from recsys.data.workers import parse_blocks, parser_pool
 
 logger = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ class ParseReport:
     pairs_per_relation: dict[str, int]  # unique pairs carrying each relation
     workers: int
     seconds: float
+    details: dict[str, Any] = field(default_factory=dict)  # what only this format has
 
     @property
     def records_per_second(self) -> float:
@@ -102,6 +104,30 @@ MANIFEST_TOP_LEVEL = {
     "n_products_with_metadata": "n_products_with_metadata",
     "n_pairs": "n_pairs",
 }
+
+
+def stream_fields(status: StreamStatus) -> dict[str, Any]:
+    """The report's fields that describe how the file was read."""
+    return {
+        "compressed": status.compressed,
+        "size_bytes": status.size_bytes,
+        "lines": status.lines,
+        "truncated": status.truncated,
+        "truncation_reason": status.truncation_reason,
+        "dropped_partial_line": status.dropped_partial_line,
+        "byte_order_mark": status.byte_order_mark,
+    }
+
+
+def table_fields(products: pd.DataFrame, pairs: UniquePairs) -> dict[str, Any]:
+    """The report's sizes of the products table and the pairs."""
+    has_meta = products["has_metadata"].to_numpy(dtype=bool)
+    return {
+        "n_products": len(products),
+        "n_products_with_metadata": int(has_meta.sum()),
+        "n_pairs": len(pairs),
+        "n_pairs_with_metadata": int((has_meta[pairs.item_a] & has_meta[pairs.item_b]).sum()),
+    }
 
 
 @dataclass(frozen=True)
@@ -213,7 +239,7 @@ def _concat(chunks: list[Any], dtype: type) -> Any:
 
 
 def _code_weights(weights: RelationWeights) -> npt.NDArray[np.float32]:
-    """Weights in relation-code order (see recsys.data.records.CODE_*)."""
+    """Weights in relation-code order (see recsys.data.formats.amazon_records.CODE_*)."""
     return np.array([getattr(weights, name) for name in RELATION_NAMES], dtype=np.float32)
 
 
@@ -338,29 +364,19 @@ def parse_metadata(
         relations=pairs.relations,
     )
     products = _products_table(merger, record_ids, unique_codes, used)
-    has_meta = products["has_metadata"].to_numpy(dtype=bool)
     report = ParseReport(
+        **stream_fields(status),
+        **table_fields(products, pairs),
         source=str(path),
         format=str(fmt),
-        compressed=status.compressed,
-        size_bytes=status.size_bytes,
-        lines=status.lines,
         records_read=merger.records_read,
         records_kept=merger.records_kept,
         malformed=merger.malformed,
         malformed_lines=merger.malformed_lines,
-        truncated=status.truncated,
-        truncation_reason=status.truncation_reason,
-        dropped_partial_line=status.dropped_partial_line,
-        byte_order_mark=status.byte_order_mark,
         duplicate_records=duplicate_records,
         relation_entries=_entry_names(merger.relation_entries),
         relation_entries_kept=_entry_names(merger.relation_entries_kept),
         study_filters=study_filters,
-        n_products=len(products),
-        n_products_with_metadata=int(has_meta.sum()),
-        n_pairs=len(pairs),
-        n_pairs_with_metadata=int((has_meta[pairs.item_a] & has_meta[pairs.item_b]).sum()),
         pairs_per_relation={
             name: int(((pairs.relations >> code) & 1).sum())
             for code, name in enumerate(RELATION_NAMES)

@@ -1,8 +1,10 @@
 """Prepare a dataset once: resolve it, parse it, split it, cache it keyed by its inputs.
 
 The cache folder is ``<data_dir>/prepared/<name>-<key>/`` where ``key`` hashes the input
-file's content (sha256, streamed), the filters, the relation weights, the split settings
-(fraction, seed) and :data:`FORMAT_VERSION`. A second call with the
+file's content (sha256, streamed), the filters, the relation weights, a pairs file's
+``columns`` and products file (by content), the split settings (fraction, seed) and
+:data:`FORMAT_VERSION`. The input's format is detected by
+:mod:`recsys.data.formats.registry`. A second call with the
 same inputs loads the folder without parsing; a changed file or setting lands in a new
 folder. Every later stage (walks, training, tracking) starts from the
 :class:`PreparedDataset` returned here.
@@ -28,7 +30,8 @@ from recsys.config import DataConfig
 from recsys.data.dataset import PROTOCOLS, PreparedDataset, load_prepared, save_prepared
 from recsys.data.datasets import DatasetSource, resolve_dataset
 from recsys.data.errors import DataError
-from recsys.data.parse import parse_metadata
+from recsys.data.formats.registry import ReadOptions, read_input
+from recsys.data.formats.stream import check_readable
 from recsys.data.split import split_pairs
 
 logger = logging.getLogger(__name__)
@@ -61,9 +64,15 @@ def file_sha256(path: Path, *, progress: bool = False) -> str:
     return digest.hexdigest()
 
 
-def cache_settings(config: DataConfig, sha256: str) -> dict[str, Any]:
-    """Everything the prepared tables depend on (the data directory and name do not)."""
-    return {
+def cache_settings(
+    config: DataConfig, sha256: str, products_sha256: str | None = None
+) -> dict[str, Any]:
+    """Everything the prepared tables depend on (the data directory and name do not).
+
+    A pairs file's options enter only when given, so the keys of other datasets stay as
+    they were; the products file enters by its content's hash, not its path.
+    """
+    settings: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "sha256": sha256,
         "study_filters": config.study_filters,
@@ -71,25 +80,43 @@ def cache_settings(config: DataConfig, sha256: str) -> dict[str, Any]:
         "validation_fraction": config.validation_fraction,
         "split_seed": config.split_seed,
     }
+    if config.columns is not None:
+        settings["columns"] = config.columns
+    if products_sha256 is not None:
+        settings["products_sha256"] = products_sha256
+    return settings
 
 
-def cache_key(config: DataConfig, sha256: str) -> str:
+def cache_key(config: DataConfig, sha256: str, products_sha256: str | None = None) -> str:
     """Short hash of :func:`cache_settings`: names the cache folder."""
-    text = json.dumps(cache_settings(config, sha256), sort_keys=True)
+    text = json.dumps(cache_settings(config, sha256, products_sha256), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
+def _products_sha256(config: DataConfig, progress: bool) -> str | None:
+    if config.products is None:
+        return None
+    check_readable(config.products)
+    return file_sha256(config.products, progress=progress)
+
+
 def _build(
-    config: DataConfig, source: DatasetSource, sha256: str, progress: bool
+    config: DataConfig,
+    source: DatasetSource,
+    sha256: str,
+    products_sha256: str | None,
+    progress: bool,
 ) -> PreparedDataset:
     """Parse and split the source; the dataset plus its manifest."""
     started = time.perf_counter()
-    parsed = parse_metadata(
-        source.path,
+    options = ReadOptions(
         weights=config.weights,
         study_filters=config.study_filters,
+        columns=config.columns,
+        products=config.products,
         progress=progress,
     )
+    parsed = read_input(source.path, options)
     split = split_pairs(
         parsed.pairs,
         len(parsed.products),
@@ -101,8 +128,9 @@ def _build(
     positives = int((validation.label == 1).sum())
     manifest = {
         "name": source.name,
-        **cache_settings(config, sha256),
+        **cache_settings(config, sha256, products_sha256),
         "dataset": config.dataset,
+        "products_file": None if config.products is None else str(config.products),
         "source": str(source.path),
         "source_kind": source.kind,
         "synthetic": (
@@ -168,13 +196,15 @@ def prepare_dataset(config: DataConfig, *, progress: bool = True) -> PreparedDat
     """
     source = resolve_dataset(config.dataset, config.data_dir, progress=progress)
     sha256 = file_sha256(source.path, progress=progress)
-    folder = config.data_dir / "prepared" / f"{source.name}-{cache_key(config, sha256)}"
+    products_sha256 = _products_sha256(config, progress)
+    key = cache_key(config, sha256, products_sha256)
+    folder = config.data_dir / "prepared" / f"{source.name}-{key}"
     if (folder / "manifest.json").exists():
         cached = _load_cached(folder)
         if cached is not None:
             logger.info("loaded prepared %s from %s", source.name, folder)
             return dataclasses.replace(cached, manifest={**cached.manifest, "cache_hit": True})
-    dataset = _build(config, source, sha256, progress)
+    dataset = _build(config, source, sha256, products_sha256, progress)
     # Write beside the final folder, then rename: a crash never leaves a half folder that
     # looks prepared, and two processes preparing the same data do not mix their files.
     staging = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")

@@ -21,7 +21,10 @@ def describe_prepared(dataset: PreparedDataset) -> str:
     parse = m.get("parse", {})
     entries = m.get("relation_entries", {})
     per_relation = m.get("pairs_per_relation", {})
-    filters = "the study's filters" if m.get("study_filters") else "no filters"
+    if (parse.get("details") or {}).get("weights"):  # pairs and SNAP: no record filters
+        filters = "well-formed"
+    else:
+        filters = "the study's filters" if m.get("study_filters") else "no filters"
     lines = [
         f"dataset    {dataset.name} ({m.get('source_kind')}) from {m.get('source')}",
         f"format     {m.get('detected_format')}, sha256 {str(m.get('sha256'))[:16]}...",
@@ -33,7 +36,7 @@ def describe_prepared(dataset: PreparedDataset) -> str:
         + ", ".join(f"{name} {_count(n)}" for name, n in sorted(per_relation.items())),
         "entries    "
         + ", ".join(f"{name} {_count(n)}" for name, n in sorted(entries.items()))
-        + " (buy_after_viewing is not paired)",
+        + (" (buy_after_viewing is not paired)" if "buy_after_viewing" in entries else ""),
         f"train      {_count(m.get('n_train'))} pairs",
         f"validation {_count(m.get('n_validation_positives'))} positives + "
         f"{_count(m.get('n_validation_negatives'))} negatives per protocol (study, matched; "
@@ -44,7 +47,8 @@ def describe_prepared(dataset: PreparedDataset) -> str:
     skipped = []
     if m.get("malformed_lines"):
         numbers = ", ".join(map(str, m.get("malformed_line_numbers", [])))
-        skipped.append(f"{_count(m['malformed_lines'])} malformed lines (first: {numbers})")
+        unit = "records" if m.get("detected_format") == "snap-amazon-meta" else "lines"
+        skipped.append(f"{_count(m['malformed_lines'])} malformed {unit} (first: {numbers})")
     if m.get("truncated"):
         partial = parse.get("dropped_partial_line")
         where = f"; its cut-off line {partial:,} was dropped" if partial else ""
@@ -54,7 +58,26 @@ def describe_prepared(dataset: PreparedDataset) -> str:
             f"{_count(parse['duplicate_records'])} records repeating an earlier asin (their "
             "pairs kept, their fields ignored: the first record wins)"
         )
+    details = parse.get("details") or {}
+    if details.get("self_pairs"):
+        skipped.append(f"{_count(details['self_pairs'])} self-pairs")
+    if details.get("discontinued"):
+        skipped.append(f"{_count(details['discontinued'])} discontinued products")
     lines.append("skipped    " + ("; ".join(skipped) if skipped else "nothing"))
+    if "delimiter" in details:
+        lines.append(
+            f"columns    {details['delimiter']}-separated, "
+            f"{'header' if details['header'] else 'no header'}; ids "
+            f"{', '.join(map(str, details['id_columns']))}, weight {details['weight_column']}, "
+            f"relation {details['relation_column']}; pair weight: {details['weights']}"
+        )
+    side = details.get("products_file")
+    if side:
+        lines.append(
+            f"side info  {side['path']}: {_count(side['rows'])} rows, "
+            f"{_count(side['rows_matched'])} matching a product in a pair, "
+            f"{_count(side['rows_unmatched'])} not; columns {', '.join(side['columns'])}"
+        )
     if parse.get("byte_order_mark"):
         lines.append("note       the file starts with a UTF-8 byte-order mark (stripped)")
     if m.get("cache_hit"):

@@ -19,8 +19,9 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 
-from recsys.data.extract import BlockResult, extract_block
-from recsys.data.reader import LineBlock, MetadataFormat
+from recsys.data.formats.amazon import MetadataFormat
+from recsys.data.formats.amazon_blocks import BlockResult, extract_block
+from recsys.data.formats.stream import LineBlock
 
 
 def _start_method() -> str:

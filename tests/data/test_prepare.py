@@ -76,7 +76,7 @@ def test_second_call_loads_the_cache_without_parsing(
     def no_parse(*args: object, **kwargs: object) -> None:
         raise AssertionError("parsed again although nothing changed")
 
-    monkeypatch.setattr("recsys.data.prepare.parse_metadata", no_parse)
+    monkeypatch.setattr("recsys.data.prepare.read_input", no_parse)
     second = prepare_dataset(config, progress=False)
     assert second.manifest["cache_hit"] is True
     assert second.folder == first.folder

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from recsys.data.errors import DataError
+from recsys.data.formats.amazon import MetadataFormat, detect_format, iter_records
 from recsys.data.parse import parse_metadata
-from recsys.data.reader import MetadataFormat, detect_format, iter_records
 from tests.data.helpers import json_lines, python_lines, records_2014, records_2018, write_lines
 
 
@@ -180,7 +180,8 @@ def test_file_without_pairs_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_relation_codes_match_the_dataset_flags() -> None:
-    from recsys.data import dataset, records
+    from recsys.data import dataset
+    from recsys.data.formats import amazon_records as records
 
     assert 1 << records.CODE_BOUGHT_TOGETHER == dataset.RELATION_BOUGHT_TOGETHER
     assert 1 << records.CODE_ALSO_BOUGHT == dataset.RELATION_ALSO_BOUGHT

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from recsys.data.formats.amazon import MetadataFormat, detect_format, iter_records
 from recsys.data.parse import ParsedMetadata, parse_metadata
 from recsys.data.pyliteral import parse_python_literal
-from recsys.data.reader import MetadataFormat, detect_format, iter_records
 
 MUSIC = "meta_Digital_Music.json.gz"
 HEAD = "metadata.head11053.json.gz"

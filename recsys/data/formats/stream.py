@@ -1,45 +1,26 @@
-"""Stream Amazon metadata files line by line and tell their format from their content.
+"""Stream a data file in blocks of whole lines, gzip-compressed or not (told by its bytes).
 
-McAuley's metadata comes in three shapes and the user never says which: the 2014
-per-category files (one Python dict literal per line), the 2014 all-category
-``metadata.json`` (strict JSON lines) and the 2018 files (strict JSON, relations as
-top-level ``also_buy`` / ``also_view``). Any of them may be gzip-compressed or not; we look
-at the bytes, not the file name.
-
-Reading is streamed in blocks of whole lines, so a file of any size passes through a bounded
-buffer. A gzip stream that is cut off (``EOFError`` / ``zlib.error`` mid-stream, as in the
-real ``meta_Digital_Music.truncated.json.gz``) ends the stream cleanly: every complete line
-before the cut is kept, the partial last line is dropped and ``StreamStatus.truncated`` is set.
+Every text format in this package reads through here. Reading is streamed in blocks of
+whole lines, so a file of any size passes through a bounded buffer. A gzip stream that is
+cut off (``EOFError`` / ``zlib.error`` mid-stream, as in the real
+``meta_Digital_Music.truncated.json.gz``) ends the stream cleanly: every complete line
+before the cut is kept, the partial last line is dropped and ``StreamStatus.truncated`` is
+set.
 """
 
 from __future__ import annotations
 
-import json
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from recsys.data.errors import DataError
-from recsys.data.pyliteral import parse_python_literal
 
 GZIP_MAGIC = b"\x1f\x8b"
 READ_BYTES = 1 << 20  # compressed bytes per read
 BLOCK_BYTES = 1 << 20  # decompressed bytes of whole lines handed to a parser at once
-DETECT_LINES = 50  # records looked at to tell the format
-
-# Top-level keys that only the 2018 files carry (they have no `related`).
-KEYS_2018 = frozenset({"also_buy", "also_view", "main_cat", "category", "rank"})
-
-
-class MetadataFormat(StrEnum):
-    """The three shapes of McAuley's Amazon metadata."""
-
-    PYTHON_2014 = "2014-python-literal"  # meta_<Category>.json.gz, 2014
-    JSON_2014 = "2014-json"  # the all-category metadata.json, 2014
-    JSON_2018 = "2018-json"  # meta_<Category>.json.gz, 2018
 
 
 @dataclass
@@ -74,10 +55,10 @@ def check_readable(path: Path) -> int:
     if not path.exists():
         raise DataError(
             f"{path}: no such file. Pass a dataset name (see `recsys prepare --help`) or the "
-            "path of an Amazon metadata .json / .json.gz file."
+            "path of a data file (Amazon or SNAP metadata, or a pairs file)."
         )
     if not path.is_file():
-        raise DataError(f"{path} is not a file; pass the path of a metadata .json(.gz) file.")
+        raise DataError(f"{path} is not a file; pass the path of a data file.")
     size = path.stat().st_size
     if size == 0:
         raise DataError(
@@ -179,91 +160,31 @@ def block_lines(block: LineBlock) -> list[str]:
     return lines
 
 
-def parse_line(line: str, fmt: MetadataFormat) -> Any:
-    """One line's value (a dict for a good record).
+def read_all(status: StreamStatus) -> bytes:
+    """The whole decompressed file in memory (a cut-off gzip stream: what came before the
+    cut, with ``status.truncated`` set), for readers that hand one buffer to a C parser."""
+    data = b"".join(_decompressed_chunks(status, READ_BYTES))
+    if data.startswith(UTF8_BOM):
+        status.byte_order_mark = True
+        data = data[len(UTF8_BOM) :]
+    if status.truncated:  # the last line was cut off mid-record: not a record
+        cut = data.rfind(b"\n") + 1
+        if data[cut:].strip():
+            status.dropped_partial_line = data.count(b"\n", 0, cut) + 1
+        data = data[:cut]
+    status.lines = data.count(b"\n") + (0 if not data or data.endswith(b"\n") else 1)
+    return data
 
-    Raises:
-        ValueError or SyntaxError: the line is not valid in the file's format.
-    """
-    if fmt is MetadataFormat.PYTHON_2014:
-        return parse_python_literal(line)
-    return json.loads(line)
 
-
-def detect_format(path: Path, sample: int = DETECT_LINES) -> MetadataFormat:
-    """Tell the file's shape from its first records (the user never says).
-
-    JSON lines parse with ``json.loads``; the 2014 category files do not (single quotes) but
-    are Python literals. Among JSON files, a ``related`` dict marks 2014, top-level
-    ``also_buy`` / ``also_view`` / ``main_cat`` / ``category`` mark 2018.
-
-    Raises:
-        DataError: none of the first non-empty lines is a metadata record in either syntax.
-    """
+def head_text(path: Path, n_bytes: int = 1 << 16) -> str:
+    """The file's first ``n_bytes`` decompressed bytes as text (BOM stripped), for sniffing
+    its format; ends at the last whole line when the file is longer."""
     status = open_stream(path)
-    json_records: list[dict[str, Any]] = []
-    is_python = False
-    looked = 0
-    first_bad: int | None = None
-    for block in iter_line_blocks(status, block_bytes=1 << 16, read_bytes=1 << 14):
-        for offset, line in enumerate(block_lines(block)):
-            if not line.strip():
-                continue
-            looked += 1
-            try:
-                record = json.loads(line)
-            except ValueError:
-                try:
-                    record = parse_python_literal(line)
-                    is_python = isinstance(record, dict) and "asin" in record
-                except (ValueError, SyntaxError, MemoryError, RecursionError):
-                    record = None
-            if isinstance(record, dict) and "asin" in record:
-                if is_python:
-                    return MetadataFormat.PYTHON_2014
-                json_records.append(record)
-            elif first_bad is None:
-                first_bad = block.first_line + offset
-            if looked >= sample:
-                break
-        if looked >= sample:
+    data = bytearray()
+    for chunk in _decompressed_chunks(status, 1 << 14):
+        data += chunk
+        if len(data) >= n_bytes:
+            cut = data.rfind(b"\n", 0, n_bytes) + 1
+            del data[cut or n_bytes :]
             break
-    if not json_records:
-        if looked == 0:
-            raise DataError(
-                f"{path} holds no records (no non-empty line"
-                f"{', and its gzip stream is cut off' if status.truncated else ''}); fetch the "
-                "file again."
-            )
-        raise DataError(
-            f"{path} does not look like Amazon product metadata: line {first_bad} is neither a "
-            "JSON object nor a Python dict literal with an 'asin'. Pass a metadata "
-            "(meta_*.json[.gz]) file, not a reviews file."
-        )
-    if any("related" in record for record in json_records):
-        return MetadataFormat.JSON_2014
-    if any(KEYS_2018.intersection(record) for record in json_records):
-        return MetadataFormat.JSON_2018
-    return MetadataFormat.JSON_2014
-
-
-def iter_records(
-    path: Path, fmt: MetadataFormat | None = None
-) -> Iterator[tuple[int, dict[str, Any]]]:
-    """``(line number, record)`` for every well-formed record, for inspection and tests.
-
-    The pipeline itself uses :func:`iter_line_blocks` and parses whole blocks (possibly in
-    worker processes); this is the simple one-record-at-a-time view of the same stream.
-    """
-    fmt = fmt or detect_format(path)
-    status = open_stream(path)
-    for block in iter_line_blocks(status):
-        for offset, line in enumerate(block_lines(block)):
-            if not line.strip():
-                continue
-            try:
-                record = parse_line(line, fmt)
-            except (ValueError, SyntaxError, MemoryError, RecursionError):
-                continue
-            if isinstance(record, dict):
-                yield block.first_line + offset, record
+    return bytes(data).removeprefix(UTF8_BOM).decode("utf-8", errors="replace")

@@ -14,8 +14,8 @@ import numpy as np
 import numpy.typing as npt
 
 from recsys.data.asin_codes import encode_asins
-from recsys.data.reader import LineBlock, MetadataFormat, block_lines, parse_line
-from recsys.data.records import (
+from recsys.data.formats.amazon import MetadataFormat, parse_line
+from recsys.data.formats.amazon_records import (
     N_RELATIONS,
     ProductFields,
     RecordError,
@@ -24,6 +24,7 @@ from recsys.data.records import (
     record_asin,
     record_relations,
 )
+from recsys.data.formats.stream import LineBlock, block_lines
 
 MAX_LINE_NUMBERS = 10  # malformed line numbers kept per block (all are counted)
 PARSE_ERRORS = (ValueError, SyntaxError, MemoryError, RecursionError, TypeError)

@@ -1,0 +1,209 @@
+"""Pairs files: a 5-line CSV checked by hand, its variants (no header, CRLF, gzip, comments,
+tabs, spaces), relation columns, --columns, products files and bad input."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from recsys.cli import main
+from recsys.config import DataConfig
+from recsys.data.errors import DataError
+from recsys.data.formats.pairs_file import read_pairs_file
+from recsys.data.formats.registry import detect_input_format
+from recsys.data.parse import ParsedMetadata
+from recsys.data.prepare import prepare_dataset
+
+# A-B listed in both directions (weights 1 + 2), A-C once, a self-pair, D-B.
+FIVE_LINES = ["item_a,item_b,weight", "A,B,1", "B,A,2", "A,C,0.5", "C,C,1", "D,B,1"]
+
+
+def write(path: Path, lines: list[str], newline: str = "\n") -> Path:
+    data = "".join(line + newline for line in lines).encode()
+    path.write_bytes(gzip.compress(data) if path.suffix == ".gz" else data)
+    return path
+
+
+def triples(parsed: ParsedMetadata) -> list[tuple[str, str, float]]:
+    asin = parsed.products["asin"].tolist()
+    pairs = parsed.pairs
+    return [
+        (asin[a], asin[b], float(w))
+        for a, b, w in zip(pairs.item_a, pairs.item_b, pairs.weight, strict=True)
+    ]
+
+
+def test_five_line_csv_by_hand(tmp_path: Path) -> None:
+    parsed = read_pairs_file(write(tmp_path / "pairs.csv", FIVE_LINES))
+    assert triples(parsed) == [("A", "B", 3.0), ("A", "C", 0.5), ("B", "D", 1.0)]
+    assert parsed.products["item_id"].tolist() == [0, 1, 2, 3]
+    assert not parsed.products["has_metadata"].any()
+    report = parsed.report
+    assert (report.format, report.records_read, report.malformed) == ("pairs", 5, 0)
+    assert report.details["self_pairs"] == 1 and report.details["header"] is True
+    assert report.details["weights"] == "summed weight column"
+
+
+@pytest.mark.parametrize(
+    ("name", "lines", "newline"),
+    [
+        ("plain.csv", ["A,B", "B,A", "A,C", "C,C", "D,B"], "\n"),
+        ("crlf.csv", ["A,B", "B,A", "A,C", "C,C", "D,B"], "\r\n"),
+        ("zipped.csv.gz", ["src,dst", "A,B", "B,A", "A,C", "C,C", "D,B"], "\n"),
+        ("comments.tsv", ["# a comment", "A\tB", "", "B\tA", "#x", "A\tC", "C\tC", "D\tB"], "\n"),
+        ("snap.txt", ["# Directed graph", "A   B", "  B\tA ", "A C", "C  C", "D B"], "\r\n"),
+    ],
+)
+def test_variants_read_the_same_pairs(
+    tmp_path: Path, name: str, lines: list[str], newline: str
+) -> None:
+    parsed = read_pairs_file(write(tmp_path / name, lines, newline))
+    # No weight column: 1.0 per distinct relation, however often the pair is listed.
+    assert triples(parsed) == [("A", "B", 1.0), ("A", "C", 1.0), ("B", "D", 1.0)]
+    assert parsed.report.details["self_pairs"] == 1 and parsed.report.malformed == 0
+    assert parsed.report.details["header"] is name.startswith("zipped")
+
+
+def test_relation_column_sets_flags_and_counts_weight_per_relation(tmp_path: Path) -> None:
+    lines = ["source,target,relation", "A,B,also_bought", "B,A,similar", "A,B,also_bought", "A,C,x"]
+    parsed = read_pairs_file(write(tmp_path / "rel.csv", lines))
+    assert triples(parsed) == [("A", "B", 2.0), ("A", "C", 1.0)]
+    assert parsed.pairs.relations.tolist() == [2 | 8, 32]
+    assert parsed.report.details["relation_bits"] == {"also_bought": 2, "similar": 8, "x": 32}
+    assert parsed.report.pairs_per_relation == {"also_bought": 1, "similar": 1, "x": 1}
+
+
+def test_columns_option_by_name_and_position(tmp_path: Path) -> None:
+    named = write(tmp_path / "named.csv", ["w,left,right", "2,A,B", "3,B,C"])
+    assert triples(read_pairs_file(named, columns="left,right,w")) == [
+        ("A", "B", 2.0),
+        ("B", "C", 3.0),
+    ]
+    positional = write(tmp_path / "pos.csv", ["2,A,B", "3,B,C"])
+    assert triples(read_pairs_file(positional, columns="2,3,1")) == [
+        ("A", "B", 2.0),
+        ("B", "C", 3.0),
+    ]
+    with pytest.raises(DataError, match="'nope' is not a column"):
+        read_pairs_file(named, columns="left,nope")
+
+
+def test_products_file_gives_side_information(tmp_path: Path) -> None:
+    pairs = write(tmp_path / "pairs.csv", FIVE_LINES)
+    products = write(
+        tmp_path / "products.csv",
+        [
+            "ID,Title,Brand,Category Path,Price,Sales Rank",
+            'A,Alpha,Acme,Music > Rock > Indie,"$1,299.00",12',
+            "B,Beta,,Music|Jazz,,",
+            "A,dup,,,,",
+            "Z,not in a pair,,,,",
+        ],
+    )
+    parsed = read_pairs_file(pairs, products=products)
+    table = parsed.products.set_index("asin")
+    assert table.loc["A", "title"] == "Alpha" and table.loc["A", "brand"] == "Acme"
+    assert table.loc["A", ["category_1", "category_2", "category_3"]].tolist() == [
+        "Music",
+        "Rock",
+        "Indie",
+    ]
+    assert table.loc["A", "price"] == pytest.approx(1299.0) and table.loc["A", "sales_rank"] == 12
+    assert pd.isna(table.loc["B", "brand"]) and table.loc["B", "category_2"] == "Jazz"
+    assert table["has_metadata"].tolist() == [True, True, False, False]
+    side = parsed.report.details["products_file"]
+    assert (side["rows"], side["duplicate_ids"], side["rows_matched"]) == (4, 1, 2)
+    assert side["rows_unmatched"] == 1
+
+
+def test_products_file_matching_no_pair_is_an_error(tmp_path: Path) -> None:
+    pairs = write(tmp_path / "pairs.csv", FIVE_LINES)
+    products = write(tmp_path / "products.csv", ["id,title", "X,x", "Y,y"])
+    with pytest.raises(DataError, match=r"products\.csv: none of its 2 product ids"):
+        read_pairs_file(pairs, products=products)
+
+
+def test_bad_rows_are_counted_with_their_lines(tmp_path: Path) -> None:
+    lines = ["A,B", "B,C,extra", ",C", "C,D", "", "E,"]
+    parsed = read_pairs_file(write(tmp_path / "bad.csv", lines))
+    assert triples(parsed) == [("A", "B", 1.0), ("C", "D", 1.0)]
+    assert parsed.report.malformed == 3
+    assert parsed.report.malformed_lines == [2, 3, 6]
+    assert parsed.report.details["invalid_rows"] == 1
+    assert parsed.report.details["empty_ids"] == 2
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        (["A", "B", "C"], r"one\.csv, line 1: one column"),
+        (["a,b,weight", "A,B,1", "B,C,x"], r"one\.csv, line 3, column weight: 'x' is not"),
+        (["A,B,1", "B,C,-2"], r"one\.csv, line 2, column c3: '-2' is not a weight"),
+        (["A,B", "B\tC", "C,D"], r"mixed delimiters: line 1 .* line 2"),
+    ],
+)
+def test_bad_files_are_one_clear_error(tmp_path: Path, lines: list[str], message: str) -> None:
+    with pytest.raises(DataError, match=message):
+        read_pairs_file(write(tmp_path / "one.csv", lines))
+
+
+def test_prepare_caches_by_options_and_leaves_nothing_on_error(tmp_path: Path) -> None:
+    pairs = write(tmp_path / "pairs.csv", [f"{i},{i + 1}" for i in range(60)])
+    products = write(tmp_path / "products.csv", ["id,brand", "1,x"])
+    data_dir = tmp_path / "data"
+    plain = prepare_dataset(DataConfig(dataset=str(pairs), data_dir=data_dir), progress=False)
+    assert plain.manifest["detected_format"] == "pairs" and plain.manifest["n_pairs"] == 60
+    side = DataConfig(dataset=str(pairs), data_dir=data_dir, products=products)
+    with_side = prepare_dataset(side, progress=False)
+    assert with_side.folder != plain.folder
+    assert int(with_side.products["has_metadata"].sum()) == 1
+    write(products, ["id,brand", "1,x", "2,y"])  # same path, new content: a new cache
+    changed = prepare_dataset(side, progress=False)
+    assert changed.folder != with_side.folder and not changed.manifest["cache_hit"]
+    reordered = DataConfig(dataset=str(pairs), data_dir=data_dir, columns="2,1")
+    assert prepare_dataset(reordered, progress=False).folder != plain.folder
+    folders = sorted(p.name for p in (data_dir / "prepared").iterdir())
+    write(products, ["id,brand", "nope,x"])
+    with pytest.raises(DataError, match="none of its 1 product ids"):
+        prepare_dataset(side, progress=False)
+    assert sorted(p.name for p in (data_dir / "prepared").iterdir()) == folders
+
+
+def test_cli_prints_a_data_error_as_one_line(tmp_path: Path) -> None:
+    pairs = write(tmp_path / "pairs.csv", ["a,b,weight", "A,B,heavy"])
+    result = CliRunner().invoke(main, ["prepare", str(pairs), "--data-dir", str(tmp_path)])
+    assert result.exit_code != 0
+    assert result.output.strip().splitlines() == [
+        f"Error: {pairs}, line 2, column weight: 'heavy' is not a weight (a number >= 0); "
+        "1 rows have such weights"
+    ]
+
+
+def test_pairs_options_are_refused_for_other_formats(tmp_path: Path) -> None:
+    path = tmp_path / "meta.json"
+    path.write_text('{"asin": "A", "related": {"also_bought": ["B", "C"]}, "title": "t"}\n')
+    assert detect_input_format(path).name == "amazon-metadata"
+    config = DataConfig(dataset=str(path), data_dir=tmp_path, columns="1,2")
+    with pytest.raises(DataError, match="--columns applies to a pairs file"):
+        prepare_dataset(config, progress=False)
+
+
+def test_numeric_ids_keep_their_text(tmp_path: Path) -> None:
+    parsed = read_pairs_file(write(tmp_path / "ids.txt", ["010 2", "2 10"]))
+    assert parsed.products["asin"].tolist() == ["010", "10", "2"]
+    assert np.array_equal(parsed.pairs.item_a, [0, 1]) and np.array_equal(
+        parsed.pairs.item_b, [2, 2]
+    )
+
+
+def test_integer_ids_far_apart_or_turning_to_text_later(tmp_path: Path) -> None:
+    far = read_pairs_file(write(tmp_path / "far.csv", ["5,1000000000000", "1000000000000,7"]))
+    assert far.products["asin"].tolist() == ["5", "7", "1000000000000"]  # numeric order
+    lines = [f"{i},{i + 1}" for i in range(300)] + ["299,X9"]
+    mixed = read_pairs_file(write(tmp_path / "mixed.csv", lines))
+    assert mixed.report.n_pairs == 301 and "X9" in set(mixed.products["asin"])
