@@ -27,7 +27,13 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from recsys.data.dataset import NEGATIVE_SET_CODES, PairTable, Protocol, ValidationPairs
+from recsys.data.dataset import (
+    NEGATIVE_SET_CODES,
+    PairTable,
+    PreparedDataset,
+    Protocol,
+    ValidationPairs,
+)
 from recsys.data.errors import DataError
 from recsys.data.pairs import UniquePairs, undirected_keys
 from recsys.typing import ItemIds
@@ -200,3 +206,22 @@ def split_pairs(
         negative_set=negative_set,
     )
     return SplitResult(train=train, validation=validation)
+
+
+def inner_split(dataset: PreparedDataset, fraction: float, seed: int) -> PreparedDataset:
+    """The training pairs split again like the outer split (both negative sets).
+
+    What a method may calibrate or stop on without looking at the reported validation
+    pairs: its ``train`` is the rest of the training pairs, its ``validation`` a held-out
+    ``fraction`` of them with as many negatives per protocol. No cache folder (walks of
+    its graph are not the dataset's).
+    """
+    train = dataset.train
+    pairs = UniquePairs(train.item_a, train.item_b, train.weight, train.relations)
+    split = split_pairs(pairs, dataset.n_items, fraction, np.random.default_rng(seed))
+    return PreparedDataset(
+        name=f"{dataset.name} (inner split)",
+        products=dataset.products,
+        train=split.train,
+        validation=split.validation,
+    )

@@ -33,8 +33,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from recsys.data.dataset import PreparedDataset
-from recsys.data.pairs import UniquePairs
-from recsys.data.split import split_pairs
+from recsys.data.split import inner_split
 from recsys.embeddings import ItemEmbeddings
 from recsys.models.popularity import log_degree
 from recsys.typing import ItemIds, Weights
@@ -51,19 +50,6 @@ class DegreePrior:
     weight_prior: float
     n_calibration_pairs: int
     problem: str = ""  # why the prior is off (beta 0), when the fit could not place it
-
-
-def inner_split(dataset: PreparedDataset, seed: int) -> PreparedDataset:
-    """The training pairs split again like the outer split (both negative sets)."""
-    train = dataset.train
-    pairs = UniquePairs(train.item_a, train.item_b, train.weight, train.relations)
-    split = split_pairs(pairs, dataset.n_items, INNER_FRACTION, np.random.default_rng(seed))
-    return PreparedDataset(
-        name=f"{dataset.name} (inner split)",
-        products=dataset.products,
-        train=split.train,
-        validation=split.validation,
-    )
 
 
 def log_degree_sum(dataset: PreparedDataset, item_a: ItemIds, item_b: ItemIds) -> Weights:
@@ -156,7 +142,7 @@ def calibrate_and_apply(
         dataset: the prepared dataset (its validation pairs are never read).
         seed: the inner split's seed.
     """
-    inner = inner_split(dataset, seed)
+    inner = inner_split(dataset, INNER_FRACTION, seed)
     prior = fit_degree_prior(train(inner), inner)
     return with_degree_prior(model, dataset, prior), prior
 

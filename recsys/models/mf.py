@@ -35,6 +35,7 @@ from recsys.embeddings import ItemEmbeddings
 from recsys.models.base import Method
 from recsys.training.batching import NegativeSampler, PairBatch, PairTableSource
 from recsys.training.config import EngineConfig
+from recsys.training.early_stopping import early_stopping_split
 from recsys.training.engine import EmbeddingModel, fit, resolve_device
 from recsys.typing import BoolMask
 
@@ -149,6 +150,7 @@ def train_pairs_mf(
     bias: bool,
 ) -> ItemEmbeddings:
     """MF (``bias=False``, method 1) or MF with bias (method 2) on the dataset's train pairs."""
+    data, stop_on = early_stopping_split(data, config)
     device = resolve_device(config.device)
     generator = torch.Generator().manual_seed(config.seed)
     model = MatrixFactorization(
@@ -172,6 +174,7 @@ def train_pairs_mf(
         callbacks,
         known=data.train_vocabulary(),
         run_params={"n_train_pairs": len(train)},
+        stop_on=stop_on,
     )
 
 

@@ -20,6 +20,7 @@ from recsys.graph import walk_config_of, walks_for_dataset
 from recsys.models.base import Method
 from recsys.models.mf import MatrixFactorization
 from recsys.training.config import WindowConfig
+from recsys.training.early_stopping import early_stopping_split
 from recsys.training.engine import fit, resolve_device
 from recsys.training.sequences import window_pair_source
 from recsys.typing import WalkMatrix
@@ -41,6 +42,7 @@ def train_on_walks(
     walk_matrix: WalkMatrix,
     config: MFSequencesConfig,
     callbacks: Sequence[TrainingCallback] = (),
+    stop_on: PreparedDataset | None = None,
 ) -> ItemEmbeddings:
     """MF with bias on the window pairs of a given walk matrix."""
     device = resolve_device(config.device)
@@ -57,6 +59,7 @@ def train_on_walks(
         callbacks,
         known=known,
         run_params={"n_walks": int(walk_matrix.shape[0])},
+        stop_on=stop_on,
     )
 
 
@@ -64,8 +67,9 @@ def train(
     data: PreparedDataset, config: MFSequencesConfig, callbacks: Sequence[TrainingCallback] = ()
 ) -> ItemEmbeddings:
     """Method 7: walk the training graph (cached), then MF with bias on its window pairs."""
+    data, stop_on = early_stopping_split(data, config)
     walk_matrix = walks_for_dataset(data, walk_config_of(config), progress=config.progress)
-    return train_on_walks(data, walk_matrix, config, callbacks)
+    return train_on_walks(data, walk_matrix, config, callbacks, stop_on=stop_on)
 
 
 METHOD = Method(

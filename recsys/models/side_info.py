@@ -19,12 +19,13 @@ from pydantic import Field
 
 from recsys.callbacks import MetricsForwarder, TrainingCallback
 from recsys.data.dataset import PreparedDataset
-from recsys.embeddings import ItemEmbeddings
+from recsys.embeddings import PAIR_SCORE_HELP, ItemEmbeddings, PairScore
 from recsys.graph import walk_config_of, walks_for_dataset
 from recsys.models.base import Method
 from recsys.models.side_features import SideFeatures, build_side_features
 from recsys.models.side_info_model import SkipGramWithSideInfo, Weighting
-from recsys.models.skipgram import SkipGramConfig
+from recsys.training.config import WindowConfig
+from recsys.training.early_stopping import early_stopping_split
 from recsys.training.engine import fit, resolve_device
 from recsys.training.sequences import window_pair_source
 from recsys.typing import WalkMatrix
@@ -49,8 +50,11 @@ class FieldWeightMetrics(MetricsForwarder):
         return {f"field_weight_{n}": float(w) for n, w in pairs if np.isfinite(w)}
 
 
-class SideInfoConfig(SkipGramConfig):
-    """Skip-gram with side information; walks, window, engine and pair score are skip-gram's."""
+class SideInfoConfig(WindowConfig):
+    """Skip-gram with side information: skip-gram's walks, window and pair score, trained with
+    the study's Adam settings (the engine's defaults; EGES has no SGD window step yet)."""
+
+    pair_score: PairScore = Field("center_context", description=PAIR_SCORE_HELP)
 
     weighting: Weighting = Field(
         "equal",
@@ -118,6 +122,7 @@ def train_on_walks(
     walk_matrix: WalkMatrix,
     config: SideInfoConfig,
     callbacks: Sequence[TrainingCallback] = (),
+    stop_on: PreparedDataset | None = None,
 ) -> ItemEmbeddings:
     """EGES on a given walk matrix (walks of ``data``'s training graph)."""
     device = resolve_device(config.device)
@@ -150,7 +155,9 @@ def train_on_walks(
     }
     names = (ID_FIELD, *features.field_names)
     logged = [FieldWeightMetrics(names, callbacks)]
-    embeddings = fit(model, source, data, config, logged, known=trained, run_params=run_params)
+    embeddings = fit(
+        model, source, data, config, logged, known=trained, run_params=run_params, stop_on=stop_on
+    )
     extra = {
         "weighting": config.weighting,
         "field_names": list(names),
@@ -168,8 +175,9 @@ def train(
     data: PreparedDataset, config: SideInfoConfig, callbacks: Sequence[TrainingCallback] = ()
 ) -> ItemEmbeddings:
     """Method 6: walk the training graph (cached beside the dataset), then EGES."""
+    data, stop_on = early_stopping_split(data, config)
     walk_matrix = walks_for_dataset(data, walk_config_of(config), progress=config.progress)
-    return train_on_walks(data, walk_matrix, config, callbacks)
+    return train_on_walks(data, walk_matrix, config, callbacks, stop_on=stop_on)
 
 
 METHOD = Method(

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -39,9 +40,11 @@ from recsys.embeddings import PAIR_SCORE_HELP, ItemEmbeddings, PairScore
 from recsys.graph import walk_config_of, walks_for_dataset
 from recsys.models.base import Method
 from recsys.training.batching import BatchSource, PairBatch, WalkBatch
-from recsys.training.config import WindowConfig
+from recsys.training.config import Optimizer, WindowConfig
+from recsys.training.early_stopping import early_stopping_split
 from recsys.training.engine import EmbeddingModel, fit, resolve_device
 from recsys.training.fused_sgns import sgns_step
+from recsys.training.schedule import Schedule
 from recsys.training.sequences import window_pair_source
 from recsys.training.sgns_torch import sgns_step_tensors
 from recsys.training.window_sgns import uses_window_kernel, walk_batch_source, window_sgns_step
@@ -164,8 +167,51 @@ class SkipGram(EmbeddingModel):
 
 
 class SkipGramConfig(WindowConfig):
-    """PyTorch skip-gram on first-order walks (window 5, 5 negatives, dim 128, as the study)."""
+    """Skip-gram on first-order walks: word2vec's SGD by default, the study's Adam as a preset.
 
+    The defaults are word2vec's step and schedule (SGD, lr 0.025 per pair decaying over the
+    run, reduced windows; on CPU the window kernel of :mod:`recsys.training.window_sgns` on
+    every core), measured in docs/benchmarks.md to score at least gensim's skip-gram on
+    every real sample in less time; ``preset=study`` restores the study's Adam settings.
+    Window 5, 5 negatives, dim 128 and 5 epochs are the study's in both.
+    """
+
+    PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
+        "default": {},
+        "study": {
+            "optimizer": "adam",
+            "lr": 0.01,
+            "batch_size": 1024,
+            "schedule": "cosine_restart",
+            "reduced_window": False,
+            "threads": 1,
+        },
+    }
+
+    optimizer: Optimizer = Field(
+        "sgd",
+        description="sgd: word2vec's step with lr per pair (on CPU straight from the walks); "
+        "adam: SparseAdam on the tables, as the study (preset=study)",
+    )
+    lr: float = Field(0.025, gt=0, le=10, description="peak learning rate (word2vec's 0.025)")
+    batch_size: int = Field(8192, ge=1, le=1 << 24, description="positive pairs per batch")
+    schedule: Schedule = Field(
+        "cosine",
+        description="cosine: anneal once over the run (as word2vec's linear decay); "
+        "cosine_restart: restart each epoch (the study); constant",
+    )
+    reduced_window: bool = Field(
+        True,
+        description="draw each center's window uniformly in 1..window (word2vec/gensim); "
+        "False pairs every product within the full window (the study)",
+    )
+    threads: int = Field(
+        0,
+        ge=0,
+        le=1024,
+        description="CPU threads for the training kernels; 0 = every core (the window "
+        "kernel scales with cores; the study preset's Adam path runs best on 1)",
+    )
     pair_score: PairScore = Field("center_context", description=PAIR_SCORE_HELP)
 
 
@@ -180,10 +226,9 @@ def settings_advice(config: SkipGramConfig, device: torch.device) -> list[str]:
     advice = []
     if device.type == "cpu" and config.optimizer == "adam":
         advice.append(
-            "skipgram with optimizer=adam (the study's) trains ~0.1M pairs/s on a CPU; "
-            "word2vec's SGD step (-P optimizer=sgd -P batch_size=8192) runs ~0.7M pairs/s "
-            "and matched Adam's AUC with lr 0.1 for one epoch, or lr 0.025 for five with "
-            "-P schedule=cosine"
+            "skipgram with optimizer=adam (the study's, preset=study) trains ~0.1M pairs/s "
+            "on a CPU; the default SGD window step (-P optimizer=sgd) trains ~1.7M pairs/s "
+            "on 2 cores for the same AUC (docs/benchmarks.md)"
         )
     if config.optimizer == "sgd" and config.epochs == 1 and config.lr < ONE_EPOCH_SGD_MIN_LR:
         advice.append(
@@ -208,6 +253,7 @@ def train_on_walks(
     walk_matrix: WalkMatrix,
     config: SkipGramConfig,
     callbacks: Sequence[TrainingCallback] = (),
+    stop_on: PreparedDataset | None = None,
 ) -> ItemEmbeddings:
     """Skip-gram on a given walk matrix (walks of ``data``'s training graph)."""
     device = resolve_device(config.device)
@@ -227,6 +273,7 @@ def train_on_walks(
             "n_walks": int(walk_matrix.shape[0]),
             "walk_length_actual": walk_matrix.shape[1],
         },
+        stop_on=stop_on,
     )
 
 
@@ -234,8 +281,9 @@ def train(
     data: PreparedDataset, config: SkipGramConfig, callbacks: Sequence[TrainingCallback] = ()
 ) -> ItemEmbeddings:
     """Method 5: walk the training graph (cached beside the dataset), then skip-gram."""
+    data, stop_on = early_stopping_split(data, config)
     walk_matrix = walks_for_dataset(data, walk_config_of(config), progress=config.progress)
-    return train_on_walks(data, walk_matrix, config, callbacks)
+    return train_on_walks(data, walk_matrix, config, callbacks, stop_on=stop_on)
 
 
 METHOD = Method(

@@ -7,17 +7,49 @@ they train on walks) and stay flat, so MLflow params and CLI options are one lev
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from recsys.config import TrainerConfig, WalkConfig
 
 Optimizer = Literal["adam", "sgd"]
+Preset = Literal["default", "study"]
 
 
 class EngineConfig(TrainerConfig):
-    """TrainerConfig plus the engine's own switches."""
+    """TrainerConfig plus the engine's own switches, and named presets.
+
+    A config class lists its presets in ``PRESETS`` (name -> field values); ``preset=NAME``
+    fills those fields before validation, and any field given explicitly wins, so the run's
+    params always show the values used. ``study`` is the study's exact settings where the
+    defaults differ from them (empty where they do not).
+    """
+
+    PRESETS: ClassVar[dict[str, dict[str, Any]]] = {"default": {}, "study": {}}
+
+    preset: Preset = Field(
+        "default",
+        description="named settings under explicit values: default (the measured-best "
+        "for quality per minute) or study (the study's exact settings, for the "
+        "reproduction); explicit -P values win",
+    )
+
+    @model_validator(mode="after")
+    def _early_stopping_without_checkpoints(self) -> EngineConfig:
+        if self.patience > 0 and self.checkpoint_dir is not None:
+            raise ValueError(
+                "patience > 0 (early stopping) cannot resume from checkpoint_dir yet: the best "
+                "epoch's embeddings are not checkpointed; drop one of the two"
+            )
+        return self
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_preset(cls, values: Any) -> Any:
+        if isinstance(values, dict) and values.get("preset") in cls.PRESETS:
+            return {**cls.PRESETS[values["preset"]], **values}
+        return values  # an unknown name fails the ``preset`` field's own validation
 
     optimizer: Optimizer = Field(
         "adam",
@@ -36,9 +68,23 @@ class EngineConfig(TrainerConfig):
         ge=0,
         le=1024,
         description="CPU threads for torch and the fused numba kernels while training "
-        "(restored afterwards); 0 = leave the libraries' defaults. 1 by default: on the "
+        "(restored afterwards); 0 = every core. 1 for the autograd methods: on the "
         "project's 2-vCPU VM two OpenMP threads made small-batch training 3-10x slower "
-        "(thread wake-ups cost more than the work); raise it on big-core machines",
+        "(thread wake-ups cost more than the work)",
+    )
+    patience: int = Field(
+        0,
+        ge=0,
+        le=1000,
+        description="early stopping: stop after this many epochs without a better AUC on "
+        "a held-out slice of the TRAINING pairs (never the reported validation) and keep "
+        "the best epoch; the slice is not trained on; 0 = off, every epoch trains",
+    )
+    early_stopping_fraction: float = Field(
+        0.05,
+        gt=0,
+        lt=0.5,
+        description="share of the training pairs held out for early stopping (patience > 0)",
     )
     loss_every: int = Field(
         1,

@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 
 from recsys.callbacks import TrainingCallback
 from recsys.config import Device
+from recsys.cores import resolve_workers
 from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import ItemEmbeddings
 from recsys.evaluation.metrics import evaluate
@@ -41,6 +42,7 @@ from recsys.training.checkpoint import (
     save_checkpoint,
 )
 from recsys.training.config import EngineConfig
+from recsys.training.early_stopping import EarlyStopping
 from recsys.training.monitor import SampledAuc
 from recsys.training.schedule import learning_rate
 from recsys.typing import BoolMask
@@ -240,10 +242,8 @@ def run_epoch(
 
 @contextmanager
 def torch_threads(threads: int) -> Iterator[None]:
-    """Run a block with ``threads`` torch and numba CPU threads (0 = unchanged), then restore."""
-    if threads <= 0:
-        yield
-        return
+    """Run a block with ``threads`` torch and numba CPU threads (0 = every core), then restore."""
+    threads = resolve_workers(threads)
     previous, previous_numba = torch.get_num_threads(), numba.get_num_threads()
     torch.set_num_threads(threads)
     max_numba = int(getattr(numba.config, "NUMBA_NUM_THREADS"))  # noqa: B009 (set at import)
@@ -263,6 +263,7 @@ def fit(
     callbacks: Sequence[TrainingCallback],
     known: BoolMask,
     run_params: dict[str, Any] | None = None,
+    stop_on: PreparedDataset | None = None,
 ) -> ItemEmbeddings:
     """Train ``model`` on ``source``'s batches and return its item embeddings.
 
@@ -277,15 +278,18 @@ def fit(
             ``on_train_end(embeddings, last epoch's metrics)``.
         known: (n_items,) items with a trained vector (the training vocabulary).
         run_params: method facts worth logging (pair / walk counts, ...).
+        stop_on: the held-out slice of training pairs for early stopping
+            (:func:`recsys.training.early_stopping.early_stopping_split`); the best
+            epoch's embeddings are returned and ``best_epoch`` / ``epochs_trained`` logged.
 
     Returns:
-        The final ItemEmbeddings.
+        The final ItemEmbeddings (the best epoch's with early stopping).
 
     Raises:
         FloatingPointError: the loss stopped being finite (lower ``lr``).
     """
     with torch_threads(config.threads):
-        return _fit(model, source, data, config, callbacks, known, run_params)
+        return _fit(model, source, data, config, callbacks, known, run_params, stop_on)
 
 
 def _fit(
@@ -296,6 +300,7 @@ def _fit(
     callbacks: Sequence[TrainingCallback],
     known: BoolMask,
     run_params: dict[str, Any] | None,
+    stop_on: PreparedDataset | None,
 ) -> ItemEmbeddings:
     device = resolve_device(config.device)
     params: dict[str, Any] = {
@@ -307,6 +312,8 @@ def _fit(
         "batches_per_epoch": source.batches_per_epoch(),
         **(run_params or {}),
     }
+    if stop_on is not None:
+        params["early_stopping_pairs"] = int(stop_on.validation.label.sum())
     for callback in callbacks:
         callback.on_train_begin(params)
 
@@ -319,6 +326,7 @@ def _fit(
     monitor = SampledAuc(data.validation_for("study"), config.eval_sample, config.seed, device)
     step, metrics = state.global_step, state.metrics
     embeddings: ItemEmbeddings | None = None
+    stopper = None if stop_on is None else EarlyStopping(stop_on, config.patience)
 
     for epoch in range(state.epochs_done, config.epochs):
         stats = run_epoch(model, source, optimizers, config, epoch, step, callbacks, monitor)
@@ -331,11 +339,27 @@ def _fit(
             "epoch_seconds": stats.seconds,
             "pairs_per_second": stats.n_pairs / max(stats.seconds, 1e-9),
         }
+        if stopper is not None:
+            metrics["early_stopping_auc"] = stopper.update(epoch, embeddings)
         for callback in callbacks:
             callback.on_epoch_end(epoch, metrics, embeddings)
         if config.checkpoint_dir is not None:
             state = TrainingState(epochs_done=epoch + 1, global_step=step, metrics=metrics)
             save_checkpoint(config.checkpoint_dir, model, optimizers, state, config, data_key)
+        if stopper is not None and stopper.should_stop(epoch):
+            break
+
+    if stopper is not None and stopper.best_embeddings is not None:
+        trained_epochs = epoch + 1
+        if stopper.best_epoch != epoch:
+            embeddings = stopper.best_embeddings
+            metrics = evaluate(embeddings, data).metrics()
+        metrics = {
+            **metrics,
+            "best_epoch": stopper.best_epoch + 1,
+            "epochs_trained": trained_epochs,
+            "early_stopping_auc": stopper.best_score,
+        }
 
     if embeddings is None:  # resumed from a checkpoint of a finished run: no epoch ran
         model.eval()

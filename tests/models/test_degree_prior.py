@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from recsys.data.dataset import PreparedDataset
+from recsys.data.split import inner_split
 from recsys.embeddings import ItemEmbeddings
 from recsys.models.degree_prior import (
+    INNER_FRACTION,
     DegreePrior,
     calibrate_and_apply,
     fit_degree_prior,
-    inner_split,
     log_degree_sum,
     similarity_everywhere,
     with_degree_prior,
@@ -56,7 +57,7 @@ def test_blended_score_is_similarity_plus_beta_times_summed_log_degrees(
 def test_inner_split_holds_out_a_fifth_of_the_training_pairs_only(
     planted_dataset: PreparedDataset,
 ) -> None:
-    inner = inner_split(planted_dataset, seed=0)
+    inner = inner_split(planted_dataset, INNER_FRACTION, seed=0)
     outer_train = set(zip(planted_dataset.train.item_a.tolist(),
                           planted_dataset.train.item_b.tolist(), strict=True))  # fmt: skip
     positives = inner.validation.label == 1
@@ -69,7 +70,7 @@ def test_inner_split_holds_out_a_fifth_of_the_training_pairs_only(
 def test_fitted_beta_follows_whether_degree_carries_signal(
     planted_dataset: PreparedDataset,
 ) -> None:
-    inner = inner_split(planted_dataset, seed=0)
+    inner = inner_split(planted_dataset, INNER_FRACTION, seed=0)
     prior = fit_degree_prior(cluster_oracle(inner, noise=0.3), inner)
     assert prior.weight_similarity > 0 and np.isfinite(prior.beta)
     assert prior.n_calibration_pairs == len(inner.validation)

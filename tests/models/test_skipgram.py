@@ -18,6 +18,7 @@ from recsys.models.skipgram import (
     skipgram_loss,
     train_on_walks,
 )
+from recsys.tracking.params import ParameterError, build_config, flatten_config
 from recsys.training.batching import PairBatch
 
 FAST: dict[str, Any] = {
@@ -88,18 +89,30 @@ def test_live_pair_scores_equal_the_exported_embeddings_scores(pair_score: str) 
 # SGD at word2vec's lr 0.025 leaves the context table (zero at the start) weak after 2 epochs
 # on 500 products: center_context measured 0.86 seen there (center 0.99); at lr 0.1 both 1.0.
 @pytest.mark.parametrize(
-    ("optimizer", "lr", "pair_score"),
+    ("optimizer", "lr", "pair_score", "shared_negatives"),
     [
-        ("adam", 0.01, "center_context"),
-        ("adam", 0.01, "center"),
-        ("sgd", 0.025, "center"),
-        ("sgd", 0.1, "center_context"),
+        ("adam", 0.01, "center_context", True),
+        ("adam", 0.01, "center", True),
+        ("sgd", 0.025, "center", True),
+        ("sgd", 0.1, "center_context", True),
+        ("sgd", 0.1, "center_context", False),
     ],
 )
 def test_learns_planted_clusters_from_walks(
-    planted_dataset: PreparedDataset, optimizer: str, lr: float, pair_score: str
+    planted_dataset: PreparedDataset,
+    optimizer: str,
+    lr: float,
+    pair_score: str,
+    shared_negatives: bool,
 ) -> None:
-    config = SkipGramConfig(optimizer=optimizer, lr=lr, pair_score=pair_score, **FAST)  # type: ignore[arg-type]
+    config = SkipGramConfig(
+        preset="study" if optimizer == "adam" else "default",
+        optimizer=optimizer,  # type: ignore[arg-type]
+        lr=lr,
+        pair_score=pair_score,  # type: ignore[arg-type]
+        shared_negatives=shared_negatives,
+        **FAST,
+    )
     walk_matrix = walks_for_dataset(planted_dataset, walk_config_of(config), progress=False)
     embeddings = train_on_walks(planted_dataset, walk_matrix, config)
     result = evaluate(embeddings, planted_dataset)
@@ -110,9 +123,24 @@ def test_learns_planted_clusters_from_walks(
 
 def test_settings_advice_names_slow_and_undertrained_settings() -> None:
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
-    assert any("optimizer=sgd" in a for a in settings_advice(SkipGramConfig(), cpu))
-    assert settings_advice(SkipGramConfig(), cuda) == []
+    study = SkipGramConfig(preset="study")
+    assert any("optimizer=sgd" in a for a in settings_advice(study, cpu))
+    assert settings_advice(study, cuda) == []
+    assert settings_advice(SkipGramConfig(), cpu) == []
     one_epoch = SkipGramConfig(optimizer="sgd", lr=0.025, epochs=1)
     assert any("-P lr=0.1" in a for a in settings_advice(one_epoch, cpu))
     assert settings_advice(one_epoch.model_copy(update={"lr": 0.1}), cpu) == []
     assert settings_advice(one_epoch.model_copy(update={"epochs": 5}), cpu) == []
+
+
+def test_study_preset_restores_the_studys_settings_and_explicit_values_win() -> None:
+    study = SkipGramConfig(preset="study")
+    assert (study.optimizer, study.lr, study.batch_size) == ("adam", 0.01, 1024)
+    assert (study.schedule, study.reduced_window) == ("cosine_restart", False)
+    default = SkipGramConfig()
+    assert (default.optimizer, default.lr, default.schedule) == ("sgd", 0.025, "cosine")
+    mixed = SkipGramConfig(preset="study", lr=0.002)
+    assert (mixed.optimizer, mixed.lr, mixed.preset) == ("adam", 0.002, "study")
+    assert flatten_config(mixed)["lr"] == 0.002  # the run's params show what was used
+    with pytest.raises(ParameterError, match=r"preset='nope'.*'default' or 'study'"):
+        build_config(SkipGramConfig, {"preset": "nope"}, "method 'skipgram'")

@@ -237,9 +237,11 @@ def test_mlproject_entry_script_maps_parameters_to_cli_options() -> None:
 def test_quick_settings_are_valid_and_announced(store: str) -> None:
     for method, values in main_job.QUICK_PARAMS.items():
         run_module.validate_params(method, {"dataset": DATASET, **values})
-    params = method_params(["skipgram"], "synthetic-small", {None: {"epochs": "2"}}, quick=True)
-    assert params["skipgram"]["epochs"] == "2"  # the user's -P wins over the quick profile
-    assert params["skipgram"]["dim"] == main_job.QUICK_PARAMS["skipgram"]["dim"]
+    chosen = ["skipgram", "side_info"]
+    params = method_params(chosen, "synthetic-small", {None: {"epochs": "2"}}, quick=True)
+    assert params["side_info"]["epochs"] == "2"  # the user's -P wins over the quick profile
+    assert params["side_info"]["dim"] == main_job.QUICK_PARAMS["side_info"]["dim"]
+    assert "dim" not in params["skipgram"]  # its defaults are already quick
     assert main_job.use_quick_params("synthetic-small", "auto")
     assert not main_job.use_quick_params("electronics", "auto")
     assert not main_job.use_quick_params("synthetic-small", "full")
@@ -249,22 +251,21 @@ def test_quick_settings_are_valid_and_announced(store: str) -> None:
         raise DataError("not trained in this test")
 
     run_main_job(
-        "synthetic-small", ["skipgram"], tracking_uri=store, echo=lines.append, runner=runner
+        "synthetic-small",
+        ["skipgram", "mf_sequences"],
+        tracking_uri=store,
+        echo=lines.append,
+        runner=runner,
     )
     assert any(line.startswith("Quick profile on synthetic-small") for line in lines)
-    assert (
-        "  skipgram: walks_per_node=3, dim=32, epochs=1, optimizer=sgd, lr=0.1, batch_size=8192"
-        in lines
-    )
+    assert "  mf_sequences: walks_per_node=3, dim=32, epochs=1" in lines
+    assert not any(line.startswith("  skipgram:") for line in lines)
 
 
-def test_quick_skipgram_learns_in_its_one_epoch(planted_dataset: PreparedDataset) -> None:
-    """The quick profile's single SGD epoch must train: at word2vec's lr 0.025 it scored 0.70
-    seen here (0.57 on Digital Music), at the profile's 0.1 it scores 1.0."""
-    config = skipgram.SkipGramConfig(
-        **main_job.QUICK_PARAMS["skipgram"], progress=False, device="cpu"
-    )
-    assert config.optimizer == "sgd" and config.epochs == 1
+def test_default_skipgram_learns_on_the_planted_data(planted_dataset: PreparedDataset) -> None:
+    """The defaults (word2vec's SGD, five epochs) are what the quick profile used to trim."""
+    config = skipgram.SkipGramConfig(progress=False, device="cpu", walks_per_node=4, dim=16)
+    assert config.optimizer == "sgd"
     result = evaluate(skipgram.train(planted_dataset, config), planted_dataset)
     assert result.auc_seen is not None and result.auc_seen > 0.95
 

@@ -49,29 +49,18 @@ Profile = Literal["auto", "quick", "full"]
 
 # Lighter settings so that `recsys main` on synthetic-small finishes in a few minutes on two
 # CPU cores. Only the settings listed differ from each method's defaults; the job prints
-# them before training, and each run logs its effective params as usual. Measured on the
-# shared 2-vCPU VM: at the defaults (10 walks per product, dim 128, 5 epochs) one skip-gram
-# epoch over synthetic-small's ~2.7M window pairs took ~8 min; with 3 walks, dim 32 and one
-# epoch skip-gram took 0.18 min and still reached AUC 0.87 (gensim word2vec at its defaults:
-# 0.87 in 0.05 min). The torch walk-pair methods share that cost, so all three are cut the
-# same way; MF, MF+bias and the gensim methods took under half a minute each at defaults.
-# Skip-gram also takes word2vec's SGD step with lr 0.1: in one epoch that matched Adam's AUC
-# at 1/4-1/7 of its CPU time (Digital Music 0.9627 vs 0.9648 seen, 0.22 vs 0.94 min), where
-# word2vec's usual lr 0.025 is far too little for one epoch (0.57; gensim sg=1 alike: 0.52).
+# them before training, and each run logs its effective params as usual. The torch methods
+# that still train with Adam by default (EGES, MF on sequences) cost minutes per epoch on a
+# CPU at 10 walks per product and dim 128; with 3 walks, dim 32 and one epoch they take
+# seconds (docs/benchmarks.md). skipgram needs no lighter settings: its default SGD window
+# step trains its five epochs on synthetic-small in seconds.
 WALK_PAIR_QUICK: dict[str, Any] = {"walks_per_node": 3, "dim": 32, "epochs": 1}
-SKIPGRAM_QUICK: dict[str, Any] = {
-    **WALK_PAIR_QUICK,
-    "optimizer": "sgd",
-    "lr": 0.1,
-    "batch_size": 8192,
-}
 # EGES with the settings its evidence was measured at (docs/benchmarks.md): in the quick
 # budget batch 4,096 at lr 0.05 scored +0.004-0.005 seen AUC over batch 1,024 at 0.01 on
 # Digital Music and synthetic-small, -0.002 on synthetic Electronics x0.05, in the same
 # time (cold start within its noise).
 SIDE_INFO_QUICK: dict[str, Any] = {**WALK_PAIR_QUICK, "batch_size": 4096, "lr": 0.05}
 QUICK_PARAMS: dict[str, dict[str, Any]] = {
-    "skipgram": SKIPGRAM_QUICK,
     "side_info": SIDE_INFO_QUICK,
     "mf_sequences": WALK_PAIR_QUICK,
 }

@@ -1,0 +1,61 @@
+"""Early stopping on a held-out slice of the training pairs, keeping the best epoch.
+
+More epochs can hurt (on a small real file 20 SGD epochs of skip-gram scored 0.59 seen AUC
+where 5 scored 0.74), but the reported validation pairs must never choose the epoch. With
+``patience`` > 0 a method holds out ``early_stopping_fraction`` of its training pairs
+(:func:`recsys.data.split.inner_split`, negatives drawn as for the reported split), trains
+on the rest, scores the held-out slice after every epoch (AUC on its seen pairs, the
+study's negatives) and stops once ``patience`` epochs pass without a better score; the
+embeddings of the best epoch are the result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+from recsys.data.dataset import PreparedDataset
+from recsys.data.split import inner_split
+from recsys.embeddings import ItemEmbeddings
+from recsys.evaluation.metrics import evaluate
+from recsys.training.config import EngineConfig
+
+
+def early_stopping_split(
+    data: PreparedDataset, config: EngineConfig
+) -> tuple[PreparedDataset, PreparedDataset | None]:
+    """(the dataset a method trains on, the held-out slice it stops on, or None when off).
+
+    The dataset trained on keeps ``data``'s validation pairs, so every epoch still reports
+    on them; only its training pairs lose the held-out slice (and it has no cache folder:
+    walks of its graph are not the full dataset's).
+    """
+    if config.patience == 0:
+        return data, None
+    inner = inner_split(data, config.early_stopping_fraction, seed=config.seed)
+    return dataclasses.replace(data, train=inner.train, folder=None), inner
+
+
+@dataclass
+class EarlyStopping:
+    """Tracks the best epoch on the held-out slice; ``update`` after every epoch."""
+
+    held_out: PreparedDataset
+    patience: int
+    best_score: float = -math.inf
+    best_epoch: int = -1
+    best_embeddings: ItemEmbeddings | None = None
+
+    def update(self, epoch: int, embeddings: ItemEmbeddings) -> float:
+        """Score ``embeddings`` on the held-out slice; remember them when they are best."""
+        result = evaluate(embeddings, self.held_out)
+        score = result.auc_seen if result.auc_seen is not None else result.auc_all
+        score = math.nan if score is None else float(score)
+        if score > self.best_score:
+            self.best_score, self.best_epoch, self.best_embeddings = score, epoch, embeddings
+        return score
+
+    def should_stop(self, epoch: int) -> bool:
+        """``patience`` epochs have passed since the best one."""
+        return epoch - self.best_epoch >= self.patience

@@ -1,0 +1,90 @@
+"""Early stopping: a held-out slice of the training pairs picks the epoch, never validation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from recsys.callbacks import TrainingCallback
+from recsys.data.dataset import PreparedDataset
+from recsys.data.pairs import undirected_keys
+from recsys.embeddings import ItemEmbeddings
+from recsys.models.skipgram import SkipGramConfig
+from recsys.models.skipgram import train as train_skipgram
+from recsys.training.early_stopping import EarlyStopping, early_stopping_split
+
+
+def _oracle(data: PreparedDataset, noise: float) -> ItemEmbeddings:
+    """Planted-cluster vectors blurred by ``noise``: a model whose quality we choose."""
+    codes = data.products["brand"].astype("category").cat.codes.to_numpy()
+    vectors = np.eye(codes.max() + 1, dtype=np.float32)[codes]
+    rng = np.random.default_rng(0)
+    vectors += noise * rng.standard_normal(vectors.shape).astype(np.float32)
+    return ItemEmbeddings(vectors, data.train_vocabulary(), similarity="cosine")
+
+
+def test_split_holds_out_training_pairs_and_keeps_the_validation(
+    planted_dataset: PreparedDataset,
+) -> None:
+    off = SkipGramConfig(patience=0)
+    assert early_stopping_split(planted_dataset, off) == (planted_dataset, None)
+    config = SkipGramConfig(patience=2, early_stopping_fraction=0.1)
+    fit_data, held_out = early_stopping_split(planted_dataset, config)
+    assert held_out is not None and fit_data.folder is None
+    assert fit_data.validation is planted_dataset.validation  # still reported every epoch
+    n = planted_dataset.n_items
+    full = set(undirected_keys(planted_dataset.train.item_a, planted_dataset.train.item_b, n))
+    kept = set(undirected_keys(fit_data.train.item_a, fit_data.train.item_b, n))
+    positives = held_out.validation.label == 1
+    slice_keys = set(
+        undirected_keys(
+            held_out.validation.item_a[positives], held_out.validation.item_b[positives], n
+        )
+    )
+    assert slice_keys <= full and not slice_keys & kept  # from training, not trained on
+    assert kept | slice_keys == full
+    assert len(slice_keys) == pytest.approx(0.1 * len(full), rel=0.05)
+
+
+def test_keeps_the_best_epoch_and_stops_after_patience(planted_dataset: PreparedDataset) -> None:
+    good, bad = _oracle(planted_dataset, 0.1), _oracle(planted_dataset, 3.0)
+    stopper = EarlyStopping(planted_dataset, patience=2)
+    scores = [stopper.update(epoch, model) for epoch, model in enumerate([bad, good, bad])]
+    assert scores[1] > scores[0] and scores[1] > scores[2]
+    assert stopper.best_epoch == 1 and stopper.best_embeddings is good
+    assert not stopper.should_stop(2)  # one epoch without improvement: patience 2 waits
+    stopper.update(3, bad)
+    assert stopper.should_stop(3)
+
+
+class _Recorder(TrainingCallback):
+    def __init__(self) -> None:
+        self.epochs: list[int] = []
+        self.final: dict[str, Any] = {}
+
+    def on_epoch_end(self, epoch: int, metrics: dict[str, float], embeddings: Any) -> None:
+        self.epochs.append(epoch)
+        assert "early_stopping_auc" in metrics
+
+    def on_train_end(self, embeddings: Any, metrics: dict[str, float]) -> None:
+        self.final = metrics
+
+
+def test_a_run_with_patience_logs_the_kept_epoch(planted_dataset: PreparedDataset) -> None:
+    config = SkipGramConfig(
+        patience=1, epochs=4, dim=16, walks_per_node=4, progress=False, threads=1, lr=0.05
+    )
+    recorder = _Recorder()
+    train_skipgram(planted_dataset, config, [recorder])
+    final = recorder.final
+    assert 1 <= final["best_epoch"] <= final["epochs_trained"] == len(recorder.epochs) <= 4
+    assert final["epochs_trained"] == 4 or final["epochs_trained"] == final["best_epoch"] + 1
+    assert final["auc_seen"] > 0.9  # the best epoch's embeddings, scored on validation
+
+
+def test_early_stopping_with_checkpoints_is_refused(tmp_path: Any) -> None:
+    with pytest.raises(ValidationError, match="patience > 0"):
+        SkipGramConfig(patience=1, checkpoint_dir=tmp_path)
