@@ -33,10 +33,11 @@ from recsys.callbacks import TrainingCallback
 from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import ItemEmbeddings
 from recsys.models.base import Method
-from recsys.training.batching import NegativeSampler, PairBatch, PairTableSource
+from recsys.training.batching import NegativeSampler, PairBatch, PairTableSource, WalkBatch
 from recsys.training.config import EngineConfig
 from recsys.training.early_stopping import early_stopping_split
 from recsys.training.engine import EmbeddingModel, fit, resolve_device
+from recsys.training.window_sgns import NO_BIAS, window_sgns_step
 from recsys.typing import BoolMask
 
 Labels = Literal["binary", "continuous"]
@@ -107,6 +108,21 @@ class MatrixFactorization(EmbeddingModel):
                 negative_logit
             ).pow(2).sum(-1)
         return (data_loss + self.l2 * penalty).mean()
+
+    def fused_walk_step(self, batch: WalkBatch, lr: float) -> float:
+        """SGD on a batch of walks, negatives shared per window (MF on sequences, CPU).
+
+        The window kernel with one table for inputs and outputs, the biases and the
+        row-wise L2 of :meth:`loss` (binary labels: walk pairs carry no weight).
+        """
+        if self.labels != "binary":
+            raise ValueError("walk batches train binary labels only (walk pairs have no weight)")
+        table = self.item.weight.detach().numpy()
+        bias = NO_BIAS if self.bias is None else self.bias.weight.detach().numpy().reshape(-1)
+        loss_sum = window_sgns_step(
+            table, table, batch.walks, batch.keep, batch.reach, batch.negatives, lr, bias, self.l2
+        )
+        return loss_sum / max(batch.n_pairs, 1)
 
     def score_pairs(self, item_a: Tensor, item_b: Tensor) -> Tensor:
         logit = (self.item(item_a) * self.item(item_b)).sum(-1)

@@ -47,7 +47,12 @@ from recsys.training.fused_sgns import sgns_step
 from recsys.training.schedule import Schedule
 from recsys.training.sequences import window_pair_source
 from recsys.training.sgns_torch import sgns_step_tensors
-from recsys.training.window_sgns import uses_window_kernel, walk_batch_source, window_sgns_step
+from recsys.training.window_sgns import (
+    NO_BIAS,
+    uses_window_kernel,
+    walk_batch_source,
+    window_sgns_step,
+)
 from recsys.typing import BoolMask, WalkMatrix
 
 
@@ -144,6 +149,8 @@ class SkipGram(EmbeddingModel):
             batch.reach,
             batch.negatives,
             lr,
+            NO_BIAS,
+            0.0,
         )
         return loss_sum / max(batch.n_pairs, 1)
 

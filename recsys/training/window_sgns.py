@@ -41,6 +41,8 @@ from recsys.training.fused_sgns import softplus
 from recsys.training.sequences import keep_probability, pairs_per_walk, token_counts
 from recsys.typing import WalkMatrix
 
+NO_BIAS = np.empty(0, dtype=np.float32)  # ``bias`` argument of a model without biases
+
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX_2 = np.uint64(0x94D049BB133111EB)
@@ -121,21 +123,31 @@ def window_sgns_step(
     reach: np.ndarray,
     negatives: np.ndarray,
     lr: float,
+    bias: np.ndarray,
+    l2: float,
 ) -> float:
     """One Hogwild SGD pass over a batch of walks, in place; returns the summed pair loss.
 
     Args:
         center_table: (n_items, dim) float32 input rows, updated in place.
-        context_table: (n_items, dim) float32 output rows, updated in place.
+        context_table: (n_items, dim) float32 output rows, updated in place; the same array
+            as ``center_table`` for MF on sequences (one table).
         walks, keep, reach, negatives: a :class:`WalkBatch`'s arrays.
         lr: learning rate per pair (word2vec's alpha).
+        bias: (n_items,) float32 per-product bias added to every logit (MF with bias),
+            updated in place; empty for none.
+        l2: weight of the squared rows (and biases) of each pair, as MF's loss: per pair
+            the input, the target and each negative decay once.
 
     Returns:
-        Sum over the batch's positive pairs of -log s(c.t) - sum_k log s(-c.n_k).
+        Sum over the batch's positive pairs of -log s(x.t) - sum_k log s(-x.n_k), the logits
+        x.o including the biases (the L2 term not included).
     """
     n_walks, length = walks.shape
     k = negatives.shape[2]
     dim = center_table.shape[1]
+    has_bias = bias.size > 0
+    decay = np.float32(2.0 * lr * l2)
     max_window = 1
     for r in range(n_walks):
         for t in range(length):
@@ -155,6 +167,8 @@ def window_sgns_step(
         labels = np.empty(1 + k, dtype=np.float32)
         grad = np.empty((2 * max_window, 1 + k), dtype=np.float32)
         input_step = np.empty((2 * max_window, dim), dtype=np.float32)
+        bias_step = np.empty(2 * max_window, dtype=np.float32)
+        output_step = np.empty((1 + k, dim), dtype=np.float32)
         walk_loss = 0.0
         for p in range(n):
             b = reach[r, slots[p]]
@@ -182,27 +196,50 @@ def window_sgns_step(
                     dot = np.float32(0.0)
                     for d in range(dim):
                         dot += center_table[c, d] * context_table[o, d]
+                    if has_bias:
+                        dot += bias[c] + bias[o]
                     walk_loss += softplus(-float(dot) if j == 0 else float(dot))
                     grad[i, j] = np.float32(lr * (labels[j] - 1.0 / (1.0 + math.exp(-dot))))
             for i in range(m):
+                c = inputs[i]
                 for d in range(dim):
-                    input_step[i, d] = 0.0
+                    input_step[i, d] = -decay * center_table[c, d]
                 for j in range(1 + k):
                     g = grad[i, j]
                     o = outputs[j]
                     for d in range(dim):
                         input_step[i, d] += g * context_table[o, d]
-            for j in range(1 + k):
-                o = outputs[j]
+            if has_bias:
+                for i in range(m):
+                    bias_step[i] = -decay * bias[inputs[i]]
+                    for j in range(1 + k):
+                        bias_step[i] += grad[i, j]
+            for j in range(1 + k):  # every output step from the old rows first
+                for d in range(dim):
+                    output_step[j, d] = 0.0
                 for i in range(m):
                     g = grad[i, j]
                     c = inputs[i]
                     for d in range(dim):
-                        context_table[o, d] += g * center_table[c, d]
+                        output_step[j, d] += g * center_table[c, d]
+            shrink = np.float32(1.0) - decay * m  # the L2 decay of the window's m pairs
+            for j in range(1 + k):
+                if labels[j] < 0.0:
+                    continue
+                o = outputs[j]
+                for d in range(dim):
+                    context_table[o, d] = context_table[o, d] * shrink + output_step[j, d]
+                if has_bias:
+                    step_b = np.float32(0.0)
+                    for i in range(m):
+                        step_b += grad[i, j]
+                    bias[o] = bias[o] * shrink + step_b
             for i in range(m):
                 c = inputs[i]
                 for d in range(dim):
                     center_table[c, d] += input_step[i, d]
+                if has_bias:
+                    bias[c] += bias_step[i]
         loss_sum += walk_loss
     return loss_sum
 
@@ -215,8 +252,11 @@ def reference_window_step(
     reach: np.ndarray,
     negatives: np.ndarray,
     lr: float,
+    bias: np.ndarray,
+    l2: float,
 ) -> float:
     """Readable numpy version of :func:`window_sgns_step` (walks in order), for tests."""
+    has_bias, decay = bias.size > 0, 2.0 * lr * l2
     loss_sum = 0.0
     for r in range(walks.shape[0]):
         slots = np.flatnonzero(keep[r])
@@ -232,13 +272,27 @@ def reference_window_step(
             labels[0] = 1.0
             use = np.ones(len(outputs), dtype=bool)
             use[1:] = outputs[1:] != tokens[p]
-            logits = center_table[inputs].astype(np.float64) @ context_table[outputs].T
+            old_in = center_table[inputs].astype(np.float64)
+            old_out = context_table[outputs].astype(np.float64)
+            logits = old_in @ old_out.T
+            if has_bias:
+                logits += bias[inputs][:, None] + bias[outputs][None, :]
             signs = np.where(labels > 0, -1.0, 1.0)
             loss_sum += float((np.logaddexp(0.0, logits * signs) * use).sum())
             grad = lr * (labels - 1.0 / (1.0 + np.exp(-logits))) * use  # (m, 1 + K)
-            input_step = grad @ context_table[outputs]
-            np.add.at(context_table, outputs, (grad.T @ center_table[inputs]).astype(np.float32))
-            np.add.at(center_table, inputs, input_step.astype(np.float32))
+            input_step = grad @ old_out - decay * old_in
+            bias_step = grad.sum(axis=1) - decay * bias[inputs] if has_bias else None
+            output_step = grad.T @ old_in
+            shrink = 1.0 - decay * len(inputs)
+            for j in np.flatnonzero(use):  # in order: a repeated negative decays twice
+                o = outputs[j]
+                context_table[o] = context_table[o] * shrink + output_step[j]
+                if has_bias:
+                    bias[o] = bias[o] * shrink + grad[:, j].sum()
+            for i, c in enumerate(inputs):
+                center_table[c] += input_step[i].astype(np.float32)
+                if bias_step is not None:
+                    bias[c] += bias_step[i]
     return loss_sum
 
 

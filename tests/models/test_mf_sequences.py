@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from recsys.callbacks import TrainingCallback
 from recsys.data.dataset import PreparedDataset
@@ -36,10 +37,18 @@ def _cluster_walks(data: PreparedDataset, n_walks: int, seed: int) -> np.ndarray
     return walks.astype(np.int32)
 
 
-def test_learns_from_walk_pairs_alone(planted_dataset: PreparedDataset) -> None:
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])  # sgd: the CPU window kernel
+def test_learns_from_walk_pairs_alone(planted_dataset: PreparedDataset, optimizer: str) -> None:
     walks = _cluster_walks(planted_dataset, 2000, seed=0)
     config = MFSequencesConfig(
-        dim=16, epochs=2, batch_size=512, progress=False, threads=1, eval_every=10
+        dim=16,
+        epochs=2,
+        batch_size=512,
+        progress=False,
+        threads=1,
+        eval_every=10,
+        optimizer=optimizer,  # type: ignore[arg-type]
+        lr=0.1 if optimizer == "sgd" else 0.01,
     )
     callback = Params()
     embeddings = train_on_walks(planted_dataset, walks, config, [callback])
@@ -62,4 +71,7 @@ def test_shuffled_walks_teach_nothing(planted_dataset: PreparedDataset) -> None:
     )
     embeddings = train_on_walks(planted_dataset, shuffled, config)
     result = evaluate(embeddings, planted_dataset)
+    assert result.auc_seen is not None and abs(result.auc_seen - 0.5) < 0.1
+    sgd = config.model_copy(update={"optimizer": "sgd", "lr": 0.1})
+    result = evaluate(train_on_walks(planted_dataset, shuffled, sgd), planted_dataset)
     assert result.auc_seen is not None and abs(result.auc_seen - 0.5) < 0.1

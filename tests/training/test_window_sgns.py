@@ -7,11 +7,13 @@ from contextlib import contextmanager
 
 import numba
 import numpy as np
+import pytest
 import torch
 
 from recsys.training.batching import unigram_table
 from recsys.training.sequences import keep_probability, window_pairs
 from recsys.training.window_sgns import (
+    NO_BIAS,
     WalkBatchSource,
     draw_walk_batch,
     reference_window_step,
@@ -40,22 +42,35 @@ def _draw(walks: np.ndarray, n_items: int, reduced: bool, subsample: float, seed
     return draw_walk_batch(walks, keep_prob, unigram_table(counts), 4, reduced, 3, seed)
 
 
-def test_kernel_matches_reference() -> None:
+@pytest.mark.parametrize(
+    ("reduced", "subsample", "one_table", "with_bias", "l2"),
+    [
+        (True, 0.05, False, False, 0.0),  # skip-gram: two tables, no bias
+        (False, 0.0, False, False, 0.0),
+        (True, 0.05, True, True, 0.01),  # MF with bias on sequences: one table, bias, L2
+    ],
+)
+def test_kernel_matches_reference(
+    reduced: bool, subsample: float, one_table: bool, with_bias: bool, l2: float
+) -> None:
     walks = _walks(0)
-    for reduced, subsample in [(True, 0.05), (False, 0.0)]:
-        keep, reach, negatives, _ = _draw(walks, 12, reduced, subsample)
-        rng = np.random.default_rng(1)
-        center = rng.normal(0, 0.3, (12, 8)).astype(np.float32)
-        context = rng.normal(0, 0.3, (12, 8)).astype(np.float32)
-        center_ref, context_ref = center.copy(), context.copy()
-        with numba_threads(1):  # one thread: walks in order, as the reference
-            loss = window_sgns_step(center, context, walks, keep, reach, negatives, 0.05)
-        expected = reference_window_step(
-            center_ref, context_ref, walks, keep, reach, negatives, 0.05
-        )
-        assert abs(loss - expected) < 1e-4 * max(1.0, abs(expected))
-        np.testing.assert_allclose(center, center_ref, atol=1e-5)
-        np.testing.assert_allclose(context, context_ref, atol=1e-5)
+    keep, reach, negatives, _ = _draw(walks, 12, reduced, subsample)
+    rng = np.random.default_rng(1)
+    center = rng.normal(0, 0.3, (12, 8)).astype(np.float32)
+    context = center if one_table else rng.normal(0, 0.3, (12, 8)).astype(np.float32)
+    bias = rng.normal(0, 0.3, 12).astype(np.float32) if with_bias else NO_BIAS
+    center_ref = center.copy()
+    context_ref = center_ref if one_table else context.copy()
+    bias_ref = bias.copy()
+    with numba_threads(1):  # one thread: walks in order, as the reference
+        loss = window_sgns_step(center, context, walks, keep, reach, negatives, 0.05, bias, l2)
+    expected = reference_window_step(
+        center_ref, context_ref, walks, keep, reach, negatives, 0.05, bias_ref, l2
+    )
+    assert abs(loss - expected) < 1e-4 * max(1.0, abs(expected))
+    np.testing.assert_allclose(center, center_ref, atol=1e-5)
+    np.testing.assert_allclose(context, context_ref, atol=1e-5)
+    np.testing.assert_allclose(bias, bias_ref, atol=1e-5)
 
 
 def test_pair_count_is_the_window_pairs_of_the_kept_tokens() -> None:
