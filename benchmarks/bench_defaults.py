@@ -1,0 +1,104 @@
+"""Method defaults against their gensim peers on the real samples: AUC and minutes.
+
+Trains each (dataset, method, params) in one process on the same cached walks and split:
+gensim's skip-gram (``word2vec -P sg=1``, the same model family as ``skipgram``) and CBOW
+(``word2vec``'s default, the study's), ``skipgram`` and ``mf_sequences`` at their defaults
+(and any ``--extra`` variants), and reports AUC all / seen under the study's negatives and
+the degree-matched ones with each training's minutes (walks cached before timing; the
+minutes include the per-epoch evaluation the torch engine runs).
+
+    flock /tmp/recsys-heavy.lock python benchmarks/bench_defaults.py --data-dir /work/bench-data \\
+        --json defaults.json
+
+Datasets default to the real samples beside the project (``../shared/data``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+from recsys.config import DataConfig
+from recsys.data.prepare import prepare_dataset
+from recsys.evaluation.metrics import evaluate
+from recsys.graph import walk_config_of, walks_for_dataset
+from recsys.methods import get_method
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+REAL_SAMPLES = [
+    SHARED / "amazon" / "meta_Digital_Music.json.gz",
+    SHARED / "amazon" / "metadata.head11053.json.gz",
+    SHARED / "snap" / "Music0601.txt",
+]
+VARIANTS: list[tuple[str, str, dict[str, Any]]] = [
+    ("gensim skip-gram (word2vec sg=1)", "word2vec", {"sg": 1}),
+    ("gensim CBOW (word2vec default)", "word2vec", {}),
+    ("skipgram (default)", "skipgram", {}),
+    ("mf_sequences (sgd)", "mf_sequences", {"optimizer": "sgd", "lr": 0.025}),
+]
+
+
+def run_one(dataset: Any, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Train once (walks already cached) and evaluate under both protocols."""
+    spec = get_method(method)
+    config = spec.config_class(progress=False, **params)
+    if spec.needs_walks:
+        walks_for_dataset(dataset, walk_config_of(config), progress=False)
+    started = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        embeddings = spec.train(dataset, config)
+    minutes = (time.perf_counter() - started) / 60
+    metrics = evaluate(embeddings, dataset).metrics()
+    keys = ("auc_all", "auc_seen", "matched_auc_all", "matched_auc_seen")
+    return {**{k: metrics[k] for k in keys}, "minutes": minutes}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", type=Path, default=Path("/work/bench-data"))
+    parser.add_argument("--datasets", nargs="*", default=[str(p) for p in REAL_SAMPLES])
+    parser.add_argument(
+        "--extra",
+        action="append",
+        default=[],
+        metavar="LABEL=METHOD:JSON",
+        help='another variant, e.g. \'study=skipgram:{"preset": "study"}\'',
+    )
+    parser.add_argument("--json", type=Path, default=None, help="also write results here")
+    args = parser.parse_args()
+    variants = list(VARIANTS)
+    for extra in args.extra:
+        label, _, rest = extra.partition("=")
+        method, _, params = rest.partition(":")
+        variants.append((label, method, json.loads(params or "{}")))
+
+    rows: list[dict[str, Any]] = []
+    for name in args.datasets:
+        dataset = prepare_dataset(DataConfig(dataset=name, data_dir=args.data_dir))
+        for label, method, params in variants:
+            row = {"dataset": Path(name).name, "variant": label, **run_one(dataset, method, params)}
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+
+    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} vCPUs"
+    print(f"\n{time.strftime('%Y-%m-%d')}, {machine}\n")
+    print("| dataset | variant | AUC all | AUC seen | matched all | matched seen | minutes |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(
+            f"| {r['dataset']} | {r['variant']} | {r['auc_all']:.4f} | {r['auc_seen']:.4f} | "
+            f"{r['matched_auc_all']:.4f} | {r['matched_auc_seen']:.4f} | {r['minutes']:.2f} |"
+        )
+    if args.json is not None:
+        args.json.write_text(json.dumps({"machine": machine, "results": rows}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
