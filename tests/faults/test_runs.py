@@ -12,7 +12,6 @@ import signal
 import time
 from pathlib import Path
 
-import mlflow
 import pytest
 import torch
 from mlflow.tracking import MlflowClient
@@ -112,7 +111,6 @@ def test_sigterm_and_sigint_end_the_run_killed_and_resuming_continues_it(
 
         done = epochs_done(folder / "checkpoints")
         assert done >= 1
-        mlflow.set_tracking_uri(uri)
         # Another split in the same folder is refused and leaves the stopped run as it was.
         other = mf_args(uri, data_dir, folder / "checkpoints", "-P", "split_seed=7")
         assert_one_error_line(recsys(*other), "other training data")
