@@ -347,7 +347,8 @@ def parse_metadata(
     if len(pairs) == 0:
         hint = (
             f"with the study's filters only {merger.records_kept:,} of {merger.records_read:,} "
-            "records qualify; try --no-study-filters"
+            "records qualify; turn the filters off (recsys prepare --no-study-filters, "
+            "recsys train -P study_filters=false)"
             if study_filters
             else "its records list no also_bought / also_viewed / bought_together products"
         )

@@ -11,17 +11,28 @@ from __future__ import annotations
 import os
 
 from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 
 EXPERIMENT_ID_ENV = "MLFLOW_EXPERIMENT_ID"
 EXPERIMENT_NAME_ENV = "MLFLOW_EXPERIMENT_NAME"
 
 
 def resolve_experiment_id(client: MlflowClient, default_name: str) -> str:
-    """The id of the environment's experiment, else of ``default_name`` (created if new)."""
+    """The id of the environment's experiment, else of ``default_name`` (created if new).
+
+    Two first runs on a dataset started together both find no experiment; the one whose
+    create loses (a unique-name error) takes the winner's.
+    """
     if os.environ.get(EXPERIMENT_ID_ENV):
         return os.environ[EXPERIMENT_ID_ENV]
     name = os.environ.get(EXPERIMENT_NAME_ENV) or default_name
     experiment = client.get_experiment_by_name(name)
     if experiment is not None:
         return str(experiment.experiment_id)
-    return str(client.create_experiment(name))
+    try:
+        return str(client.create_experiment(name))
+    except MlflowException:
+        experiment = client.get_experiment_by_name(name)
+        if experiment is None:  # not the race: a real failure
+            raise
+        return str(experiment.experiment_id)

@@ -18,6 +18,8 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from pydantic import BaseModel
 
+from recsys.data.dataset import PreparedDataset
+
 logger = logging.getLogger(__name__)
 
 RUN_FILE = "run.json"
@@ -44,6 +46,21 @@ def run_to_resume(client: MlflowClient, config: BaseModel) -> str | None:
     except (OSError, ValueError, KeyError, MlflowException):
         return None  # another store, or a file we cannot read: start a new run
     return None if status == "FINISHED" else run_id
+
+
+def check_resumable(config: BaseModel, dataset: PreparedDataset) -> None:
+    """A checkpoint in ``config``'s folder that training on ``dataset`` would refuse is
+    refused here, before a run is opened or reopened: the interrupted run it belongs to
+    stays as it was (KILLED, its tags and params untouched), and no FAILED run is added.
+
+    Raises:
+        CheckpointMismatch: naming the checkpoint and what differs.
+    """
+    folder = checkpoint_folder(config)
+    if folder is not None:
+        from recsys.training.checkpoint import check_checkpoint  # torch loads on use
+
+        check_checkpoint(folder, config, dataset)
 
 
 def remember_run(config: BaseModel, run_id: str) -> None:

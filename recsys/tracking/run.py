@@ -54,6 +54,7 @@ from recsys.tracking.progress import artifact_progress_bars
 from recsys.tracking.pyfunc import log_embedding_model, save_embeddings, score_description
 from recsys.tracking.resume import (
     changed_params,
+    check_resumable,
     checkpoint_folder,
     remember_run,
     run_to_resume,
@@ -178,6 +179,8 @@ def run_method(
     Raises:
         ParameterError: before any work, naming the parameter.
         TrackingServerError: before any work, naming the URI.
+        CheckpointMismatch: ``checkpoint_dir`` holds a checkpoint of other training data
+            or settings, or an unreadable one; before a run is opened.
     """
     method, data_config, config = validate_params(method_name, params)
     if not progress and "progress" in type(config).model_fields:
@@ -321,6 +324,7 @@ def track_run(
     mlflow.set_tracking_uri(tracking_uri)
     client = MlflowClient(tracking_uri)
     tags = _run_tags(method, config, data_config, dataset)
+    check_resumable(config, dataset)
     resume = run_to_resume(client, config)
     with (
         stopped_runs_end_killed(client) as register,

@@ -70,25 +70,40 @@ def _check_local_folder(uri: str, folder: Path) -> None:
 
 
 def create_sqlite_store(uri: str, db_path: Path) -> None:
-    """Create (migrate) a local sqlite store under an exclusive file lock.
+    """Create (migrate) a local sqlite store under an exclusive file lock, atomically.
 
     MLflow creates a fresh sqlite store by running its schema migrations on first
-    connection; two processes doing that at once corrupt it for good ("duplicate column
-    name", "table ... already exists"). The first process takes ``<db>.lock`` and migrates,
-    the others wait for it and then find the store ready. An existing store costs one
-    ``stat``: no lock is taken.
+    connection; two processes doing that at once corrupt it ("duplicate column name",
+    "table ... already exists"). The first process takes ``<db>.lock``, migrates a store
+    under a temporary name and renames it into place, so ``<db>`` exists only once it is
+    complete: a process that starts while the migrations run (and finds no ``<db>``) waits
+    for the lock, then finds the store ready. An existing store costs one ``stat``.
     """
-    if db_path.exists() and db_path.stat().st_size > 0:
+    if _store_exists(db_path):
         return
     lock_path = db_path.with_name(db_path.name + ".lock")
     with lock_path.open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
+            if _store_exists(db_path):  # created by the process we waited for
+                return
+            from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
             from mlflow.tracking import MlflowClient
 
-            MlflowClient(uri).search_experiments(max_results=1)  # runs the migrations
+            staging = db_path.with_name(f".{db_path.name}.{os.getpid()}.tmp")
+            staging.unlink(missing_ok=True)
+            staging_uri = f"sqlite:///{staging}"
+            MlflowClient(staging_uri).search_experiments(max_results=1)  # runs the migrations
+            engine = SqlAlchemyStore._engine_map.pop(staging_uri, None)
+            if engine is not None:
+                engine.dispose()  # no connection may outlive the rename
+            staging.replace(db_path)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _store_exists(db_path: Path) -> bool:
+    return db_path.exists() and db_path.stat().st_size > 0
 
 
 def check_tracking_uri(tracking_uri: str | None = None, timeout: float = HEALTH_TIMEOUT_S) -> str:

@@ -120,6 +120,50 @@ def save_checkpoint(
     return path
 
 
+def _read_checkpoint(
+    path: Path, config: BaseModel, data_key: str, *, mmap: bool = False
+) -> dict[str, Any]:
+    """The checkpoint at ``path`` when this run may resume it.
+
+    Raises:
+        CheckpointMismatch: it belongs to other training data or settings (naming which),
+            or cannot be read.
+    """
+    fresh = "delete it or set another checkpoint_dir to start afresh"
+    try:
+        payload: dict[str, Any] = torch.load(
+            path, map_location="cpu", weights_only=False, mmap=mmap
+        )
+    except Exception as error:  # truncated or not a checkpoint at all
+        raise CheckpointMismatch(f"checkpoint {path} cannot be read ({error}); {fresh}") from None
+    if payload.get("data_fingerprint") != data_key:
+        raise CheckpointMismatch(
+            f"checkpoint {path} was written for other training data (another dataset, split "
+            f"seed or fraction, filter or relation weights); {fresh}"
+        )
+    if payload["fingerprint"] != config_fingerprint(config):
+        saved, now = payload.get("settings", {}), _training_settings(config)
+        differing = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
+        named = ", ".join(f"{k} ({saved.get(k)!r} -> {now.get(k)!r})" for k in differing)
+        raise CheckpointMismatch(
+            f"checkpoint {path} was written with other settings: {named or 'unknown'}; {fresh}"
+        )
+    return payload
+
+
+def check_checkpoint(folder: Path, config: BaseModel, data: PreparedDataset) -> None:
+    """Refuse now, before any run is opened, a checkpoint in ``folder`` that training
+    ``config`` on ``data`` would refuse (a refused resume must not touch the run it
+    belongs to). Tensors are memory-mapped, not read: this costs the file's metadata.
+
+    Raises:
+        CheckpointMismatch: as :func:`load_checkpoint` would.
+    """
+    path = folder / CHECKPOINT_NAME
+    if path.exists():
+        _read_checkpoint(path, config, data_fingerprint(data), mmap=True)
+
+
 def load_checkpoint(
     folder: Path,
     model: nn.Module,
@@ -137,23 +181,7 @@ def load_checkpoint(
     path = folder / CHECKPOINT_NAME
     if not path.exists():
         return None
-    fresh = "delete it or set another checkpoint_dir to start afresh"
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as error:  # truncated or not a checkpoint at all
-        raise CheckpointMismatch(f"checkpoint {path} cannot be read ({error}); {fresh}") from None
-    if payload.get("data_fingerprint") != data_key:
-        raise CheckpointMismatch(
-            f"checkpoint {path} was written for other training data (another dataset, split "
-            f"seed or fraction, filter or relation weights); {fresh}"
-        )
-    if payload["fingerprint"] != config_fingerprint(config):
-        saved, now = payload.get("settings", {}), _training_settings(config)
-        differing = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
-        named = ", ".join(f"{k} ({saved.get(k)!r} -> {now.get(k)!r})" for k in differing)
-        raise CheckpointMismatch(
-            f"checkpoint {path} was written with other settings: {named or 'unknown'}; {fresh}"
-        )
+    payload = _read_checkpoint(path, config, data_key)
     model.load_state_dict(payload["model"])
     if len(payload["optimizers"]) != len(optimizers):
         raise ValueError(f"checkpoint {path} holds {len(payload['optimizers'])} optimizers")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from click.testing import CliRunner
 
@@ -60,23 +58,6 @@ def test_unreachable_server_exits_naming_the_uri(no_work: None) -> None:
     result = CliRunner().invoke(main, ["train", "popularity", "--tracking-uri", uri, "-q"])
     assert result.exit_code == 1
     assert uri in result.output
-
-
-def test_data_errors_are_one_clean_line(tracking_uri: str, tmp_path: Path) -> None:
-    empty = tmp_path / "empty.json"
-    empty.write_text("")
-    for dataset, expected in (
-        ("synthetic-electronics:abc", "synthetic-electronics:abc"),
-        (str(empty), "empty.json"),
-    ):
-        result = CliRunner().invoke(
-            main,
-            ["train", "popularity", "--dataset", dataset, "--data-dir", str(tmp_path), "-q",
-             "--tracking-uri", tracking_uri],
-        )  # fmt: skip
-        assert result.exit_code == 1, result.output
-        assert result.output.startswith("Error: ") and expected in result.output
-        assert "Traceback" not in result.output
 
 
 def test_an_unexpected_error_is_one_line_and_debug_shows_the_traceback(

@@ -25,8 +25,7 @@ from recsys.methods import BASELINE_METHODS, method_names
 from recsys.tracking import names
 from recsys.tracking.params import flat_fields
 from recsys.tracking.run import track_run, validate_params
-from tests.conftest import make_planted_dataset
-from tests.tracking.conftest import private_store
+from tests.conftest import make_planted_dataset, private_store
 
 # Applied where a method has the setting: one short epoch, small vectors, short walks.
 SMALL = {

@@ -22,7 +22,7 @@ from mlflow.exceptions import MlflowException
 
 from recsys.embeddings import ItemEmbeddings
 from recsys.tracking.pyfunc import load_embeddings, log_embedding_model, save_embeddings
-from tests.tracking.conftest import private_store
+from tests.conftest import private_store
 
 N_ITEMS = 60
 ASINS = pd.Series([f"B{i:04d}" for i in range(N_ITEMS)])

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,7 +10,6 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-from mlflow.entities import ViewType
 from mlflow.tracking import MlflowClient
 from pydantic import Field
 
@@ -207,55 +201,6 @@ def test_ranking_queries_above_the_catalog_is_an_error_naming_it(
         run.check_ranking_queries(DataConfig(ranking_queries=5_000), planted_dataset)
 
 
-SLOW_RUN = """
-import sys, time
-from pathlib import Path
-from recsys.config import DataConfig, StrictModel
-from recsys.models.base import Method
-from recsys.tracking.run import track_run
-from tests.conftest import make_planted_dataset
-
-class Slow(StrictModel):
-    pass
-
-def train(data, config, callbacks):
-    Path(sys.argv[2]).write_text("training")
-    time.sleep(120)
-
-method = Method("slow", Slow, train, "sleeps")
-track_run(method, Slow(), DataConfig(dataset="planted"), make_planted_dataset(),
-          tracking_uri=sys.argv[1], progress=False)
-"""
-
-
-@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
-def test_a_stopped_run_ends_killed_naming_the_signal(tmp_path: Path, stop: signal.Signals) -> None:
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    marker = tmp_path / "started"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-    process = subprocess.Popen(
-        [sys.executable, "-c", SLOW_RUN, uri, str(marker)],
-        cwd=Path(__file__).resolve().parents[2],
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 120
-    while not marker.exists():
-        assert process.poll() is None, process.communicate()[1]
-        assert time.monotonic() < deadline, "the run never started training"
-        time.sleep(0.2)
-    process.send_signal(stop)
-    process.communicate(timeout=60)
-    assert process.returncode != 0
-    client = MlflowClient(uri)
-    (stopped,) = client.search_runs(
-        [e.experiment_id for e in client.search_experiments()], run_view_type=ViewType.ALL
-    )
-    assert stopped.info.status == "KILLED"
-    assert stopped.data.tags[names.TAG_STOPPED_BY] == stop.name
-
-
 def test_training_runs_log_mlflow_system_metrics(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, planted_dataset: PreparedDataset
 ) -> None:
@@ -317,18 +262,6 @@ def test_resuming_from_a_checkpoint_continues_the_interrupted_run(
     again = run.track_run(more[0], more[2], more[1], planted_dataset, tracking_uri=uri,
                           progress=False)  # fmt: skip
     assert again != resumed_id
-
-
-def torch_has_gpu() -> bool:
-    import torch
-
-    return bool(torch.cuda.is_available())
-
-
-@pytest.mark.skipif(torch_has_gpu(), reason="this machine has a GPU")
-def test_device_cuda_without_a_gpu_is_a_parameter_error_before_any_work() -> None:
-    with pytest.raises(ParameterError, match=r"device=cuda, but torch .* sees no CUDA GPU"):
-        run.validate_params("mf", {"device": "cuda"})
 
 
 def test_degree_prior_calibration_keeps_off_the_runs_checkpoint(

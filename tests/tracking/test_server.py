@@ -1,16 +1,16 @@
-"""The tracking-URI check: fast, clear failures naming the URI."""
+"""The tracking-URI check: fast, clear failures naming the URI.
+
+A 404 server, and several processes creating one store, run through the CLI in
+tests/faults/test_inputs.py and tests/faults/test_runs.py."""
 
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
-from mlflow.tracking import MlflowClient
 
 from recsys.tracking.server import TrackingServerError, check_tracking_uri, resolve_tracking_uri
 
@@ -74,35 +74,3 @@ def test_sqlite_and_file_stores_need_an_existing_folder(tmp_path: Path) -> None:
         check_tracking_uri(missing)
     with pytest.raises(TrackingServerError, match="does not exist"):
         check_tracking_uri(f"file://{tmp_path / 'nowhere' / 'mlruns'}")
-
-
-def test_parallel_first_use_of_a_fresh_sqlite_store_leaves_it_usable(tmp_path: Path) -> None:
-    """Four processes create the same fresh store at once (MLflow's migrations race without
-    the lock: 'duplicate column name', 'table ... already exists'); all must log a run."""
-    uri = f"sqlite:///{tmp_path / 'fresh.db'}"
-    script = (
-        "import sys, mlflow\n"
-        "from recsys.tracking.server import check_tracking_uri\n"
-        "uri = check_tracking_uri(sys.argv[1])\n"
-        "mlflow.set_tracking_uri(uri)\n"
-        "with mlflow.start_run():\n"
-        "    mlflow.log_metric('x', 1.0)\n"
-    )
-    processes = [
-        subprocess.Popen([sys.executable, "-c", script, uri], stderr=subprocess.PIPE, text=True)
-        for _ in range(4)
-    ]
-    errors = [p.communicate(timeout=120)[1] for p in processes]
-    assert [p.returncode for p in processes] == [0, 0, 0, 0], errors
-    runs = MlflowClient(uri).search_runs(["0"])
-    assert len(runs) == 4
-
-
-def test_a_server_that_is_not_mlflow_is_named_as_such() -> None:
-    other = _serve(404)  # e.g. a web server on the port MLflow was meant to use
-    try:
-        uri = f"http://127.0.0.1:{other.server_port}"
-        with pytest.raises(TrackingServerError, match="not as an MLflow tracking server"):
-            check_tracking_uri(uri)
-    finally:
-        other.shutdown()

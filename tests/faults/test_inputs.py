@@ -1,0 +1,131 @@
+"""Bad inputs to `recsys train`: one clean line naming what is wrong, and no run left behind.
+
+Before issue 16 each of these printed about 35 lines of traceback (the tracking URI case
+dumped the server's 404 HTML page); a BOM made the first record malformed and duplicate
+asins were dropped without a word.
+"""
+
+from __future__ import annotations
+
+import ast
+import gzip
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import mlflow
+import pytest
+import torch
+
+from recsys.tracking import names
+from tests.faults.conftest import all_runs, assert_one_error_line, recsys, train_args
+
+
+def metadata_lines(data_dir: Path) -> list[str]:
+    """The lines of TINY's generated metadata file."""
+    (raw,) = (data_dir / "raw").glob("meta_synthetic-small_scale0.002_*.json.gz")
+    with gzip.open(raw, "rt", encoding="utf-8") as handle:
+        return handle.read().splitlines()
+
+
+@pytest.mark.parametrize(
+    ("case", "named"),
+    [
+        ("unknown-dataset", ["'no-such-dataset' is neither a dataset name"]),
+        ("bad-scale", ["synthetic-electronics:abc", "'abc' is not a scale"]),
+        ("empty-file", ["empty.json", "empty (0 bytes)"]),
+        ("no-pairs", ["lonely.json", "no product pairs", "-P study_filters=false"]),
+        ("directory", ["is a directory", "meta_synthetic-small_scale0.002_seed0.json.gz"]),
+    ],
+)
+def test_a_data_error_is_one_line_naming_it_and_starts_no_run(
+    case: str, named: list[str], store: str, data_dir: Path, no_debug: None
+) -> None:
+    lonely = data_dir / "lonely.json"
+    lonely.write_text("".join(json.dumps({"asin": a, "title": a}) + "\n" for a in "ABC"))
+    (data_dir / "empty.json").touch()
+    dataset = {
+        "unknown-dataset": "no-such-dataset",
+        "bad-scale": "synthetic-electronics:abc",
+        "empty-file": str(data_dir / "empty.json"),
+        "no-pairs": str(lonely),
+        "directory": str(data_dir / "raw"),
+    }[case]
+    args = train_args("popularity", store, data_dir)
+    args[args.index("--dataset") + 1] = dataset
+    assert_one_error_line(recsys(*args), *named)
+    assert all_runs(store) == []
+
+
+@pytest.mark.parametrize("command", ["train", "main"])
+def test_device_cuda_without_a_gpu_is_a_parameter_error_before_any_work(
+    command: str, store: str, data_dir: Path, no_debug: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # a GPU machine too
+    if command == "train":
+        args = train_args("mf", store, data_dir, "-P", "device=cuda")
+    else:
+        args = ["main", "--methods", "popularity,mf", "-P", "device=cuda", "--no-progress",
+                "--dataset", "synthetic-small:0.002", "--data-dir", str(data_dir),
+                "--tracking-uri", store]  # fmt: skip
+    assert_one_error_line(recsys(*args), "device=cuda", "sees no CUDA GPU", "device=cpu")
+    assert all_runs(store) == []
+
+
+class NotMlflow(BaseHTTPRequestHandler):
+    """A web server on the port MLflow was meant to use: every path is a 404 page."""
+
+    def do_GET(self) -> None:
+        body = b"<!DOCTYPE html><html><body><h1>404 Not Found</h1></body></html>"
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture()
+def not_mlflow_uri() -> Iterator[str]:
+    server = HTTPServer(("127.0.0.1", 0), NotMlflow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_tracking_uri_that_is_not_mlflow_is_named_as_such(
+    not_mlflow_uri: str, data_dir: Path, no_debug: None
+) -> None:
+    result = recsys(*train_args("popularity", not_mlflow_uri, data_dir))
+    line = assert_one_error_line(result, not_mlflow_uri, "not as an MLflow tracking server")
+    assert "HTTP 404" in line and "<html" not in result.output
+
+
+def test_a_byte_order_mark_and_duplicate_asins_lose_no_record(
+    store: str, data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    lines = metadata_lines(data_dir)
+    second = ast.literal_eval(lines[1])  # the 2014 py-literal shape
+    again = str({**second, "title": "a later title"})
+    bom = data_dir / "bom.json"
+    bom.write_text("\ufeff" + "\n".join([*lines, again]) + "\n", encoding="utf-8")
+    args = train_args("popularity", store, data_dir)
+    args[args.index("--dataset") + 1] = str(bom)
+    with caplog.at_level("WARNING"):
+        result = recsys(*args)
+    assert result.exit_code == 0, result.output
+    run = mlflow.get_run(result.output.strip().splitlines()[-1])
+    assert run.info.status == "FINISHED"
+    manifest = mlflow.artifacts.load_dict(f"runs:/{run.info.run_id}/{names.ARTIFACT_MANIFEST}")
+    assert manifest["malformed_lines"] == 0  # the BOM is not glued to the first record
+    assert manifest["records_read"] == len(lines) + 1
+    assert manifest["parse"]["byte_order_mark"] is True
+    assert manifest["parse"]["duplicate_records"] == 1
+    assert "repeat an earlier record's asin" in caplog.text
