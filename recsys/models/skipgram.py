@@ -201,7 +201,15 @@ class SkipGramConfig(WindowConfig):
         "adam: SparseAdam on the tables, as the study (preset=study)",
     )
     lr: float = Field(0.025, gt=0, le=10, description="peak learning rate (word2vec's 0.025)")
-    batch_size: int = Field(8192, ge=1, le=1 << 24, description="positive pairs per batch")
+    batch_size: int = Field(
+        65536,
+        ge=1,
+        le=1 << 24,
+        description="positive pairs per batch (about; on CPU a batch of walks): the CPU "
+        "window step updates row by row whatever the batch, and 2 threads synchronise once "
+        "per batch (8,192 ran at half the speed on a loaded 2-core VM); a GPU step wants "
+        "big batches",
+    )
     schedule: Schedule = Field(
         "cosine",
         description="cosine: anneal once over the run (as word2vec's linear decay); "
