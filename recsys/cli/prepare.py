@@ -96,7 +96,7 @@ def dataset_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help=f"{FIELDS['products'].description}",
         ),
     ]
-    for option in reversed(options):  # click lists them in the order they are applied last
+    for option in reversed(options):  # as stacked decorators: the first listed is outermost
         command = option(command)
     return command
 
