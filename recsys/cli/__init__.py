@@ -70,3 +70,6 @@ main.add_command(train_command)
 from recsys.cli.prepare import prepare_command  # noqa: E402
 
 main.add_command(prepare_command)
+from recsys.cli.describe import describe_command  # noqa: E402
+
+main.add_command(describe_command)

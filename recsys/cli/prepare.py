@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from pydantic import ValidationError
 
 from recsys.config import DataConfig
 from recsys.data.errors import DataError
+
+if TYPE_CHECKING:
+    from recsys.data.dataset import PreparedDataset
 
 # CLI option -> DataConfig field, so a validation error names the option the user typed.
 OPTION_OF_FIELD = {
@@ -49,57 +53,78 @@ def build_config(**values: Any) -> DataConfig:
         ) from error
 
 
+def dataset_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """DATASET and the options that say how to read and split it (shared with `describe`)."""
+    options = [
+        click.argument("dataset", required=False, metavar="[DATASET]"),
+        click.option(
+            "--data-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            help="where raw files and prepared datasets live [default: $RECSYS_DATA_DIR or ./data]",
+        ),
+        click.option(
+            "--study-filters/--no-study-filters",
+            default=None,
+            help=f"{FIELDS['study_filters'].description} [default: on]",
+        ),
+        click.option(
+            "--validation-fraction",
+            type=float,
+            default=None,
+            metavar="F",
+            help=f"{FIELDS['validation_fraction'].description}, in (0, 1) [default: 1/3]",
+        ),
+        click.option(
+            "--seed",
+            type=int,
+            default=None,
+            metavar="N",
+            help=f"{FIELDS['split_seed'].description} [default: {FIELDS['split_seed'].default}]",
+        ),
+        click.option(
+            "--columns",
+            default=None,
+            metavar="A,B[,W[,R]]",
+            help=f"{FIELDS['columns'].description}",
+        ),
+        click.option(
+            "--products",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            metavar="FILE",
+            help=f"{FIELDS['products'].description}",
+        ),
+    ]
+    for option in reversed(options):  # as stacked decorators: the first listed is outermost
+        command = option(command)
+    return command
+
+
+def prepare_for_options(*, progress: bool, **values: Any) -> PreparedDataset:
+    """The prepared (or cached) dataset named by :func:`dataset_options`' values."""
+    config = build_config(
+        dataset=values["dataset"],
+        data_dir=values["data_dir"],
+        study_filters=values["study_filters"],
+        validation_fraction=values["validation_fraction"],
+        split_seed=values["seed"],
+        columns=values["columns"],
+        products=values["products"],
+    )
+    # Imported here: `recsys --help` should not pay for pandas and the parser.
+    from recsys.data.prepare import prepare_dataset
+
+    try:
+        return prepare_dataset(config, progress=progress)
+    except DataError as error:
+        raise click.ClickException(str(error)) from error
+
+
 @click.command("prepare", epilog=EPILOG)
-@click.argument("dataset", required=False, metavar="[DATASET]")
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="where raw files and prepared datasets live [default: $RECSYS_DATA_DIR or ./data]",
-)
-@click.option(
-    "--study-filters/--no-study-filters",
-    default=None,
-    help=f"{FIELDS['study_filters'].description} [default: on]",
-)
-@click.option(
-    "--validation-fraction",
-    type=float,
-    default=None,
-    metavar="F",
-    help=f"{FIELDS['validation_fraction'].description}, in (0, 1) [default: 1/3]",
-)
-@click.option(
-    "--seed",
-    type=int,
-    default=None,
-    metavar="N",
-    help=f"{FIELDS['split_seed'].description} [default: {FIELDS['split_seed'].default}]",
-)
-@click.option(
-    "--columns",
-    default=None,
-    metavar="A,B[,W[,R]]",
-    help=f"{FIELDS['columns'].description}",
-)
-@click.option(
-    "--products",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    metavar="FILE",
-    help=f"{FIELDS['products'].description}",
-)
+@dataset_options
 @click.option("--quiet", "-q", is_flag=True, help="no progress bars; print only the cache folder")
-def prepare_command(
-    dataset: str | None,
-    data_dir: Path | None,
-    study_filters: bool | None,
-    validation_fraction: float | None,
-    seed: int | None,
-    columns: str | None,
-    products: Path | None,
-    quiet: bool,
-) -> None:
+def prepare_command(quiet: bool, **dataset: Any) -> None:
     """Parse DATASET into products and weighted pairs, split them, and cache the result.
 
     Prints the records read and kept, products, unique pairs per relation type, the
@@ -108,21 +133,7 @@ def prepare_command(
     beside the same positives), what was skipped (malformed lines, a truncated file) and the
     cache folder. DATASET defaults to synthetic-small.
     """
-    config = build_config(
-        dataset=dataset,
-        data_dir=data_dir,
-        study_filters=study_filters,
-        validation_fraction=validation_fraction,
-        split_seed=seed,
-        columns=columns,
-        products=products,
-    )
-    # Imported here: `recsys --help` should not pay for pandas and the parser.
-    from recsys.data.prepare import prepare_dataset
+    prepared = prepare_for_options(progress=not quiet, **dataset)
     from recsys.data.summary import describe_prepared
 
-    try:
-        prepared = prepare_dataset(config, progress=not quiet)
-    except DataError as error:
-        raise click.ClickException(str(error)) from error
     click.echo(str(prepared.folder) if quiet else describe_prepared(prepared))

@@ -3,11 +3,13 @@
 Each run logs two inputs: the training pairs (context ``training``) and the validation
 pairs (context ``validation``) of its prepared dataset, named after the dataset, with the
 metadata file as source and the dataset's content checksum as digest. Only metadata is
-logged (an MLflow ``MetaDataset``): the tables stay in the data folder.
+logged (an MLflow ``MetaDataset``): the tables stay in the data folder. The dataset's
+statistics go with them as ``data.<key>`` metrics, which the leaderboard prints.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import mlflow
@@ -16,6 +18,7 @@ from mlflow.data.meta_dataset import MetaDataset
 
 from recsys.config import DataConfig
 from recsys.data.dataset import PreparedDataset
+from recsys.data.statistics import dataset_statistics
 from recsys.tracking import names
 from recsys.tracking.run_info import dataset_checksum
 
@@ -40,3 +43,15 @@ def log_dataset_inputs(dataset: PreparedDataset, data_config: DataConfig) -> Met
         mlflow.log_input(inputs, context=context)
         logged.append(inputs)
     return logged[-1]
+
+
+def log_dataset_statistics(dataset: PreparedDataset) -> dict[str, float]:
+    """Log ``dataset``'s statistics on the active run as ``data.<key>`` metrics (well under
+    a second on the real samples; NaN, e.g. no categories, is left out). Returns them."""
+    metrics = {
+        f"{names.METRIC_DATA_PREFIX}{key}": float(value)
+        for key, value in dataset_statistics(dataset).items()
+        if not math.isnan(value)
+    }
+    mlflow.log_metrics(metrics)
+    return metrics

@@ -68,6 +68,9 @@ METRIC_RECALL_AT_100 = "recall_at_100"
 METRIC_NDCG_AT_10 = "ndcg_at_10"
 METRIC_MRR = "mrr"
 CI_LOW_SUFFIX, CI_HIGH_SUFFIX = "_ci_low", "_ci_high"
+# The dataset's statistics (recsys.data.statistics), once per run: data.products,
+# data.degree1_share, data.seen_share, data.clustering, ... (NaN values are not logged).
+METRIC_DATA_PREFIX = "data."
 
 FINAL_METRICS = (METRIC_AUC_ALL, METRIC_AUC_SEEN, METRIC_AUC_COLD_START, METRIC_PR_AUC)
 # Also logged on the run's LoggedModel (linked to the validation pairs): the model page and

@@ -42,7 +42,7 @@ from recsys.models.degree_prior import calibrate_and_apply, prior_metrics
 from recsys.tracking import names
 from recsys.tracking.callback import MLflowCallback
 from recsys.tracking.experiments import resolve_experiment_id
-from recsys.tracking.inputs import log_dataset_inputs
+from recsys.tracking.inputs import log_dataset_inputs, log_dataset_statistics
 from recsys.tracking.params import (
     ParameterError,
     build_config,
@@ -346,6 +346,7 @@ def track_run(
                 )[:4000]
         mlflow.set_tags(tags)
         validation_input = log_dataset_inputs(dataset, data_config)
+        log_dataset_statistics(dataset)
         _log_params(
             client,
             run_id,

@@ -358,3 +358,55 @@ def test_a_seed_group_is_one_row_with_mean_spread_and_a_wide_interval() -> None:
     line = next(x for x in format_text(build_leaderboard("file:///x", runs)).splitlines()
                 if "skipgram" in x)  # fmt: skip
     assert "3 sd 0.0100" in line
+
+
+MUSIC_STATISTICS = {
+    "data.products": 62306.0,
+    "data.pairs": 92058.0,
+    "data.degree1_share": 0.284,
+    "data.seen_share": 0.68,
+    "data.cold_start_share": 0.0,
+    "data.clustering": 0.3008,
+    "data.clustering_sampled_nodes": 20000.0,
+}
+
+
+def test_each_dataset_table_is_followed_by_its_statistics_from_any_run() -> None:
+    runs = [  # newest first, as search_runs returns them
+        ("new", {names.TAG_METHOD: "mf", names.TAG_DATASET: "music"}, {"auc_all": 0.7}),
+        (
+            "mid",
+            {names.TAG_METHOD: "skipgram", names.TAG_DATASET: "music"},
+            {"auc_all": 0.9, **MUSIC_STATISTICS},
+        ),
+        (
+            "old",
+            {names.TAG_METHOD: "word2vec", names.TAG_DATASET: "music"},
+            {"auc_all": 0.8, **MUSIC_STATISTICS, "data.products": 1.0},
+        ),
+        ("bare", {names.TAG_METHOD: "mf", names.TAG_DATASET: "older"}, {"auc_all": 0.6}),
+    ]
+    board = build_leaderboard("file:///x", runs)
+    music, older = (next(t for t in board.tables if t.dataset == d) for d in ("music", "older"))
+    assert music.statistics["products"] == 62306 and older.statistics == {}
+    expected = (
+        "data: 62,306 products, 92,058 pairs, degree-1 28.4%, seen 68.0%, cold-start 0.0%, "
+        "clustering 0.301 (seen, cold-start: of validation positives; clustering on 20,000 "
+        "sampled products)"
+    )
+    text = format_text(board)
+    music_block = text[text.index("music:") : text.index("older:")]
+    assert music_block.strip().splitlines()[-1] == expected
+    assert text.count("data: ") == 1  # the run-less dataset prints no line
+    assert expected in format_markdown(board) and f"<p>{expected}</p>" in format_html(board)
+
+
+def test_statistics_logged_by_runs_reach_the_printed_leaderboard(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(uri)
+    experiment = client.create_experiment("recsys-music", str(tmp_path / "artifacts"))
+    _log_run(client, experiment, "popularity", MUSIC_PATH, {"auc_all": 0.6})
+    _log_run(client, experiment, "word2vec", MUSIC_PATH, {"auc_all": 0.9, **MUSIC_STATISTICS})
+    result = CliRunner().invoke(leaderboard_command, ["--tracking-uri", uri, "--no-log"])
+    assert result.exit_code == 0, result.output
+    assert "data: 62,306 products, 92,058 pairs, degree-1 28.4%" in result.output

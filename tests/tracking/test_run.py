@@ -99,6 +99,11 @@ def test_popularity_run_logs_tags_params_metrics_figures_and_model(
     assert metrics[names.METRIC_PEAK_MEMORY_MB] > 10
     assert tags[names.TAG_PEAK_MEMORY_SOURCE] in ("vmhwm", "ru_maxrss")
     assert metrics[names.METRIC_TRAIN_MINUTES] >= 0
+    # The dataset's statistics, once, at step 0 (see recsys.data.statistics).
+    assert metrics["data.products"] == 500
+    assert metrics["data.train_pairs"] == len(planted_dataset.train)
+    assert 0 < metrics["data.seen_share"] < 1 and 0 < metrics["data.clustering"] < 1
+    assert len(client.get_metric_history(run_id, "data.products")) == 1
 
     artifacts = {a.path for a in client.list_artifacts(run_id, names.ARTIFACT_FIGURES_DIR)}
     assert artifacts == {

@@ -110,6 +110,9 @@ class DatasetTable:
     references: list[LeaderboardRow] = field(default_factory=list)
     n_runs: int = 0  # finished method runs considered for this dataset
     rank_by: str = DEFAULT_RANK_BY
+    # The dataset's statistics (data.<key> metrics without the prefix) from its newest run
+    # that logged them; empty when none did (runs from before they were logged).
+    statistics: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -275,6 +278,12 @@ def mark_ties(ranked: list[LeaderboardRow], rank_by: str) -> list[LeaderboardRow
     return marked
 
 
+def dataset_statistics_of(metrics: Mapping[str, float]) -> dict[str, float]:
+    """A run's ``data.<key>`` metrics, keyed without the prefix."""
+    prefix = names.METRIC_DATA_PREFIX
+    return {k.removeprefix(prefix): v for k, v in metrics.items() if k.startswith(prefix)}
+
+
 def build_leaderboard(
     tracking_uri: str,
     runs: Sequence[tuple[str, Mapping[str, str], Mapping[str, float]]],
@@ -286,11 +295,15 @@ def build_leaderboard(
     safe on any list of runs, not only on the filtered result of :func:`fetch_method_runs`.
     """
     by_dataset: dict[str, list[LeaderboardRow]] = {}
+    statistics: dict[str, dict[str, float]] = {}
     for run_id, tags, metrics in runs:
         if tags.get(TAG_KIND) == KIND_LEADERBOARD or names.TAG_METHOD not in tags:
             continue
         dataset = tags.get(names.TAG_DATASET, "unknown")
         by_dataset.setdefault(dataset, []).append(row_from_run(run_id, tags, metrics))
+        logged = dataset_statistics_of(metrics)
+        if logged and dataset not in statistics:  # the first (newest) run that has them
+            statistics[dataset] = logged
     tables = [
         DatasetTable(
             dataset=dataset,
@@ -298,6 +311,7 @@ def build_leaderboard(
             references=reference_rows(dataset),
             n_runs=len(by_dataset[dataset]),
             rank_by=rank_by,
+            statistics=statistics.get(dataset, {}),
         )
         for dataset in order_datasets(by_dataset)
     ]

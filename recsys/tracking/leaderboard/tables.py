@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import html
+import math
 from collections.abc import Mapping
 
 from recsys.tracking.leaderboard.rows import DatasetTable, Leaderboard, LeaderboardRow
@@ -101,6 +102,38 @@ def _title(table: DatasetTable) -> str:
     )
 
 
+# (label, data.<key>, how to show it) of the statistics line under a dataset's table.
+STATISTICS_SHOWN = (
+    ("products", "products", "count"),
+    ("pairs", "pairs", "count"),
+    ("degree-1", "degree1_share", "percent"),
+    ("seen", "seen_share", "percent"),
+    ("cold-start", "cold_start_share", "percent"),
+    ("clustering", "clustering", "fraction"),
+)
+
+
+def statistics_line(table: DatasetTable) -> str:
+    """``data: 62,306 products, 92,058 pairs, degree-1 28.4%, ...`` from the dataset's
+    ``data.*`` metrics (see recsys.data.statistics); empty when no run logged them."""
+    parts = []
+    for label, key, kind in STATISTICS_SHOWN:
+        value = table.statistics.get(key)
+        if value is None or not math.isfinite(value):
+            continue
+        if kind == "count":
+            parts.append(f"{int(value):,} {label}")
+        elif kind == "percent":
+            parts.append(f"{label} {100 * value:.1f}%")
+        else:
+            parts.append(f"{label} {value:.3f}")
+    if not parts:
+        return ""
+    sampled = table.statistics.get("clustering_sampled_nodes")
+    note = f"; clustering on {int(sampled):,} sampled products" if sampled else ""
+    return f"data: {', '.join(parts)} (seen, cold-start: of validation positives{note})"
+
+
 def format_text(board: Leaderboard) -> str:
     """A plain aligned table per dataset, for the terminal."""
     if board.is_empty:
@@ -124,6 +157,8 @@ def format_text(board: Leaderboard) -> str:
         if refs:
             lines += [rule, "published reference numbers (not runs on this server):"]
             lines += [line(c) for c in refs]
+        if statistics_line(table):
+            lines.append(statistics_line(table))
         blocks.append("\n".join(lines))
     return "\n".join(blocks) + "\n"
 
@@ -145,6 +180,8 @@ def format_markdown(board: Leaderboard) -> str:
             out.append("| " + " | ".join(HEADERS) + " |")
             out.append("| " + " | ".join(align) + " |")
             out += ["| " + " | ".join(cells) + " |" for cells in refs]
+        if statistics_line(table):
+            out += ["", statistics_line(table)]
     return "\n".join(out) + "\n"
 
 
@@ -181,6 +218,8 @@ def format_html(board: Leaderboard, images: Mapping[str, bytes] | None = None) -
                 )
                 parts.append(f'<tr class="{css}">{tds}</tr>')
         parts.append("</table>")
+        if statistics_line(table):
+            parts.append(f"<p>{html.escape(statistics_line(table))}</p>")
     for file_name, png in (images or {}).items():
         data = base64.b64encode(png).decode("ascii")
         parts.append(
