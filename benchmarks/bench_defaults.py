@@ -71,9 +71,10 @@ def main() -> None:
         metavar="LABEL=METHOD:JSON",
         help='another variant, e.g. \'study=skipgram:{"preset": "study"}\'',
     )
+    parser.add_argument("--only-extra", action="store_true", help="skip the standard variants")
     parser.add_argument("--json", type=Path, default=None, help="also write results here")
     args = parser.parse_args()
-    variants = list(VARIANTS)
+    variants = [] if args.only_extra else list(VARIANTS)
     for extra in args.extra:
         label, _, rest = extra.partition("=")
         method, _, params = rest.partition(":")

@@ -107,9 +107,10 @@ class TrainerConfig(StrictModel):
     dim: int = Field(128, ge=1, le=4096, description="embedding dimension")
     lr: float = Field(0.01, gt=0, le=10, description="peak learning rate")
     negatives: int = Field(5, ge=0, le=100, description="negative samples per positive pair")
-    schedule: Literal["cosine_restart", "cosine", "constant"] = Field(
+    schedule: Literal["cosine_restart", "cosine", "linear", "constant"] = Field(
         "cosine_restart",
-        description="cosine_restart: cosine annealing restarted each epoch (the study)",
+        description="cosine_restart: cosine annealing restarted each epoch (the study); "
+        "cosine / linear: anneal once over the run (linear: word2vec's decay); constant",
     )
     seed: int = Field(42, ge=0, description="seed of initialization and sampling")
     device: Device = Field("auto", description="auto = cuda when available, else cpu")

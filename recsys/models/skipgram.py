@@ -212,8 +212,8 @@ class SkipGramConfig(WindowConfig):
     )
     schedule: Schedule = Field(
         "cosine",
-        description="cosine: anneal once over the run (as word2vec's linear decay); "
-        "cosine_restart: restart each epoch (the study); constant",
+        description="cosine: anneal once over the run; linear: word2vec's decay, once over "
+        "the run; cosine_restart: restart each epoch (the study); constant",
     )
     reduced_window: bool = Field(
         True,

@@ -27,10 +27,17 @@ def test_cosine_anneals_once_over_the_run() -> None:
     assert values == sorted(values, reverse=True)
 
 
+def test_linear_decays_once_over_the_run_as_word2vec() -> None:
+    assert learning_rate("linear", 0.02, 0, 0.0, 4) == pytest.approx(0.02)
+    floor = 0.02 * MIN_LR_FRACTION
+    assert learning_rate("linear", 0.02, 1, 0.0, 4) == pytest.approx(0.02 - (0.02 - floor) / 4)
+    assert learning_rate("linear", 0.02, 3, 1.0, 4) == pytest.approx(floor)
+
+
 def test_constant_is_constant() -> None:
     assert {learning_rate("constant", 0.3, e, p, 5) for e in range(5) for p in (0, 0.7, 1)} == {0.3}
 
 
 def test_unknown_schedule_is_an_error() -> None:
     with pytest.raises(ValueError, match="unknown schedule"):
-        learning_rate("linear", 0.1, 0, 0.0, 1)  # type: ignore[arg-type]
+        learning_rate("step", 0.1, 0, 0.0, 1)  # type: ignore[arg-type]
