@@ -181,7 +181,7 @@ def render_serving(document: dict[str, Any]) -> Lines:
     table = []
     for kind, figures in load["kinds"].items():
         table.append(
-            [kind, str(figures["requests"]), str(rows_per_request.get(kind, "-")),
+            [kind, f"{figures['requests']:,}", str(rows_per_request.get(kind, "-")),
              str(figures["p50_ms"]), str(figures["p99_ms"]), str(figures["mean_ms"])]
         )  # fmt: skip
     header = ["request", "requests", "rows each", "p50 ms", "p99 ms", "mean ms"]
