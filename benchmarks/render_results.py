@@ -35,13 +35,11 @@ class Result:
 
     benchmark: str  # the script's name, and the JSON's: docs/results/<benchmark>.json
     title: str
-    arguments: str  # besides --json, to produce it; shown while it is not yet measured
     render: Callable[[dict[str, Any]], Lines]
 
     def command(self) -> str:
-        script = f"python benchmarks/{self.benchmark}.py"
-        json_path = f"docs/results/{self.benchmark}.json"
-        return " ".join(part for part in (script, self.arguments, "--json", json_path) if part)
+        """The command that writes the result, at the benchmark's default settings."""
+        return f"python benchmarks/{self.benchmark}.py --json docs/results/{self.benchmark}.json"
 
 
 def markdown_table(header: list[str], align: str, rows: list[list[str]]) -> Lines:
@@ -54,11 +52,17 @@ def markdown_table(header: list[str], align: str, rows: list[list[str]]) -> Line
     ]
 
 
-def provenance_lines(document: dict[str, Any]) -> Lines:
+def provenance_lines(document: dict[str, Any], result: Result) -> Lines:
     """When, where and at which commit it was measured, and the command that does it again."""
     found = document.get("provenance")
     if not found:
-        return ["_Provenance not recorded: rerun the command below to record it._"]
+        machine = document.get("machine")  # bench_defaults wrote a line of its own
+        where = f"Measured on {machine}; date" if isinstance(machine, str) else "Date, machine"
+        return [
+            f"{where} and command not recorded; this records them:",
+            "",
+            f"    {result.command()}",
+        ]
     machine = found["machine"]
     where = f"{machine['cpu']}, {machine['cores']} cores"
     usable = machine.get("usable_cores")
@@ -202,19 +206,15 @@ def render_serving(document: dict[str, Any]) -> Lines:
 SECTIONS: list[tuple[str, list[Result]]] = [
     (
         "Which method is best, per dataset and protocol",
-        [
-            Result(
-                "bench_defaults", "Defaults against gensim on the real samples", "", render_defaults
-            )
-        ],
+        [Result("bench_defaults", "Defaults against gensim on the real samples", render_defaults)],
     ),
     (
         "Speed per stage vs its peer",
         [
-            Result("bench_formats", "Reading input files", "", render_formats),
-            Result("bench_skipgram", "Skip-gram training vs gensim", "", render_skipgram),
-            Result("bench_ranking", "Ranking over the whole catalog", "", render_ranking),
-            Result("bench_serving", "Serving under load", "", render_serving),
+            Result("bench_formats", "Reading input files", render_formats),
+            Result("bench_skipgram", "Skip-gram training vs gensim", render_skipgram),
+            Result("bench_ranking", "Ranking over the whole catalog", render_ranking),
+            Result("bench_serving", "Serving under load", render_serving),
         ],
     ),
 ]
@@ -237,7 +237,7 @@ def render_result(result: Result, results_dir: Path) -> Lines:
         body = result.render(document)
     except (KeyError, TypeError, ValueError) as error:
         raise SystemExit(f"{path}: cannot render it ({type(error).__name__}: {error})") from error
-    return [f"### {result.title}", "", *provenance_lines(document), "", *body]
+    return [f"### {result.title}", "", *provenance_lines(document, result), "", *body]
 
 
 def render_page(results_dir: Path = RESULTS_DIR) -> str:

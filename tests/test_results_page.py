@@ -87,7 +87,8 @@ def test_renders_tables_with_provenance_and_missing_results(
     assert "    python benchmarks/bench_formats.py --repeat 1 --json out.json" in page
     assert "| pairs file (CSV) | 4 rows | 2.00 s | 2 pairs/s | 4 pairs |" in page
     # no provenance in the file: said, not invented; ours over gensim's pairs/s
-    assert "_Provenance not recorded" in page
+    assert "Date, machine and command not recorded; this records them:" in page
+    assert "    python benchmarks/bench_skipgram.py --json docs/results/bench_skipgram.json" in page
     assert "| ours (sgd) | reduced | 4.0M | 2.0 | 2.000M | 2.00x |" in page
     assert (
         "**Serving under load**: not yet measured: run "
