@@ -24,6 +24,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from results import write_result
+
 from recsys.config import DataConfig
 from recsys.data.prepare import prepare_dataset
 from recsys.evaluation.metrics import evaluate
@@ -98,7 +100,7 @@ def main() -> None:
             f"{r['matched_auc_all']:.4f} | {r['matched_auc_seen']:.4f} | {r['minutes']:.2f} |"
         )
     if args.json is not None:
-        args.json.write_text(json.dumps({"machine": machine, "results": rows}, indent=2))
+        write_result(args.json, {"machine": machine, "results": rows})
 
 
 if __name__ == "__main__":

@@ -7,13 +7,13 @@ sample's records repeated ``--meta-copies`` times, each copy's asins (on its ``A
 Times :func:`read_pairs_file` and :func:`read_snap_meta` (read, parse, number ids,
 deduplicate, build the products table), best of ``--repeat``.
 
-    flock /tmp/recsys-heavy.lock python benchmarks/bench_formats.py --json out.json
+    flock /tmp/recsys-heavy.lock python benchmarks/bench_formats.py \\
+        --json docs/results/bench_formats.json
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import re
@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pa_csv
+from results import write_result
 
 from recsys.data.formats.pairs_file import read_pairs_file
 from recsys.data.formats.snap_meta import read_snap_meta
@@ -126,7 +127,7 @@ def main() -> None:
             f"{row['per_second']:,.0f} {row['unit']}/s | {row['result']} |"
         )
     if args.json:
-        args.json.write_text(json.dumps(rows, indent=2))
+        write_result(args.json, {"results": rows})
 
 
 if __name__ == "__main__":

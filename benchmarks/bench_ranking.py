@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from results import write_result
 from scipy import sparse
 
 from recsys.embeddings import ItemEmbeddings
@@ -74,7 +75,7 @@ def main() -> None:
     }
     print(json.dumps(row), flush=True)
     if args.json is not None:
-        args.json.write_text(json.dumps(row, indent=2) + "\n")
+        write_result(args.json, row)
 
 
 if __name__ == "__main__":

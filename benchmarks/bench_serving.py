@@ -11,7 +11,7 @@ a null score exactly where a product is unknown and finite numbers elsewhere. Th
 RSS (its process and children, psutil) is sampled before, during and after the load.
 The server is stopped in a ``finally``, whatever happens. Loopback only.
 
-    python benchmarks/bench_serving.py --json serving.json
+    python benchmarks/bench_serving.py --json docs/results/bench_serving.json
     python benchmarks/bench_serving.py --run-id <id> --tracking-uri sqlite:///mlflow.db
 
 Prints a table and writes the figures as JSON to ``--json``.
@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 import psutil
 import requests
+from results import write_result
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 QUICK_SKIPGRAM = ("dim=32", "epochs=1", "walks_per_node=3", "optimizer=sgd", "lr=0.1")
@@ -397,7 +398,7 @@ def main() -> None:
     }
     print_table(result)
     if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+        write_result(args.json, result)
     if warmup["errors"] or load["errors"]:
         raise SystemExit(1)
 

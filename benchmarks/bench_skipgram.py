@@ -29,7 +29,6 @@ size (``--random-items`` products x 10 walks x length 10).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import tempfile
@@ -39,6 +38,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from results import write_result
 
 from recsys.config import DataConfig
 from recsys.graph import walks_for_dataset
@@ -237,7 +237,7 @@ def main() -> None:
             f"{r['pairs_per_second'] / 1e6:.3f}M |"
         )
     if args.json is not None:
-        args.json.write_text(json.dumps({"source": source, "results": results}, indent=2))
+        write_result(args.json, {"source": source, "results": results})
 
 
 if __name__ == "__main__":

@@ -1,0 +1,123 @@
+"""docs/results.md, rendered from benchmark JSON: small hand-made results, and the committed page.
+
+The renderer and the provenance helper are scripts in benchmarks/ (run as
+``python benchmarks/render_results.py``), imported here from that folder.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+PROVENANCE = {
+    "date": "2026-12-02T11:00:59Z",
+    "machine": {"cpu": "Test CPU", "cores": 2, "usable_cores": 2, "gpus": [], "host": "h"},
+    "argv": [str(BENCHMARKS / "bench_formats.py"), "--repeat", "1", "--json", "out.json"],
+    "git_commit": "abc1234",
+    "git_dirty": False,
+}
+
+
+@pytest.fixture
+def benchmarks(monkeypatch: pytest.MonkeyPatch) -> tuple[ModuleType, ModuleType]:
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    return importlib.import_module("results"), importlib.import_module("render_results")
+
+
+def write(folder: Path, name: str, document: dict[str, Any]) -> None:
+    (folder / f"{name}.json").write_text(json.dumps(document))
+
+
+def test_write_result_adds_provenance(
+    benchmarks: tuple[ModuleType, ModuleType], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    results, _ = benchmarks
+    monkeypatch.setattr("sys.argv", ["benchmarks/bench_x.py", "--json", "x.json"])
+    results.write_result(tmp_path / "sub" / "x.json", {"results": [1, 2]})
+    document = json.loads((tmp_path / "sub" / "x.json").read_text())
+    provenance = document["provenance"]
+    assert document["results"] == [1, 2]
+    assert provenance["argv"] == ["benchmarks/bench_x.py", "--json", "x.json"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", provenance["date"])
+    assert provenance["machine"]["cores"] >= 1
+    assert provenance["git_commit"] is None or re.fullmatch(
+        r"[0-9a-f]{4,}", provenance["git_commit"]
+    )
+    with pytest.raises(ValueError, match="provenance"):
+        results.write_result(tmp_path / "y.json", {"provenance": {}})
+
+
+def test_renders_tables_with_provenance_and_missing_results(
+    benchmarks: tuple[ModuleType, ModuleType], tmp_path: Path
+) -> None:
+    _, render = benchmarks
+    formats = [
+        {"reader": "pairs file (CSV)", "input": "4 rows", "units": 4, "unit": "pairs",
+         "seconds": 2.0, "result": "4 pairs", "per_second": 2.0},
+    ]  # fmt: skip
+    write(tmp_path, "bench_formats", {"provenance": PROVENANCE, "results": formats})
+    skipgram = [
+        {"trainer": "gensim Word2Vec sg=1", "window": "reduced", "pairs": 4e6, "seconds": 4.0,
+         "pairs_per_second": 1e6},
+        {"trainer": "ours (sgd)", "window": "reduced", "pairs": 4e6, "seconds": 2.0,
+         "pairs_per_second": 2e6},
+    ]  # fmt: skip
+    write(tmp_path, "bench_skipgram", {"source": "toy walks", "results": skipgram})
+    defaults = [
+        {"dataset": "a", "variant": "m1", "auc_all": 0.9, "auc_seen": 0.8,
+         "matched_auc_all": 0.7, "matched_auc_seen": 0.6, "minutes": 1.0},
+        {"dataset": "a", "variant": "m2", "auc_all": 0.95, "auc_seen": 0.7,
+         "matched_auc_all": 0.7, "matched_auc_seen": 0.5, "minutes": 2.0},
+    ]  # fmt: skip
+    write(tmp_path, "bench_defaults", {"provenance": PROVENANCE, "results": defaults})
+
+    page = render.render_page(tmp_path)
+
+    assert "## Which method is best, per dataset and protocol" in page
+    assert "| a | m1 | 0.9000 | **0.8000** | **0.7000** | **0.6000** | 1.00 |" in page
+    assert "| a | m2 | **0.9500** | 0.7000 | **0.7000** | 0.5000 | 2.00 |" in page
+    assert "Measured 2026-12-02 11:00 UTC on Test CPU, 2 cores, no GPU; commit abc1234:" in page
+    assert "    python benchmarks/bench_formats.py --repeat 1 --json out.json" in page
+    assert "| pairs file (CSV) | 4 rows | 2.00 s | 2 pairs/s | 4 pairs |" in page
+    # no provenance in the file: said, not invented; ours over gensim's pairs/s
+    assert "Date, machine and command not recorded; this records them:" in page
+    assert "    python benchmarks/bench_skipgram.py --json docs/results/bench_skipgram.json" in page
+    assert "| ours (sgd) | reduced | 4.0M | 2.0 | 2.000M | 2.00x |" in page
+    assert (
+        "**Serving under load**: not yet measured: run "
+        "`python benchmarks/bench_serving.py --json docs/results/bench_serving.json`."
+    ) in page
+    assert "**Ranking over the whole catalog**: not yet measured" in page
+
+
+def test_check_says_when_the_page_is_out_of_date(
+    benchmarks: tuple[ModuleType, ModuleType], tmp_path: Path
+) -> None:
+    _, render = benchmarks
+    results_dir, page = tmp_path / "results", tmp_path / "results.md"
+    results_dir.mkdir()
+    options = ["--results-dir", str(results_dir), "--output", str(page)]
+    assert render.main([*options, "--check"]) == 1  # no page yet
+    assert render.main(options) == 0
+    assert render.main([*options, "--check"]) == 0
+    ranking = {"items": 1000, "dim": 8, "queries": 10, "held_out_per_query": 6.0,
+               "scoring": "center_context", "seconds_first": 2.0, "seconds": 1.0,
+               "peak_rss_mb": 100, "recall_at_10": 0.0}  # fmt: skip
+    write(results_dir, "bench_ranking", {"provenance": PROVENANCE, **ranking})
+    assert render.main([*options, "--check"]) == 1
+    assert render.main(options) == 0
+    assert "A small setting (1,000 products)" in page.read_text()
+
+
+def test_committed_page_matches_committed_results(
+    benchmarks: tuple[ModuleType, ModuleType],
+) -> None:
+    _, render = benchmarks
+    assert render.main(["--check"]) == 0, "run: python benchmarks/render_results.py"
