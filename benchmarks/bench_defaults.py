@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import time
 import warnings
 from pathlib import Path
@@ -78,8 +79,10 @@ def main() -> None:
     args = parser.parse_args()
     variants = [] if args.only_extra else list(VARIANTS)
     for extra in args.extra:
-        label, _, rest = extra.partition("=")
-        method, _, params = rest.partition(":")
+        match = re.fullmatch(r"(.+?)=(\w+):(.*)", extra)
+        if match is None:
+            parser.error(f"--extra {extra!r}: expected LABEL=METHOD:JSON")
+        label, method, params = match.groups()
         variants.append((label, method, json.loads(params or "{}")))
 
     rows: list[dict[str, Any]] = []

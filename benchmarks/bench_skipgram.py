@@ -192,7 +192,7 @@ def main() -> None:
     parser.add_argument("--max-walks", type=int, default=0, help="train on a subset (0 = all)")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--batch-size", type=int, default=8192)
+    parser.add_argument("--batch-size", type=int, default=65536)
     parser.add_argument("--dim", type=int, default=128)
     parser.add_argument("--window", type=int, default=5)
     parser.add_argument("--negatives", type=int, default=5)
