@@ -78,7 +78,9 @@ class EngineConfig(TrainerConfig):
         le=1000,
         description="early stopping: stop after this many epochs without a better AUC on "
         "a held-out slice of the TRAINING pairs (never the reported validation) and keep "
-        "the best epoch; the slice is not trained on; 0 = off, every epoch trains",
+        "the best epoch; the slice is not trained on; 0 = off, every epoch trains. Pair it "
+        "with a per-epoch schedule (cosine_restart, constant): under one annealed over the "
+        "run the early epochs train at a high lr and can stop it too soon",
     )
     early_stopping_fraction: float = Field(
         0.05,
