@@ -42,7 +42,7 @@ from results import write_result
 
 from recsys.config import DataConfig
 from recsys.graph import walks_for_dataset
-from recsys.models.skipgram import SkipGram, SkipGramConfig, walk_training_source
+from recsys.models.skipgram import SkipGram, SkipGramConfig
 from recsys.training.batching import PairBatch
 from recsys.training.engine import build_optimizers, resolve_device, run_epoch, torch_threads
 from recsys.training.sequences import (
@@ -50,7 +50,7 @@ from recsys.training.sequences import (
     pairs_per_walk,
     token_counts,
 )
-from recsys.training.window_sgns import WalkBatchSource
+from recsys.training.window_sgns import WalkBatchSource, walk_training_source
 from recsys.typing import WalkMatrix
 
 

@@ -37,7 +37,7 @@ from recsys.training.batching import NegativeSampler, PairBatch, PairTableSource
 from recsys.training.config import EngineConfig
 from recsys.training.early_stopping import early_stopping_split
 from recsys.training.engine import EmbeddingModel, fit, resolve_device
-from recsys.training.window_sgns import NO_BIAS, window_sgns_step
+from recsys.training.window_sgns import NO_BIAS, train_walk_batch
 from recsys.typing import BoolMask
 
 Labels = Literal["binary", "continuous"]
@@ -119,10 +119,7 @@ class MatrixFactorization(EmbeddingModel):
             raise ValueError("walk batches train binary labels only (walk pairs have no weight)")
         table = self.item.weight.detach().numpy()
         bias = NO_BIAS if self.bias is None else self.bias.weight.detach().numpy().reshape(-1)
-        loss_sum = window_sgns_step(
-            table, table, batch.walks, batch.keep, batch.reach, batch.negatives, lr, bias, self.l2
-        )
-        return loss_sum / max(batch.n_pairs, 1)
+        return train_walk_batch(table, table, batch, lr, bias, self.l2)
 
     def score_pairs(self, item_a: Tensor, item_b: Tensor) -> Tensor:
         logit = (self.item(item_a) * self.item(item_b)).sum(-1)

@@ -19,10 +19,10 @@ from recsys.embeddings import ItemEmbeddings
 from recsys.graph import walk_config_of, walks_for_dataset
 from recsys.models.base import Method
 from recsys.models.mf import MatrixFactorization
-from recsys.models.skipgram import walk_training_source
 from recsys.training.config import WindowConfig
 from recsys.training.early_stopping import early_stopping_split
 from recsys.training.engine import fit, resolve_device
+from recsys.training.window_sgns import walk_training_source
 from recsys.typing import WalkMatrix
 
 

@@ -39,20 +39,14 @@ from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import PAIR_SCORE_HELP, ItemEmbeddings, PairScore
 from recsys.graph import walk_config_of, walks_for_dataset
 from recsys.models.base import Method
-from recsys.training.batching import BatchSource, PairBatch, WalkBatch
+from recsys.training.batching import PairBatch, WalkBatch
 from recsys.training.config import Optimizer, WindowConfig
 from recsys.training.early_stopping import early_stopping_split
 from recsys.training.engine import EmbeddingModel, fit, resolve_device
 from recsys.training.fused_sgns import sgns_step
 from recsys.training.schedule import Schedule
-from recsys.training.sequences import window_pair_source
 from recsys.training.sgns_torch import sgns_step_tensors
-from recsys.training.window_sgns import (
-    NO_BIAS,
-    uses_window_kernel,
-    walk_batch_source,
-    window_sgns_step,
-)
+from recsys.training.window_sgns import train_walk_batch, walk_training_source
 from recsys.typing import BoolMask, WalkMatrix
 
 
@@ -141,18 +135,8 @@ class SkipGram(EmbeddingModel):
 
     def fused_walk_step(self, batch: WalkBatch, lr: float) -> float:
         """word2vec's update with negatives shared by each window (numba, CPU)."""
-        loss_sum = window_sgns_step(
-            self.center.weight.detach().numpy(),
-            self.context.weight.detach().numpy(),
-            batch.walks,
-            batch.keep,
-            batch.reach,
-            batch.negatives,
-            lr,
-            NO_BIAS,
-            0.0,
-        )
-        return loss_sum / max(batch.n_pairs, 1)
+        center, context = self.center.weight.detach(), self.context.weight.detach()
+        return train_walk_batch(center.numpy(), context.numpy(), batch, lr)
 
     def score_pairs(self, item_a: Tensor, item_b: Tensor) -> Tensor:
         if self.pair_score == "center":
@@ -178,8 +162,9 @@ class SkipGramConfig(WindowConfig):
 
     The defaults are word2vec's step and schedule (SGD, lr 0.025 per pair decaying over the
     run, reduced windows; on CPU the window kernel of :mod:`recsys.training.window_sgns` on
-    every core), measured in docs/benchmarks.md to score at least gensim's skip-gram on
-    every real sample in less time; ``preset=study`` restores the study's Adam settings.
+    every core): on the real samples it trains in about half gensim's skip-gram minutes, tied
+    with it on Digital Music and 0.002-0.004 seen AUC below it on the Books head and
+    Music0601 (docs/results.md); ``preset=study`` restores the study's Adam settings.
     Window 5, 5 negatives, dim 128 and 5 epochs are the study's in both.
     """
 
@@ -252,15 +237,6 @@ def settings_advice(config: SkipGramConfig, device: torch.device) -> list[str]:
             "or more epochs"
         )
     return advice
-
-
-def walk_training_source(
-    walk_matrix: WalkMatrix, n_items: int, config: WindowConfig, device: torch.device
-) -> tuple[BatchSource, np.ndarray]:
-    """Walk batches for the CPU window step, else window pairs (GPU, Adam, per-pair SGD)."""
-    if uses_window_kernel(config, device):
-        return walk_batch_source(walk_matrix, n_items, config)
-    return window_pair_source(walk_matrix, n_items, config, device)
 
 
 def train_on_walks(

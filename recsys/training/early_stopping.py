@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from recsys.data.dataset import PreparedDataset
 from recsys.data.split import inner_split
@@ -46,14 +46,17 @@ class EarlyStopping:
     best_score: float = -math.inf
     best_epoch: int = -1
     best_embeddings: ItemEmbeddings | None = None
+    best_metrics: dict[str, float] = field(default_factory=dict)
 
-    def update(self, epoch: int, embeddings: ItemEmbeddings) -> float:
-        """Score ``embeddings`` on the held-out slice; remember them when they are best."""
+    def update(self, epoch: int, embeddings: ItemEmbeddings, metrics: dict[str, float]) -> float:
+        """Score ``embeddings`` on the held-out slice; remember them (and the epoch's
+        ``metrics``, so the kept epoch is never evaluated again) when they are best."""
         result = evaluate(embeddings, self.held_out)
         score = result.auc_seen if result.auc_seen is not None else result.auc_all
         score = math.nan if score is None else float(score)
         if score > self.best_score:
             self.best_score, self.best_epoch, self.best_embeddings = score, epoch, embeddings
+            self.best_metrics = metrics
         return score
 
     def should_stop(self, epoch: int) -> bool:

@@ -340,7 +340,7 @@ def _fit(
             "pairs_per_second": stats.n_pairs / max(stats.seconds, 1e-9),
         }
         if stopper is not None:
-            metrics["early_stopping_auc"] = stopper.update(epoch, embeddings)
+            metrics["early_stopping_auc"] = stopper.update(epoch, embeddings, metrics)
         for callback in callbacks:
             callback.on_epoch_end(epoch, metrics, embeddings)
         if config.checkpoint_dir is not None:
@@ -350,15 +350,11 @@ def _fit(
             break
 
     if stopper is not None and stopper.best_embeddings is not None:
-        trained_epochs = epoch + 1
-        if stopper.best_epoch != epoch:
-            embeddings = stopper.best_embeddings
-            metrics = evaluate(embeddings, data).metrics()
+        embeddings = stopper.best_embeddings
         metrics = {
-            **metrics,
+            **stopper.best_metrics,
             "best_epoch": stopper.best_epoch + 1,
-            "epochs_trained": trained_epochs,
-            "early_stopping_auc": stopper.best_score,
+            "epochs_trained": epoch + 1,
         }
 
     if embeddings is None:  # resumed from a checkpoint of a finished run: no epoch ran

@@ -25,6 +25,14 @@ def token_counts(walk_matrix: WalkMatrix, n_items: int) -> np.ndarray:
     return np.bincount(walk_matrix.reshape(-1), minlength=n_items).astype(np.int64)
 
 
+def check_walk_matrix(walk_matrix: WalkMatrix, n_items: int) -> None:
+    """Raise ValueError unless ``walk_matrix`` is (n_walks, length >= 2) of ids in range."""
+    if walk_matrix.ndim != 2 or walk_matrix.shape[1] < 2:
+        raise ValueError(f"walk_matrix must be (n_walks, length >= 2), got {walk_matrix.shape}")
+    if walk_matrix.size and (walk_matrix.min() < 0 or walk_matrix.max() >= n_items):
+        raise ValueError(f"walk_matrix holds ids outside 0..{n_items - 1}")
+
+
 def keep_probability(counts: np.ndarray, threshold: float) -> np.ndarray:
     """word2vec's subsampling: the probability of keeping each occurrence of a product.
 
@@ -156,10 +164,7 @@ class WindowPairSource:
         pairs_per_chunk: int = 1 << 23,
         counts: np.ndarray | None = None,
     ) -> None:
-        if walk_matrix.ndim != 2 or walk_matrix.shape[1] < 2:
-            raise ValueError(f"walk_matrix must be (n_walks, length >= 2), got {walk_matrix.shape}")
-        if walk_matrix.size and (walk_matrix.min() < 0 or walk_matrix.max() >= n_items):
-            raise ValueError(f"walk_matrix holds ids outside 0..{n_items - 1}")
+        check_walk_matrix(walk_matrix, n_items)
         self.walks = torch.as_tensor(walk_matrix.astype(np.int32, copy=False), device=device)
         self.counts = token_counts(walk_matrix, n_items) if counts is None else counts
         keep = keep_probability(self.counts, subsample)

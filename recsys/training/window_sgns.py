@@ -35,10 +35,16 @@ import numpy as np
 import torch
 from numba import prange
 
-from recsys.training.batching import WalkBatch, unigram_table
+from recsys.training.batching import BatchSource, WalkBatch, unigram_table
 from recsys.training.config import WindowConfig
 from recsys.training.fused_sgns import softplus
-from recsys.training.sequences import keep_probability, pairs_per_walk, token_counts
+from recsys.training.sequences import (
+    check_walk_matrix,
+    keep_probability,
+    pairs_per_walk,
+    token_counts,
+    window_pair_source,
+)
 from recsys.typing import WalkMatrix
 
 NO_BIAS = np.empty(0, dtype=np.float32)  # ``bias`` argument of a model without biases
@@ -301,7 +307,7 @@ class WalkBatchSource:
 
     Each epoch the walks are shuffled and cut into batches of about ``batch_size`` positive
     pairs; per batch, subsampling (word2vec's keep probability), reduced windows and
-    negatives (walk unigram ** 0.75) are drawn in bulk with numpy.
+    negatives (walk unigram ** 0.75) are drawn in bulk by :func:`draw_walk_batch`.
 
     Args:
         walk_matrix: (n_walks, walk_length) int32 walks.
@@ -325,10 +331,7 @@ class WalkBatchSource:
         reduced_window: bool = False,
         counts: np.ndarray | None = None,
     ) -> None:
-        if walk_matrix.ndim != 2 or walk_matrix.shape[1] < 2:
-            raise ValueError(f"walk_matrix must be (n_walks, length >= 2), got {walk_matrix.shape}")
-        if walk_matrix.size and (walk_matrix.min() < 0 or walk_matrix.max() >= n_items):
-            raise ValueError(f"walk_matrix holds ids outside 0..{n_items - 1}")
+        check_walk_matrix(walk_matrix, n_items)
         self.walks = np.ascontiguousarray(walk_matrix, dtype=np.int32)
         self.counts = token_counts(walk_matrix, n_items) if counts is None else counts
         self.keep_prob = keep_probability(self.counts, subsample)
@@ -339,14 +342,9 @@ class WalkBatchSource:
         kept_fraction = float((self.counts * self.keep_prob).sum() / max(self.counts.sum(), 1))
         per_walk = pairs_per_walk(walk_matrix.shape[1] * kept_fraction, window, reduced_window)
         self.walks_per_batch = max(1, int(batch_size // max(per_walk, 1.0)))
-        self._expected_pairs = walk_matrix.shape[0] * per_walk
 
     def batches_per_epoch(self) -> int:
         return max(1, -(-self.walks.shape[0] // self.walks_per_batch))
-
-    def expected_pairs(self) -> float:
-        """Positive pairs of an epoch, in expectation."""
-        return self._expected_pairs
 
     def epoch(self, generator: torch.Generator) -> Iterator[WalkBatch]:
         seed = int(torch.randint(0, 2**62, (1,), generator=generator).item())
@@ -390,3 +388,36 @@ def walk_batch_source(
         counts=counts,
     )
     return source, counts > 0
+
+
+def walk_training_source(
+    walk_matrix: WalkMatrix, n_items: int, config: WindowConfig, device: torch.device
+) -> tuple[BatchSource, np.ndarray]:
+    """Walk batches for the CPU window step, else window pairs (GPU, Adam, per-pair SGD);
+    with the vocabulary (products that occur in the walks)."""
+    if uses_window_kernel(config, device):
+        return walk_batch_source(walk_matrix, n_items, config)
+    return window_pair_source(walk_matrix, n_items, config, device)
+
+
+def train_walk_batch(
+    center_table: np.ndarray,
+    context_table: np.ndarray,
+    batch: WalkBatch,
+    lr: float,
+    bias: np.ndarray = NO_BIAS,
+    l2: float = 0.0,
+) -> float:
+    """:func:`window_sgns_step` on a :class:`WalkBatch`; returns the mean loss per pair."""
+    loss_sum = window_sgns_step(
+        center_table,
+        context_table,
+        batch.walks,
+        batch.keep,
+        batch.reach,
+        batch.negatives,
+        lr,
+        bias,
+        l2,
+    )
+    return loss_sum / max(batch.n_pairs, 1)

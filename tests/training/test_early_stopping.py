@@ -52,11 +52,12 @@ def test_split_holds_out_training_pairs_and_keeps_the_validation(
 def test_keeps_the_best_epoch_and_stops_after_patience(planted_dataset: PreparedDataset) -> None:
     good, bad = _oracle(planted_dataset, 0.1), _oracle(planted_dataset, 3.0)
     stopper = EarlyStopping(planted_dataset, patience=2)
-    scores = [stopper.update(epoch, model) for epoch, model in enumerate([bad, good, bad])]
+    scores = [stopper.update(e, model, {"epoch": e}) for e, model in enumerate([bad, good, bad])]
     assert scores[1] > scores[0] and scores[1] > scores[2]
     assert stopper.best_epoch == 1 and stopper.best_embeddings is good
+    assert stopper.best_metrics == {"epoch": 1}  # the kept epoch's own metrics
     assert not stopper.should_stop(2)  # one epoch without improvement: patience 2 waits
-    stopper.update(3, bad)
+    stopper.update(3, bad, {})
     assert stopper.should_stop(3)
 
 
