@@ -234,6 +234,21 @@ def render_serving(document: dict[str, Any]) -> Lines:
         f"errors {load['errors']} (warm-up {document['warmup_errors']}); server RSS "
         f"{rss['after_warmup']} MB after warm-up, peak {load['rss_peak_mb']} MB, "
         f"{rss['growth']:+} MB over the load.",
+        *rss_trend_lines(load.get("rss_trend")),
+    ]
+
+
+def rss_trend_lines(trend: dict[str, float] | None) -> Lines:
+    """Whether the server's memory levels off (results with an RSS trace only)."""
+    if not trend:
+        return []
+    return [
+        "",
+        f"Server RSS at 25 / 50 / 75 / 100% of the requests: {trend['rss_at_25_percent_mb']} / "
+        f"{trend['rss_at_50_percent_mb']} / {trend['rss_at_75_percent_mb']} / "
+        f"{trend['rss_at_end_mb']} MB; peak {trend['first_half_peak_mb']} MB in the first "
+        f"half, {trend['second_half_peak_mb']} MB in the second; the second half's slope "
+        f"{trend['second_half_slope_mb_per_10k_requests']:+} MB per 10,000 requests.",
     ]
 
 

@@ -375,7 +375,11 @@ def track_run(
         memory.start()
         reset_peak_gpu_memory(tags[names.TAG_DEVICE])
         started = time.perf_counter()
-        model = method.train(dataset, config, callbacks)
+        try:
+            model = method.train(dataset, config, callbacks)
+        except KeyboardInterrupt:  # stopped: the curve so far stays with the run
+            tracker.flush()
+            raise
         if getattr(config, "degree_prior", False):
             model = _apply_degree_prior(method, config, model, dataset, data_config, progress)
         train_minutes = (time.perf_counter() - started) / 60

@@ -59,8 +59,9 @@ class EngineConfig(TrainerConfig):
     )
     checkpoint_dir: Path | None = Field(
         None,
-        description="folder for a checkpoint after every epoch; a run finding one there "
-        "resumes from it (same settings required)",
+        description="folder for a checkpoint after every epoch and at a stop (SIGTERM, "
+        "Ctrl-C: after the batch in progress); a run finding one there resumes from it, "
+        "mid-epoch from the next batch (same data and settings required)",
     )
     progress: bool = Field(True, description="show a tqdm progress bar per epoch")
     threads: int = Field(

@@ -40,6 +40,7 @@ from recsys.tracking.names import KIND_MAIN, TAG_KIND, TAG_MAIN_RUN, TAG_SEED_GR
 from recsys.tracking.params import ParameterError, build_config, flat_fields, split_assignment
 from recsys.tracking.run import PROJECT_RUN_ENV, prepare, run_method, validate_params
 from recsys.tracking.server import check_tracking_uri
+from recsys.tracking.signals import stopped_runs_end_killed
 
 MAX_TAG_CHARS = 4000  # stay well under MLflow's tag value limit
 DEFAULT_DATASET = "synthetic-small"
@@ -300,42 +301,65 @@ def run_main_job(
     echo(f"Preparing {dataset} ...")
     prepare(build_config(DataConfig, data_params, "the dataset"))
 
-    parent_run_id, owns_parent = _start_parent(client, dataset, chosen)
+    # SIGTERM / Ctrl-C from here on end the parent KILLED, naming the signal, as they end
+    # the method run in progress (run_method's own handler, nested inside this one).
+    with stopped_runs_end_killed(client) as register:
+        parent_run_id, owns_parent = _start_parent(client, dataset, chosen)
+        if not owns_parent:  # `mlflow run`'s run: its launcher ends it
+            return _run_methods(
+                client, runner, repeats, dataset, uri, parent_run_id, echo, progress
+            )
+        register(parent_run_id)
+        try:
+            result = _run_methods(
+                client, runner, repeats, dataset, uri, parent_run_id, echo, progress
+            )
+        except Exception:
+            client.set_terminated(parent_run_id, status="FAILED")
+            raise
+    client.set_terminated(parent_run_id, status="FINISHED" if result.ok else "FAILED")
+    return result
+
+
+def _run_methods(
+    client: MlflowClient,
+    runner: Callable[..., str],
+    repeats: Mapping[str, Sequence[dict[str, Any]]],
+    dataset: str,
+    uri: str,
+    parent_run_id: str,
+    echo: Callable[[str], None],
+    progress: bool,
+) -> MainJobResult:
+    """Every method's runs (``repeats``: method -> params of each run) under the parent,
+    then the leaderboard and the summary."""
+    chosen = list(repeats)
     echo(f"Main run {parent_run_id} on {uri}: {len(chosen)} method(s): {', '.join(chosen)}")
     outcomes: list[MethodOutcome] = []
-    try:
-        for index, m in enumerate(chosen, start=1):
-            for run_params in repeats[m]:
-                seed = f" seed {run_params['seed']}" if len(repeats[m]) > 1 else ""
-                echo(f"[{index}/{len(chosen)}] {m}{seed} ...")
-                last = _run_one(
-                    client, runner, m, run_params, dataset, uri, parent_run_id, progress
-                )
-                outcomes.append(last)
-                if len(repeats[m]) > 1 and last.run_id is not None:
-                    client.set_tag(last.run_id, TAG_SEED_GROUP, f"{parent_run_id}/{m}")
-                echo(
-                    f"[{index}/{len(chosen)}] {m}{seed}: {last.status} in {last.minutes:.2f} min"
-                    + (f" ({last.error})" if last.error else "")
-                )
-        leaderboard, leaderboard_error = None, ""
-        try:
-            leaderboard = publish_leaderboard(
-                client,
-                dataset,
-                parent_run_id=parent_run_id,
-                experiment_id=client.get_run(parent_run_id).info.experiment_id,
+    for index, m in enumerate(chosen, start=1):
+        for run_params in repeats[m]:
+            seed = f" seed {run_params['seed']}" if len(repeats[m]) > 1 else ""
+            echo(f"[{index}/{len(chosen)}] {m}{seed} ...")
+            last = _run_one(client, runner, m, run_params, dataset, uri, parent_run_id, progress)
+            outcomes.append(last)
+            if len(repeats[m]) > 1 and last.run_id is not None:
+                client.set_tag(last.run_id, TAG_SEED_GROUP, f"{parent_run_id}/{m}")
+            echo(
+                f"[{index}/{len(chosen)}] {m}{seed}: {last.status} in {last.minutes:.2f} min"
+                + (f" ({last.error})" if last.error else "")
             )
-        except Exception as err:  # the method runs are safe; report and exit non-zero
-            leaderboard_error = f"{type(err).__name__}: {err}"
-        result = MainJobResult(parent_run_id, dataset, outcomes, leaderboard, leaderboard_error)
-        log_summary(client, result)
-    except BaseException:
-        if owns_parent:
-            client.set_terminated(parent_run_id, status="KILLED")
-        raise
-    if owns_parent:
-        client.set_terminated(parent_run_id, status="FINISHED" if result.ok else "FAILED")
+    leaderboard, leaderboard_error = None, ""
+    try:
+        leaderboard = publish_leaderboard(
+            client,
+            dataset,
+            parent_run_id=parent_run_id,
+            experiment_id=client.get_run(parent_run_id).info.experiment_id,
+        )
+    except Exception as err:  # the method runs are safe; report and exit non-zero
+        leaderboard_error = f"{type(err).__name__}: {err}"
+    result = MainJobResult(parent_run_id, dataset, outcomes, leaderboard, leaderboard_error)
+    log_summary(client, result)
     return result
 
 
@@ -354,6 +378,11 @@ def _run_one(
     try:
         with _without_project_run():
             run_id = runner(method, params, tracking_uri=uri, progress=progress)
+    except KeyboardInterrupt:  # stopped (KILLED by run_method): still one of the parent's
+        started_run = _last_active_run_id()
+        if started_run is not None and started_run != before:
+            _link_to_parent(client, started_run, parent_run_id)
+        raise
     except Exception as err:
         minutes = (time.perf_counter() - started) / 60
         started_run = _last_active_run_id()
