@@ -280,17 +280,24 @@ def render_scale(document: dict[str, Any]) -> Lines:
         for stage, fit in fitted.items()
     ]  # fmt: skip
     ceiling_header = ["stage", "per 1M products", "fixed", "products", "pairs"]
+    loads = [row["load_average"] for row in rows if "load_average" in row]
+    cores = document["provenance"]["machine"]["cores"]
+    busy = (
+        f" Wall times are upper bounds: the machine was shared (load average "
+        f"{', '.join(f'{load:g}' for load in loads)} on its {cores} cores)."
+        if loads and max(loads) > 2.5
+        else ""
+    )
     return [
         f"synthetic {document['preset']} at {len(rows)} sizes; each stage in its own process "
         f"(training: `recsys train` end to end, {document['epochs']} epoch, walks and the "
-        "whole-catalog evaluation included).",
+        f"whole-catalog evaluation included).{busy}",
         "",
         *markdown_table(header, "lrrrrr", table),
         "",
         f"Ceilings on this machine's {budget_gib:.0f} GiB: peak RSS fitted as fixed + per "
         "product over the sizes above and solved for the budget. Extrapolated, not measured "
-        "at the ceiling: the fit is linear, so a stage that grows faster than its catalog "
-        "(none did over the sizes measured) would stop earlier.",
+        "at the ceiling: a stage whose memory grows faster than linearly stops earlier.",
         "",
         *markdown_table(ceiling_header, "lrrrr", ceiling_rows),
     ]
