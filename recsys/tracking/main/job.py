@@ -12,11 +12,8 @@ lists the failures so the caller can exit non-zero.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import time
-import traceback
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,21 +24,14 @@ from mlflow.exceptions import MlflowException
 from recsys.config import DataConfig
 from recsys.methods import get_method, method_names
 from recsys.tracking import names
-from recsys.tracking.experiments import resolve_experiment_id
 from recsys.tracking.leaderboard.report import publish_leaderboard
-from recsys.tracking.main.summary import (
-    ERROR_ARTIFACT,
-    TAG_ERROR,
-    MainJobResult,
-    MethodOutcome,
-    log_summary,
-)
+from recsys.tracking.main.summary import MainJobResult, MethodOutcome, log_summary
 from recsys.tracking.names import KIND_MAIN, TAG_KIND, TAG_MAIN_RUN, TAG_SEED_GROUP
 from recsys.tracking.params import ParameterError, build_config, flat_fields, split_assignment
-from recsys.tracking.run import PROJECT_RUN_ENV, prepare, run_method, validate_params
+from recsys.tracking.parent import mark_run_failed, start_parent_run, without_project_run
+from recsys.tracking.run import prepare, run_method, validate_params
 from recsys.tracking.server import check_tracking_uri
 
-MAX_TAG_CHARS = 4000  # stay well under MLflow's tag value limit
 DEFAULT_DATASET = "synthetic-small"
 QUICK_DATASETS = ("synthetic-small",)  # datasets the "auto" profile runs with QUICK_PARAMS
 
@@ -173,20 +163,6 @@ def method_params(
     return params
 
 
-@contextlib.contextmanager
-def _without_project_run() -> Iterator[None]:
-    """Hide ``MLFLOW_RUN_ID`` while methods run, so each gets its own run, not the parent's.
-
-    ``mlflow run`` sets it for the entry point; ``run_method`` logs into it when present.
-    """
-    saved = os.environ.pop(PROJECT_RUN_ENV, None)
-    try:
-        yield
-    finally:
-        if saved is not None:
-            os.environ[PROJECT_RUN_ENV] = saved
-
-
 def _start_parent(client: MlflowClient, dataset: str, methods: Sequence[str]) -> tuple[str, bool]:
     """The parent run: MLflow's project run under ``mlflow run``, else a new one we own."""
     tags = {
@@ -195,14 +171,7 @@ def _start_parent(client: MlflowClient, dataset: str, methods: Sequence[str]) ->
         "recsys.methods": ",".join(methods),
         names.TAG_RUN_NAME: f"main on {names.dataset_label(dataset)}",
     }
-    project_run = os.environ.get(PROJECT_RUN_ENV)
-    if project_run:
-        for key, value in tags.items():
-            if key != names.TAG_RUN_NAME:
-                client.set_tag(project_run, key, value)
-        return project_run, False
-    experiment_id = resolve_experiment_id(client, names.experiment_name(dataset))
-    return client.create_run(experiment_id, tags=tags).info.run_id, True
+    return start_parent_run(client, dataset, tags)
 
 
 def _record_failure(
@@ -222,10 +191,7 @@ def _record_failure(
             names.TAG_RUN_NAME: names.run_name(method, "", dataset),
         }
         run_id = client.create_run(experiment, tags=tags).info.run_id
-    message = f"{type(error).__name__}: {error}"
-    client.set_tag(run_id, TAG_ERROR, message[:MAX_TAG_CHARS])
-    client.log_text(run_id, "".join(traceback.format_exception(error)), ERROR_ARTIFACT)
-    client.set_terminated(run_id, status="FAILED")
+    mark_run_failed(client, run_id, error)
     return run_id
 
 
@@ -352,7 +318,7 @@ def _run_one(
     before = _last_active_run_id()
     started = time.perf_counter()
     try:
-        with _without_project_run():
+        with without_project_run():
             run_id = runner(method, params, tracking_uri=uri, progress=progress)
     except Exception as err:
         minutes = (time.perf_counter() - started) / 60
