@@ -12,6 +12,7 @@ from recsys.data.errors import DataError
 from recsys.methods import method_names
 from recsys.tracking.params import ParameterError
 from recsys.tracking.server import TrackingServerError
+from recsys.tracking.tuning.errors import StudyError
 
 EPILOG = (
     "Trials train on an inner split of the TRAINING pairs and are scored there (never on "
@@ -153,7 +154,6 @@ def tune_command(
     """
     from recsys.tracking.tuning.job import TuneRequest, run_tune  # optuna loads on use
     from recsys.tracking.tuning.space import parse_space
-    from recsys.tracking.tuning.storage import StudyError
 
     params: dict[str, object] = dict(parse_assignments(assignments))
     if dataset is not None:

@@ -134,8 +134,10 @@ def method_params(
     dataset: str,
     overrides: Mapping[str | None, Mapping[str, str]],
     quick: bool,
+    tuned: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Each method's flat params: dataset, quick settings, then shared and own overrides.
+    """Each method's flat params: dataset, quick settings, tuned settings (``--tuned``),
+    then shared and own overrides.
 
     A shared ``key=value`` goes to every chosen method whose schema (or DataConfig) has
     ``key``; one that no chosen method has is an error, so a typo is not silently dropped.
@@ -157,6 +159,7 @@ def method_params(
         values: dict[str, Any] = {"dataset": dataset}
         if quick:
             values.update(QUICK_PARAMS.get(m, {}))
+        values.update((tuned or {}).get(m, {}))
         values.update({k: v for k, v in shared.items() if k in accepted[m]})
         values.update(overrides.get(m, {}))
         params[m] = values
@@ -219,6 +222,8 @@ def run_main_job(
     progress: bool = True,
     echo: Callable[[str], None] = print,
     runner: Callable[..., str] = run_method,
+    tuned: bool = False,
+    storage: str | None = None,
 ) -> MainJobResult:
     """Prepare ``dataset``, run every method as its own tracked run, then the leaderboard.
 
@@ -233,6 +238,9 @@ def run_main_job(
         progress: progress bars and stage messages (on stderr) for every method.
         echo: where stage messages and the notice about lighter settings go.
         runner: what trains one method (``run_method``; tests pass a failing one).
+        tuned: each method with its tuning study's best settings on ``dataset``
+            (:mod:`recsys.tracking.main.tuned`), defaults where it has none.
+        storage: the studies' storage (default: ``optuna.db`` beside the tracking store).
 
     Returns:
         Every method's outcome; ``result.ok`` is False when any method or the
@@ -241,14 +249,26 @@ def run_main_job(
     Raises:
         ParameterError: bad methods or params, before any work starts.
         TrackingServerError: the store is unusable, before any work starts.
+        StudyError: with ``tuned``, the studies' storage is unusable, before any work.
     """
     chosen = list(methods) if methods else method_names()
     quick = use_quick_params(dataset, profile)
     params = method_params(chosen, dataset, overrides or {None: {}}, quick)
-    repeats = {m: seeded_params(m, params[m], seeds) for m in chosen}
     for m in chosen:  # every typo fails now, not after an hour of the first methods
         validate_params(m, params[m])
     uri = check_tracking_uri(tracking_uri)
+    tuned_tags: dict[str, dict[str, str]] = {}
+    if tuned:
+        from recsys.tracking.main.tuned import find_tuned, tuned_run_tags  # loads optuna
+        from recsys.tracking.tuning.storage import default_storage_url
+
+        storage_url = storage or default_storage_url(uri)
+        found = find_tuned(chosen, dataset, storage_url, echo)
+        settings = {m: found[m].params for m in found}
+        params = method_params(chosen, dataset, overrides or {None: {}}, quick, settings)
+        for m in found:
+            tuned_tags[m] = tuned_run_tags(m, params[m], found[m], storage_url)
+    repeats = {m: seeded_params(m, params[m], seeds) for m in chosen}
     mlflow.set_tracking_uri(uri)
     client = MlflowClient(uri)
 
@@ -275,7 +295,15 @@ def run_main_job(
                 seed = f" seed {run_params['seed']}" if len(repeats[m]) > 1 else ""
                 echo(f"[{index}/{len(chosen)}] {m}{seed} ...")
                 last = _run_one(
-                    client, runner, m, run_params, dataset, uri, parent_run_id, progress
+                    client,
+                    runner,
+                    m,
+                    run_params,
+                    dataset,
+                    uri,
+                    parent_run_id,
+                    progress,
+                    tuned_tags.get(m, {}),
                 )
                 outcomes.append(last)
                 if len(repeats[m]) > 1 and last.run_id is not None:
@@ -314,12 +342,14 @@ def _run_one(
     uri: str,
     parent_run_id: str,
     progress: bool,
+    tags: Mapping[str, str],
 ) -> MethodOutcome:
     before = _last_active_run_id()
     started = time.perf_counter()
+    extra = {"extra_tags": tags} if tags else {}  # test runners take no tags
     try:
         with without_project_run():
-            run_id = runner(method, params, tracking_uri=uri, progress=progress)
+            run_id = runner(method, params, tracking_uri=uri, progress=progress, **extra)
     except Exception as err:
         minutes = (time.perf_counter() - started) / 60
         started_run = _last_active_run_id()

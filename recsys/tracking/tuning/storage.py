@@ -27,14 +27,11 @@ import optuna
 import sqlalchemy
 
 from recsys.graph.cache import user_cache_dir
+from recsys.tracking.tuning.errors import StudyError
 
 STORAGE_FILE = "optuna.db"
 SQLITE_TIMEOUT_S = 60  # a writer waits this long for another worker's transaction
 CONNECT_TIMEOUT_S = 10  # a database server that does not answer fails within this
-
-
-class StudyError(RuntimeError):
-    """A storage cannot be used, or a study belongs to another objective."""
 
 
 def default_storage_url(tracking_uri: str) -> str:
