@@ -88,8 +88,10 @@ from recsys.tracking.tuning.errors import StudyError
     "--storage",
     default=None,
     metavar="URL",
-    help="where --tuned looks for studies [default: optuna.db beside a local tracking "
-    "store, else in $RECSYS_CACHE_DIR or ~/.cache/recsys].",
+    envvar="RECSYS_STUDY_STORAGE",
+    help="where --tuned looks for studies [default: $RECSYS_STUDY_STORAGE, else "
+    "optuna.db beside a local tracking store, else in $RECSYS_CACHE_DIR or "
+    "~/.cache/recsys].",
 )
 @click.option("--progress/--no-progress", default=True, help="progress bars on stderr.")
 def main_command(

@@ -22,7 +22,7 @@ EPILOG = (
     "(tuned)'. Workers on several machines share a study: start `recsys tune METHOD "
     "--study NAME --storage postgresql://... --trials N --no-final` on each; together they "
     "stop at N trials. Example: recsys tune skipgram --dataset synthetic-small --trials 20 "
-    "--space lr=0.005:0.05,dim=64|128 -P epochs=3"
+    "--space 'lr=0.005:0.05,dim=64|128' -P epochs=3"
 )
 
 
@@ -60,9 +60,11 @@ EPILOG = (
     "--storage",
     default=None,
     metavar="URL",
+    envvar="RECSYS_STUDY_STORAGE",
     help="Optuna storage: sqlite:///FILE or postgresql://user:password@host/db "
-    "(shared by workers on many machines) [default: optuna.db beside a local "
-    "tracking store, else in $RECSYS_CACHE_DIR or ~/.cache/recsys]",
+    "(shared by workers on many machines) [default: $RECSYS_STUDY_STORAGE, else "
+    "optuna.db beside a local tracking store, else in $RECSYS_CACHE_DIR or "
+    "~/.cache/recsys]",
 )
 @click.option(
     "--space",
@@ -70,7 +72,7 @@ EPILOG = (
     multiple=True,
     metavar="KEY=LOW:HIGH,KEY=A|B",
     help="narrow the search space (see `recsys train METHOD --help-params`); "
-    "repeatable or comma-separated",
+    "repeatable or comma-separated; quote it in a shell, where | is a pipe",
 )
 @click.option(
     "-P",

@@ -52,7 +52,9 @@ def parse_space(texts: Iterable[str]) -> dict[str, str]:
             try:
                 key, value = split_assignment(entry)
             except ParameterError as error:
-                raise ParameterError(f"--space {error}; e.g. lr=0.005:0.05,dim=64|128") from None
+                raise ParameterError(
+                    f"--space {error}; e.g. 'lr=0.005:0.05,dim=64|128' (quoted: | is a shell pipe)"
+                ) from None
             if key in parsed:
                 raise ParameterError(f"--space names {key} twice")
             parsed[key] = value.strip()
