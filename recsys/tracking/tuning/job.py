@@ -36,6 +36,7 @@ from recsys.tracking.parent import start_parent_run, without_project_run
 from recsys.tracking.run import prepare, run_method, validate_params
 from recsys.tracking.run_info import dataset_checksum, variant_of
 from recsys.tracking.server import check_tracking_uri
+from recsys.tracking.signals import stopped_runs_end_killed
 from recsys.tracking.tuning.report import best_trial, log_study, state_counts
 from recsys.tracking.tuning.space import describe, method_space
 from recsys.tracking.tuning.storage import (
@@ -185,22 +186,48 @@ def run_tune(
         f"up to {request.trials} trials, {request.metric} on an inner split of the training "
         f"pairs ({fraction:.0%} held out); tune run {parent_run_id}"
     )
-    setting = TrialSetting(
-        method=method,
-        data_config=data_config,
-        fixed=dict(request.params),
-        space=space,
-        inner=inner,
-        metric=request.metric,
-        client=client,
-        experiment_id=client.get_run(parent_run_id).info.experiment_id,
-        parent_run_id=parent_run_id,
-        study_name=study_name,
-        storage_label=shown_storage,
-    )
+    with stopped_runs_end_killed(client) as register:
+        if owns_parent:
+            register(parent_run_id)
+        return _sweep(
+            study,
+            TrialSetting(
+                method=method,
+                data_config=data_config,
+                fixed=dict(request.params),
+                space=space,
+                inner=inner,
+                metric=request.metric,
+                client=client,
+                experiment_id=client.get_run(parent_run_id).info.experiment_id,
+                parent_run_id=parent_run_id,
+                study_name=study_name,
+                storage_label=shown_storage,
+            ),
+            request,
+            (storage, storage_url),
+            owns_parent,
+            uri,
+            progress,
+            echo,
+        )
+
+
+def _sweep(
+    study: optuna.Study,
+    setting: TrialSetting,
+    request: TuneRequest,
+    storage: tuple[optuna.storages.RDBStorage, str],
+    owns_parent: bool,
+    uri: str,
+    progress: bool,
+    echo: Callable[[str], None],
+) -> TuneResult:
+    """Trials, the study's summary on the tune run, then the tuned run."""
+    client, parent_run_id = setting.client, setting.parent_run_id
     started = time.perf_counter()
     try:
-        trials_run = _optimize(study, setting, request, storage, storage_url, echo)
+        trials_run = _optimize(study, setting, request, *storage, echo)
         notes = log_study(
             client, parent_run_id, study, trials_run, (time.perf_counter() - started) / 60
         )
@@ -209,8 +236,8 @@ def run_tune(
         best = best_trial(study)
         result = TuneResult(
             parent_run_id,
-            study_name,
-            shown_storage,
+            setting.study_name,
+            setting.storage_label,
             trials_run,
             state_counts(study),
             None if best is None else best.value,

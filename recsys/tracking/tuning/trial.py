@@ -34,6 +34,7 @@ from recsys.tracking.callback import MLflowCallback
 from recsys.tracking.params import flatten_config
 from recsys.tracking.parent import mark_run_failed
 from recsys.tracking.run import validate_params
+from recsys.tracking.signals import stopped_runs_end_killed
 from recsys.tracking.tuning.space import Dimension
 
 logger = logging.getLogger(__name__)
@@ -132,9 +133,20 @@ def run_trial(setting: TrialSetting, trial: optuna.Trial) -> float:
     """
     sampled = {d.name: d.suggest(trial) for d in setting.space}
     client = setting.client
-    run_id = client.create_run(setting.experiment_id, tags=_trial_tags(setting, trial)).info.run_id
-    trial.set_user_attr("mlflow_run_id", run_id)
+    with stopped_runs_end_killed(client) as register:  # SIGTERM / Ctrl-C: the run KILLED
+        run_id = client.create_run(setting.experiment_id, tags=_trial_tags(setting, trial))
+        register(run_id.info.run_id)
+        value = _run_protected(setting, trial, run_id.info.run_id, sampled)
+    return value
+
+
+def _run_protected(
+    setting: TrialSetting, trial: optuna.Trial, run_id: str, sampled: Mapping[str, Any]
+) -> float:
+    """Train and score, ending the trial's run with the trial's state."""
+    client = setting.client
     try:
+        trial.set_user_attr("mlflow_run_id", run_id)
         value = _train_and_score(setting, trial, run_id, sampled)
     except optuna.TrialPruned:
         client.set_tag(run_id, names.TAG_TRIAL_STATE, "PRUNED")
@@ -142,7 +154,8 @@ def run_trial(setting: TrialSetting, trial: optuna.Trial) -> float:
         raise
     except BaseException as error:
         client.set_tag(run_id, names.TAG_TRIAL_STATE, "FAIL")
-        mark_run_failed(client, run_id, error)
+        if not isinstance(error, KeyboardInterrupt):  # a stop signal ends it KILLED instead
+            mark_run_failed(client, run_id, error)
         raise
     client.set_tag(run_id, names.TAG_TRIAL_STATE, "COMPLETE" if math.isfinite(value) else "FAIL")
     client.set_terminated(run_id, status="FINISHED" if math.isfinite(value) else "FAILED")
