@@ -32,6 +32,7 @@ from recsys.tracking.tuning.errors import StudyError
 STORAGE_FILE = "optuna.db"
 SQLITE_TIMEOUT_S = 60  # a writer waits this long for another worker's transaction
 CONNECT_TIMEOUT_S = 10  # a database server that does not answer fails within this
+SCHEMA_LOCK_KEY = zlib.crc32(b"recsys optuna schema")  # advisory lock while creating tables
 
 
 def default_storage_url(tracking_uri: str) -> str:
@@ -68,6 +69,36 @@ def _sqlite_path(url: str) -> Path | None:
 
 
 @contextlib.contextmanager
+def _advisory_lock(engine: sqlalchemy.engine.Engine, key: int) -> Iterator[None]:
+    """PostgreSQL's session advisory lock ``key``, held on its own connection."""
+    with engine.connect() as connection:
+        connection.execute(sqlalchemy.text("SELECT pg_advisory_lock(:key)"), {"key": key})
+        try:
+            yield
+        finally:
+            connection.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+
+
+@contextlib.contextmanager
+def _creation_lock(url: str, engine_kwargs: dict[str, Any]) -> Iterator[None]:
+    """Held while Optuna creates its tables on first use: two workers creating them at
+    once fail (PostgreSQL: 'type "studydirection" already exists', measured in CI)."""
+    sqlite_path = _sqlite_path(url)
+    if sqlite_path is not None:
+        with _file_lock(sqlite_path.with_name(sqlite_path.name + ".lock")):
+            yield
+    elif url.startswith("postgresql"):
+        engine = sqlalchemy.create_engine(url, **engine_kwargs)
+        try:
+            with _advisory_lock(engine, SCHEMA_LOCK_KEY):
+                yield
+        finally:
+            engine.dispose()
+    else:
+        yield
+
+
+@contextlib.contextmanager
 def _file_lock(path: Path) -> Iterator[None]:
     with path.open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -80,8 +111,8 @@ def _file_lock(path: Path) -> Iterator[None]:
 def open_storage(url: str) -> optuna.storages.RDBStorage:
     """Connect to (and on first use create) the study storage, or fail naming it.
 
-    An sqlite file is created under ``<file>.lock``, so two workers starting at once do not
-    both create its tables.
+    The tables are created under a lock (a file lock beside an sqlite file, an advisory
+    lock in PostgreSQL), so two workers starting at once do not both create them.
 
     Raises:
         StudyError: the folder is missing or read-only, or the server does not answer.
@@ -98,9 +129,8 @@ def open_storage(url: str) -> optuna.storages.RDBStorage:
         engine_kwargs = {"connect_args": {"timeout": SQLITE_TIMEOUT_S}}
     elif url.startswith("postgresql"):
         engine_kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_S}
-    lock = _file_lock(sqlite_path.with_name(sqlite_path.name + ".lock")) if sqlite_path else None
     try:
-        with lock or contextlib.nullcontext():
+        with _creation_lock(url, engine_kwargs):
             return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
     except Exception as error:
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
@@ -125,13 +155,8 @@ def trial_slot(storage: optuna.storages.RDBStorage, url: str, study_name: str) -
         with _file_lock(sqlite_path.with_name(sqlite_path.name + ".lock")):
             yield
     elif storage.engine.dialect.name == "postgresql":
-        key = zlib.crc32(study_name.encode())
-        with storage.engine.connect() as connection:
-            connection.execute(sqlalchemy.text("SELECT pg_advisory_lock(:key)"), {"key": key})
-            try:
-                yield
-            finally:
-                connection.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+        with _advisory_lock(storage.engine, zlib.crc32(study_name.encode())):
+            yield
     else:
         yield
 
