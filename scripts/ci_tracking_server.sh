@@ -58,6 +58,7 @@ WORK="$(mktemp -d /tmp/recsys-ci-tracking.XXXXXX)"
 chmod 755 "$WORK"
 PGDATA="$WORK/pgdata"
 SERVER_PID=""
+TUNE_PIDS=()  # `recsys tune` workers, stopped on exit like the server
 if [[ "$(id -u)" -eq 0 ]]; then  # initdb refuses to run as root
     PG_USER="postgres"
     AS_PG=(runuser -u postgres --)
@@ -73,6 +74,11 @@ MLFLOW_PORT="$(free_port)"
 cleanup() {
     local status=$?
     set +e
+    for pid in "${TUNE_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+    for pid in "${TUNE_PIDS[@]}"; do
+        for _ in $(seq 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+        kill -KILL "$pid" 2>/dev/null
+    done
     if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
         log "stopping mlflow server (pid $SERVER_PID)"
         kill -TERM -- "-$SERVER_PID" 2>/dev/null || kill -TERM "$SERVER_PID"
@@ -182,7 +188,6 @@ STORAGE="postgresql://mlflow:mlflow@127.0.0.1:$PG_PORT/optuna"
 TUNE=(recsys tune "$TUNE_METHOD" --dataset synthetic-small --trials "$TUNE_TRIALS"
       --study ci-shared --storage "$STORAGE" --space epochs=1:3)
 log "two workers: ${TUNE[*]} --no-final"
-TUNE_PIDS=()
 for worker in 1 2; do
     timeout 900 "${TUNE[@]}" --no-final >"$WORK/tune-$worker.log" 2>&1 &
     TUNE_PIDS+=($!)
