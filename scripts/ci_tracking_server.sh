@@ -74,10 +74,10 @@ MLFLOW_PORT="$(free_port)"
 cleanup() {
     local status=$?
     set +e
-    for pid in "${TUNE_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+    for pid in "${TUNE_PIDS[@]}"; do kill -TERM -- "-$pid" 2>/dev/null; done
     for pid in "${TUNE_PIDS[@]}"; do
         for _ in $(seq 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-        kill -KILL "$pid" 2>/dev/null
+        kill -KILL -- "-$pid" 2>/dev/null
     done
     if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
         log "stopping mlflow server (pid $SERVER_PID)"
@@ -189,7 +189,7 @@ TUNE=(recsys tune "$TUNE_METHOD" --dataset synthetic-small --trials "$TUNE_TRIAL
       --study ci-shared --storage "$STORAGE" --space epochs=1:3)
 log "two workers: ${TUNE[*]} --no-final"
 for worker in 1 2; do
-    timeout 900 "${TUNE[@]}" --no-final >"$WORK/tune-$worker.log" 2>&1 &
+    setsid timeout 900 "${TUNE[@]}" --no-final >"$WORK/tune-$worker.log" 2>&1 &
     TUNE_PIDS+=($!)
 done
 for worker in 1 2; do
