@@ -15,7 +15,8 @@
 #   CI_TRACKING_PARAMS    extra -P pairs, space separated (default: none; word2vec's
 #                         defaults take seconds on synthetic-small and learn, AUC ~0.87)
 #   CI_TUNE_METHOD        the method two `recsys tune` workers share one study of, in a
-#   CI_TUNE_TRIALS        second database of the same PostgreSQL (default: word2vec, 6)
+#   CI_TUNE_TRIALS        second database of the same PostgreSQL (default: word2vec, 6
+#   CI_TUNE_SPACE         trials, --space epochs=1:3; CI_TUNE_SPACE="" searches it all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -183,10 +184,12 @@ log "OK: runs tracked on PostgreSQL through mlflow server"
 # --- tuning: two workers share one Optuna study in the same PostgreSQL ------------------------
 TUNE_METHOD="${CI_TUNE_METHOD:-word2vec}"
 TUNE_TRIALS="${CI_TUNE_TRIALS:-6}"
+TUNE_SPACE="${CI_TUNE_SPACE-epochs=1:3}"  # keeps word2vec's trials to seconds; "" = all of it
 psql_pg "CREATE DATABASE optuna OWNER mlflow"
 STORAGE="postgresql://mlflow:mlflow@127.0.0.1:$PG_PORT/optuna"
 TUNE=(recsys tune "$TUNE_METHOD" --dataset synthetic-small --trials "$TUNE_TRIALS"
-      --study ci-shared --storage "$STORAGE" --space epochs=1:3)
+      --study ci-shared --storage "$STORAGE")
+[[ -n "$TUNE_SPACE" ]] && TUNE+=(--space "$TUNE_SPACE")
 log "two workers: ${TUNE[*]} --no-final"
 for worker in 1 2; do
     setsid timeout 900 "${TUNE[@]}" --no-final >"$WORK/tune-$worker.log" 2>&1 &
