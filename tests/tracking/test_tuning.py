@@ -175,6 +175,9 @@ def test_a_study_name_reused_with_another_method_is_refused(store: str) -> None:
     client = MlflowClient(store)
     assert len(_runs(client, **{names.TAG_KIND: names.KIND_TUNE_TRIAL})) == 1
     assert len(_runs(client, **{names.TAG_KIND: names.KIND_TUNE})) == 1  # refused first
+    # A worker whose data lives elsewhere (another machine's paths) joins the study.
+    joined = _tune(store, trials=2, study="shared", final=False, params={"data_dir": "/x"})
+    assert joined.trials_run == 1 and joined.counts["complete"] == 2
 
 
 def test_zero_trials_and_a_bad_space_are_errors_before_any_work(store: str) -> None:

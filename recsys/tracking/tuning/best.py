@@ -8,6 +8,7 @@ from typing import Any
 import optuna
 
 from recsys.config import DataConfig
+from recsys.tracking import names
 from recsys.tracking.params import flat_fields
 from recsys.tracking.tuning.job import default_study_name
 
@@ -37,14 +38,15 @@ def tuned_settings(
 
     Several studies may match (other names, spaces or fixed settings): the default-named
     one (``<method>-<dataset label>``) is preferred, else the one with the most trials.
-    Values of the study's fixed ``-P`` settings count as its settings; dataset parameters
-    among them do not (the caller's dataset is used).
+    The dataset is matched by its label (a file's name without ``.json[.gz]``), as
+    studies record it. Values of the study's fixed ``-P`` settings count as its settings;
+    dataset parameters among them do not (the caller's dataset is used).
     """
     matching = [
         summary
         for summary in optuna.get_all_study_summaries(storage, include_best_trial=True)
         if summary.user_attrs.get("method") == method
-        and summary.user_attrs.get("dataset") == dataset
+        and summary.user_attrs.get("dataset") == names.dataset_label(dataset)
         and summary.best_trial is not None
     ]
     if not matching:

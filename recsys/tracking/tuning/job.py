@@ -54,6 +54,12 @@ Pruner = Literal["median", "none"]
 TPE_STARTUP_TRIALS = 10  # Optuna's default; capped at a third of a small budget (min 2)
 PRUNER_STARTUP_TRIALS = 5  # trials that run to the end before the median rule prunes
 PRUNER_WARMUP_EPOCHS = 1  # the first epoch is never pruned (a noisy start)
+# -P settings that say where or how a worker runs, not what it optimises: workers on other
+# machines may set them differently and still join the study (the dataset is identified
+# by its label and checksum instead of its path).
+MACHINE_PARAMS = frozenset(
+    {"dataset", "data_dir", "workers", "threads", "device", "progress", "checkpoint_dir"}
+)
 
 
 @dataclass(frozen=True)
@@ -154,9 +160,11 @@ def run_tune(
     inner = inner_split(dataset, fraction, data_config.split_seed)
     identity = {
         "method": method.name,
-        "dataset": data_config.dataset,
+        "dataset": names.dataset_label(data_config.dataset),
         "checksum": dataset_checksum(dataset),
-        "fixed_params": {k: str(v) for k, v in sorted(request.params.items())},
+        "fixed_params": {
+            k: str(v) for k, v in sorted(request.params.items()) if k not in MACHINE_PARAMS
+        },
         "space": describe(space),
         "metric": request.metric,
         "inner_fraction": fraction,
