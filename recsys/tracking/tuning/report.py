@@ -62,14 +62,10 @@ def log_study(
     best = best_trial(study)
     if best is not None:
         metrics[names.METRIC_BEST_VALUE] = float(best.value or 0.0)
-        existing = client.get_run(run_id).data.params
-        params = [
-            Param(f"{names.PARAM_BEST_PREFIX}{key}", str(value))
-            for key, value in best.params.items()
-            if f"{names.PARAM_BEST_PREFIX}{key}" not in existing
-        ]
-        params.append(Param("best_trial", str(best.number)))
-        params = [p for p in params if p.key not in existing]
+        existing = client.get_run(run_id).data.params  # MLflow refuses to change a param
+        values = {f"{names.PARAM_BEST_PREFIX}{k}": v for k, v in best.params.items()}
+        values["best_trial"] = best.number
+        params = [Param(k, str(v)) for k, v in values.items() if k not in existing]
         client.log_dict(
             run_id,
             {"trial": best.number, "value": best.value, "params": best.params},
