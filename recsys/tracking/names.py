@@ -43,6 +43,24 @@ TAG_MAIN_RUN = "recsys.main_run"  # on a method run: the id of the main job that
 # group as one row (mean, spread, an interval wide enough for every seed).
 TAG_SEED_GROUP = "recsys.seed_group"
 
+# Tuning (`recsys tune`, recsys/tracking/tuning/): a parent run per worker (kind "tune"),
+# one nested run per Optuna trial (kind "tune_trial", scored on an inner split of the
+# training pairs, so it carries no recsys.method and never reaches the leaderboard), and a
+# final method run with the best params, tagged recsys.tuned=true.
+KIND_TUNE = "tune"
+KIND_TUNE_TRIAL = "tune_trial"
+TAG_TUNED = "recsys.tuned"  # "true" on a method run trained with a study's best params
+TAG_STUDY = "recsys.study"  # the Optuna study's name (tune, trial and tuned runs)
+TAG_STUDY_STORAGE = "recsys.study_storage"  # its storage URL, password masked
+TAG_TUNE_RUN = "recsys.tune_run"  # on trial and tuned runs: the parent tune run's id
+TAG_TUNE_METHOD = "recsys.tune_method"  # on tune and trial runs: the method tuned
+TAG_TRIAL = "recsys.trial"  # the Optuna trial number
+TAG_TRIAL_STATE = "recsys.trial_state"  # COMPLETE | PRUNED | FAIL
+TAG_PARENT_RUN = "mlflow.parentRunId"  # MLflow's own nesting tag
+METRIC_TUNE_OBJECTIVE = "tune_objective"  # a trial's value on the inner split
+METRIC_BEST_VALUE = "best_value"  # on the tune run: the study's best value so far
+PARAM_BEST_PREFIX = "best."  # on the tune run: best.<param> for each tuned setting
+
 SOURCE_REAL = "real"
 SOURCE_SYNTHETIC = "synthetic"
 
