@@ -10,8 +10,12 @@ any pair). The study reports Electronics 418,749 products / 4,005,262 pairs and 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from recsys.data.synthetic.shape import GraphShape
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,16 @@ class SyntheticPreset:
         obscure_share: share of kept records, the least popular, whose only related list
             is two also_bought products. They are in few pairs, so some are unseen after
             the split: the cold-start slice (real Digital Music: 1% of kept records are in
-            2 pairs, 5% in <= 4).
+            2 pairs, 5% in <= 4). Unused with a ``shape``.
+        shape: fitted graph knobs (``shape.py``): exact-degree lists with neighbour pairs and
+            local pairing (``shaped.py``); None draws lists by popularity
+            (``relations.py``).
+        level1_count: level-1 categories; None: one per 2,000 products, 6 to all names.
+        price_missing_share: share of records without a price (real files: 0-20%).
+        sales_rank_missing_share: share of records without a sales rank.
+        category_shares: share of records whose category path has at least 1, 2 and 3
+            levels below the root (the Books head's records mostly name only "Books").
+        max_scale: the largest scale allowed (a twin of a small sample goes to 1000).
     """
 
     root: str
@@ -52,6 +65,12 @@ class SyntheticPreset:
     brand_suffixes: tuple[str, ...]
     relation_shares: tuple[float, float, float]
     obscure_share: float
+    shape: GraphShape | None = None
+    level1_count: int | None = None
+    price_missing_share: float = 0.12
+    sales_rank_missing_share: float = 0.08
+    category_shares: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    max_scale: float = 4.0
 
 
 ELECTRONICS_LEVEL1 = (
@@ -137,7 +156,6 @@ PRESETS: dict[str, SyntheticPreset] = {
     ),
 }
 
-MAX_SCALE = 4.0
 MIN_PRODUCTS = 200
 
 
@@ -165,12 +183,12 @@ def resolve_sizes(spec: SyntheticPreset, scale: float | None) -> tuple[float, Si
     """Scale the preset's counts; ``None`` means the preset's default scale.
 
     Raises:
-        ValueError: scale is not positive, above ``MAX_SCALE``, or so small that fewer
-            than ``MIN_PRODUCTS`` products would remain.
+        ValueError: scale is not positive, above ``spec.max_scale``, or so small that
+            fewer than ``MIN_PRODUCTS`` products would remain.
     """
     scale = spec.default_scale if scale is None else float(scale)
-    if not np.isfinite(scale) or scale <= 0 or scale > MAX_SCALE:
-        raise ValueError(f"scale must be in (0, {MAX_SCALE}], got {scale}")
+    if not np.isfinite(scale) or scale <= 0 or scale > spec.max_scale:
+        raise ValueError(f"scale must be in (0, {spec.max_scale:g}], got {scale:g}")
     n_products = round(spec.n_products * scale)
     if n_products < MIN_PRODUCTS:
         raise ValueError(
