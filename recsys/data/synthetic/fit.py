@@ -7,7 +7,8 @@ measured, and the share of validation pairs seen follows, since it is set by the
 validation fraction, which predicts the measured shares of the three real samples within
 0.5 points); the record share, relation shares and side-information shares are counted.
 By search where it is not: clustering and the share of pairs within one top category
-depend on how pairs are made, so ``neighbour_density`` and ``cross_share`` are set by a
+depend on how pairs are made, so ``neighbour_density`` and ``cross_share`` (and
+``jitter``, for a graph clustered above its target without neighbour pairs) are set by a
 few rounds of bisection, each step generating the lists in memory (no file) at no more
 than ``FIT_PRODUCTS`` products and measuring them as ``statistics.py`` does.
 
@@ -48,8 +49,10 @@ CLUSTERING_SAMPLE = 20_000  # as statistics.dataset_statistics
 # noisy to fit (the Books head: 62 such pairs): cross_share then stays 0.
 MIN_CATEGORY_PAIRS = 1_000
 RECORD_PAIR_BUDGET = 0.45  # pairs-only files: records <= 0.45 * pairs (two entries each)
-DENSITY_STEPS = 5  # bisection steps on neighbour_density per round
+BISECTION_STEPS = 5
 CROSS_STEPS = 4  # secant steps on cross_share per round
+JITTER_RANGE = (2.0, 512.0)
+TOO_CLUSTERED = 0.05  # clustering this far above its target: search a knob that lowers it
 ROUNDS = 1  # (cross, density) rounds after the first density search
 
 
@@ -173,22 +176,36 @@ def measure(spec: SyntheticPreset, scale: float, seed: int = FIT_SEED) -> dict[s
     }
 
 
-def _bisect_density(
-    spec: SyntheticPreset, scale: float, target: float, trace: list[dict[str, Any]]
+def _bisect(
+    spec: SyntheticPreset,
+    scale: float,
+    target: float,
+    trace: list[dict[str, Any]],
+    knob: str,
+    bounds: tuple[float, float],
+    rising: bool,
+    log: bool = False,
 ) -> SyntheticPreset:
-    """neighbour_density in [0, 1] whose clustering is nearest ``target`` (it rises with
-    the density); the ends when the target is out of reach."""
-    low, high = 0.0, 1.0
+    """The value of shape knob ``knob`` within ``bounds`` whose clustering is nearest
+    ``target``, by bisection (clustering ``rising`` or falling with the knob; on a log
+    scale if ``log``); an end of the range when the target is out of reach."""
+    low, high = (math.log(b) for b in bounds) if log else bounds
     best: tuple[float, SyntheticPreset] | None = None
-    for _ in range(DENSITY_STEPS):
+    for _ in range(BISECTION_STEPS):
         middle = (low + high) / 2
-        trial = _with(spec, neighbour_density=middle)
+        value = math.exp(middle) if log else middle
+        trial = _with(spec, **{knob: value})
         got = measure(trial, scale)
-        trace.append({"neighbour_density": middle, "cross_share": _shape(trial).cross_share, **got})
+        shape = _shape(trial)
+        trace.append({"neighbour_density": shape.neighbour_density,
+                      "cross_share": shape.cross_share, "jitter": shape.jitter, **got})  # fmt: skip
         error = abs(got["clustering"] - target)
         if best is None or error < best[0]:
             best = (error, trial)
-        low, high = (middle, high) if got["clustering"] < target else (low, middle)
+        if (got["clustering"] < target) == rising:
+            low = middle
+        else:
+            high = middle
     assert best is not None
     return best[1]
 
@@ -243,9 +260,18 @@ def fit_knobs(
     scale = min(1.0, FIT_PRODUCTS / spec.n_products)
     trace: list[dict[str, Any]] = []
     same_target = targets.get("same_category_share", math.nan)
-    spec = _bisect_density(spec, scale, targets["clustering"], trace)
+    clustering = targets["clustering"]
+    spec = _bisect(spec, scale, clustering, trace, "neighbour_density", (0.0, 1.0), rising=True)
     for _ in range(ROUNDS if not math.isnan(same_target) else 0):
         spec = _secant_cross(spec, scale, same_target, trace)
-        spec = _bisect_density(spec, scale, targets["clustering"], trace)
+        spec = _bisect(spec, scale, clustering, trace, "neighbour_density", (0.0, 1.0), True)
+    if measure(spec, scale)["clustering"] > clustering * (1 + TOO_CLUSTERED):
+        # Clustered above the target at any density (many pairs per product): pair less
+        # locally, by wider windows, or across categories when no share of pairs within
+        # one category is there to keep.
+        if math.isnan(same_target):
+            spec = _bisect(spec, scale, clustering, trace, "cross_share", (0.0, 0.9), False)
+        else:
+            spec = _bisect(spec, scale, clustering, trace, "jitter", JITTER_RANGE, False, True)
     logger.info("fitted %s: %s", spec.root, _shape(spec).to_json())
     return spec, trace

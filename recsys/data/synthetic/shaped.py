@@ -133,13 +133,14 @@ def build_shaped_graph(
     left += degree - budget
     listing = np.bincount(s_src, minlength=n)
     out, into = _split_leftover(left, is_record, listing, max_list(spec), rng)
-    out_owner = np.repeat(np.arange(n), out)
-    in_owner = np.repeat(np.arange(n), into)
-    stubs = min(out_owner.shape[0], in_owner.shape[0])  # an odd leftover drops one
-    out_owner = rng.permutation(out_owner)[:stubs]
-    in_owner = rng.permutation(in_owner)[:stubs]
+    # An odd leftover or full lists leave one side longer: drop its excess at random.
+    excess = int(out.sum()) - int(into.sum())
+    longer = out if excess > 0 else into
+    if excess:
+        owner = np.repeat(np.arange(n), longer)
+        np.subtract.at(longer, owner[rng.choice(owner.size, abs(excess), replace=False)], 1)
     m_src, m_dst = match_stubs(
-        out_owner, in_owner, layout, shape.block_probs(), shape.jitter, rng,
+        out, into, layout, shape.block_probs(), shape.jitter, rng,
         existing=np.sort(undirected_keys(s_src, s_dst, n)),
     )  # fmt: skip
     return ShapedGraph(

@@ -74,48 +74,50 @@ def _nearest_pairs(is_out: np.ndarray, block: np.ndarray) -> tuple[np.ndarray, n
     return out_at[:made], in_at[:made]
 
 
-def _slots(owner: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each stub's rank among its owner's stubs, and its owner's stub count."""
-    count = np.bincount(owner, minlength=n)
-    order = np.argsort(owner, kind="stable")
-    first = np.concatenate([[0], np.cumsum(count)[:-1]])
-    slot = np.empty(owner.shape[0], dtype=np.int64)
-    slot[order] = np.arange(owner.shape[0]) - first[owner[order]]
-    return slot, count[owner]
+def _stubs(count: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stubs of ``count[i]`` per product: owner (sorted), rank within the owner, owner's count."""
+    owner = np.repeat(np.arange(count.shape[0], dtype=np.int32), count)
+    first = np.cumsum(count) - count
+    slot = (np.arange(owner.shape[0], dtype=np.int64) - first[owner]).astype(np.int32)
+    return owner, slot, count[owner]
 
 
 def _stub_keys(
-    owner: np.ndarray, partner: np.ndarray, position: np.ndarray, jitter: float,
-    rng: np.random.Generator,
+    owner: np.ndarray, slot: np.ndarray, count: np.ndarray, partners: int,
+    position: np.ndarray, jitter: float, rng: np.random.Generator,
 ) -> np.ndarray:  # fmt: skip
-    """Each stub's position: its owner's, spread evenly over the owner's window."""
-    n = position.shape[0]
-    density = max(np.count_nonzero(np.bincount(partner, minlength=n)), 1) / n
-    slot, count = _slots(owner, n)
+    """Each stub's position: its owner's, spread evenly over the owner's window (as wide as
+    the owner has stubs, per partner-owning product per position, times ``jitter``)."""
+    density = max(partners, 1) / position.shape[0]
     spread = (slot + rng.random(owner.shape[0])) / count - 0.5
     return position[owner] + jitter * count / density * spread
 
 
 def _start_levels(
-    owner: np.ndarray, partner: np.ndarray, layout: Layout, probs: np.ndarray,
+    slot: np.ndarray, partner_count: np.ndarray, layout: Layout, probs: np.ndarray,
     rng: np.random.Generator,
 ) -> np.ndarray:  # fmt: skip
     """Level each stub first tries: drawn from ``probs``, but a product cannot be paired
     in a block more often than about half the partners the block holds, so its stubs past
     that start one level up (a bestseller is bought across its category, a niche product
     within its leaf)."""
-    start = np.asarray(rng.choice(probs.shape[0], size=owner.shape[0], p=probs / probs.sum()))
-    slot, _ = _slots(owner, layout.position.shape[0])
-    partners = np.unique(partner)
+    start = np.asarray(rng.choice(probs.shape[0], size=slot.shape[0], p=probs / probs.sum()))
+    start = start.astype(np.int8)
+    partners = np.flatnonzero(partner_count)
     for level, nodes in enumerate(layout.nodes):
         per_block = partners.size / max(1, np.unique(nodes[partners]).size)
-        start = np.where((start == level) & (slot >= BLOCK_SHARE * per_block), level + 1, start)
+        start[(start == level) & (slot >= BLOCK_SHARE * per_block)] = level + 1
     return start
 
 
+def _merge_sorted(keys: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """``keys`` (sorted) with ``new`` added, sorted (a stable sort merges the two runs)."""
+    return np.sort(np.concatenate([keys, np.sort(new)]), kind="stable")
+
+
 def match_stubs(
-    out_owner: np.ndarray,
-    in_owner: np.ndarray,
+    out_count: np.ndarray,
+    in_count: np.ndarray,
     layout: Layout,
     block_probs: tuple[float, ...],
     jitter: float,
@@ -125,8 +127,9 @@ def match_stubs(
     """Pair out-stubs with in-stubs into distinct undirected pairs (no self-pairs).
 
     Args:
-        out_owner: (stubs,) product id of each out-stub (a record's list entry).
-        in_owner: (stubs,) product id of each in-stub (a time the product is listed).
+        out_count: (n,) out-stubs of each product (the entries its list still needs).
+        in_count: (n,) in-stubs of each product (the times it is still to be listed);
+            the two sum equal.
         layout: the products' tree nodes and positions.
         block_probs: chance a stub first tries each level of ``layout.nodes`` and, last,
             the whole catalog.
@@ -140,38 +143,42 @@ def match_stubs(
     n = layout.position.shape[0]
     top = len(layout.nodes)
     probs = np.asarray(block_probs, dtype=np.float64)
-    owners = (out_owner.astype(np.int64), in_owner.astype(np.int64))
-    keys = (
-        _stub_keys(owners[0], owners[1], layout.position, jitter, rng),
-        _stub_keys(owners[1], owners[0], layout.position, jitter, rng),
-    )
-    starts = (
-        _start_levels(owners[0], owners[1], layout, probs, rng),
-        _start_levels(owners[1], owners[0], layout, probs, rng),
-    )
-    pending = (np.ones(owners[0].shape[0], bool), np.ones(owners[1].shape[0], bool))
+    sides = []
+    for count, partner_count in ((out_count, in_count), (in_count, out_count)):
+        owner, slot, owner_count = _stubs(count)
+        partners = int(np.count_nonzero(partner_count))
+        key = _stub_keys(owner, slot, owner_count, partners, layout.position, jitter, rng)
+        del owner_count
+        sides.append((owner, key, _start_levels(slot, partner_count, layout, probs, rng)))
+    (o_owner, o_key, o_start), (i_owner, i_key, i_start) = sides
+    o_pending = np.ones(o_owner.shape[0], dtype=bool)
+    i_pending = np.ones(i_owner.shape[0], dtype=bool)
     made_src: list[np.ndarray] = []
     made_dst: list[np.ndarray] = []
     made_keys = np.zeros(0, dtype=np.int64) if existing is None else existing
     for level in list(range(top)) + [top] * GLOBAL_ROUNDS:
-        active = [np.flatnonzero(p & (s <= level)) for p, s in zip(pending, starts, strict=True)]
-        if active[0].size == 0 or active[1].size == 0:
+        o_active = np.flatnonzero(o_pending & (o_start <= level))
+        i_active = np.flatnonzero(i_pending & (i_start <= level))
+        if o_active.size == 0 or i_active.size == 0:
             continue
         if level < top:  # sort by (block, position): one float key, blocks apart
-            block = np.concatenate(
-                [layout.nodes[level][o[a]] for o, a in zip(owners, active, strict=True)]
-            )
-            position = np.concatenate([k[a] for k, a in zip(keys, active, strict=True)])
-            low, span = position.min(), position.max() - position.min() + 1.0
-            sort_key = block * span + (position - low)
+            nodes = layout.nodes[level]
+            block = np.concatenate([nodes[o_owner[o_active]], nodes[i_owner[i_active]]])
+            position = np.concatenate([o_key[o_active], i_key[i_active]])
+            low = position.min()
+            sort_key = block * (position.max() - low + 1.0) + (position - low)
+            del position
         else:  # the whole catalog, at random
-            sort_key = rng.random(active[0].size + active[1].size)
+            sort_key = rng.random(o_active.size + i_active.size)
             block = np.zeros(sort_key.size, dtype=np.int64)
-        order = np.argsort(sort_key, kind="stable")
-        out_at, in_at = _nearest_pairs(order < active[0].size, block[order])
-        o_idx = active[0][order[out_at]]
-        i_idx = active[1][order[in_at] - active[0].size]
-        src, dst = owners[0][o_idx], owners[1][i_idx]
+        order = np.argsort(sort_key)
+        del sort_key
+        out_at, in_at = _nearest_pairs(order < o_active.size, block[order])
+        del block
+        o_idx = o_active[order[out_at]]
+        i_idx = i_active[order[in_at] - o_active.size]
+        del order
+        src, dst = o_owner[o_idx].astype(np.int64), i_owner[i_idx].astype(np.int64)
         pair_keys = undirected_keys(src, dst, n)
         ok = src != dst
         if made_keys.size:
@@ -182,12 +189,12 @@ def match_stubs(
         ok &= first
         made_src.append(src[ok])
         made_dst.append(dst[ok])
-        made_keys = np.sort(np.concatenate([made_keys, pair_keys[ok]]))
-        pending[0][o_idx[ok]] = False
-        pending[1][i_idx[ok]] = False
-    dropped = int(pending[0].sum())
+        made_keys = _merge_sorted(made_keys, pair_keys[ok])
+        o_pending[o_idx[ok]] = False
+        i_pending[i_idx[ok]] = False
+    dropped = int(o_pending.sum())
     if dropped:
-        logger.debug("stub matching: %d of %d stubs left unpaired", dropped, owners[0].shape[0])
+        logger.debug("stub matching: %d of %d stubs left unpaired", dropped, o_owner.shape[0])
     if not made_src:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     return np.concatenate(made_src), np.concatenate(made_dst)

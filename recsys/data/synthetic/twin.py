@@ -23,6 +23,7 @@ from typing import Any
 from recsys.data.synthetic.fit import (
     FIT_PRODUCTS,
     MIN_CATEGORY_PAIRS,
+    Profile,
     degree_laws,
     fit_knobs,
     profile,
@@ -101,7 +102,8 @@ def level1_names(count: int) -> tuple[str, ...]:
 
 
 def twin_preset(root: str, **fields: Any) -> SyntheticPreset:
-    """A twin's preset from its fitted fields (names and limits filled in)."""
+    """A twin's preset from its fitted fields (names and limits filled in; the shape, when
+    not given, is a placeholder for :func:`fit_shape` to replace)."""
     count = fields.get("level1_count") or 12
     return SyntheticPreset(
         default_scale=1.0,
@@ -136,17 +138,41 @@ def root_name(stem: str) -> str:
     return re.sub(r"^meta_", "", stem).replace("_", " ").strip() or "Products"
 
 
-def fit_twin(path: Path, sha256: str, name: str, data_dir: Path, progress: bool) -> TwinFit:
-    """Prepare the real file (default settings, cached), count, fit, return the knobs."""
+def _prepared(path: Path, data_dir: Path, progress: bool) -> tuple[Any, dict[str, Any]]:
+    """The real file prepared with the default settings (cached) and its statistics."""
     from recsys.config import DataConfig  # imported on use: preparation imports datasets
     from recsys.data.prepare import prepare_dataset
     from recsys.data.statistics import dataset_statistics
 
     dataset = prepare_dataset(DataConfig(dataset=str(path), data_dir=data_dir), progress=progress)
-    statistics = dataset_statistics(dataset)
-    found = profile(dataset)
+    return dataset, dataset_statistics(dataset)
+
+
+def fit_shape(
+    start: SyntheticPreset, found: Profile, statistics: dict[str, Any]
+) -> tuple[SyntheticPreset, list[dict[str, Any]]]:
+    """Give ``start`` the real file's degree laws, then search the two structure knobs."""
     record_law, listed_law = degree_laws(found)
     fits_categories = found.category_pairs >= MIN_CATEGORY_PAIRS
+    start = dataclasses.replace(
+        start,
+        shape=GraphShape(
+            record_degree=record_law,
+            listed_degree=listed_law,
+            neighbour_density=START_DENSITY,
+            cross_share=START_CROSS_SHARE if fits_categories else 0.0,
+        ),
+    )
+    same = float(statistics["same_category_share"]) if fits_categories else math.nan
+    return fit_knobs(
+        start, {"clustering": float(statistics["clustering"]), "same_category_share": same}
+    )
+
+
+def fit_twin(path: Path, sha256: str, name: str, data_dir: Path, progress: bool) -> TwinFit:
+    """Prepare the real file (default settings, cached), count, fit, return the knobs."""
+    dataset, statistics = _prepared(path, data_dir, progress)
+    found = profile(dataset)
     start = twin_preset(
         root=root_name(name),
         n_products=found.products,
@@ -159,25 +185,32 @@ def fit_twin(path: Path, sha256: str, name: str, data_dir: Path, progress: bool)
         price_missing_share=found.price_missing_share,
         sales_rank_missing_share=found.sales_rank_missing_share,
         category_shares=found.category_shares,
-        shape=GraphShape(
-            record_degree=record_law,
-            listed_degree=listed_law,
-            neighbour_density=START_DENSITY,
-            cross_share=START_CROSS_SHARE if fits_categories else 0.0,
-        ),
     )
     logger.info("fitting a twin of %s (%d products) at <= %d products", path, found.products,
                 FIT_PRODUCTS)  # fmt: skip
-    search = {
-        "clustering": float(statistics["clustering"]),
-        "same_category_share": (
-            float(statistics["same_category_share"]) if fits_categories else math.nan
-        ),
-    }
-    spec, trace = fit_knobs(start, search)
+    spec, trace = fit_shape(start, found, statistics)
+    return TwinFit(str(path), sha256, name, spec, _targets(statistics, found), trace)
+
+
+def fit_preset(
+    base: SyntheticPreset, path: Path, data_dir: Path, *, progress: bool = False
+) -> TwinFit:
+    """Re-calibrate a built-in preset to a real sample: the sample's degree laws (stretched
+    at generation to the preset's pair count), clustering and same-category share; the
+    preset keeps its own sizes, record share and side information."""
+    from recsys.data.prepare import file_sha256
+
+    dataset, statistics = _prepared(path, data_dir, progress)
+    found = profile(dataset)
+    spec, trace = fit_shape(base, found, statistics)
+    name = dataset.name
+    return TwinFit(str(path), file_sha256(path), name, spec, _targets(statistics, found), trace)
+
+
+def _targets(statistics: dict[str, Any], found: Profile) -> dict[str, float]:
     targets = {key: float(statistics[key]) for key in TARGET_KEYS}
     targets["category_pairs"] = float(found.category_pairs)
-    return TwinFit(str(path), sha256, name, spec, targets, trace)
+    return targets
 
 
 def load_or_fit(path: Path, name: str, data_dir: Path, *, progress: bool = True) -> TwinFit:
