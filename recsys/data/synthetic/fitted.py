@@ -128,7 +128,7 @@ ELECTRONICS_SHAPE = GraphShape(
         stretch=1.0,
     ),
     neighbour_density=0.03125,
-    cross_share=0.174895721928484,
+    cross_share=0.1737715737430524,
     jitter=2.82842712474619,
 )
 
@@ -185,7 +185,7 @@ BOOKS_SHAPE = GraphShape(
         tail_exponent=2.429311946909154,
         stretch=1.0,
     ),
-    neighbour_density=0.5,
-    cross_share=0.5625,
+    neighbour_density=0.03125,
+    cross_share=0.36562500000000003,
     jitter=2.0,
 )

@@ -129,7 +129,7 @@ def build_shaped_graph(
     # stubs, so popular products still find partners among the niche ones.
     budget = np.floor(shape.neighbour_density * degree + rng.random(n)).astype(np.int64)
     left = budget.copy()
-    s_src, s_dst = neighbour_pairs(order, layout.nodes[0], is_record, left, 1.0, rng)
+    s_src, s_dst = neighbour_pairs(order, layout.nodes[0], is_record, left, rng)
     left += degree - budget
     listing = np.bincount(s_src, minlength=n)
     out, into = _split_leftover(left, is_record, listing, max_list(spec), rng)
