@@ -119,9 +119,9 @@ class DegreeLaw:
     def to_json(self) -> dict[str, Any]:
         return {
             "degrees": list(self.degrees),
-            "survival": [round(s, 9) for s in self.survival],
-            "tail_exponent": round(self.tail_exponent, 6),
-            "stretch": round(self.stretch, 9),
+            "survival": list(self.survival),
+            "tail_exponent": self.tail_exponent,
+            "stretch": self.stretch,
         }
 
     @classmethod

@@ -52,8 +52,8 @@ class GraphShape:
         return {
             "record_degree": self.record_degree.to_json(),
             "listed_degree": self.listed_degree.to_json(),
-            "neighbour_density": round(self.neighbour_density, 6),
-            "cross_share": round(self.cross_share, 6),
+            "neighbour_density": self.neighbour_density,
+            "cross_share": self.cross_share,
             "jitter": self.jitter,
         }
 

@@ -34,7 +34,7 @@ from recsys.data.synthetic.shape import GraphShape
 
 logger = logging.getLogger(__name__)
 
-FIT_VERSION = 1  # bump when the fit or the generator changes what a knob means
+FIT_VERSION = 2  # bump when the fit or the generator changes what a knob means
 TWIN_MAX_SCALE = 1000.0
 TWIN_SEED = 0
 START_DENSITY = 0.5
