@@ -35,6 +35,8 @@ SYNTHETIC_PRESETS = {
     "synthetic-small": "small",
     "synthetic-electronics": "electronics",
     "synthetic-books": "books",
+    "synthetic-electronics-v1": "electronics-v1",  # the first generator, for old figures
+    "synthetic-books-v1": "books-v1",
 }
 SYNTHETIC_SEED = 0  # one fixed synthetic world per (preset, scale); splits vary by split_seed
 TWIN_PREFIX = "synthetic-like:"
@@ -175,7 +177,7 @@ def _twin_source(dataset: str, data_dir: Path, progress: bool) -> DatasetSource:
     from recsys.data.synthetic.presets import resolve_sizes
     from recsys.data.synthetic.twin import TWIN_SEED, load_or_fit, twin_file_name
 
-    name = _file_stem(path)
+    name = file_stem(path)
     fit = load_or_fit(path.resolve(), name, data_dir, progress=progress)
     try:
         scale, _ = resolve_sizes(fit.preset, scale)
@@ -195,7 +197,7 @@ def _twin_source(dataset: str, data_dir: Path, progress: bool) -> DatasetSource:
     )
 
 
-def _file_stem(path: Path) -> str:
+def file_stem(path: Path) -> str:
     """A file-name-safe name for a data file: its name without data suffixes."""
     stem = path.name.removesuffix(".gz")
     for suffix in (".json", ".jsonl", ".txt", ".csv", ".tsv"):
@@ -218,7 +220,7 @@ def _file_source(dataset: str) -> DatasetSource:
             f"synthetic-...:SCALE, or {TWIN_PREFIX}FILE[:SCALE]) nor an existing data file "
             "(Amazon metadata .json / .json.gz, SNAP amazon-meta.txt, or a pairs file)."
         )
-    name = _file_stem(path)
+    name = file_stem(path)
     kind: SourceKind = "synthetic" if name.startswith("meta_synthetic-") else "real"
     return DatasetSource(name=name, path=path.resolve(), kind=kind)
 

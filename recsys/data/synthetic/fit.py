@@ -7,7 +7,7 @@ measured, and the share of validation pairs seen follows, since it is set by the
 validation fraction, which predicts the measured shares of the three real samples within
 0.5 points); the record share, relation shares and side-information shares are counted.
 By search where it is not: clustering and the share of pairs within one top category
-depend on how pairs are made, so ``neighbour_density`` and ``cross_share`` (and
+depend on how pairs are made, so ``neighbour_share`` and ``cross_share`` (and
 ``jitter``, for a graph clustered above its target without neighbour pairs) are set by a
 few rounds of bisection, each step generating the lists in memory (no file) at no more
 than ``FIT_PRODUCTS`` products and measuring them as ``statistics.py`` does.
@@ -53,7 +53,7 @@ BISECTION_STEPS = 5
 CROSS_STEPS = 4  # secant steps on cross_share per round
 JITTER_RANGE = (2.0, 512.0)
 TOO_CLUSTERED = 0.05  # clustering this far above its target: search a knob that lowers it
-ROUNDS = 1  # (cross, density) rounds after the first density search
+ROUNDS = 1  # (cross share, neighbour share) rounds after the first neighbour search
 
 
 @dataclasses.dataclass(frozen=True)
@@ -197,7 +197,7 @@ def _bisect(
         trial = _with(spec, **{knob: value})
         got = measure(trial, scale)
         shape = _shape(trial)
-        trace.append({"neighbour_density": shape.neighbour_density,
+        trace.append({"neighbour_share": shape.neighbour_share,
                       "cross_share": shape.cross_share, "jitter": shape.jitter, **got})  # fmt: skip
         error = abs(got["clustering"] - target)
         if best is None or error < best[0]:
@@ -221,9 +221,7 @@ def _secant_cross(
     for _ in range(CROSS_STEPS):
         trial = _with(spec, cross_share=x1)
         got = measure(trial, scale)
-        trace.append(
-            {"neighbour_density": _shape(trial).neighbour_density, "cross_share": x1, **got}
-        )
+        trace.append({"neighbour_share": _shape(trial).neighbour_share, "cross_share": x1, **got})
         y1 = got["same_category_share"]
         if abs(y1 - target) < best[0]:
             best = (abs(y1 - target), trial)
@@ -248,7 +246,7 @@ def _with(spec: SyntheticPreset, **changes: Any) -> SyntheticPreset:
 def fit_knobs(
     spec: SyntheticPreset, targets: dict[str, float]
 ) -> tuple[SyntheticPreset, list[dict[str, Any]]]:
-    """Search ``neighbour_density`` (clustering) and ``cross_share`` (same-category share).
+    """Search ``neighbour_share`` (clustering) and ``cross_share`` (same-category share).
 
     ``spec`` carries the counted knobs and a starting shape; the search generates at a
     scale of at most FIT_PRODUCTS products. Without a same-category target (no
@@ -261,14 +259,14 @@ def fit_knobs(
     trace: list[dict[str, Any]] = []
     same_target = targets.get("same_category_share", math.nan)
     clustering = targets["clustering"]
-    spec = _bisect(spec, scale, clustering, trace, "neighbour_density", (0.0, 1.0), rising=True)
+    spec = _bisect(spec, scale, clustering, trace, "neighbour_share", (0.0, 1.0), rising=True)
     for _ in range(ROUNDS if not math.isnan(same_target) else 0):
         spec = _secant_cross(spec, scale, same_target, trace)
-        spec = _bisect(spec, scale, clustering, trace, "neighbour_density", (0.0, 1.0), True)
+        spec = _bisect(spec, scale, clustering, trace, "neighbour_share", (0.0, 1.0), True)
     if measure(spec, scale)["clustering"] > clustering * (1 + TOO_CLUSTERED):
-        # Clustered above the target at any density (many pairs per product): pair less
-        # locally, by wider windows, or across categories when no share of pairs within
-        # one category is there to keep.
+        # Clustered above the target at any neighbour share (many pairs per product): pair
+        # less locally, by wider windows, or across categories when no share of pairs
+        # within one category is there to keep.
         if math.isnan(same_target):
             spec = _bisect(spec, scale, clustering, trace, "cross_share", (0.0, 0.9), False)
         else:

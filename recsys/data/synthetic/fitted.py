@@ -127,7 +127,7 @@ ELECTRONICS_SHAPE = GraphShape(
         tail_exponent=2.2599626420750463,
         stretch=1.0,
     ),
-    neighbour_density=0.03125,
+    neighbour_share=0.03125,
     cross_share=0.1737715737430524,
     jitter=2.82842712474619,
 )
@@ -185,7 +185,7 @@ BOOKS_SHAPE = GraphShape(
         tail_exponent=2.429311946909154,
         stretch=1.0,
     ),
-    neighbour_density=0.03125,
+    neighbour_share=0.03125,
     cross_share=0.36562500000000003,
     jitter=2.0,
 )

@@ -25,7 +25,13 @@ from tqdm import tqdm
 from recsys.data.synthetic.calibrate import calibrate, name_relations
 from recsys.data.synthetic.catalog import Catalog, build_catalog
 from recsys.data.synthetic.names import TITLE_ADJECTIVES, TITLE_NOUNS
-from recsys.data.synthetic.presets import Sizes, SyntheticPreset, get_preset, resolve_sizes
+from recsys.data.synthetic.presets import (
+    PRESETS,
+    Sizes,
+    SyntheticPreset,
+    get_preset,
+    resolve_sizes,
+)
 from recsys.data.synthetic.relations import (
     ALSO_BOUGHT_CODE,
     ALSO_VIEWED_CODE,
@@ -52,8 +58,11 @@ PROGRESS_MIN_RECORDS = 100_000
 
 
 def default_file_name(preset: str, scale: float, seed: int) -> str:
-    """File name used when ``path`` is a directory."""
-    return f"meta_synthetic-{preset}_scale{scale:g}_seed{seed}.json.gz"
+    """File name used when ``path`` is a directory; a preset with a fitted shape adds the
+    shape's digest, so a file made before a re-fit is never taken for a new one."""
+    spec = PRESETS.get(preset)
+    shape = f"_shape-{spec.shape.digest()}" if spec is not None and spec.shape else ""
+    return f"meta_synthetic-{preset}_scale{scale:g}_seed{seed}{shape}.json.gz"
 
 
 def draw_lists(

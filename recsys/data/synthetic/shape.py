@@ -10,6 +10,8 @@ preset draws an exact-degree graph (``shaped.py``) instead of the popularity dra
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,8 +30,8 @@ class GraphShape:
         record_degree: degrees of products with a record (>= 2: a kept record lists at
             least two products).
         listed_degree: degrees of products without a record (listed by others only).
-        neighbour_density: chance a product tries each of its nearest predecessors in
-            its leaf (0 = none; raises clustering).
+        neighbour_share: share of every product's degree offered to its nearest
+            neighbours in its leaf (0 = none; raises clustering), the rest paired by stubs.
         cross_share: share of the remaining stubs paired anywhere in the catalog rather
             than within their category (lowers the share of pairs within one top
             category, and clustering).
@@ -38,7 +40,7 @@ class GraphShape:
 
     record_degree: DegreeLaw
     listed_degree: DegreeLaw
-    neighbour_density: float
+    neighbour_share: float
     cross_share: float
     jitter: float = JITTER
 
@@ -48,11 +50,16 @@ class GraphShape:
         leaf, level2, level1 = (stay * share for share in TREE_LEVEL_SPLIT)
         return (leaf, level2, level1, self.cross_share)
 
+    def digest(self) -> str:
+        """Short hash of the knobs (names the files generated with them)."""
+        text = json.dumps(self.to_json(), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:8]
+
     def to_json(self) -> dict[str, Any]:
         return {
             "record_degree": self.record_degree.to_json(),
             "listed_degree": self.listed_degree.to_json(),
-            "neighbour_density": self.neighbour_density,
+            "neighbour_share": self.neighbour_share,
             "cross_share": self.cross_share,
             "jitter": self.jitter,
         }
@@ -62,7 +69,7 @@ class GraphShape:
         return cls(
             record_degree=DegreeLaw.from_json(data["record_degree"]),
             listed_degree=DegreeLaw.from_json(data["listed_degree"]),
-            neighbour_density=float(data["neighbour_density"]),
+            neighbour_share=float(data["neighbour_share"]),
             cross_share=float(data["cross_share"]),
             jitter=float(data["jitter"]),
         )

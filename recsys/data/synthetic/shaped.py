@@ -5,15 +5,14 @@ files and the re-calibrated electronics / books presets). Steps, all on arrays:
 
 1. every product gets a degree from its law (records >= 2), the records' law stretched so
    the degrees sum to twice the pair target;
-2. pairs of near neighbours spend part of each budget (clustering, ``neighbours.py``);
+2. pairs of near neighbours spend ``neighbour_share`` of each degree (clustering,
+   ``neighbours.py``);
 3. what is left becomes stubs: products without a record are listed (in-stubs), records
    split theirs between listing (out) and being listed (in) so both sides balance, never
    listing more than the lists hold;
 4. stubs are paired nearest first in the category tree (``stubs.py``);
-5. records left with fewer than two entries take over pairs from record neighbours with
-   more, relation names are given per list, and the counts are calibrated exactly: a
-   product left without a pair is listed by a record of its leaf, surplus pairs are
-   trimmed where no product or list falls short, missing ones added near their record.
+5. the counts are calibrated exactly and relation names given per list
+   (``calibrate.py``).
 """
 
 from __future__ import annotations
@@ -127,7 +126,7 @@ def build_shaped_graph(
     layout, order = layout_of(catalog, rng)
     # A share of every product's degree goes to its neighbours; the rest is paired by
     # stubs, so popular products still find partners among the niche ones.
-    budget = np.floor(shape.neighbour_density * degree + rng.random(n)).astype(np.int64)
+    budget = np.floor(shape.neighbour_share * degree + rng.random(n)).astype(np.int64)
     left = budget.copy()
     s_src, s_dst = neighbour_pairs(order, layout.nodes[0], is_record, left, rng)
     left += degree - budget

@@ -17,6 +17,7 @@ import logging
 import math
 import os
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,7 @@ class TwinFit:
     preset: SyntheticPreset
     targets: dict[str, float]
     trace: list[dict[str, Any]]
+    seconds: float = 0.0  # how long the fit took (preparing the real file included)
 
     def digest(self) -> str:
         """Short hash of the knobs: names the files generated from them."""
@@ -77,6 +79,7 @@ class TwinFit:
             "preset": preset_to_json(self.preset),
             "targets": {k: None if _nan(v) else v for k, v in self.targets.items()},
             "trace": self.trace,
+            "seconds": round(self.seconds, 1),
         }
 
     @classmethod
@@ -88,6 +91,7 @@ class TwinFit:
             preset=preset_from_json(data["preset"]),
             targets={k: math.nan if v is None else v for k, v in data["targets"].items()},
             trace=data["trace"],
+            seconds=float(data.get("seconds", 0.0)),
         )
 
 
@@ -159,7 +163,7 @@ def fit_shape(
         shape=GraphShape(
             record_degree=record_law,
             listed_degree=listed_law,
-            neighbour_density=START_DENSITY,
+            neighbour_share=START_DENSITY,
             cross_share=START_CROSS_SHARE if fits_categories else 0.0,
         ),
     )
@@ -235,7 +239,11 @@ def load_or_fit(path: Path, name: str, data_dir: Path, *, progress: bool = True)
             )  # fmt: skip
         except (OSError, ValueError, KeyError, TypeError) as error:
             logger.warning("cannot read %s (%s): refitting", cache, error)
-    fit = fit_twin(path, sha256, name, data_dir, progress)
+    started = time.perf_counter()
+    fit = dataclasses.replace(
+        fit_twin(path, sha256, name, data_dir, progress),
+        seconds=time.perf_counter() - started,
+    )
     cache.parent.mkdir(parents=True, exist_ok=True)
     staging = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
     staging.write_text(json.dumps(fit.to_json(), indent=2) + "\n")
