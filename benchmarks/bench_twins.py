@@ -25,6 +25,7 @@ import argparse
 import math
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -108,9 +109,11 @@ def time_generation(dataset: str, data_dir: Path) -> dict[str, Any]:
         "print(time.perf_counter() - started, source.path)\n"
     )
     scratch = data_dir / "timing"
-    if dataset.startswith("synthetic-like:"):  # fit outside the timing, into the scratch
+    if dataset.startswith("synthetic-like:"):  # the fit (made or loaded) outside the timing
         file = Path(dataset.removeprefix("synthetic-like:").rsplit(":", 1)[0]).resolve()
-        load_or_fit(file, file_stem(file), scratch, progress=False)
+        load_or_fit(file, file_stem(file), data_dir, progress=False)
+        (scratch / "twins").mkdir(parents=True, exist_ok=True)
+        shutil.copy2(data_dir / "twins" / f"{file_stem(file)}.json", scratch / "twins")
     for old in (scratch / "raw").glob("meta_synthetic-*"):
         old.unlink()
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
