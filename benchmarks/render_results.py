@@ -303,6 +303,93 @@ def render_scale(document: dict[str, Any]) -> Lines:
     ]
 
 
+def _stat(key: str, value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    if key.endswith("_share") and key != "max_degree_share":
+        return f"{100 * value:.1f}%"
+    if key == "max_degree_share":
+        return f"{100 * value:.2f}%"
+    if key == "clustering":
+        return f"{value:.3f}"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:.1f}"
+
+
+def render_twins(document: dict[str, Any]) -> Lines:
+    """bench_twins: statistics real vs twin vs presets, the match, rankings, generation."""
+    samples, presets = document["samples"], document["presets"]
+    header = ["statistic"]
+    for row in samples:
+        header += [row["sample"], "twin"]
+    header += [p["dataset"] for p in presets]
+    keys = list(samples[0]["real"])
+    table = [
+        [f"`{key}`"]
+        + [_stat(key, row[side][key]) for row in samples for side in ("real", "twin")]
+        + [_stat(key, p["statistics"][key]) for p in presets]
+        for key in keys
+    ]
+    lines = [
+        "Each real sample, its twin at scale 1.0 (`synthetic-like:FILE`) and the "
+        "re-calibrated presets (study sizes, a sample's shape: "
+        + ", ".join(f"{p['dataset']} from {p['sample']}" for p in presets)
+        + "); `max_degree_share` is the largest degree over the pairs.",
+        "",
+        *markdown_table(header, "l" + "r" * (len(header) - 1), table),
+        "",
+    ]
+    matched = document["matched"]
+    match_rows = []
+    for row in samples:
+        ranking = row.get("ranking")
+        rho = "-" if not ranking else f"{ranking['spearman']:.2f} ({len(ranking['methods'])})"
+        match_rows.append(
+            [row["sample"], *(f"{100 * row['relative_error'][k]:+.1f}%" for k in matched),
+             "yes" if row["within_tolerance"] else "**no**", f"{row['fit_seconds']:.0f} s", rho]
+        )  # fmt: skip
+    lines += [
+        f"Twin minus real, relative (target: within {100 * document['tolerance']:.0f}%), the "
+        "fit's time and the Spearman correlation of the methods' AUC seen on the sample and "
+        "on its twin (`recsys main --profile quick`; methods compared in brackets):",
+        "",
+        *markdown_table(
+            ["sample", *matched, "within", "fit", "Spearman (methods)"],
+            "l" + "r" * len(matched) + "lrr",
+            match_rows,
+        ),
+    ]
+    for row in samples:
+        ranking = row.get("ranking")
+        if not ranking:
+            continue
+        pairs = zip(ranking["methods"], ranking["real_auc_seen"], ranking["twin_auc_seen"],
+                    strict=True)  # fmt: skip
+        lines += [
+            "",
+            f"AUC seen on {row['sample']} and its twin:",
+            "",
+            *markdown_table(
+                ["method", row["sample"], "twin"],
+                "lrr",
+                [[m, f"{a:.4f}", f"{b:.4f}"] for m, a, b in pairs],
+            ),
+        ]
+    if document["generation"]:
+        lines += [
+            "",
+            "Generating a file (a fresh process; a twin's fit is made beforehand):",
+            "",
+            *markdown_table(
+                ["dataset", "products", "pairs", "seconds", "peak RSS", "file"],
+                "lrrrrr",
+                [[g["dataset"], f"{g['products']:,}", f"{g['pairs']:,}", f"{g['seconds']:.0f}",
+                  f"{g['peak_rss_mb']:,} MB", f"{g['file_mb']:,.0f} MB"]
+                 for g in document["generation"]],
+            ),
+        ]  # fmt: skip
+    return lines
+
+
 SECTIONS: list[tuple[str, list[Result]]] = [
     (
         "Which method is best, per dataset and protocol",
@@ -310,6 +397,10 @@ SECTIONS: list[tuple[str, list[Result]]] = [
             Result("bench_leaderboard", "Every method on the real samples", render_leaderboard),
             Result("bench_defaults", "Defaults against gensim, real samples", render_defaults),
         ],
+    ),
+    (
+        "Does synthetic data look like the real thing",
+        [Result("bench_twins", "Synthetic twins of the real samples", render_twins)],
     ),
     (
         "Speed per stage vs its peer",

@@ -91,8 +91,9 @@ class DataConfig(StrictModel):
     dataset: str = Field(
         "synthetic-small",
         description="a dataset name (electronics, books, synthetic-electronics, "
-        "synthetic-books, synthetic-small) or the path of a data file: Amazon metadata "
-        "(.json/.json.gz), SNAP amazon-meta.txt, or a CSV/TSV/whitespace pairs file",
+        "synthetic-books, synthetic-small; synthetic-like:FILE for a twin of FILE) or the "
+        "path of a data file: Amazon metadata (.json/.json.gz), SNAP amazon-meta.txt, or a "
+        "CSV/TSV/whitespace pairs file",
     )
     data_dir: Path = Field(
         default_factory=default_data_dir,

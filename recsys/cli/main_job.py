@@ -28,8 +28,9 @@ from recsys.tracking.tuning.errors import StudyError
     show_default=True,
     metavar="D",
     help="a dataset name (electronics, books, synthetic-electronics, synthetic-books, "
-    "synthetic-small) or a path to a metadata .json/.json.gz file. synthetic-small is "
-    "generated locally: no download.",
+    "synthetic-small; synthetic-like:FILE[:SCALE] for a synthetic twin of FILE) or the path "
+    "of a data file (Amazon metadata, SNAP amazon-meta.txt, a pairs file). Synthetic data "
+    "is generated locally: no download.",
 )
 @click.option(
     "--data-dir",

@@ -120,13 +120,27 @@ VARIANT_FIELDS: dict[str, str] = {"mf": "labels", "side_info": "weighting"}
 
 
 def dataset_label(dataset: str) -> str:
-    """A short name for a dataset: the name itself, or a file's name without .json[.gz]."""
+    """A short name for a dataset: the name itself, or a file's name without .json[.gz];
+    a twin ``synthetic-like:FILE[:SCALE]`` is ``synthetic-like-<FILE's label>[-x<SCALE>]``
+    (never the real file's own label: its runs are not the file's)."""
+    if dataset.lower().startswith(TWIN_PREFIX):
+        inner = dataset[len(TWIN_PREFIX) :]
+        head, colon, tail = inner.rpartition(":")
+        try:
+            scale = float(tail) if colon else 1.0
+        except ValueError:
+            head, scale = inner, 1.0
+        suffix = "" if scale == 1.0 else f"-x{scale:g}"
+        return f"synthetic-like-{dataset_label(head if colon and head else inner)}{suffix}"
     if "/" not in dataset and "\\" not in dataset and not dataset.endswith((".json", ".gz")):
         return dataset
     name = PurePath(dataset).name
     for suffix in (".gz", ".json"):
         name = name.removesuffix(suffix)
     return name or dataset
+
+
+TWIN_PREFIX = "synthetic-like:"  # as recsys.data.datasets.TWIN_PREFIX
 
 
 def experiment_name(dataset: str) -> str:
