@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from recsys.cli.prepare import data_dir_option
 from recsys.data.errors import DataError
 from recsys.tracking.main.job import (
     DEFAULT_DATASET,
@@ -32,12 +33,7 @@ from recsys.tracking.tuning.errors import StudyError
     "of a data file (Amazon metadata, SNAP amazon-meta.txt, a pairs file). Synthetic data "
     "is generated locally: no download.",
 )
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="where raw files and prepared datasets live [default: $RECSYS_DATA_DIR or ./data]",
-)
+@data_dir_option
 @click.option(
     "--methods",
     default="all",

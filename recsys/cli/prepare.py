@@ -55,16 +55,19 @@ def build_config(**values: Any) -> DataConfig:
         ) from error
 
 
+data_dir_option = click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="where raw files and prepared datasets live [default: $RECSYS_DATA_DIR or ./data]",
+)
+
+
 def dataset_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """DATASET and the options that say how to read and split it (shared with `describe`)."""
     options = [
         click.argument("dataset", required=False, metavar="[DATASET]"),
-        click.option(
-            "--data-dir",
-            type=click.Path(file_okay=False, path_type=Path),
-            default=None,
-            help="where raw files and prepared datasets live [default: $RECSYS_DATA_DIR or ./data]",
-        ),
+        data_dir_option,
         click.option(
             "--study-filters/--no-study-filters",
             default=None,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from recsys.cli.prepare import data_dir_option
 from recsys.config import DataConfig, search_space
 from recsys.data.errors import DataError
 from recsys.methods import get_method, method_names
@@ -63,12 +64,7 @@ def params_help(method_name: str) -> str:
     "synthetic-small) or a data file (Amazon or SNAP metadata, a pairs file; -P columns=... "
     "-P products=FILE for a pairs file) [default: synthetic-small]",
 )
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="where raw files and prepared datasets live [default: $RECSYS_DATA_DIR or ./data]",
-)
+@data_dir_option
 @click.option(
     "-P",
     "--param",

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from recsys.cli.prepare import data_dir_option
 from recsys.cli.train import parse_assignments
 from recsys.data.errors import DataError
 from recsys.methods import method_names
@@ -35,12 +36,7 @@ EPILOG = (
     metavar="D",
     help="dataset name or data file, as for `recsys train` [default: synthetic-small]",
 )
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="where raw files and prepared datasets live [default: $RECSYS_DATA_DIR or ./data]",
-)
+@data_dir_option
 @click.option(
     "--trials",
     type=int,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -26,25 +27,47 @@ from recsys.training.checkpoint import CHECKPOINT_NAME
 from tests.faults.conftest import TINY, all_runs, cli_process, recsys, train_args
 
 # Skip-gram's default CPU SGD step on walk batches (WalkBatchSource), on one thread so
-# that the result is deterministic; ~2,000 batches per epoch on the tiny data.
-ONE_THREAD_SKIPGRAM = ("dim=8", "batch_size=256", "threads=1", "device=cpu", "eval_every=500")
+# that the result is deterministic; ~8,000 batches per epoch on the tiny data, about 2 s.
+ONE_THREAD_SKIPGRAM = ("dim=8", "batch_size=64", "threads=1", "device=cpu", "eval_every=500")
+
+
+class StderrWatch:
+    """Reads a process's stderr as it comes, so a test can wait for a progress line."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.process, self.text, self._lock = process, "", threading.Lock()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        while chunk := self.process.stderr.read(1):
+            with self._lock:
+                self.text += chunk
+
+    def wait_for(self, marker: str) -> None:
+        deadline = time.monotonic() + 240
+        while marker not in self.text:
+            assert self.process.poll() is None, self.text
+            assert time.monotonic() < deadline, f"{marker!r} never appeared: {self.text}"
+            time.sleep(0.02)
+
+    def finish(self, timeout: float) -> str:
+        self.process.wait(timeout=timeout)
+        self._reader.join(timeout=timeout)
+        return self.text
 
 
 def _checkpoint(folder: Path) -> dict[str, Any]:
     return dict(torch.load(folder / CHECKPOINT_NAME, map_location="cpu", weights_only=False))
 
 
-def _wait_for(path: Path, process: subprocess.Popen[str], what: str) -> None:
-    deadline = time.monotonic() + 240
-    while not path.exists():
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, f"{what} never appeared"
-        time.sleep(0.05)
-
-
-def _skipgram_args(store: str, data_dir: Path, checkpoint_dir: Path, epochs: int) -> list[str]:
+def _skipgram_args(
+    store: str, data_dir: Path, checkpoint_dir: Path, epochs: int, quiet: bool = True
+) -> list[str]:
     params = [*ONE_THREAD_SKIPGRAM, f"epochs={epochs}", f"checkpoint_dir={checkpoint_dir}"]
-    return train_args("skipgram", store, data_dir, *(x for p in params for x in ("-P", p)))
+    args = train_args("skipgram", store, data_dir, *(x for p in params for x in ("-P", p)))
+    return args if quiet else [a for a in args if a != "-q"]  # with progress bars
 
 
 def test_sigterm_mid_epoch_checkpoints_the_batch_and_resuming_equals_a_straight_run(
@@ -58,11 +81,13 @@ def test_sigterm_mid_epoch_checkpoints_the_batch_and_resuming_equals_a_straight_
     folder.mkdir()
     uri = f"sqlite:///{folder / 'mlflow.db'}"
     checkpoints = folder / "checkpoints"
-    process = cli_process(_skipgram_args(uri, data_dir, checkpoints, epochs=2), cwd=folder)
-    _wait_for(checkpoints / CHECKPOINT_NAME, process, "the first epoch's checkpoint")
-    time.sleep(0.3)  # well inside the second epoch (about 2 s long)
+    args = _skipgram_args(uri, data_dir, checkpoints, epochs=2, quiet=False)
+    process = cli_process(args, cwd=folder)
+    watch = StderrWatch(process)
+    watch.wait_for("epoch 2/2")  # the second epoch's progress bar has started
+    time.sleep(0.3)  # well inside it (about 2 s long)
     process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=120)
+    stderr = watch.finish(timeout=120)
     assert process.returncode != 0
     assert "Traceback" not in stderr, stderr
     assert "SIGTERM: stopping after the current batch" in stderr
@@ -99,7 +124,7 @@ def _by_method(runs: list[Run]) -> dict[str, Run]:
 def _main_args(store: str, data_dir: Path, checkpoint_dir: Path, epochs: int) -> list[str]:
     params = [*ONE_THREAD_SKIPGRAM, f"epochs={epochs}", f"checkpoint_dir={checkpoint_dir}"]
     return ["main", "--dataset", TINY, "--data-dir", str(data_dir), "--tracking-uri", store,
-            "--methods", "popularity,skipgram", "--no-progress",
+            "--methods", "popularity,skipgram",
             *(x for p in params for x in ("-P", f"skipgram.{p}"))]  # fmt: skip
 
 
@@ -111,11 +136,12 @@ def test_ctrl_c_on_recsys_main_ends_the_parent_and_the_running_method_killed(
     process = cli_process(
         _main_args(uri, data_dir, checkpoints, epochs=50), cwd=tmp_path, start_new_session=True
     )
-    # popularity has finished and skipgram is training once its first checkpoint is written
-    _wait_for(checkpoints / CHECKPOINT_NAME, process, "skipgram's first checkpoint")
+    # popularity has finished and skipgram is inside its second epoch (about 2 s long)
+    watch = StderrWatch(process)
+    watch.wait_for("epoch 2/50")
     time.sleep(0.3)
     os.killpg(process.pid, signal.SIGINT)  # Ctrl-C: the whole foreground process group
-    _, stderr = process.communicate(timeout=120)
+    stderr = watch.finish(timeout=120)
     assert process.returncode != 0
     assert "Traceback" not in stderr, stderr
 

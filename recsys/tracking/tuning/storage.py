@@ -14,7 +14,6 @@ refused instead of mixing two objectives in one study.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import urllib.parse
 import urllib.request
@@ -27,6 +26,7 @@ import optuna
 import sqlalchemy
 
 from recsys.graph.cache import user_cache_dir
+from recsys.tracking.server import exclusive_file_lock
 from recsys.tracking.tuning.errors import StudyError
 
 STORAGE_FILE = "optuna.db"
@@ -85,7 +85,7 @@ def _creation_lock(url: str, engine_kwargs: dict[str, Any]) -> Iterator[None]:
     once fail (PostgreSQL: 'type "studydirection" already exists', measured in CI)."""
     sqlite_path = _sqlite_path(url)
     if sqlite_path is not None:
-        with _file_lock(sqlite_path.with_name(sqlite_path.name + ".lock")):
+        with exclusive_file_lock(sqlite_path.with_name(sqlite_path.name + ".lock")):
             yield
     elif url.startswith("postgresql"):
         engine = sqlalchemy.create_engine(url, **engine_kwargs)
@@ -96,16 +96,6 @@ def _creation_lock(url: str, engine_kwargs: dict[str, Any]) -> Iterator[None]:
             engine.dispose()
     else:
         yield
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    with path.open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def open_storage(url: str) -> optuna.storages.RDBStorage:
@@ -152,7 +142,7 @@ def trial_slot(storage: optuna.storages.RDBStorage, url: str, study_name: str) -
     """
     sqlite_path = _sqlite_path(url)
     if sqlite_path is not None:
-        with _file_lock(sqlite_path.with_name(sqlite_path.name + ".lock")):
+        with exclusive_file_lock(sqlite_path.with_name(sqlite_path.name + ".lock")):
             yield
     elif storage.engine.dialect.name == "postgresql":
         with _advisory_lock(storage.engine, zlib.crc32(study_name.encode())):
