@@ -97,6 +97,40 @@ def test_renders_tables_with_provenance_and_missing_results(
     assert "**Ranking over the whole catalog**: not yet measured" in page
 
 
+def test_tuning_table_calls_overlapping_intervals_a_tie(
+    benchmarks: tuple[ModuleType, ModuleType], tmp_path: Path
+) -> None:
+    _, render = benchmarks
+
+    def scores(auc_seen: float, half: float, minutes: float) -> dict[str, Any]:
+        return {"auc_all": 0.9, "auc_all_half_interval": 0.01, "auc_seen": auc_seen,
+                "auc_seen_half_interval": half, "recall_at_10": None,
+                "recall_at_10_half_interval": None, "minutes": minutes}  # fmt: skip
+
+    rows = [
+        {"dataset": "a", "method": "m1", "trials": 8, "default": scores(0.80, 0.01, 1.0),
+         "tuned": scores(0.85, 0.01, 9.0)},
+        {"dataset": "a", "method": "m2", "trials": 8, "default": scores(0.80, 0.03, 1.0),
+         "tuned": scores(0.83, 0.03, 9.0)},
+    ]  # fmt: skip
+    workers = {"method": "m1", "dataset": "a", "runs": [
+        {"workers": 1, "trials": 8, "minutes": 4.0, "trials_per_minute": 2.0},
+        {"workers": 2, "trials": 8, "minutes": 2.5, "trials_per_minute": 3.2},
+    ]}  # fmt: skip
+    document = {"provenance": PROVENANCE, "metrics": ["auc_all", "auc_seen", "recall_at_10"],
+                "results": rows, "workers": workers}  # fmt: skip
+    write(tmp_path, "bench_tuning", document)
+
+    page = render.render_page(tmp_path)
+
+    assert (
+        "| a | m1 | 8 | 0.9000±0.0100 | 0.8000±0.0100 | - | 1.0 "
+        "| 0.9000±0.0100 | 0.8500±0.0100 | - | 9.0 | tuned better |"
+    ) in page
+    assert page.count("| tied |") == 1  # m2: 0.80±0.03 and 0.83±0.03 overlap
+    assert "2 worker(s) 8 trials in 2.5 min (3.20 trials/min)" in page
+
+
 def test_check_says_when_the_page_is_out_of_date(
     benchmarks: tuple[ModuleType, ModuleType], tmp_path: Path
 ) -> None:
