@@ -1,9 +1,11 @@
 """The `main` job: every method on one dataset, each as its own run, then the leaderboard.
 
 Layout on the tracking server: a parent run (tag ``recsys.kind=main``) holds the job's
-summary; every method run is nested under it (``mlflow.parentRunId``) and carries
-``recsys.main_run=<parent id>``; the leaderboard run is nested under it too. Under
-``mlflow run -e main`` the parent is the run MLflow created for the entry point.
+summary and has the leaderboard run nested under it; every method run is a top-level run
+carrying ``recsys.main_run=<parent id>``, not a child: MLflow's runs table collapses
+children under their parent, and the comparison view (:mod:`recsys.tracking.comparison_view`)
+shows one row per method. Under ``mlflow run -e main`` the parent is the run MLflow created
+for the entry point.
 
 One method failing does not lose the others: its run is marked FAILED with the error as
 a tag (``recsys.error``) and an artifact (``error.txt``), the job goes on, and the result
@@ -27,6 +29,7 @@ from mlflow.exceptions import MlflowException
 from recsys.config import DataConfig
 from recsys.methods import get_method, method_names
 from recsys.tracking import names
+from recsys.tracking.comparison_view import comparison_hint, ensure_comparison_view
 from recsys.tracking.experiments import resolve_experiment_id
 from recsys.tracking.leaderboard.report import publish_leaderboard
 from recsys.tracking.main.summary import (
@@ -301,6 +304,8 @@ def run_main_job(
     prepare(build_config(DataConfig, data_params, "the dataset"))
 
     parent_run_id, owns_parent = _start_parent(client, dataset, chosen)
+    experiment_id = client.get_run(parent_run_id).info.experiment_id
+    ensure_comparison_view(client, experiment_id)
     echo(f"Main run {parent_run_id} on {uri}: {len(chosen)} method(s): {', '.join(chosen)}")
     outcomes: list[MethodOutcome] = []
     try:
@@ -324,11 +329,18 @@ def run_main_job(
                 client,
                 dataset,
                 parent_run_id=parent_run_id,
-                experiment_id=client.get_run(parent_run_id).info.experiment_id,
+                experiment_id=experiment_id,
             )
         except Exception as err:  # the method runs are safe; report and exit non-zero
             leaderboard_error = f"{type(err).__name__}: {err}"
-        result = MainJobResult(parent_run_id, dataset, outcomes, leaderboard, leaderboard_error)
+        result = MainJobResult(
+            parent_run_id,
+            dataset,
+            outcomes,
+            leaderboard,
+            leaderboard_error,
+            compare_hint=comparison_hint(uri, experiment_id),
+        )
         log_summary(client, result)
     except BaseException:
         if owns_parent:
@@ -365,14 +377,9 @@ def _run_one(
             dataset,
             err,
         )
-        _link_to_parent(client, run_id, parent_run_id)
+        client.set_tag(run_id, TAG_MAIN_RUN, parent_run_id)
         error = f"{type(err).__name__}: {err}".splitlines()[0][:300]
         return MethodOutcome(method, "FAILED", run_id, minutes, error, dict(params))
-    _link_to_parent(client, run_id, parent_run_id)
+    client.set_tag(run_id, TAG_MAIN_RUN, parent_run_id)
     minutes = (time.perf_counter() - started) / 60
     return MethodOutcome(method, "FINISHED", run_id, minutes, "", dict(params))
-
-
-def _link_to_parent(client: MlflowClient, run_id: str, parent_run_id: str) -> None:
-    client.set_tag(run_id, "mlflow.parentRunId", parent_run_id)
-    client.set_tag(run_id, TAG_MAIN_RUN, parent_run_id)
