@@ -50,9 +50,11 @@ RUN_NAME_COLUMN = "attributes.`Run Name`"
 
 
 def find_chromium() -> str | None:
-    """``$RECSYS_CHROMIUM``, else a ``chromium`` on PATH or Debian's /usr/bin/chromium."""
+    """``$RECSYS_CHROMIUM`` (None when it is not an executable), else a ``chromium`` on
+    PATH or Debian's /usr/bin/chromium."""
     if os.environ.get(CHROMIUM_ENV):
-        return os.environ[CHROMIUM_ENV]
+        given = os.environ[CHROMIUM_ENV]
+        return given if os.access(given, os.X_OK) and Path(given).is_file() else None
     for candidate in CHROMIUM_CANDIDATES:
         found = shutil.which(candidate)
         if found:
