@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import numpy as np
 import torch
@@ -35,6 +35,7 @@ from pydantic import Field
 from torch import Tensor, nn
 
 from recsys.callbacks import TrainingCallback
+from recsys.config import TuneRange
 from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import PAIR_SCORE_HELP, ItemEmbeddings, PairScore
 from recsys.graph import walk_config_of, walks_for_dataset
@@ -185,7 +186,9 @@ class SkipGramConfig(WindowConfig):
         description="sgd: word2vec's step with lr per pair (on CPU straight from the walks); "
         "adam: SparseAdam on the tables, as the study (preset=study)",
     )
-    lr: float = Field(0.025, gt=0, le=10, description="peak learning rate (word2vec's 0.025)")
+    lr: Annotated[float, TuneRange(0.005, 0.2, log=True)] = Field(
+        0.025, gt=0, le=10, description="peak learning rate (word2vec's 0.025)"
+    )
     batch_size: int = Field(
         65536,
         ge=1,

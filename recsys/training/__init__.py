@@ -17,5 +17,6 @@ How a torch method is put together (see recsys.models.skipgram for a short examp
 Modules: batching (bulk negatives, pair batches), sequences (windows, subsampling),
 schedule (learning rates), checkpoint, monitor (sampled AUC), fused_sgns (CPU per-pair
 kernel), window_sgns (CPU window kernel, negatives shared per window), early_stopping,
-sgns_torch (the GPU's skip-gram step), engine (the loop), config.
+sgns_torch (the GPU's skip-gram step), engine (the loop), stop (a signal's stop, honoured
+at a batch boundary), device, config.
 """

@@ -7,11 +7,11 @@ they train on walks) and stay flat, so MLflow params and CLI options are one lev
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from recsys.config import TrainerConfig, WalkConfig
+from recsys.config import TUNE_SUBSAMPLE, TUNE_WINDOW, TrainerConfig, WalkConfig
 
 Optimizer = Literal["adam", "sgd"]
 Preset = Literal["default", "study"]
@@ -59,8 +59,9 @@ class EngineConfig(TrainerConfig):
     )
     checkpoint_dir: Path | None = Field(
         None,
-        description="folder for a checkpoint after every epoch; a run finding one there "
-        "resumes from it (same settings required)",
+        description="folder for a checkpoint after every epoch and at a stop (SIGTERM, "
+        "Ctrl-C: after the batch in progress); a run finding one there resumes from it, "
+        "mid-epoch from the next batch (same data and settings required)",
     )
     progress: bool = Field(True, description="show a tqdm progress bar per epoch")
     threads: int = Field(
@@ -99,8 +100,10 @@ class EngineConfig(TrainerConfig):
 class WindowConfig(EngineConfig, WalkConfig):
     """Engine settings plus walks and skip-gram windows (skip-gram, EGES, MF on sequences)."""
 
-    window: int = Field(5, ge=1, le=100, description="context window on each side of a product")
-    subsample: float = Field(
+    window: Annotated[int, TUNE_WINDOW] = Field(
+        5, ge=1, le=100, description="context window on each side of a product"
+    )
+    subsample: Annotated[float, TUNE_SUBSAMPLE] = Field(
         1e-3,
         ge=0,
         lt=1,
