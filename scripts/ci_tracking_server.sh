@@ -4,9 +4,13 @@
 # PostgreSQL (Debian's package; installed if missing) in a throw-away cluster on
 # 127.0.0.1, an `mlflow server` backed by it, then `recsys main` with a small method list
 # and `recsys leaderboard` against it over HTTP; the runs are checked through the REST API
-# (status FINISHED, metrics present). Then two `recsys tune` workers share one Optuna study
-# in a second database of the same PostgreSQL: N trials together, each once, all in MLflow,
-# and a tuned run. Everything is stopped on exit, whatever happens; every wait is bounded.
+# (status FINISHED, metrics present). The registry's champion
+# (models:/recsys-synthetic-small@champion) is loaded with mlflow.pyfunc.load_model and
+# served with `mlflow models serve` on loopback, answering one valid request (strict JSON,
+# null for an unknown product) and one invalid one (HTTP 400 naming the problem). Then two
+# `recsys tune` workers share one Optuna study in a second database of the same PostgreSQL:
+# N trials together, each once, all in MLflow, and a tuned run. Everything is stopped on
+# exit, whatever happens; every wait is bounded.
 #
 # Needs: the project installed with the `server` extra (psycopg) in the active
 # Python environment (or .venv). As root it may apt-get install postgresql; as another
@@ -59,6 +63,7 @@ WORK="$(mktemp -d /tmp/recsys-ci-tracking.XXXXXX)"
 chmod 755 "$WORK"
 PGDATA="$WORK/pgdata"
 SERVER_PID=""
+SERVE_PID=""
 TUNE_PIDS=()  # `recsys tune` workers, stopped on exit like the server
 if [[ "$(id -u)" -eq 0 ]]; then  # initdb refuses to run as root
     PG_USER="postgres"
@@ -72,27 +77,27 @@ free_port() { python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 
 PG_PORT="$(free_port)"
 MLFLOW_PORT="$(free_port)"
 
+stop_group() {  # stop_group PID WHAT: TERM its process group, KILL it after 10 s
+    [[ -n "$1" ]] && kill -0 "$1" 2>/dev/null || return 0
+    log "stopping $2 (pid $1)"
+    kill -TERM -- "-$1" 2>/dev/null || kill -TERM "$1"
+    for _ in $(seq 20); do kill -0 "$1" 2>/dev/null || break; sleep 0.5; done
+    kill -KILL -- "-$1" 2>/dev/null
+}
+
 cleanup() {
     local status=$?
     set +e
-    for pid in "${TUNE_PIDS[@]}"; do kill -TERM -- "-$pid" 2>/dev/null; done
-    for pid in "${TUNE_PIDS[@]}"; do
-        for _ in $(seq 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-        kill -KILL -- "-$pid" 2>/dev/null
-    done
-    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        log "stopping mlflow server (pid $SERVER_PID)"
-        kill -TERM -- "-$SERVER_PID" 2>/dev/null || kill -TERM "$SERVER_PID"
-        for _ in $(seq 20); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.5; done
-        kill -KILL -- "-$SERVER_PID" 2>/dev/null
-    fi
+    for pid in "${TUNE_PIDS[@]}"; do stop_group "$pid" "recsys tune"; done
+    stop_group "$SERVE_PID" "mlflow models serve"
+    stop_group "$SERVER_PID" "mlflow server"
     if [[ -f "$PGDATA/postmaster.pid" ]]; then
         log "stopping PostgreSQL"
         timeout 30 "${AS_PG[@]}" "$PG_BIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
     fi
     if [[ $status -ne 0 ]]; then
         log "FAILED (exit $status); server logs follow"
-        tail -n 40 "$WORK/postgres.log" "$WORK/mlflow.log" 2>/dev/null
+        tail -n 40 "$WORK/postgres.log" "$WORK/mlflow.log" "$WORK/serve.log" 2>/dev/null
     fi
     rm -rf "$WORK"
     exit $status
@@ -119,15 +124,16 @@ setsid mlflow server --backend-store-uri "$BACKEND" \
     --default-artifact-root "$WORK/artifacts" \
     --host 127.0.0.1 --port "$MLFLOW_PORT" --workers 1 >"$WORK/mlflow.log" 2>&1 &
 SERVER_PID=$!
-python - "$MLFLOW_TRACKING_URI" "$WAIT_S" "$SERVER_PID" <<'EOF'
+wait_for_http() {  # wait_for_http URL PID: until URL answers 200 while PID lives; WAIT_S at most
+    python - "$1" "$WAIT_S" "$2" <<'EOF'
 import os, sys, time, urllib.request
 
-url, deadline = sys.argv[1] + "/health", time.monotonic() + float(sys.argv[2])
+url, deadline = sys.argv[1], time.monotonic() + float(sys.argv[2])
 while True:
     try:
         os.kill(int(sys.argv[3]), 0)
     except ProcessLookupError:
-        sys.exit("mlflow server exited before answering /health")
+        sys.exit(f"the server exited before answering {url}")
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
             if response.status == 200:
@@ -135,9 +141,11 @@ while True:
     except OSError:
         pass
     if time.monotonic() > deadline:
-        sys.exit(f"mlflow server did not answer {url} within {sys.argv[2]} s")
+        sys.exit(f"the server did not answer {url} within {sys.argv[2]} s")
     time.sleep(1)
 EOF
+}
+wait_for_http "$MLFLOW_TRACKING_URI/health" "$SERVER_PID"
 log "mlflow server healthy"
 
 # --- train and rank against it ---------------------------------------------------------------
@@ -172,14 +180,85 @@ for method in methods:
 assert main.info.status == "FINISHED", f"main run {main.info.run_id} is {main.info.status}"
 children = client.search_runs(experiments, f"tags.`recsys.main_run` = '{main.info.run_id}'")
 assert len(children) == len(methods), f"main run has {len(children)} method runs"
-print(f"  main: run {main.info.run_id} FINISHED with {len(children)} nested method runs")
+print(f"  main: run {main.info.run_id} FINISHED with {len(children)} method runs")
 boards = client.search_runs(experiments, "tags.`recsys.kind` = 'leaderboard'")
 assert boards and boards[0].info.status == "FINISHED", "no finished leaderboard run arrived"
 artifacts = {a.path for a in client.list_artifacts(boards[0].info.run_id)}
 assert {"leaderboard.md", "leaderboard.png"} <= artifacts, f"leaderboard artifacts: {artifacts}"
 print(f"  leaderboard: run {boards[0].info.run_id} with {sorted(artifacts)}")
 EOF
-log "OK: runs tracked on PostgreSQL through mlflow server"
+
+# --- the registry's champion: loaded by its alias, then served over HTTP ------------------------
+# Two synthetic-small products (the README's predict example) and one that no dataset has.
+MODEL_URI="models:/recsys-synthetic-small@champion"
+log "mlflow.pyfunc.load_model('$MODEL_URI')"
+python - "$MODEL_URI" <<'EOF'
+import sys
+
+import mlflow
+import pandas as pd
+
+model = mlflow.pyfunc.load_model(sys.argv[1])
+pairs = pd.DataFrame(
+    {"product1": ["B00UPL59EA", "not-a-product"], "product2": ["B00WE6LQDE", "B00WE6LQDE"]}
+)
+answer = model.predict(pairs)
+print(f"  predict({pairs.to_dict('list')})\n    -> {answer.to_dict('records')}")
+assert answer["known"].tolist() == [True, False], answer
+assert isinstance(answer["score"][0], float) and answer["score"][1] is None, answer
+EOF
+
+SERVE_PORT="$(free_port)"
+SERVE_URL="http://127.0.0.1:$SERVE_PORT"
+log "mlflow models serve -m $MODEL_URI --env-manager local on $SERVE_URL"
+setsid mlflow models serve -m "$MODEL_URI" --env-manager local \
+    --host 127.0.0.1 --port "$SERVE_PORT" >"$WORK/serve.log" 2>&1 &
+SERVE_PID=$!
+wait_for_http "$SERVE_URL/ping" "$SERVE_PID"
+python - "$SERVE_URL/invocations" <<'EOF'
+import json
+import sys
+import urllib.error
+import urllib.request
+
+
+def post(body: dict) -> tuple[int, object]:
+    """(HTTP status, the body parsed as strict JSON: NaN or Infinity is refused)."""
+    request = urllib.request.Request(
+        sys.argv[1], json.dumps(body).encode(), {"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            status, text = response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        status, text = error.code, error.read().decode()
+    print(f"  POST /invocations {json.dumps(body)}\n    -> HTTP {status} {text.strip()}")
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"invalid JSON in the answer: {constant}")
+
+    return status, json.loads(text, parse_constant=refuse)
+
+
+valid = {
+    "dataframe_split": {
+        "columns": ["product1", "product2"],
+        "data": [["B00UPL59EA", "B00WE6LQDE"], ["not-a-product", "B00WE6LQDE"]],
+    }
+}
+status, body = post(valid)
+assert status == 200, status
+rows = body["predictions"]
+assert [row["known"] for row in rows] == [True, False], rows
+assert isinstance(rows[0]["score"], float) and rows[1]["score"] is None, rows
+
+invalid = {"dataframe_split": {"columns": ["item"], "data": [["B00UPL59EA"]]}}
+status, body = post(invalid)
+assert status == 400, status
+assert body["error_code"] == "INVALID_PARAMETER_VALUE", body
+assert "input needs columns product1, product2" in body["message"], body
+EOF
+log "OK: runs tracked on PostgreSQL through mlflow server; the champion loads and serves"
 
 # --- tuning: two workers share one Optuna study in the same PostgreSQL ------------------------
 TUNE_METHOD="${CI_TUNE_METHOD:-word2vec}"

@@ -105,8 +105,9 @@ def main_command(
 ) -> None:
     """Prepare DATASET, train and evaluate every method as its own run, print the leaderboard.
 
-    The runs are nested under one parent run (tag recsys.kind=main); each method run
-    also carries recsys.main_run=<parent id>. A method that fails is recorded as a FAILED
+    Each method run is a top-level run tagged recsys.main_run=<the id of the job's own
+    run, tagged recsys.kind=main>, so the MLflow UI lists one row per method; the job
+    ends with the link to the UI's comparison of them. A method that fails is recorded as a FAILED
     run (tag recsys.error, artifact error.txt) and the job goes on; the exit status is 1
     when any method failed, after the summary and the leaderboard of the rest.
     """

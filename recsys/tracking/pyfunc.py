@@ -178,9 +178,11 @@ class EmbeddingModel(PythonModel):
             return self.score_pairs(frame)
         if QUERY_COLUMN in frame:
             return self.top_k(frame, _k_param(params or {}))
+        # MLflow drops columns the signature does not name before predict sees the input.
+        got = ", ".join(map(str, frame.columns)) or "none of them"
         raise _invalid(
             f"input needs columns {', '.join(PAIR_COLUMNS)} (pair scores) or "
-            f"{QUERY_COLUMN} (top-k similar products); got {list(frame.columns)}"
+            f"{QUERY_COLUMN} (top-k similar products); got {got}"
         )
 
 

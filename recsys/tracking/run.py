@@ -41,6 +41,7 @@ from recsys.models.base import Method
 from recsys.models.degree_prior import calibrate_and_apply, prior_metrics
 from recsys.tracking import names
 from recsys.tracking.callback import MLflowCallback
+from recsys.tracking.comparison_view import ensure_comparison_view
 from recsys.tracking.experiments import resolve_experiment_id
 from recsys.tracking.inputs import log_dataset_inputs, log_dataset_statistics
 from recsys.tracking.params import (
@@ -357,6 +358,7 @@ def track_run(
                     f"{key}: {old} -> {new}" for key, (old, new) in sorted(changed.items())
                 )[:4000]
         mlflow.set_tags(tags)
+        ensure_comparison_view(client, run.info.experiment_id)
         validation_input = log_dataset_inputs(dataset, data_config)
         log_dataset_statistics(dataset)
         _log_params(

@@ -1,4 +1,4 @@
-"""The main job: every method as its own nested run, failures recorded, then the leaderboard.
+"""The main job: every method as its own top-level run, failures recorded, then the leaderboard.
 
 The dataset is the planted toy dataset (prepare is replaced by it), the store a temporary
 sqlite file; popularity trains for real through ``run_method``. A registered method that
@@ -32,6 +32,7 @@ from recsys.models import skipgram
 from recsys.models.base import Method
 from recsys.models.popularity import PopularityConfig, train_popularity
 from recsys.tracking import names
+from recsys.tracking.comparison_view import DEFAULT_UI_URL, TAG_SAVED_VIEW, comparison_url
 from recsys.tracking.leaderboard.registry import (
     CHAMPION_ALIAS,
     registered_model_name,
@@ -132,8 +133,8 @@ def test_failure_is_recorded_and_the_others_survive(store: str) -> None:
         train_popularity(make_planted_dataset(), PopularityConfig()), make_planted_dataset()
     ).auc_all
     assert popularity.data.metrics[names.METRIC_AUC_ALL] == pytest.approx(expected)
-    for run in (broken, popularity):
-        assert run.data.tags["mlflow.parentRunId"] == result.parent_run_id
+    for run in (broken, popularity):  # top-level rows in the UI, grouped by the tag
+        assert "mlflow.parentRunId" not in run.data.tags
         assert run.data.tags[TAG_MAIN_RUN] == result.parent_run_id
 
     assert result.leaderboard is not None and result.leaderboard.run_id is not None
@@ -149,6 +150,9 @@ def test_failure_is_recorded_and_the_others_survive(store: str) -> None:
     assert [r.run_id for r in table.rows] == [popularity.info.run_id]  # the failed run is out
     summary = format_summary(result)
     assert "1 of 2 method(s) FAILED (broken)" in summary
+    experiment_id = parent.info.experiment_id
+    assert TAG_SAVED_VIEW in client.get_experiment(experiment_id).tags
+    assert comparison_url(DEFAULT_UI_URL, experiment_id) in summary  # the link to open
 
 
 def test_every_run_of_the_job_honours_the_environments_experiment(

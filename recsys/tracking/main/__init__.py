@@ -1,2 +1,2 @@
-"""The main job: every method on one dataset as nested runs (``job``), then its summary
+"""The main job: every method on one dataset as its own run (``job``), then its summary
 (``summary``) and the leaderboard."""

@@ -1,9 +1,11 @@
 """The `main` job: every method on one dataset, each as its own run, then the leaderboard.
 
 Layout on the tracking server: a parent run (tag ``recsys.kind=main``) holds the job's
-summary; every method run is nested under it (``mlflow.parentRunId``) and carries
-``recsys.main_run=<parent id>``; the leaderboard run is nested under it too. Under
-``mlflow run -e main`` the parent is the run MLflow created for the entry point.
+summary and has the leaderboard run nested under it; every method run is a top-level run
+carrying ``recsys.main_run=<parent id>``, not a child: MLflow's runs table collapses
+children under their parent, and the comparison view (:mod:`recsys.tracking.comparison_view`)
+shows one row per method. Under ``mlflow run -e main`` the parent is the run MLflow created
+for the entry point.
 
 One method failing does not lose the others: its run is marked FAILED with the error as
 a tag (``recsys.error``) and an artifact (``error.txt``), the job goes on, and the result
@@ -24,6 +26,7 @@ from mlflow.exceptions import MlflowException
 from recsys.config import DataConfig
 from recsys.methods import get_method, method_names
 from recsys.tracking import names
+from recsys.tracking.comparison_view import comparison_hint, ensure_comparison_view
 from recsys.tracking.leaderboard.report import publish_leaderboard
 from recsys.tracking.main.summary import MainJobResult, MethodOutcome, log_summary
 from recsys.tracking.names import KIND_MAIN, TAG_KIND, TAG_MAIN_RUN, TAG_SEED_GROUP
@@ -318,6 +321,8 @@ def _run_methods(
     """Every method's runs (``repeats``: method -> params of each run) under the parent,
     then the leaderboard and the summary."""
     chosen = list(repeats)
+    experiment_id = client.get_run(parent_run_id).info.experiment_id
+    ensure_comparison_view(client, experiment_id)
     echo(f"Main run {parent_run_id} on {uri}: {len(chosen)} method(s): {', '.join(chosen)}")
     outcomes: list[MethodOutcome] = []
     for index, m in enumerate(chosen, start=1):
@@ -341,11 +346,18 @@ def _run_methods(
             client,
             dataset,
             parent_run_id=parent_run_id,
-            experiment_id=client.get_run(parent_run_id).info.experiment_id,
+            experiment_id=experiment_id,
         )
     except Exception as err:  # the method runs are safe; report and exit non-zero
         leaderboard_error = f"{type(err).__name__}: {err}"
-    result = MainJobResult(parent_run_id, dataset, outcomes, leaderboard, leaderboard_error)
+    result = MainJobResult(
+        parent_run_id,
+        dataset,
+        outcomes,
+        leaderboard,
+        leaderboard_error,
+        compare_hint=comparison_hint(uri, experiment_id),
+    )
     log_summary(client, result)
     return result
 
@@ -370,7 +382,7 @@ def _run_one(
     except KeyboardInterrupt:  # stopped (KILLED by run_method): still one of the parent's
         started_run = _last_active_run_id()
         if started_run is not None and started_run != before:
-            _link_to_parent(client, started_run, parent_run_id)
+            client.set_tag(started_run, TAG_MAIN_RUN, parent_run_id)
         raise
     except Exception as err:
         minutes = (time.perf_counter() - started) / 60
@@ -383,14 +395,9 @@ def _run_one(
             dataset,
             err,
         )
-        _link_to_parent(client, run_id, parent_run_id)
+        client.set_tag(run_id, TAG_MAIN_RUN, parent_run_id)
         error = f"{type(err).__name__}: {err}".splitlines()[0][:300]
         return MethodOutcome(method, "FAILED", run_id, minutes, error, dict(params))
-    _link_to_parent(client, run_id, parent_run_id)
+    client.set_tag(run_id, TAG_MAIN_RUN, parent_run_id)
     minutes = (time.perf_counter() - started) / 60
     return MethodOutcome(method, "FINISHED", run_id, minutes, "", dict(params))
-
-
-def _link_to_parent(client: MlflowClient, run_id: str, parent_run_id: str) -> None:
-    client.set_tag(run_id, "mlflow.parentRunId", parent_run_id)
-    client.set_tag(run_id, TAG_MAIN_RUN, parent_run_id)

@@ -38,6 +38,7 @@ class MainJobResult:
     outcomes: list[MethodOutcome]
     leaderboard: LeaderboardReport | None
     leaderboard_error: str = ""
+    compare_hint: str = ""  # how to open the MLflow UI's comparison of the methods
 
     @property
     def failed(self) -> list[MethodOutcome]:
@@ -68,6 +69,8 @@ def format_summary(result: MainJobResult) -> str:
             "the others' runs are on the server. See each failed run's recsys.error tag "
             f"and {ERROR_ARTIFACT}."
         )
+    if result.compare_hint:
+        lines.append(result.compare_hint)
     return "\n".join(lines) + "\n"
 
 
