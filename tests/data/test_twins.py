@@ -1,7 +1,7 @@
 """Synthetic twins: degree laws, the fit to a real file, the cache, the dataset name.
 
 The real-file cases use the first 20,000 lines of SNAP Music0601 (11,884 products), so a
-fit takes seconds; the full samples are measured in docs/benchmarks.md.
+fit takes seconds; the full samples are measured by benchmarks/bench_twins.py (docs/results.md).
 """
 
 from __future__ import annotations
