@@ -5,7 +5,8 @@ gensim's skip-gram (``word2vec -P sg=1``, the same model family as ``skipgram``)
 (``word2vec``'s default, the study's), ``skipgram`` and ``mf_sequences`` at their defaults
 (and any ``--extra`` variants), and reports AUC all / seen under the study's negatives and
 the degree-matched ones with each training's minutes (walks cached before timing; the
-minutes include the per-epoch evaluation the torch engine runs).
+minutes include the per-epoch evaluation the torch engine runs) and, for the torch methods,
+the median training pairs/s of their epochs (evaluation excluded).
 
     flock /tmp/recsys-heavy.lock python benchmarks/bench_defaults.py --data-dir /work/bench-data \\
         --json defaults.json
@@ -20,6 +21,7 @@ import json
 import os
 import platform
 import re
+import statistics
 import time
 import warnings
 from pathlib import Path
@@ -27,6 +29,7 @@ from typing import Any
 
 from results import write_result
 
+from recsys.callbacks import TrainingCallback
 from recsys.config import DataConfig
 from recsys.data.prepare import prepare_dataset
 from recsys.evaluation.metrics import evaluate
@@ -47,20 +50,37 @@ VARIANTS: list[tuple[str, str, dict[str, Any]]] = [
 ]
 
 
+class EpochRates(TrainingCallback):
+    """Collects the training pairs/s each epoch reports (torch methods only)."""
+
+    def __init__(self) -> None:
+        self.rates: list[float] = []
+
+    def on_epoch_end(self, epoch: int, metrics: dict[str, float], model: Any) -> None:
+        if "pairs_per_second" in metrics:
+            self.rates.append(metrics["pairs_per_second"])
+
+
 def run_one(dataset: Any, method: str, params: dict[str, Any]) -> dict[str, Any]:
     """Train once (walks already cached) and evaluate under both protocols."""
     spec = get_method(method)
     config = spec.config_class(progress=False, **params)
     if spec.needs_walks:
         walks_for_dataset(dataset, walk_config_of(config), progress=False)
+    rates = EpochRates()
     started = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        embeddings = spec.train(dataset, config)
+        embeddings = spec.train(dataset, config, [rates])
     minutes = (time.perf_counter() - started) / 60
     metrics = evaluate(embeddings, dataset).metrics()
-    keys = ("auc_all", "auc_seen", "matched_auc_all", "matched_auc_seen")
-    return {**{k: metrics[k] for k in keys}, "minutes": minutes}
+    keys = ("auc_all", "auc_seen", "matched_auc_all", "matched_auc_seen", "auc_cold_start")
+    pairs_per_second = statistics.median(rates.rates) if rates.rates else None
+    return {
+        **{k: metrics[k] for k in keys},
+        "minutes": minutes,
+        "pairs_per_second": pairs_per_second,
+    }
 
 
 def main() -> None:
@@ -95,12 +115,19 @@ def main() -> None:
 
     machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} vCPUs"
     print(f"\n{time.strftime('%Y-%m-%d')}, {machine}\n")
-    print("| dataset | variant | AUC all | AUC seen | matched all | matched seen | minutes |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+    print(
+        "| dataset | variant | AUC all | AUC seen | matched all | matched seen | cold start "
+        "| minutes | pairs/s |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
+        rate = "-" if r["pairs_per_second"] is None else f"{r['pairs_per_second'] / 1e6:.3f}M"
+        cold = "-" if r["auc_cold_start"] is None else f"{r['auc_cold_start']:.4f}"
         print(
             f"| {r['dataset']} | {r['variant']} | {r['auc_all']:.4f} | {r['auc_seen']:.4f} | "
-            f"{r['matched_auc_all']:.4f} | {r['matched_auc_seen']:.4f} | {r['minutes']:.2f} |"
+            f"{r['matched_auc_all']:.4f} | {r['matched_auc_seen']:.4f} | "
+            f"{cold} | {r['minutes']:.2f} "
+            f"| {rate} |"
         )
     if args.json is not None:
         write_result(args.json, {"machine": machine, "results": rows})

@@ -11,23 +11,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from recsys.callbacks import MetricsForwarder, TrainingCallback
 from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import PAIR_SCORE_HELP, ItemEmbeddings, PairScore
 from recsys.graph import walk_config_of, walks_for_dataset
 from recsys.models.base import Method
-from recsys.models.side_features import SideFeatures, build_side_features
+from recsys.models.side_features import SideFeatures, build_side_features, describable_products
 from recsys.models.side_info_model import SkipGramWithSideInfo, Weighting
-from recsys.training.config import WindowConfig
+from recsys.training.batching import BatchSource
+from recsys.training.config import STUDY_WINDOW_SETTINGS, SGDWindowConfig
 from recsys.training.early_stopping import early_stopping_split
 from recsys.training.engine import fit, resolve_device
 from recsys.training.sequences import window_pair_source
+from recsys.training.walk_batches import uses_window_kernel, walk_batch_source
 from recsys.typing import WalkMatrix
 
 ID_FIELD = "item_id"
@@ -50,9 +52,10 @@ class FieldWeightMetrics(MetricsForwarder):
         return {f"field_weight_{n}": float(w) for n, w in pairs if np.isfinite(w)}
 
 
-class SideInfoConfig(WindowConfig):
-    """Skip-gram with side information: skip-gram's walks, window and pair score, trained with
-    the study's Adam settings (the engine's defaults; EGES has no SGD window step yet)."""
+class SideInfoConfig(SGDWindowConfig):
+    """Skip-gram with side information: skip-gram's walks, window, pair score and SGD
+    defaults (on CPU the EGES window kernel, :mod:`recsys.training.window_side_info`);
+    ``preset=study`` restores the study's Adam settings."""
 
     pair_score: PairScore = Field("center_context", description=PAIR_SCORE_HELP)
 
@@ -107,6 +110,31 @@ class SideInfoConfig(WindowConfig):
         "side-info-only vector that embeds unseen products is trained too",
     )
 
+    @model_validator(mode="wrap")
+    @classmethod
+    def _study_settings_off_the_kernel(cls, values: Any, handler: Any) -> SideInfoConfig:
+        """Where the CPU window kernel does not run (a GPU, ``shared_negatives=false``) the
+        SGD default becomes the study's Adam settings, under any value given explicitly.
+
+        Off the kernel SGD is autograd's batched step, which sums a whole batch's gradient
+        into each shared side row (a category row takes thousands of lookups per batch): at
+        the SGD defaults (batch 65,536, lr 0.025) its loss was inf by step 9 on
+        synthetic-small. Resolved here, so the run's params show the settings used.
+        """
+        config: SideInfoConfig = handler(values)
+        if (
+            config.optimizer != "sgd"
+            or "optimizer" in config.model_fields_set
+            or not isinstance(values, dict)
+        ):
+            return config
+        on_gpu = config.device == "cuda" or (config.device == "auto" and torch.cuda.is_available())
+        if uses_window_kernel(config, torch.device("cuda" if on_gpu else "cpu")):
+            return config
+        unset = {k: v for k, v in STUDY_WINDOW_SETTINGS.items() if k not in config.model_fields_set}
+        result: SideInfoConfig = handler({**values, **unset})
+        return result
+
 
 def _side_features(data: PreparedDataset, config: SideInfoConfig) -> SideFeatures:
     return build_side_features(
@@ -127,9 +155,16 @@ def train_on_walks(
     """EGES on a given walk matrix (walks of ``data``'s training graph)."""
     device = resolve_device(config.device)
     features = _side_features(data, config)
-    source, trained = window_pair_source(walk_matrix, data.n_items, config, device)
     generator = torch.Generator().manual_seed(config.seed)
     has_metadata = data.products["has_metadata"].to_numpy(dtype=bool, copy=True)
+    source: BatchSource
+    if uses_window_kernel(config, device):
+        # The id-dropout draws ride with the walk batches; the model is built after the
+        # source because it needs the vocabulary, so the describable products come first.
+        drop = describable_products(features.ids, has_metadata) * np.float32(config.id_dropout)
+        source, trained = walk_batch_source(walk_matrix, data.n_items, config, id_drop=drop)
+    else:
+        source, trained = window_pair_source(walk_matrix, data.n_items, config, device)
     model = SkipGramWithSideInfo(
         side_ids=torch.from_numpy(features.ids),
         vocab_sizes=features.vocab_sizes,
