@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any, Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import torch
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from recsys.callbacks import MetricsForwarder, TrainingCallback
 from recsys.data.dataset import PreparedDataset
@@ -25,11 +25,11 @@ from recsys.models.base import Method
 from recsys.models.side_features import SideFeatures, build_side_features, describable_products
 from recsys.models.side_info_model import SkipGramWithSideInfo, Weighting
 from recsys.training.batching import BatchSource
-from recsys.training.config import STUDY_WINDOW_SETTINGS, SGDWindowConfig
+from recsys.training.config import SGDWindowConfig, uses_window_kernel
 from recsys.training.early_stopping import early_stopping_split
 from recsys.training.engine import fit, resolve_device
 from recsys.training.sequences import window_pair_source
-from recsys.training.walk_batches import uses_window_kernel, walk_batch_source
+from recsys.training.walk_batches import walk_batch_source
 from recsys.typing import WalkMatrix
 
 ID_FIELD = "item_id"
@@ -55,7 +55,13 @@ class FieldWeightMetrics(MetricsForwarder):
 class SideInfoConfig(SGDWindowConfig):
     """Skip-gram with side information: skip-gram's walks, window, pair score and SGD
     defaults (on CPU the EGES window kernel, :mod:`recsys.training.window_side_info`);
-    ``preset=study`` restores the study's Adam settings."""
+    ``preset=study`` restores the study's Adam settings. Off that kernel (a GPU,
+    ``shared_negatives=false``) SGD would be autograd's batched step, which sums a whole
+    batch's gradient into each shared side row (a category row takes thousands of lookups
+    per batch): at the SGD defaults its loss was inf by step 9 on synthetic-small, so
+    there the study's Adam settings fill in (``SGD_NEEDS_WINDOW_KERNEL``)."""
+
+    SGD_NEEDS_WINDOW_KERNEL: ClassVar[bool] = True
 
     pair_score: PairScore = Field("center_context", description=PAIR_SCORE_HELP)
 
@@ -109,31 +115,6 @@ class SideInfoConfig(SGDWindowConfig):
         description="probability of dropping a center's id term in training, so the "
         "side-info-only vector that embeds unseen products is trained too",
     )
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _study_settings_off_the_kernel(cls, values: Any, handler: Any) -> SideInfoConfig:
-        """Where the CPU window kernel does not run (a GPU, ``shared_negatives=false``) the
-        SGD default becomes the study's Adam settings, under any value given explicitly.
-
-        Off the kernel SGD is autograd's batched step, which sums a whole batch's gradient
-        into each shared side row (a category row takes thousands of lookups per batch): at
-        the SGD defaults (batch 65,536, lr 0.025) its loss was inf by step 9 on
-        synthetic-small. Resolved here, so the run's params show the settings used.
-        """
-        config: SideInfoConfig = handler(values)
-        if (
-            config.optimizer != "sgd"
-            or "optimizer" in config.model_fields_set
-            or not isinstance(values, dict)
-        ):
-            return config
-        on_gpu = config.device == "cuda" or (config.device == "auto" and torch.cuda.is_available())
-        if uses_window_kernel(config, torch.device("cuda" if on_gpu else "cpu")):
-            return config
-        unset = {k: v for k, v in STUDY_WINDOW_SETTINGS.items() if k not in config.model_fields_set}
-        result: SideInfoConfig = handler({**values, **unset})
-        return result
 
 
 def _side_features(data: PreparedDataset, config: SideInfoConfig) -> SideFeatures:

@@ -7,8 +7,9 @@ they train on walks) and stay flat, so MLflow params and CLI options are one lev
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Self
 
+import torch
 from pydantic import Field, model_validator
 
 from recsys.config import TrainerConfig, WalkConfig
@@ -132,6 +133,12 @@ STUDY_WINDOW_SETTINGS: dict[str, Any] = {
 }
 
 
+def uses_window_kernel(config: WindowConfig, device: torch.device) -> bool:
+    """Whether a walk method trains on walk batches with the CPU window kernels
+    (:class:`recsys.training.walk_batches.WalkBatchSource`)."""
+    return device.type == "cpu" and config.optimizer == "sgd" and config.shared_negatives
+
+
 class SGDWindowConfig(WindowConfig):
     """A walk method trained by word2vec's SGD by default, the study's Adam as a preset.
 
@@ -139,12 +146,35 @@ class SGDWindowConfig(WindowConfig):
     reduced windows); on CPU the window kernels of :mod:`recsys.training.window_sgns` and
     :mod:`recsys.training.window_side_info` on every core. ``preset=study`` restores the
     study's Adam settings (:data:`STUDY_WINDOW_SETTINGS`).
+
+    ``SGD_NEEDS_WINDOW_KERNEL``: a method whose SGD default was measured on the CPU kernel
+    only trains with the study's Adam settings where that kernel does not run (a GPU,
+    ``shared_negatives=false``), under any value given explicitly; resolved when the
+    config is built, so the run's params show the settings used.
     """
 
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
         "default": {},
         "study": STUDY_WINDOW_SETTINGS,
     }
+    SGD_NEEDS_WINDOW_KERNEL: ClassVar[bool] = False
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _study_settings_off_the_kernel(cls, values: Any, handler: Any) -> Self:
+        config: Self = handler(values)
+        if (
+            not cls.SGD_NEEDS_WINDOW_KERNEL
+            or not isinstance(values, dict)
+            or "optimizer" in config.model_fields_set
+        ):
+            return config
+        on_gpu = config.device == "cuda" or (config.device == "auto" and torch.cuda.is_available())
+        if uses_window_kernel(config, torch.device("cuda" if on_gpu else "cpu")):
+            return config
+        unset = {k: v for k, v in STUDY_WINDOW_SETTINGS.items() if k not in config.model_fields_set}
+        study: Self = handler({**values, **unset})
+        return study
 
     optimizer: Optimizer = Field(
         "sgd",

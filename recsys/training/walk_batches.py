@@ -241,11 +241,6 @@ class WalkBatchSource:
             yield WalkBatch(walks, keep, reach, negatives, drop_id, int(n_pairs), stop / n_walks)
 
 
-def uses_window_kernel(config: WindowConfig, device: torch.device) -> bool:
-    """Whether a walk method with a window step trains on :class:`WalkBatchSource`."""
-    return device.type == "cpu" and config.optimizer == "sgd" and config.shared_negatives
-
-
 def walk_batch_source(
     walk_matrix: WalkMatrix,
     n_items: int,

@@ -36,13 +36,12 @@ import torch
 from numba import prange
 
 from recsys.training.batching import BatchSource, WalkBatch
-from recsys.training.config import WindowConfig
+from recsys.training.config import WindowConfig, uses_window_kernel
 from recsys.training.fused_sgns import softplus
 from recsys.training.sequences import window_pair_source
 from recsys.training.walk_batches import (
     fill_window,
     kept_tokens,
-    uses_window_kernel,
     walk_batch_source,
     widest_reach,
 )
