@@ -2,11 +2,12 @@
 
 Trains each (dataset, method, params) in one process on the same cached walks and split:
 gensim's skip-gram (``word2vec -P sg=1``, the same model family as ``skipgram``) and CBOW
-(``word2vec``'s default, the study's), ``skipgram`` and ``mf_sequences`` at their defaults
-(and any ``--extra`` variants), and reports AUC all / seen under the study's negatives and
-the degree-matched ones with each training's minutes (walks cached before timing; the
-minutes include the per-epoch evaluation the torch engine runs) and, for the torch methods,
-the median training pairs/s of their epochs (evaluation excluded).
+(``word2vec``'s default, the study's), ``skipgram``, ``side_info`` and ``mf_sequences`` at
+their defaults (and any ``--extra`` variants), and reports AUC all / seen under the study's
+negatives and the degree-matched ones, the cold-start AUC, each training's minutes (walks
+cached before timing; the minutes include the per-epoch evaluation the torch engine runs)
+and, for the torch methods, the median training pairs/s of their epochs (evaluation
+excluded).
 
     flock /tmp/recsys-heavy.lock python benchmarks/bench_defaults.py --data-dir /work/bench-data \\
         --json defaults.json
@@ -46,7 +47,8 @@ VARIANTS: list[tuple[str, str, dict[str, Any]]] = [
     ("gensim skip-gram (word2vec sg=1)", "word2vec", {"sg": 1}),
     ("gensim CBOW (word2vec default)", "word2vec", {}),
     ("skipgram (default)", "skipgram", {}),
-    ("mf_sequences (sgd)", "mf_sequences", {"optimizer": "sgd", "lr": 0.025}),
+    ("side_info (default)", "side_info", {}),
+    ("mf_sequences (default)", "mf_sequences", {}),
 ]
 
 
