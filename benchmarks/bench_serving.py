@@ -8,7 +8,9 @@ requests in all (a mix of pair-scoring and top-k requests, ``--unknown-share`` o
 product ids unknown), stopping early after ``--max-seconds``. Every answer must be HTTP
 200 and strict JSON (NaN or Infinity counts as an error), with one prediction per row,
 a null score exactly where a product is unknown and finite numbers elsewhere. The server's
-RSS (its process and children, psutil) is sampled before, during and after the load.
+RSS (its process and children, psutil) is sampled before, during (a trace point every
+``--rss-every`` seconds, with the requests sent so far) and after the load; the trend
+(RSS at each quarter of the requests, the second half's slope) says whether it levels off.
 The server is stopped in a ``finally``, whatever happens. Loopback only.
 
     python benchmarks/bench_serving.py --json docs/results/bench_serving.json
@@ -30,6 +32,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -198,10 +201,12 @@ def client(
 
 
 def run_load(
-    url: str, asins: np.ndarray, args: argparse.Namespace, n_requests: int, memory: RssSampler
+    url: str, asins: np.ndarray, args: argparse.Namespace, n_requests: int, server: psutil.Process
 ) -> dict[str, Any]:
-    """``n_requests`` from ``args.clients`` threads (or fewer at the deadline): figures."""
+    """``n_requests`` from ``args.clients`` threads (or fewer at the deadline): figures,
+    with the server's RSS traced along the way."""
     budget = Budget(n_requests, args.max_seconds)
+    memory = RssSampler(server, lambda: n_requests - budget.left, args.rss_every)
     logs = [ClientLog() for _ in range(args.clients)]
 
     def work(i: int) -> None:
@@ -235,20 +240,40 @@ def run_load(
         "first_errors": errors[:5],
         "kinds": kinds,
         "rss_peak_mb": round(memory.peak_mb, 1),
+        "rss_trace": memory.trace,
+        "rss_trend": rss_trend(memory.trace),
     }
 
 
 class RssSampler:
-    """The server's RSS every 0.2 s while the load runs (``with`` block): the peak."""
+    """The server's RSS every 0.2 s while the load runs (``with`` block): the peak, and a
+    trace point ``[seconds, requests started, MB]`` every ``every`` seconds and at the end."""
 
-    def __init__(self, server: psutil.Process) -> None:
+    def __init__(
+        self, server: psutil.Process, requests_started: Callable[[], int], every: float
+    ) -> None:
         self.server, self.peak_mb = server, 0.0
+        self.requests_started, self.every = requests_started, every
+        self.trace: list[list[float]] = []
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._sample, daemon=True)
 
+    def _point(self, started: float, rss: float) -> None:
+        seconds = round(time.perf_counter() - started, 1)
+        self.trace.append([seconds, int(self.requests_started()), round(rss, 1)])
+
     def _sample(self) -> None:
+        started = next_point = time.perf_counter()
+        rss = server_rss_mb(self.server)
+        self._point(started, rss)
+        next_point += self.every
         while not self.stop.wait(0.2):
-            self.peak_mb = max(self.peak_mb, server_rss_mb(self.server))
+            rss = server_rss_mb(self.server)
+            self.peak_mb = max(self.peak_mb, rss)
+            if time.perf_counter() >= next_point:
+                self._point(started, rss)
+                next_point += self.every
+        self._point(started, server_rss_mb(self.server))
 
     def __enter__(self) -> RssSampler:
         self.thread.start()
@@ -257,6 +282,30 @@ class RssSampler:
     def __exit__(self, *exc: object) -> None:
         self.stop.set()
         self.thread.join()
+
+
+def rss_trend(trace: list[list[float]]) -> dict[str, float] | None:
+    """Whether memory levels off: the RSS at each quarter of the requests, and the slope of
+    a straight line fitted to the second half (MB per 10,000 requests; 0 = flat)."""
+    if len(trace) < 8:
+        return None
+    requests_done = np.array([point[1] for point in trace], dtype=float)
+    rss = np.array([point[2] for point in trace])
+    total = requests_done[-1]
+    quarters = {
+        f"rss_at_{q}_percent_mb": float(rss[np.searchsorted(requests_done, total * q / 100)])
+        for q in (25, 50, 75)
+    }
+    second_half = requests_done >= total / 2
+    slope = np.polyfit(requests_done[second_half], rss[second_half], 1)[0]
+    first_half_peak = float(rss[~second_half].max())
+    return {
+        **quarters,
+        "rss_at_end_mb": float(rss[-1]),
+        "first_half_peak_mb": first_half_peak,
+        "second_half_peak_mb": float(rss[second_half].max()),
+        "second_half_slope_mb_per_10k_requests": round(float(slope) * 10_000, 2),
+    }
 
 
 def known_asins(tracking_uri: str, run_id: str) -> np.ndarray:
@@ -313,6 +362,14 @@ def print_table(result: dict[str, Any]) -> None:
     print(f"server RSS MB: ready {rss['ready']}, after warm-up {rss['after_warmup']}, "
           f"peak under load {load['rss_peak_mb']}, end {rss['end']} "
           f"(growth over the load {rss['growth']:+})")  # fmt: skip
+    trend = load["rss_trend"]
+    if trend:
+        slope = trend["second_half_slope_mb_per_10k_requests"]
+        print(
+            f"server RSS MB at 25/50/75/100% of the requests: {trend['rss_at_25_percent_mb']} "
+            f"/ {trend['rss_at_50_percent_mb']} / {trend['rss_at_75_percent_mb']} / "
+            f"{trend['rss_at_end_mb']}; second half's slope {slope:+} MB per 10k requests"
+        )
     for error in load["first_errors"]:
         print(f"  error: {error}")
 
@@ -338,6 +395,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--unknown-share", type=float, default=0.1,
                         help="share of product ids replaced by unknown ones")  # fmt: skip
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
+    parser.add_argument("--rss-every", type=float, default=5.0,
+                        help="seconds between points of the server's RSS trace")  # fmt: skip
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="write the figures here")
     return parser.parse_args()
@@ -367,9 +426,9 @@ def main() -> None:
             process = psutil.Process(server.pid)
             rss = {"ready": round(server_rss_mb(process), 1)}
             url = f"http://127.0.0.1:{port}/invocations"
-            warmup = run_load(url, asins, args, args.warmup, RssSampler(process))
+            warmup = run_load(url, asins, args, args.warmup, process)
             rss["after_warmup"] = round(server_rss_mb(process), 1)
-            load = run_load(url, asins, args, args.requests, RssSampler(process))
+            load = run_load(url, asins, args, args.requests, process)
             rss["end"] = round(server_rss_mb(process), 1)
             rss["growth"] = round(rss["end"] - rss["after_warmup"], 1)
         finally:

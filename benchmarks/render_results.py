@@ -121,6 +121,40 @@ def render_defaults(document: dict[str, Any]) -> Lines:
     return [note, "", *markdown_table(header, "llrrrrrrr", table)]
 
 
+def render_leaderboard(document: dict[str, Any]) -> Lines:
+    """bench_leaderboard: every method per real sample, both protocols, ranking, minutes."""
+    columns = ("auc_all", "auc_seen", "matched_auc_all", "matched_auc_seen", "recall_at_10")
+
+    def cell(row: dict[str, Any], key: str) -> str:
+        value, half = row.get(key), row.get(f"{key}_half_interval")
+        if value is None:
+            return "-"
+        return f"{value:.4f}" + (f"±{half:.4f}" if half is not None else "")
+
+    lines = [
+        f"`recsys main`: every method at its defaults, one seed, ranked by "
+        f"{document['rank_by']}; ±: half the 95% interval; *tied*: its interval of the ranking "
+        "metric overlaps the leader's; [baseline]: popularity and the graph baselines, what the "
+        "embeddings must beat.",
+    ]
+    for result in document["results"]:
+        table = []
+        for row in result["rows"]:
+            label = row["method"] + (" [baseline]" if row["baseline"] else "")
+            label += " *tied*" if row["tied"] else ""
+            minutes = "-" if row["minutes"] is None else f"{row['minutes']:.2f}"
+            table.append([label, *(cell(row, key) for key in columns), minutes])
+        header = ["method", "AUC all", "AUC seen", "matched all", "matched seen", "recall@10",
+                  "minutes"]  # fmt: skip
+        lines += [
+            "",
+            f"**{result['dataset']}** ({result['wall_minutes']:.1f} min for the whole job):",
+            "",
+            *markdown_table(header, "lrrrrrr", table),
+        ]
+    return lines
+
+
 def render_skipgram(document: dict[str, Any]) -> Lines:
     """bench_skipgram: pairs/s per trainer and ours over gensim's."""
     rows = document["results"]
@@ -214,13 +248,173 @@ def render_serving(document: dict[str, Any]) -> Lines:
         f"errors {load['errors']} (warm-up {document['warmup_errors']}); server RSS "
         f"{rss['after_warmup']} MB after warm-up, peak {load['rss_peak_mb']} MB, "
         f"{rss['growth']:+} MB over the load.",
+        *rss_trend_lines(load.get("rss_trend")),
     ]
+
+
+def rss_trend_lines(trend: dict[str, float] | None) -> Lines:
+    """Whether the server's memory levels off (results with an RSS trace only)."""
+    if not trend:
+        return []
+    return [
+        "",
+        f"Server RSS at 25 / 50 / 75 / 100% of the requests: {trend['rss_at_25_percent_mb']} / "
+        f"{trend['rss_at_50_percent_mb']} / {trend['rss_at_75_percent_mb']} / "
+        f"{trend['rss_at_end_mb']} MB; peak {trend['first_half_peak_mb']} MB in the first "
+        f"half, {trend['second_half_peak_mb']} MB in the second; the second half's slope "
+        f"{trend['second_half_slope_mb_per_10k_requests']:+} MB per 10,000 requests.",
+    ]
+
+
+def render_scale(document: dict[str, Any]) -> Lines:
+    """bench_scale: peak memory and time per stage and size, and the fitted ceilings."""
+    rows, fitted = document["rows"], document["ceilings"]
+    stages = list(rows[0]["stages"])
+    table = []
+    for stage in stages:
+        for row in rows:
+            figures = row["stages"][stage]
+            seconds = figures.get("seconds", figures.get("wall_seconds"))
+            auc = f"{figures['auc_seen']:.4f}" if "auc_seen" in figures else "-"
+            table.append(
+                [
+                    stage,
+                    f"{row['products']:,}",
+                    f"{row['pairs']:,}",
+                    f"{seconds:,.1f} s",
+                    f"{figures['peak_rss_mib']:,} MiB",
+                    auc,
+                ]
+            )
+    header = ["stage", "products", "pairs", "wall", "peak RSS", "AUC seen"]
+    budget_gib = document["budget_mib"] / 1024
+    ceiling_rows = [
+        [stage, f"{fit['mib_per_million_products']:,.0f} MiB", f"{fit['fixed_mib']:,.0f} MiB",
+         f"{fit['ceiling_products'] / 1e6:.1f}M", f"{fit['ceiling_pairs'] / 1e6:.0f}M"]
+        for stage, fit in fitted.items()
+    ]  # fmt: skip
+    ceiling_header = ["stage", "per 1M products", "fixed", "products", "pairs"]
+    loads = [row["load_average"] for row in rows if "load_average" in row]
+    cores = document["provenance"]["machine"]["cores"]
+    busy = (
+        f" Wall times are upper bounds: the machine was shared (load average "
+        f"{', '.join(f'{load:g}' for load in loads)} on its {cores} cores)."
+        if loads and max(loads) > 2.5
+        else ""
+    )
+    return [
+        f"synthetic {document['preset']} at {len(rows)} sizes; each stage in its own process "
+        f"(training: `recsys train` end to end, {document['epochs']} epoch, walks and the "
+        f"whole-catalog evaluation included).{busy}",
+        "",
+        *markdown_table(header, "lrrrrr", table),
+        "",
+        f"Ceilings on this machine's {budget_gib:.0f} GiB: peak RSS fitted as fixed + per "
+        "product over the sizes above and solved for the budget. Extrapolated, not measured "
+        "at the ceiling: a stage whose memory grows faster than linearly stops earlier.",
+        "",
+        *markdown_table(ceiling_header, "lrrrr", ceiling_rows),
+    ]
+
+
+def _stat(key: str, value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    if key.endswith("_share") and key != "max_degree_share":
+        return f"{100 * value:.1f}%"
+    if key == "max_degree_share":
+        return f"{100 * value:.2f}%"
+    if key == "clustering":
+        return f"{value:.3f}"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:.1f}"
+
+
+def render_twins(document: dict[str, Any]) -> Lines:
+    """bench_twins: statistics real vs twin vs presets, the match, rankings, generation."""
+    samples, presets = document["samples"], document["presets"]
+    header = ["statistic"]
+    for row in samples:
+        header += [row["sample"], "twin"]
+    header += [p["dataset"] for p in presets]
+    keys = list(samples[0]["real"])
+    table = [
+        [f"`{key}`"]
+        + [_stat(key, row[side][key]) for row in samples for side in ("real", "twin")]
+        + [_stat(key, p["statistics"][key]) for p in presets]
+        for key in keys
+    ]
+    lines = [
+        "Each real sample, its twin at scale 1.0 (`synthetic-like:FILE`) and the "
+        "re-calibrated presets (study sizes, a sample's shape: "
+        + ", ".join(f"{p['dataset']} from {p['sample']}" for p in presets)
+        + "); `max_degree_share` is the largest degree over the pairs.",
+        "",
+        *markdown_table(header, "l" + "r" * (len(header) - 1), table),
+        "",
+    ]
+    matched = document["matched"]
+    match_rows = []
+    for row in samples:
+        ranking = row.get("ranking")
+        rho = "-" if not ranking else f"{ranking['spearman']:.2f} ({len(ranking['methods'])})"
+        match_rows.append(
+            [row["sample"], *(f"{100 * row['relative_error'][k]:+.1f}%" for k in matched),
+             "yes" if row["within_tolerance"] else "**no**", f"{row['fit_seconds']:.0f} s", rho]
+        )  # fmt: skip
+    lines += [
+        f"Twin minus real, relative (target: within {100 * document['tolerance']:.0f}%), the "
+        "fit's time and the Spearman correlation of the methods' AUC seen on the sample and "
+        "on its twin (`recsys main`; methods compared in brackets):",
+        "",
+        *markdown_table(
+            ["sample", *matched, "within", "fit", "Spearman (methods)"],
+            "l" + "r" * len(matched) + "lrr",
+            match_rows,
+        ),
+    ]
+    for row in samples:
+        ranking = row.get("ranking")
+        if not ranking:
+            continue
+        pairs = zip(ranking["methods"], ranking["real_auc_seen"], ranking["twin_auc_seen"],
+                    strict=True)  # fmt: skip
+        lines += [
+            "",
+            f"AUC seen on {row['sample']} and its twin:",
+            "",
+            *markdown_table(
+                ["method", row["sample"], "twin"],
+                "lrr",
+                [[m, f"{a:.4f}", f"{b:.4f}"] for m, a, b in pairs],
+            ),
+        ]
+    if document["generation"]:
+        lines += [
+            "",
+            "Generating a file (a fresh process; a twin's fit is made beforehand):",
+            "",
+            *markdown_table(
+                ["dataset", "products", "pairs", "seconds", "peak RSS", "file"],
+                "lrrrrr",
+                [[g["dataset"], f"{g['products']:,}", f"{g['pairs']:,}", f"{g['seconds']:.0f}",
+                  f"{g['peak_rss_mb']:,} MB", f"{g['file_mb']:,.0f} MB"]
+                 for g in document["generation"]],
+            ),
+        ]  # fmt: skip
+    return lines
 
 
 SECTIONS: list[tuple[str, list[Result]]] = [
     (
         "Which method is best, per dataset and protocol",
-        [Result("bench_defaults", "Defaults against gensim on the real samples", render_defaults)],
+        [
+            Result("bench_leaderboard", "Every method on the real samples", render_leaderboard),
+            Result("bench_defaults", "Defaults against gensim, real samples", render_defaults),
+        ],
+    ),
+    (
+        "Does synthetic data look like the real thing",
+        [Result("bench_twins", "Synthetic twins of the real samples", render_twins)],
     ),
     (
         "Speed per stage vs its peer",
@@ -230,6 +424,10 @@ SECTIONS: list[tuple[str, list[Result]]] = [
             Result("bench_ranking", "Ranking over the whole catalog", render_ranking),
             Result("bench_serving", "Serving under load", render_serving),
         ],
+    ),
+    (
+        "How large a catalog one machine handles",
+        [Result("bench_scale", "Peak memory per stage and the ceilings", render_scale)],
     ),
 ]
 

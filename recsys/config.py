@@ -8,8 +8,9 @@ so ``-P dim=-3`` fails at once, naming the parameter, before any work starts.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,6 +20,55 @@ DATA_DIR_ENV = "RECSYS_DATA_DIR"
 def default_data_dir() -> Path:
     """``$RECSYS_DATA_DIR`` when set, else ``./data``."""
     return Path(os.environ.get(DATA_DIR_ENV, "data"))
+
+
+@dataclass(frozen=True)
+class TuneRange:
+    """Where ``recsys tune`` searches a numeric setting: ``low`` to ``high`` (both included),
+    evenly on a log scale when ``log`` (rates and regularisation span decades). Attached to
+    a field as ``Annotated[float, TuneRange(...)]``; an int field is searched in integers."""
+
+    low: float
+    high: float
+    log: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.low:g}:{self.high:g}" + (" (log)" if self.log else "")
+
+
+@dataclass(frozen=True)
+class TuneChoices:
+    """The values ``recsys tune`` tries for a setting (categorical, e.g. dimensions)."""
+
+    choices: tuple[Any, ...]
+
+    def __str__(self) -> str:
+        return "|".join(
+            str(choice).lower() if isinstance(choice, bool) else str(choice)
+            for choice in self.choices
+        )
+
+
+Tunable = TuneRange | TuneChoices
+
+# Shared search ranges, so the same setting is searched alike by every method that has it.
+TUNE_DIM = TuneChoices((32, 64, 128, 256))
+TUNE_EPOCHS = TuneRange(1, 10)
+TUNE_NEGATIVES = TuneRange(1, 20, log=True)
+TUNE_WINDOW = TuneRange(2, 10)
+TUNE_SUBSAMPLE = TuneRange(1e-5, 1e-2, log=True)
+TUNE_L2 = TuneRange(1e-8, 1e-2, log=True)
+TUNE_WEIGHTED = TuneChoices((False, True))
+
+
+def search_space(config_class: type[BaseModel]) -> dict[str, Tunable]:
+    """The settings of a method config that ``recsys tune`` searches, in field order."""
+    space: dict[str, Tunable] = {}
+    for name, info in config_class.model_fields.items():
+        for item in info.metadata:
+            if isinstance(item, TuneRange | TuneChoices):
+                space[name] = item
+    return space
 
 
 class StrictModel(BaseModel):
@@ -41,8 +91,9 @@ class DataConfig(StrictModel):
     dataset: str = Field(
         "synthetic-small",
         description="a dataset name (electronics, books, synthetic-electronics, "
-        "synthetic-books, synthetic-small) or the path of a data file: Amazon metadata "
-        "(.json/.json.gz), SNAP amazon-meta.txt, or a CSV/TSV/whitespace pairs file",
+        "synthetic-books, synthetic-small; synthetic-like:FILE for a twin of FILE) or the "
+        "path of a data file: Amazon metadata (.json/.json.gz), SNAP amazon-meta.txt, or a "
+        "CSV/TSV/whitespace pairs file",
     )
     data_dir: Path = Field(
         default_factory=default_data_dir,
@@ -81,8 +132,12 @@ class DataConfig(StrictModel):
 class WalkConfig(StrictModel):
     """Random walks over the training graph (the study: 10 walks of length 10 per product)."""
 
-    walks_per_node: int = Field(10, ge=1, le=1000, description="walks started from each product")
-    walk_length: int = Field(10, ge=2, le=1000, description="products per walk, start included")
+    walks_per_node: Annotated[int, TuneRange(5, 20)] = Field(
+        10, ge=1, le=1000, description="walks started from each product"
+    )
+    walk_length: Annotated[int, TuneRange(5, 40)] = Field(
+        10, ge=2, le=1000, description="products per walk, start included"
+    )
     p: float = Field(1.0, gt=0, description="node2vec return parameter (1 = first-order)")
     q: float = Field(1.0, gt=0, description="node2vec in-out parameter (1 = first-order)")
     walk_seed: int = Field(42, ge=0, description="seed of the walks")
@@ -102,11 +157,17 @@ DEGREE_PRIOR_HELP = (
 class TrainerConfig(StrictModel):
     """The shared training engine's settings (the study's values as defaults)."""
 
-    epochs: int = Field(5, ge=1, le=1000, description="passes over the training data")
+    epochs: Annotated[int, TUNE_EPOCHS] = Field(
+        5, ge=1, le=1000, description="passes over the training data"
+    )
     batch_size: int = Field(1024, ge=1, le=1 << 24, description="positive pairs per batch")
-    dim: int = Field(128, ge=1, le=4096, description="embedding dimension")
-    lr: float = Field(0.01, gt=0, le=10, description="peak learning rate")
-    negatives: int = Field(5, ge=0, le=100, description="negative samples per positive pair")
+    dim: Annotated[int, TUNE_DIM] = Field(128, ge=1, le=4096, description="embedding dimension")
+    lr: Annotated[float, TuneRange(1e-3, 0.1, log=True)] = Field(
+        0.01, gt=0, le=10, description="peak learning rate"
+    )
+    negatives: Annotated[int, TUNE_NEGATIVES] = Field(
+        5, ge=0, le=100, description="negative samples per positive pair"
+    )
     schedule: Literal["cosine_restart", "cosine", "linear", "constant"] = Field(
         "cosine_restart",
         description="cosine_restart: cosine annealing restarted each epoch (the study); "

@@ -3,9 +3,10 @@
 #
 # PostgreSQL (Debian's package; installed if missing) in a throw-away cluster on
 # 127.0.0.1, an `mlflow server` backed by it, then `recsys main` with a small method list
-# and `recsys leaderboard` against it over HTTP; finally the runs are checked through the
-# REST API (status FINISHED, metrics present). Everything is stopped on exit, whatever
-# happens; every wait is bounded.
+# and `recsys leaderboard` against it over HTTP; the runs are checked through the REST API
+# (status FINISHED, metrics present). Then two `recsys tune` workers share one Optuna study
+# in a second database of the same PostgreSQL: N trials together, each once, all in MLflow,
+# and a tuned run. Everything is stopped on exit, whatever happens; every wait is bounded.
 #
 # Needs: the project installed with the `server` extra (psycopg) in the active
 # Python environment (or .venv). As root it may apt-get install postgresql; as another
@@ -13,6 +14,9 @@
 #   CI_TRACKING_METHODS   methods for `recsys main` (default: popularity,word2vec)
 #   CI_TRACKING_PARAMS    extra -P pairs, space separated (default: none; word2vec's
 #                         defaults take seconds on synthetic-small and learn, AUC ~0.87)
+#   CI_TUNE_METHOD        the method two `recsys tune` workers share one study of, in a
+#   CI_TUNE_TRIALS        second database of the same PostgreSQL (default: word2vec, 6
+#   CI_TUNE_SPACE         trials, --space epochs=1:3; CI_TUNE_SPACE="" searches it all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -55,6 +59,7 @@ WORK="$(mktemp -d /tmp/recsys-ci-tracking.XXXXXX)"
 chmod 755 "$WORK"
 PGDATA="$WORK/pgdata"
 SERVER_PID=""
+TUNE_PIDS=()  # `recsys tune` workers, stopped on exit like the server
 if [[ "$(id -u)" -eq 0 ]]; then  # initdb refuses to run as root
     PG_USER="postgres"
     AS_PG=(runuser -u postgres --)
@@ -70,6 +75,11 @@ MLFLOW_PORT="$(free_port)"
 cleanup() {
     local status=$?
     set +e
+    for pid in "${TUNE_PIDS[@]}"; do kill -TERM -- "-$pid" 2>/dev/null; done
+    for pid in "${TUNE_PIDS[@]}"; do
+        for _ in $(seq 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+        kill -KILL -- "-$pid" 2>/dev/null
+    done
     if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
         log "stopping mlflow server (pid $SERVER_PID)"
         kill -TERM -- "-$SERVER_PID" 2>/dev/null || kill -TERM "$SERVER_PID"
@@ -170,3 +180,53 @@ assert {"leaderboard.md", "leaderboard.png"} <= artifacts, f"leaderboard artifac
 print(f"  leaderboard: run {boards[0].info.run_id} with {sorted(artifacts)}")
 EOF
 log "OK: runs tracked on PostgreSQL through mlflow server"
+
+# --- tuning: two workers share one Optuna study in the same PostgreSQL ------------------------
+TUNE_METHOD="${CI_TUNE_METHOD:-word2vec}"
+TUNE_TRIALS="${CI_TUNE_TRIALS:-6}"
+TUNE_SPACE="${CI_TUNE_SPACE-epochs=1:3}"  # keeps word2vec's trials to seconds; "" = all of it
+psql_pg "CREATE DATABASE optuna OWNER mlflow"
+STORAGE="postgresql://mlflow:mlflow@127.0.0.1:$PG_PORT/optuna"
+TUNE=(recsys tune "$TUNE_METHOD" --dataset synthetic-small --trials "$TUNE_TRIALS"
+      --study ci-shared --storage "$STORAGE")
+[[ -n "$TUNE_SPACE" ]] && TUNE+=(--space "$TUNE_SPACE")
+log "two workers: ${TUNE[*]} --no-final"
+for worker in 1 2; do
+    setsid timeout 900 "${TUNE[@]}" --no-final >"$WORK/tune-$worker.log" 2>&1 &
+    TUNE_PIDS+=($!)
+done
+for worker in 1 2; do
+    wait "${TUNE_PIDS[$((worker - 1))]}" || { tail -n 30 "$WORK/tune-$worker.log"; exit 1; }
+    grep -h '^trial ' "$WORK/tune-$worker.log" | sed "s/^/  worker $worker: /"
+done
+log "the full study's tuned run: ${TUNE[*]}"
+timeout 600 "${TUNE[@]}" --quiet
+python - "$STORAGE" "$TUNE_TRIALS" <<'EOF'
+import sys
+
+import optuna
+from mlflow import MlflowClient
+
+storage, n = sys.argv[1], int(sys.argv[2])
+study = optuna.load_study(study_name="ci-shared", storage=storage)
+numbers = sorted(t.number for t in study.trials)
+assert numbers == list(range(n)), f"study trials {numbers}, expected 0..{n - 1} once each"
+states = {t.state.name for t in study.trials}
+assert states <= {"COMPLETE", "PRUNED"}, f"trial states {states}"
+client = MlflowClient()
+experiments = [e.experiment_id for e in client.search_experiments()]
+in_study = "tags.`recsys.study` = 'ci-shared'"
+trials = client.search_runs(experiments, f"{in_study} AND tags.`recsys.kind` = 'tune_trial'")
+tags = sorted(int(r.data.tags["recsys.trial"]) for r in trials)
+assert tags == numbers, f"MLflow trial runs {tags}, expected {numbers}: one ran twice or is missing"
+assert {t.user_attrs["mlflow_run_id"] for t in study.trials} == {r.info.run_id for r in trials}
+workers = client.search_runs(experiments, f"{in_study} AND tags.`recsys.kind` = 'tune'")
+shares = sorted(int(r.data.metrics["trials_this_worker"]) for r in workers)
+assert len(shares) == 3 and sum(shares) == n and shares[0] == 0, f"trials per tune run: {shares}"
+(tuned,) = client.search_runs(experiments, f"{in_study} AND tags.`recsys.tuned` = 'true'")
+assert tuned.info.status == "FINISHED" and "auc_all" in tuned.data.metrics
+print(f"  study ci-shared: {n} trials, each once (workers ran {shares[1]} and {shares[2]}), "
+      f"best {study.best_value:.4f}; tuned run {tuned.info.run_id} "
+      f"auc_all {tuned.data.metrics['auc_all']:.4f}")
+EOF
+log "OK: two tune workers shared one study on PostgreSQL, every trial once and in MLflow"

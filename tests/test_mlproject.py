@@ -36,7 +36,12 @@ from recsys.tracking.params import ParameterError, build_config, flat_fields
 from recsys.tracking.run import validate_params
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-JOB_ENTRY_POINTS = {PREPARE_ENTRY_POINT, "leaderboard", "main"}  # entry points that are no method
+JOB_ENTRY_POINTS = {
+    PREPARE_ENTRY_POINT,
+    "leaderboard",
+    "main",
+    "tune",
+}  # entry points that are no method
 
 
 def _mlproject() -> dict[str, Any]:

@@ -73,3 +73,6 @@ main.add_command(prepare_command)
 from recsys.cli.describe import describe_command  # noqa: E402
 
 main.add_command(describe_command)
+from recsys.cli.tune import tune_command  # noqa: E402
+
+main.add_command(tune_command)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from recsys.cli.prepare import data_dir_option
 from recsys.data.errors import DataError
 from recsys.tracking.main.job import (
     DEFAULT_DATASET,
@@ -17,6 +18,7 @@ from recsys.tracking.main.job import (
 from recsys.tracking.main.summary import format_summary
 from recsys.tracking.params import ParameterError
 from recsys.tracking.server import TrackingServerError
+from recsys.tracking.tuning.errors import StudyError
 
 
 @click.command("main")
@@ -26,15 +28,11 @@ from recsys.tracking.server import TrackingServerError
     show_default=True,
     metavar="D",
     help="a dataset name (electronics, books, synthetic-electronics, synthetic-books, "
-    "synthetic-small) or a path to a metadata .json/.json.gz file. synthetic-small is "
-    "generated locally: no download.",
+    "synthetic-small; synthetic-like:FILE[:SCALE] for a synthetic twin of FILE) or the path "
+    "of a data file (Amazon metadata, SNAP amazon-meta.txt, a pairs file). Synthetic data "
+    "is generated locally: no download.",
 )
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="where raw files and prepared datasets live [default: $RECSYS_DATA_DIR or ./data]",
-)
+@data_dir_option
 @click.option(
     "--methods",
     default="all",
@@ -67,6 +65,22 @@ from recsys.tracking.server import TrackingServerError
     help="MLflow tracking server or store (default: $MLFLOW_TRACKING_URI, else "
     "sqlite:///mlflow.db in the working directory).",
 )
+@click.option(
+    "--tuned",
+    is_flag=True,
+    help="train each method with the best settings its tuning study found on DATASET "
+    "(`recsys tune`); methods without a study use their defaults, and the job says which. "
+    "Tuned runs are tagged recsys.tuned=true and shown as 'METHOD (tuned)'.",
+)
+@click.option(
+    "--storage",
+    default=None,
+    metavar="URL",
+    envvar="RECSYS_STUDY_STORAGE",
+    help="where --tuned looks for studies [default: $RECSYS_STUDY_STORAGE, else "
+    "optuna.db beside a local tracking store, else in $RECSYS_CACHE_DIR or "
+    "~/.cache/recsys].",
+)
 @click.option("--progress/--no-progress", default=True, help="progress bars on stderr.")
 def main_command(
     dataset: str,
@@ -75,6 +89,8 @@ def main_command(
     param_pairs: tuple[str, ...],
     seeds: int,
     tracking_uri: str | None,
+    tuned: bool,
+    storage: str | None,
     progress: bool,
 ) -> None:
     """Prepare DATASET, train and evaluate every method as its own run, print the leaderboard.
@@ -96,8 +112,10 @@ def main_command(
             tracking_uri=tracking_uri,
             progress=progress,
             echo=lambda line: click.echo(line, err=True),
+            tuned=tuned,
+            storage=storage,
         )
-    except (ParameterError, TrackingServerError, DataError) as err:
+    except (ParameterError, TrackingServerError, DataError, StudyError) as err:
         raise click.ClickException(str(err)) from err
     if result.leaderboard is not None:
         click.echo(result.leaderboard.text)

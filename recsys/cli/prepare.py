@@ -30,7 +30,9 @@ FIELDS = DataConfig.model_fields
 EPILOG = (
     "DATASET is electronics or books (UCSD's 2014 category files, read from DATA_DIR/raw/ "
     "or downloaded there), synthetic-small, synthetic-electronics or synthetic-books "
-    "(generated once; add :SCALE, e.g. synthetic-books:0.05), or the path of a data file, "
+    "(generated once; add :SCALE, e.g. synthetic-books:0.05; -v1 for the first generator), "
+    "synthetic-like:FILE[:SCALE] (a synthetic twin of the data file FILE, fitted to it once "
+    "and cached in DATA_DIR/twins/; SCALE 1 is FILE's size), or the path of a data file, "
     "gzip-compressed or not, its format detected from its content: Amazon metadata "
     ".json/.json.gz (2014 or 2018), SNAP's amazon-meta.txt, or a pairs file (CSV, TSV or "
     "whitespace-separated; two product-id columns, optional weight and relation columns; "
@@ -53,16 +55,19 @@ def build_config(**values: Any) -> DataConfig:
         ) from error
 
 
+data_dir_option = click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="where raw files and prepared datasets live [default: $RECSYS_DATA_DIR or ./data]",
+)
+
+
 def dataset_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """DATASET and the options that say how to read and split it (shared with `describe`)."""
     options = [
         click.argument("dataset", required=False, metavar="[DATASET]"),
-        click.option(
-            "--data-dir",
-            type=click.Path(file_okay=False, path_type=Path),
-            default=None,
-            help="where raw files and prepared datasets live [default: $RECSYS_DATA_DIR or ./data]",
-        ),
+        data_dir_option,
         click.option(
             "--study-filters/--no-study-filters",
             default=None,

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from recsys.config import DataConfig
+from recsys.cli.prepare import data_dir_option
+from recsys.config import DataConfig, search_space
 from recsys.data.errors import DataError
 from recsys.methods import get_method, method_names
 from recsys.tracking.params import ParameterError, describe_params, split_assignment
@@ -43,7 +44,13 @@ def params_help(method_name: str) -> str:
             if description:
                 lines.append(f"      {description}")
         lines.append("")
-    return "\n".join(lines)
+    space = search_space(method.config_class)
+    lines.append(
+        f"search space of `recsys tune {method_name}` (LOW:HIGH ranges, (log) on a log scale, "
+        "A|B choices; --space KEY=LOW:HIGH or KEY=A|B narrows one, -P KEY=VALUE fixes it):"
+    )
+    lines += [f"  {name}: {tunable}" for name, tunable in space.items()] or ["  (nothing to tune)"]
+    return "\n".join(lines) + "\n"
 
 
 @click.command("train", epilog=EPILOG)
@@ -57,12 +64,7 @@ def params_help(method_name: str) -> str:
     "synthetic-small) or a data file (Amazon or SNAP metadata, a pairs file; -P columns=... "
     "-P products=FILE for a pairs file) [default: synthetic-small]",
 )
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="where raw files and prepared datasets live [default: $RECSYS_DATA_DIR or ./data]",
-)
+@data_dir_option
 @click.option(
     "-P",
     "--param",

@@ -7,6 +7,8 @@ Names:
     ``synthetic-small`` (the default), ``synthetic-electronics``, ``synthetic-books``:
         generated once by :mod:`recsys.data.synthetic` into ``<data_dir>/raw/`` and reused;
         an optional ``:SCALE`` suffix (``synthetic-electronics:0.05``) scales them.
+    ``synthetic-like:FILE[:SCALE]``: a twin of the data file FILE, generated with knobs
+        fitted to it (:mod:`recsys.data.synthetic.twin`); SCALE 1.0 is FILE's size.
     anything else: the path of a data file, its format told by its content
         (:mod:`recsys.data.formats.registry`): Amazon metadata, SNAP's amazon-meta.txt or
         a delimited pairs file.
@@ -33,8 +35,11 @@ SYNTHETIC_PRESETS = {
     "synthetic-small": "small",
     "synthetic-electronics": "electronics",
     "synthetic-books": "books",
+    "synthetic-electronics-v1": "electronics-v1",  # the first generator, for old figures
+    "synthetic-books-v1": "books-v1",
 }
 SYNTHETIC_SEED = 0  # one fixed synthetic world per (preset, scale); splits vary by split_seed
+TWIN_PREFIX = "synthetic-like:"
 DOWNLOAD_TIMEOUT_S = 60
 SourceKind = Literal["real", "synthetic"]
 
@@ -116,14 +121,7 @@ def _real_source(name: str, raw_dir: Path, progress: bool) -> DatasetSource:
 def _synthetic_source(name: str, raw_dir: Path, progress: bool) -> DatasetSource:
     base, _, scale_text = name.partition(":")
     preset = SYNTHETIC_PRESETS[base]
-    scale: float | None = None
-    if scale_text:
-        try:
-            scale = float(scale_text)
-        except ValueError:
-            raise DataError(
-                f"dataset {name!r}: {scale_text!r} is not a scale; write e.g. {base}:0.05"
-            ) from None
+    scale = _parse_scale(name, scale_text, f"{base}:0.05")
     # Imported on use: generation code is not needed to read real files.
     from recsys.data.synthetic import PRESETS, default_file_name, resolve_sizes
     from recsys.data.synthetic import write_synthetic_metadata as write
@@ -147,6 +145,66 @@ def _synthetic_source(name: str, raw_dir: Path, progress: bool) -> DatasetSource
     )
 
 
+def _parse_scale(dataset: str, text: str, example: str) -> float | None:
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise DataError(
+            f"dataset {dataset!r}: {text!r} is not a scale; write e.g. {example}"
+        ) from None
+
+
+def _twin_source(dataset: str, data_dir: Path, progress: bool) -> DatasetSource:
+    """``synthetic-like:FILE[:SCALE]``: fit (or load the fit of) FILE, generate its twin."""
+    spec = dataset.strip()[len(TWIN_PREFIX) :]
+    head, colon, tail = spec.rpartition(":")
+    file_text, scale_text = (
+        (head, tail) if colon and Path(head).expanduser().is_file() else (spec, "")
+    )
+    path = Path(file_text).expanduser()
+    if not file_text or not path.is_file():
+        raise DataError(
+            f"dataset {dataset!r}: {file_text!r} is not a file. Write "
+            f"{TWIN_PREFIX}FILE[:SCALE], FILE a data file the project reads (Amazon "
+            "metadata, SNAP amazon-meta.txt or a pairs file), e.g. "
+            f"{TWIN_PREFIX}meta_Digital_Music.json.gz:10"
+        )
+    scale = _parse_scale(dataset, scale_text, f"{TWIN_PREFIX}{file_text}:10")
+    # Imported on use: generation code is not needed to read real files.
+    from recsys.data.synthetic import write_synthetic_metadata as write
+    from recsys.data.synthetic.presets import resolve_sizes
+    from recsys.data.synthetic.twin import TWIN_SEED, load_or_fit, twin_file_name
+
+    name = file_stem(path)
+    fit = load_or_fit(path.resolve(), name, data_dir, progress=progress)
+    try:
+        scale, _ = resolve_sizes(fit.preset, scale)
+    except ValueError as error:
+        raise DataError(f"dataset {dataset!r}: {error}") from error
+    target = data_dir / "raw" / twin_file_name(fit, scale, TWIN_SEED)
+    if not target.exists():
+        target = write(target, fit.preset, scale, TWIN_SEED, progress=progress)
+    suffix = "" if scale == 1.0 else f"-x{scale:g}"
+    return DatasetSource(
+        name=f"synthetic-like-{name}{suffix}",
+        path=target,
+        kind="synthetic",
+        preset=f"like:{name}",
+        scale=scale,
+        seed=TWIN_SEED,
+    )
+
+
+def file_stem(path: Path) -> str:
+    """A file-name-safe name for a data file: its name without data suffixes."""
+    stem = path.name.removesuffix(".gz")
+    for suffix in (".json", ".jsonl", ".txt", ".csv", ".tsv"):
+        stem = stem.removesuffix(suffix)
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", stem) or "dataset"
+
+
 def _file_source(dataset: str) -> DatasetSource:
     path = Path(dataset).expanduser()
     if path.is_dir():
@@ -159,14 +217,11 @@ def _file_source(dataset: str) -> DatasetSource:
     if not path.is_file():
         raise DataError(
             f"{dataset!r} is neither a dataset name ({', '.join(dataset_names())}, optionally "
-            "synthetic-...:SCALE) nor an existing data file (Amazon metadata .json / .json.gz, "
-            "SNAP amazon-meta.txt, or a pairs file)."
+            f"synthetic-...:SCALE, or {TWIN_PREFIX}FILE[:SCALE]) nor an existing data file "
+            "(Amazon metadata .json / .json.gz, SNAP amazon-meta.txt, or a pairs file)."
         )
-    stem = path.name.removesuffix(".gz")
-    for suffix in (".json", ".jsonl", ".txt", ".csv", ".tsv"):
-        stem = stem.removesuffix(suffix)
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", stem) or "dataset"
-    kind: SourceKind = "synthetic" if stem.startswith("meta_synthetic-") else "real"
+    name = file_stem(path)
+    kind: SourceKind = "synthetic" if name.startswith("meta_synthetic-") else "real"
     return DatasetSource(name=name, path=path.resolve(), kind=kind)
 
 
@@ -178,6 +233,8 @@ def resolve_dataset(dataset: str, data_dir: Path, *, progress: bool = True) -> D
     """
     raw_dir = data_dir / "raw"
     key = dataset.strip().lower()
+    if key.startswith(TWIN_PREFIX):
+        return _twin_source(dataset, data_dir, progress)
     if key in REAL_FILES:
         return _real_source(key, raw_dir, progress)
     if key.partition(":")[0] in SYNTHETIC_PRESETS:

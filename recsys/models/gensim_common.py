@@ -12,7 +12,7 @@ import logging
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numba
 import numpy as np
@@ -22,7 +22,16 @@ from numba import prange
 from pydantic import Field
 
 from recsys.callbacks import TrainingCallback
-from recsys.config import DEGREE_PRIOR_HELP, WalkConfig
+from recsys.config import (
+    DEGREE_PRIOR_HELP,
+    TUNE_DIM,
+    TUNE_EPOCHS,
+    TUNE_NEGATIVES,
+    TUNE_SUBSAMPLE,
+    TUNE_WINDOW,
+    TuneRange,
+    WalkConfig,
+)
 from recsys.cores import resolve_workers
 from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import PAIR_SCORE_HELP, ItemEmbeddings, PairScore
@@ -37,15 +46,25 @@ _CORPUS_CHUNK_WALKS = 1 << 20  # walks formatted per chunk: bounds the text buff
 class GensimWalkConfig(WalkConfig):
     """Walk settings plus gensim Word2Vec's; defaults are the study's (gensim 3.8 defaults)."""
 
-    dim: int = Field(128, ge=1, le=4096, description="embedding dimension (gensim vector_size)")
-    window: int = Field(5, ge=1, le=100, description="context window on each side of a product")
-    epochs: int = Field(5, ge=1, le=1000, description="passes over the walks")
-    negative: int = Field(5, ge=1, le=100, description="negative samples per positive pair")
-    sample: float = Field(
+    dim: Annotated[int, TUNE_DIM] = Field(
+        128, ge=1, le=4096, description="embedding dimension (gensim vector_size)"
+    )
+    window: Annotated[int, TUNE_WINDOW] = Field(
+        5, ge=1, le=100, description="context window on each side of a product"
+    )
+    epochs: Annotated[int, TUNE_EPOCHS] = Field(
+        5, ge=1, le=1000, description="passes over the walks"
+    )
+    negative: Annotated[int, TUNE_NEGATIVES] = Field(
+        5, ge=1, le=100, description="negative samples per positive pair"
+    )
+    sample: Annotated[float, TUNE_SUBSAMPLE] = Field(
         1e-3, ge=0, lt=1, description="downsampling threshold for frequent products"
     )
     min_count: int = Field(1, ge=1, description="products seen fewer times get no vector")
-    alpha: float = Field(0.025, gt=0, le=1, description="initial learning rate (linear decay)")
+    alpha: Annotated[float, TuneRange(0.005, 0.1, log=True)] = Field(
+        0.025, gt=0, le=1, description="initial learning rate (linear decay)"
+    )
     sg: Literal[0, 1] = Field(0, description="0 = CBOW (the study's word2vec), 1 = skip-gram")
     seed: int = Field(42, ge=0, description="seed of gensim's initialization and sampling")
     progress: bool = Field(True, description="show a tqdm progress bar while walking")

@@ -18,13 +18,14 @@ get the median score, as for every id-only method.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Annotated
 
 import numpy as np
 from pydantic import Field
 from scipy import sparse
 
 from recsys.callbacks import TrainingCallback, report_counted_model
-from recsys.config import StrictModel
+from recsys.config import TUNE_WEIGHTED, StrictModel
 from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import ItemEmbeddings
 from recsys.graph.csr import build_graph
@@ -33,7 +34,7 @@ from recsys.graph.csr import build_graph
 class ItemKnnConfig(StrictModel):
     """Settings of the item-kNN baseline."""
 
-    weighted: bool = Field(
+    weighted: Annotated[bool, TUNE_WEIGHTED] = Field(
         True,
         description="rows carry the summed relation weights (bought_together 1.2, "
         "also_bought 1.0, also_viewed 0.5) instead of 0/1",

@@ -21,7 +21,7 @@ Why the study's MF collapsed (AUC 0.4996 on Books after 22 h), and what is diffe
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 import torch
@@ -30,6 +30,7 @@ from pydantic import Field
 from torch import Tensor, nn
 
 from recsys.callbacks import TrainingCallback
+from recsys.config import TUNE_L2
 from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import ItemEmbeddings
 from recsys.models.base import Method
@@ -148,7 +149,7 @@ class MFConfig(EngineConfig):
         description="continuous: squared error to the summed pair weights (the study); "
         "binary: cross-entropy on 1 / 0",
     )
-    l2: float = Field(
+    l2: Annotated[float, TUNE_L2] = Field(
         1e-6, ge=0, le=1, description="L2 weight on the rows in each batch (not the whole table)"
     )
     init_std: float = Field(

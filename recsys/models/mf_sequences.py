@@ -9,12 +9,13 @@ weight); negatives follow the walks' unigram distribution ** 0.75.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import torch
 from pydantic import Field
 
 from recsys.callbacks import TrainingCallback
+from recsys.config import TUNE_L2
 from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import ItemEmbeddings
 from recsys.graph import walk_config_of, walks_for_dataset
@@ -35,7 +36,7 @@ class MFSequencesConfig(SGDWindowConfig):
 
     SGD_NEEDS_WINDOW_KERNEL: ClassVar[bool] = True
 
-    l2: float = Field(
+    l2: Annotated[float, TUNE_L2] = Field(
         1e-6, ge=0, le=1, description="L2 weight on the rows in each batch (not the whole table)"
     )
     init_std: float = Field(

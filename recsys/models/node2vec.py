@@ -11,23 +11,31 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from recsys.callbacks import TrainingCallback
+from recsys.config import TuneRange
 from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import ItemEmbeddings
 from recsys.graph import walk_config_of, walks_for_dataset
 from recsys.models.base import Method
 from recsys.models.gensim_common import GensimWalkConfig, train_word2vec_on_walks
 
+# node2vec's own grid was {0.25, 0.5, 1, 2, 4} for p and q (Grover & Leskovec 2016).
+TUNE_P_Q = TuneRange(0.25, 4.0, log=True)
+
 
 class Node2VecConfig(GensimWalkConfig):
     """node2vec walks + gensim Word2Vec, skip-gram by default as in the node2vec paper."""
 
-    p: float = Field(0.5, gt=0, description="return parameter: 1/p weighs going back")
-    q: float = Field(2.0, gt=0, description="in-out parameter: 1/q weighs moving away")
+    p: Annotated[float, TUNE_P_Q] = Field(
+        0.5, gt=0, description="return parameter: 1/p weighs going back"
+    )
+    q: Annotated[float, TUNE_P_Q] = Field(
+        2.0, gt=0, description="in-out parameter: 1/q weighs moving away"
+    )
     sg: Literal[0, 1] = Field(1, description="1 = skip-gram (node2vec's choice), 0 = CBOW")
 
 

@@ -15,12 +15,13 @@ bias, so evaluation, the pyfunc model and ``most_similar`` treat it like any met
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Annotated
 
 import numpy as np
 from pydantic import Field
 
 from recsys.callbacks import TrainingCallback, report_counted_model
-from recsys.config import StrictModel
+from recsys.config import TUNE_WEIGHTED, StrictModel
 from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import ItemEmbeddings
 from recsys.models.base import Method
@@ -30,7 +31,7 @@ from recsys.typing import Weights
 class PopularityConfig(StrictModel):
     """Settings of the popularity baseline."""
 
-    weighted: bool = Field(
+    weighted: Annotated[bool, TUNE_WEIGHTED] = Field(
         False,
         description="degree as the sum of pair weights (bought_together 1.2, ...) instead of "
         "the number of training pairs",

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
 import torch
 from pydantic import Field
 
 from recsys.callbacks import MetricsForwarder, TrainingCallback
+from recsys.config import TuneRange
 from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import PAIR_SCORE_HELP, ItemEmbeddings, PairScore
 from recsys.graph import walk_config_of, walks_for_dataset
@@ -108,7 +109,7 @@ class SideInfoConfig(SGDWindowConfig):
         "trained against negatives; false = the EGES paper's id-only context (measured: "
         "records then look alike through shared categories; 2-3x cheaper on CPU)",
     )
-    id_dropout: float = Field(
+    id_dropout: Annotated[float, TuneRange(0.0, 0.5)] = Field(
         0.25,
         ge=0,
         lt=1,

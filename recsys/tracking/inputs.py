@@ -4,7 +4,10 @@ Each run logs two inputs: the training pairs (context ``training``) and the vali
 pairs (context ``validation``) of its prepared dataset, named after the dataset, with the
 metadata file as source and the dataset's content checksum as digest. Only metadata is
 logged (an MLflow ``MetaDataset``): the tables stay in the data folder. The dataset's
-statistics go with them as ``data.<key>`` metrics, which the leaderboard prints.
+statistics go with them as ``data.<key>`` metrics, which the leaderboard prints, and the
+descriptive ones also as params (3 significant digits), so runs can be filtered by the
+shape of their data (``params.`data.seen_share` LIKE '0.89%'``) and compared in the UI's
+parameter columns.
 """
 
 from __future__ import annotations
@@ -23,6 +26,12 @@ from recsys.tracking import names
 from recsys.tracking.run_info import dataset_checksum
 
 DIGEST_CHARS = 16  # MLflow shows short digests; 16 hex digits of sha256 stay unique enough
+# Statistics that describe the data's shape, logged as params too (the counts of train and
+# validation pairs are params already, from the manifest).
+DESCRIPTIVE_STATISTICS = (
+    "products", "pairs", "degree_median", "degree_max", "degree1_share", "degree_gini",
+    "metadata_share", "seen_share", "cold_start_share", "clustering", "same_category_share",
+)  # fmt: skip
 
 
 def log_dataset_inputs(dataset: PreparedDataset, data_config: DataConfig) -> MetaDataset:
@@ -45,13 +54,26 @@ def log_dataset_inputs(dataset: PreparedDataset, data_config: DataConfig) -> Met
     return logged[-1]
 
 
+def statistics_params(statistics: dict[str, float | int]) -> dict[str, str]:
+    """The descriptive statistics as ``data.<key>`` params, 3 significant digits (NaN left
+    out), so one dataset's runs share the strings a filter compares."""
+    return {
+        f"{names.METRIC_DATA_PREFIX}{key}": f"{statistics[key]:.3g}"
+        for key in DESCRIPTIVE_STATISTICS
+        if key in statistics and not math.isnan(statistics[key])
+    }
+
+
 def log_dataset_statistics(dataset: PreparedDataset) -> dict[str, float]:
-    """Log ``dataset``'s statistics on the active run as ``data.<key>`` metrics (well under
-    a second on the real samples; NaN, e.g. no categories, is left out). Returns them."""
+    """Log ``dataset``'s statistics on the active run as ``data.<key>`` metrics, and the
+    descriptive ones as params too (well under a second on the real samples; NaN, e.g. no
+    categories, is left out). Returns the metrics."""
+    statistics = dataset_statistics(dataset)
     metrics = {
         f"{names.METRIC_DATA_PREFIX}{key}": float(value)
-        for key, value in dataset_statistics(dataset).items()
+        for key, value in statistics.items()
         if not math.isnan(value)
     }
     mlflow.log_metrics(metrics)
+    mlflow.log_params(statistics_params(statistics))
     return metrics

@@ -43,6 +43,24 @@ TAG_MAIN_RUN = "recsys.main_run"  # on a method run: the id of the main job that
 # group as one row (mean, spread, an interval wide enough for every seed).
 TAG_SEED_GROUP = "recsys.seed_group"
 
+# Tuning (`recsys tune`, recsys/tracking/tuning/): a parent run per worker (kind "tune"),
+# one nested run per Optuna trial (kind "tune_trial", scored on an inner split of the
+# training pairs, so it carries no recsys.method and never reaches the leaderboard), and a
+# final method run with the best params, tagged recsys.tuned=true.
+KIND_TUNE = "tune"
+KIND_TUNE_TRIAL = "tune_trial"
+TAG_TUNED = "recsys.tuned"  # "true" on a method run trained with a study's best params
+TAG_STUDY = "recsys.study"  # the Optuna study's name (tune, trial and tuned runs)
+TAG_STUDY_STORAGE = "recsys.study_storage"  # its storage URL, password masked
+TAG_TUNE_RUN = "recsys.tune_run"  # on trial and tuned runs: the parent tune run's id
+TAG_TUNE_METHOD = "recsys.tune_method"  # on tune and trial runs: the method tuned
+TAG_TRIAL = "recsys.trial"  # the Optuna trial number
+TAG_TRIAL_STATE = "recsys.trial_state"  # COMPLETE | PRUNED | FAIL
+TAG_PARENT_RUN = "mlflow.parentRunId"  # MLflow's own nesting tag
+METRIC_TUNE_OBJECTIVE = "tune_objective"  # a trial's value on the inner split
+METRIC_BEST_VALUE = "best_value"  # on the tune run: the study's best value so far
+PARAM_BEST_PREFIX = "best."  # on the tune run: best.<param> for each tuned setting
+
 SOURCE_REAL = "real"
 SOURCE_SYNTHETIC = "synthetic"
 
@@ -102,13 +120,27 @@ VARIANT_FIELDS: dict[str, str] = {"mf": "labels", "side_info": "weighting"}
 
 
 def dataset_label(dataset: str) -> str:
-    """A short name for a dataset: the name itself, or a file's name without .json[.gz]."""
+    """A short name for a dataset: the name itself, or a file's name without .json[.gz];
+    a twin ``synthetic-like:FILE[:SCALE]`` is ``synthetic-like-<FILE's label>[-x<SCALE>]``
+    (never the real file's own label: its runs are not the file's)."""
+    if dataset.lower().startswith(TWIN_PREFIX):
+        inner = dataset[len(TWIN_PREFIX) :]
+        head, colon, tail = inner.rpartition(":")
+        try:
+            scale = float(tail) if colon else 1.0
+        except ValueError:
+            head, scale = inner, 1.0
+        suffix = "" if scale == 1.0 else f"-x{scale:g}"
+        return f"synthetic-like-{dataset_label(head if colon and head else inner)}{suffix}"
     if "/" not in dataset and "\\" not in dataset and not dataset.endswith((".json", ".gz")):
         return dataset
     name = PurePath(dataset).name
     for suffix in (".gz", ".json"):
         name = name.removesuffix(suffix)
     return name or dataset
+
+
+TWIN_PREFIX = "synthetic-like:"  # as recsys.data.datasets.TWIN_PREFIX
 
 
 def experiment_name(dataset: str) -> str:

@@ -50,6 +50,7 @@ from recsys.tracking.params import (
     flatten_config,
     split_params,
 )
+from recsys.tracking.parent import PROJECT_RUN_ENV
 from recsys.tracking.progress import artifact_progress_bars
 from recsys.tracking.pyfunc import log_embedding_model, save_embeddings, score_description
 from recsys.tracking.resume import (
@@ -76,7 +77,6 @@ from recsys.tracking.signals import stopped_runs_end_killed
 
 logger = logging.getLogger(__name__)
 
-PROJECT_RUN_ENV = "MLFLOW_RUN_ID"  # set by `mlflow run` for the entry point's process
 SYSTEM_METRICS_ENV = "MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING"  # MLflow's own switch
 MAX_PARAMS_PER_CALL = 100  # MLflow's limit of params per log_batch request
 
@@ -162,6 +162,7 @@ def run_method(
     *,
     tracking_uri: str | None = None,
     progress: bool = True,
+    extra_tags: Mapping[str, str] | None = None,
 ) -> str:
     """Train and evaluate one method on one dataset as one MLflow run.
 
@@ -172,6 +173,8 @@ def run_method(
         tracking_uri: the store; default ``$MLFLOW_TRACKING_URI``, else MLflow's default
             (``sqlite:///mlflow.db``). Under ``mlflow run`` the project's run is used.
         progress: show progress bars and stage messages on stderr.
+        extra_tags: tags added to (or replacing) the run's own, e.g. ``recsys.tuned`` on
+            a run trained with a tuning study's best params.
 
     Returns:
         The run id.
@@ -190,7 +193,15 @@ def run_method(
         logger.info("preparing dataset %s", data_config.dataset)
     dataset = prepare(data_config)  # the data pipeline's own bars show either way
     check_ranking_queries(data_config, dataset)
-    return track_run(method, config, data_config, dataset, tracking_uri=uri, progress=progress)
+    return track_run(
+        method,
+        config,
+        data_config,
+        dataset,
+        tracking_uri=uri,
+        progress=progress,
+        extra_tags=extra_tags,
+    )
 
 
 def check_ranking_queries(data_config: DataConfig, dataset: PreparedDataset) -> None:
@@ -312,6 +323,7 @@ def track_run(
     tracking_uri: str,
     progress: bool = True,
     extra_callbacks: Sequence[TrainingCallback] = (),
+    extra_tags: Mapping[str, str] | None = None,
 ) -> str:
     """Train ``method`` on an already prepared dataset and log it as one run.
 
@@ -323,7 +335,7 @@ def track_run(
     """
     mlflow.set_tracking_uri(tracking_uri)
     client = MlflowClient(tracking_uri)
-    tags = _run_tags(method, config, data_config, dataset)
+    tags = {**_run_tags(method, config, data_config, dataset), **(extra_tags or {})}
     check_resumable(config, dataset)
     resume = run_to_resume(client, config)
     with (
@@ -375,7 +387,11 @@ def track_run(
         memory.start()
         reset_peak_gpu_memory(tags[names.TAG_DEVICE])
         started = time.perf_counter()
-        model = method.train(dataset, config, callbacks)
+        try:
+            model = method.train(dataset, config, callbacks)
+        except KeyboardInterrupt:  # stopped: the curve so far stays with the run
+            tracker.flush()
+            raise
         if getattr(config, "degree_prior", False):
             model = _apply_degree_prior(method, config, model, dataset, data_config, progress)
         train_minutes = (time.perf_counter() - started) / 60

@@ -6,11 +6,13 @@ A run that trains for an hour and then cannot log is the failure this module pre
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import mlflow
@@ -69,6 +71,17 @@ def _check_local_folder(uri: str, folder: Path) -> None:
         raise TrackingServerError(f"tracking store {uri}: cannot write to {folder}.")
 
 
+@contextlib.contextmanager
+def exclusive_file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path`` (created if missing): one process at a time."""
+    with path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def create_sqlite_store(uri: str, db_path: Path) -> None:
     """Create (migrate) a local sqlite store under an exclusive file lock, atomically.
 
@@ -81,25 +94,20 @@ def create_sqlite_store(uri: str, db_path: Path) -> None:
     """
     if _store_exists(db_path):
         return
-    lock_path = db_path.with_name(db_path.name + ".lock")
-    with lock_path.open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if _store_exists(db_path):  # created by the process we waited for
-                return
-            from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
-            from mlflow.tracking import MlflowClient
+    with exclusive_file_lock(db_path.with_name(db_path.name + ".lock")):
+        if _store_exists(db_path):  # created by the process we waited for
+            return
+        from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+        from mlflow.tracking import MlflowClient
 
-            staging = db_path.with_name(f".{db_path.name}.{os.getpid()}.tmp")
-            staging.unlink(missing_ok=True)
-            staging_uri = f"sqlite:///{staging}"
-            MlflowClient(staging_uri).search_experiments(max_results=1)  # runs the migrations
-            engine = SqlAlchemyStore._engine_map.pop(staging_uri, None)
-            if engine is not None:
-                engine.dispose()  # no connection may outlive the rename
-            staging.replace(db_path)
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+        staging = db_path.with_name(f".{db_path.name}.{os.getpid()}.tmp")
+        staging.unlink(missing_ok=True)
+        staging_uri = f"sqlite:///{staging}"
+        MlflowClient(staging_uri).search_experiments(max_results=1)  # runs the migrations
+        engine = SqlAlchemyStore._engine_map.pop(staging_uri, None)
+        if engine is not None:
+            engine.dispose()  # no connection may outlive the rename
+        staging.replace(db_path)
 
 
 def _store_exists(db_path: Path) -> bool:

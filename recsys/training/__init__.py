@@ -20,5 +20,6 @@ schedule (learning rates), checkpoint, monitor (sampled AUC), fused_sgns (CPU pe
 kernel), walk_batches (walk batches and their draws for the window kernels), window_sgns
 (CPU window kernel, negatives shared per window: skip-gram, MF on sequences),
 window_side_info (the same for EGES), early_stopping, sgns_torch (the GPU's skip-gram
-step), engine (the loop), config.
+step), engine (the loop), stop (a signal's stop, honoured at a batch boundary), device,
+config.
 """

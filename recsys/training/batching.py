@@ -80,15 +80,19 @@ class BatchSource(Protocol):
 
     ``epoch(generator)`` must draw all its randomness from ``generator`` so that an epoch is
     reproducible from its seed (the engine seeds one generator per epoch; a resumed run
-    therefore replays exactly the epochs it missed).
+    therefore replays exactly the epochs it missed), and ``epoch(generator, skip=k)`` must
+    yield exactly the batches after the first ``k`` of ``epoch(generator)`` (a run stopped
+    inside an epoch continues with the batch a straight run trains next).
     """
 
     def batches_per_epoch(self) -> int:
         """Expected number of batches per epoch (progress bar total; may be an estimate)."""
         ...
 
-    def epoch(self, generator: torch.Generator) -> Iterator[PairBatch | WalkBatch]:
-        """Yield one epoch of batches (:class:`PairBatch`, or walk batches for CPU SGD)."""
+    def epoch(self, generator: torch.Generator, skip: int = 0) -> Iterator[PairBatch | WalkBatch]:
+        """Yield one epoch of batches (:class:`PairBatch`, or walk batches for CPU SGD),
+        less the first ``skip``: their random draws are made (or the stream advanced past
+        them) but they are not yielded."""
         ...
 
 
@@ -180,7 +184,7 @@ class PairTableSource:
     def batches_per_epoch(self) -> int:
         return -(-self.item_a.numel() // self.batch_size)
 
-    def epoch(self, generator: torch.Generator) -> Iterator[PairBatch]:
+    def epoch(self, generator: torch.Generator, skip: int = 0) -> Iterator[PairBatch]:
         n = self.item_a.numel()
         order = torch.randperm(n, generator=generator, device=self.device)
         a, b = self.item_a[order], self.item_b[order]
@@ -188,13 +192,15 @@ class PairTableSource:
             swap = torch.rand(n, generator=generator, device=self.device) < 0.5
             a, b = torch.where(swap, b, a), torch.where(swap, a, b)
         target = None if self.target is None else self.target[order]
-        for start in range(0, n, self.batch_size):
+        for index, start in enumerate(range(0, n, self.batch_size)):
             stop = min(start + self.batch_size, n)
-            center = a[start:stop]
+            negatives = self.sampler.sample((stop - start, self.negatives), generator)
+            if index < skip:  # drawn all the same: the later batches' negatives stay theirs
+                continue
             yield PairBatch(
-                center=center,
+                center=a[start:stop],
                 context=b[start:stop],
-                negatives=self.sampler.sample((stop - start, self.negatives), generator),
+                negatives=negatives,
                 target=None if target is None else target[start:stop],
                 progress=stop / n,
             )

@@ -1,14 +1,18 @@
-"""Per-epoch checkpoints, so an interrupted run resumes from its last finished epoch.
+"""Checkpoints after every epoch and at a stop, so an interrupted run resumes where it was.
 
 A checkpoint holds the model's and optimizers' state, the number of finished epochs, the
 global step and the seed of the next epoch's random stream. The engine seeds each epoch's
 generator from (seed, epoch), so a run resumed after epoch k replays epochs k+1.. exactly
-as a straight run would (bit-identical on CPU). A checkpoint is resumed only by the run it
-belongs to: it records a fingerprint of the training pairs (which carry the dataset, the
-split's seed and fraction, and the relation weights) and the settings that shape training;
-another dataset, split or setting is refused with an error naming what differs, never
-silently reused. Files are written to a temporary name and renamed, so a crash mid-write
-leaves the previous checkpoint intact.
+as a straight run would (bit-identical on CPU). A run stopped by a signal mid-epoch also
+records its place in the epoch (:class:`EpochPosition`): the resumed run redraws that
+epoch's random stream from its seed, passes over the batches already trained without
+training them, and goes on with the next one, so no pair is trained twice or skipped.
+
+A checkpoint is resumed only by the run it belongs to: it records a fingerprint of the
+training pairs (which carry the dataset, the split's seed and fraction, and the relation
+weights) and the settings that shape training; another dataset, split or setting is
+refused with an error naming what differs, never silently reused. Files are written to a
+temporary name and renamed, so a crash mid-write leaves the previous checkpoint intact.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +29,7 @@ from pydantic import BaseModel
 from torch import nn
 
 from recsys.data.dataset import PreparedDataset
+from recsys.training.device import resolve_device
 
 CHECKPOINT_NAME = "last.pt"
 
@@ -80,12 +85,37 @@ def epoch_seed(seed: int, epoch: int) -> int:
 
 
 @dataclass(frozen=True)
+class EpochPosition:
+    """How far into an epoch a stopped run got: what the rest of the epoch needs.
+
+    Attributes:
+        batches_done: batches of the epoch already trained (the resumed run skips them).
+        progress: fraction of the epoch trained (the learning-rate schedule reads it).
+        n_pairs, loss_sum, n_losses, seconds: the epoch's running totals (its statistics
+            then cover the whole epoch, not only the part after the stop).
+        device: the device type the epoch's batches were drawn on; a torch generator
+            draws another stream on another device, so the rest of the epoch must be
+            drawn there too.
+    """
+
+    batches_done: int = 0
+    progress: float = 0.0
+    n_pairs: int = 0
+    loss_sum: float = 0.0
+    n_losses: int = 0
+    seconds: float = 0.0
+    device: str = "cpu"
+
+
+@dataclass(frozen=True)
 class TrainingState:
-    """Where a resumed run continues: epochs already finished and the global step."""
+    """Where a resumed run continues: epochs already finished, the global step, the last
+    finished epoch's metrics, and the place in the next epoch when it stopped inside one."""
 
     epochs_done: int
     global_step: int
     metrics: dict[str, float]
+    in_epoch: EpochPosition | None = None
 
 
 def save_checkpoint(
@@ -108,6 +138,7 @@ def save_checkpoint(
         "epochs_done": state.epochs_done,
         "global_step": state.global_step,
         "metrics": state.metrics,
+        "in_epoch": None if state.in_epoch is None else asdict(state.in_epoch),
         "fingerprint": config_fingerprint(config),
         "settings": _training_settings(config),
         "data_fingerprint": data_key,
@@ -115,8 +146,11 @@ def save_checkpoint(
         "next_epoch_seed": epoch_seed(int(getattr(config, "seed", 0)), state.epochs_done),
     }
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    torch.save(payload, tmp)
-    tmp.replace(path)
+    try:
+        torch.save(payload, tmp)
+        tmp.replace(path)
+    finally:  # a second Ctrl-C during the write leaves the previous checkpoint, no litter
+        tmp.unlink(missing_ok=True)
     return path
 
 
@@ -147,6 +181,15 @@ def _read_checkpoint(
         named = ", ".join(f"{k} ({saved.get(k)!r} -> {now.get(k)!r})" for k in differing)
         raise CheckpointMismatch(
             f"checkpoint {path} was written with other settings: {named or 'unknown'}; {fresh}"
+        )
+    position = payload.get("in_epoch")
+    device = resolve_device(getattr(config, "device", "cpu")).type
+    if position is not None and position["device"] != device:
+        raise CheckpointMismatch(
+            f"checkpoint {path} stopped inside epoch {payload['epochs_done'] + 1} "
+            f"(batch {position['batches_done']}) on {position['device']}, and the rest of that "
+            f"epoch's batches must be drawn there too; resume it with -P "
+            f"device={position['device']}, or {fresh}"
         )
     return payload
 
@@ -187,8 +230,10 @@ def load_checkpoint(
         raise ValueError(f"checkpoint {path} holds {len(payload['optimizers'])} optimizers")
     for opt, opt_state in zip(optimizers, payload["optimizers"], strict=True):
         opt.load_state_dict(opt_state)
+    position = payload.get("in_epoch")
     return TrainingState(
         epochs_done=int(payload["epochs_done"]),
         global_step=int(payload["global_step"]),
         metrics=dict(payload["metrics"]),
+        in_epoch=None if position is None else EpochPosition(**position),
     )

@@ -7,12 +7,12 @@ they train on walks) and stay flat, so MLflow params and CLI options are one lev
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 import torch
 from pydantic import Field, model_validator
 
-from recsys.config import TrainerConfig, WalkConfig
+from recsys.config import TUNE_SUBSAMPLE, TUNE_WINDOW, TrainerConfig, TuneRange, WalkConfig
 from recsys.training.schedule import Schedule
 
 Optimizer = Literal["adam", "sgd"]
@@ -61,8 +61,9 @@ class EngineConfig(TrainerConfig):
     )
     checkpoint_dir: Path | None = Field(
         None,
-        description="folder for a checkpoint after every epoch; a run finding one there "
-        "resumes from it (same settings required)",
+        description="folder for a checkpoint after every epoch and at a stop (SIGTERM, "
+        "Ctrl-C: after the batch in progress); a run finding one there resumes from it, "
+        "mid-epoch from the next batch (same data and settings required)",
     )
     progress: bool = Field(True, description="show a tqdm progress bar per epoch")
     threads: int = Field(
@@ -101,8 +102,10 @@ class EngineConfig(TrainerConfig):
 class WindowConfig(EngineConfig, WalkConfig):
     """Engine settings plus walks and skip-gram windows (skip-gram, EGES, MF on sequences)."""
 
-    window: int = Field(5, ge=1, le=100, description="context window on each side of a product")
-    subsample: float = Field(
+    window: Annotated[int, TUNE_WINDOW] = Field(
+        5, ge=1, le=100, description="context window on each side of a product"
+    )
+    subsample: Annotated[float, TUNE_SUBSAMPLE] = Field(
         1e-3,
         ge=0,
         lt=1,
@@ -181,7 +184,9 @@ class SGDWindowConfig(WindowConfig):
         description="sgd: word2vec's step with lr per pair (on CPU straight from the walks); "
         "adam: SparseAdam on the tables, as the study (preset=study)",
     )
-    lr: float = Field(0.025, gt=0, le=10, description="peak learning rate (word2vec's 0.025)")
+    lr: Annotated[float, TuneRange(0.005, 0.2, log=True)] = Field(
+        0.025, gt=0, le=10, description="peak learning rate (word2vec's 0.025)"
+    )
     batch_size: int = Field(
         65536,
         ge=1,

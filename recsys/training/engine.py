@@ -15,10 +15,11 @@ the loss in the penalty.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,13 +29,13 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from recsys.callbacks import TrainingCallback
-from recsys.config import Device
 from recsys.cores import resolve_workers
 from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import ItemEmbeddings
 from recsys.evaluation.metrics import evaluate
 from recsys.training.batching import BatchSource, PairBatch, WalkBatch
 from recsys.training.checkpoint import (
+    EpochPosition,
     TrainingState,
     data_fingerprint,
     epoch_seed,
@@ -42,24 +43,14 @@ from recsys.training.checkpoint import (
     save_checkpoint,
 )
 from recsys.training.config import EngineConfig
+from recsys.training.device import resolve_device
 from recsys.training.early_stopping import EarlyStopping
 from recsys.training.monitor import SampledAuc
 from recsys.training.schedule import learning_rate
+from recsys.training.stop import pending_stop, raise_if_stop_requested, stops_at_batch_boundaries
 from recsys.typing import BoolMask
 
-
-def resolve_device(device: Device) -> torch.device:
-    """``auto`` -> cuda when available, else cpu; asking for cuda without one is an error.
-
-    Raises:
-        RuntimeError: ``device="cuda"`` on a machine without a usable GPU (no silent
-            fallback: a run meant for the GPU must not quietly take 100x longer).
-    """
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device='cuda' was asked for but no CUDA GPU is available; use cpu")
-    return torch.device(device)
+logger = logging.getLogger(__name__)
 
 
 class EmbeddingModel(nn.Module):
@@ -132,13 +123,15 @@ def _set_lr(optimizers: Sequence[torch.optim.Optimizer], lr: float) -> None:
 
 @dataclass(frozen=True)
 class EpochStats:
-    """What one epoch did: wall time (training only), pairs, batches, mean loss, next step."""
+    """What one epoch did: wall time (training only), pairs, batches, mean loss, next step;
+    ``stopped_at``: where a requested stop ended it early (None when it ran to its end)."""
 
     seconds: float
     n_pairs: int
     n_batches: int
     mean_loss: float
     end_step: int
+    stopped_at: EpochPosition | None = None
 
 
 def train_step(
@@ -179,11 +172,15 @@ def run_epoch(
     step: int = 0,
     callbacks: Sequence[TrainingCallback] = (),
     monitor: SampledAuc | None = None,
+    resume_at: EpochPosition | None = None,
 ) -> EpochStats:
     """Train one epoch: schedule, steps, loss checks, learning curve, progress bar.
 
     The epoch's randomness comes from a generator seeded with ``epoch_seed(config.seed,
-    epoch)``. Benchmarks call this directly (no evaluation, no callbacks).
+    epoch)``; ``resume_at`` continues an epoch a stop interrupted, from the next batch and
+    with its running totals. A stop requested meanwhile (:mod:`recsys.training.stop`) ends
+    the epoch after the batch in progress, and ``stopped_at`` says where. Benchmarks call
+    this directly (no evaluation, no callbacks).
 
     Raises:
         FloatingPointError: the loss stopped being finite (lower ``lr``).
@@ -191,16 +188,19 @@ def run_epoch(
     device = resolve_device(config.device)
     generator = torch.Generator(device=device)
     generator.manual_seed(epoch_seed(config.seed, epoch))
-    started = time.perf_counter()
-    epoch_progress, loss_sum, n_losses, n_batches, n_pairs = 0.0, 0.0, 0, 0, 0
+    done = resume_at or EpochPosition(device=device.type)
+    started = time.perf_counter() - done.seconds
+    epoch_progress, loss_sum, n_losses = done.progress, done.loss_sum, done.n_losses
+    n_batches, n_pairs, stopped = done.batches_done, done.n_pairs, False
     bar = tqdm(
         total=source.batches_per_epoch(),
+        initial=n_batches,
         desc=f"epoch {epoch + 1}/{config.epochs}",
         disable=not config.progress,
         unit="batch",
     )
     model.train()
-    for batch in source.epoch(generator):
+    for batch in source.epoch(generator, skip=done.batches_done):
         lr = learning_rate(config.schedule, config.lr, epoch, epoch_progress, config.epochs)
         loss = train_step(model, optimizers, batch, lr, config.optimizer)
         epoch_progress = batch.progress
@@ -230,13 +230,21 @@ def run_epoch(
             callback.on_batch_end(step, batch_metrics)
         bar.update(1)
         step += 1
+        if pending_stop() is not None:
+            stopped = True
+            break
     bar.close()
+    seconds = time.perf_counter() - started
+    position = EpochPosition(
+        n_batches, epoch_progress, n_pairs, loss_sum, n_losses, seconds, device.type
+    )
     return EpochStats(
-        seconds=time.perf_counter() - started,
+        seconds=seconds,
         n_pairs=n_pairs,
         n_batches=n_batches,
         mean_loss=loss_sum / max(n_losses, 1),
         end_step=step,
+        stopped_at=position if stopped else None,
     )
 
 
@@ -327,27 +335,53 @@ def _fit(
     step, metrics = state.global_step, state.metrics
     embeddings: ItemEmbeddings | None = None
     stopper = None if stop_on is None else EarlyStopping(stop_on, config.patience)
+    if state.in_epoch is not None and state.epochs_done < config.epochs:
+        logger.info(
+            "continuing epoch %d at batch %d (trained before the stop)",
+            state.epochs_done + 1,
+            state.in_epoch.batches_done + 1,
+        )
 
-    for epoch in range(state.epochs_done, config.epochs):
-        stats = run_epoch(model, source, optimizers, config, epoch, step, callbacks, monitor)
-        step = stats.end_step
-        model.eval()
-        embeddings = model.item_embeddings(known)
-        metrics = {
-            **evaluate(embeddings, data).metrics(),
-            "epoch_loss": stats.mean_loss,
-            "epoch_seconds": stats.seconds,
-            "pairs_per_second": stats.n_pairs / max(stats.seconds, 1e-9),
-        }
-        if stopper is not None:
-            metrics["early_stopping_auc"] = stopper.update(epoch, embeddings, metrics)
-        for callback in callbacks:
-            callback.on_epoch_end(epoch, metrics, embeddings)
-        if config.checkpoint_dir is not None:
-            state = TrainingState(epochs_done=epoch + 1, global_step=step, metrics=metrics)
-            save_checkpoint(config.checkpoint_dir, model, optimizers, state, config, data_key)
-        if stopper is not None and stopper.should_stop(epoch):
-            break
+    # With a checkpoint folder, a stop (SIGTERM, Ctrl-C) waits for the batch in progress
+    # and the checkpoint saved then holds every batch trained so far.
+    checkpoints = config.checkpoint_dir
+    with stops_at_batch_boundaries() if checkpoints is not None else nullcontext():
+        for epoch in range(state.epochs_done, config.epochs):
+            resume_at = state.in_epoch if epoch == state.epochs_done else None
+            stats = run_epoch(
+                model, source, optimizers, config, epoch, step, callbacks, monitor, resume_at
+            )
+            step = stats.end_step
+            if stats.stopped_at is not None:  # only ever with a checkpoint folder
+                assert checkpoints is not None
+                state = TrainingState(epoch, step, metrics, stats.stopped_at)
+                path = save_checkpoint(checkpoints, model, optimizers, state, config, data_key)
+                logger.warning(
+                    "stopped after batch %d of epoch %d; checkpoint %s holds it: run the same "
+                    "command again to continue from the next batch",
+                    stats.n_batches,
+                    epoch + 1,
+                    path,
+                )
+                raise_if_stop_requested()
+            model.eval()
+            embeddings = model.item_embeddings(known)
+            metrics = {
+                **evaluate(embeddings, data).metrics(),
+                "epoch_loss": stats.mean_loss,
+                "epoch_seconds": stats.seconds,
+                "pairs_per_second": stats.n_pairs / max(stats.seconds, 1e-9),
+            }
+            if stopper is not None:
+                metrics["early_stopping_auc"] = stopper.update(epoch, embeddings, metrics)
+            for callback in callbacks:
+                callback.on_epoch_end(epoch, metrics, embeddings)
+            if checkpoints is not None:
+                state = TrainingState(epochs_done=epoch + 1, global_step=step, metrics=metrics)
+                save_checkpoint(checkpoints, model, optimizers, state, config, data_key)
+                raise_if_stop_requested()
+            if stopper is not None and stopper.should_stop(epoch):
+                break
 
     if stopper is not None and stopper.best_embeddings is not None:
         embeddings = stopper.best_embeddings

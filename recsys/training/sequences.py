@@ -201,8 +201,9 @@ class WindowPairSource:
         order = torch.randperm(center.numel(), generator=generator, device=self.device)
         return center[order], context[order]
 
-    def epoch(self, generator: torch.Generator) -> Iterator[PairBatch]:
+    def epoch(self, generator: torch.Generator, skip: int = 0) -> Iterator[PairBatch]:
         n_walks = self.walks.shape[0]
+        index = 0  # batches so far; the first ``skip`` are drawn and not yielded
         walk_order = torch.randperm(n_walks, generator=generator, device=self.device)
         pending_center = torch.empty(0, dtype=torch.int64, device=self.device)
         pending_context = torch.empty(0, dtype=torch.int64, device=self.device)
@@ -221,10 +222,14 @@ class WindowPairSource:
                 end = min(offset + self.batch_size, n_full)
                 # Progress by walks consumed, interpolated over the chunk's batches.
                 progress = (start + (stop - start) * end / max(n_full, 1)) / n_walks
+                negatives = self.sampler.sample((end - offset, self.negatives), generator)
+                index += 1
+                if index <= skip:
+                    continue
                 yield PairBatch(
                     center=center[offset:end],
                     context=context[offset:end],
-                    negatives=self.sampler.sample((end - offset, self.negatives), generator),
+                    negatives=negatives,
                     target=None,
                     progress=min(progress, 1.0),
                 )

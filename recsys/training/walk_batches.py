@@ -220,12 +220,15 @@ class WalkBatchSource:
     def batches_per_epoch(self) -> int:
         return max(1, -(-self.walks.shape[0] // self.walks_per_batch))
 
-    def epoch(self, generator: torch.Generator) -> Iterator[WalkBatch]:
+    def epoch(self, generator: torch.Generator, skip: int = 0) -> Iterator[WalkBatch]:
         seed = int(torch.randint(0, 2**62, (1,), generator=generator).item())
         rng = np.random.default_rng(seed)
         n_walks = self.walks.shape[0]
         order = rng.permutation(n_walks)
-        for start in range(0, n_walks, self.walks_per_batch):
+        for index, start in enumerate(range(0, n_walks, self.walks_per_batch)):
+            batch_seed = int(rng.integers(0, 2**62))  # a skipped batch only advances rng
+            if index < skip:
+                continue
             stop = min(start + self.walks_per_batch, n_walks)
             walks = self.walks[np.sort(order[start:stop])]
             keep, reach, negatives, drop_id, n_pairs = draw_walk_batch(
@@ -235,7 +238,7 @@ class WalkBatchSource:
                 self.window,
                 self.reduced_window,
                 self.negatives,
-                int(rng.integers(0, 2**62)),
+                batch_seed,
                 self.drop_prob,
             )
             yield WalkBatch(walks, keep, reach, negatives, drop_id, int(n_pairs), stop / n_walks)

@@ -25,6 +25,7 @@ from recsys.tracking.leaderboard.rows import (
     canonical_dataset,
     check_rank_by,
     order_datasets,
+    reference_rows,
 )
 from recsys.tracking.leaderboard.tables import format_html, format_markdown, format_text
 from recsys.tracking.names import KIND_LEADERBOARD, TAG_KIND, TAG_SEED_GROUP
@@ -62,6 +63,11 @@ def test_datasets_order_study_first_then_alphabetical() -> None:
     ]
     assert canonical_dataset("/x/meta_Electronics.json.gz") == "electronics"
     assert canonical_dataset("synthetic-electronics") == "synthetic-electronics"
+    # A twin of a real file is synthetic: not that file, and no reference numbers.
+    twin = "synthetic-like:/x/meta_Electronics.json.gz:10"
+    assert canonical_dataset(twin) == "synthetic-like-meta_electronics-x10"
+    assert reference_rows(twin) == [] and reference_rows("/x/meta_Electronics.json.gz") != []
+    assert names.dataset_label("synthetic-like:/x/Music0601.txt") == "synthetic-like-Music0601.txt"
 
 
 def test_filter_string_selects_finished_runs_of_a_dataset() -> None:

@@ -104,6 +104,15 @@ def test_popularity_run_logs_tags_params_metrics_figures_and_model(
     assert metrics["data.train_pairs"] == len(planted_dataset.train)
     assert 0 < metrics["data.seen_share"] < 1 and 0 < metrics["data.clustering"] < 1
     assert len(client.get_metric_history(run_id, "data.products")) == 1
+    # The descriptive ones also as params, 3 significant digits, for filtering runs.
+    assert params["data.products"] == "500"
+    assert params["data.seen_share"] == f"{metrics['data.seen_share']:.3g}"
+    assert "data.train_pairs" not in params and "data.clustering_sampled_nodes" not in params
+    found = client.search_runs(
+        [logged.info.experiment_id],
+        f"params.`data.seen_share` = '{metrics['data.seen_share']:.3g}'",
+    )
+    assert [r.info.run_id for r in found] == [run_id]
 
     artifacts = {a.path for a in client.list_artifacts(run_id, names.ARTIFACT_FIGURES_DIR)}
     assert artifacts == {

@@ -60,7 +60,8 @@ class Catalog:
 
 def build_tree(spec: SyntheticPreset, n_products: int, rng: np.random.Generator) -> CategoryTree:
     """A three-level tree below the root whose leaf count grows with the product count."""
-    n_level1 = min(len(spec.level1_names), max(6, round(n_products / 2000)))
+    wanted = spec.level1_count or max(6, round(n_products / 2000))
+    n_level1 = min(len(spec.level1_names), wanted)
     n_leaves = max(2 * n_level1, round(n_products / PRODUCTS_PER_LEAF))
     level1 = list(spec.level1_names[:n_level1])
     leaves_per_l1 = 1 + rng.multinomial(n_leaves - n_level1, rng.dirichlet(np.full(n_level1, 2.0)))

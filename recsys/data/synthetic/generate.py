@@ -13,6 +13,7 @@ Two kinds of records are written, sorted by asin as the real files are:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Iterator
@@ -21,9 +22,16 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from recsys.data.synthetic.calibrate import calibrate, name_relations
 from recsys.data.synthetic.catalog import Catalog, build_catalog
 from recsys.data.synthetic.names import TITLE_ADJECTIVES, TITLE_NOUNS
-from recsys.data.synthetic.presets import Sizes, SyntheticPreset, get_preset, resolve_sizes
+from recsys.data.synthetic.presets import (
+    PRESETS,
+    Sizes,
+    SyntheticPreset,
+    get_preset,
+    resolve_sizes,
+)
 from recsys.data.synthetic.relations import (
     ALSO_BOUGHT_CODE,
     ALSO_VIEWED_CODE,
@@ -31,6 +39,7 @@ from recsys.data.synthetic.relations import (
     build_relations,
 )
 from recsys.data.synthetic.sampling import ALSO_BOUGHT, ALSO_VIEWED, Blocks, draw_targets
+from recsys.data.synthetic.shaped import build_shaped_graph, draw_degrees
 from recsys.data.synthetic.writer import (
     CHUNK_RECORDS,
     RecordColumns,
@@ -44,26 +53,46 @@ from recsys.data.synthetic.writer import (
 
 logger = logging.getLogger(__name__)
 
-PRICE_MISSING_SHARE = 0.12  # real records often lack a price
-SALES_RANK_MISSING_SHARE = 0.08
 FAILING_KIND_SHARES = (0.5, 0.3, 0.2)  # no related / < 2 also_bought / no title
 PROGRESS_MIN_RECORDS = 100_000
 
 
 def default_file_name(preset: str, scale: float, seed: int) -> str:
-    """File name used when ``path`` is a directory."""
-    return f"meta_synthetic-{preset}_scale{scale:g}_seed{seed}.json.gz"
+    """File name used when ``path`` is a directory; a preset with a fitted shape adds the
+    shape's digest, so a file made before a re-fit is never taken for a new one."""
+    spec = PRESETS.get(preset)
+    shape = f"_shape-{spec.shape.digest()}" if spec is not None and spec.shape else ""
+    return f"meta_synthetic-{preset}_scale{scale:g}_seed{seed}{shape}.json.gz"
+
+
+def draw_lists(
+    spec: SyntheticPreset, sizes: Sizes, rng: np.random.Generator, progress: bool = False
+) -> tuple[Catalog, np.ndarray, RelationLists]:
+    """The catalog, the sorted product ids with a kept record, and their related lists."""
+    catalog = build_catalog(spec, sizes.n_products, rng)
+    records = np.sort(rng.choice(sizes.n_products, sizes.n_kept, replace=False)).astype(np.int32)
+    if spec.shape is None:
+        lists = build_relations(catalog, spec, sizes, records, rng, progress=progress)
+    else:
+        catalog, lists = build_shaped_relations(catalog, spec, sizes, records, rng)
+    return catalog, records, lists
 
 
 def write_synthetic_metadata(
-    path: Path, preset: str, scale: float | None, seed: int, *, progress: bool | None = None
+    path: Path,
+    preset: str | SyntheticPreset,
+    scale: float | None,
+    seed: int,
+    *,
+    progress: bool | None = None,
 ) -> Path:
     """Write a synthetic metadata file in the 2014 per-category format.
 
     Args:
         path: the ``.json.gz`` file to write (replaced atomically), or an existing
             directory to write ``default_file_name(...)`` into.
-        preset: "small", "electronics" or "books" (``presets.PRESETS``).
+        preset: "small", "electronics" or "books" (``presets.PRESETS``), or a preset
+            itself (a twin's, ``twin.py``; then ``path`` must name the file).
         scale: multiplies the preset's study-sized counts; ``None`` = the preset's default
             (1.0 for electronics / books, 0.01 for small).
         seed: the file is byte-identical for the same (preset, scale, seed).
@@ -75,23 +104,24 @@ def write_synthetic_metadata(
     Raises:
         ValueError: unknown preset, scale out of range, or a negative seed.
     """
-    spec = get_preset(preset)
+    spec = get_preset(preset) if isinstance(preset, str) else preset
+    label = preset if isinstance(preset, str) else spec.root
     scale, sizes = resolve_sizes(spec, scale)
     if seed < 0:
         raise ValueError(f"seed must be >= 0, got {seed}")
     path = Path(path)
     if path.is_dir():
+        if not isinstance(preset, str):
+            raise ValueError(f"{path} is a directory; name the file to write the twin to")
         path = path / default_file_name(preset, scale, seed)
     n_records = sizes.n_kept + sizes.n_failing
     show = n_records >= PROGRESS_MIN_RECORDS if progress is None else progress
     started = time.perf_counter()
     rng = np.random.default_rng(seed)
-    catalog = build_catalog(spec, sizes.n_products, rng)
-    records = np.sort(rng.choice(sizes.n_products, sizes.n_kept, replace=False)).astype(np.int32)
-    lists = build_relations(catalog, spec, sizes, records, rng, progress=show)
+    catalog, records, lists = draw_lists(spec, sizes, rng, progress=show)
     logger.info(
         "synthetic %s scale %g: %d products, %d list entries drawn in %.1f s",
-        preset, scale, sizes.n_products, lists.src.shape[0], time.perf_counter() - started,
+        label, scale, sizes.n_products, lists.src.shape[0], time.perf_counter() - started,
     )  # fmt: skip
     proxy, failing_kind, failing_lists = _failing_records(catalog, sizes, rng)
     record_ids = np.concatenate([records, sizes.n_products + np.arange(sizes.n_failing)])
@@ -111,6 +141,21 @@ def write_synthetic_metadata(
     bar.close()
     logger.info("wrote %s (%d records) in %.1f s", path, n_records, time.perf_counter() - started)
     return path
+
+
+def build_shaped_relations(
+    catalog: Catalog, spec: SyntheticPreset, sizes: Sizes, records: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[Catalog, RelationLists]:  # fmt: skip
+    """Exact-degree lists of a preset with a fitted shape; the catalog's popularity
+    becomes the drawn degree (sales ranks and failing records follow it)."""
+    if spec.shape is None:
+        raise ValueError(f"preset {spec.root!r} has no graph shape")
+    degree = draw_degrees(spec.shape, sizes, records, rng)
+    catalog = dataclasses.replace(catalog, popularity=degree.astype(np.float64) + 0.5)
+    graph = build_shaped_graph(catalog, spec, sizes, records, degree, rng)
+    graph = calibrate(graph, catalog, spec, sizes, records, degree, rng)
+    return catalog, name_relations(graph, spec, sizes.n_products, rng)
 
 
 def _failing_records(
@@ -176,6 +221,15 @@ def _titles(
     ]
 
 
+def _category_depth(spec: SyntheticPreset, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Levels below the root each record's category path names (3 unless the preset
+    says fewer for some)."""
+    if spec.category_shares == (1.0, 1.0, 1.0):
+        return np.full(n, 3, dtype=np.int64)
+    u = rng.random(n)
+    return (u[:, None] < np.asarray(spec.category_shares)[None, :]).sum(axis=1)
+
+
 def _lines(
     spec: SyntheticPreset,
     catalog: Catalog,
@@ -199,8 +253,9 @@ def _lines(
     noisy_popularity = catalog.popularity[proxy] * rng.lognormal(0.0, 0.5, n)
     sales_rank = np.empty(n, dtype=np.int64)
     sales_rank[np.argsort(-noisy_popularity, kind="stable")] = np.arange(1, n + 1)
-    sales_rank[rng.random(n) < SALES_RANK_MISSING_SHARE] = 0
-    price = np.where(rng.random(n) < PRICE_MISSING_SHARE, np.nan, catalog.price[proxy])
+    sales_rank[rng.random(n) < spec.sales_rank_missing_share] = 0
+    price = np.where(rng.random(n) < spec.price_missing_share, np.nan, catalog.price[proxy])
+    depth = _category_depth(spec, n, rng)
     brand_shown = rng.random(n) >= spec.brand_empty_share
     keys = entries.src * 3 + entries.relation  # sorted
     for begin in range(0, n, CHUNK_RECORDS):
@@ -228,7 +283,10 @@ def _lines(
             price=price[rows],
             image=random_image_names(ids.shape[0], rng).astype("U11").tolist(),
             sales_rank=sales_rank[rows],
-            category_path=[leaf_paths[leaf] for leaf in catalog.leaf[prox].tolist()],
+            category_path=[
+                leaf_paths[leaf][: 1 + d]
+                for leaf, d in zip(catalog.leaf[prox].tolist(), depth[rows].tolist(), strict=True)
+            ],
             brand=brand,
         )
         related = iter_related(list_ptr, dst_asins, ~no_related[rows])

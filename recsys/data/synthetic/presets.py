@@ -13,6 +13,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from recsys.data.synthetic.fitted import BOOKS_SHAPE, ELECTRONICS_SHAPE
+from recsys.data.synthetic.shape import GraphShape
+
 
 @dataclass(frozen=True)
 class SyntheticPreset:
@@ -37,7 +40,16 @@ class SyntheticPreset:
         obscure_share: share of kept records, the least popular, whose only related list
             is two also_bought products. They are in few pairs, so some are unseen after
             the split: the cold-start slice (real Digital Music: 1% of kept records are in
-            2 pairs, 5% in <= 4).
+            2 pairs, 5% in <= 4). Unused with a ``shape``.
+        shape: fitted graph knobs (``shape.py``): exact-degree lists with neighbour pairs and
+            local pairing (``shaped.py``); None draws lists by popularity
+            (``relations.py``).
+        level1_count: level-1 categories; None: one per 2,000 products, 6 to all names.
+        price_missing_share: share of records without a price (real files: 0-20%).
+        sales_rank_missing_share: share of records without a sales rank.
+        category_shares: share of records whose category path has at least 1, 2 and 3
+            levels below the root (the Books head's records mostly name only "Books").
+        max_scale: the largest scale allowed (a twin of a small sample goes to 1000).
     """
 
     root: str
@@ -52,6 +64,12 @@ class SyntheticPreset:
     brand_suffixes: tuple[str, ...]
     relation_shares: tuple[float, float, float]
     obscure_share: float
+    shape: GraphShape | None = None
+    level1_count: int | None = None
+    price_missing_share: float = 0.12
+    sales_rank_missing_share: float = 0.08
+    category_shares: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    max_scale: float = 4.0
 
 
 ELECTRONICS_LEVEL1 = (
@@ -115,29 +133,36 @@ _ELECTRONICS = SyntheticPreset(
     obscure_share=0.08,
 )
 
+_BOOKS = SyntheticPreset(
+    root="Books",
+    n_products=1_948_370,
+    n_pairs=26_596_848,
+    n_records=2_370_585,
+    default_scale=1.0,
+    metadata_share=0.39,
+    brand_empty_share=0.5,
+    level1_names=BOOKS_LEVEL1,
+    asin_style="isbn",
+    brand_suffixes=(" Press", " Books", " Publishing", " House"),
+    relation_shares=(0.03, 0.82, 0.15),
+    obscure_share=0.08,
+)
+
 PRESETS: dict[str, SyntheticPreset] = {
-    "electronics": _ELECTRONICS,
+    # The study's sizes with the Digital Music sample's graph shape (degree laws,
+    # clustering, share of pairs within one category; benchmarks/fit_presets.py).
+    "electronics": replace(_ELECTRONICS, shape=ELECTRONICS_SHAPE),
     # Electronics in shape, 1% in size: ~4.2k products / ~40k pairs, so the whole default
     # pipeline (prepare, walks, every method) runs in minutes on 2 cores. A quarter of its
     # records are obscure, so even this small split has a cold-start slice to measure.
     "small": replace(_ELECTRONICS, default_scale=0.01, obscure_share=0.35),
-    "books": SyntheticPreset(
-        root="Books",
-        n_products=1_948_370,
-        n_pairs=26_596_848,
-        n_records=2_370_585,
-        default_scale=1.0,
-        metadata_share=0.39,
-        brand_empty_share=0.5,
-        level1_names=BOOKS_LEVEL1,
-        asin_style="isbn",
-        brand_suffixes=(" Press", " Books", " Publishing", " House"),
-        relation_shares=(0.03, 0.82, 0.15),
-        obscure_share=0.08,
-    ),
+    "books": replace(_BOOKS, shape=BOOKS_SHAPE),  # the Books head's graph shape
+    # The first generator's lists (popularity draws; 9-11% degree-1 products, 97% of
+    # validation pairs seen): what the figures measured before the re-calibration used.
+    "electronics-v1": _ELECTRONICS,
+    "books-v1": _BOOKS,
 }
 
-MAX_SCALE = 4.0
 MIN_PRODUCTS = 200
 
 
@@ -165,12 +190,12 @@ def resolve_sizes(spec: SyntheticPreset, scale: float | None) -> tuple[float, Si
     """Scale the preset's counts; ``None`` means the preset's default scale.
 
     Raises:
-        ValueError: scale is not positive, above ``MAX_SCALE``, or so small that fewer
-            than ``MIN_PRODUCTS`` products would remain.
+        ValueError: scale is not positive, above ``spec.max_scale``, or so small that
+            fewer than ``MIN_PRODUCTS`` products would remain.
     """
     scale = spec.default_scale if scale is None else float(scale)
-    if not np.isfinite(scale) or scale <= 0 or scale > MAX_SCALE:
-        raise ValueError(f"scale must be in (0, {MAX_SCALE}], got {scale}")
+    if not np.isfinite(scale) or scale <= 0 or scale > spec.max_scale:
+        raise ValueError(f"scale must be in (0, {spec.max_scale:g}], got {scale:g}")
     n_products = round(spec.n_products * scale)
     if n_products < MIN_PRODUCTS:
         raise ValueError(

@@ -18,7 +18,7 @@ from scipy.stats import t as t_dist
 
 from recsys.methods import BASELINE_METHODS
 from recsys.tracking import names
-from recsys.tracking.names import KIND_LEADERBOARD, TAG_KIND, TAG_SEED_GROUP
+from recsys.tracking.names import TAG_KIND, TAG_SEED_GROUP
 
 PRIMARY_DATASETS = ("electronics", "books")  # shown first, in this order
 
@@ -74,6 +74,7 @@ class LeaderboardRow:
     seed_group: str = ""  # runs of one `recsys main --seeds N` job and method share it
     n_seeds: int = 1  # runs averaged into this row
     spread: dict[str, float] = field(default_factory=dict)  # metric -> sd over seeds
+    tuned: bool = False  # trained with a tuning study's best settings (recsys.tuned=true)
 
     @property
     def is_reference(self) -> bool:
@@ -86,8 +87,10 @@ class LeaderboardRow:
 
     @property
     def label(self) -> str:
-        """The method as shown: ``mf (binary)``, ``side_info (learned)``, ``skipgram``."""
-        return f"{self.method} ({self.variant})" if self.variant else self.method
+        """The method as shown: ``mf (binary)``, ``side_info (learned)``, ``skipgram``,
+        ``skipgram (tuned)``, ``mf (binary, tuned)``."""
+        notes = [n for n in (self.variant, "tuned" if self.tuned else "") if n]
+        return f"{self.method} ({', '.join(notes)})" if notes else self.method
 
     def value(self, metric: str) -> float | None:
         """The metric's value (the AUC fields for reference rows), None when not logged."""
@@ -191,6 +194,7 @@ def row_from_run(
         run_id=run_id,
         values=values,
         seed_group=tags.get(TAG_SEED_GROUP, ""),
+        tuned=tags.get(names.TAG_TUNED) == "true",
     )
 
 
@@ -247,18 +251,20 @@ def merge_seed_groups(rows: Iterable[LeaderboardRow]) -> list[LeaderboardRow]:
 def best_per_method(
     rows: Iterable[LeaderboardRow], rank_by: str = DEFAULT_RANK_BY
 ) -> list[LeaderboardRow]:
-    """Keep each (method, variant)'s row with the highest ``rank_by``; rank them by it.
+    """Keep each (method, variant, tuned)'s row with the highest ``rank_by``; rank them by it.
+
+    Tuned and default runs of a method are separate rows, side by side.
 
     Rows without the metric cannot be ranked and are dropped. Equal values keep the first
     row seen, so the order of the input (newest first, from search_runs) breaks them. A
     row whose 95% interval of ``rank_by`` overlaps the leader's is marked ``tied``.
     """
-    best: dict[tuple[str, str], LeaderboardRow] = {}
+    best: dict[tuple[str, str, str], LeaderboardRow] = {}
     for row in rows:
         value = row.value(rank_by)
         if value is None:
             continue
-        key = (row.method, row.variant)
+        key = (row.method, row.variant, str(row.tuned))
         if key not in best or value > (best[key].value(rank_by) or -math.inf):
             best[key] = row
     ranked = sorted(best.values(), key=lambda r: (-(r.value(rank_by) or 0.0), r.label))
@@ -291,13 +297,14 @@ def build_leaderboard(
 ) -> Leaderboard:
     """Group (run_id, tags, metrics) records by dataset and rank each dataset's methods.
 
-    Leaderboard runs and runs without a method tag are skipped here too, so the function is
-    safe on any list of runs, not only on the filtered result of :func:`fetch_method_runs`.
+    Runs of a kind (leaderboard reports, job parents, tuning trials scored on an inner
+    split) and runs without a method tag are skipped here too, so the function is safe on
+    any list of runs, not only on the filtered result of :func:`fetch_method_runs`.
     """
     by_dataset: dict[str, list[LeaderboardRow]] = {}
     statistics: dict[str, dict[str, float]] = {}
     for run_id, tags, metrics in runs:
-        if tags.get(TAG_KIND) == KIND_LEADERBOARD or names.TAG_METHOD not in tags:
+        if TAG_KIND in tags or names.TAG_METHOD not in tags:
             continue
         dataset = tags.get(names.TAG_DATASET, "unknown")
         by_dataset.setdefault(dataset, []).append(row_from_run(run_id, tags, metrics))

@@ -12,11 +12,8 @@ lists the failures so the caller can exit non-zero.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import time
-import traceback
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,21 +24,15 @@ from mlflow.exceptions import MlflowException
 from recsys.config import DataConfig
 from recsys.methods import get_method, method_names
 from recsys.tracking import names
-from recsys.tracking.experiments import resolve_experiment_id
 from recsys.tracking.leaderboard.report import publish_leaderboard
-from recsys.tracking.main.summary import (
-    ERROR_ARTIFACT,
-    TAG_ERROR,
-    MainJobResult,
-    MethodOutcome,
-    log_summary,
-)
+from recsys.tracking.main.summary import MainJobResult, MethodOutcome, log_summary
 from recsys.tracking.names import KIND_MAIN, TAG_KIND, TAG_MAIN_RUN, TAG_SEED_GROUP
 from recsys.tracking.params import ParameterError, build_config, flat_fields, split_assignment
-from recsys.tracking.run import PROJECT_RUN_ENV, prepare, run_method, validate_params
+from recsys.tracking.parent import mark_run_failed, start_parent_run, without_project_run
+from recsys.tracking.run import prepare, run_method, validate_params
 from recsys.tracking.server import check_tracking_uri
+from recsys.tracking.signals import stopped_runs_end_killed
 
-MAX_TAG_CHARS = 4000  # stay well under MLflow's tag value limit
 DEFAULT_DATASET = "synthetic-small"
 
 
@@ -117,8 +108,10 @@ def method_params(
     methods: Sequence[str],
     dataset: str,
     overrides: Mapping[str | None, Mapping[str, str]],
+    tuned: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Each method's flat params: dataset, then shared and own overrides (over its defaults).
+    """Each method's flat params: dataset, tuned settings (``--tuned``), then shared and own
+    overrides (over its defaults).
 
     A shared ``key=value`` goes to every chosen method whose schema (or DataConfig) has
     ``key``; one that no chosen method has is an error, so a typo is not silently dropped.
@@ -138,24 +131,11 @@ def method_params(
     params: dict[str, dict[str, Any]] = {}
     for m in methods:
         values: dict[str, Any] = {"dataset": dataset}
+        values.update((tuned or {}).get(m, {}))
         values.update({k: v for k, v in shared.items() if k in accepted[m]})
         values.update(overrides.get(m, {}))
         params[m] = values
     return params
-
-
-@contextlib.contextmanager
-def _without_project_run() -> Iterator[None]:
-    """Hide ``MLFLOW_RUN_ID`` while methods run, so each gets its own run, not the parent's.
-
-    ``mlflow run`` sets it for the entry point; ``run_method`` logs into it when present.
-    """
-    saved = os.environ.pop(PROJECT_RUN_ENV, None)
-    try:
-        yield
-    finally:
-        if saved is not None:
-            os.environ[PROJECT_RUN_ENV] = saved
 
 
 def _start_parent(client: MlflowClient, dataset: str, methods: Sequence[str]) -> tuple[str, bool]:
@@ -166,14 +146,7 @@ def _start_parent(client: MlflowClient, dataset: str, methods: Sequence[str]) ->
         "recsys.methods": ",".join(methods),
         names.TAG_RUN_NAME: f"main on {names.dataset_label(dataset)}",
     }
-    project_run = os.environ.get(PROJECT_RUN_ENV)
-    if project_run:
-        for key, value in tags.items():
-            if key != names.TAG_RUN_NAME:
-                client.set_tag(project_run, key, value)
-        return project_run, False
-    experiment_id = resolve_experiment_id(client, names.experiment_name(dataset))
-    return client.create_run(experiment_id, tags=tags).info.run_id, True
+    return start_parent_run(client, dataset, tags)
 
 
 def _record_failure(
@@ -193,10 +166,7 @@ def _record_failure(
             names.TAG_RUN_NAME: names.run_name(method, "", dataset),
         }
         run_id = client.create_run(experiment, tags=tags).info.run_id
-    message = f"{type(error).__name__}: {error}"
-    client.set_tag(run_id, TAG_ERROR, message[:MAX_TAG_CHARS])
-    client.log_text(run_id, "".join(traceback.format_exception(error)), ERROR_ARTIFACT)
-    client.set_terminated(run_id, status="FAILED")
+    mark_run_failed(client, run_id, error)
     return run_id
 
 
@@ -223,6 +193,8 @@ def run_main_job(
     progress: bool = True,
     echo: Callable[[str], None] = print,
     runner: Callable[..., str] = run_method,
+    tuned: bool = False,
+    storage: str | None = None,
 ) -> MainJobResult:
     """Prepare ``dataset``, run every method as its own tracked run, then the leaderboard.
 
@@ -236,6 +208,9 @@ def run_main_job(
         progress: progress bars and stage messages (on stderr) for every method.
         echo: where stage messages go.
         runner: what trains one method (``run_method``; tests pass a failing one).
+        tuned: each method with its tuning study's best settings on ``dataset``
+            (:mod:`recsys.tracking.main.tuned`), defaults where it has none.
+        storage: the studies' storage (default: ``optuna.db`` beside the tracking store).
 
     Returns:
         Every method's outcome; ``result.ok`` is False when any method or the
@@ -244,13 +219,25 @@ def run_main_job(
     Raises:
         ParameterError: bad methods or params, before any work starts.
         TrackingServerError: the store is unusable, before any work starts.
+        StudyError: with ``tuned``, the studies' storage is unusable, before any work.
     """
     chosen = list(methods) if methods else method_names()
     params = method_params(chosen, dataset, overrides or {None: {}})
-    repeats = {m: seeded_params(m, params[m], seeds) for m in chosen}
     for m in chosen:  # every typo fails now, not after an hour of the first methods
         validate_params(m, params[m])
     uri = check_tracking_uri(tracking_uri)
+    tuned_tags: dict[str, dict[str, str]] = {}
+    if tuned:
+        from recsys.tracking.main.tuned import find_tuned, tuned_run_tags  # loads optuna
+        from recsys.tracking.tuning.storage import default_storage_url
+
+        storage_url = storage or default_storage_url(uri)
+        found = find_tuned(chosen, dataset, storage_url, echo)
+        settings = {m: found[m].params for m in found}
+        params = method_params(chosen, dataset, overrides or {None: {}}, settings)
+        for m in found:
+            tuned_tags[m] = tuned_run_tags(m, params[m], found[m], storage_url)
+    repeats = {m: seeded_params(m, params[m], seeds) for m in chosen}
     mlflow.set_tracking_uri(uri)
     client = MlflowClient(uri)
 
@@ -259,42 +246,66 @@ def run_main_job(
     echo(f"Preparing {dataset} ...")
     prepare(build_config(DataConfig, data_params, "the dataset"))
 
-    parent_run_id, owns_parent = _start_parent(client, dataset, chosen)
+    # SIGTERM / Ctrl-C from here on end the parent KILLED, naming the signal, as they end
+    # the method run in progress (run_method's own handler, nested inside this one).
+    with stopped_runs_end_killed(client) as register:
+        parent_run_id, owns_parent = _start_parent(client, dataset, chosen)
+        job = (client, runner, repeats, dataset, uri, parent_run_id, echo, progress, tuned_tags)
+        if not owns_parent:  # `mlflow run`'s run: its launcher ends it
+            return _run_methods(*job)
+        register(parent_run_id)
+        try:
+            result = _run_methods(*job)
+        except Exception:
+            client.set_terminated(parent_run_id, status="FAILED")
+            raise
+    client.set_terminated(parent_run_id, status="FINISHED" if result.ok else "FAILED")
+    return result
+
+
+def _run_methods(
+    client: MlflowClient,
+    runner: Callable[..., str],
+    repeats: Mapping[str, Sequence[dict[str, Any]]],
+    dataset: str,
+    uri: str,
+    parent_run_id: str,
+    echo: Callable[[str], None],
+    progress: bool,
+    tuned_tags: Mapping[str, Mapping[str, str]],
+) -> MainJobResult:
+    """Every method's runs (``repeats``: method -> params of each run) under the parent,
+    then the leaderboard and the summary."""
+    chosen = list(repeats)
     echo(f"Main run {parent_run_id} on {uri}: {len(chosen)} method(s): {', '.join(chosen)}")
     outcomes: list[MethodOutcome] = []
-    try:
-        for index, m in enumerate(chosen, start=1):
-            for run_params in repeats[m]:
-                seed = f" seed {run_params['seed']}" if len(repeats[m]) > 1 else ""
-                echo(f"[{index}/{len(chosen)}] {m}{seed} ...")
-                last = _run_one(
-                    client, runner, m, run_params, dataset, uri, parent_run_id, progress
-                )
-                outcomes.append(last)
-                if len(repeats[m]) > 1 and last.run_id is not None:
-                    client.set_tag(last.run_id, TAG_SEED_GROUP, f"{parent_run_id}/{m}")
-                echo(
-                    f"[{index}/{len(chosen)}] {m}{seed}: {last.status} in {last.minutes:.2f} min"
-                    + (f" ({last.error})" if last.error else "")
-                )
-        leaderboard, leaderboard_error = None, ""
-        try:
-            leaderboard = publish_leaderboard(
-                client,
-                dataset,
-                parent_run_id=parent_run_id,
-                experiment_id=client.get_run(parent_run_id).info.experiment_id,
+    for index, m in enumerate(chosen, start=1):
+        for run_params in repeats[m]:
+            seed = f" seed {run_params['seed']}" if len(repeats[m]) > 1 else ""
+            echo(f"[{index}/{len(chosen)}] {m}{seed} ...")
+            last = _run_one(
+                client, runner, m, run_params, dataset, uri, parent_run_id, progress,
+                tuned_tags.get(m, {}),
+            )  # fmt: skip
+            outcomes.append(last)
+            if len(repeats[m]) > 1 and last.run_id is not None:
+                client.set_tag(last.run_id, TAG_SEED_GROUP, f"{parent_run_id}/{m}")
+            echo(
+                f"[{index}/{len(chosen)}] {m}{seed}: {last.status} in {last.minutes:.2f} min"
+                + (f" ({last.error})" if last.error else "")
             )
-        except Exception as err:  # the method runs are safe; report and exit non-zero
-            leaderboard_error = f"{type(err).__name__}: {err}"
-        result = MainJobResult(parent_run_id, dataset, outcomes, leaderboard, leaderboard_error)
-        log_summary(client, result)
-    except BaseException:
-        if owns_parent:
-            client.set_terminated(parent_run_id, status="KILLED")
-        raise
-    if owns_parent:
-        client.set_terminated(parent_run_id, status="FINISHED" if result.ok else "FAILED")
+    leaderboard, leaderboard_error = None, ""
+    try:
+        leaderboard = publish_leaderboard(
+            client,
+            dataset,
+            parent_run_id=parent_run_id,
+            experiment_id=client.get_run(parent_run_id).info.experiment_id,
+        )
+    except Exception as err:  # the method runs are safe; report and exit non-zero
+        leaderboard_error = f"{type(err).__name__}: {err}"
+    result = MainJobResult(parent_run_id, dataset, outcomes, leaderboard, leaderboard_error)
+    log_summary(client, result)
     return result
 
 
@@ -307,12 +318,19 @@ def _run_one(
     uri: str,
     parent_run_id: str,
     progress: bool,
+    tags: Mapping[str, str],
 ) -> MethodOutcome:
     before = _last_active_run_id()
     started = time.perf_counter()
+    extra = {"extra_tags": tags} if tags else {}  # test runners take no tags
     try:
-        with _without_project_run():
-            run_id = runner(method, params, tracking_uri=uri, progress=progress)
+        with without_project_run():
+            run_id = runner(method, params, tracking_uri=uri, progress=progress, **extra)
+    except KeyboardInterrupt:  # stopped (KILLED by run_method): still one of the parent's
+        started_run = _last_active_run_id()
+        if started_run is not None and started_run != before:
+            _link_to_parent(client, started_run, parent_run_id)
+        raise
     except Exception as err:
         minutes = (time.perf_counter() - started) / 60
         started_run = _last_active_run_id()

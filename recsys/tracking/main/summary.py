@@ -13,9 +13,8 @@ from typing import Any, Literal
 from mlflow import MlflowClient
 
 from recsys.tracking.leaderboard.report import LeaderboardReport
-
-TAG_ERROR = "recsys.error"  # on a failed method run: the exception, one line
-ERROR_ARTIFACT = "error.txt"  # on a failed method run: the full traceback
+from recsys.tracking.parent import ERROR_ARTIFACT as ERROR_ARTIFACT  # re-exported
+from recsys.tracking.parent import TAG_ERROR as TAG_ERROR
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,47 @@
+"""MLproject entry script of the tuning job (``mlflow run . -e tune``).
+
+Usage: ``python experiments/tune.py method=M dataset=D trials=N study= storage= space=
+timeout= metric=auc_seen final=true [--key value]``. The declared parameters become
+``recsys tune`` options (an empty value keeps the option's default); undeclared ``-P``
+options arrive as ``--key value`` and become fixed settings (``-P epochs=2``). Under
+``mlflow run`` the run MLflow created for the entry point is the tune run; trials and the
+tuned run are nested under it.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from recsys.cli.tune import tune_command
+from recsys.tracking.mlproject import entry_arguments
+
+OPTIONS = ("dataset", "trials", "study", "storage", "space", "timeout", "metric")
+
+
+def to_cli_arguments(argv: list[str]) -> list[str]:
+    """``["method=mf", "trials=5", "final=false", "--dim", "64"]`` ->
+    ``["mf", "--trials", "5", "--no-final", "-P", "dim=64"]``."""
+    try:
+        pairs = entry_arguments(argv)
+    except ValueError as err:
+        raise SystemExit(f"error: {err}") from None
+    method: list[str] = []
+    args: list[str] = []
+    for key, value in pairs:
+        if value == "":
+            continue
+        if key == "method":
+            method = [value]
+        elif key == "final":
+            args.append(
+                "--final" if value.strip().lower() in ("true", "1", "yes") else "--no-final"
+            )
+        elif key in OPTIONS:
+            args += [f"--{key}", value]
+        else:
+            args += ["-P", f"{key}={value}"]
+    return method + args
+
+
+if __name__ == "__main__":
+    tune_command.main(args=to_cli_arguments(sys.argv[1:]), prog_name="experiments/tune.py")

@@ -1,0 +1,59 @@
+"""Parent runs of jobs that start other runs (`recsys main`, `recsys tune`), and failures.
+
+Under ``mlflow run -e main`` or ``-e tune`` the job's parent is the run MLflow created for
+the entry point (``MLFLOW_RUN_ID``); run by hand, the job creates its own. The runs a job
+starts must not inherit that variable, or ``run_method`` would log into the parent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import traceback
+from collections.abc import Iterator, Mapping
+
+from mlflow import MlflowClient
+
+from recsys.tracking import names
+from recsys.tracking.experiments import resolve_experiment_id
+
+PROJECT_RUN_ENV = "MLFLOW_RUN_ID"  # set by `mlflow run` for the entry point's process
+TAG_ERROR = "recsys.error"  # on a failed run: the exception, one line
+ERROR_ARTIFACT = "error.txt"  # on a failed run: the full traceback
+MAX_TAG_CHARS = 4000  # stay well under MLflow's tag value limit
+
+
+@contextlib.contextmanager
+def without_project_run() -> Iterator[None]:
+    """Hide ``MLFLOW_RUN_ID`` while child runs run, so each gets its own run."""
+    saved = os.environ.pop(PROJECT_RUN_ENV, None)
+    try:
+        yield
+    finally:
+        if saved is not None:
+            os.environ[PROJECT_RUN_ENV] = saved
+
+
+def start_parent_run(
+    client: MlflowClient, dataset: str, tags: Mapping[str, str]
+) -> tuple[str, bool]:
+    """The parent run: MLflow's project run under ``mlflow run`` (tagged, keeping its own
+    name), else a new run in the dataset's experiment. Returns (run id, whether we own it:
+    an owned run is ended by the job, a project run by ``mlflow run``)."""
+    project_run = os.environ.get(PROJECT_RUN_ENV)
+    if project_run:
+        for key, value in tags.items():
+            if key != names.TAG_RUN_NAME:
+                client.set_tag(project_run, key, value)
+        return project_run, False
+    experiment_id = resolve_experiment_id(client, names.experiment_name(dataset))
+    return client.create_run(experiment_id, tags=dict(tags)).info.run_id, True
+
+
+def mark_run_failed(client: MlflowClient, run_id: str, error: BaseException) -> None:
+    """End ``run_id`` FAILED with the error as a tag (one line) and its traceback as
+    ``error.txt``."""
+    message = f"{type(error).__name__}: {error}"
+    client.set_tag(run_id, TAG_ERROR, message[:MAX_TAG_CHARS])
+    client.log_text(run_id, "".join(traceback.format_exception(error)), ERROR_ARTIFACT)
+    client.set_terminated(run_id, status="FAILED")

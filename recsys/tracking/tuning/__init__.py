@@ -1,0 +1,1 @@
+"""Hyperparameter search with Optuna (`recsys tune`): a tracking-level job over the methods."""

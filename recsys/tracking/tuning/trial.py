@@ -1,0 +1,208 @@
+"""One Optuna trial: train with the sampled settings on the inner split, as a nested run.
+
+A trial never sees the validation pairs the leaderboard reports: it trains on the inner
+split's training pairs and is scored on the held-out slice of the TRAINING pairs
+(:func:`recsys.data.split.inner_split`). Its run is nested under the worker's tune run
+(``mlflow.parentRunId``), tagged ``recsys.kind=tune_trial`` and carries no
+``recsys.method``, so the leaderboard never mistakes its inner-split AUC for a result.
+Every epoch's metric also goes to Optuna's pruner (:class:`PruningCallback`).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+from mlflow import MlflowClient
+from mlflow.entities import Param
+from pydantic import BaseModel
+
+from recsys.callbacks import TrainingCallback
+from recsys.config import DataConfig
+from recsys.data.dataset import PreparedDataset
+from recsys.embeddings import ItemEmbeddings
+from recsys.evaluation.metrics import evaluate
+from recsys.models.base import Method
+from recsys.models.degree_prior import calibrate_and_apply
+from recsys.tracking import names
+from recsys.tracking.callback import MLflowCallback
+from recsys.tracking.params import flatten_config
+from recsys.tracking.parent import mark_run_failed
+from recsys.tracking.run import validate_params
+from recsys.tracking.signals import stopped_runs_end_killed
+from recsys.tracking.tuning.space import Dimension
+
+logger = logging.getLogger(__name__)
+
+MAX_PARAMS_PER_CALL = 100  # MLflow's limit of params per log_batch request
+# What a trial maximises: AUC on the inner split's held-out pairs (the study's negatives,
+# or with matched_ the degree-matched ones); seen pairs only, or all of them.
+OBJECTIVE_METRICS = ("auc_seen", "auc_all", "matched_auc_seen", "matched_auc_all")
+
+
+def objective_value(metrics: Mapping[str, float], metric: str) -> float:
+    """``metrics[metric]``, else the same protocol's AUC over all pairs (a slice without
+    both classes has no seen AUC), else NaN (Optuna records the trial as failed)."""
+    for key in (metric, metric.replace("_seen", "_all")):
+        value = metrics.get(key)
+        if value is not None and math.isfinite(value):
+            return float(value)
+    return math.nan
+
+
+class PruningCallback(TrainingCallback):
+    """Reports each epoch's objective to the trial and ends it when the pruner says so.
+
+    Raising :class:`optuna.TrialPruned` from the hook stops the trainer at the epoch's end
+    (the tracking callbacks before this one have already logged the epoch).
+    """
+
+    def __init__(
+        self,
+        trial: optuna.Trial,
+        metric: str,
+        evaluate_epoch: Callable[[ItemEmbeddings], dict[str, float]],
+    ) -> None:
+        self.trial = trial
+        self.metric = metric
+        self.evaluate_epoch = evaluate_epoch
+
+    def on_epoch_end(self, epoch: int, metrics: dict[str, float], model: ItemEmbeddings) -> None:
+        value = objective_value(metrics, self.metric)
+        if math.isnan(value):  # a counted baseline reports no metrics: evaluate it here
+            value = objective_value(self.evaluate_epoch(model), self.metric)
+        self.trial.report(value, epoch)
+        if self.trial.should_prune():
+            raise optuna.TrialPruned(f"pruned after epoch {epoch}: {self.metric} {value:.4f}")
+
+
+@dataclass(frozen=True)
+class TrialSetting:
+    """What every trial of one worker shares."""
+
+    method: Method
+    data_config: DataConfig
+    fixed: Mapping[str, Any]  # -P params, as given
+    space: list[Dimension]
+    inner: PreparedDataset  # the inner split of the training pairs
+    metric: str
+    client: MlflowClient
+    experiment_id: str
+    parent_run_id: str
+    study_name: str
+    storage_label: str  # the storage URL, password masked
+
+
+def _quiet(config: BaseModel) -> BaseModel:
+    """The trial's config without per-epoch progress bars (a line per trial instead)."""
+    if "progress" in type(config).model_fields:
+        return config.model_copy(update={"progress": False})
+    return config
+
+
+def _trial_tags(setting: TrialSetting, trial: optuna.Trial) -> dict[str, str]:
+    dataset = setting.data_config.dataset
+    return {
+        names.TAG_KIND: names.KIND_TUNE_TRIAL,
+        names.TAG_TUNE_METHOD: setting.method.name,
+        names.TAG_DATASET: dataset,
+        names.TAG_STUDY: setting.study_name,
+        names.TAG_STUDY_STORAGE: setting.storage_label,
+        names.TAG_TRIAL: str(trial.number),
+        names.TAG_TUNE_RUN: setting.parent_run_id,
+        names.TAG_PARENT_RUN: setting.parent_run_id,
+        names.TAG_RUN_NAME: f"{setting.method.name} trial {trial.number} on "
+        f"{names.dataset_label(dataset)}",
+    }
+
+
+def run_trial(setting: TrialSetting, trial: optuna.Trial) -> float:
+    """Sample the trial's settings, train on the inner split and return its objective.
+
+    The nested run ends FINISHED (tag ``recsys.trial_state`` COMPLETE or PRUNED) or
+    FAILED with the error (an invalid combination of settings fails too).
+
+    Raises:
+        optuna.TrialPruned: the pruner stopped the trial.
+        Exception: whatever training raised (the caller records the trial as failed).
+    """
+    sampled = {d.name: d.suggest(trial) for d in setting.space}
+    client = setting.client
+    with stopped_runs_end_killed(client) as register:  # SIGTERM / Ctrl-C: the run KILLED
+        run_id = client.create_run(setting.experiment_id, tags=_trial_tags(setting, trial))
+        register(run_id.info.run_id)
+        value = _run_protected(setting, trial, run_id.info.run_id, sampled)
+    return value
+
+
+def _run_protected(
+    setting: TrialSetting, trial: optuna.Trial, run_id: str, sampled: Mapping[str, Any]
+) -> float:
+    """Train and score, ending the trial's run with the trial's state."""
+    client = setting.client
+    try:
+        trial.set_user_attr("mlflow_run_id", run_id)
+        value = _train_and_score(setting, trial, run_id, sampled)
+    except optuna.TrialPruned:
+        client.set_tag(run_id, names.TAG_TRIAL_STATE, "PRUNED")
+        client.set_terminated(run_id, status="FINISHED")
+        raise
+    except BaseException as error:
+        client.set_tag(run_id, names.TAG_TRIAL_STATE, "FAIL")
+        if not isinstance(error, KeyboardInterrupt):  # a stop signal ends it KILLED instead
+            mark_run_failed(client, run_id, error)
+        raise
+    client.set_tag(run_id, names.TAG_TRIAL_STATE, "COMPLETE" if math.isfinite(value) else "FAIL")
+    client.set_terminated(run_id, status="FINISHED" if math.isfinite(value) else "FAILED")
+    return value
+
+
+def _train_and_score(
+    setting: TrialSetting, trial: optuna.Trial, run_id: str, sampled: Mapping[str, Any]
+) -> float:
+    client, inner = setting.client, setting.inner
+    params = {**setting.fixed, **sampled}
+    _, data_config, config = validate_params(setting.method.name, params)
+    config = _quiet(config)
+    logged = {**flatten_config(data_config), **flatten_config(config)}
+    items = [Param(k, str(v)) for k, v in logged.items()]
+    for start in range(0, len(items), MAX_PARAMS_PER_CALL):
+        client.log_batch(run_id, params=items[start : start + MAX_PARAMS_PER_CALL])
+
+    evaluated: dict[int, tuple[ItemEmbeddings, dict[str, float]]] = {}
+
+    def evaluate_cached(model: ItemEmbeddings) -> dict[str, float]:
+        cached = evaluated.get(id(model))
+        if cached is None or cached[0] is not model:
+            evaluated.clear()
+            evaluated[id(model)] = (model, evaluate(model, inner).metrics())
+        return evaluated[id(model)][1]
+
+    tracker = MLflowCallback(client, run_id, evaluate_cached)
+    pruning = PruningCallback(trial, setting.metric, evaluate_cached)
+    started = time.perf_counter()
+    model = setting.method.train(inner, config, [tracker, pruning])
+    if getattr(config, "degree_prior", False):  # calibrated inside the inner training pairs
+        model, _ = calibrate_and_apply(
+            lambda data: setting.method.train(data, config, []),
+            model,
+            inner,
+            data_config.split_seed,
+        )
+    minutes = (time.perf_counter() - started) / 60
+    final = evaluate_cached(model)
+    value = objective_value(final, setting.metric)
+    tracker.log_metrics(
+        {
+            **final,
+            names.METRIC_TRAIN_MINUTES: minutes,
+            **({names.METRIC_TUNE_OBJECTIVE: value} if math.isfinite(value) else {}),
+        },
+        step=tracker.last_epoch or 0,
+    )
+    return value

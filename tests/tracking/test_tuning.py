@@ -1,0 +1,317 @@
+"""`recsys tune`: trials nested under a tune run, scored on an inner split of the training
+pairs, a tuned final run, studies refused for other objectives, failures recorded, and
+workers sharing one study.
+
+The dataset is the planted toy dataset (prepare is replaced by it) and the stores are
+temporary sqlite files. ``recording`` is popularity behind a wrapper that keeps every
+dataset it was trained on (and can crash once), so the tests can see what trials saw.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import optuna
+import pytest
+from click.testing import CliRunner
+from mlflow import MlflowClient
+from mlflow.entities import Run
+
+import recsys.tracking.main.job as main_job
+import recsys.tracking.run as run_module
+import recsys.tracking.tuning.job as tune_job
+from recsys.callbacks import TrainingCallback
+from recsys.cli import main as cli
+from recsys.config import TUNE_WEIGHTED, DataConfig, StrictModel
+from recsys.data.dataset import PreparedDataset
+from recsys.data.split import inner_split
+from recsys.embeddings import ItemEmbeddings
+from recsys.evaluation.metrics import evaluate
+from recsys.methods import METHOD_MODULES
+from recsys.models.base import Method
+from recsys.models.popularity import PopularityConfig, train_popularity
+from recsys.tracking import names
+from recsys.tracking.main.job import run_main_job
+from recsys.tracking.parent import TAG_ERROR
+from recsys.tracking.tuning.errors import StudyError
+from recsys.tracking.tuning.job import TuneRequest, run_tune
+from recsys.tracking.tuning.trial import PruningCallback
+from tests.conftest import make_planted_dataset
+
+DATASET = "planted-tune"
+TRAINED_ON: list[PreparedDataset] = []  # every dataset `recording` trained on, in order
+
+
+class RecordingConfig(StrictModel):
+    """Popularity's setting, searched, plus a switch that crashes the first training."""
+
+    weighted: Annotated[bool, TUNE_WEIGHTED] = False
+    crash_first: bool = False
+
+
+def _train_recording(
+    data: PreparedDataset, config: RecordingConfig, callbacks: Sequence[TrainingCallback]
+) -> ItemEmbeddings:
+    TRAINED_ON.append(data)
+    if config.crash_first and len(TRAINED_ON) == 1:
+        raise RuntimeError("planted crash in the first trial")
+    return train_popularity(data, PopularityConfig(weighted=config.weighted), callbacks)
+
+
+METHOD = Method("recording", RecordingConfig, _train_recording, "popularity, recorded")
+
+
+def _use_planted(monkeypatch: pytest.MonkeyPatch | None = None) -> None:
+    planted = make_planted_dataset()
+    if monkeypatch is None:  # a worker process: nothing to undo
+        run_module.prepare = lambda config, **kwargs: planted  # type: ignore[assignment]
+        tune_job.prepare = run_module.prepare  # type: ignore[assignment]
+        METHOD_MODULES["recording"] = __name__
+        return
+    monkeypatch.setattr(run_module, "prepare", lambda config, **kwargs: planted)
+    monkeypatch.setattr(tune_job, "prepare", lambda config, **kwargs: planted)
+    monkeypatch.setattr(main_job, "prepare", lambda config, **kwargs: planted)
+    monkeypatch.setitem(METHOD_MODULES, "recording", __name__)
+
+
+@pytest.fixture()
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A temporary MLflow store path (created on first use, so a test can check that
+    nothing was tracked); the study storage defaults to optuna.db beside it."""
+    for var in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
+        monkeypatch.delenv(var, raising=False)
+    _use_planted(monkeypatch)
+    TRAINED_ON.clear()
+    monkeypatch.chdir(tmp_path)
+    return f"sqlite:///{tmp_path / 'mlflow.db'}"
+
+
+def _tune(store: str, method: str = "recording", trials: int = 3, **kwargs: Any) -> Any:
+    params = {"dataset": DATASET, **kwargs.pop("params", {})}
+    request = TuneRequest(method, trials, params=params, **kwargs)
+    return run_tune(request, tracking_uri=store, progress=False, echo=lambda line: None)
+
+
+def _runs(client: MlflowClient, **tags: str) -> list[Run]:
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    clauses = [f"tags.`{key}` = '{value}'" for key, value in tags.items()]
+    return client.search_runs(experiments, filter_string=" AND ".join(clauses))
+
+
+def planted_fraction() -> float:
+    return float(DataConfig.model_fields["validation_fraction"].default)
+
+
+def _pair_keys(a: np.ndarray, b: np.ndarray, n: int) -> set[int]:
+    return set((np.minimum(a, b).astype(np.int64) * n + np.maximum(a, b)).tolist())
+
+
+def test_trials_nest_under_the_tune_run_and_the_tuned_run_is_tagged(store: str) -> None:
+    result = _tune(store, trials=3)
+    client = MlflowClient(store)
+    parent = client.get_run(result.parent_run_id)
+    assert parent.data.tags[names.TAG_KIND] == names.KIND_TUNE
+    assert parent.info.status == "FINISHED"
+
+    trials = _runs(client, **{names.TAG_KIND: names.KIND_TUNE_TRIAL})
+    assert len(trials) == 3
+    for run in trials:
+        assert run.data.tags[names.TAG_PARENT_RUN] == result.parent_run_id
+        assert names.TAG_METHOD not in run.data.tags  # never on the leaderboard
+        assert run.data.tags[names.TAG_TRIAL_STATE] == "COMPLETE"
+    study = optuna.load_study(study_name=result.study, storage=f"sqlite:///{Path('optuna.db')}")
+    assert {t.user_attrs["mlflow_run_id"] for t in study.trials} == {r.info.run_id for r in trials}
+    assert parent.data.metrics[names.METRIC_BEST_VALUE] == pytest.approx(study.best_value)
+    assert parent.data.params["best.weighted"] == str(study.best_params["weighted"])
+    logged = {a.path for a in client.list_artifacts(result.parent_run_id, "tune")}
+    assert {"tune/optimization_history.png", "tune/trials.csv", "tune/best_params.json"} <= logged
+
+    tuned = client.get_run(result.final_run_id)
+    assert tuned.data.tags[names.TAG_TUNED] == "true"
+    assert tuned.data.tags[names.TAG_STUDY] == result.study
+    assert tuned.data.tags[names.TAG_PARENT_RUN] == result.parent_run_id
+    assert tuned.data.tags[names.TAG_METHOD] == "recording"
+    assert tuned.data.params["weighted"] == str(study.best_params["weighted"])
+    # The tuned run is an ordinary run: trained on all training pairs, scored on the
+    # validation pairs the leaderboard reports.
+    planted = make_planted_dataset()
+    assert len(TRAINED_ON[-1].train) == len(planted.train)
+
+
+def test_trials_train_and_score_on_an_inner_split_of_the_training_pairs(store: str) -> None:
+    result = _tune(store, trials=2, final=False)
+    planted = make_planted_dataset()
+    # The objective is the seen AUC on the inner split (the dataset's fraction and seed).
+    inner = inner_split(planted, planted_fraction(), seed=42)
+    study = optuna.load_study(study_name=result.study, storage="sqlite:///optuna.db")
+    for trial in study.trials:
+        model = train_popularity(inner, PopularityConfig(weighted=trial.params["weighted"]))
+        assert trial.value == pytest.approx(evaluate(model, inner).auc_seen)
+    n = planted.n_items
+    train = _pair_keys(planted.train.item_a, planted.train.item_b, n)
+    validation = planted.validation
+    positives = validation.label == 1
+    reported = _pair_keys(validation.item_a[positives], validation.item_b[positives], n)
+    assert len(TRAINED_ON) == 2
+    for data in TRAINED_ON:
+        held = data.validation.label == 1
+        held_out = _pair_keys(data.validation.item_a[held], data.validation.item_b[held], n)
+        trained = _pair_keys(data.train.item_a, data.train.item_b, n)
+        assert held_out and held_out <= train  # scored on training pairs ...
+        assert not held_out & reported  # ... never on the reported validation pairs
+        assert not trained & held_out and trained | held_out == train
+
+
+def test_a_study_name_reused_with_another_method_is_refused(store: str) -> None:
+    _tune(store, trials=1, study="shared", final=False)
+    with pytest.raises(StudyError, match="method 'recording' \\(now 'popularity'\\)"):
+        _tune(store, method="popularity", trials=2, study="shared")
+    with pytest.raises(StudyError, match="fixed_params"):
+        _tune(store, trials=2, study="shared", params={"crash_first": "true"})
+    client = MlflowClient(store)
+    assert len(_runs(client, **{names.TAG_KIND: names.KIND_TUNE_TRIAL})) == 1
+    assert len(_runs(client, **{names.TAG_KIND: names.KIND_TUNE})) == 1  # refused first
+    # A worker whose data lives elsewhere (another machine's paths) joins the study.
+    joined = _tune(store, trials=2, study="shared", final=False, params={"data_dir": "/x"})
+    assert joined.trials_run == 1 and joined.counts["complete"] == 2
+
+
+def test_zero_trials_and_a_bad_space_are_errors_before_any_work(store: str) -> None:
+    for args, message in (
+        (["--trials", "0"], "--trials must be at least 1, got 0"),
+        (["--trials", "2", "--space", "weighted=maybe"], "--space weighted"),
+        (["--trials", "2", "--space", "dim=64"], "not in popularity's search space"),
+        (["--trials", "2", "-P", "weighted=true"], "nothing left to tune"),
+    ):
+        result = CliRunner().invoke(
+            cli, ["tune", "popularity", "--tracking-uri", store, "--dataset", DATASET, *args]
+        )
+        assert result.exit_code == 1, result.output
+        assert message in result.output
+    assert not Path(store.removeprefix("sqlite:///")).exists()  # nothing was tracked
+    assert not Path("optuna.db").exists()
+
+
+def test_an_unreachable_storage_fails_before_any_trial_naming_it(store: str) -> None:
+    url = "postgresql://tuner:secret@127.0.0.1:9/studies"  # port 9: nothing listens
+    result = CliRunner().invoke(
+        cli,
+        ["tune", "popularity", "--dataset", DATASET, "--trials", "2", "--storage", url],
+        env={"MLFLOW_TRACKING_URI": store},
+    )
+    assert result.exit_code == 1
+    assert "optuna storage postgresql://tuner:***@127.0.0.1:9/studies" in result.output
+    assert "secret" not in result.output
+    assert TRAINED_ON == []
+
+
+def test_a_crashing_trial_is_recorded_failed_and_the_sweep_goes_on(store: str) -> None:
+    result = _tune(store, trials=3, params={"crash_first": "true"})
+    assert result.counts["fail"] == 1 and result.counts["complete"] == 2
+    client = MlflowClient(store)
+    trials = sorted(
+        _runs(client, **{names.TAG_KIND: names.KIND_TUNE_TRIAL}),
+        key=lambda r: int(r.data.tags[names.TAG_TRIAL]),
+    )
+    assert [r.info.status for r in trials] == ["FAILED", "FINISHED", "FINISHED"]
+    assert "planted crash in the first trial" in trials[0].data.tags[TAG_ERROR]
+    study = optuna.load_study(study_name=result.study, storage="sqlite:///optuna.db")
+    assert study.trials[0].state == optuna.trial.TrialState.FAIL
+    assert "planted crash" in study.trials[0].user_attrs["error"]
+    assert result.final_run_id is not None  # the best of the finished trials was trained
+
+
+def test_the_pruning_callback_stops_a_trial_below_the_median() -> None:
+    study = optuna.create_study(
+        direction="maximize", pruner=optuna.pruners.MedianPruner(n_startup_trials=1)
+    )
+    distributions = {"x": optuna.distributions.FloatDistribution(0, 1)}
+    study.add_trial(
+        optuna.trial.create_trial(
+            params={"x": 0.5},
+            distributions=distributions,
+            value=0.9,
+            intermediate_values={0: 0.9},
+        )
+    )
+    model = ItemEmbeddings(np.zeros((2, 1), np.float32), np.ones(2, bool), "cosine")
+    good = PruningCallback(study.ask(), "auc_seen", lambda m: {})
+    good.on_epoch_end(0, {"auc_seen": 0.95}, model)  # above the median: goes on
+    bad = PruningCallback(study.ask(), "auc_seen", lambda m: {"auc_seen": 0.6})
+    with pytest.raises(optuna.TrialPruned, match=r"auc_seen 0\.6000"):
+        bad.on_epoch_end(0, {}, model)  # no metric from the trainer: evaluated by the hook
+
+
+def _worker(store: str, storage: str, barrier: Any, trials: int) -> None:
+    _use_planted()
+    barrier.wait()  # both workers start asking at once
+    request = TuneRequest(
+        "recording",
+        trials,
+        params={"dataset": DATASET},
+        study="shared",
+        storage=storage,
+        final=False,
+    )
+    run_tune(request, tracking_uri=store, progress=False, echo=lambda line: None)
+
+
+def test_two_workers_share_one_study_and_run_each_trial_once(store: str, tmp_path: Path) -> None:
+    trials = 8
+    storage = f"sqlite:///{tmp_path / 'shared-optuna.db'}"
+    MlflowClient(store).search_experiments()  # the store exists before the workers start
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(2)
+    workers = [
+        context.Process(target=_worker, args=(store, storage, barrier, trials)) for _ in range(2)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=300)
+    assert [w.exitcode for w in workers] == [0, 0]
+
+    study = optuna.load_study(study_name="shared", storage=storage)
+    assert sorted(t.number for t in study.trials) == list(range(trials))
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+    client = MlflowClient(store)
+    runs = _runs(client, **{names.TAG_KIND: names.KIND_TUNE_TRIAL, names.TAG_STUDY: "shared"})
+    assert sorted(int(r.data.tags[names.TAG_TRIAL]) for r in runs) == list(range(trials))
+    parent_runs = _runs(client, **{names.TAG_KIND: names.KIND_TUNE})
+    parents = {r.info.run_id for r in parent_runs}
+    shares = sorted(r.data.metrics["trials_this_worker"] for r in parent_runs)
+    assert len(shares) == 2 and shares[0] >= 1 and sum(shares) == trials  # both worked
+    assert {r.data.tags[names.TAG_PARENT_RUN] for r in runs} <= parents
+    assert {t.user_attrs["mlflow_run_id"] for t in study.trials} == {r.info.run_id for r in runs}
+
+
+def test_main_tuned_uses_the_best_settings_and_says_which_methods_have_none(
+    store: str,
+) -> None:
+    tuned = _tune(store, trials=2, final=False)
+    lines: list[str] = []
+    result = run_main_job(
+        DATASET,
+        ["recording", "popularity"],
+        tracking_uri=store,
+        progress=False,
+        echo=lines.append,
+        tuned=True,
+    )
+    assert result.ok
+    text = "\n".join(lines)
+    assert f"recording: study '{tuned.study}'" in text
+    assert "popularity: no tuning study of planted-tune with a finished trial: defaults" in text
+    client = MlflowClient(store)
+    recording, popularity = (client.get_run(o.run_id) for o in result.outcomes)
+    assert recording.data.tags[names.TAG_TUNED] == "true"
+    assert recording.data.params["weighted"] == str(tuned.best_params["weighted"])
+    assert names.TAG_TUNED not in popularity.data.tags
+    board = result.leaderboard
+    assert board is not None
+    labels = {row.label for row in board.board.tables[0].rows}
+    assert {"recording (tuned)", "popularity"} <= labels
