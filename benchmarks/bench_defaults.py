@@ -79,7 +79,7 @@ def run_one(dataset: Any, method: str, params: dict[str, Any]) -> dict[str, Any]
     keys = ("auc_all", "auc_seen", "matched_auc_all", "matched_auc_seen", "auc_cold_start")
     pairs_per_second = statistics.median(rates.rates) if rates.rates else None
     return {
-        **{k: metrics[k] for k in keys},
+        **{k: metrics.get(k) for k in keys},  # no cold-start AUC without metadata
         "minutes": minutes,
         "pairs_per_second": pairs_per_second,
     }
@@ -98,6 +98,13 @@ def main() -> None:
     )
     parser.add_argument("--only-extra", action="store_true", help="skip the standard variants")
     parser.add_argument("--json", type=Path, default=None, help="also write results here")
+    parser.add_argument(
+        "--rows",
+        type=Path,
+        default=None,
+        help="JSON lines: each row is appended as it is measured, and rows already there "
+        "(same dataset and variant) are kept, not measured again, so a stopped run resumes",
+    )
     args = parser.parse_args()
     variants = [] if args.only_extra else list(VARIANTS)
     for extra in args.extra:
@@ -107,11 +114,24 @@ def main() -> None:
         label, method, params = match.groups()
         variants.append((label, method, json.loads(params or "{}")))
 
+    done: dict[tuple[str, str], dict[str, Any]] = {}
+    if args.rows is not None and args.rows.exists():
+        for line in args.rows.read_text().splitlines():
+            row = json.loads(line)
+            done[(row["dataset"], row["variant"])] = row
     rows: list[dict[str, Any]] = []
     for name in args.datasets:
-        dataset = prepare_dataset(DataConfig(dataset=name, data_dir=args.data_dir))
+        dataset = None  # prepared when a variant on it is measured
         for label, method, params in variants:
-            row = {"dataset": Path(name).name, "variant": label, **run_one(dataset, method, params)}
+            row = done.get((Path(name).name, label))
+            if row is None:
+                if dataset is None:
+                    dataset = prepare_dataset(DataConfig(dataset=name, data_dir=args.data_dir))
+                measured = run_one(dataset, method, params)
+                row = {"dataset": Path(name).name, "variant": label, **measured}
+                if args.rows is not None:
+                    with args.rows.open("a") as out:
+                        out.write(json.dumps(row) + "\n")
             rows.append(row)
             print(json.dumps(row), flush=True)
 
