@@ -2,10 +2,12 @@
 
 Trains each (dataset, method, params) in one process on the same cached walks and split:
 gensim's skip-gram (``word2vec -P sg=1``, the same model family as ``skipgram``) and CBOW
-(``word2vec``'s default, the study's), ``skipgram`` and ``mf_sequences`` at their defaults
-(and any ``--extra`` variants), and reports AUC all / seen under the study's negatives and
-the degree-matched ones with each training's minutes (walks cached before timing; the
-minutes include the per-epoch evaluation the torch engine runs).
+(``word2vec``'s default, the study's), ``skipgram``, ``side_info`` and ``mf_sequences`` at
+their defaults (and any ``--extra`` variants), and reports AUC all / seen under the study's
+negatives and the degree-matched ones, the cold-start AUC, each training's minutes (walks
+cached before timing; the minutes include the per-epoch evaluation the torch engine runs)
+and, for the torch methods, the median training pairs/s of their epochs (evaluation
+excluded).
 
     flock /tmp/recsys-heavy.lock python benchmarks/bench_defaults.py --data-dir /work/bench-data \\
         --json defaults.json
@@ -20,6 +22,7 @@ import json
 import os
 import platform
 import re
+import statistics
 import time
 import warnings
 from pathlib import Path
@@ -27,6 +30,7 @@ from typing import Any
 
 from results import write_result
 
+from recsys.callbacks import TrainingCallback
 from recsys.config import DataConfig
 from recsys.data.prepare import prepare_dataset
 from recsys.evaluation.metrics import evaluate
@@ -43,8 +47,20 @@ VARIANTS: list[tuple[str, str, dict[str, Any]]] = [
     ("gensim skip-gram (word2vec sg=1)", "word2vec", {"sg": 1}),
     ("gensim CBOW (word2vec default)", "word2vec", {}),
     ("skipgram (default)", "skipgram", {}),
-    ("mf_sequences (sgd)", "mf_sequences", {"optimizer": "sgd", "lr": 0.025}),
+    ("side_info (default)", "side_info", {}),
+    ("mf_sequences (default)", "mf_sequences", {}),
 ]
+
+
+class EpochRates(TrainingCallback):
+    """Collects the training pairs/s each epoch reports (torch methods only)."""
+
+    def __init__(self) -> None:
+        self.rates: list[float] = []
+
+    def on_epoch_end(self, epoch: int, metrics: dict[str, float], model: Any) -> None:
+        if "pairs_per_second" in metrics:
+            self.rates.append(metrics["pairs_per_second"])
 
 
 def run_one(dataset: Any, method: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -53,14 +69,20 @@ def run_one(dataset: Any, method: str, params: dict[str, Any]) -> dict[str, Any]
     config = spec.config_class(progress=False, **params)
     if spec.needs_walks:
         walks_for_dataset(dataset, walk_config_of(config), progress=False)
+    rates = EpochRates()
     started = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        embeddings = spec.train(dataset, config)
+        embeddings = spec.train(dataset, config, [rates])
     minutes = (time.perf_counter() - started) / 60
     metrics = evaluate(embeddings, dataset).metrics()
-    keys = ("auc_all", "auc_seen", "matched_auc_all", "matched_auc_seen")
-    return {**{k: metrics[k] for k in keys}, "minutes": minutes}
+    keys = ("auc_all", "auc_seen", "matched_auc_all", "matched_auc_seen", "auc_cold_start")
+    pairs_per_second = statistics.median(rates.rates) if rates.rates else None
+    return {
+        **{k: metrics.get(k) for k in keys},  # no cold-start AUC without metadata
+        "minutes": minutes,
+        "pairs_per_second": pairs_per_second,
+    }
 
 
 def main() -> None:
@@ -76,6 +98,13 @@ def main() -> None:
     )
     parser.add_argument("--only-extra", action="store_true", help="skip the standard variants")
     parser.add_argument("--json", type=Path, default=None, help="also write results here")
+    parser.add_argument(
+        "--rows",
+        type=Path,
+        default=None,
+        help="JSON lines: each row is appended as it is measured, and rows already there "
+        "(same dataset and variant) are kept, not measured again, so a stopped run resumes",
+    )
     args = parser.parse_args()
     variants = [] if args.only_extra else list(VARIANTS)
     for extra in args.extra:
@@ -85,22 +114,42 @@ def main() -> None:
         label, method, params = match.groups()
         variants.append((label, method, json.loads(params or "{}")))
 
+    done: dict[tuple[str, str], dict[str, Any]] = {}
+    if args.rows is not None and args.rows.exists():
+        for line in args.rows.read_text().splitlines():
+            row = json.loads(line)
+            done[(row["dataset"], row["variant"])] = row
     rows: list[dict[str, Any]] = []
     for name in args.datasets:
-        dataset = prepare_dataset(DataConfig(dataset=name, data_dir=args.data_dir))
+        dataset = None  # prepared when a variant on it is measured
         for label, method, params in variants:
-            row = {"dataset": Path(name).name, "variant": label, **run_one(dataset, method, params)}
+            row = done.get((Path(name).name, label))
+            if row is None:
+                if dataset is None:
+                    dataset = prepare_dataset(DataConfig(dataset=name, data_dir=args.data_dir))
+                measured = run_one(dataset, method, params)
+                row = {"dataset": Path(name).name, "variant": label, **measured}
+                if args.rows is not None:
+                    with args.rows.open("a") as out:
+                        out.write(json.dumps(row) + "\n")
             rows.append(row)
             print(json.dumps(row), flush=True)
 
     machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} vCPUs"
     print(f"\n{time.strftime('%Y-%m-%d')}, {machine}\n")
-    print("| dataset | variant | AUC all | AUC seen | matched all | matched seen | minutes |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+    print(
+        "| dataset | variant | AUC all | AUC seen | matched all | matched seen | cold start "
+        "| minutes | pairs/s |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
+        rate = "-" if r["pairs_per_second"] is None else f"{r['pairs_per_second'] / 1e6:.3f}M"
+        cold = "-" if r["auc_cold_start"] is None else f"{r['auc_cold_start']:.4f}"
         print(
             f"| {r['dataset']} | {r['variant']} | {r['auc_all']:.4f} | {r['auc_seen']:.4f} | "
-            f"{r['matched_auc_all']:.4f} | {r['matched_auc_seen']:.4f} | {r['minutes']:.2f} |"
+            f"{r['matched_auc_all']:.4f} | {r['matched_auc_seen']:.4f} | "
+            f"{cold} | {r['minutes']:.2f} "
+            f"| {rate} |"
         )
     if args.json is not None:
         write_result(args.json, {"machine": machine, "results": rows})

@@ -1,6 +1,6 @@
 """Benchmark: the main job on each real sample, every method at its defaults, as a result.
 
-Runs ``recsys main --profile full`` on each dataset into a fresh tracking store and keeps
+Runs ``recsys main`` on each dataset into a fresh tracking store and keeps
 the leaderboard it ranks (both protocols, recall@10, NDCG@10, each with half its 95%
 interval, ties with the leader, minutes), so the results page answers "which method is
 best here" from a run anyone can repeat:
@@ -43,7 +43,7 @@ def run_main(dataset: Path, data_dir: Path, tracking_uri: str, extra: list[str])
     command = [
         sys.executable, "-m", "recsys", "main", "--dataset", str(dataset),
         "--data-dir", str(data_dir), "--tracking-uri", tracking_uri,
-        "--profile", "full", "--no-progress", *extra,
+        "--no-progress", *extra,
     ]  # fmt: skip
     started = time.perf_counter()
     completed = subprocess.run(command, check=False)
@@ -82,13 +82,16 @@ def main() -> None:
     parser.add_argument("--main-arg", action="append", default=[],
                         help="an extra argument for recsys main (repeatable)")  # fmt: skip
     parser.add_argument("--json", type=Path, default=None, help="also write the result here")
+    parser.add_argument("--tracking-uri", default=None,
+                        help="keep the runs in this store (bench_twins.py reads them); "
+                        "default: a fresh temporary one")  # fmt: skip
     args = parser.parse_args()
 
     import mlflow
 
     results = []
     with tempfile.TemporaryDirectory() as store:
-        tracking_uri = f"sqlite:///{store}/mlflow.db"
+        tracking_uri = args.tracking_uri or f"sqlite:///{store}/mlflow.db"
         for dataset in args.datasets:
             minutes = run_main(dataset, args.data_dir, tracking_uri, args.main_arg)
             board = query_leaderboard(mlflow.MlflowClient(tracking_uri), None, args.rank_by)

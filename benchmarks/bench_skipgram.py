@@ -50,7 +50,8 @@ from recsys.training.sequences import (
     pairs_per_walk,
     token_counts,
 )
-from recsys.training.window_sgns import WalkBatchSource, walk_training_source
+from recsys.training.walk_batches import WalkBatchSource
+from recsys.training.window_sgns import walk_training_source
 from recsys.typing import WalkMatrix
 
 

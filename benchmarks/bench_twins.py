@@ -11,7 +11,7 @@ With ``--time DATASET ...``, each dataset is generated in a subprocess, timed, w
 peak memory. Everything runs in ``--data-dir`` (fits and files are cached there):
 
     for d in FILE synthetic-like:FILE; do        # each sample FILE, then its twin
-        flock /tmp/recsys-heavy.lock recsys main --dataset $d --profile quick \\
+        flock /tmp/recsys-heavy.lock recsys main --dataset $d \\
             --data-dir /tmp/twins --tracking-uri sqlite:////tmp/twins/mlflow.db
     done
     flock /tmp/recsys-heavy.lock python benchmarks/bench_twins.py --data-dir /tmp/twins \\

@@ -95,16 +95,30 @@ def render_defaults(document: dict[str, Any]) -> Lines:
         text = f"{row[key]:.4f}"
         return f"**{text}**" if row[key] == best[(row["dataset"], key)] else text
 
+    def optional(row: dict[str, Any], key: str, text: str) -> str:
+        value = row.get(key)
+        return "-" if value is None else text.format(value)
+
     table = [
-        [row["dataset"], row["variant"], *(cell(row, k) for k in columns), f"{row['minutes']:.2f}"]
+        [
+            row["dataset"],
+            row["variant"],
+            *(cell(row, k) for k in columns),
+            optional(row, "auc_cold_start", "{:.4f}"),
+            f"{row['minutes']:.2f}",
+            optional(row, "pairs_per_second", "{:,.0f}"),
+        ]
         for row in rows
     ]
-    header = ["dataset", "method", "AUC all", "AUC seen", "matched all", "matched seen", "minutes"]
+    header = ["dataset", "method", "AUC all", "AUC seen", "matched all", "matched seen"]
+    header += ["cold start", "minutes", "pairs/s"]
     note = (
         "AUC all / seen under the study's negatives (uniform over the validation products) "
-        "and under degree-matched ones; the best per dataset in bold."
+        "and under degree-matched ones, the best per dataset in bold; cold start: the "
+        "study's AUC on pairs with a product unseen in training (0.5 for id-only methods); "
+        "pairs/s: the torch methods' median training pairs per second over their epochs."
     )
-    return [note, "", *markdown_table(header, "llrrrrr", table)]
+    return [note, "", *markdown_table(header, "llrrrrrrr", table)]
 
 
 def render_leaderboard(document: dict[str, Any]) -> Lines:
@@ -118,7 +132,7 @@ def render_leaderboard(document: dict[str, Any]) -> Lines:
         return f"{value:.4f}" + (f"±{half:.4f}" if half is not None else "")
 
     lines = [
-        f"`recsys main --profile full`: every method at its defaults, one seed, ranked by "
+        f"`recsys main`: every method at its defaults, one seed, ranked by "
         f"{document['rank_by']}; ±: half the 95% interval; *tied*: its interval of the ranking "
         "metric overlaps the leader's; [baseline]: popularity and the graph baselines, what the "
         "embeddings must beat.",
@@ -403,7 +417,7 @@ def render_twins(document: dict[str, Any]) -> Lines:
     lines += [
         f"Twin minus real, relative (target: within {100 * document['tolerance']:.0f}%), the "
         "fit's time and the Spearman correlation of the methods' AUC seen on the sample and "
-        "on its twin (`recsys main --profile quick`; methods compared in brackets):",
+        "on its twin (`recsys main`; methods compared in brackets):",
         "",
         *markdown_table(
             ["sample", *matched, "within", "fit", "Spearman (methods)"],

@@ -1,6 +1,6 @@
 """MLproject entry script of the `main` job (``mlflow run . -e main``).
 
-Usage: ``python experiments/main.py dataset=D methods=all profile=auto seeds=1 [--key value]``.
+Usage: ``python experiments/main.py dataset=D methods=all seeds=1 [--key value]``.
 The declared parameters arrive as ``key=value``; undeclared ``-P`` options arrive as
 ``--key value`` (MLflow appends them) and become overrides for the methods, exactly as
 ``recsys main -P key=value`` (``-P skipgram.dim=64`` reaches one method only). Under
@@ -14,7 +14,7 @@ import sys
 from recsys.cli.main_job import main_command
 from recsys.tracking.mlproject import entry_arguments
 
-DECLARED = ("dataset", "methods", "profile", "seeds")
+DECLARED = ("dataset", "methods", "seeds")
 
 
 def to_cli_arguments(argv: list[str]) -> list[str]:

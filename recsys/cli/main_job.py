@@ -11,7 +11,6 @@ from recsys.cli.prepare import data_dir_option
 from recsys.data.errors import DataError
 from recsys.tracking.main.job import (
     DEFAULT_DATASET,
-    QUICK_DATASETS,
     parse_overrides,
     resolve_methods,
     run_main_job,
@@ -48,15 +47,7 @@ from recsys.tracking.tuning.errors import StudyError
     multiple=True,
     metavar="KEY=VALUE",
     help="a parameter for every chosen method that has it (`-P epochs=2`), or for one "
-    "method (`-P skipgram.dim=64`). Repeatable. Overrides the quick profile.",
-)
-@click.option(
-    "--profile",
-    type=click.Choice(["auto", "quick", "full"]),
-    default="auto",
-    show_default=True,
-    help=f"quick: lighter settings for slow methods, printed before training; auto: quick on "
-    f"{', '.join(QUICK_DATASETS)} only; full: every method's defaults.",
+    "method (`-P skipgram.dim=64`). Repeatable. Each method's defaults otherwise.",
 )
 @click.option(
     "--seeds",
@@ -96,7 +87,6 @@ def main_command(
     data_dir: Path | None,
     methods: str,
     param_pairs: tuple[str, ...],
-    profile: str,
     seeds: int,
     tracking_uri: str | None,
     tuned: bool,
@@ -119,7 +109,6 @@ def main_command(
             dataset,
             resolve_methods(methods),
             parse_overrides(param_pairs, data_dir),
-            profile=profile,  # type: ignore[arg-type]
             seeds=seeds,
             tracking_uri=tracking_uri,
             progress=progress,

@@ -9,7 +9,7 @@ weight); negatives follow the walks' unigram distribution ** 0.75.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 import torch
 from pydantic import Field
@@ -21,15 +21,20 @@ from recsys.embeddings import ItemEmbeddings
 from recsys.graph import walk_config_of, walks_for_dataset
 from recsys.models.base import Method
 from recsys.models.mf import MatrixFactorization
-from recsys.training.config import WindowConfig
+from recsys.training.config import SGDWindowConfig
 from recsys.training.early_stopping import early_stopping_split
 from recsys.training.engine import fit, resolve_device
 from recsys.training.window_sgns import walk_training_source
 from recsys.typing import WalkMatrix
 
 
-class MFSequencesConfig(WindowConfig):
-    """MF with bias on walk window pairs (walk and window settings as skip-gram's)."""
+class MFSequencesConfig(SGDWindowConfig):
+    """MF with bias on walk window pairs: skip-gram's walk, window and SGD defaults (on CPU
+    the window kernel with one table, biases and L2); ``preset=study`` restores the study's
+    Adam settings, which also fill in where the CPU kernel does not run (a GPU; SGD there
+    was never measured for MF)."""
+
+    SGD_NEEDS_WINDOW_KERNEL: ClassVar[bool] = True
 
     l2: Annotated[float, TUNE_L2] = Field(
         1e-6, ge=0, le=1, description="L2 weight on the rows in each batch (not the whole table)"

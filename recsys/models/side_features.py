@@ -75,6 +75,14 @@ class SideFeatures:
         return out
 
 
+def describable_products(
+    ids: npt.NDArray[np.int32], has_metadata: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.bool_]:
+    """(n_items,) products with a record of their own and at least one known side value:
+    the only ones whose id term EGES ever drops, or that it embeds from side info alone."""
+    return np.asarray(has_metadata, dtype=bool) & (ids != UNKNOWN_ID).any(axis=1)
+
+
 def encode_values(values: pd.Series, rare_threshold: int) -> tuple[np.ndarray, tuple[str, ...]]:
     """Map a column of strings (None / NaN = missing) to ids with unknown and rare pooled.
 

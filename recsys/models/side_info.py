@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
 import torch
@@ -23,12 +23,14 @@ from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import PAIR_SCORE_HELP, ItemEmbeddings, PairScore
 from recsys.graph import walk_config_of, walks_for_dataset
 from recsys.models.base import Method
-from recsys.models.side_features import SideFeatures, build_side_features
+from recsys.models.side_features import SideFeatures, build_side_features, describable_products
 from recsys.models.side_info_model import SkipGramWithSideInfo, Weighting
-from recsys.training.config import WindowConfig
+from recsys.training.batching import BatchSource
+from recsys.training.config import SGDWindowConfig, uses_window_kernel
 from recsys.training.early_stopping import early_stopping_split
 from recsys.training.engine import fit, resolve_device
 from recsys.training.sequences import window_pair_source
+from recsys.training.walk_batches import walk_batch_source
 from recsys.typing import WalkMatrix
 
 ID_FIELD = "item_id"
@@ -51,9 +53,16 @@ class FieldWeightMetrics(MetricsForwarder):
         return {f"field_weight_{n}": float(w) for n, w in pairs if np.isfinite(w)}
 
 
-class SideInfoConfig(WindowConfig):
-    """Skip-gram with side information: skip-gram's walks, window and pair score, trained with
-    the study's Adam settings (the engine's defaults; EGES has no SGD window step yet)."""
+class SideInfoConfig(SGDWindowConfig):
+    """Skip-gram with side information: skip-gram's walks, window, pair score and SGD
+    defaults (on CPU the EGES window kernel, :mod:`recsys.training.window_side_info`);
+    ``preset=study`` restores the study's Adam settings. Off that kernel (a GPU,
+    ``shared_negatives=false``) SGD would be autograd's batched step, which sums a whole
+    batch's gradient into each shared side row (a category row takes thousands of lookups
+    per batch): at the SGD defaults its loss was inf by step 9 on synthetic-small, so
+    there the study's Adam settings fill in (``SGD_NEEDS_WINDOW_KERNEL``)."""
+
+    SGD_NEEDS_WINDOW_KERNEL: ClassVar[bool] = True
 
     pair_score: PairScore = Field("center_context", description=PAIR_SCORE_HELP)
 
@@ -128,9 +137,16 @@ def train_on_walks(
     """EGES on a given walk matrix (walks of ``data``'s training graph)."""
     device = resolve_device(config.device)
     features = _side_features(data, config)
-    source, trained = window_pair_source(walk_matrix, data.n_items, config, device)
     generator = torch.Generator().manual_seed(config.seed)
     has_metadata = data.products["has_metadata"].to_numpy(dtype=bool, copy=True)
+    source: BatchSource
+    if uses_window_kernel(config, device):
+        # The id-dropout draws ride with the walk batches; the model is built after the
+        # source because it needs the vocabulary, so the describable products come first.
+        drop = describable_products(features.ids, has_metadata) * np.float32(config.id_dropout)
+        source, trained = walk_batch_source(walk_matrix, data.n_items, config, id_drop=drop)
+    else:
+        source, trained = window_pair_source(walk_matrix, data.n_items, config, device)
     model = SkipGramWithSideInfo(
         side_ids=torch.from_numpy(features.ids),
         vocab_sizes=features.vocab_sizes,

@@ -45,10 +45,11 @@ import torch
 from torch import Tensor, nn
 
 from recsys.embeddings import ItemEmbeddings, PairScore
-from recsys.models.side_features import UNKNOWN_ID
+from recsys.models.side_features import UNKNOWN_ID, describable_products
 from recsys.models.skipgram import pair_cosine, skipgram_loss
-from recsys.training.batching import PairBatch
+from recsys.training.batching import PairBatch, WalkBatch
 from recsys.training.engine import EmbeddingModel
+from recsys.training.window_side_info import ABSENT, NO_ATTENTION, train_side_info_batch
 from recsys.typing import BoolMask
 
 Weighting = Literal["equal", "learned"]
@@ -128,8 +129,8 @@ class SkipGramWithSideInfo(EmbeddingModel):
         self.center_side = center_side
         # Products whose side fields say something: only they are ever embedded without
         # their id (a record with no brand, category or price has nothing to embed).
-        informative = (side_ids != UNKNOWN_ID).any(dim=1)
-        self.register_buffer("describable", has_metadata.to(torch.bool) & informative)
+        describable = describable_products(side_ids.cpu().numpy(), has_metadata.cpu().numpy())
+        self.register_buffer("describable", torch.from_numpy(describable))
         self.register_buffer("trained", trained.to(torch.bool))
         self.center = nn.Embedding(n_items, dim, sparse=True)  # the id field
         # Every batch touches most rows of a small side table (a few categories, price
@@ -156,6 +157,7 @@ class SkipGramWithSideInfo(EmbeddingModel):
         self._dropout_seed = int(torch.randint(1 << 62, (1,), generator=generator))
         self._dropout_generator: torch.Generator | None = None
         self._dropout_device: torch.device | None = None
+        self._side_rows: np.ndarray | None = None  # side_ids for the CPU walk step
 
     @property
     def n_fields(self) -> int:
@@ -285,6 +287,32 @@ class SkipGramWithSideInfo(EmbeddingModel):
             self._dropout_device = centers.device
         draws = torch.rand(centers.shape, generator=self._dropout_generator, device=centers.device)
         return (draws < self.id_dropout) & self.describable[centers]
+
+    def id_drop_probability(self) -> np.ndarray:
+        """(n_items,) float32: each product's chance of dropping its id term as a center."""
+        return (self.describable.float() * self.id_dropout).cpu().numpy()
+
+    def fused_walk_step(self, batch: WalkBatch, lr: float) -> float:
+        """EGES's SGD step straight from walks, negatives shared per window (numba, CPU):
+        :mod:`recsys.training.window_side_info`, on these tables in place. The batch carries
+        the id-dropout draws (:meth:`id_drop_probability`)."""
+        side = tuple(cast(nn.Embedding, t).weight.detach().numpy() for t in self.side)
+        context = self.context.weight.detach().numpy()
+        outputs = (context, *side) if self.context_side_info else (context,)
+        attention = NO_ATTENTION if self.attention is None else self.attention.weight.detach()
+        if self._side_rows is None:  # unknown values stay out of the sum under skip_unknown
+            rows = self.side_ids.clone()
+            if self.skip_unknown:
+                rows[rows == UNKNOWN_ID] = ABSENT
+            self._side_rows = rows.numpy()
+        return train_side_info_batch(
+            (self.center.weight.detach().numpy(), *side),
+            outputs,
+            self._side_rows,
+            attention if isinstance(attention, np.ndarray) else attention.numpy(),
+            batch,
+            lr,
+        )
 
     def loss(self, batch: PairBatch) -> Tensor:
         centers = batch.center

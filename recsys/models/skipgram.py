@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Annotated, Any, ClassVar
 
 import numpy as np
 import torch
@@ -35,17 +34,15 @@ from pydantic import Field
 from torch import Tensor, nn
 
 from recsys.callbacks import TrainingCallback
-from recsys.config import TuneRange
 from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import PAIR_SCORE_HELP, ItemEmbeddings, PairScore
 from recsys.graph import walk_config_of, walks_for_dataset
 from recsys.models.base import Method
 from recsys.training.batching import PairBatch, WalkBatch
-from recsys.training.config import Optimizer, WindowConfig
+from recsys.training.config import SGDWindowConfig
 from recsys.training.early_stopping import early_stopping_split
 from recsys.training.engine import EmbeddingModel, fit, resolve_device
 from recsys.training.fused_sgns import sgns_step
-from recsys.training.schedule import Schedule
 from recsys.training.sgns_torch import sgns_step_tensors
 from recsys.training.window_sgns import train_walk_batch, walk_training_source
 from recsys.typing import BoolMask, WalkMatrix
@@ -158,63 +155,16 @@ class SkipGram(EmbeddingModel):
         )
 
 
-class SkipGramConfig(WindowConfig):
+class SkipGramConfig(SGDWindowConfig):
     """Skip-gram on first-order walks: word2vec's SGD by default, the study's Adam as a preset.
 
-    The defaults are word2vec's step and schedule (SGD, lr 0.025 per pair decaying over the
-    run, reduced windows; on CPU the window kernel of :mod:`recsys.training.window_sgns` on
-    every core): on the real samples it trains in about half gensim's skip-gram minutes, tied
-    with it on Digital Music and 0.002-0.004 seen AUC below it on the Books head and
-    Music0601 (docs/results.md); ``preset=study`` restores the study's Adam settings.
-    Window 5, 5 negatives, dim 128 and 5 epochs are the study's in both.
+    The defaults are word2vec's step and schedule (:class:`SGDWindowConfig`): on the real
+    samples it trains in about half gensim's skip-gram minutes, tied with it on Digital
+    Music and 0.002-0.004 seen AUC below it on the Books head and Music0601
+    (docs/results.md); ``preset=study`` restores the study's Adam settings. Window 5, 5
+    negatives, dim 128 and 5 epochs are the study's in both.
     """
 
-    PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
-        "default": {},
-        "study": {
-            "optimizer": "adam",
-            "lr": 0.01,
-            "batch_size": 1024,
-            "schedule": "cosine_restart",
-            "reduced_window": False,
-            "threads": 1,
-        },
-    }
-
-    optimizer: Optimizer = Field(
-        "sgd",
-        description="sgd: word2vec's step with lr per pair (on CPU straight from the walks); "
-        "adam: SparseAdam on the tables, as the study (preset=study)",
-    )
-    lr: Annotated[float, TuneRange(0.005, 0.2, log=True)] = Field(
-        0.025, gt=0, le=10, description="peak learning rate (word2vec's 0.025)"
-    )
-    batch_size: int = Field(
-        65536,
-        ge=1,
-        le=1 << 24,
-        description="positive pairs per batch (about; on CPU a batch of walks): the CPU "
-        "window step updates row by row whatever the batch, and 2 threads synchronise once "
-        "per batch (8,192 ran at half the speed on a loaded 2-core VM); a GPU step wants "
-        "big batches",
-    )
-    schedule: Schedule = Field(
-        "cosine",
-        description="cosine: anneal once over the run; linear: word2vec's decay, once over "
-        "the run; cosine_restart: restart each epoch (the study); constant",
-    )
-    reduced_window: bool = Field(
-        True,
-        description="draw each center's window uniformly in 1..window (word2vec/gensim); "
-        "False pairs every product within the full window (the study)",
-    )
-    threads: int = Field(
-        0,
-        ge=0,
-        le=1024,
-        description="CPU threads for the training kernels; 0 = every core (the window "
-        "kernel scales with cores; the study preset's Adam path runs best on 1)",
-    )
     pair_score: PairScore = Field("center_context", description=PAIR_SCORE_HELP)
 
 

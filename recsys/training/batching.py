@@ -57,6 +57,8 @@ class WalkBatch:
         keep: (n_walks, walk_length) bool, the tokens that survive subsampling.
         reach: (n_walks, walk_length) int32 window of each token as a target, in 1..window.
         negatives: (n_walks, walk_length, K) int64 negatives of each token's window.
+        drop_id: (n_walks, walk_length) bool, tokens whose id term is dropped where they are
+            an input (EGES's id dropout; all False for other models).
         n_pairs: (input, output) positive pairs in the batch (the pairs/s denominator).
         progress: fraction of the epoch done once this batch is trained, in (0, 1].
     """
@@ -65,6 +67,7 @@ class WalkBatch:
     keep: np.ndarray
     reach: np.ndarray
     negatives: np.ndarray
+    drop_id: np.ndarray
     n_pairs: int
     progress: float
 

@@ -7,11 +7,13 @@ they train on walks) and stay flat, so MLflow params and CLI options are one lev
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
 
+import torch
 from pydantic import Field, model_validator
 
-from recsys.config import TUNE_SUBSAMPLE, TUNE_WINDOW, TrainerConfig, WalkConfig
+from recsys.config import TUNE_SUBSAMPLE, TUNE_WINDOW, TrainerConfig, TuneRange, WalkConfig
+from recsys.training.schedule import Schedule
 
 Optimizer = Literal["adam", "sgd"]
 Preset = Literal["default", "study"]
@@ -119,4 +121,95 @@ class WindowConfig(EngineConfig, WalkConfig):
         description="CPU SGD: train straight from walks with one draw of negatives shared "
         "by each window's contexts (pWord2Vec, Ji et al. 2016: several times the "
         "throughput); False draws fresh negatives per pair, as word2vec.c",
+    )
+
+
+# The study's engine settings for the walk methods: Adam, batch 1,024, per-epoch cosine
+# restarts, fixed windows, one thread (``preset=study`` of :class:`SGDWindowConfig`).
+STUDY_WINDOW_SETTINGS: dict[str, Any] = {
+    "optimizer": "adam",
+    "lr": 0.01,
+    "batch_size": 1024,
+    "schedule": "cosine_restart",
+    "reduced_window": False,
+    "threads": 1,
+}
+
+
+def uses_window_kernel(config: WindowConfig, device: torch.device) -> bool:
+    """Whether a walk method trains on walk batches with the CPU window kernels
+    (:class:`recsys.training.walk_batches.WalkBatchSource`)."""
+    return device.type == "cpu" and config.optimizer == "sgd" and config.shared_negatives
+
+
+class SGDWindowConfig(WindowConfig):
+    """A walk method trained by word2vec's SGD by default, the study's Adam as a preset.
+
+    word2vec's step and schedule (SGD, lr 0.025 per pair decaying once over the run,
+    reduced windows); on CPU the window kernels of :mod:`recsys.training.window_sgns` and
+    :mod:`recsys.training.window_side_info` on every core. ``preset=study`` restores the
+    study's Adam settings (:data:`STUDY_WINDOW_SETTINGS`).
+
+    ``SGD_NEEDS_WINDOW_KERNEL``: a method whose SGD default was measured on the CPU kernel
+    only trains with the study's Adam settings where that kernel does not run (a GPU,
+    ``shared_negatives=false``), under any value given explicitly; resolved when the
+    config is built, so the run's params show the settings used.
+    """
+
+    PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
+        "default": {},
+        "study": STUDY_WINDOW_SETTINGS,
+    }
+    SGD_NEEDS_WINDOW_KERNEL: ClassVar[bool] = False
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _study_settings_off_the_kernel(cls, values: Any, handler: Any) -> Self:
+        config: Self = handler(values)
+        if (
+            not cls.SGD_NEEDS_WINDOW_KERNEL
+            or not isinstance(values, dict)
+            or "optimizer" in config.model_fields_set
+        ):
+            return config
+        on_gpu = config.device == "cuda" or (config.device == "auto" and torch.cuda.is_available())
+        if uses_window_kernel(config, torch.device("cuda" if on_gpu else "cpu")):
+            return config
+        unset = {k: v for k, v in STUDY_WINDOW_SETTINGS.items() if k not in config.model_fields_set}
+        study: Self = handler({**values, **unset})
+        return study
+
+    optimizer: Optimizer = Field(
+        "sgd",
+        description="sgd: word2vec's step with lr per pair (on CPU straight from the walks); "
+        "adam: SparseAdam on the tables, as the study (preset=study)",
+    )
+    lr: Annotated[float, TuneRange(0.005, 0.2, log=True)] = Field(
+        0.025, gt=0, le=10, description="peak learning rate (word2vec's 0.025)"
+    )
+    batch_size: int = Field(
+        65536,
+        ge=1,
+        le=1 << 24,
+        description="positive pairs per batch (about; on CPU a batch of walks): the CPU "
+        "window step updates row by row whatever the batch, and 2 threads synchronise once "
+        "per batch (8,192 ran at half the speed on a loaded 2-core VM); a GPU step wants "
+        "big batches",
+    )
+    schedule: Schedule = Field(
+        "cosine",
+        description="cosine: anneal once over the run; linear: word2vec's decay, once over "
+        "the run; cosine_restart: restart each epoch (the study); constant",
+    )
+    reduced_window: bool = Field(
+        True,
+        description="draw each center's window uniformly in 1..window (word2vec/gensim); "
+        "False pairs every product within the full window (the study)",
+    )
+    threads: int = Field(
+        0,
+        ge=0,
+        le=1024,
+        description="CPU threads for the training kernels; 0 = every core (the window "
+        "kernels scale with cores; the study preset's Adam path runs best on 1)",
     )

@@ -21,103 +21,33 @@ negative that equals the target is skipped, as word2vec does). Walks of a batch 
 parallel without locks (Hogwild, as word2vec); with one thread the result is deterministic.
 
 Every random draw (subsampling, reduced windows, negatives) is made per batch before the
-kernel (:func:`draw_walk_batch`, one counter-based stream per walk), so the kernel is a pure
-function of its inputs and :func:`reference_window_step` (readable numpy) reproduces it.
+kernel (:mod:`recsys.training.walk_batches`, one counter-based stream per walk), so the
+kernel is a pure function of its inputs and :func:`reference_window_step` (readable numpy)
+reproduces it.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 
 import numba
 import numpy as np
 import torch
 from numba import prange
 
-from recsys.training.batching import BatchSource, WalkBatch, unigram_table
-from recsys.training.config import WindowConfig
+from recsys.training.batching import BatchSource, WalkBatch
+from recsys.training.config import WindowConfig, uses_window_kernel
 from recsys.training.fused_sgns import softplus
-from recsys.training.sequences import (
-    check_walk_matrix,
-    keep_probability,
-    pairs_per_walk,
-    token_counts,
-    window_pair_source,
+from recsys.training.sequences import window_pair_source
+from recsys.training.walk_batches import (
+    fill_window,
+    kept_tokens,
+    walk_batch_source,
+    widest_reach,
 )
 from recsys.typing import WalkMatrix
 
 NO_BIAS = np.empty(0, dtype=np.float32)  # ``bias`` argument of a model without biases
-
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX_2 = np.uint64(0x94D049BB133111EB)
-
-
-@numba.njit(nogil=True, inline="always")
-def _splitmix64(state: np.uint64) -> tuple[np.uint64, np.uint64]:
-    """(next state, 64 random bits): SplitMix64 (Steele et al. 2014), a counter-based stream."""
-    state = state + _GOLDEN
-    z = state
-    z = (z ^ (z >> np.uint64(30))) * _MIX_1
-    z = (z ^ (z >> np.uint64(27))) * _MIX_2
-    return state, z ^ (z >> np.uint64(31))
-
-
-@numba.njit(nogil=True, inline="always")
-def _uniform(bits: np.uint64) -> float:
-    """A float in [0, 1) from the top 53 bits."""
-    return float(bits >> np.uint64(11)) * (1.0 / 9007199254740992.0)
-
-
-@numba.njit(nogil=True, parallel=True, cache=True)
-def draw_walk_batch(
-    walks: np.ndarray,
-    keep_prob: np.ndarray,
-    cdf: np.ndarray,
-    window: int,
-    reduced_window: bool,
-    negatives: int,
-    seed: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """A batch's random draws: subsampling, reduced windows, each kept token's negatives.
-
-    Each walk row has its own SplitMix64 stream keyed by (``seed``, row), so the draws do not
-    depend on the thread count. Negatives are drawn by binary search in ``cdf`` (the walks'
-    unigram ** 0.75), as gensim's ``cum_table``; dropped tokens get none (-1).
-
-    Returns:
-        (keep (n, L) bool, reach (n, L) int32, negatives (n, L, K) int64, positive pairs).
-    """
-    n_walks, length = walks.shape
-    keep = np.empty((n_walks, length), dtype=np.bool_)
-    reach = np.empty((n_walks, length), dtype=np.int32)
-    drawn = np.full((n_walks, length, negatives), -1, dtype=np.int64)
-    last = cdf.size - 1
-    total = 0
-    for r in prange(n_walks):
-        state = np.uint64(seed) * _GOLDEN + np.uint64(r + 1) * _MIX_1
-        n_kept = 0
-        for t in range(length):
-            state, bits = _splitmix64(state)
-            keep[r, t] = _uniform(bits) < keep_prob[walks[r, t]]
-            n_kept += keep[r, t]
-            if reduced_window:
-                state, bits = _splitmix64(state)
-                reach[r, t] = 1 + np.int32(bits % np.uint64(window))
-            else:
-                reach[r, t] = window
-        p = 0
-        for t in range(length):
-            if not keep[r, t]:
-                continue
-            total += min(p, reach[r, t]) + min(n_kept - 1 - p, reach[r, t])
-            p += 1
-            for j in range(negatives):
-                state, bits = _splitmix64(state)
-                item = np.searchsorted(cdf, _uniform(bits), side="right")
-                drawn[r, t, j] = item if item < last else last
-    return keep, reach, drawn, total
 
 
 @numba.njit(nogil=True, fastmath=True, parallel=True, cache=True)
@@ -149,26 +79,17 @@ def window_sgns_step(
         Sum over the batch's positive pairs of -log s(x.t) - sum_k log s(-x.n_k), the logits
         x.o including the biases (the L2 term not included).
     """
-    n_walks, length = walks.shape
+    n_walks = walks.shape[0]
     k = negatives.shape[2]
     dim = center_table.shape[1]
     has_bias = bias.size > 0
     decay = np.float32(2.0 * lr * l2)
-    max_window = 1
-    for r in range(n_walks):
-        for t in range(length):
-            max_window = max(max_window, reach[r, t])
+    max_window = widest_reach(reach)
     loss_sum = 0.0
     for r in prange(n_walks):
-        tokens = np.empty(length, dtype=np.int64)
-        slots = np.empty(length, dtype=np.int64)  # position of each kept token in the walk
-        n = 0
-        for t in range(length):
-            if keep[r, t]:
-                tokens[n] = walks[r, t]
-                slots[n] = t
-                n += 1
+        tokens, slots, n = kept_tokens(walks, keep, r)
         inputs = np.empty(2 * max_window, dtype=np.int64)
+        input_slots = np.empty(2 * max_window, dtype=np.int64)
         outputs = np.empty(1 + k, dtype=np.int64)
         labels = np.empty(1 + k, dtype=np.float32)
         grad = np.empty((2 * max_window, 1 + k), dtype=np.float32)
@@ -177,21 +98,11 @@ def window_sgns_step(
         output_step = np.empty((1 + k, dim), dtype=np.float32)
         walk_loss = 0.0
         for p in range(n):
-            b = reach[r, slots[p]]
-            m = 0
-            for q in range(max(0, p - b), min(n, p + b + 1)):
-                if q != p:
-                    inputs[m] = tokens[q]
-                    m += 1
+            m = fill_window(
+                tokens, slots, n, p, reach, negatives, r, inputs, input_slots, outputs, labels
+            )
             if m == 0:
                 continue
-            target = tokens[p]
-            outputs[0] = target
-            labels[0] = 1.0
-            for j in range(k):
-                outputs[1 + j] = negatives[r, slots[p], j]
-                # word2vec skips a negative that is the target itself; label -1 marks it.
-                labels[1 + j] = -1.0 if outputs[1 + j] == target else 0.0
             for i in range(m):
                 c = inputs[i]
                 for j in range(1 + k):
@@ -300,97 +211,6 @@ def reference_window_step(
                 if bias_step is not None:
                     bias[c] += bias_step[i]
     return loss_sum
-
-
-class WalkBatchSource:
-    """Batches of walks with their draws for :func:`window_sgns_step` (CPU SGD).
-
-    Each epoch the walks are shuffled and cut into batches of about ``batch_size`` positive
-    pairs; per batch, subsampling (word2vec's keep probability), reduced windows and
-    negatives (walk unigram ** 0.75) are drawn in bulk by :func:`draw_walk_batch`.
-
-    Args:
-        walk_matrix: (n_walks, walk_length) int32 walks.
-        n_items: vocabulary size.
-        window: context window on each side.
-        subsample: word2vec subsampling threshold (0 = off).
-        batch_size: about how many positive pairs per batch.
-        negatives: negatives per window (shared by its inputs).
-        reduced_window: draw each target's window in 1..window (word2vec, gensim).
-        counts: :func:`token_counts` of ``walk_matrix`` when the caller has them.
-    """
-
-    def __init__(
-        self,
-        walk_matrix: WalkMatrix,
-        n_items: int,
-        window: int,
-        subsample: float,
-        batch_size: int,
-        negatives: int,
-        reduced_window: bool = False,
-        counts: np.ndarray | None = None,
-    ) -> None:
-        check_walk_matrix(walk_matrix, n_items)
-        self.walks = np.ascontiguousarray(walk_matrix, dtype=np.int32)
-        self.counts = token_counts(walk_matrix, n_items) if counts is None else counts
-        self.keep_prob = keep_probability(self.counts, subsample)
-        self.cdf = unigram_table(self.counts)
-        self.window = window
-        self.negatives = negatives
-        self.reduced_window = reduced_window
-        kept_fraction = float((self.counts * self.keep_prob).sum() / max(self.counts.sum(), 1))
-        per_walk = pairs_per_walk(walk_matrix.shape[1] * kept_fraction, window, reduced_window)
-        self.walks_per_batch = max(1, int(batch_size // max(per_walk, 1.0)))
-
-    def batches_per_epoch(self) -> int:
-        return max(1, -(-self.walks.shape[0] // self.walks_per_batch))
-
-    def epoch(self, generator: torch.Generator, skip: int = 0) -> Iterator[WalkBatch]:
-        seed = int(torch.randint(0, 2**62, (1,), generator=generator).item())
-        rng = np.random.default_rng(seed)
-        n_walks = self.walks.shape[0]
-        order = rng.permutation(n_walks)
-        for index, start in enumerate(range(0, n_walks, self.walks_per_batch)):
-            batch_seed = int(rng.integers(0, 2**62))  # a skipped batch only advances rng
-            if index < skip:
-                continue
-            stop = min(start + self.walks_per_batch, n_walks)
-            walks = self.walks[np.sort(order[start:stop])]
-            keep, reach, negatives, n_pairs = draw_walk_batch(
-                walks,
-                self.keep_prob,
-                self.cdf,
-                self.window,
-                self.reduced_window,
-                self.negatives,
-                batch_seed,
-            )
-            yield WalkBatch(walks, keep, reach, negatives, int(n_pairs), stop / n_walks)
-
-
-def uses_window_kernel(config: WindowConfig, device: torch.device) -> bool:
-    """Whether a walk method with a window step trains on :class:`WalkBatchSource`."""
-    return device.type == "cpu" and config.optimizer == "sgd" and config.shared_negatives
-
-
-def walk_batch_source(
-    walk_matrix: WalkMatrix, n_items: int, config: WindowConfig
-) -> tuple[WalkBatchSource, np.ndarray]:
-    """The walk-batch source of a walk method's config, and its vocabulary (as
-    :func:`recsys.training.sequences.window_pair_source`)."""
-    counts = token_counts(walk_matrix, n_items)
-    source = WalkBatchSource(
-        walk_matrix,
-        n_items,
-        window=config.window,
-        subsample=config.subsample,
-        batch_size=config.batch_size,
-        negatives=config.negatives,
-        reduced_window=config.reduced_window,
-        counts=counts,
-    )
-    return source, counts > 0
 
 
 def walk_training_source(

@@ -67,7 +67,7 @@ def test_shuffled_walks_teach_nothing(planted_dataset: PreparedDataset) -> None:
     rng = np.random.default_rng(1)
     shuffled = rng.permutation(walks.reshape(-1)).reshape(walks.shape)
     config = MFSequencesConfig(
-        dim=16, epochs=2, batch_size=512, progress=False, threads=1, eval_every=10
+        dim=16, epochs=2, batch_size=512, progress=False, threads=1, eval_every=10, preset="study"
     )
     embeddings = train_on_walks(planted_dataset, shuffled, config)
     result = evaluate(embeddings, planted_dataset)
@@ -75,3 +75,11 @@ def test_shuffled_walks_teach_nothing(planted_dataset: PreparedDataset) -> None:
     sgd = config.model_copy(update={"optimizer": "sgd", "lr": 0.1})
     result = evaluate(train_on_walks(planted_dataset, shuffled, sgd), planted_dataset)
     assert result.auc_seen is not None and abs(result.auc_seen - 0.5) < 0.1
+
+
+def test_defaults_are_sgd_on_the_cpu_kernel_and_the_studys_adam_elsewhere() -> None:
+    default = MFSequencesConfig(device="cpu")
+    assert (default.optimizer, default.lr, default.threads) == ("sgd", 0.025, 0)
+    assert MFSequencesConfig(device="cuda").optimizer == "adam"  # SGD measured on CPU only
+    study = MFSequencesConfig(preset="study", dim=8)
+    assert (study.optimizer, study.batch_size, study.dim) == ("adam", 1024, 8)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import click
 import mlflow
 import pandas as pd
 import pytest
@@ -85,11 +86,11 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 def test_overrides_go_to_methods_that_have_them(store: str) -> None:
     overrides = parse_overrides(["weighted=true", "broken.depth=3", "split_seed=7"])
     assert overrides == {None: {"weighted": "true", "split_seed": "7"}, "broken": {"depth": "3"}}
-    params = method_params(["popularity", "broken"], DATASET, overrides, quick=False)
+    params = method_params(["popularity", "broken"], DATASET, overrides)
     assert params["popularity"] == {"dataset": DATASET, "weighted": "true", "split_seed": "7"}
     assert params["broken"] == {"dataset": DATASET, "depth": "3", "split_seed": "7"}
     with pytest.raises(ParameterError, match="no chosen method"):
-        method_params(["popularity"], DATASET, parse_overrides(["depht=3"]), quick=False)
+        method_params(["popularity"], DATASET, parse_overrides(["depht=3"]))
     with pytest.raises(ParameterError, match="not a method"):
         parse_overrides(["nope.dim=3"])
     with pytest.raises(ParameterError, match="'dim' is not key=value"):
@@ -221,7 +222,7 @@ def test_mlproject_entry_script_maps_parameters_to_cli_options() -> None:
     argv = [
         "dataset=/d/meta_X.json.gz",
         "methods=",
-        "profile=full",
+        "seeds=2",
         "--epochs",
         "2",
         "skipgram.dim=64",
@@ -229,8 +230,8 @@ def test_mlproject_entry_script_maps_parameters_to_cli_options() -> None:
     assert module.to_cli_arguments(argv) == [
         "--dataset",
         "/d/meta_X.json.gz",
-        "--profile",
-        "full",
+        "--seeds",
+        "2",
         "-P",
         "epochs=2",
         "-P",
@@ -238,36 +239,16 @@ def test_mlproject_entry_script_maps_parameters_to_cli_options() -> None:
     ]
 
 
-def test_quick_settings_are_valid_and_announced(store: str) -> None:
-    for method, values in main_job.QUICK_PARAMS.items():
-        run_module.validate_params(method, {"dataset": DATASET, **values})
-    chosen = ["skipgram", "side_info"]
-    params = method_params(chosen, "synthetic-small", {None: {"epochs": "2"}}, quick=True)
-    assert params["side_info"]["epochs"] == "2"  # the user's -P wins over the quick profile
-    assert params["side_info"]["dim"] == main_job.QUICK_PARAMS["side_info"]["dim"]
-    assert "dim" not in params["skipgram"]  # its defaults are already quick
-    assert main_job.use_quick_params("synthetic-small", "auto")
-    assert not main_job.use_quick_params("electronics", "auto")
-    assert not main_job.use_quick_params("synthetic-small", "full")
-    lines: list[str] = []
-
-    def runner(method: str, params: dict[str, Any], **kwargs: Any) -> str:
-        raise DataError("not trained in this test")
-
-    run_main_job(
-        "synthetic-small",
-        ["skipgram", "mf_sequences"],
-        tracking_uri=store,
-        echo=lines.append,
-        runner=runner,
-    )
-    assert any(line.startswith("Quick profile on synthetic-small") for line in lines)
-    assert "  mf_sequences: walks_per_node=3, dim=32, epochs=1" in lines
-    assert not any(line.startswith("  skipgram:") for line in lines)
+def test_every_method_trains_at_its_defaults_under_the_users_overrides() -> None:
+    chosen = ["skipgram", "side_info", "mf_sequences"]
+    params = method_params(chosen, "synthetic-small", {None: {"epochs": "2"}, "side_info": {}})
+    assert all(p == {"dataset": "synthetic-small", "epochs": "2"} for p in params.values())
+    with pytest.raises(click.exceptions.NoSuchOption):  # the quick profile is gone
+        main_command.make_context("main", ["--profile", "quick"])
 
 
 def test_default_skipgram_learns_on_the_planted_data(planted_dataset: PreparedDataset) -> None:
-    """The defaults (word2vec's SGD, five epochs) are what the quick profile used to trim."""
+    """The defaults (word2vec's SGD, five epochs) train in seconds on small data."""
     config = skipgram.SkipGramConfig(progress=False, device="cpu", walks_per_node=4, dim=16)
     assert config.optimizer == "sgd"
     result = evaluate(skipgram.train(planted_dataset, config), planted_dataset)
@@ -307,7 +288,7 @@ def test_seeds_repeat_seeded_methods_on_one_split_and_group_their_runs(store: st
 
 def test_data_dir_reaches_every_method(store: str, tmp_path: Path) -> None:
     overrides = parse_overrides(["weighted=true"], tmp_path / "shared-data")
-    params = method_params(["popularity", "mf"], DATASET, overrides, quick=False)
+    params = method_params(["popularity", "mf"], DATASET, overrides)
     assert {params[m]["data_dir"] for m in ("popularity", "mf")} == {str(tmp_path / "shared-data")}
     result = CliRunner().invoke(main_command, ["--help"])
     assert "--data-dir" in result.output

@@ -33,7 +33,7 @@ from recsys.training.stop import (
     request_stop,
     stops_at_batch_boundaries,
 )
-from recsys.training.window_sgns import WalkBatchSource
+from recsys.training.walk_batches import WalkBatchSource
 
 CPU = torch.device("cpu")
 ONE_CORE: dict[str, Any] = {"progress": False, "threads": 1, "device": "cpu", "eval_every": 7}

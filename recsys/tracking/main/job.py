@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import mlflow
 from mlflow import MlflowClient
@@ -37,27 +37,6 @@ from recsys.tracking.server import check_tracking_uri
 from recsys.tracking.signals import stopped_runs_end_killed
 
 DEFAULT_DATASET = "synthetic-small"
-QUICK_DATASETS = ("synthetic-small",)  # datasets the "auto" profile runs with QUICK_PARAMS
-
-Profile = Literal["auto", "quick", "full"]
-
-# Lighter settings so that `recsys main` on synthetic-small finishes in a few minutes on two
-# CPU cores. Only the settings listed differ from each method's defaults; the job prints
-# them before training, and each run logs its effective params as usual. The torch methods
-# that still train with Adam by default (EGES, MF on sequences) cost minutes per epoch on a
-# CPU at 10 walks per product and dim 128; with 3 walks, dim 32 and one epoch they take
-# seconds (docs/benchmarks.md). skipgram needs no lighter settings: its default SGD window
-# step trains its five epochs on synthetic-small in seconds.
-WALK_PAIR_QUICK: dict[str, Any] = {"walks_per_node": 3, "dim": 32, "epochs": 1}
-# EGES with the settings its evidence was measured at (docs/benchmarks.md): in the quick
-# budget batch 4,096 at lr 0.05 scored +0.004-0.005 seen AUC over batch 1,024 at 0.01 on
-# Digital Music and synthetic-small, -0.002 on synthetic Electronics x0.05, in the same
-# time (cold start within its noise).
-SIDE_INFO_QUICK: dict[str, Any] = {**WALK_PAIR_QUICK, "batch_size": 4096, "lr": 0.05}
-QUICK_PARAMS: dict[str, dict[str, Any]] = {
-    "side_info": SIDE_INFO_QUICK,
-    "mf_sequences": WALK_PAIR_QUICK,
-}
 
 
 def resolve_methods(spec: str) -> list[str]:
@@ -128,20 +107,14 @@ def seeded_params(method: str, params: Mapping[str, Any], seeds: int) -> list[di
     return [{**params, "seed": base + offset} for offset in range(seeds)]
 
 
-def use_quick_params(dataset: str, profile: Profile) -> bool:
-    """``quick`` always, ``full`` never, ``auto`` on the small synthetic default data only."""
-    return profile == "quick" or (profile == "auto" and dataset in QUICK_DATASETS)
-
-
 def method_params(
     methods: Sequence[str],
     dataset: str,
     overrides: Mapping[str | None, Mapping[str, str]],
-    quick: bool,
     tuned: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Each method's flat params: dataset, quick settings, tuned settings (``--tuned``),
-    then shared and own overrides.
+    """Each method's flat params: dataset, tuned settings (``--tuned``), then shared and own
+    overrides (over its defaults).
 
     A shared ``key=value`` goes to every chosen method whose schema (or DataConfig) has
     ``key``; one that no chosen method has is an error, so a typo is not silently dropped.
@@ -161,8 +134,6 @@ def method_params(
     params: dict[str, dict[str, Any]] = {}
     for m in methods:
         values: dict[str, Any] = {"dataset": dataset}
-        if quick:
-            values.update(QUICK_PARAMS.get(m, {}))
         values.update((tuned or {}).get(m, {}))
         values.update({k: v for k, v in shared.items() if k in accepted[m]})
         values.update(overrides.get(m, {}))
@@ -220,7 +191,6 @@ def run_main_job(
     methods: Sequence[str] | None = None,
     overrides: Mapping[str | None, Mapping[str, str]] | None = None,
     *,
-    profile: Profile = "auto",
     seeds: int = 1,
     tracking_uri: str | None = None,
     progress: bool = True,
@@ -235,12 +205,11 @@ def run_main_job(
         dataset: a dataset name or metadata file path (DataConfig.dataset).
         methods: registry names, default all of them.
         overrides: from :func:`parse_overrides`.
-        profile: ``auto`` uses :data:`QUICK_PARAMS` on synthetic-small only.
         seeds: runs per method with training seeds seed, seed+1, ... on the same split;
             the leaderboard reports their mean and spread (tag ``recsys.seed_group``).
         tracking_uri: default ``$MLFLOW_TRACKING_URI``, else MLflow's default store.
         progress: progress bars and stage messages (on stderr) for every method.
-        echo: where stage messages and the notice about lighter settings go.
+        echo: where stage messages go.
         runner: what trains one method (``run_method``; tests pass a failing one).
         tuned: each method with its tuning study's best settings on ``dataset``
             (:mod:`recsys.tracking.main.tuned`), defaults where it has none.
@@ -256,8 +225,7 @@ def run_main_job(
         StudyError: with ``tuned``, the studies' storage is unusable, before any work.
     """
     chosen = list(methods) if methods else method_names()
-    quick = use_quick_params(dataset, profile)
-    params = method_params(chosen, dataset, overrides or {None: {}}, quick)
+    params = method_params(chosen, dataset, overrides or {None: {}})
     for m in chosen:  # every typo fails now, not after an hour of the first methods
         validate_params(m, params[m])
     uri = check_tracking_uri(tracking_uri)
@@ -269,21 +237,12 @@ def run_main_job(
         storage_url = storage or default_storage_url(uri)
         found = find_tuned(chosen, dataset, storage_url, echo)
         settings = {m: found[m].params for m in found}
-        params = method_params(chosen, dataset, overrides or {None: {}}, quick, settings)
+        params = method_params(chosen, dataset, overrides or {None: {}}, settings)
         for m in found:
             tuned_tags[m] = tuned_run_tags(m, params[m], found[m], storage_url)
     repeats = {m: seeded_params(m, params[m], seeds) for m in chosen}
     mlflow.set_tracking_uri(uri)
     client = MlflowClient(uri)
-
-    lighter = {m: QUICK_PARAMS[m] for m in chosen if quick and QUICK_PARAMS.get(m)}
-    if lighter:
-        echo(
-            f"Quick profile on {dataset} (so the job takes minutes; --profile full for the "
-            "methods' defaults). Lighter settings:"
-        )
-        for m, values in lighter.items():
-            echo(f"  {m}: " + ", ".join(f"{k}={v}" for k, v in values.items()))
 
     data_fields = flat_fields(DataConfig)
     data_params = {k: v for k, v in params[chosen[0]].items() if k in data_fields}

@@ -1,0 +1,43 @@
+"""Shared helpers of the window-kernel tests: random walks, their draws, numba threads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numba
+import numpy as np
+
+from recsys.training.batching import unigram_table
+from recsys.training.sequences import keep_probability
+from recsys.training.walk_batches import NO_DROPS, draw_walk_batch
+
+
+@contextmanager
+def numba_threads(n: int) -> Iterator[None]:
+    previous = numba.get_num_threads()
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
+
+
+def random_walks(seed: int, n_items: int = 12, shape: tuple[int, int] = (20, 9)) -> np.ndarray:
+    # Few items: windows repeat products, so update order and accumulation both matter.
+    return np.random.default_rng(seed).integers(0, n_items, shape).astype(np.int32)
+
+
+def draw(
+    walks: np.ndarray,
+    n_items: int,
+    reduced: bool,
+    subsample: float,
+    seed: int = 3,
+    drop_prob: np.ndarray = NO_DROPS,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """Window 4, 3 negatives: (keep, reach, negatives, drop_id, positive pairs)."""
+    counts = np.bincount(walks.reshape(-1), minlength=n_items)
+    keep_prob = keep_probability(counts, subsample)
+    cdf = unigram_table(counts)
+    return draw_walk_batch(walks, keep_prob, cdf, 4, reduced, 3, seed, drop_prob)
