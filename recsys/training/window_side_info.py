@@ -194,7 +194,9 @@ def side_info_window_step(
         labels = np.empty(1 + k, dtype=np.float32)
         out_rows = np.empty((1 + k, n_out), dtype=np.int64)
         out_weights = np.empty((1 + k, n_out), dtype=np.float32)
-        out_vectors = np.empty((1 + k, dim), dtype=np.float32)
+        # zeros: a skipped negative's row enters the steps times a zero gradient, and
+        # uninitialised memory there could hold NaN (0 * NaN is NaN)
+        out_vectors = np.zeros((1 + k, dim), dtype=np.float32)
         out_steps = np.empty((1 + k, dim), dtype=np.float32)
         out_logit_steps = np.zeros((1 + k, n_out), dtype=np.float32)
         grad = np.empty((width, 1 + k), dtype=np.float32)
