@@ -173,9 +173,8 @@ def _twin_source(dataset: str, data_dir: Path, progress: bool) -> DatasetSource:
         )
     scale = _parse_scale(dataset, scale_text, f"{TWIN_PREFIX}{file_text}:10")
     # Imported on use: generation code is not needed to read real files.
-    from recsys.data.synthetic import write_synthetic_metadata as write
     from recsys.data.synthetic.presets import resolve_sizes
-    from recsys.data.synthetic.twin import TWIN_SEED, load_or_fit, twin_file_name
+    from recsys.data.synthetic.twin import TWIN_SEED, load_or_fit, twin_file_name, write_twin
 
     name = file_stem(path)
     fit = load_or_fit(path.resolve(), name, data_dir, progress=progress)
@@ -185,7 +184,7 @@ def _twin_source(dataset: str, data_dir: Path, progress: bool) -> DatasetSource:
         raise DataError(f"dataset {dataset!r}: {error}") from error
     target = data_dir / "raw" / twin_file_name(fit, scale, TWIN_SEED)
     if not target.exists():
-        target = write(target, fit.preset, scale, TWIN_SEED, progress=progress)
+        target = write_twin(fit, target, scale, TWIN_SEED, progress=progress)
     suffix = "" if scale == 1.0 else f"-x{scale:g}"
     return DatasetSource(
         name=f"synthetic-like-{name}{suffix}",

@@ -6,6 +6,7 @@ fit takes seconds; the full samples are measured by benchmarks/bench_twins.py (d
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from pathlib import Path
@@ -17,9 +18,8 @@ from recsys.config import DataConfig
 from recsys.data.datasets import resolve_dataset
 from recsys.data.prepare import prepare_dataset
 from recsys.data.statistics import dataset_statistics
-from recsys.data.synthetic import write_synthetic_metadata
 from recsys.data.synthetic.degrees import DegreeLaw
-from recsys.data.synthetic.twin import TwinFit, load_or_fit
+from recsys.data.synthetic.twin import TwinFit, load_or_fit, write_twin
 from tests.faults.conftest import assert_one_error_line, recsys
 
 HEAD_LINES = 20_000
@@ -86,11 +86,22 @@ def test_twin_matches_the_real_file_statistics(head: Path, data_dir: Path, fit: 
     for key, tolerance in MATCHED.items():
         assert twin[key] == pytest.approx(real[key], rel=tolerance), key
     assert fit.targets["clustering"] == pytest.approx(real["clustering"])
+    # A pairs file describes no product, and neither does its twin: no cold-start slice.
+    assert real["metadata_share"] == twin["metadata_share"] == 0.0
+    assert real["cold_start_share"] == twin["cold_start_share"] == 0.0
 
 
-def test_twin_scales_and_is_byte_identical_for_a_seed(fit: TwinFit, tmp_path: Path) -> None:
+@pytest.mark.parametrize("side_info", [False, True])
+def test_twin_scales_and_is_byte_identical_for_a_seed(
+    fit: TwinFit, side_info: bool, tmp_path: Path
+) -> None:
+    """A pairs file's twin (a pairs file), and the metadata twin of the same knobs."""
+    assert not fit.side_info
+    if side_info:  # as if the real file had described its products
+        fit = dataclasses.replace(fit, targets={**fit.targets, "metadata_share": 0.5})
+    suffix = ".json.gz" if side_info else ".csv.gz"
     paths = [
-        write_synthetic_metadata(tmp_path / f"{name}.json.gz", fit.preset, 0.5, seed)
+        write_twin(fit, tmp_path / f"{name}{suffix}", 0.5, seed, progress=False)
         for name, seed in (("a", 3), ("b", 3), ("c", 4))
     ]
     assert paths[0].read_bytes() == paths[1].read_bytes()
@@ -112,7 +123,9 @@ def test_dataset_name_reuses_the_cached_fit_and_names_the_scale(
     source = resolve_dataset(f"synthetic-like:{head}:0.5", data_dir, progress=False)
     assert (source.kind, source.scale, source.preset) == ("synthetic", 0.5, "like:music_head")
     assert source.name == "synthetic-like-music_head-x0.5"
-    assert source.path.name.startswith(f"meta_synthetic-like-music_head-{fit.digest()}_scale0.5")
+    assert (
+        source.path.name == f"pairs_synthetic-like-music_head-{fit.digest()}_scale0.5_seed0.csv.gz"
+    )
 
 
 def test_a_cache_for_other_bytes_is_refitted_not_used(

@@ -1,8 +1,9 @@
-"""Synthetic twins: a generated Amazon-format file shaped like a real data file.
+"""Synthetic twins: a generated file shaped like a real data file.
 
 ``synthetic-like:FILE[:SCALE]`` prepares FILE (any format the project reads), fits a
-preset to it (``fit.py``) and writes a 2014-format metadata file of ``SCALE`` times its
-products and pairs (1.0 = the real file's size; up to ``TWIN_MAX_SCALE``). The fitted
+preset to it (``fit.py``) and writes a file of ``SCALE`` times its products and pairs
+(1.0 = the real file's size; up to ``TWIN_MAX_SCALE``): 2014-format metadata when FILE
+describes its products, a pairs file when it does not (``pairs_writer.py``). The fitted
 knobs are cached as JSON in ``<data_dir>/twins/``, keyed by FILE's sha256: a cache
 written for other bytes (or by another fit version) is refitted, never reused, and the
 generated file's name carries a digest of the knobs, so it is rebuilt with them.
@@ -29,7 +30,9 @@ from recsys.data.synthetic.fit import (
     fit_knobs,
     profile,
 )
+from recsys.data.synthetic.generate import write_synthetic_metadata
 from recsys.data.synthetic.names import ELECTRONICS_NOUNS, ELECTRONICS_QUALIFIERS
+from recsys.data.synthetic.pairs_writer import write_synthetic_pairs
 from recsys.data.synthetic.presets import SyntheticPreset
 from recsys.data.synthetic.shape import GraphShape
 
@@ -64,6 +67,11 @@ class TwinFit:
     targets: dict[str, float]
     trace: list[dict[str, Any]]
     seconds: float = 0.0  # how long the fit took (preparing the real file included)
+
+    @property
+    def side_info(self) -> bool:
+        """Whether the real file describes any product; without, the twin is a pairs file."""
+        return float(self.targets.get("metadata_share", 0.0)) > 0.0
 
     def digest(self) -> str:
         """Short hash of the knobs: names the files generated from them."""
@@ -252,5 +260,14 @@ def load_or_fit(path: Path, name: str, data_dir: Path, *, progress: bool = True)
 
 
 def twin_file_name(fit: TwinFit, scale: float, seed: int) -> str:
-    """``meta_synthetic-like-<name>-<knobs digest>_scale<s>_seed<k>.json.gz``."""
-    return f"meta_synthetic-like-{fit.name}-{fit.digest()}_scale{scale:g}_seed{seed}.json.gz"
+    """``meta_synthetic-like-<name>-<knobs digest>_scale<s>_seed<k>.json.gz``, or
+    ``pairs_...csv.gz`` for a twin of a file without side information."""
+    stem = f"synthetic-like-{fit.name}-{fit.digest()}_scale{scale:g}_seed{seed}"
+    return f"meta_{stem}.json.gz" if fit.side_info else f"pairs_{stem}.csv.gz"
+
+
+def write_twin(fit: TwinFit, path: Path, scale: float, seed: int, *, progress: bool) -> Path:
+    """Generate the twin in its source's kind of file: Amazon 2014 metadata when the real
+    file has side information, else a pairs file (``pairs_writer.py``)."""
+    write = write_synthetic_metadata if fit.side_info else write_synthetic_pairs
+    return write(path, fit.preset, scale, seed, progress=progress)
