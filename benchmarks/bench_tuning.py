@@ -9,11 +9,12 @@ budget is N trials per method; the minutes are wall time of the default run and 
 whole tune (sweep and tuned run).
 
 With ``--workers-check METHOD``, the same study size is also run by one worker and by two
-workers sharing a study (``--no-final``), and trials per minute are compared:
+workers sharing a study (``--no-final``), in ``--storage`` (e.g. the tracking server's
+PostgreSQL), and trials per minute are compared:
 
     flock /tmp/recsys-heavy.lock python benchmarks/bench_tuning.py \\
         --data-dir /work/bench-data --trials 8 --workers-check word2vec \\
-        --json docs/results/bench_tuning.json
+        --storage postgresql://USER@127.0.0.1:PORT/optuna --json docs/results/bench_tuning.json
 
 The datasets default to the two real Amazon samples beside the repository
 (``../shared/data``: Digital Music and the Books head).
@@ -92,15 +93,19 @@ def tuned_against_default(
 
 
 def trials_per_minute(
-    dataset: Path, method: str, data_dir: Path, trials: int, workers: int
+    dataset: Path, method: str, data_dir: Path, trials: int, workers: int, storage: str | None
 ) -> dict[str, Any]:
-    """``workers`` processes sharing one fresh study of ``trials`` trials (no tuned run)."""
+    """``workers`` processes sharing one fresh study of ``trials`` trials (no tuned run),
+    in ``storage`` (an Optuna URL; None = the file beside the tracking store)."""
     with tempfile.TemporaryDirectory() as store:
         uri = f"sqlite:///{store}/mlflow.db"
         base = ["tune", method, "--dataset", str(dataset), "--data-dir", str(data_dir),
                 "--tracking-uri", uri, "--no-final", "--quiet"]  # fmt: skip
-        recsys(*base, "--trials", "1", "--study", "warm-up")  # data prepared, kernels compiled
-        args = [*base, "--trials", str(trials), "--study", "workers"]
+        if storage is not None:
+            base += ["--storage", storage]
+        fresh = f"{workers}-{os.getpid()}-{int(time.time())}"  # a new study in a kept database
+        recsys(*base, "--trials", "1", "--study", f"warm-up-{fresh}")  # prepared, compiled
+        args = [*base, "--trials", str(trials), "--study", f"workers-{fresh}"]
         started = time.perf_counter()
         processes = [
             subprocess.Popen([sys.executable, "-m", "recsys", *args], stdout=subprocess.DEVNULL)
@@ -115,6 +120,11 @@ def trials_per_minute(
             "trials_per_minute": round(trials / minutes, 2)}  # fmt: skip
 
 
+def _storage_kind(storage: str | None) -> str:
+    """What the workers shared, without credentials: the URL's scheme."""
+    return "file beside the tracking store" if storage is None else storage.split(":", 1)[0]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("datasets", nargs="*", type=Path, default=DEFAULT_DATASETS)
@@ -124,6 +134,9 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=8, help="the trial budget per method")
     parser.add_argument("--workers-check", metavar="METHOD", default=None,
                         help="also time one against two workers on METHOD's study")  # fmt: skip
+    parser.add_argument("--storage", default=None,
+                        help="Optuna storage URL for the workers check, e.g. postgresql://...; "
+                        "default: the file beside the tracking store")  # fmt: skip
     parser.add_argument("--json", type=Path, default=None, help="also write the result here")
     args = parser.parse_args()
 
@@ -137,12 +150,14 @@ def main() -> None:
     if args.workers_check:
         for count in (1, 2):
             workers.append(trials_per_minute(
-                args.datasets[0], args.workers_check, args.data_dir, args.trials, count
+                args.datasets[0], args.workers_check, args.data_dir, args.trials, count,
+                args.storage,
             ))  # fmt: skip
     if args.json is not None:
         write_result(args.json, {
             "metrics": list(METRICS), "results": rows,
             "workers": {"method": args.workers_check, "dataset": args.datasets[0].name,
+                        "storage": _storage_kind(args.storage),
                         "runs": workers} if workers else None,
         })  # fmt: skip
 

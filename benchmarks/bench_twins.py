@@ -8,7 +8,9 @@ presets are described beside them at small scales. With ``--tracking-uri``, each
 and its twin's AUC seen per method is read from their ``recsys main`` runs (best finished
 run per method, as the leaderboard ranks them) and their Spearman rank correlation given.
 With ``--time DATASET ...``, each dataset is generated in a subprocess, timed, with its
-peak memory. Everything runs in ``--data-dir`` (fits and files are cached there):
+peak memory. ``--samples`` measures some samples again and keeps the other rows of the
+``--json`` file, each row naming the commit that measured it. Everything runs in
+``--data-dir`` (fits and files are cached there):
 
     for d in FILE synthetic-like:FILE; do        # each sample FILE, then its twin
         flock /tmp/recsys-heavy.lock recsys main --dataset $d \\
@@ -22,6 +24,7 @@ peak memory. Everything runs in ``--data-dir`` (fits and files are cached there)
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import resource
@@ -32,7 +35,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from results import write_result
+from results import git_commit, write_result
 from scipy.stats import spearmanr
 
 from recsys.config import DataConfig, default_data_dir
@@ -114,7 +117,7 @@ def time_generation(dataset: str, data_dir: Path) -> dict[str, Any]:
         load_or_fit(file, file_stem(file), data_dir, progress=False)
         (scratch / "twins").mkdir(parents=True, exist_ok=True)
         shutil.copy2(data_dir / "twins" / f"{file_stem(file)}.json", scratch / "twins")
-    for old in (scratch / "raw").glob("meta_synthetic-*"):
+    for old in (scratch / "raw").glob("*_synthetic-*"):
         old.unlink()
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     out = subprocess.run(
@@ -143,9 +146,25 @@ def main() -> None:
     parser.add_argument("--tracking-uri", default=None, help="where the main jobs ran")
     parser.add_argument("--time", nargs="*", default=[], metavar="DATASET")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--samples", default=",".join(SAMPLES), metavar="NAMES",
+        help="comma-separated samples to measure; with --json, the other samples' rows and "
+        "the generation rows of datasets not in --time are kept from that file, each marked "
+        "with the commit that measured it",
+    )  # fmt: skip
     args = parser.parse_args()
+    chosen = [name.strip() for name in args.samples.split(",") if name.strip()]
+    unknown = sorted(set(chosen) - set(SAMPLES))
+    if unknown:
+        parser.error(f"--samples: unknown {', '.join(unknown)}; choose from {', '.join(SAMPLES)}")
+    kept_samples, kept_generation = kept_rows(args.json, chosen, args.time)
+    commit = git_commit()[0]
     samples = []
     for name, relative in SAMPLES.items():
+        if name not in chosen:
+            if name in kept_samples:
+                samples.append(kept_samples[name])
+            continue
         path = shared_data() / relative
         fit = load_or_fit(path.resolve(), file_stem(path), args.data_dir, progress=False)
         twin_name = f"synthetic-like:{path}"
@@ -160,6 +179,7 @@ def main() -> None:
             "within_tolerance": all(abs(v) <= TOLERANCE for v in relative_error.values()),
             "fit_seconds": fit.seconds,
             "fit_steps": len(fit.trace),
+            "git_commit": commit,
         }
         if args.tracking_uri:
             row["ranking"] = ranking(args.tracking_uri, str(path), twin_name)
@@ -169,13 +189,36 @@ def main() -> None:
         {"dataset": d, "sample": s, "statistics": describe(d, args.data_dir)}
         for d, s in PRESETS.items()
     ]
-    generation = [time_generation(d, args.data_dir) for d in args.time]
+    generation = [{**time_generation(d, args.data_dir), "git_commit": commit} for d in args.time]
     for line in generation:
         print(line, flush=True)
+    generation = kept_generation + generation
     if args.json:
         payload = {"tolerance": TOLERANCE, "matched": list(MATCHED), "samples": samples,
                    "presets": presets, "generation": generation}  # fmt: skip
         write_result(args.json, _finite(payload))
+
+
+def kept_rows(
+    path: Path | None, chosen: list[str], timed: list[str]
+) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    """Rows of an earlier result at ``path`` not measured again, each with its commit:
+    sample rows not in ``chosen``, generation rows for datasets not in ``timed``."""
+    if path is None or not path.exists():
+        return {}, []
+    document = json.loads(path.read_text())
+    commit = document.get("provenance", {}).get("git_commit")
+    samples = {
+        row["sample"]: {"git_commit": commit, **row}
+        for row in document.get("samples", [])
+        if row["sample"] not in chosen
+    }
+    generation = [
+        {"git_commit": commit, **row}
+        for row in document.get("generation", [])
+        if row["dataset"] not in timed
+    ]
+    return samples, generation
 
 
 def _finite(value: Any) -> Any:

@@ -197,7 +197,8 @@ def render_tuning(document: dict[str, Any]) -> Lines:
         runs = workers["runs"]
         lines += [
             "",
-            f"Scale-out, {workers['method']} on {workers['dataset']}: "
+            f"Scale-out, {workers['method']} on {workers['dataset']}, one study in "
+            f"{workers.get('storage', 'one storage')}: "
             + "; ".join(
                 f"{r['workers']} worker(s) {r['trials']} trials in {r['minutes']:.1f} min "
                 f"({r['trials_per_minute']:.2f} trials/min)"
@@ -406,13 +407,17 @@ def render_twins(document: dict[str, Any]) -> Lines:
         "",
     ]
     matched = document["matched"]
+    # Rows kept from an earlier run (bench_twins --samples) name the commit that measured them.
+    by_row = any("git_commit" in row for row in [*samples, *document["generation"]])
+    commit = ["measured at"] if by_row else []
     match_rows = []
     for row in samples:
         ranking = row.get("ranking")
         rho = "-" if not ranking else f"{ranking['spearman']:.2f} ({len(ranking['methods'])})"
         match_rows.append(
             [row["sample"], *(f"{100 * row['relative_error'][k]:+.1f}%" for k in matched),
-             "yes" if row["within_tolerance"] else "**no**", f"{row['fit_seconds']:.0f} s", rho]
+             "yes" if row["within_tolerance"] else "**no**", f"{row['fit_seconds']:.0f} s", rho,
+             *([row.get("git_commit") or "-"] if by_row else [])]
         )  # fmt: skip
     lines += [
         f"Twin minus real, relative (target: within {100 * document['tolerance']:.0f}%), the "
@@ -420,8 +425,8 @@ def render_twins(document: dict[str, Any]) -> Lines:
         "on its twin (`recsys main`; methods compared in brackets):",
         "",
         *markdown_table(
-            ["sample", *matched, "within", "fit", "Spearman (methods)"],
-            "l" + "r" * len(matched) + "lrr",
+            ["sample", *matched, "within", "fit", "Spearman (methods)", *commit],
+            "l" + "r" * len(matched) + "lrr" + "l" * len(commit),
             match_rows,
         ),
     ]
@@ -447,10 +452,11 @@ def render_twins(document: dict[str, Any]) -> Lines:
             "Generating a file (a fresh process; a twin's fit is made beforehand):",
             "",
             *markdown_table(
-                ["dataset", "products", "pairs", "seconds", "peak RSS", "file"],
-                "lrrrrr",
+                ["dataset", "products", "pairs", "seconds", "peak RSS", "file", *commit],
+                "lrrrrr" + "l" * len(commit),
                 [[g["dataset"], f"{g['products']:,}", f"{g['pairs']:,}", f"{g['seconds']:.0f}",
-                  f"{g['peak_rss_mb']:,} MB", f"{g['file_mb']:,.0f} MB"]
+                  f"{g['peak_rss_mb']:,} MB", f"{g['file_mb']:,.0f} MB",
+                  *([g.get("git_commit") or "-"] if by_row else [])]
                  for g in document["generation"]],
             ),
         ]  # fmt: skip

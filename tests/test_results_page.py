@@ -116,7 +116,7 @@ def test_tuning_table_calls_overlapping_intervals_a_tie(
         {"dataset": "a", "method": "m2", "trials": 8, "default": scores(0.80, 0.03, 1.0),
          "tuned": scores(0.83, 0.03, 9.0)},
     ]  # fmt: skip
-    workers = {"method": "m1", "dataset": "a", "runs": [
+    workers = {"method": "m1", "dataset": "a", "storage": "postgresql", "runs": [
         {"workers": 1, "trials": 8, "minutes": 4.0, "trials_per_minute": 2.0},
         {"workers": 2, "trials": 8, "minutes": 2.5, "trials_per_minute": 3.2},
     ]}  # fmt: skip
@@ -132,6 +132,32 @@ def test_tuning_table_calls_overlapping_intervals_a_tie(
     ) in page
     assert page.count("| tied |") == 1  # m2: 0.80±0.03 and 0.83±0.03 overlap
     assert "2 worker(s) 8 trials in 2.5 min (3.20 trials/min)" in page
+    assert "m1 on a, one study in postgresql:" in page
+
+
+def test_twin_rows_kept_from_an_earlier_run_name_their_commit(
+    benchmarks: tuple[ModuleType, ModuleType], tmp_path: Path
+) -> None:
+    _, render = benchmarks
+    statistics = {"products": 10.0, "seen_share": 0.5}
+
+    def sample(name: str, commit: str) -> dict[str, Any]:
+        return {"sample": name, "real": statistics, "twin": statistics,
+                "relative_error": {"seen_share": 0.0}, "within_tolerance": True,
+                "fit_seconds": 3.0, "git_commit": commit}  # fmt: skip
+
+    generation = {"dataset": "synthetic-books", "products": 10, "pairs": 20, "seconds": 5.0,
+                  "peak_rss_mb": 100, "file_mb": 1.0, "git_commit": "old0001"}  # fmt: skip
+    document = {"provenance": PROVENANCE, "tolerance": 0.2, "matched": ["seen_share"],
+                "samples": [sample("A", "old0001"), sample("B", "abc1234")], "presets": [],
+                "generation": [generation]}  # fmt: skip
+    write(tmp_path, "bench_twins", document)
+
+    page = render.render_page(tmp_path)
+
+    assert "| A | +0.0% | yes | 3 s | - | old0001 |" in page
+    assert "| B | +0.0% | yes | 3 s | - | abc1234 |" in page
+    assert "| synthetic-books | 10 | 20 | 5 | 100 MB | 1 MB | old0001 |" in page
 
 
 def test_check_says_when_the_page_is_out_of_date(
