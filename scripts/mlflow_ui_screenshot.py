@@ -206,7 +206,7 @@ def main() -> None:
         with mlflow_server(store) as base, headless_browser(chromium) as browser:
             page = browser.new_page(viewport=VIEWPORT)
             url = comparison_url(base, exp_id)
-            open_runs_table(page, url, "metrics.`auc_all`")
+            open_runs_table(page, url, "metrics.`matched_auc_all`")
             print(f"{url}\n  runs: {column_values(page, RUN_NAME_COLUMN)}")
             page.wait_for_timeout(1000)  # icons and fonts, for the picture only
             page.screenshot(path=str(args.out))

@@ -23,7 +23,9 @@ from recsys.tracking.comparison_view import (
     ensure_comparison_view,
 )
 
-HEADLINE = ("auc_all", "auc_seen", "auc_cold_start", "recall_at_10", "ndcg_at_10", "mrr")
+HEADLINE = (
+    "matched_auc_all", "auc_all", "auc_seen", "auc_cold_start", "recall_at_10", "ndcg_at_10", "mrr"
+)  # fmt: skip
 
 
 def test_the_view_selects_method_runs_best_first_with_the_headline_metrics(
@@ -39,7 +41,7 @@ def test_the_view_selects_method_runs_best_first_with_the_headline_metrics(
     columns = [f"metrics.`{metric}`" for metric in HEADLINE]
     assert state["selectedColumns"][: len(HEADLINE)] == columns
     assert state["columnOrder"][: len(HEADLINE)] == columns
-    assert state["orderByKey"] == "metrics.`auc_all`" and state["orderByAsc"] is False
+    assert state["orderByKey"] == "metrics.`matched_auc_all`" and state["orderByAsc"] is False
     assert state["searchFilter"] == f"tags.`{names.TAG_METHOD}` != ''"
     assert tags[TAG_EXPERIMENT_KIND] == EXPERIMENT_KIND
     assert VIEW_NAME in tags[TAG_DESCRIPTION]

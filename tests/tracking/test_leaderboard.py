@@ -45,7 +45,7 @@ def test_best_per_method_keeps_highest_auc_and_ranks() -> None:
         _row("skipgram", 0.90, run_id="d"),
         _row("node2vec", None, run_id="e"),  # no AUC: cannot be ranked
     ]
-    best = best_per_method(rows)
+    best = best_per_method(rows, "auc_all")
     assert [(r.label, r.run_id) for r in best] == [
         ("skipgram", "d"),
         ("mf (binary)", "b"),
@@ -84,7 +84,7 @@ def test_build_skips_leaderboard_runs_and_adds_references_to_electronics_only() 
         ("r2", {names.TAG_METHOD: "mf", names.TAG_DATASET: "electronics"}, {"auc_all": 0.7}),
         ("r3", {TAG_KIND: KIND_LEADERBOARD, names.TAG_DATASET: "books"}, {"auc_all": 1.0}),
     ]
-    board = build_leaderboard("sqlite:///x.db", runs)
+    board = build_leaderboard("sqlite:///x.db", runs, rank_by="auc_all")
     assert [t.dataset for t in board.tables] == ["electronics", "books"]
     electronics, books = board.tables
     assert books.references == []
@@ -130,38 +130,70 @@ def populated_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict
     client = MlflowClient(uri)
     small = client.create_experiment("recsys-synthetic-small", str(folder / "artifacts-small"))
     real = client.create_experiment("recsys-real", str(folder / "artifacts-real"))
-    full = {"auc_all": 0.0, "auc_seen": 0.0, "auc_cold_start": 0.0, "train_minutes": 0.5}
+    full = {
+        "auc_all": 0.0,
+        "matched_auc_all": 0.0,
+        "auc_seen": 0.0,
+        "auc_cold_start": 0.0,
+        "train_minutes": 0.5,
+    }
     ids = {
         "mf_low": _log_run(
-            client, small, "mf", "synthetic-small", {**full, "auc_all": 0.71}, "binary"
+            client,
+            small,
+            "mf",
+            "synthetic-small",
+            {**full, "auc_all": 0.71, "matched_auc_all": 0.71},
+            "binary",
         ),
         "mf_best": _log_run(
             client,
             small,
             "mf",
             "synthetic-small",
-            {**full, "auc_all": 0.83, "auc_seen": 0.9},
+            {**full, "auc_all": 0.83, "matched_auc_all": 0.83, "auc_seen": 0.9},
             "binary",
         ),
         "mf_cont": _log_run(
-            client, small, "mf", "synthetic-small", {**full, "auc_all": 0.79}, "continuous"
+            client,
+            small,
+            "mf",
+            "synthetic-small",
+            {**full, "auc_all": 0.79, "matched_auc_all": 0.79},
+            "continuous",
         ),
         "skipgram": _log_run(
             client,
             small,
             "skipgram",
             "synthetic-small",
-            {**full, "auc_all": 0.95, "auc_seen": 0.97},
+            {**full, "auc_all": 0.95, "matched_auc_all": 0.95, "auc_seen": 0.97},
         ),
         "failed": _log_run(
-            client, small, "node2vec", "synthetic-small", {"auc_all": 0.99}, status="FAILED"
+            client,
+            small,
+            "node2vec",
+            "synthetic-small",
+            {"auc_all": 0.99, "matched_auc_all": 0.99},
+            status="FAILED",
         ),
         "running": _log_run(
-            client, small, "word2vec", "synthetic-small", {"auc_all": 0.98}, status="RUNNING"
+            client,
+            small,
+            "word2vec",
+            "synthetic-small",
+            {"auc_all": 0.98, "matched_auc_all": 0.98},
+            status="RUNNING",
         ),
-        "elec": _log_run(client, real, "popularity", "electronics", {"auc_all": 0.6}),
+        "elec": _log_run(
+            client, real, "popularity", "electronics", {"auc_all": 0.6, "matched_auc_all": 0.6}
+        ),
         "music": _log_run(
-            client, real, "word2vec", MUSIC_PATH, {"auc_all": 0.88, "auc_seen": 0.93}
+            client,
+            real,
+            "word2vec",
+            MUSIC_PATH,
+            {"auc_all": 0.88, "matched_auc_all": 0.88, "auc_seen": 0.93},
         ),
     }
     board_run = client.create_run(small, tags={TAG_KIND: KIND_LEADERBOARD}).info.run_id
@@ -235,7 +267,7 @@ def test_markdown_and_html_carry_every_row() -> None:
             {"auc_all": 0.9, "auc_cold_start": 0.7},
         ),
     ]
-    board = build_leaderboard("file:///x", runs)
+    board = build_leaderboard("file:///x", runs, rank_by="auc_all")
     markdown = format_markdown(board)
     cells = "| 0.9000 | - | 0.7000 | - | - | - | - | - | 1 | leader | abc |"
     assert f"| 1 | side_info (learned) {cells}" in markdown
@@ -338,6 +370,21 @@ def test_an_unknown_rank_by_metric_is_a_clear_error() -> None:
     )
 
 
+def test_the_default_ranking_is_degree_matched_so_popularity_cannot_lead() -> None:
+    """Under the study's negatives (uniform over products) popularity alone scores high;
+    against degree-matched negatives it is at chance, and it cannot become the champion."""
+    runs = [
+        _run("popularity", {"auc_all": 0.91, "matched_auc_all": 0.49}),
+        _run("skipgram", {"auc_all": 0.89, "matched_auc_all": 0.96}),
+        _run("mf_bias", {"auc_all": 0.83, "matched_auc_all": 0.92}),
+    ]
+    table = build_leaderboard("file:///x", runs).tables[0]
+    assert table.rank_by == "matched_auc_all"
+    assert [r.method for r in table.rows] == ["skipgram", "mf_bias", "popularity"]
+    study = build_leaderboard("file:///x", runs, rank_by="auc_all").tables[0]
+    assert study.rows[0].method == "popularity"  # what ranking by the study's AUC would say
+
+
 def test_pareto_front_keeps_what_nothing_beats_on_both_axes() -> None:
     points = [(1.0, 0.80), (2.0, 0.90), (3.0, 0.85), (0.5, 0.60), (5.0, 0.95)]
     assert pareto_front(points) == [3, 0, 1, 4]
@@ -354,14 +401,15 @@ def test_a_seed_group_is_one_row_with_mean_spread_and_a_wide_interval() -> None:
                               "auc_all_ci_high": auc + 0.01, "train_minutes": 2.0}  # fmt: skip
 
     runs = [seeded("s1", 0.90), seeded("s2", 0.92), seeded("s3", 0.91), _run("mf", {})]
-    table = build_leaderboard("file:///x", runs).tables[0]
+    table = build_leaderboard("file:///x", runs, rank_by="auc_all").tables[0]
     row = table.rows[0]
     assert row.method == "skipgram" and row.n_seeds == 3
     assert row.value("auc_all") == pytest.approx(0.91) and row.auc_all == pytest.approx(0.91)
     assert row.spread["auc_all"] == pytest.approx(0.01)
     low, high = row.interval("auc_all")  # type: ignore[misc]
     assert low <= 0.89 and high >= 0.93  # spans every seed's own interval
-    line = next(x for x in format_text(build_leaderboard("file:///x", runs)).splitlines()
+    board = build_leaderboard("file:///x", runs, rank_by="auc_all")
+    line = next(x for x in format_text(board).splitlines()
                 if "skipgram" in x)  # fmt: skip
     assert "3 sd 0.0100" in line
 
@@ -392,7 +440,7 @@ def test_each_dataset_table_is_followed_by_its_statistics_from_any_run() -> None
         ),
         ("bare", {names.TAG_METHOD: "mf", names.TAG_DATASET: "older"}, {"auc_all": 0.6}),
     ]
-    board = build_leaderboard("file:///x", runs)
+    board = build_leaderboard("file:///x", runs, rank_by="auc_all")
     music, older = (next(t for t in board.tables if t.dataset == d) for d in ("music", "older"))
     assert music.statistics["products"] == 62306 and older.statistics == {}
     expected = (
@@ -411,8 +459,14 @@ def test_statistics_logged_by_runs_reach_the_printed_leaderboard(tmp_path: Path)
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     client = MlflowClient(uri)
     experiment = client.create_experiment("recsys-music", str(tmp_path / "artifacts"))
-    _log_run(client, experiment, "popularity", MUSIC_PATH, {"auc_all": 0.6})
-    _log_run(client, experiment, "word2vec", MUSIC_PATH, {"auc_all": 0.9, **MUSIC_STATISTICS})
+    _log_run(client, experiment, "popularity", MUSIC_PATH, {"auc_all": 0.6, "matched_auc_all": 0.5})
+    _log_run(
+        client,
+        experiment,
+        "word2vec",
+        MUSIC_PATH,
+        {"auc_all": 0.9, "matched_auc_all": 0.9, **MUSIC_STATISTICS},
+    )
     result = CliRunner().invoke(leaderboard_command, ["--tracking-uri", uri, "--no-log"])
     assert result.exit_code == 0, result.output
     assert "data: 62,306 products, 92,058 pairs, degree-1 28.4%" in result.output

@@ -29,7 +29,10 @@ pytestmark = pytest.mark.slow
 REQUIRE_ENV = "RECSYS_REQUIRE_BROWSER"
 DATASET = "planted-ui"
 METHODS = ["popularity", "itemknn", "adamic_adar"]
-HEADLINE = ("auc_all", "auc_seen", "auc_cold_start", "recall_at_10", "ndcg_at_10", "mrr")
+SORTED_BY = "metrics.`matched_auc_all`"  # the view's sort: the leaderboard's ranking
+HEADLINE = (
+    "matched_auc_all", "auc_all", "auc_seen", "auc_cold_start", "recall_at_10", "ndcg_at_10", "mrr"
+)  # fmt: skip
 
 
 def load_ui_helpers() -> ModuleType:
@@ -71,22 +74,22 @@ def test_opening_the_experiment_shows_one_row_per_method_with_the_metrics(
     assert result.ok
     client = MlflowClient(f"sqlite:///{store}")
     runs = [client.get_run(o.run_id or "") for o in result.outcomes]
-    auc_all = {run.info.run_name: run.data.metrics[names.METRIC_AUC_ALL] for run in runs}
+    ranked = {run.info.run_name: run.data.metrics[names.METRIC_MATCHED_AUC_ALL] for run in runs}
     experiment_id = runs[0].info.experiment_id
 
     with ui.mlflow_server(store) as base, ui.headless_browser(chromium) as browser:
         # The link `recsys main` prints: the experiment's runs on the comparison view.
         page = browser.new_page(viewport=ui.VIEWPORT)
-        ui.open_runs_table(page, comparison_url(base, experiment_id), "metrics.`auc_all`")
+        ui.open_runs_table(page, comparison_url(base, experiment_id), SORTED_BY)
         headers = ui.header_labels(page)
         for metric in HEADLINE:
             assert headers.get(f"metrics.`{metric}`") == metric, headers
-        # One row per method, best AUC first (ties in any order), each with its own value;
-        # the job's parent and leaderboard left out.
+        # One row per method, best degree-matched AUC first (ties in any order), each with
+        # its own value; the job's parent and leaderboard left out.
         rows = ui.column_values(page, ui.RUN_NAME_COLUMN)
-        shown = [float(v) for v in ui.column_values(page, "metrics.`auc_all`")]
-        assert sorted(rows) == sorted(auc_all)
-        assert shown == pytest.approx([auc_all[name] for name in rows])
+        shown = [float(v) for v in ui.column_values(page, SORTED_BY)]
+        assert sorted(rows) == sorted(ranked)
+        assert shown == pytest.approx([ranked[name] for name in rows])
         assert shown == sorted(shown, reverse=True)
 
         # The experiment opened from MLflow's own list, in the model-training UI: the
@@ -96,5 +99,5 @@ def test_opening_the_experiment_shows_one_row_per_method_with_the_metrics(
             page, f"{base}/#/experiments/{experiment_id}/runs?workflowType=machine_learning"
         )
         rows = ui.column_values(page, ui.RUN_NAME_COLUMN)
-        assert set(auc_all) <= set(rows), rows
+        assert set(ranked) <= set(rows), rows
         assert f"main on {DATASET}" in rows

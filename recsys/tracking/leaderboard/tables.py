@@ -12,7 +12,12 @@ import html
 import math
 from collections.abc import Mapping
 
-from recsys.tracking.leaderboard.rows import DatasetTable, Leaderboard, LeaderboardRow
+from recsys.tracking.leaderboard.rows import (
+    DEFAULT_RANK_BY,
+    DatasetTable,
+    Leaderboard,
+    LeaderboardRow,
+)
 from recsys.tracking.names import dataset_label
 
 # (header, metric) of the metric columns: the study's protocol, degree-matched, ranking.
@@ -66,7 +71,7 @@ def _seeds(row: LeaderboardRow, rank_by: str) -> str:
     return f"{row.n_seeds}" + ("" if spread is None else f" sd {spread:.4f}")
 
 
-def row_cells(row: LeaderboardRow, rank: int | None, rank_by: str = "auc_all") -> list[str]:
+def row_cells(row: LeaderboardRow, rank: int | None, rank_by: str = DEFAULT_RANK_BY) -> list[str]:
     """A row's cells; reference rows show their source where a run id would be."""
     return [
         "ref" if rank is None else str(rank),
