@@ -44,6 +44,9 @@ from tests.conftest import make_planted_dataset
 
 DATASET = "planted-tune"
 TRAINED_ON: list[PreparedDataset] = []  # every dataset `recording` trained on, in order
+# Set in a worker process: its first training waits here until the other worker's first
+# training has started too, so both hold a trial however the OS schedules them.
+FIRST_TRIAL_BARRIER: Any = None
 
 
 class RecordingConfig(StrictModel):
@@ -57,6 +60,8 @@ def _train_recording(
     data: PreparedDataset, config: RecordingConfig, callbacks: Sequence[TrainingCallback]
 ) -> ItemEmbeddings:
     TRAINED_ON.append(data)
+    if FIRST_TRIAL_BARRIER is not None and len(TRAINED_ON) == 1:
+        FIRST_TRIAL_BARRIER.wait(timeout=120)
     if config.crash_first and len(TRAINED_ON) == 1:
         raise RuntimeError("planted crash in the first trial")
     return train_popularity(data, PopularityConfig(weighted=config.weighted), callbacks)
@@ -246,8 +251,10 @@ def test_the_pruning_callback_stops_a_trial_below_the_median() -> None:
         bad.on_epoch_end(0, {}, model)  # no metric from the trainer: evaluated by the hook
 
 
-def _worker(store: str, storage: str, barrier: Any, trials: int) -> None:
+def _worker(store: str, storage: str, barrier: Any, first_trials: Any, trials: int) -> None:
+    global FIRST_TRIAL_BARRIER
     _use_planted()
+    FIRST_TRIAL_BARRIER = first_trials
     barrier.wait()  # both workers start asking at once
     request = TuneRequest(
         "recording",
@@ -265,9 +272,10 @@ def test_two_workers_share_one_study_and_run_each_trial_once(store: str, tmp_pat
     storage = f"sqlite:///{tmp_path / 'shared-optuna.db'}"
     MlflowClient(store).search_experiments()  # the store exists before the workers start
     context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(2)
+    barrier, first_trials = context.Barrier(2), context.Barrier(2)
     workers = [
-        context.Process(target=_worker, args=(store, storage, barrier, trials)) for _ in range(2)
+        context.Process(target=_worker, args=(store, storage, barrier, first_trials, trials))
+        for _ in range(2)
     ]
     for worker in workers:
         worker.start()
