@@ -1,7 +1,7 @@
 """MLproject entry script of the tuning job (``mlflow run . -e tune``).
 
 Usage: ``python experiments/tune.py method=M dataset=D trials=N study= storage= space=
-timeout= metric=auc_seen final=true [--key value]``. The declared parameters become
+timeout= metric=matched_auc_all final=true [--key value]``. The declared parameters become
 ``recsys tune`` options (an empty value keeps the option's default); undeclared ``-P``
 options arrive as ``--key value`` and become fixed settings (``-P epochs=2``). Under
 ``mlflow run`` the run MLflow created for the entry point is the tune run; trials and the

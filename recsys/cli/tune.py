@@ -11,6 +11,7 @@ from recsys.cli.prepare import data_dir_option
 from recsys.cli.train import parse_assignments
 from recsys.data.errors import DataError
 from recsys.methods import method_names
+from recsys.tracking import names
 from recsys.tracking.params import ParameterError
 from recsys.tracking.server import TrackingServerError
 from recsys.tracking.tuning.errors import StudyError
@@ -87,10 +88,11 @@ EPILOG = (
 )
 @click.option(
     "--metric",
-    type=click.Choice(["auc_seen", "auc_all", "matched_auc_seen", "matched_auc_all"]),
-    default="auc_seen",
+    type=click.Choice(list(names.TUNE_OBJECTIVES)),
+    default=names.DEFAULT_TUNE_OBJECTIVE,
     show_default=True,
-    help="what trials maximise, on the inner split (matched_: degree-matched negatives)",
+    help="what trials maximise, on the inner split (matched_: degree-matched negatives, the "
+    "leaderboard's ranking; the study's negatives reward popularity)",
 )
 @click.option(
     "--inner-fraction",

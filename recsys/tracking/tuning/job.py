@@ -46,7 +46,12 @@ from recsys.tracking.tuning.storage import (
     open_study,
     trial_slot,
 )
-from recsys.tracking.tuning.trial import OBJECTIVE_METRICS, TrialSetting, run_trial
+from recsys.tracking.tuning.trial import (
+    DEFAULT_OBJECTIVE,
+    OBJECTIVE_METRICS,
+    TrialSetting,
+    run_trial,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +78,7 @@ class TuneRequest:
     study: str | None = None
     storage: str | None = None
     timeout_s: float | None = None
-    metric: str = "auc_seen"
+    metric: str = DEFAULT_OBJECTIVE
     inner_fraction: float | None = None  # None: the dataset's validation_fraction
     seed: int = 42
     pruner: Pruner = "median"
