@@ -155,6 +155,10 @@ def render_leaderboard(document: dict[str, Any]) -> Lines:
     return lines
 
 
+METRIC_LABELS = {"auc_all": "AUC all", "auc_seen": "AUC seen", "matched_auc_all": "matched all",
+                 "matched_auc_seen": "matched seen", "recall_at_10": "recall@10"}  # fmt: skip
+
+
 def render_tuning(document: dict[str, Any]) -> Lines:
     """bench_tuning: each method's tuned run beside its default run; workers' trials/min."""
 
@@ -164,10 +168,14 @@ def render_tuning(document: dict[str, Any]) -> Lines:
             return "-"
         return f"{value:.4f}" + (f"±{half:.4f}" if half is not None else "")
 
+    # Results written before the field existed were tuned for auc_seen, tune's default then.
+    objective = document.get("objective", "auc_seen")
+
     def verdict(row: dict[str, Any]) -> str:
         default, tuned = row["default"], row["tuned"]
-        low = [s["auc_seen"] - (s["auc_seen_half_interval"] or 0) for s in (default, tuned)]
-        high = [s["auc_seen"] + (s["auc_seen_half_interval"] or 0) for s in (default, tuned)]
+        half = f"{objective}_half_interval"
+        low = [s[objective] - (s[half] or 0) for s in (default, tuned)]
+        high = [s[objective] + (s[half] or 0) for s in (default, tuned)]
         if low[1] > high[0]:
             return "tuned better"
         if low[0] > high[1]:
@@ -182,15 +190,17 @@ def render_tuning(document: dict[str, Any]) -> Lines:
          *side(row["tuned"]), verdict(row)]
         for row in document["results"]
     ]  # fmt: skip
-    header = ["dataset", "method", "trials", "default AUC all", "AUC seen", "recall@10", "min",
-              "tuned AUC all", "AUC seen", "recall@10", "min (sweep, run)", "AUC seen"]  # fmt: skip
+    names = [METRIC_LABELS.get(m, m) for m in document["metrics"]]
+    header = ["dataset", "method", "trials", *(f"default {n}" for n in names[:1]), *names[1:],
+              "min", *(f"tuned {n}" for n in names[:1]), *names[1:], "min (sweep, run)",
+              METRIC_LABELS.get(objective, objective)]  # fmt: skip
     lines = [
         "`recsys train METHOD` at the defaults against `recsys tune METHOD --trials N` (trials "
-        "on an inner split of the training pairs, then the best settings trained as a run), "
-        "both scored on the same validation pairs; ±: half the 95% interval; tied: the AUC "
-        "seen intervals overlap.",
+        f"maximise `{objective}` on an inner split of the training pairs, then the best "
+        "settings trained as a run), both scored on the same validation pairs; ±: half the 95% "
+        f"interval; tied: the `{objective}` intervals overlap.",
         "",
-        *markdown_table(header, "llr" + "r" * 9, table),
+        *markdown_table(header, "llr" + "r" * (len(header) - 3), table),
     ]
     workers = document.get("workers")
     if workers:

@@ -133,6 +133,16 @@ def test_tuning_table_calls_overlapping_intervals_a_tie(
     assert page.count("| tied |") == 1  # m2: 0.80±0.03 and 0.83±0.03 overlap
     assert "2 worker(s) 8 trials in 2.5 min (3.20 trials/min)" in page
     assert "m1 on a, one study in postgresql:" in page
+    # Judged by the objective the trials maximised, when the result names it.
+    for row, matched in zip(rows, (0.90, 0.95), strict=True):
+        for side, shift in (("default", 0.0), ("tuned", -0.05)):
+            row[side] |= {"matched_auc_all": matched + shift, "matched_auc_all_half_interval": 0.01}
+    document |= {"metrics": ["auc_all", "auc_seen", "matched_auc_all", "recall_at_10"],
+                 "objective": "matched_auc_all"}  # fmt: skip
+    write(tmp_path, "bench_tuning", document)
+    page = render.render_page(tmp_path)
+    assert "trials maximise `matched_auc_all`" in page
+    assert page.count("| default better |") == 2 and "| tuned better |" not in page
 
 
 def test_twin_rows_kept_from_an_earlier_run_name_their_commit(
