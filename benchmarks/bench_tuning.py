@@ -33,6 +33,8 @@ from typing import Any
 
 from results import REPO_ROOT, write_result
 
+from recsys.tracking import names
+
 SHARED = Path(os.environ.get("RECSYS_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 DEFAULT_DATASETS = [
     SHARED / "amazon" / "meta_Digital_Music.json.gz",
@@ -40,7 +42,6 @@ DEFAULT_DATASETS = [
 ]
 DEFAULT_METHODS = ["popularity", "mf_bias", "word2vec", "skipgram", "side_info", "mf_sequences"]
 METRICS = ("auc_all", "auc_seen", "matched_auc_all", "recall_at_10")
-DEFAULT_OBJECTIVE = "matched_auc_all"  # recsys tune's default (recsys.tracking.names)
 
 
 def recsys(*args: str) -> tuple[str, float]:
@@ -59,8 +60,6 @@ def recsys(*args: str) -> tuple[str, float]:
 def scores(tracking_uri: str, run_id: str) -> dict[str, Any]:
     """The run's validation metrics, each with half its 95% interval when logged."""
     from mlflow import MlflowClient
-
-    from recsys.tracking import names
 
     metrics = MlflowClient(tracking_uri).get_run(run_id).data.metrics
     found: dict[str, Any] = {}
@@ -135,7 +134,7 @@ def main() -> None:
                         help="where prepared datasets go (outside the repository)")  # fmt: skip
     parser.add_argument("--methods", default=",".join(DEFAULT_METHODS))
     parser.add_argument("--trials", type=int, default=8, help="the trial budget per method")
-    parser.add_argument("--metric", default=DEFAULT_OBJECTIVE,
+    parser.add_argument("--metric", default=names.DEFAULT_TUNE_OBJECTIVE,
                         help="what trials maximise (recsys tune --metric); also the metric "
                         "the results page judges tuned against default by")  # fmt: skip
     parser.add_argument("--workers-check", metavar="METHOD", default=None,

@@ -17,8 +17,8 @@ What MLflow 3.17's UI shows when an experiment is opened, and why this module ex
 So every experiment a method run lands in carries the view ``recsys: methods compared``:
 one row per method run, sorted by the degree-matched AUC (the leaderboard's ranking), with
 it, AUC all / seen / cold start, recall@10, NDCG@10, MRR and training minutes as columns;
-:func:`comparison_url`
-is the link that opens it with no further clicks (``recsys main`` prints it).
+:func:`comparison_url` is the link that opens it with no further clicks (``recsys main``
+prints it).
 """
 
 from __future__ import annotations

@@ -122,6 +122,11 @@ def _log_run(
     return run_id
 
 
+def _aucs(value: float) -> dict[str, float]:
+    """AUC all and degree-matched AUC alike: the two rankings agree on these runs."""
+    return {"auc_all": value, "matched_auc_all": value}
+
+
 @pytest.fixture(scope="module")
 def populated_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, str]]:
     """A sqlite store with runs on three datasets in two experiments, plus noise to ignore."""
@@ -130,71 +135,33 @@ def populated_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict
     client = MlflowClient(uri)
     small = client.create_experiment("recsys-synthetic-small", str(folder / "artifacts-small"))
     real = client.create_experiment("recsys-real", str(folder / "artifacts-real"))
-    full = {
-        "auc_all": 0.0,
-        "matched_auc_all": 0.0,
-        "auc_seen": 0.0,
-        "auc_cold_start": 0.0,
-        "train_minutes": 0.5,
-    }
+    full = {"auc_seen": 0.0, "auc_cold_start": 0.0, "train_minutes": 0.5}
     ids = {
         "mf_low": _log_run(
-            client,
-            small,
-            "mf",
-            "synthetic-small",
-            {**full, "auc_all": 0.71, "matched_auc_all": 0.71},
-            "binary",
+            client, small, "mf", "synthetic-small", {**full, **_aucs(0.71)}, "binary"
         ),
         "mf_best": _log_run(
             client,
             small,
             "mf",
             "synthetic-small",
-            {**full, "auc_all": 0.83, "matched_auc_all": 0.83, "auc_seen": 0.9},
+            {**full, **_aucs(0.83), "auc_seen": 0.9},
             "binary",
         ),
         "mf_cont": _log_run(
-            client,
-            small,
-            "mf",
-            "synthetic-small",
-            {**full, "auc_all": 0.79, "matched_auc_all": 0.79},
-            "continuous",
+            client, small, "mf", "synthetic-small", {**full, **_aucs(0.79)}, "continuous"
         ),
         "skipgram": _log_run(
-            client,
-            small,
-            "skipgram",
-            "synthetic-small",
-            {**full, "auc_all": 0.95, "matched_auc_all": 0.95, "auc_seen": 0.97},
+            client, small, "skipgram", "synthetic-small", {**full, **_aucs(0.95), "auc_seen": 0.97}
         ),
         "failed": _log_run(
-            client,
-            small,
-            "node2vec",
-            "synthetic-small",
-            {"auc_all": 0.99, "matched_auc_all": 0.99},
-            status="FAILED",
+            client, small, "node2vec", "synthetic-small", _aucs(0.99), status="FAILED"
         ),
         "running": _log_run(
-            client,
-            small,
-            "word2vec",
-            "synthetic-small",
-            {"auc_all": 0.98, "matched_auc_all": 0.98},
-            status="RUNNING",
+            client, small, "word2vec", "synthetic-small", _aucs(0.98), status="RUNNING"
         ),
-        "elec": _log_run(
-            client, real, "popularity", "electronics", {"auc_all": 0.6, "matched_auc_all": 0.6}
-        ),
-        "music": _log_run(
-            client,
-            real,
-            "word2vec",
-            MUSIC_PATH,
-            {"auc_all": 0.88, "matched_auc_all": 0.88, "auc_seen": 0.93},
-        ),
+        "elec": _log_run(client, real, "popularity", "electronics", _aucs(0.6)),
+        "music": _log_run(client, real, "word2vec", MUSIC_PATH, {**_aucs(0.88), "auc_seen": 0.93}),
     }
     board_run = client.create_run(small, tags={TAG_KIND: KIND_LEADERBOARD}).info.run_id
     client.log_metric(board_run, "auc_all", 1.0)

@@ -46,12 +46,7 @@ from recsys.tracking.tuning.storage import (
     open_study,
     trial_slot,
 )
-from recsys.tracking.tuning.trial import (
-    DEFAULT_OBJECTIVE,
-    OBJECTIVE_METRICS,
-    TrialSetting,
-    run_trial,
-)
+from recsys.tracking.tuning.trial import TrialSetting, run_trial
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +73,7 @@ class TuneRequest:
     study: str | None = None
     storage: str | None = None
     timeout_s: float | None = None
-    metric: str = DEFAULT_OBJECTIVE
+    metric: str = names.DEFAULT_TUNE_OBJECTIVE
     inner_fraction: float | None = None  # None: the dataset's validation_fraction
     seed: int = 42
     pruner: Pruner = "median"
@@ -125,9 +120,9 @@ def make_pruner(pruner: Pruner) -> optuna.pruners.BasePruner:
 def _check_request(request: TuneRequest) -> None:
     if request.trials < 1:
         raise ParameterError(f"--trials must be at least 1, got {request.trials}")
-    if request.metric not in OBJECTIVE_METRICS:
+    if request.metric not in names.TUNE_OBJECTIVES:
         raise ParameterError(
-            f"--metric {request.metric!r}: choose one of {', '.join(OBJECTIVE_METRICS)}"
+            f"--metric {request.metric!r}: choose one of {', '.join(names.TUNE_OBJECTIVES)}"
         )
     if request.inner_fraction is not None and not 0 < request.inner_fraction < 0.5:
         raise ParameterError(f"--inner-fraction must be in (0, 0.5), got {request.inner_fraction}")

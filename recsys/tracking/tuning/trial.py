@@ -40,10 +40,6 @@ from recsys.tracking.tuning.space import Dimension
 logger = logging.getLogger(__name__)
 
 MAX_PARAMS_PER_CALL = 100  # MLflow's limit of params per log_batch request
-# What a trial maximises: AUC on the inner split's held-out pairs (the study's negatives,
-# or with matched_ the degree-matched ones); seen pairs only, or all of them.
-OBJECTIVE_METRICS = names.TUNE_OBJECTIVES
-DEFAULT_OBJECTIVE = names.DEFAULT_TUNE_OBJECTIVE
 
 
 def objective_value(metrics: Mapping[str, float], metric: str) -> float:
