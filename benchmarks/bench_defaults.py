@@ -28,7 +28,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from results import write_result
+from results import RowLog, write_result
 
 from recsys.callbacks import TrainingCallback
 from recsys.config import DataConfig
@@ -114,24 +114,17 @@ def main() -> None:
         label, method, params = match.groups()
         variants.append((label, method, json.loads(params or "{}")))
 
-    done: dict[tuple[str, str], dict[str, Any]] = {}
-    if args.rows is not None and args.rows.exists():
-        for line in args.rows.read_text().splitlines():
-            row = json.loads(line)
-            done[(row["dataset"], row["variant"])] = row
+    kept = RowLog(args.rows, key=("dataset", "variant"))
     rows: list[dict[str, Any]] = []
     for name in args.datasets:
         dataset = None  # prepared when a variant on it is measured
         for label, method, params in variants:
-            row = done.get((Path(name).name, label))
+            row = kept.get(dataset=Path(name).name, variant=label)
             if row is None:
                 if dataset is None:
                     dataset = prepare_dataset(DataConfig(dataset=name, data_dir=args.data_dir))
                 measured = run_one(dataset, method, params)
-                row = {"dataset": Path(name).name, "variant": label, **measured}
-                if args.rows is not None:
-                    with args.rows.open("a") as out:
-                        out.write(json.dumps(row) + "\n")
+                row = kept.add({"dataset": Path(name).name, "variant": label, **measured})
             rows.append(row)
             print(json.dumps(row), flush=True)
 

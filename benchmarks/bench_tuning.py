@@ -14,7 +14,12 @@ PostgreSQL), and trials per minute are compared:
 
     flock /tmp/recsys-heavy.lock python benchmarks/bench_tuning.py \\
         --data-dir /work/bench-data --trials 8 --workers-check word2vec \\
-        --storage postgresql://USER@127.0.0.1:PORT/optuna --json docs/results/bench_tuning.json
+        --storage postgresql://USER@127.0.0.1:PORT/optuna --json docs/results/bench_tuning.json \\
+        --rows /work/bench-data/tuning_rows.jsonl
+
+The whole benchmark takes hours on 2 cores; with ``--rows`` each row is appended as it is
+measured and a rerun keeps the rows already there (same dataset, method, trial budget and
+objective), so a stopped run resumes. Each row names the commit that measured it.
 
 The datasets default to the two real Amazon samples beside the repository
 (``../shared/data``: Digital Music and the Books head).
@@ -31,7 +36,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from results import REPO_ROOT, write_result
+from results import REPO_ROOT, RowLog, write_result
 
 from recsys.tracking import names
 
@@ -143,23 +148,33 @@ def main() -> None:
                         help="Optuna storage URL for the workers check, e.g. postgresql://...; "
                         "default: the file beside the tracking store")  # fmt: skip
     parser.add_argument("--json", type=Path, default=None, help="also write the result here")
+    parser.add_argument("--rows", type=Path, default=None,
+                        help="JSON lines: each row is appended as it is measured, and rows "
+                        "already there are kept, not measured again, so a stopped run "
+                        "resumes")  # fmt: skip
     args = parser.parse_args()
 
+    kept = RowLog(args.rows, key=("kind", "dataset", "method", "trials", "objective"))
+    budget = {"trials": args.trials, "objective": args.metric}
     rows = []
     for dataset in args.datasets:
         with tempfile.TemporaryDirectory() as store:
             uri = f"sqlite:///{store}/mlflow.db"
             for method in args.methods.split(","):
-                rows.append(tuned_against_default(
+                key = {"kind": "tuned", "dataset": dataset.name, "method": method, **budget}
+                row = kept.get(**key) or kept.add({**key, **tuned_against_default(
                     dataset, method, args.data_dir, uri, args.trials, args.metric
-                ))  # fmt: skip
+                )})  # fmt: skip
+                rows.append(row)
     workers = []
     if args.workers_check:
         for count in (1, 2):
-            workers.append(trials_per_minute(
+            key = {"kind": f"{count} worker(s)", "dataset": args.datasets[0].name,
+                   "method": args.workers_check, **budget}  # fmt: skip
+            workers.append(kept.get(**key) or kept.add({**key, **trials_per_minute(
                 args.datasets[0], args.workers_check, args.data_dir, args.trials, count,
                 args.storage,
-            ))  # fmt: skip
+            )}))  # fmt: skip
     if args.json is not None:
         write_result(args.json, {
             "metrics": list(METRICS), "objective": args.metric, "results": rows,

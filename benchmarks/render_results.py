@@ -81,9 +81,20 @@ def provenance_lines(document: dict[str, Any], result: Result) -> Lines:
     ]
 
 
+def measured_at(
+    rows: list[dict[str, Any]],
+) -> tuple[list[str], Callable[[dict[str, Any]], list[str]]]:
+    """A "measured at" column when rows name the commit that measured them (rows kept by a
+    resumed or partial run, ``RowLog``): its header and a row's cell; nothing otherwise."""
+    if not any("git_commit" in row for row in rows):
+        return [], lambda row: []
+    return ["measured at"], lambda row: [row.get("git_commit") or "-"]
+
+
 def render_defaults(document: dict[str, Any]) -> Lines:
     """bench_defaults: AUC under both protocols and minutes; the best per dataset in bold."""
     rows = document["results"]
+    commit, commit_of = measured_at(rows)
     columns = ("auc_all", "auc_seen", "matched_auc_all", "matched_auc_seen")
     best = {
         (row["dataset"], key): max(r[key] for r in rows if r["dataset"] == row["dataset"])
@@ -107,18 +118,19 @@ def render_defaults(document: dict[str, Any]) -> Lines:
             optional(row, "auc_cold_start", "{:.4f}"),
             f"{row['minutes']:.2f}",
             optional(row, "pairs_per_second", "{:,.0f}"),
+            *commit_of(row),
         ]
         for row in rows
     ]
     header = ["dataset", "method", "AUC all", "AUC seen", "matched all", "matched seen"]
-    header += ["cold start", "minutes", "pairs/s"]
+    header += ["cold start", "minutes", "pairs/s", *commit]
     note = (
         "AUC all / seen under the study's negatives (uniform over the validation products) "
         "and under degree-matched ones, the best per dataset in bold; cold start: the "
         "study's AUC on pairs with a product unseen in training (0.5 for id-only methods); "
         "pairs/s: the torch methods' median training pairs per second over their epochs."
     )
-    return [note, "", *markdown_table(header, "llrrrrrrr", table)]
+    return [note, "", *markdown_table(header, "llrrrrrrr" + "l" * len(commit), table)]
 
 
 def render_leaderboard(document: dict[str, Any]) -> Lines:
@@ -185,22 +197,25 @@ def render_tuning(document: dict[str, Any]) -> Lines:
     def side(scores: dict[str, Any]) -> list[str]:
         return [*(cell(scores, k) for k in document["metrics"]), f"{scores['minutes']:.1f}"]
 
+    commit, commit_of = measured_at(document["results"])
     table = [
         [row["dataset"], row["method"], str(row["trials"]), *side(row["default"]),
-         *side(row["tuned"]), verdict(row)]
+         *side(row["tuned"]), verdict(row), *commit_of(row)]
         for row in document["results"]
     ]  # fmt: skip
     names = [METRIC_LABELS.get(m, m) for m in document["metrics"]]
     header = ["dataset", "method", "trials", *(f"default {n}" for n in names[:1]), *names[1:],
               "min", *(f"tuned {n}" for n in names[:1]), *names[1:], "min (sweep, run)",
-              METRIC_LABELS.get(objective, objective)]  # fmt: skip
+              METRIC_LABELS.get(objective, objective), *commit]  # fmt: skip
     lines = [
         "`recsys train METHOD` at the defaults against `recsys tune METHOD --trials N` (trials "
         f"maximise `{objective}` on an inner split of the training pairs, then the best "
         "settings trained as a run), both scored on the same validation pairs; ±: half the 95% "
         f"interval; tied: the `{objective}` intervals overlap.",
         "",
-        *markdown_table(header, "llr" + "r" * (len(header) - 3), table),
+        *markdown_table(
+            header, "llr" + "r" * (len(header) - 3 - len(commit)) + "l" * len(commit), table
+        ),
     ]
     workers = document.get("workers")
     if workers:
@@ -418,8 +433,7 @@ def render_twins(document: dict[str, Any]) -> Lines:
     ]
     matched = document["matched"]
     # Rows kept from an earlier run (bench_twins --samples) name the commit that measured them.
-    by_row = any("git_commit" in row for row in [*samples, *document["generation"]])
-    commit = ["measured at"] if by_row else []
+    commit, commit_of = measured_at([*samples, *document["generation"]])
     match_rows = []
     for row in samples:
         ranking = row.get("ranking")
@@ -427,7 +441,7 @@ def render_twins(document: dict[str, Any]) -> Lines:
         match_rows.append(
             [row["sample"], *(f"{100 * row['relative_error'][k]:+.1f}%" for k in matched),
              "yes" if row["within_tolerance"] else "**no**", f"{row['fit_seconds']:.0f} s", rho,
-             *([row.get("git_commit") or "-"] if by_row else [])]
+             *commit_of(row)]
         )  # fmt: skip
     lines += [
         f"Twin minus real, relative (target: within {100 * document['tolerance']:.0f}%), the "
@@ -466,7 +480,7 @@ def render_twins(document: dict[str, Any]) -> Lines:
                 "lrrrrr" + "l" * len(commit),
                 [[g["dataset"], f"{g['products']:,}", f"{g['pairs']:,}", f"{g['seconds']:.0f}",
                   f"{g['peak_rss_mb']:,} MB", f"{g['file_mb']:,.0f} MB",
-                  *([g.get("git_commit") or "-"] if by_row else [])]
+                  *commit_of(g)]
                  for g in document["generation"]],
             ),
         ]  # fmt: skip

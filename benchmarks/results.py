@@ -98,6 +98,42 @@ def write_result(path: Path, payload: Mapping[str, Any]) -> None:
     path.write_text(json.dumps(document, indent=2) + "\n")
 
 
+class RowLog:
+    """Rows appended to a JSON-lines file as they are measured, so a stopped benchmark
+    resumes: a row whose key is already in the file is kept, not measured again.
+
+    Each row carries the commit that measured it (``git_commit``), since a resumed run can
+    span several commits; ``None`` for the path keeps nothing.
+    """
+
+    def __init__(self, path: Path | None, key: Sequence[str]) -> None:
+        self.path = path
+        self.key = tuple(key)
+        self.done: dict[tuple[Any, ...], dict[str, Any]] = {}
+        if path is not None and path.exists():
+            for line in path.read_text().splitlines():
+                if line.strip():
+                    row = json.loads(line)
+                    self.done[self._key_of(row)] = row
+
+    def _key_of(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(row[name] for name in self.key)
+
+    def get(self, **key: Any) -> dict[str, Any] | None:
+        """The kept row with this key, None if it was not measured yet."""
+        return self.done.get(tuple(key[name] for name in self.key))
+
+    def add(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        """Record a freshly measured row (stamped with the commit) and return it."""
+        stamped = {**row, "git_commit": row.get("git_commit", git_commit()[0])}
+        self.done[self._key_of(stamped)] = stamped
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a") as out:
+                out.write(json.dumps(stamped) + "\n")
+        return stamped
+
+
 def command_line(argv: Sequence[str]) -> str:
     """``argv`` as a shell command run from the repository root: ``python benchmarks/...``."""
     script = Path(argv[0])

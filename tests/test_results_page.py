@@ -54,6 +54,26 @@ def test_write_result_adds_provenance(
         results.write_result(tmp_path / "y.json", {"provenance": {}})
 
 
+def test_row_log_keeps_measured_rows_so_a_stopped_run_resumes(
+    benchmarks: tuple[ModuleType, ModuleType], tmp_path: Path
+) -> None:
+    results, _ = benchmarks
+    path = tmp_path / "rows.jsonl"
+    log = results.RowLog(path, key=("dataset", "method"))
+    assert log.get(dataset="a", method="m") is None
+    first = log.add({"dataset": "a", "method": "m", "auc": 0.9})
+    log.add({"dataset": "a", "method": "n", "auc": 0.8, "git_commit": "old0001"})
+    assert first["git_commit"] == results.git_commit()[0]
+
+    resumed = results.RowLog(path, key=("dataset", "method"))  # a new process, same file
+
+    assert resumed.get(dataset="a", method="m") == first
+    assert resumed.get(dataset="a", method="n")["git_commit"] == "old0001"
+    assert resumed.get(dataset="b", method="m") is None
+    assert len(path.read_text().splitlines()) == 2
+    assert results.RowLog(None, key=("dataset",)).add({"dataset": "x"})["dataset"] == "x"
+
+
 def test_renders_tables_with_provenance_and_missing_results(
     benchmarks: tuple[ModuleType, ModuleType], tmp_path: Path
 ) -> None:
@@ -143,6 +163,12 @@ def test_tuning_table_calls_overlapping_intervals_a_tie(
     page = render.render_page(tmp_path)
     assert "trials maximise `matched_auc_all`" in page
     assert page.count("| default better |") == 2 and "| tuned better |" not in page
+    # Rows a resumed run kept name the commit that measured them.
+    rows[0]["git_commit"], rows[1]["git_commit"] = "old0001", "abc1234"
+    write(tmp_path, "bench_tuning", document)
+    page = render.render_page(tmp_path)
+    assert "| matched all | measured at |" in page
+    assert "| default better | old0001 |" in page and "| default better | abc1234 |" in page
 
 
 def test_twin_rows_kept_from_an_earlier_run_name_their_commit(
