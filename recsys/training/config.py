@@ -151,7 +151,7 @@ class SGDWindowConfig(WindowConfig):
     study's Adam settings (:data:`STUDY_WINDOW_SETTINGS`).
 
     ``SGD_NEEDS_WINDOW_KERNEL``: a method whose SGD default was measured on the CPU kernel
-    only trains with the study's Adam settings where that kernel does not run (a GPU,
+    only trains with its ``study`` preset where that kernel does not run (a GPU,
     ``shared_negatives=false``), under any value given explicitly; resolved when the
     config is built, so the run's params show the settings used.
     """
@@ -175,7 +175,8 @@ class SGDWindowConfig(WindowConfig):
         on_gpu = config.device == "cuda" or (config.device == "auto" and torch.cuda.is_available())
         if uses_window_kernel(config, torch.device("cuda" if on_gpu else "cpu")):
             return config
-        unset = {k: v for k, v in STUDY_WINDOW_SETTINGS.items() if k not in config.model_fields_set}
+        study_preset = cls.PRESETS["study"]
+        unset = {k: v for k, v in study_preset.items() if k not in config.model_fields_set}
         study: Self = handler({**values, **unset})
         return study
 
