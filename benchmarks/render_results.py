@@ -116,6 +116,7 @@ def render_defaults(document: dict[str, Any]) -> Lines:
             row["variant"],
             *(cell(row, k) for k in columns),
             optional(row, "auc_cold_start", "{:.4f}"),
+            optional(row, "recall_at_10", "{:.4f}"),
             f"{row['minutes']:.2f}",
             optional(row, "pairs_per_second", "{:,.0f}"),
             *commit_of(row),
@@ -123,14 +124,15 @@ def render_defaults(document: dict[str, Any]) -> Lines:
         for row in rows
     ]
     header = ["dataset", "method", "AUC all", "AUC seen", "matched all", "matched seen"]
-    header += ["cold start", "minutes", "pairs/s", *commit]
+    header += ["cold start", "recall@10", "minutes", "pairs/s", *commit]
     note = (
         "AUC all / seen under the study's negatives (uniform over the validation products) "
         "and under degree-matched ones, the best per dataset in bold; cold start: the "
         "study's AUC on pairs with a product unseen in training (0.5 for id-only methods); "
+        "recall@10: over the whole catalog, as `recsys train` logs it (- where not measured); "
         "pairs/s: the torch methods' median training pairs per second over their epochs."
     )
-    return [note, "", *markdown_table(header, "llrrrrrrr" + "l" * len(commit), table)]
+    return [note, "", *markdown_table(header, "llrrrrrrrr" + "l" * len(commit), table)]
 
 
 def render_leaderboard(document: dict[str, Any]) -> Lines:

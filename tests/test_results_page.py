@@ -95,16 +95,17 @@ def test_renders_tables_with_provenance_and_missing_results(
          "matched_auc_all": 0.7, "matched_auc_seen": 0.6, "minutes": 1.0},
         {"dataset": "a", "variant": "m2", "auc_all": 0.95, "auc_seen": 0.7,
          "matched_auc_all": 0.7, "matched_auc_seen": 0.5, "minutes": 2.0,
-         "auc_cold_start": 0.91, "pairs_per_second": 1.5e6},
+         "auc_cold_start": 0.91, "recall_at_10": 0.25, "pairs_per_second": 1.5e6},
     ]  # fmt: skip
     write(tmp_path, "bench_defaults", {"provenance": PROVENANCE, "results": defaults})
 
     page = render.render_page(tmp_path)
 
     assert "## Which method is best, per dataset and protocol" in page
-    assert "| a | m1 | 0.9000 | **0.8000** | **0.7000** | **0.6000** | - | 1.00 | - |" in page
+    assert "| a | m1 | 0.9000 | **0.8000** | **0.7000** | **0.6000** | - | - | 1.00 | - |" in page
     assert (
-        "| a | m2 | **0.9500** | 0.7000 | **0.7000** | 0.5000 | 0.9100 | 2.00 | 1,500,000 |" in page
+        "| a | m2 | **0.9500** | 0.7000 | **0.7000** | 0.5000 | 0.9100 | 0.2500 | 2.00 "
+        "| 1,500,000 |" in page
     )
     assert "Measured 2026-12-02 11:00 UTC on Test CPU, 2 cores, no GPU; commit abc1234:" in page
     assert "    python benchmarks/bench_formats.py --repeat 1 --json out.json" in page
