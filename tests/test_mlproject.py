@@ -21,6 +21,7 @@ import pytest
 import yaml
 from mlflow.projects._project_spec import load_project
 from mlflow.tracking import MlflowClient
+from pydantic import BaseModel
 
 from recsys.config import DataConfig
 from recsys.methods import METHOD_MODULES, get_method, method_names
@@ -30,6 +31,7 @@ from recsys.tracking.mlproject import (
     END_MARKER,
     PREPARE_ENTRY_POINT,
     entry_point_parameters,
+    preset_fields,
     render_generated_block,
 )
 from recsys.tracking.params import ParameterError, build_config, flat_fields
@@ -87,7 +89,8 @@ def test_method_entry_point_declares_every_parameter_with_the_schema_default(met
     entry = _mlproject()["entry_points"][method]
     config_class = get_method(method).config_class
     declared = entry["parameters"]
-    assert set(declared) == set(flat_fields(DataConfig)) | set(flat_fields(config_class))
+    every = set(flat_fields(DataConfig)) | set(flat_fields(config_class))
+    assert set(declared) == every - preset_fields(config_class)  # a preset fills those in
     assert declared == {
         k: {"type": v["type"], "default": v["default"]}
         for k, v in entry_point_parameters(config_class).items()
@@ -146,6 +149,28 @@ def test_entry_point_command_validates_for_its_method(method: str, tmp_path: Pat
     _, extra_params = _load_script("train").parse_arguments(shlex.split(extra)[2:])
     with pytest.raises(ParameterError, match="no_such_param"):
         validate_params(method, extra_params)
+
+
+@pytest.mark.parametrize("method", ["skipgram", "side_info", "mf_sequences", "mf"])
+def test_a_preset_given_to_mlflow_run_applies_under_explicit_values(
+    method: str, tmp_path: Path
+) -> None:
+    """`-P preset=study` through the MLproject gives the preset's settings: no declared
+    default is passed over them, and a value given with -P still wins."""
+    entry = load_project(str(REPO_ROOT)).get_entry_point(method)
+    config_class = get_method(method).config_class
+
+    def config_of(given: dict[str, str]) -> BaseModel:
+        command = entry.compute_command(given, str(tmp_path))
+        _, params = _load_script("train").parse_arguments(shlex.split(command)[2:])
+        return validate_params(method, params)[2]
+
+    assert config_of({"preset": "study"}) == config_class(preset="study")
+    assert config_of({}) == config_class()
+    for name, value in getattr(config_class, "PRESETS", {})["study"].items():
+        assert getattr(config_of({"preset": "study"}), name) == value
+    if preset_fields(config_class):
+        assert config_of({"preset": "study", "lr": "0.002"}).lr == 0.002
 
 
 def _tiny_metadata(path: Path, n_products: int = 120, cluster_size: int = 12) -> Path:

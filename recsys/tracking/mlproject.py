@@ -10,6 +10,12 @@ Values reach ``experiments/train.py`` as ``key=value``; undeclared ``-P`` option
 ``--key value`` (MLflow appends them), so every entry point also accepts any parameter
 its schema knows. An empty value means "the schema's default" (``data_dir=""`` defers to
 ``$RECSYS_DATA_DIR`` or ./data).
+
+The settings a named preset fills in (``-P preset=study``: optimizer, learning rate...) are
+the exception: they are not declared, since MLflow passes and logs every declared default
+explicitly and an explicit value wins over the preset. Given with ``-P`` they arrive as
+undeclared options; left out, the preset or the schema's default applies and the run's
+params show the value used.
 """
 
 from __future__ import annotations
@@ -78,12 +84,21 @@ def choices_of(field: FlatField) -> str:
     return " | ".join(str(choice) for choice in field.choices)
 
 
+def preset_fields(config_class: type[BaseModel] | None) -> set[str]:
+    """The settings any of the config's named presets fills in (``PRESETS``)."""
+    presets: dict[str, dict[str, Any]] = getattr(config_class, "PRESETS", {})
+    return {name for values in presets.values() for name in values}
+
+
 def entry_point_parameters(config_class: type[BaseModel] | None) -> dict[str, dict[str, Any]]:
-    """Every flat parameter of DataConfig (+ the method's config): {name: {type, default}}
-    (plus "choices" for Literal parameters, rendered as a comment)."""
+    """Every flat parameter of DataConfig (+ the method's config) but the settings its
+    presets fill in: {name: {type, default}} (plus "choices" for Literal parameters,
+    rendered as a comment)."""
     fields = dict(flat_fields(DataConfig))
     if config_class is not None:
         fields.update(flat_fields(config_class))
+    for name in preset_fields(config_class):
+        fields.pop(name, None)
     return {
         name: {
             "type": mlproject_type(field),
