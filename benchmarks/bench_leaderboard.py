@@ -25,7 +25,7 @@ from typing import Any
 from results import REPO_ROOT, write_result
 
 from recsys.tracking.leaderboard.query import query_leaderboard
-from recsys.tracking.leaderboard.rows import DatasetTable, LeaderboardRow
+from recsys.tracking.leaderboard.rows import DEFAULT_RANK_BY, DatasetTable, LeaderboardRow
 
 SHARED = Path(os.environ.get("RECSYS_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 DEFAULT_DATASETS = [
@@ -78,7 +78,8 @@ def main() -> None:
     parser.add_argument("datasets", nargs="*", type=Path, default=DEFAULT_DATASETS)
     parser.add_argument("--data-dir", type=Path, required=True,
                         help="where prepared datasets go (outside the repository)")  # fmt: skip
-    parser.add_argument("--rank-by", default="auc_all", help="the leaderboard's ranking metric")
+    parser.add_argument("--rank-by", default=DEFAULT_RANK_BY,
+                        help="the ranking metric (default: the leaderboard's own)")  # fmt: skip
     parser.add_argument("--main-arg", action="append", default=[],
                         help="an extra argument for recsys main (repeatable)")  # fmt: skip
     parser.add_argument("--json", type=Path, default=None, help="also write the result here")
