@@ -82,11 +82,13 @@ def provenance_lines(document: dict[str, Any], result: Result) -> Lines:
 
 
 def measured_at(
-    rows: list[dict[str, Any]],
+    rows: list[dict[str, Any]], document: dict[str, Any]
 ) -> tuple[list[str], Callable[[dict[str, Any]], list[str]]]:
-    """A "measured at" column when rows name the commit that measured them (rows kept by a
-    resumed or partial run, ``RowLog``): its header and a row's cell; nothing otherwise."""
-    if not any("git_commit" in row for row in rows):
+    """A "measured at" column when some row names a commit other than the document's own
+    (rows kept by a resumed or partial run, ``RowLog``): its header and a row's cell;
+    nothing when every row was measured at the commit the heading names."""
+    own = document.get("provenance", {}).get("git_commit")
+    if all(row.get("git_commit", own) == own for row in rows):
         return [], lambda row: []
     return ["measured at"], lambda row: [row.get("git_commit") or "-"]
 
@@ -94,7 +96,7 @@ def measured_at(
 def render_defaults(document: dict[str, Any]) -> Lines:
     """bench_defaults: AUC under both protocols and minutes; the best per dataset in bold."""
     rows = document["results"]
-    commit, commit_of = measured_at(rows)
+    commit, commit_of = measured_at(rows, document)
     columns = ("auc_all", "auc_seen", "matched_auc_all", "matched_auc_seen")
     best = {
         (row["dataset"], key): max(r[key] for r in rows if r["dataset"] == row["dataset"])
@@ -199,7 +201,7 @@ def render_tuning(document: dict[str, Any]) -> Lines:
     def side(scores: dict[str, Any]) -> list[str]:
         return [*(cell(scores, k) for k in document["metrics"]), f"{scores['minutes']:.1f}"]
 
-    commit, commit_of = measured_at(document["results"])
+    commit, commit_of = measured_at(document["results"], document)
     table = [
         [row["dataset"], row["method"], str(row["trials"]), *side(row["default"]),
          *side(row["tuned"]), verdict(row), *commit_of(row)]
@@ -435,7 +437,7 @@ def render_twins(document: dict[str, Any]) -> Lines:
     ]
     matched = document["matched"]
     # Rows kept from an earlier run (bench_twins --samples) name the commit that measured them.
-    commit, commit_of = measured_at([*samples, *document["generation"]])
+    commit, commit_of = measured_at([*samples, *document["generation"]], document)
     match_rows = []
     for row in samples:
         ranking = row.get("ranking")
