@@ -23,6 +23,7 @@ from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import PAIR_SCORE_HELP, ItemEmbeddings, PairScore
 from recsys.graph import walk_config_of, walks_for_dataset
 from recsys.models.base import Method
+from recsys.models.hubness import with_csls
 from recsys.models.side_features import SideFeatures, build_side_features, describable_products
 from recsys.models.side_info_model import SkipGramWithSideInfo, Weighting
 from recsys.training.batching import BatchSource
@@ -126,6 +127,14 @@ class SideInfoConfig(SGDWindowConfig):
         "trained against negatives; false = the EGES paper's id-only context (measured: "
         "records then look alike through shared categories; 2-3x cheaper on CPU)",
     )
+    hubness: Literal["csls", "none"] = Field(
+        "csls",
+        description="csls: score pairs by CSLS (Conneau et al. 2018), each product's mean "
+        "score with its 10 best-scoring products taken off as a bias, so the side-only "
+        "vectors of products without training pairs (means of rows thousands of products "
+        "share, close to everything) stop crowding every top 10; none: the raw scores "
+        "(recsys/models/hubness.py)",
+    )
     id_dropout: Annotated[float, TuneRange(0.0, 0.5)] = Field(
         0.25,
         ge=0,
@@ -211,7 +220,8 @@ def train(
     """Method 6: walk the training graph (cached beside the dataset), then EGES."""
     data, stop_on = early_stopping_split(data, config)
     walk_matrix = walks_for_dataset(data, walk_config_of(config), progress=config.progress)
-    return train_on_walks(data, walk_matrix, config, callbacks, stop_on=stop_on)
+    embeddings = train_on_walks(data, walk_matrix, config, callbacks, stop_on=stop_on)
+    return with_csls(embeddings, seed=config.seed) if config.hubness == "csls" else embeddings
 
 
 METHOD = Method(

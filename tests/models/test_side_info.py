@@ -11,6 +11,7 @@ from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import ItemEmbeddings
 from recsys.evaluation.metrics import EvaluationResult, evaluate
 from recsys.models import side_info, skipgram
+from recsys.models.hubness import with_csls
 from recsys.models.side_features import UNKNOWN_ID
 from recsys.models.side_info import SideInfoConfig
 from recsys.models.side_info_model import DENSE_SIDE_MAX_ROWS, SkipGramWithSideInfo
@@ -282,6 +283,18 @@ def test_learned_weights_sum_to_one_and_favour_informative_fields(trained: dict)
     assert weights["brand"] > weights["category_1"]
     equal = trained["equal"][0].extra
     assert equal["field_weights_trained.brand"] == pytest.approx(0.2)
+
+
+def test_csls_is_the_default_and_hubness_none_keeps_the_raw_scores(
+    trained: dict, planted: PreparedDataset
+) -> None:
+    corrected = trained["equal"][0]
+    raw = side_info.train(planted, SideInfoConfig(weighting="equal", hubness="none", **FAST))
+    assert raw.bias is None and "csls_mean_r" not in raw.extra
+    assert corrected.bias is not None and corrected.extra["csls_mean_r"] > 0
+    # The same training (seeded, one thread) with the offsets of hubness.with_csls on top.
+    expected = with_csls(raw, seed=SideInfoConfig().seed).bias
+    np.testing.assert_allclose(corrected.bias, expected, atol=1e-5)
 
 
 def test_field_weights_reach_the_callbacks_as_epoch_metrics(planted: PreparedDataset) -> None:
