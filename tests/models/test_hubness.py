@@ -77,6 +77,20 @@ def test_offsets_add_to_an_existing_bias_and_skip_products_without_a_vector() ->
     )
 
 
+def test_only_some_products_are_put_on_the_others_scale() -> None:
+    vectors, _, hubs = pairs_with_hubs()
+    model = ItemEmbeddings(vectors, np.ones(len(vectors), dtype=bool))
+    only = np.isin(np.arange(len(vectors)), hubs)
+
+    r = neighbourhood_similarity(model, 10, 10_000)
+    corrected = with_csls(model, 10, 10_000, only=only)
+
+    assert np.all(corrected.bias[~only] == 0)  # the others score as they did
+    np.testing.assert_allclose(corrected.bias[only], -(r[only] - r[~only].mean()) / 2, rtol=1e-5)
+    queries = np.flatnonzero(~only)
+    assert not np.isin(top_k(corrected, queries, 3), hubs).any()
+
+
 def test_scores_that_are_not_cosine_are_refused() -> None:
     vectors = np.eye(4, dtype=np.float32)
     known = np.ones(4, dtype=bool)

@@ -285,16 +285,22 @@ def test_learned_weights_sum_to_one_and_favour_informative_fields(trained: dict)
     assert equal["field_weights_trained.brand"] == pytest.approx(0.2)
 
 
-def test_csls_is_the_default_and_hubness_none_keeps_the_raw_scores(
+def test_csls_corrects_side_only_products_by_default_and_none_keeps_raw_scores(
     trained: dict, planted: PreparedDataset
 ) -> None:
     corrected = trained["equal"][0]
     raw = side_info.train(planted, SideInfoConfig(weighting="equal", hubness="none", **FAST))
     assert raw.bias is None and "csls_mean_r" not in raw.extra
-    assert corrected.bias is not None and corrected.extra["csls_mean_r"] > 0
-    # The same training (seeded, one thread) with the offsets of hubness.with_csls on top.
-    expected = with_csls(raw, seed=SideInfoConfig().seed).bias
+    side_only = raw.known & ~planted.train_vocabulary()
+    assert side_only.sum() > 10 and corrected.bias is not None
+    # The same training (seeded, one thread) with hubness.with_csls on the side-only products.
+    seed = SideInfoConfig().seed
+    expected = with_csls(raw, seed=seed, only=side_only).bias
     np.testing.assert_allclose(corrected.bias, expected, atol=1e-5)
+    assert np.all(corrected.bias[~side_only] == 0)  # trained products score as they did
+    assert np.all(corrected.bias[side_only] < 0)  # their side-only vectors are hubs here too
+    every = side_info.train(planted, SideInfoConfig(weighting="equal", hubness="all", **FAST))
+    np.testing.assert_allclose(every.bias, with_csls(raw, seed=seed).bias, atol=1e-5)
 
 
 def test_field_weights_reach_the_callbacks_as_epoch_metrics(planted: PreparedDataset) -> None:
