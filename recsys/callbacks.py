@@ -66,6 +66,24 @@ class MetricsForwarder(TrainingCallback):
             callback.on_train_end(model, metrics)
 
 
+class HeldTrainEnd(MetricsForwarder):
+    """Passes every hook on but ``on_train_end``, which waits for :meth:`release` with the
+    embeddings the method returns: a method that adjusts its trained embeddings (EGES's
+    hubness correction) still ends its callbacks with the model it hands back."""
+
+    def __init__(self, callbacks: Sequence[TrainingCallback]) -> None:
+        super().__init__(callbacks)
+        self.metrics: dict[str, float] = {}
+
+    def on_train_end(self, model: ItemEmbeddings, metrics: dict[str, float]) -> None:
+        self.metrics = metrics
+
+    def release(self, model: ItemEmbeddings) -> None:
+        """``on_train_end(model, the held metrics)`` on every callback."""
+        for callback in self.callbacks:
+            callback.on_train_end(model, self.metrics)
+
+
 def report_counted_model(
     model: ItemEmbeddings, params: dict[str, Any], callbacks: Sequence[TrainingCallback]
 ) -> None:

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from pydantic import Field
 
-from recsys.callbacks import MetricsForwarder, TrainingCallback
+from recsys.callbacks import HeldTrainEnd, MetricsForwarder, TrainingCallback
 from recsys.config import TUNE_NEGATIVES, TuneRange
 from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import PAIR_SCORE_HELP, ItemEmbeddings, PairScore
@@ -226,13 +226,14 @@ def train(
     """Method 6: walk the training graph (cached beside the dataset), then EGES."""
     data, stop_on = early_stopping_split(data, config)
     walk_matrix = walks_for_dataset(data, walk_config_of(config), progress=config.progress)
-    embeddings = train_on_walks(data, walk_matrix, config, callbacks, stop_on=stop_on)
-    if config.hubness == "none":
-        return embeddings
-    side_only = (
-        embeddings.known & ~data.train_vocabulary() if config.hubness == "side_only" else None
-    )
-    return with_csls(embeddings, seed=config.seed, only=side_only)
+    held = HeldTrainEnd(callbacks)  # the callbacks end with the corrected embeddings
+    embeddings = train_on_walks(data, walk_matrix, config, [held], stop_on=stop_on)
+    if config.hubness != "none":
+        side_only = embeddings.known & ~data.train_vocabulary()
+        only = side_only if config.hubness == "side_only" else None
+        embeddings = with_csls(embeddings, seed=config.seed, only=only)
+    held.release(embeddings)
+    return embeddings
 
 
 METHOD = Method(
