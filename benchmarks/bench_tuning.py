@@ -100,14 +100,20 @@ def tuned_against_default(
 
 
 def trials_per_minute(
-    dataset: Path, method: str, data_dir: Path, trials: int, workers: int, storage: str | None
+    dataset: Path,
+    method: str,
+    data_dir: Path,
+    trials: int,
+    workers: int,
+    storage: str | None,
+    objective: str,
 ) -> dict[str, Any]:
     """``workers`` processes sharing one fresh study of ``trials`` trials (no tuned run),
     in ``storage`` (an Optuna URL; None = the file beside the tracking store)."""
     with tempfile.TemporaryDirectory() as store:
         uri = f"sqlite:///{store}/mlflow.db"
         base = ["tune", method, "--dataset", str(dataset), "--data-dir", str(data_dir),
-                "--tracking-uri", uri, "--no-final", "--quiet"]  # fmt: skip
+                "--tracking-uri", uri, "--no-final", "--quiet", "--metric", objective]  # fmt: skip
         if storage is not None:
             base += ["--storage", storage]
         fresh = f"{workers}-{os.getpid()}-{int(time.time())}"  # a new study in a kept database
@@ -173,7 +179,7 @@ def main() -> None:
                    "method": args.workers_check, **budget}  # fmt: skip
             workers.append(kept.get(**key) or kept.add({**key, **trials_per_minute(
                 args.datasets[0], args.workers_check, args.data_dir, args.trials, count,
-                args.storage,
+                args.storage, args.metric,
             )}))  # fmt: skip
     if args.json is not None:
         write_result(args.json, {

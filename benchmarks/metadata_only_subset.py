@@ -15,11 +15,12 @@ that respect (Digital Music: 4,595 products, 35,485 pairs, metadata on 100%):
 from __future__ import annotations
 
 import argparse
-import ast
 import gzip
 import json
 from pathlib import Path
 from typing import Any
+
+from recsys.data.pyliteral import parse_python_literal
 
 
 def read_records(path: Path) -> list[dict[str, Any]]:
@@ -32,7 +33,7 @@ def read_records(path: Path) -> list[dict[str, Any]]:
                 try:
                     records.append(json.loads(line))
                 except json.JSONDecodeError:
-                    records.append(ast.literal_eval(line))
+                    records.append(parse_python_literal(line))
     return records
 
 

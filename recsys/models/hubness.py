@@ -71,8 +71,8 @@ def neighbourhood_similarity(
     finite = np.isfinite(best)
     counts = finite.sum(axis=0)
     sums = np.where(finite, best, 0.0).sum(axis=0)
+    # Products without a vector have no finite score in any column: their r stays 0.
     r = np.divide(sums, counts, out=np.zeros(model.n_items, dtype=np.float64), where=counts > 0)
-    r[unknown] = 0.0
     return r.astype(np.float32)
 
 

@@ -138,8 +138,7 @@ class SideInfoConfig(SGDWindowConfig):
         "bias: those vectors are means of rows thousands of products share, close to "
         "everything, and crowded every top 10 (measured: recall@10 0.097 -> 0.266 on Digital "
         "Music's records alone, 0.035 -> 0.064 on the Books head, AUC unchanged); all: CSLS "
-        "on every "
-        "product (lowered seen AUC and Digital Music's recall@10); none: raw scores",
+        "on every product (lowered seen AUC and Digital Music's recall@10); none: raw scores",
     )
     id_dropout: Annotated[float, TuneRange(0.0, 0.5)] = Field(
         0.25,
@@ -228,10 +227,11 @@ def train(
     walk_matrix = walks_for_dataset(data, walk_config_of(config), progress=config.progress)
     held = HeldTrainEnd(callbacks)  # the callbacks end with the corrected embeddings
     embeddings = train_on_walks(data, walk_matrix, config, [held], stop_on=stop_on)
-    if config.hubness != "none":
-        side_only = embeddings.known & ~data.train_vocabulary()
-        only = side_only if config.hubness == "side_only" else None
+    if config.hubness == "side_only":  # described, but in no training pair
+        only = embeddings.known & ~data.train_vocabulary()
         embeddings = with_csls(embeddings, seed=config.seed, only=only)
+    elif config.hubness == "all":
+        embeddings = with_csls(embeddings, seed=config.seed)
     held.release(embeddings)
     return embeddings
 

@@ -88,8 +88,7 @@ METRIC_MRR = "mrr"
 CI_LOW_SUFFIX, CI_HIGH_SUFFIX = "_ci_low", "_ci_high"
 # What a tuning trial may maximise: AUC on its inner split's held-out pairs, the study's
 # negatives or (matched_) the degree-matched ones, seen pairs or all; the default is the
-# leaderboard's
-# ranking. Under the study's negatives a search rewards popularity: on Digital Music,
+# leaderboard's ranking. Under the study's negatives a search rewards popularity: on Digital Music,
 # mf_bias tuned for auc_seen gained 0.07 seen AUC over its defaults and lost 0.011
 # matched AUC and 0.05 recall@10 (the same settings on Music0601: -0.04 and -0.16).
 TUNE_OBJECTIVES = (METRIC_AUC_SEEN, METRIC_AUC_ALL, METRIC_MATCHED_AUC_SEEN, METRIC_MATCHED_AUC_ALL)
