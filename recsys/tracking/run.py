@@ -192,7 +192,7 @@ def run_method(
     uri = check_tracking_uri(tracking_uri)
     if progress:
         logger.info("preparing dataset %s", data_config.dataset)
-    dataset = prepare(data_config)  # the data pipeline's own bars show either way
+    dataset = prepare(data_config, progress=progress)
     check_ranking_queries(data_config, dataset)
     return track_run(
         method,

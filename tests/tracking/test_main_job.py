@@ -76,8 +76,8 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     for var in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
         monkeypatch.delenv(var, raising=False)
     planted = make_planted_dataset()
-    monkeypatch.setattr(run_module, "prepare", lambda config: planted)
-    monkeypatch.setattr(main_job, "prepare", lambda config: planted)
+    monkeypatch.setattr(run_module, "prepare", lambda config, **kwargs: planted)
+    monkeypatch.setattr(main_job, "prepare", lambda config, **kwargs: planted)
     monkeypatch.setitem(METHOD_MODULES, "broken", __name__)
     monkeypatch.chdir(tmp_path)
     return f"sqlite:///{tmp_path / 'mlflow.db'}"
@@ -318,3 +318,21 @@ def test_the_leader_becomes_the_registered_champion_and_moves_only_when_beaten(
     better = run_main_job(DATASET, ["itemknn"], tracking_uri=store, progress=False)
     moved = client.get_model_version_by_alias(name, CHAMPION_ALIAS)
     assert moved.run_id == better.outcomes[0].run_id and int(moved.version) == 2
+
+
+def test_no_progress_reaches_the_data_pipeline(store: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    planted = make_planted_dataset()
+    asked: list[bool] = []
+
+    def recording_prepare(config: Any, *, progress: bool = True) -> PreparedDataset:
+        asked.append(progress)
+        return planted
+
+    monkeypatch.setattr(main_job, "prepare", recording_prepare)
+    monkeypatch.setattr(run_module, "prepare", recording_prepare)
+    args = ["--dataset", DATASET, "--methods", "popularity", "--tracking-uri", store]
+    result = CliRunner().invoke(main_command, [*args, "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert asked == [False, False]  # the job's prepare and the method run's
+    CliRunner().invoke(main_command, args)
+    assert asked[2:] == [True, True]

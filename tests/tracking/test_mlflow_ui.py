@@ -66,8 +66,8 @@ def test_opening_the_experiment_shows_one_row_per_method_with_the_metrics(
     for launcher_env in LAUNCHER_ENV:
         monkeypatch.delenv(launcher_env, raising=False)
     planted = make_planted_dataset()
-    monkeypatch.setattr(run_module, "prepare", lambda config: planted)
-    monkeypatch.setattr(main_job, "prepare", lambda config: planted)
+    monkeypatch.setattr(run_module, "prepare", lambda config, **kwargs: planted)
+    monkeypatch.setattr(main_job, "prepare", lambda config, **kwargs: planted)
     monkeypatch.chdir(tmp_path)
     store = tmp_path / "mlflow.db"
     result = run_main_job(DATASET, METHODS, tracking_uri=f"sqlite:///{store}", progress=False)

@@ -247,7 +247,7 @@ def run_main_job(
     data_fields = flat_fields(DataConfig)
     data_params = {k: v for k, v in params[chosen[0]].items() if k in data_fields}
     echo(f"Preparing {dataset} ...")
-    prepare(build_config(DataConfig, data_params, "the dataset"))
+    prepare(build_config(DataConfig, data_params, "the dataset"), progress=progress)
 
     # SIGTERM / Ctrl-C from here on end the parent KILLED, naming the signal, as they end
     # the method run in progress (run_method's own handler, nested inside this one).

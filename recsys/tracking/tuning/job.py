@@ -155,7 +155,7 @@ def run_tune(
     shown_storage = masked(storage_url)
 
     echo(f"Preparing {data_config.dataset} ...")
-    dataset = prepare(data_config)
+    dataset = prepare(data_config, progress=progress)
     fraction = request.inner_fraction or data_config.validation_fraction
     inner = inner_split(dataset, fraction, data_config.split_seed)
     identity = {
