@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import re
 import statistics
 import time
@@ -28,6 +26,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from render_results import render_defaults
 from results import RowLog, write_result
 
 from recsys.callbacks import TrainingCallback
@@ -131,24 +130,9 @@ def main() -> None:
             rows.append(row)
             print(json.dumps(row), flush=True)
 
-    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} vCPUs"
-    print(f"\n{time.strftime('%Y-%m-%d')}, {machine}\n")
-    print(
-        "| dataset | variant | AUC all | AUC seen | matched all | matched seen | cold start "
-        "| recall@10 | minutes | pairs/s |"
-    )
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for r in rows:
-        rate = "-" if r["pairs_per_second"] is None else f"{r['pairs_per_second'] / 1e6:.3f}M"
-        cold = "-" if r["auc_cold_start"] is None else f"{r['auc_cold_start']:.4f}"
-        print(
-            f"| {r['dataset']} | {r['variant']} | {r['auc_all']:.4f} | {r['auc_seen']:.4f} | "
-            f"{r['matched_auc_all']:.4f} | {r['matched_auc_seen']:.4f} | "
-            f"{cold} | {r['recall_at_10']:.4f} | {r['minutes']:.2f} "
-            f"| {rate} |"
-        )
+    print("\n" + "\n".join(render_defaults({"results": rows})))
     if args.json is not None:
-        write_result(args.json, {"machine": machine, "results": rows})
+        write_result(args.json, {"results": rows})
 
 
 if __name__ == "__main__":

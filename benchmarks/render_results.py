@@ -56,10 +56,8 @@ def provenance_lines(document: dict[str, Any], result: Result) -> Lines:
     """When, where and at which commit it was measured, and the command that does it again."""
     found = document.get("provenance")
     if not found:
-        machine = document.get("machine")  # bench_defaults wrote a line of its own
-        where = f"Measured on {machine}; date" if isinstance(machine, str) else "Date, machine"
         return [
-            f"{where} and command not recorded; this records them:",
+            "Date, machine and command not recorded; this records them:",
             "",
             f"    {result.command()}",
         ]
