@@ -20,6 +20,7 @@ Why the study's MF collapsed (AUC 0.4996 on Books after 22 h), and what is diffe
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Annotated, Literal
 
@@ -38,6 +39,13 @@ from recsys.training.batching import NegativeSampler, PairBatch, PairTableSource
 from recsys.training.config import EngineConfig
 from recsys.training.early_stopping import early_stopping_split
 from recsys.training.engine import EmbeddingModel, fit, resolve_device
+from recsys.training.fused_mf import (
+    NO_TARGET,
+    batch_rows,
+    mf_adam_step,
+    mf_pair_step,
+    sparse_adam_state,
+)
 from recsys.training.window_sgns import NO_BIAS, train_walk_batch
 from recsys.typing import BoolMask
 
@@ -109,6 +117,76 @@ class MatrixFactorization(EmbeddingModel):
                 negative_logit
             ).pow(2).sum(-1)
         return (data_loss + self.l2 * penalty).mean()
+
+    def fused_sgd_step(self, batch: PairBatch, lr: float) -> float | None:
+        """The SGD step of :meth:`loss` without autograd on CPU (numba,
+        :mod:`recsys.training.fused_mf`); elsewhere None, and the engine runs autograd."""
+        table = self.item.weight.detach()
+        if table.device.type != "cpu":
+            return None
+        bias = NO_BIAS if self.bias is None else self.bias.weight.detach().numpy().reshape(-1)
+        return mf_pair_step(
+            table.numpy(),
+            bias,
+            batch.center.numpy(),
+            batch.context.numpy(),
+            batch.negatives.numpy(),
+            self._targets(batch),
+            lr,
+            self.l2,
+        )
+
+    def fused_adam_step(
+        self, batch: PairBatch, lr: float, optimizer: torch.optim.Optimizer
+    ) -> float | None:
+        """SparseAdam's step of :meth:`loss` without autograd on CPU (numba,
+        :func:`recsys.training.fused_mf.mf_adam_step`), in the optimizer's own state;
+        elsewhere None, and the engine runs autograd."""
+        table = self.item.weight
+        if table.device.type != "cpu":
+            return None
+        group = optimizer.param_groups[0]
+        beta1, beta2 = group["betas"]
+        group["lr"] = lr
+        state = sparse_adam_state(optimizer, table)
+        step = state["step"]
+        step_size = lr * math.sqrt(1 - beta2**step) / (1 - beta1**step)
+        if self.bias is None:
+            bias, bias_moments = NO_BIAS, (NO_BIAS, NO_BIAS)
+        else:
+            bias_state = sparse_adam_state(optimizer, self.bias.weight)
+            bias = self.bias.weight.detach().numpy().reshape(-1)
+            bias_moments = (
+                bias_state["exp_avg"].numpy().reshape(-1),
+                bias_state["exp_avg_sq"].numpy().reshape(-1),
+            )
+        rows, slots, distinct = batch_rows(
+            batch.center.numpy(), batch.context.numpy(), batch.negatives.numpy()
+        )
+        return mf_adam_step(
+            table.detach().numpy(),
+            bias,
+            state["exp_avg"].numpy(),
+            state["exp_avg_sq"].numpy(),
+            *bias_moments,
+            rows,
+            slots,
+            distinct,
+            self._targets(batch),
+            self.l2,
+            step_size,
+            beta1,
+            beta2,
+            group["eps"],
+        )
+
+    def _targets(self, batch: PairBatch) -> np.ndarray:
+        """The positives' targets for continuous labels; empty for binary ones."""
+        if self.labels != "continuous":
+            return NO_TARGET
+        if batch.target is None:
+            raise ValueError("labels='continuous' needs batches with targets (pair weights)")
+        return batch.target.numpy().astype(np.float32, copy=False)
 
     def fused_walk_step(self, batch: WalkBatch, lr: float) -> float:
         """SGD on a batch of walks, negatives shared per window (MF on sequences, CPU).

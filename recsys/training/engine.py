@@ -80,6 +80,16 @@ class EmbeddingModel(nn.Module):
         """
         return None
 
+    def fused_adam_step(
+        self, batch: PairBatch, lr: float, optimizer: torch.optim.Optimizer
+    ) -> float | None:
+        """Optional: ``optimizer``'s (a ``torch.optim.SparseAdam`` over every parameter)
+        step without autograd, applied in place in its own state; returns the loss.
+
+        Return None (the default) where the model has no fused step for its device.
+        """
+        return None
+
     def fused_walk_step(self, batch: WalkBatch, lr: float) -> float:
         """One plain-SGD step on a batch of walks (shared negatives); returns the mean loss.
 
@@ -145,7 +155,8 @@ def train_step(
 
     Losses are means over the batch; plain SGD takes ``lr`` per pair (word2vec's convention,
     0.025 there), so its step is scaled back up by the batch size. A model with a fused SGD
-    step (skip-gram) bypasses autograd; a batch of walks always takes the fused walk step.
+    step (skip-gram, MF on CPU) bypasses autograd, as does a fused SparseAdam step (MF on
+    CPU); a batch of walks always takes the fused walk step.
     """
     if isinstance(batch, WalkBatch):
         return model.fused_walk_step(batch, lr)
@@ -153,6 +164,10 @@ def train_step(
         fused_loss = model.fused_sgd_step(batch, lr)
         if fused_loss is not None:
             return fused_loss
+    elif len(optimizers) == 1 and isinstance(optimizers[0], torch.optim.SparseAdam):
+        fused = model.fused_adam_step(batch, lr, optimizers[0])
+        if fused is not None:
+            return fused
     _set_lr(optimizers, lr * len(batch) if optimizer_kind == "sgd" else lr)
     for optimizer in optimizers:
         optimizer.zero_grad(set_to_none=True)

@@ -170,6 +170,12 @@ class NanModel(MatrixFactorization):
     def loss(self, batch: PairBatch) -> torch.Tensor:
         return super().loss(batch) * torch.tensor(float("nan"))
 
+    def fused_adam_step(
+        self, batch: PairBatch, lr: float, optimizer: torch.optim.Optimizer
+    ) -> float | None:
+        step_loss = super().fused_adam_step(batch, lr, optimizer)
+        return None if step_loss is None else float("nan")
+
 
 def test_nan_loss_is_reported(planted_dataset: PreparedDataset) -> None:
     config = MFConfig(epochs=1, **FAST)

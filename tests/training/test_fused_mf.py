@@ -1,0 +1,146 @@
+"""MF's fused pair step against its numpy reference and against one autograd SGD step of
+``MatrixFactorization.loss`` (binary and continuous labels, with and without biases)."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import pytest
+import torch
+
+from recsys.models.mf import MatrixFactorization
+from recsys.training.batching import PairBatch
+from recsys.training.fused_mf import NO_TARGET, mf_pair_step, reference_mf_pair_step
+from recsys.training.window_sgns import NO_BIAS
+
+N_ITEMS, DIM, L2 = 40, 8, 0.01
+
+
+def _table(seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).normal(0, 0.4, (N_ITEMS, DIM)).astype(np.float32)
+
+
+def _bias(seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).normal(0, 0.2, N_ITEMS).astype(np.float32)
+
+
+@pytest.mark.parametrize("with_bias", [False, True])
+@pytest.mark.parametrize("continuous", [False, True])
+def test_kernel_matches_reference_with_repeated_rows(with_bias: bool, continuous: bool) -> None:
+    rng = np.random.default_rng(1)
+    left, right = rng.integers(0, 10, 30), rng.integers(0, 10, 30)  # repeats: order matters
+    negatives = rng.integers(0, 10, (30, 3))
+    target = rng.choice([0.5, 1.0, 2.2], 30).astype(np.float32) if continuous else NO_TARGET
+    table_a, table_b = _table(0), _table(0)
+    bias_a = _bias(3) if with_bias else NO_BIAS
+    bias_b = bias_a.copy()
+    previous = numba.get_num_threads()
+    numba.set_num_threads(1)  # one thread: pairs in order, as the reference
+    try:
+        loss = mf_pair_step(table_a, bias_a, left, right, negatives, target, 0.05, L2)
+    finally:
+        numba.set_num_threads(previous)
+    expected = reference_mf_pair_step(table_b, bias_b, left, right, negatives, target, 0.05, L2)
+    assert loss == pytest.approx(expected, abs=1e-5)
+    np.testing.assert_allclose(table_a, table_b, atol=1e-5)
+    np.testing.assert_allclose(bias_a, bias_b, atol=1e-5)
+    assert not np.allclose(table_a, _table(0))  # it did train
+
+
+def _model(labels: str, with_bias: bool, l2: float, seed: int) -> MatrixFactorization:
+    model = MatrixFactorization(
+        N_ITEMS,
+        DIM,
+        labels,
+        l2,
+        0.1,
+        with_bias,
+        torch.Generator(),  # type: ignore[arg-type]
+    )
+    with torch.no_grad():
+        model.item.weight.copy_(torch.as_tensor(_table(seed)))
+        if model.bias is not None:
+            model.bias.weight.copy_(torch.as_tensor(_bias(seed)).unsqueeze(-1))
+    return model
+
+
+@pytest.mark.parametrize("with_bias", [False, True])
+@pytest.mark.parametrize("labels", ["binary", "continuous"])
+def test_kernel_equals_one_autograd_sgd_step_when_rows_are_distinct(
+    with_bias: bool, labels: str
+) -> None:
+    batch = PairBatch(
+        center=torch.tensor([0, 1, 2]),
+        context=torch.tensor([10, 11, 12]),
+        negatives=torch.tensor([[20, 21], [22, 23], [24, 25]]),
+        target=torch.tensor([1.2, 0.5, 2.2]) if labels == "continuous" else None,
+        progress=1.0,
+    )
+    lr = 0.1
+    autograd = _model(labels, with_bias, L2, seed=2)
+    autograd.loss(batch).backward()
+    torch.optim.SGD(autograd.sparse_parameters(), lr=lr * len(batch)).step()
+    data_loss = float(_model(labels, with_bias, 0.0, seed=2).loss(batch).detach())
+
+    fused = _model(labels, with_bias, L2, seed=2)
+    fused_loss = fused.fused_sgd_step(batch, lr)
+    assert fused_loss == pytest.approx(data_loss, abs=1e-5)  # the data loss, as skip-gram's
+    for fused_table, autograd_table in zip(
+        fused.sparse_parameters(), autograd.sparse_parameters(), strict=True
+    ):
+        np.testing.assert_allclose(
+            fused_table.detach().numpy(), autograd_table.detach().numpy(), atol=1e-6
+        )
+
+
+@pytest.mark.parametrize("with_bias", [False, True])
+@pytest.mark.parametrize("labels", ["binary", "continuous"])
+def test_fused_adam_equals_sparse_adam_over_steps_with_repeated_rows(
+    with_bias: bool, labels: str
+) -> None:
+    rng = np.random.default_rng(5)
+    batches = [
+        PairBatch(
+            center=torch.as_tensor(rng.integers(0, 12, 16)),  # rows repeat within and across
+            context=torch.as_tensor(rng.integers(0, 12, 16)),
+            negatives=torch.as_tensor(rng.integers(0, 12, (16, 3))),
+            target=torch.as_tensor(rng.choice([0.5, 1.0, 2.2], 16).astype(np.float32))
+            if labels == "continuous"
+            else None,
+            progress=1.0,
+        )
+        for _ in range(4)
+    ]
+    autograd, fused = _model(labels, with_bias, L2, seed=6), _model(labels, with_bias, L2, seed=6)
+    autograd_adam = torch.optim.SparseAdam(autograd.sparse_parameters(), lr=0.05)
+    fused_adam = torch.optim.SparseAdam(fused.sparse_parameters(), lr=0.05)
+    for lr, batch in zip([0.05, 0.03, 0.05, 0.01], batches, strict=True):
+        with torch.no_grad():  # the data loss at the rows both models share before the step
+            autograd.l2 = 0.0
+            data_loss = float(autograd.loss(batch))
+            autograd.l2 = L2
+        for group in autograd_adam.param_groups:
+            group["lr"] = lr
+        autograd_adam.zero_grad()
+        autograd.loss(batch).backward()
+        autograd_adam.step()
+        assert fused.fused_adam_step(batch, lr, fused_adam) == pytest.approx(data_loss, abs=1e-5)
+    for fused_table, autograd_table in zip(
+        fused.sparse_parameters(), autograd.sparse_parameters(), strict=True
+    ):
+        np.testing.assert_allclose(
+            fused_table.detach().numpy(), autograd_table.detach().numpy(), atol=2e-5
+        )
+        fused_state, autograd_state = (
+            fused_adam.state[fused_table],
+            autograd_adam.state[autograd_table],
+        )
+        assert fused_state["step"] == autograd_state["step"] == 4
+        for key in ("exp_avg", "exp_avg_sq"):
+            np.testing.assert_allclose(
+                fused_state[key].numpy(), autograd_state[key].numpy(), rtol=1e-4, atol=1e-9
+            )
+    # the optimizer's state is what a checkpoint saves: it loads into a fresh SparseAdam
+    torch.optim.SparseAdam(autograd.sparse_parameters(), lr=0.05).load_state_dict(
+        fused_adam.state_dict()
+    )
