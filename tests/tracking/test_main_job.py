@@ -334,5 +334,5 @@ def test_no_progress_reaches_the_data_pipeline(store: str, monkeypatch: pytest.M
     result = CliRunner().invoke(main_command, [*args, "--no-progress"])
     assert result.exit_code == 0, result.output
     assert asked == [False, False]  # the job's prepare and the method run's
-    CliRunner().invoke(main_command, args)
+    assert CliRunner().invoke(main_command, args).exit_code == 0
     assert asked[2:] == [True, True]

@@ -1,5 +1,6 @@
-"""MF's fused pair step against its numpy reference and against one autograd SGD step of
-``MatrixFactorization.loss`` (binary and continuous labels, with and without biases)."""
+"""MF's fused steps: SGD against its numpy reference and one autograd SGD step of
+``MatrixFactorization.loss``; SparseAdam's step against autograd + ``torch.optim.SparseAdam``
+over several steps (binary and continuous labels, with and without biases)."""
 
 from __future__ import annotations
 
