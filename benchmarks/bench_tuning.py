@@ -76,6 +76,17 @@ def scores(tracking_uri: str, run_id: str) -> dict[str, Any]:
     return found
 
 
+def settings_changed(tracking_uri: str, default_run: str, tuned_run: str) -> dict[str, str]:
+    """The params the tuned run logged with other values than the default run's: what
+    tuning chose (the benchmark's tracking store is temporary, so the row keeps them)."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri)
+    default = client.get_run(default_run).data.params
+    tuned = client.get_run(tuned_run).data.params
+    return {key: value for key, value in sorted(tuned.items()) if default.get(key) != value}
+
+
 def tuned_against_default(
     dataset: Path, method: str, data_dir: Path, tracking_uri: str, trials: int, objective: str
 ) -> dict[str, Any]:
@@ -91,6 +102,7 @@ def tuned_against_default(
         "trials": trials,
         "default": {"minutes": round(default_minutes, 2), **scores(tracking_uri, default_run)},
         "tuned": {"minutes": round(tune_minutes, 2), **scores(tracking_uri, tuned_run)},
+        "tuned_settings": settings_changed(tracking_uri, default_run, tuned_run),
     }
     print(
         f"{dataset.name} {method}: default {objective} {row['default'][objective]} "
