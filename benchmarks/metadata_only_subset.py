@@ -20,21 +20,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from recsys.data.pyliteral import parse_python_literal
+from recsys.data.formats.amazon import iter_records
 
 
 def read_records(path: Path) -> list[dict[str, Any]]:
-    """Every record of a (gzipped) Amazon metadata file, strict JSON or the 2014 Python
-    literals, one per line."""
-    records = []
-    with gzip.open(path, "rt", encoding="utf-8") as lines:
-        for line in lines:
-            if line.strip():
-                try:
-                    records.append(json.loads(line))
-                except json.JSONDecodeError:
-                    records.append(parse_python_literal(line))
-    return records
+    """Every well-formed record of an Amazon metadata file, in any of its shapes."""
+    return [record for _, record in iter_records(path)]
 
 
 def described_only(records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:

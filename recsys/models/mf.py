@@ -124,10 +124,9 @@ class MatrixFactorization(EmbeddingModel):
         table = self.item.weight.detach()
         if table.device.type != "cpu":
             return None
-        bias = NO_BIAS if self.bias is None else self.bias.weight.detach().numpy().reshape(-1)
         return mf_pair_step(
             table.numpy(),
-            bias,
+            self._bias_rows(),
             batch.center.numpy(),
             batch.context.numpy(),
             batch.negatives.numpy(),
@@ -151,11 +150,9 @@ class MatrixFactorization(EmbeddingModel):
         state = sparse_adam_state(optimizer, table)
         step = state["step"]
         step_size = lr * math.sqrt(1 - beta2**step) / (1 - beta1**step)
-        if self.bias is None:
-            bias, bias_moments = NO_BIAS, (NO_BIAS, NO_BIAS)
-        else:
+        bias_moments = (NO_BIAS, NO_BIAS)
+        if self.bias is not None:
             bias_state = sparse_adam_state(optimizer, self.bias.weight)
-            bias = self.bias.weight.detach().numpy().reshape(-1)
             bias_moments = (
                 bias_state["exp_avg"].numpy().reshape(-1),
                 bias_state["exp_avg_sq"].numpy().reshape(-1),
@@ -165,7 +162,7 @@ class MatrixFactorization(EmbeddingModel):
         )
         return mf_adam_step(
             table.detach().numpy(),
-            bias,
+            self._bias_rows(),
             state["exp_avg"].numpy(),
             state["exp_avg_sq"].numpy(),
             *bias_moments,
@@ -179,6 +176,10 @@ class MatrixFactorization(EmbeddingModel):
             beta2,
             group["eps"],
         )
+
+    def _bias_rows(self) -> np.ndarray:
+        """The bias table as a flat numpy view the kernels update in place; empty for none."""
+        return NO_BIAS if self.bias is None else self.bias.weight.detach().numpy().reshape(-1)
 
     def _targets(self, batch: PairBatch) -> np.ndarray:
         """The positives' targets for continuous labels; empty for binary ones."""
@@ -197,8 +198,7 @@ class MatrixFactorization(EmbeddingModel):
         if self.labels != "binary":
             raise ValueError("walk batches train binary labels only (walk pairs have no weight)")
         table = self.item.weight.detach().numpy()
-        bias = NO_BIAS if self.bias is None else self.bias.weight.detach().numpy().reshape(-1)
-        return train_walk_batch(table, table, batch, lr, bias, self.l2)
+        return train_walk_batch(table, table, batch, lr, self._bias_rows(), self.l2)
 
     def score_pairs(self, item_a: Tensor, item_b: Tensor) -> Tensor:
         logit = (self.item(item_a) * self.item(item_b)).sum(-1)
