@@ -18,8 +18,8 @@ PostgreSQL), and trials per minute are compared:
         --rows /work/bench-data/tuning_rows.jsonl
 
 The whole benchmark takes hours on 2 cores; with ``--rows`` each row is appended as it is
-measured and a rerun keeps the rows already there (same dataset, method, trial budget and
-objective), so a stopped run resumes. Each row names the commit that measured it.
+measured and a rerun keeps the rows already there (same dataset, method, trial budget,
+objective and ranking floor), so a stopped run resumes. Each row names the commit that measured it.
 
 The datasets default to the two real Amazon samples beside the repository
 (``../shared/data``: Digital Music and the Books head).
@@ -87,15 +87,26 @@ def settings_changed(tracking_uri: str, default_run: str, tuned_run: str) -> dic
     return {key: value for key, value in sorted(tuned.items()) if default.get(key) != value}
 
 
+def floor_option(floor: bool) -> str:
+    return "--ranking-floor" if floor else "--no-ranking-floor"
+
+
 def tuned_against_default(
-    dataset: Path, method: str, data_dir: Path, tracking_uri: str, trials: int, objective: str
+    dataset: Path,
+    method: str,
+    data_dir: Path,
+    tracking_uri: str,
+    trials: int,
+    objective: str,
+    floor: bool,
 ) -> dict[str, Any]:
     common = ["--dataset", str(dataset), "--data-dir", str(data_dir),
               "--tracking-uri", tracking_uri, "--quiet"]  # fmt: skip
     default_run, default_minutes = recsys("train", method, *common)
     tuned_run, tune_minutes = recsys(
-        "tune", method, *common, "--trials", str(trials), "--metric", objective
-    )
+        "tune", method, *common, "--trials", str(trials), "--metric", objective,
+        floor_option(floor),
+    )  # fmt: skip
     row = {
         "dataset": dataset.name,
         "method": method,
@@ -119,13 +130,15 @@ def trials_per_minute(
     workers: int,
     storage: str | None,
     objective: str,
+    floor: bool,
 ) -> dict[str, Any]:
     """``workers`` processes sharing one fresh study of ``trials`` trials (no tuned run),
     in ``storage`` (an Optuna URL; None = the file beside the tracking store)."""
     with tempfile.TemporaryDirectory() as store:
         uri = f"sqlite:///{store}/mlflow.db"
         base = ["tune", method, "--dataset", str(dataset), "--data-dir", str(data_dir),
-                "--tracking-uri", uri, "--no-final", "--quiet", "--metric", objective]  # fmt: skip
+                "--tracking-uri", uri, "--no-final", "--quiet", "--metric", objective,
+                floor_option(floor)]  # fmt: skip
         if storage is not None:
             base += ["--storage", storage]
         fresh = f"{workers}-{os.getpid()}-{int(time.time())}"  # a new study in a kept database
@@ -160,6 +173,9 @@ def main() -> None:
     parser.add_argument("--metric", default=names.DEFAULT_TUNE_OBJECTIVE,
                         help="what trials maximise (recsys tune --metric); also the metric "
                         "the results page judges tuned against default by")  # fmt: skip
+    parser.add_argument("--no-ranking-floor", dest="ranking_floor", action="store_false",
+                        help="tune without the ranking floor (recsys tune "
+                        "--no-ranking-floor)")  # fmt: skip
     parser.add_argument("--workers-check", metavar="METHOD", default=None,
                         help="also time one against two workers on METHOD's study")  # fmt: skip
     parser.add_argument("--storage", default=None,
@@ -172,8 +188,10 @@ def main() -> None:
                         "resumes")  # fmt: skip
     args = parser.parse_args()
 
-    kept = RowLog(args.rows, key=("kind", "dataset", "method", "trials", "objective"))
-    budget = {"trials": args.trials, "objective": args.metric}
+    kept = RowLog(
+        args.rows, key=("kind", "dataset", "method", "trials", "objective", "ranking_floor")
+    )
+    budget = {"trials": args.trials, "objective": args.metric, "ranking_floor": args.ranking_floor}
     rows = []
     for dataset in args.datasets:
         with tempfile.TemporaryDirectory() as store:
@@ -181,7 +199,8 @@ def main() -> None:
             for method in args.methods.split(","):
                 key = {"kind": "tuned", "dataset": dataset.name, "method": method, **budget}
                 row = kept.get(**key) or kept.add({**key, **tuned_against_default(
-                    dataset, method, args.data_dir, uri, args.trials, args.metric
+                    dataset, method, args.data_dir, uri, args.trials, args.metric,
+                    args.ranking_floor,
                 )})  # fmt: skip
                 rows.append(row)
     workers = []
@@ -191,11 +210,12 @@ def main() -> None:
                    "method": args.workers_check, **budget}  # fmt: skip
             workers.append(kept.get(**key) or kept.add({**key, **trials_per_minute(
                 args.datasets[0], args.workers_check, args.data_dir, args.trials, count,
-                args.storage, args.metric,
+                args.storage, args.metric, args.ranking_floor,
             )}))  # fmt: skip
     if args.json is not None:
         write_result(args.json, {
-            "metrics": list(METRICS), "objective": args.metric, "results": rows,
+            "metrics": list(METRICS), "objective": args.metric,
+            "ranking_floor": args.ranking_floor, "results": rows,
             "workers": {"method": args.workers_check, "dataset": args.datasets[0].name,
                         "storage": _storage_kind(args.storage),
                         "runs": workers} if workers else None,

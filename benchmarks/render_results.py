@@ -185,11 +185,13 @@ def render_tuning(document: dict[str, Any]) -> Lines:
     # Results written before the field existed were tuned for auc_seen, tune's default then.
     objective = document.get("objective", "auc_seen")
 
-    def verdict(row: dict[str, Any]) -> str:
+    def verdict(row: dict[str, Any], metric: str) -> str:
         default, tuned = row["default"], row["tuned"]
-        half = f"{objective}_half_interval"
-        low = [s[objective] - (s[half] or 0) for s in (default, tuned)]
-        high = [s[objective] + (s[half] or 0) for s in (default, tuned)]
+        if default.get(metric) is None or tuned.get(metric) is None:
+            return "-"
+        half = f"{metric}_half_interval"
+        low = [s[metric] - (s.get(half) or 0) for s in (default, tuned)]
+        high = [s[metric] + (s.get(half) or 0) for s in (default, tuned)]
         if low[1] > high[0]:
             return "tuned better"
         if low[0] > high[1]:
@@ -199,21 +201,29 @@ def render_tuning(document: dict[str, Any]) -> Lines:
     def side(scores: dict[str, Any]) -> list[str]:
         return [*(cell(scores, k) for k in document["metrics"]), f"{scores['minutes']:.1f}"]
 
+    # The ranking floor also judges recall@10; results before it judged the objective only.
+    judged = [objective] + (["recall_at_10"] if document.get("ranking_floor") else [])
     commit, commit_of = measured_at(document["results"], document)
     table = [
         [row["dataset"], row["method"], str(row["trials"]), *side(row["default"]),
-         *side(row["tuned"]), verdict(row), *commit_of(row)]
+         *side(row["tuned"]), *(verdict(row, m) for m in judged), *commit_of(row)]
         for row in document["results"]
     ]  # fmt: skip
     names = [METRIC_LABELS.get(m, m) for m in document["metrics"]]
     header = ["dataset", "method", "trials", *(f"default {n}" for n in names[:1]), *names[1:],
               "min", *(f"tuned {n}" for n in names[:1]), *names[1:], "min (sweep, run)",
-              METRIC_LABELS.get(objective, objective), *commit]  # fmt: skip
+              *(METRIC_LABELS.get(m, m) for m in judged), *commit]  # fmt: skip
+    floor = (
+        ", the first trial at the defaults and the best chosen among trials whose recall@10 "
+        "there is at least theirs (`--ranking-floor`)"
+        if document.get("ranking_floor")
+        else ""
+    )
     lines = [
         "`recsys train METHOD` at the defaults against `recsys tune METHOD --trials N` (trials "
-        f"maximise `{objective}` on an inner split of the training pairs, then the best "
+        f"maximise `{objective}` on an inner split of the training pairs{floor}, then the best "
         "settings trained as a run), both scored on the same validation pairs; ±: half the 95% "
-        f"interval; tied: the `{objective}` intervals overlap.",
+        "interval; tied: the intervals overlap.",
         "",
         *markdown_table(
             header, "llr" + "r" * (len(header) - 3 - len(commit)) + "l" * len(commit), table

@@ -1,11 +1,11 @@
 """MLproject entry script of the tuning job (``mlflow run . -e tune``).
 
 Usage: ``python experiments/tune.py method=M dataset=D trials=N study= storage= space=
-timeout= metric=matched_auc_all final=true [--key value]``. The declared parameters become
-``recsys tune`` options (an empty value keeps the option's default); undeclared ``-P``
-options arrive as ``--key value`` and become fixed settings (``-P epochs=2``). Under
-``mlflow run`` the run MLflow created for the entry point is the tune run; trials and the
-tuned run are nested under it.
+timeout= metric=matched_auc_all final=true ranking_floor=true [--key value]``. The declared
+parameters become ``recsys tune`` options (an empty value keeps the option's default);
+undeclared ``-P`` options arrive as ``--key value`` and become fixed settings
+(``-P epochs=2``). Under ``mlflow run`` the run MLflow created for the entry point is the
+tune run; trials and the tuned run are nested under it.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from recsys.cli.tune import tune_command
 from recsys.tracking.mlproject import entry_arguments
 
 OPTIONS = ("dataset", "trials", "study", "storage", "space", "timeout", "metric")
+FLAGS = ("final", "ranking_floor")  # true / false -> --final / --no-final
+TRUE = ("true", "1", "yes")
 
 
 def to_cli_arguments(argv: list[str]) -> list[str]:
@@ -32,10 +34,9 @@ def to_cli_arguments(argv: list[str]) -> list[str]:
             continue
         if key == "method":
             method = [value]
-        elif key == "final":
-            args.append(
-                "--final" if value.strip().lower() in ("true", "1", "yes") else "--no-final"
-            )
+        elif key in FLAGS:
+            flag = key.replace("_", "-")
+            args.append(f"--{flag}" if value.strip().lower() in TRUE else f"--no-{flag}")
         elif key in OPTIONS:
             args += [f"--{key}", value]
         else:

@@ -124,6 +124,14 @@ EPILOG = (
     "tagged recsys.tuned=true (workers sharing a study: --no-final on all but one)",
 )
 @click.option(
+    "--ranking-floor/--no-ranking-floor",
+    default=True,
+    show_default=True,
+    help="the first trial trains the defaults, and the best is chosen among trials whose "
+    "recall@10 on the inner split is at least theirs (tuning AUC alone traded most of "
+    "the walk methods' ranking for a tie)",
+)
+@click.option(
     "--tracking-uri",
     default=None,
     metavar="URI",
@@ -146,6 +154,7 @@ def tune_command(
     pruner: str,
     seed: int,
     final: bool,
+    ranking_floor: bool,
     tracking_uri: str | None,
     quiet: bool,
 ) -> None:
@@ -178,6 +187,7 @@ def tune_command(
             seed=seed,
             pruner=pruner,  # type: ignore[arg-type]
             final=final,
+            ranking_floor=ranking_floor,
         )
         result = run_tune(
             request,

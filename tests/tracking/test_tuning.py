@@ -31,12 +31,20 @@ from recsys.data.dataset import PreparedDataset
 from recsys.data.split import inner_split
 from recsys.embeddings import ItemEmbeddings
 from recsys.evaluation.metrics import evaluate
+from recsys.evaluation.ranking import evaluate_ranking, ranking_queries
 from recsys.methods import METHOD_MODULES
 from recsys.models.base import Method
 from recsys.models.popularity import PopularityConfig, train_popularity
 from recsys.tracking import names
 from recsys.tracking.main.job import run_main_job
 from recsys.tracking.parent import TAG_ERROR
+from recsys.tracking.tuning.baseline import (
+    BASELINE_ATTR,
+    FLOOR_ATTR,
+    FLOOR_CONSTRAINT,
+    RECALL_ATTR,
+    best_trial,
+)
 from recsys.tracking.tuning.errors import StudyError
 from recsys.tracking.tuning.job import TuneRequest, run_tune
 from recsys.tracking.tuning.trial import PruningCallback
@@ -323,3 +331,70 @@ def test_main_tuned_uses_the_best_settings_and_says_which_methods_have_none(
     assert board is not None
     labels = {row.label for row in board.board.tables[0].rows}
     assert {"recording (tuned)", "popularity"} <= labels
+
+
+def test_the_first_trial_trains_the_defaults_and_every_trial_records_its_recall(
+    store: str,
+) -> None:
+    result = _tune(store, trials=3, final=False)
+    study = optuna.load_study(study_name=result.study, storage="sqlite:///optuna.db")
+    first = study.trials[0]
+    assert first.user_attrs[BASELINE_ATTR] is True and first.params == {"weighted": False}
+    planted = make_planted_dataset()
+    inner = inner_split(planted, planted_fraction(), seed=42)
+    queries = ranking_queries(inner, 10_000, 42)
+    runs = {r.info.run_id: r for r in _runs(MlflowClient(store))}
+    for trial in study.trials:
+        model = train_popularity(inner, PopularityConfig(weighted=trial.params["weighted"]))
+        recall = evaluate_ranking(model, inner, queries, intervals=False).mean("recall_at_10")
+        assert trial.user_attrs[RECALL_ATTR] == pytest.approx(recall)
+        logged = runs[trial.user_attrs["mlflow_run_id"]].data.metrics
+        assert logged[names.METRIC_RECALL_AT_10] == pytest.approx(recall)
+    # TPE's constraint, feasible at or below zero: the defaults' recall minus the trial's.
+    floor = first.user_attrs[RECALL_ATTR]
+    assert [t.constraints[FLOOR_CONSTRAINT] for t in study.trials] == pytest.approx(
+        [0.0] + [floor - t.user_attrs[RECALL_ATTR] for t in study.trials[1:]]
+    )
+    parent = MlflowClient(store).get_run(result.parent_run_id).data.metrics
+    assert parent["default_recall_at_10"] == pytest.approx(first.user_attrs[RECALL_ATTR])
+
+
+def _study_of(rows: list[tuple[float, float, bool]], floor: bool) -> optuna.Study:
+    """A study of finished trials: (objective, recall@10, is the default trial)."""
+    study = optuna.create_study(direction="maximize")
+    study.set_user_attr(FLOOR_ATTR, floor)
+    space = {"lr": optuna.distributions.FloatDistribution(0.001, 1.0)}
+    for number, (value, recall, default) in enumerate(rows):
+        attrs = {RECALL_ATTR: recall, **({BASELINE_ATTR: True} if default else {})}
+        study.add_trial(
+            optuna.trial.create_trial(
+                params={"lr": 0.01 * (number + 1)},
+                distributions=space,
+                value=value,
+                user_attrs=attrs,
+            )
+        )
+    return study
+
+
+def test_the_best_trial_ranks_at_least_as_well_as_the_defaults_when_the_floor_is_on() -> None:
+    rows = [(0.90, 0.30, True), (0.95, 0.10, False), (0.92, 0.31, False), (0.93, 0.29, False)]
+    floored = _study_of(rows, floor=True)
+    best = best_trial(floored)
+    assert best is not None and best.number == 2
+    unfloored = best_trial(_study_of(rows, floor=False))
+    assert unfloored is not None and unfloored.number == 1
+    only_defaults = best_trial(_study_of([(0.90, 0.30, True), (0.95, 0.29, False)], True))
+    assert only_defaults is not None and only_defaults.number == 0
+    # Without a finished default trial there is no floor to hold to.
+    no_default = best_trial(_study_of([(0.90, 0.30, False), (0.95, 0.10, False)], True))
+    assert no_default is not None and no_default.number == 1
+
+
+def test_without_the_floor_the_best_objective_wins(store: str) -> None:
+    result = _tune(store, trials=2, final=False, ranking_floor=False)
+    study = optuna.load_study(study_name=result.study, storage="sqlite:///optuna.db")
+    assert study.user_attrs[FLOOR_ATTR] is False
+    assert result.best_value == pytest.approx(max(t.value for t in study.trials))
+    with pytest.raises(StudyError, match="ranking_floor"):  # another objective
+        _tune(store, trials=3, study=result.study, final=False)

@@ -16,6 +16,7 @@ from recsys.methods import BASELINE_METHODS, get_method, method_names
 from recsys.tracking import names
 from recsys.tracking.leaderboard.rows import build_leaderboard
 from recsys.tracking.params import ParameterError, build_config
+from recsys.tracking.tuning.baseline import default_params
 from recsys.tracking.tuning.space import Dimension, method_space, parse_space
 
 
@@ -134,7 +135,7 @@ def test_mlproject_tune_script_maps_parameters_to_cli_options() -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     argv = ["method=mf", "dataset=d", "trials=5", "study=", "space=lr=0.01:0.1,dim=64|128"]
-    argv += ["final=false", "--epochs", "2"]
+    argv += ["final=false", "ranking_floor=true", "--epochs", "2"]
     assert module.to_cli_arguments(argv) == [
         "mf",
         "--dataset",
@@ -144,6 +145,25 @@ def test_mlproject_tune_script_maps_parameters_to_cli_options() -> None:
         "--space",
         "lr=0.01:0.1,dim=64|128",
         "--no-final",
+        "--ranking-floor",
         "-P",
         "epochs=2",
     ]
+    assert module.to_cli_arguments(["method=mf", "ranking_floor=false"]) == [
+        "mf",
+        "--no-ranking-floor",
+    ]
+
+
+def test_the_default_trial_takes_presets_and_leaves_out_defaults_outside_the_space() -> None:
+    method = get_method("side_info")
+    space = method_space("side_info", method.config_class, {}, {})
+    defaults = default_params("side_info", {}, space)
+    config = method.config_class()
+    assert defaults == {d.name: getattr(config, d.name) for d in space}
+    assert defaults["walk_length"] == 40
+    # preset=study sets walks of 10; a space narrowed past the default leaves lr to TPE.
+    fixed = {"preset": "study"}
+    narrowed = method_space("side_info", method.config_class, fixed, {"lr": "0.05:0.2"})
+    studied = default_params("side_info", fixed, narrowed)
+    assert studied["walk_length"] == 10 and "lr" not in studied

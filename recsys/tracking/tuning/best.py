@@ -10,6 +10,7 @@ import optuna
 from recsys.config import DataConfig
 from recsys.tracking import names
 from recsys.tracking.params import flat_fields
+from recsys.tracking.tuning.baseline import best_trial
 from recsys.tracking.tuning.job import default_study_name
 
 
@@ -38,7 +39,8 @@ def tuned_settings(
 
     Several studies may match (other names, spaces or fixed settings): the default-named
     one (``<method>-<dataset label>``) is preferred, else the one with the most trials.
-    The dataset is matched by its label (a file's name without ``.json[.gz]``), as
+    The best trial is the study's own rule (:func:`best_trial`: the ranking floor when the
+    study has it). The dataset is matched by its label (a file's name without ``.json[.gz]``), as
     studies record it. Values of the study's fixed ``-P`` settings count as its settings;
     dataset parameters among them do not (the caller's dataset is used).
     """
@@ -53,8 +55,8 @@ def tuned_settings(
         return None
     default = default_study_name(method, dataset)
     chosen = max(matching, key=lambda s: (s.study_name == default, s.n_trials))
-    best = chosen.best_trial
-    assert best is not None  # filtered above
+    best = best_trial(optuna.load_study(study_name=chosen.study_name, storage=storage))
+    assert best is not None  # a complete trial exists (filtered above); the default qualifies
     data_fields = set(flat_fields(DataConfig))
     fixed = dict(chosen.user_attrs.get("fixed_params", {}))
     params = {k: v for k, v in {**fixed, **best.params}.items() if k not in data_fields}

@@ -22,6 +22,7 @@ from mlflow.entities import Metric, Param
 from optuna.trial import TrialState
 
 from recsys.tracking import names
+from recsys.tracking.tuning.baseline import RECALL_ATTR, best_trial, default_trial
 
 ARTIFACT_DIR = "tune"
 FIGURES: dict[str, Callable[..., Any]] = {
@@ -40,12 +41,6 @@ def state_counts(study: optuna.Study) -> dict[str, int]:
     }
 
 
-def best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
-    """The study's best complete trial, or None when no trial completed."""
-    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    return study.best_trial if complete else None
-
-
 def log_study(
     client: MlflowClient, run_id: str, study: optuna.Study, trials_run: int, minutes: float
 ) -> list[str]:
@@ -62,6 +57,8 @@ def log_study(
     best = best_trial(study)
     if best is not None:
         metrics[names.METRIC_BEST_VALUE] = float(best.value or 0.0)
+        if RECALL_ATTR in best.user_attrs:
+            metrics[f"best_{RECALL_ATTR}"] = float(best.user_attrs[RECALL_ATTR])
         existing = client.get_run(run_id).data.params  # MLflow refuses to change a param
         values = {f"{names.PARAM_BEST_PREFIX}{k}": v for k, v in best.params.items()}
         values["best_trial"] = best.number
@@ -71,6 +68,11 @@ def log_study(
             {"trial": best.number, "value": best.value, "params": best.params},
             f"{ARTIFACT_DIR}/best_params.json",
         )
+    baseline = default_trial(study)
+    if baseline is not None:
+        metrics["default_value"] = float(baseline.value or 0.0)
+        if RECALL_ATTR in baseline.user_attrs:
+            metrics[f"default_{RECALL_ATTR}"] = float(baseline.user_attrs[RECALL_ATTR])
     timestamp = int(1000 * time.time())
     client.log_batch(
         run_id,

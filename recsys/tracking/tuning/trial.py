@@ -5,7 +5,9 @@ split's training pairs and is scored on the held-out slice of the TRAINING pairs
 (:func:`recsys.data.split.inner_split`). Its run is nested under the worker's tune run
 (``mlflow.parentRunId``), tagged ``recsys.kind=tune_trial`` and carries no
 ``recsys.method``, so the leaderboard never mistakes its inner-split AUC for a result.
-Every epoch's metric also goes to Optuna's pruner (:class:`PruningCallback`).
+Every epoch's metric also goes to Optuna's pruner (:class:`PruningCallback`); a complete
+trial also records its recall@10 on the inner split, which the ranking floor compares
+(:mod:`recsys.tracking.tuning.baseline`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from recsys.config import DataConfig
 from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import ItemEmbeddings
 from recsys.evaluation.metrics import evaluate
+from recsys.evaluation.ranking import evaluate_ranking, ranking_device, ranking_queries
 from recsys.models.base import Method
 from recsys.models.degree_prior import calibrate_and_apply
 from recsys.tracking import names
@@ -35,6 +38,7 @@ from recsys.tracking.params import flatten_config
 from recsys.tracking.parent import mark_run_failed
 from recsys.tracking.run import validate_params
 from recsys.tracking.signals import stopped_runs_end_killed
+from recsys.tracking.tuning.baseline import record_recall
 from recsys.tracking.tuning.space import Dimension
 
 logger = logging.getLogger(__name__)
@@ -86,8 +90,10 @@ class TrialSetting:
     data_config: DataConfig
     fixed: Mapping[str, Any]  # -P params, as given
     space: list[Dimension]
+    defaults: Mapping[str, Any]  # the searched settings' defaults: the first trial's
     inner: PreparedDataset  # the inner split of the training pairs
     metric: str
+    ranking_floor: bool
     client: MlflowClient
     experiment_id: str
     parent_run_id: str
@@ -100,6 +106,18 @@ def _quiet(config: BaseModel) -> BaseModel:
     if "progress" in type(config).model_fields:
         return config.model_copy(update={"progress": False})
     return config
+
+
+def inner_recall_at_10(
+    model: ItemEmbeddings, inner: PreparedDataset, data_config: DataConfig
+) -> float:
+    """recall@10 over the whole catalog on the inner split's held-out pairs, as the final
+    evaluation ranks (the same query count and seed); NaN without a query."""
+    queries = ranking_queries(inner, data_config.ranking_queries, data_config.split_seed)
+    if len(queries) == 0:
+        return math.nan
+    ranking = evaluate_ranking(model, inner, queries, intervals=False, device=ranking_device())
+    return ranking.mean(names.METRIC_RECALL_AT_10)
 
 
 def _trial_tags(setting: TrialSetting, trial: optuna.Trial) -> dict[str, str]:
@@ -194,9 +212,13 @@ def _train_and_score(
     minutes = (time.perf_counter() - started) / 60
     final = evaluate_cached(model)
     value = objective_value(final, setting.metric)
+    recall = inner_recall_at_10(model, inner, setting.data_config)
+    if math.isfinite(recall):
+        record_recall(trial, recall, setting.ranking_floor)
     tracker.log_metrics(
         {
             **final,
+            **({names.METRIC_RECALL_AT_10: recall} if math.isfinite(recall) else {}),
             names.METRIC_TRAIN_MINUTES: minutes,
             **({names.METRIC_TUNE_OBJECTIVE: value} if math.isfinite(value) else {}),
         },
