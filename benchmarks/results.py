@@ -117,7 +117,9 @@ class RowLog:
                     self.done[self._key_of(row)] = row
 
     def _key_of(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
-        return tuple(row[name] for name in self.key)
+        """The row's key; a field the row predates is None, so an older row never matches
+        a key that names it."""
+        return tuple(row.get(name) for name in self.key)
 
     def get(self, **key: Any) -> dict[str, Any] | None:
         """The kept row with this key, None if it was not measured yet."""
