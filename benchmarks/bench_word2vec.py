@@ -4,10 +4,10 @@ AUC is reported as the method scores (``pair_score``, center vs context by defau
 from the same training, with center vectors only (the study's scoring).
 
 Measures the word2vec method (first-order walks + gensim, CBOW as the study ran it) or the
-node2vec method (second-order walks + gensim skip-gram), and compares gensim's two input
-paths on the same walks: ``corpus_file`` (walks written as text, read by gensim's Cython
-workers without the GIL) and an iterable of str-token lists. Each input path runs in its own
-subprocess, so its peak RSS is its own.
+node2vec method's gensim trainer (second-order walks + gensim skip-gram, ``trainer=gensim``),
+and compares gensim's two input paths on the same walks: ``corpus_file`` (walks written as
+text, read by gensim's Cython workers without the GIL) and an iterable of str-token lists.
+Each input path runs in its own subprocess, so its peak RSS is its own.
 
     flock /tmp/recsys-heavy.lock python benchmarks/bench_word2vec.py \\
         --dataset synthetic-electronics --data-dir /work/bench-data
@@ -56,8 +56,15 @@ def run_one(args: argparse.Namespace, corpus: str) -> dict[str, float | str]:
     dataset = load_dataset(args)
     loaded = time.perf_counter()
     rss_loaded = peak_rss_mb()
-    method = get_method(args.method)
-    config = method.config_class(corpus=corpus, workers=args.workers, epochs=args.epochs)
+    if args.method == "node2vec":  # node2vec's gensim trainer (the study's)
+        from recsys.models.node2vec import Node2VecConfig, gensim_config
+
+        chosen = Node2VecConfig(trainer="gensim", workers=args.workers, epochs=args.epochs)
+        config = gensim_config(chosen).model_copy(update={"corpus": corpus})
+    else:
+        config = get_method(args.method).config_class(
+            corpus=corpus, workers=args.workers, epochs=args.epochs
+        )
     # folder=None: walk afresh, so the walk time is measured rather than read from the cache.
     walk_matrix = walks_for_dataset(replace(dataset, folder=None), walk_config_of(config))
     walked = time.perf_counter()

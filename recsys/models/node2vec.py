@@ -1,34 +1,62 @@
-"""The study's method 3: node2vec walks (p, q) + gensim skip-gram.
+"""The study's method 3: node2vec walks (p, q) + skip-gram.
 
 Walks come from the rejection-sampling kernel in :mod:`recsys.graph.walks`, whose memory
 is O(edges); the study's node2vec (per-edge alias tables in Python dicts) did not finish on
 Books in 64 GB. Defaults p = 0.5, q = 2 favour local, BFS-like walks (returning and staying
-near the previous product); p = q = 1 would be first-order walks, which the word2vec method
-already covers with ``sg=1``.
+near the previous product); p = q = 1 would be first-order walks, which skipgram and
+word2vec already cover.
+
+The skip-gram on those walks is ``skipgram``'s (``trainer=engine``, the default): the
+project's SGD window kernel on a CPU, the batched step on a GPU, every skipgram setting
+available. ``trainer=gensim`` (``preset=study``) trains gensim's Word2Vec skip-gram, as the
+study's node2vec did: on the real samples both score alike, and the engine takes about
+half gensim's minutes (docs/benchmarks.md, "node2vec on the skip-gram engine").
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from recsys.callbacks import TrainingCallback
-from recsys.config import TuneRange
+from recsys.config import TuneRange, WalkConfig
 from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import ItemEmbeddings
 from recsys.graph import walk_config_of, walks_for_dataset
+from recsys.models import skipgram
 from recsys.models.base import Method
 from recsys.models.gensim_common import GensimWalkConfig, train_word2vec_on_walks
+from recsys.models.skipgram import SkipGramConfig
 
 # node2vec's own grid was {0.25, 0.5, 1, 2, 4} for p and q (Grover & Leskovec 2016).
 TUNE_P_Q = TuneRange(0.25, 4.0, log=True)
 
+# skipgram's settings and the gensim Word2Vec parameters they become with trainer=gensim.
+GENSIM_NAMES = {
+    "dim": "dim",
+    "window": "window",
+    "epochs": "epochs",
+    "negatives": "negative",
+    "subsample": "sample",
+    "lr": "alpha",
+    "seed": "seed",
+    "progress": "progress",
+    "pair_score": "pair_score",
+    "degree_prior": "degree_prior",
+}
 
-class Node2VecConfig(GensimWalkConfig):
-    """node2vec walks + gensim Word2Vec, skip-gram by default as in the node2vec paper."""
+
+class Node2VecConfig(SkipGramConfig):
+    """node2vec's second-order walks + skip-gram: skipgram's engine by default, gensim's
+    Word2Vec (the study's trainer) with ``trainer=gensim`` or ``preset=study``."""
+
+    PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
+        "default": {},
+        "study": {"trainer": "gensim"},
+    }
 
     p: Annotated[float, TUNE_P_Q] = Field(
         0.5, gt=0, description="return parameter: 1/p weighs going back"
@@ -36,27 +64,62 @@ class Node2VecConfig(GensimWalkConfig):
     q: Annotated[float, TUNE_P_Q] = Field(
         2.0, gt=0, description="in-out parameter: 1/q weighs moving away"
     )
-    sg: Literal[0, 1] = Field(1, description="1 = skip-gram (node2vec's choice), 0 = CBOW")
+    trainer: Literal["engine", "gensim"] = Field(
+        "engine",
+        description="engine: skipgram's training (SGD window kernel on CPU, batched on a "
+        "GPU); gensim: gensim's Word2Vec skip-gram (the study's node2vec, preset=study), "
+        "with lr, negatives, subsample as its alpha, negative, sample and its linear decay",
+    )
+
+    @model_validator(mode="after")
+    def _engine_settings_need_the_engine(self) -> Self:
+        if self.trainer != "gensim":
+            return self
+        unused = sorted(self.model_fields_set & engine_only_fields())
+        if unused:
+            raise ValueError(
+                f"{', '.join(unused)}: settings of trainer=engine, which gensim does not use; "
+                "drop them, or set trainer=engine"
+            )
+        return self
+
+
+def engine_only_fields() -> set[str]:
+    """Settings gensim has no counterpart for (the engine's optimizer, batches, schedule,
+    early stopping, checkpoints, device)."""
+    node2vec_own = {"p", "q", "trainer", "preset"}
+    shared = set(WalkConfig.model_fields) | set(GENSIM_NAMES) | node2vec_own
+    return set(Node2VecConfig.model_fields) - shared
+
+
+def gensim_config(config: Node2VecConfig) -> GensimWalkConfig:
+    """The gensim Word2Vec skip-gram settings of ``config`` (trainer=gensim)."""
+    walks = {name: getattr(config, name) for name in WalkConfig.model_fields}
+    mapped = {gensim: getattr(config, ours) for ours, gensim in GENSIM_NAMES.items()}
+    return GensimWalkConfig(**walks, **mapped, sg=1)
 
 
 def train(
     data: PreparedDataset, config: Node2VecConfig, callbacks: Sequence[TrainingCallback] = ()
 ) -> ItemEmbeddings:
-    """Walk the training graph with node2vec's second-order walk and fit gensim Word2Vec."""
+    """Walk the training graph with node2vec's second-order walk, then skip-gram."""
     if config.p == 1.0 and config.q == 1.0:
         warnings.warn(
-            "node2vec with p = q = 1 is word2vec on first-order walks; the first-order "
-            "kernel is used (method word2vec with sg=1 is the same model)",
+            "node2vec with p = q = 1 is skip-gram on first-order walks; the first-order "
+            "kernel is used (method skipgram is the same model)",
             stacklevel=2,
         )
+    if config.trainer == "engine":
+        return skipgram.train(data, config, callbacks)
     walk_matrix = walks_for_dataset(data, walk_config_of(config), progress=config.progress)
-    return train_word2vec_on_walks(data, walk_matrix, config, callbacks)
+    return train_word2vec_on_walks(data, walk_matrix, gensim_config(config), callbacks)
 
 
 METHOD = Method(
     name="node2vec",
     config_class=Node2VecConfig,
     train=train,  # type: ignore[arg-type]  # narrower config type than the registry's BaseModel
-    description="node2vec second-order walks (p, q; rejection sampling) + gensim skip-gram",
+    description="node2vec second-order walks (p, q; rejection sampling) + skip-gram "
+    "(skipgram's engine; gensim's with trainer=gensim, the study's)",
     needs_walks=True,
 )

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -39,10 +40,10 @@ from recsys.embeddings import PAIR_SCORE_HELP, ItemEmbeddings, PairScore
 from recsys.graph import walk_config_of, walks_for_dataset
 from recsys.models.base import Method
 from recsys.training.batching import PairBatch, WalkBatch
-from recsys.training.config import SGDWindowConfig
+from recsys.training.config import STUDY_WINDOW_SETTINGS, SGDWindowConfig
 from recsys.training.early_stopping import early_stopping_split
 from recsys.training.engine import EmbeddingModel, fit, resolve_device
-from recsys.training.fused_sgns import sgns_step
+from recsys.training.fused_sgns import GENSIM_MAX_LOGIT, sgns_step
 from recsys.training.sgns_torch import sgns_step_tensors
 from recsys.training.window_sgns import train_walk_batch, walk_training_source
 from recsys.typing import BoolMask, WalkMatrix
@@ -58,13 +59,15 @@ def pair_cosine(
     return 0.5 * (forward + F.cosine_similarity(context_a, center_b, dim=-1))
 
 
-def skipgram_loss(center: Tensor, context_rows: Tensor) -> Tensor:
+def skipgram_loss(center: Tensor, context_rows: Tensor, max_logit: float = 0.0) -> Tensor:
     """Negative-sampling loss, mean over the batch.
 
     Args:
         center: (batch, dim) center vectors.
         context_rows: (batch, 1 + negatives, dim) context vectors: the true context
             first, then the negatives.
+        max_logit: pairs whose |logit| is at least this are left out of the loss (no
+            gradient, as the SGD steps skip them: gensim's rule); 0 keeps every pair.
 
     Returns:
         Scalar: mean over pairs of -log s(c.x) - sum_k log s(-c.n_k).
@@ -73,7 +76,10 @@ def skipgram_loss(center: Tensor, context_rows: Tensor) -> Tensor:
     # softplus(-x) = -log sigmoid(x) for the positive, softplus(x) for the negatives.
     sign = torch.ones_like(logits)
     sign[:, 0] = -1.0
-    return F.softplus(logits * sign).sum(-1).mean()
+    losses = F.softplus(logits * sign)
+    if max_logit > 0:
+        losses = losses * (logits.detach().abs() < max_logit)
+    return losses.sum(-1).mean()
 
 
 class SkipGram(EmbeddingModel):
@@ -85,6 +91,7 @@ class SkipGram(EmbeddingModel):
         generator: seeds the center table's initialization.
         pair_score: "center" scores pairs by their center rows, "center_context" by each
             one's center row against the other's context row (module docstring).
+        max_logit: pairs whose |logit| reaches it are not trained (gensim's rule; 0: all).
     """
 
     def __init__(
@@ -93,9 +100,11 @@ class SkipGram(EmbeddingModel):
         dim: int,
         generator: torch.Generator,
         pair_score: PairScore = "center",
+        max_logit: float = 0.0,
     ) -> None:
         super().__init__()
         self.pair_score = pair_score
+        self.max_logit = max_logit
         self.center = nn.Embedding(n_items, dim, sparse=True)
         self.context = nn.Embedding(n_items, dim, sparse=True)
         with torch.no_grad():
@@ -106,7 +115,7 @@ class SkipGram(EmbeddingModel):
     def loss(self, batch: PairBatch) -> Tensor:
         context_ids = torch.cat([batch.context.unsqueeze(1), batch.negatives], dim=1)
         # One gather per table: one sparse gradient each, (B, dim) and (B, 1 + K, dim).
-        return skipgram_loss(self.center(batch.center), self.context(context_ids))
+        return skipgram_loss(self.center(batch.center), self.context(context_ids), self.max_logit)
 
     def fused_sgd_step(self, batch: PairBatch, lr: float) -> Tensor | float | None:
         """word2vec's update without autograd: numba (Hogwild) on CPU, tensor ops elsewhere.
@@ -120,7 +129,7 @@ class SkipGram(EmbeddingModel):
         center, context = self.center.weight.detach(), self.context.weight.detach()
         if center.device.type != "cpu":
             return sgns_step_tensors(
-                center, context, batch.center, batch.context, batch.negatives, lr
+                center, context, batch.center, batch.context, batch.negatives, lr, self.max_logit
             )
         return sgns_step(
             center.numpy(),
@@ -129,12 +138,15 @@ class SkipGram(EmbeddingModel):
             batch.context.numpy(),
             batch.negatives.numpy(),
             lr,
+            self.max_logit,
         )
 
     def fused_walk_step(self, batch: WalkBatch, lr: float) -> float:
         """word2vec's update with negatives shared by each window (numba, CPU)."""
         center, context = self.center.weight.detach(), self.context.weight.detach()
-        return train_walk_batch(center.numpy(), context.numpy(), batch, lr)
+        return train_walk_batch(
+            center.numpy(), context.numpy(), batch, lr, max_logit=self.max_logit
+        )
 
     def score_pairs(self, item_a: Tensor, item_b: Tensor) -> Tensor:
         if self.pair_score == "center":
@@ -165,7 +177,19 @@ class SkipGramConfig(SGDWindowConfig):
     negatives, dim 128 and 5 epochs are the study's in both.
     """
 
+    PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
+        "default": {},
+        "study": {**STUDY_WINDOW_SETTINGS, "max_logit": 0.0},
+    }
+
     pair_score: PairScore = Field("center_context", description=PAIR_SCORE_HELP)
+    max_logit: float = Field(
+        GENSIM_MAX_LOGIT,
+        ge=0,
+        description="a (product, context) pair whose logit is at +-max_logit or beyond is "
+        "not trained, as gensim (6); 0 trains every pair (preset=study). Without it skip-gram "
+        "ranked the Books head's held-out products half as well (recall@10 0.11 vs 0.25)",
+    )
 
 
 # One SGD epoch below this lr stayed near chance in docs/benchmarks.md (3 walks per
@@ -204,7 +228,9 @@ def train_on_walks(
     for advice in settings_advice(config, device):
         warnings.warn(advice, stacklevel=2)
     generator = torch.Generator().manual_seed(config.seed)
-    model = SkipGram(data.n_items, config.dim, generator, config.pair_score).to(device)
+    model = SkipGram(data.n_items, config.dim, generator, config.pair_score, config.max_logit).to(
+        device
+    )
     source, known = walk_training_source(walk_matrix, data.n_items, config, device)
     return fit(
         model,

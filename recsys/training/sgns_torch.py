@@ -33,6 +33,7 @@ def sgns_step_tensors(
     contexts: Tensor,
     negatives: Tensor,
     lr: float,
+    max_logit: float = 0.0,
 ) -> Tensor:
     """One synchronous SGD step over a batch, in place; returns the mean loss (a 0-d tensor).
 
@@ -43,6 +44,7 @@ def sgns_step_tensors(
         contexts: (batch,) int64 true context ids.
         negatives: (batch, K) int64 negative ids.
         lr: learning rate per pair (word2vec's alpha).
+        max_logit: pairs with |logit| at or beyond it are not updated (0: all are).
     """
     ids = torch.cat([contexts.unsqueeze(1), negatives], dim=1)  # (B, 1 + K)
     center_rows = center_table[centers]  # (B, dim)
@@ -51,6 +53,8 @@ def sgns_step_tensors(
     labels = torch.zeros_like(logits)
     labels[:, 0] = 1.0
     coefficients = (labels - torch.sigmoid(logits)).mul_(lr)  # g_j
+    if max_logit > 0:
+        coefficients.masked_fill_(logits.abs() >= max_logit, 0.0)
     center_step = torch.bmm(coefficients.unsqueeze(1), context_rows).squeeze(1)  # (B, dim)
     context_step = coefficients.unsqueeze(-1) * center_rows.unsqueeze(1)  # (B, 1 + K, dim)
     context_table.index_add_(0, ids.reshape(-1), context_step.reshape(-1, context_table.shape[1]))

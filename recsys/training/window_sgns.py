@@ -28,8 +28,6 @@ reproduces it.
 
 from __future__ import annotations
 
-import math
-
 import numba
 import numpy as np
 import torch
@@ -37,7 +35,7 @@ from numba import prange
 
 from recsys.training.batching import BatchSource, WalkBatch
 from recsys.training.config import WindowConfig, uses_window_kernel
-from recsys.training.fused_sgns import softplus
+from recsys.training.fused_sgns import pair_gradient, softplus
 from recsys.training.sequences import window_pair_source
 from recsys.training.walk_batches import (
     fill_window,
@@ -61,6 +59,7 @@ def window_sgns_step(
     lr: float,
     bias: np.ndarray,
     l2: float,
+    max_logit: float,
 ) -> float:
     """One Hogwild SGD pass over a batch of walks, in place; returns the summed pair loss.
 
@@ -74,6 +73,8 @@ def window_sgns_step(
             updated in place; empty for none.
         l2: weight of the squared rows (and biases) of each pair, as MF's loss: per pair
             the input, the target and each negative decay once.
+        max_logit: a pair whose |logit| is at least this gets no gradient (gensim's rule,
+            :func:`recsys.training.fused_sgns.pair_gradient`); 0 = every pair has one.
 
     Returns:
         Sum over the batch's positive pairs of -log s(x.t) - sum_k log s(-x.n_k), the logits
@@ -116,7 +117,7 @@ def window_sgns_step(
                     if has_bias:
                         dot += bias[c] + bias[o]
                     walk_loss += softplus(-float(dot) if j == 0 else float(dot))
-                    grad[i, j] = np.float32(lr * (labels[j] - 1.0 / (1.0 + math.exp(-dot))))
+                    grad[i, j] = np.float32(pair_gradient(labels[j], float(dot), lr, max_logit))
             for i in range(m):
                 c = inputs[i]
                 for d in range(dim):
@@ -171,6 +172,7 @@ def reference_window_step(
     lr: float,
     bias: np.ndarray,
     l2: float,
+    max_logit: float = 0.0,
 ) -> float:
     """Readable numpy version of :func:`window_sgns_step` (walks in order), for tests."""
     has_bias, decay = bias.size > 0, 2.0 * lr * l2
@@ -197,6 +199,8 @@ def reference_window_step(
             signs = np.where(labels > 0, -1.0, 1.0)
             loss_sum += float((np.logaddexp(0.0, logits * signs) * use).sum())
             grad = lr * (labels - 1.0 / (1.0 + np.exp(-logits))) * use  # (m, 1 + K)
+            if max_logit > 0:
+                grad[np.abs(logits) >= max_logit] = 0.0
             input_step = grad @ old_out - decay * old_in
             bias_step = grad.sum(axis=1) - decay * bias[inputs] if has_bias else None
             output_step = grad.T @ old_in
@@ -230,6 +234,7 @@ def train_walk_batch(
     lr: float,
     bias: np.ndarray = NO_BIAS,
     l2: float = 0.0,
+    max_logit: float = 0.0,
 ) -> float:
     """:func:`window_sgns_step` on a :class:`WalkBatch`; returns the mean loss per pair."""
     loss_sum = window_sgns_step(
@@ -242,5 +247,6 @@ def train_walk_batch(
         lr,
         bias,
         l2,
+        max_logit,
     )
     return loss_sum / max(batch.n_pairs, 1)

@@ -1,42 +1,57 @@
-"""node2vec (second-order walks + gensim skip-gram) learns the planted clusters."""
+"""node2vec (second-order walks + skip-gram) learns the planted clusters, on skipgram's
+engine by default and on gensim's Word2Vec (the study's trainer) with trainer=gensim."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from recsys.data.dataset import PreparedDataset
 from recsys.evaluation.metrics import evaluate
 from recsys.methods import get_method
-from recsys.models.node2vec import Node2VecConfig
+from recsys.models.node2vec import Node2VecConfig, gensim_config
 from tests.models.test_word2vec import AUC_ALL_FLOOR, AUC_SEEN_FLOOR, RecordingCallback
 
 
-def test_defaults_are_second_order_skip_gram() -> None:
+def test_defaults_are_second_order_walks_on_the_skipgram_engine() -> None:
     config = Node2VecConfig()
-    assert config.sg == 1
-    assert (config.p, config.q) == (0.5, 2.0)
+    assert (config.p, config.q, config.trainer, config.optimizer) == (0.5, 2.0, "engine", "sgd")
+    study = Node2VecConfig(preset="study")
+    assert study.trainer == "gensim"
+    gensim = gensim_config(study)
+    assert (gensim.sg, gensim.p, gensim.q, gensim.alpha, gensim.negative) == (1, 0.5, 2.0, 0.025, 5)
+    assert (gensim.sample, gensim.window, gensim.epochs, gensim.dim) == (1e-3, 5, 5, 128)
 
 
-def test_node2vec_learns_planted_clusters(planted_dataset: PreparedDataset) -> None:
+@pytest.mark.parametrize("trainer", ["engine", "gensim"])
+def test_node2vec_learns_planted_clusters(planted_dataset: PreparedDataset, trainer: str) -> None:
     method = get_method("node2vec")
     assert method.needs_walks
     callback = RecordingCallback()
-    embeddings = method.train(planted_dataset, Node2VecConfig(workers=2), [callback])
+    config = Node2VecConfig(workers=2, trainer=trainer)  # type: ignore[arg-type]
+    embeddings = method.train(planted_dataset, config, [callback])
     result = evaluate(embeddings, planted_dataset)
     assert result.auc_seen is not None and result.auc_seen > AUC_SEEN_FLOOR
     assert result.auc_all > AUC_ALL_FLOOR
     np.testing.assert_array_equal(embeddings.known, planted_dataset.train_vocabulary())
     assert [epoch for epoch, _ in callback.epochs] == [0, 1, 2, 3, 4]
-    assert len(callback.begin) == 1 and callback.begin[0]["p"] == 0.5
     assert len(callback.end) == 1
+    if trainer == "gensim":  # gensim reports its own settings: skip-gram on these walks
+        assert callback.begin[0]["p"] == 0.5 and callback.begin[0]["sg"] == 1
 
 
-def test_single_worker_training_is_deterministic(planted_dataset: PreparedDataset) -> None:
-    config = Node2VecConfig(workers=1, epochs=2, dim=16)
+def test_single_worker_gensim_training_is_deterministic(planted_dataset: PreparedDataset) -> None:
+    config = Node2VecConfig(trainer="gensim", workers=1, epochs=2, dim=16)
     first = get_method("node2vec").train(planted_dataset, config)
     second = get_method("node2vec").train(planted_dataset, config)
     np.testing.assert_array_equal(first.vectors, second.vectors)
+
+
+def test_engine_settings_with_the_gensim_trainer_are_refused() -> None:
+    with pytest.raises(ValidationError, match="batch_size, optimizer: settings of trainer=engine"):
+        Node2VecConfig(trainer="gensim", optimizer="adam", batch_size=1024)
+    Node2VecConfig(preset="study", lr=0.05, negatives=10)  # shared settings map to gensim's
 
 
 def test_first_order_settings_warn(planted_dataset: PreparedDataset) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from recsys.models.skipgram import SkipGram
@@ -18,7 +19,8 @@ def _tables(seed: int, n: int = 40, dim: int = 8) -> tuple[np.ndarray, np.ndarra
     )
 
 
-def test_kernel_matches_reference_with_repeated_rows() -> None:
+@pytest.mark.parametrize("max_logit", [0.0, 0.15])  # 0.15: some pairs skipped
+def test_kernel_matches_reference_with_repeated_rows(max_logit: float) -> None:
     import numba
 
     rng = np.random.default_rng(1)
@@ -30,10 +32,12 @@ def test_kernel_matches_reference_with_repeated_rows() -> None:
     previous = numba.get_num_threads()
     numba.set_num_threads(1)  # one thread: pairs in order, as the reference
     try:
-        loss = sgns_step(center_a, context_a, centers, contexts, negatives, 0.05)
+        loss = sgns_step(center_a, context_a, centers, contexts, negatives, 0.05, max_logit)
     finally:
         numba.set_num_threads(previous)
-    expected = reference_sgns_step(center_b, context_b, centers, contexts, negatives, 0.05)
+    expected = reference_sgns_step(
+        center_b, context_b, centers, contexts, negatives, 0.05, max_logit
+    )
     assert abs(loss - expected) < 1e-5
     np.testing.assert_allclose(center_a, center_b, atol=1e-5)
     np.testing.assert_allclose(context_a, context_b, atol=1e-5)

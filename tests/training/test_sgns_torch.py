@@ -23,13 +23,16 @@ def _tables(seed: int, n: int = 40, dim: int = 8) -> tuple[np.ndarray, np.ndarra
 
 
 @pytest.mark.parametrize("device", DEVICES)
-def test_step_equals_sequential_reference_when_rows_are_distinct(device: str) -> None:
+@pytest.mark.parametrize("max_logit", [0.0, 0.2])  # 0.2: some of these pairs are skipped
+def test_step_equals_sequential_reference_when_rows_are_distinct(
+    device: str, max_logit: float
+) -> None:
     center, context = _tables(3)
     centers, contexts = np.array([0, 1, 2, 3]), np.array([10, 11, 12, 13])
     negatives = np.arange(20, 32).reshape(4, 3)
     expected_center, expected_context = center.copy(), context.copy()
     expected = reference_sgns_step(
-        expected_center, expected_context, centers, contexts, negatives, 0.2
+        expected_center, expected_context, centers, contexts, negatives, 0.2, max_logit
     )
     center_t = torch.as_tensor(center, device=device)
     context_t = torch.as_tensor(context, device=device)
@@ -40,6 +43,7 @@ def test_step_equals_sequential_reference_when_rows_are_distinct(device: str) ->
         torch.as_tensor(contexts, device=device),
         torch.as_tensor(negatives, device=device),
         0.2,
+        max_logit,
     )
     assert loss.device.type == device
     assert abs(float(loss) - expected) < 1e-5
@@ -88,3 +92,18 @@ def test_skipgram_uses_the_tensor_step_on_cuda() -> None:
     loss = model.fused_sgd_step(PairBatch(ids, ids + 4, (ids + 8).view(4, 1), None, 1.0), 0.1)
     assert isinstance(loss, torch.Tensor) and loss.device.type == "cuda"
     assert float(model.context.weight[4:13].abs().sum()) > 0  # the step moved context rows
+
+
+def test_the_autograd_loss_leaves_saturated_pairs_out() -> None:
+    """The Adam path's rule is the SGD steps': a pair at |logit| >= max_logit adds no gradient."""
+    from recsys.models.skipgram import skipgram_loss
+
+    rng = np.random.default_rng(4)
+    center = torch.tensor(rng.normal(0, 0.3, (6, 8)), dtype=torch.float32, requires_grad=True)
+    rows = torch.tensor(rng.normal(0, 0.3, (6, 4, 8)), dtype=torch.float32, requires_grad=True)
+    skipgram_loss(center, rows, max_logit=1e-9).backward()
+    assert center.grad is not None and rows.grad is not None
+    assert not center.grad.any() and not rows.grad.any()
+    center.grad, rows.grad = None, None
+    skipgram_loss(center, rows, max_logit=6.0).backward()  # these logits are all below 6
+    assert center.grad is not None and center.grad.any()
