@@ -187,8 +187,9 @@ class SkipGramConfig(SGDWindowConfig):
         GENSIM_MAX_LOGIT,
         ge=0,
         description="a (product, context) pair whose logit is at +-max_logit or beyond is "
-        "not trained, as gensim (6); 0 trains every pair (preset=study). Without it skip-gram "
-        "ranked the Books head's held-out products half as well (recall@10 0.11 vs 0.24)",
+        "not trained, as gensim (6); 0 trains every pair (skipgram's preset=study). Without "
+        "it skip-gram ranked the Books head's held-out products half as well (recall@10 0.11 "
+        "vs 0.24)",
     )
 
 
