@@ -11,7 +11,12 @@ from pathlib import Path
 import optuna
 
 from recsys.tracking import names
-from tests.faults.conftest import FAST_MF, TINY, all_runs, cli_process
+from tests.faults.conftest import TINY, all_runs, cli_process
+
+# Small batches: many per epoch, so no trial's 1,000 epochs can end before the signal
+# however slowly the polling below runs on a loaded machine (at batch 256 all three
+# trials once ended first).
+SLOW_EPOCHS_MF = ("-P", "dim=8", "-P", "batch_size=8", "-P", "device=cpu", "-P", "eval_every=1000")
 
 
 def test_sigterm_mid_trial_ends_the_trial_and_tune_run_killed(
@@ -20,7 +25,7 @@ def test_sigterm_mid_trial_ends_the_trial_and_tune_run_killed(
     storage = f"sqlite:///{tmp_path / 'optuna.db'}"
     args = ["tune", "mf", "--dataset", TINY, "--data-dir", str(data_dir), "--tracking-uri",
             store, "--storage", storage, "--study", "stopped", "--trials", "3", "--pruner",
-            "none", *FAST_MF]  # fmt: skip
+            "none", *SLOW_EPOCHS_MF]  # fmt: skip
     process = cli_process([*args, "-P", "epochs=1000"], cwd=tmp_path)
     deadline = time.monotonic() + 180
     while True:  # stop the worker once its first trial has logged an epoch
