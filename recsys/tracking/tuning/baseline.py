@@ -61,12 +61,18 @@ def _recall(trial: FrozenTrial) -> float | None:
     return float(value) if value is not None and math.isfinite(value) else None
 
 
-def baseline_recall(trials: Sequence[FrozenTrial]) -> float | None:
-    """recall@10 of the complete default trial, None while it has not completed."""
+def _default_of(trials: Sequence[FrozenTrial]) -> FrozenTrial | None:
+    """The complete default trial among ``trials``, None while it has not completed."""
     for trial in trials:
         if trial.user_attrs.get(BASELINE_ATTR) and trial.state == TrialState.COMPLETE:
-            return _recall(trial)
+            return trial
     return None
+
+
+def baseline_recall(trials: Sequence[FrozenTrial]) -> float | None:
+    """recall@10 of the complete default trial, None while it has not completed."""
+    default = _default_of(trials)
+    return None if default is None else _recall(default)
 
 
 def record_recall(trial: optuna.Trial, recall: float, floor_on: bool) -> None:
@@ -76,12 +82,12 @@ def record_recall(trial: optuna.Trial, recall: float, floor_on: bool) -> None:
     trial.set_user_attr(RECALL_ATTR, recall)
     if not floor_on:
         return
-    floor = 0.0 if trial.user_attrs.get(BASELINE_ATTR) else None
-    if floor is None:
-        baseline = baseline_recall(trial.study.get_trials(deepcopy=False))
-        floor = None if baseline is None else baseline - recall
-    if floor is not None:
-        trial.set_constraint(FLOOR_CONSTRAINT, floor)
+    if trial.user_attrs.get(BASELINE_ATTR):
+        trial.set_constraint(FLOOR_CONSTRAINT, 0.0)
+        return
+    baseline = baseline_recall(trial.study.get_trials(deepcopy=False))
+    if baseline is not None:
+        trial.set_constraint(FLOOR_CONSTRAINT, baseline - recall)
 
 
 def qualifying_trials(study: optuna.Study) -> list[FrozenTrial]:
@@ -104,7 +110,4 @@ def best_trial(study: optuna.Study) -> FrozenTrial | None:
 
 def default_trial(study: optuna.Study) -> FrozenTrial | None:
     """The complete default trial (the floor's baseline), None without one."""
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-        if trial.user_attrs.get(BASELINE_ATTR):
-            return trial
-    return None
+    return _default_of(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))

@@ -55,7 +55,7 @@ from recsys.tracking.tuning.storage import (
     open_study,
     trial_slot,
 )
-from recsys.tracking.tuning.trial import TrialSetting, run_trial
+from recsys.tracking.tuning.trial import TrialSetting, inner_queries, run_trial
 
 logger = logging.getLogger(__name__)
 
@@ -220,6 +220,7 @@ def run_tune(
                 space=space,
                 defaults=defaults,
                 inner=inner,
+                inner_queries=inner_queries(inner, data_config),
                 metric=request.metric,
                 ranking_floor=request.ranking_floor,
                 client=client,

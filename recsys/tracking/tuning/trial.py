@@ -29,7 +29,12 @@ from recsys.config import DataConfig
 from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import ItemEmbeddings
 from recsys.evaluation.metrics import evaluate
-from recsys.evaluation.ranking import evaluate_ranking, ranking_device, ranking_queries
+from recsys.evaluation.ranking import (
+    RankingQueries,
+    evaluate_ranking,
+    ranking_device,
+    ranking_queries,
+)
 from recsys.models.base import Method
 from recsys.models.degree_prior import calibrate_and_apply
 from recsys.tracking import names
@@ -92,6 +97,7 @@ class TrialSetting:
     space: list[Dimension]
     defaults: Mapping[str, Any]  # the searched settings' defaults: the first trial's
     inner: PreparedDataset  # the inner split of the training pairs
+    inner_queries: RankingQueries  # its ranking queries (recall@10 for the ranking floor)
     metric: str
     ranking_floor: bool
     client: MlflowClient
@@ -109,15 +115,20 @@ def _quiet(config: BaseModel) -> BaseModel:
 
 
 def inner_recall_at_10(
-    model: ItemEmbeddings, inner: PreparedDataset, data_config: DataConfig
+    model: ItemEmbeddings, inner: PreparedDataset, queries: RankingQueries
 ) -> float:
-    """recall@10 over the whole catalog on the inner split's held-out pairs, as the final
-    evaluation ranks (the same query count and seed); NaN without a query."""
-    queries = ranking_queries(inner, data_config.ranking_queries, data_config.split_seed)
+    """recall@10 over the whole catalog on the inner split's held-out pairs (``queries``:
+    :func:`inner_queries`); NaN without a query."""
     if len(queries) == 0:
         return math.nan
     ranking = evaluate_ranking(model, inner, queries, intervals=False, device=ranking_device())
     return ranking.mean(names.METRIC_RECALL_AT_10)
+
+
+def inner_queries(inner: PreparedDataset, data_config: DataConfig) -> RankingQueries:
+    """The inner split's ranking queries, as the final evaluation draws them (the same query
+    count and seed): drawn once per worker, every trial ranks the same products."""
+    return ranking_queries(inner, data_config.ranking_queries, data_config.split_seed)
 
 
 def _trial_tags(setting: TrialSetting, trial: optuna.Trial) -> dict[str, str]:
@@ -212,7 +223,7 @@ def _train_and_score(
     minutes = (time.perf_counter() - started) / 60
     final = evaluate_cached(model)
     value = objective_value(final, setting.metric)
-    recall = inner_recall_at_10(model, inner, setting.data_config)
+    recall = inner_recall_at_10(model, inner, setting.inner_queries)
     if math.isfinite(recall):
         record_recall(trial, recall, setting.ranking_floor)
     tracker.log_metrics(
