@@ -37,7 +37,7 @@ from recsys.tracking.parent import start_parent_run, without_project_run
 from recsys.tracking.run import prepare, run_method, validate_params
 from recsys.tracking.run_info import dataset_checksum, variant_of
 from recsys.tracking.server import check_tracking_uri
-from recsys.tracking.signals import stopped_runs_end_killed
+from recsys.tracking.signals import raise_if_stop_received, stopped_runs_end_killed
 from recsys.tracking.tuning.baseline import (
     BASELINE_ATTR,
     FLOOR_ATTR,
@@ -352,6 +352,7 @@ def _optimize(
             f"trial {trial.number} ({trial.number + 1}/{request.trials}): {outcome} in "
             f"{minutes:.2f} min; {settings}; best {best_text}"
         )
+        raise_if_stop_received()  # a signal some library swallowed still ends the sweep
     return ran
 
 

@@ -1,0 +1,83 @@
+"""A stop signal ends the open runs KILLED even when the exception it raised was caught by a
+library on the way and re-raised as an ordinary error (SQLAlchemy does that mid-flush)."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from recsys.tracking import names
+from recsys.tracking.signals import (
+    raise_if_stop_received,
+    stop_signal_received,
+    stopped_runs_end_killed,
+)
+from recsys.training.stop import StopRequested
+
+
+def _signal_caught_as(error_type: type[Exception]) -> None:
+    """Deliver SIGTERM to this process inside a call that wraps what the handler raises."""
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+        signal.sigtimedwait([], 0)  # nothing to wait for: lets the handler run now
+    except BaseException as caught:
+        raise error_type(f"flush failed: {caught!r}") from caught
+
+
+def _open_run(client: MlflowClient) -> str:
+    experiment = client.create_experiment("signals")
+    return client.create_run(experiment).info.run_id
+
+
+def test_a_signal_wrapped_into_an_ordinary_error_still_ends_the_run_killed(
+    tracking_uri: str,
+) -> None:
+    client = MlflowClient(tracking_uri)
+    run_id = _open_run(client)
+    with pytest.raises(StopRequested) as stopped:
+        with stopped_runs_end_killed(client) as register:
+            register(run_id)
+            _signal_caught_as(RuntimeError)
+    assert stopped.value.signal_name == "SIGTERM"
+    assert isinstance(stopped.value.__cause__, RuntimeError)
+    run = client.get_run(run_id)
+    assert run.info.status == "KILLED"
+    assert run.data.tags[names.TAG_STOPPED_BY] == "SIGTERM"
+
+
+def test_an_ordinary_error_without_a_signal_is_left_alone(tracking_uri: str) -> None:
+    client = MlflowClient(tracking_uri)
+    run_id = _open_run(client)
+    with pytest.raises(RuntimeError):
+        with stopped_runs_end_killed(client) as register:
+            register(run_id)
+            raise RuntimeError("a real failure")
+    assert client.get_run(run_id).info.status == "RUNNING"  # the caller marks it FAILED
+    assert stop_signal_received() is None
+
+
+def test_a_swallowed_signal_is_raised_at_the_next_check(tracking_uri: str) -> None:
+    client = MlflowClient(tracking_uri)
+    run_id = _open_run(client)
+    with pytest.raises(StopRequested):
+        with stopped_runs_end_killed(client) as register:
+            register(run_id)
+            try:
+                _signal_caught_as(RuntimeError)
+            except RuntimeError:
+                pass  # a library that logs and carries on
+            raise_if_stop_received()
+    assert client.get_run(run_id).info.status == "KILLED"
+
+
+def test_each_outermost_block_starts_without_a_signal(tracking_uri: str) -> None:
+    client = MlflowClient(tracking_uri)
+    with pytest.raises(StopRequested):
+        with stopped_runs_end_killed(client):
+            _signal_caught_as(RuntimeError)
+    with stopped_runs_end_killed(client):
+        assert stop_signal_received() is None
+        raise_if_stop_received()  # nothing raised: the earlier signal belongs to its block
