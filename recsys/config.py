@@ -182,3 +182,8 @@ class TrainerConfig(StrictModel):
         10_000, ge=100, description="validation pairs in the learning-curve AUC sample"
     )
     degree_prior: bool = Field(False, description=DEGREE_PRIOR_HELP)
+
+    def unused_settings(self) -> frozenset[str]:
+        """Settings this configuration does not train with (a trainer that has no use for
+        them): left out of the run's params, so the run shows only what was used."""
+        return frozenset()

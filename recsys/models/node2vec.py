@@ -73,15 +73,26 @@ class Node2VecConfig(SkipGramConfig):
 
     @model_validator(mode="after")
     def _engine_settings_need_the_engine(self) -> Self:
+        """An engine setting given away from its default with gensim is refused (at its
+        default, as MLproject passes every declared parameter, it is only not logged)."""
         if self.trainer != "gensim":
             return self
-        unused = sorted(self.model_fields_set & engine_only_fields())
-        if unused:
+        fields = type(self).model_fields
+        changed = sorted(
+            name
+            for name in self.model_fields_set & engine_only_fields()
+            if getattr(self, name) != fields[name].default
+        )
+        if changed:
             raise ValueError(
-                f"{', '.join(unused)}: settings of trainer=engine, which gensim does not use; "
+                f"{', '.join(changed)}: settings of trainer=engine, which gensim does not use; "
                 "drop them, or set trainer=engine"
             )
         return self
+
+    def unused_settings(self) -> frozenset[str]:
+        """With gensim's trainer, the engine's settings (not logged as the run's params)."""
+        return frozenset(engine_only_fields()) if self.trainer == "gensim" else frozenset()
 
 
 def engine_only_fields() -> set[str]:

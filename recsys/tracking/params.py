@@ -15,7 +15,7 @@ from typing import Any, Literal, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from recsys.config import DataConfig
+from recsys.config import DataConfig, TrainerConfig
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -163,10 +163,14 @@ def split_params(
 
 
 def flatten_config(config: BaseModel) -> dict[str, Any]:
-    """The leaf values of a validated config by flat name (what gets logged as params)."""
+    """The leaf values of a validated config by flat name (what gets logged as params),
+    but the settings it does not use (:meth:`TrainerConfig.unused_settings`)."""
     dumped = config.model_dump(mode="json")
+    unused = config.unused_settings() if isinstance(config, TrainerConfig) else frozenset()
     flat: dict[str, Any] = {}
     for name, info in flat_fields(type(config)).items():
+        if name in unused:
+            continue
         node: Any = dumped
         for part in info.path:
             node = node[part]

@@ -11,6 +11,7 @@ from recsys.data.dataset import PreparedDataset
 from recsys.evaluation.metrics import evaluate
 from recsys.methods import get_method
 from recsys.models.node2vec import Node2VecConfig, gensim_config
+from recsys.tracking.params import flatten_config
 from tests.models.test_word2vec import AUC_ALL_FLOOR, AUC_SEEN_FLOOR, RecordingCallback
 
 
@@ -52,6 +53,17 @@ def test_engine_settings_with_the_gensim_trainer_are_refused() -> None:
     with pytest.raises(ValidationError, match="batch_size, optimizer: settings of trainer=engine"):
         Node2VecConfig(trainer="gensim", optimizer="adam", batch_size=1024)
     Node2VecConfig(preset="study", lr=0.05, negatives=10)  # shared settings map to gensim's
+
+
+def test_gensim_runs_take_engine_defaults_as_mlproject_passes_them_and_do_not_log_them() -> None:
+    """`mlflow run . -e node2vec -P preset=study` passes every declared parameter, the
+    engine's at their defaults: accepted, and left out of the run's params."""
+    declared = {"optimizer": "sgd", "batch_size": 65536, "threads": 0, "max_logit": 6.0}
+    config = Node2VecConfig(preset="study", **declared)  # type: ignore[arg-type]
+    logged = flatten_config(config)
+    assert logged["trainer"] == "gensim" and logged["lr"] == 0.025
+    assert not set(logged) & set(declared)
+    assert {"optimizer", "max_logit"} <= set(flatten_config(Node2VecConfig()))
 
 
 def test_first_order_settings_warn(planted_dataset: PreparedDataset) -> None:
