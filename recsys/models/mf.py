@@ -63,6 +63,8 @@ class MatrixFactorization(EmbeddingModel):
         init_std: standard deviation of the N(0, init_std^2) initial rows.
         bias: learn a per-item bias (method 2).
         generator: seeds the initialization.
+        max_logit: binary labels only: pairs whose |logit| reaches it are not trained
+            (gensim's rule, MF on walk sequences; 0: all are).
     """
 
     def __init__(
@@ -74,10 +76,14 @@ class MatrixFactorization(EmbeddingModel):
         init_std: float,
         bias: bool,
         generator: torch.Generator,
+        max_logit: float = 0.0,
     ) -> None:
         super().__init__()
+        if max_logit > 0 and labels != "binary":
+            raise ValueError("max_logit applies to binary labels only")
         self.labels = labels
         self.l2 = l2
+        self.max_logit = max_logit
         self.item = nn.Embedding(n_items, dim, sparse=True)
         with torch.no_grad():
             self.item.weight.normal_(0.0, init_std, generator=generator)
@@ -109,7 +115,11 @@ class MatrixFactorization(EmbeddingModel):
     def loss(self, batch: PairBatch) -> Tensor:
         positive_logit, negative_logit, penalty = self._logits(batch)
         if self.labels == "binary":
-            data_loss = F.softplus(-positive_logit) + F.softplus(negative_logit).sum(-1)
+            positive_loss, negative_loss = F.softplus(-positive_logit), F.softplus(negative_logit)
+            if self.max_logit > 0:  # saturated pairs add nothing (the L2 term stays)
+                positive_loss = positive_loss * (positive_logit.detach().abs() < self.max_logit)
+                negative_loss = negative_loss * (negative_logit.detach().abs() < self.max_logit)
+            data_loss = positive_loss + negative_loss.sum(-1)
         else:
             if batch.target is None:
                 raise ValueError("labels='continuous' needs batches with targets (pair weights)")
@@ -120,9 +130,10 @@ class MatrixFactorization(EmbeddingModel):
 
     def fused_sgd_step(self, batch: PairBatch, lr: float) -> float | None:
         """The SGD step of :meth:`loss` without autograd on CPU (numba,
-        :mod:`recsys.training.fused_mf`); elsewhere None, and the engine runs autograd."""
+        :mod:`recsys.training.fused_mf`); elsewhere (or with ``max_logit``, which the pair
+        kernel does not apply) None, and the engine runs autograd."""
         table = self.item.weight.detach()
-        if table.device.type != "cpu":
+        if table.device.type != "cpu" or self.max_logit > 0:
             return None
         return mf_pair_step(
             table.numpy(),
@@ -140,9 +151,9 @@ class MatrixFactorization(EmbeddingModel):
     ) -> float | None:
         """SparseAdam's step of :meth:`loss` without autograd on CPU (numba,
         :func:`recsys.training.fused_mf.mf_adam_step`), in the optimizer's own state;
-        elsewhere None, and the engine runs autograd."""
+        elsewhere (or with ``max_logit``) None, and the engine runs autograd."""
         table = self.item.weight
-        if table.device.type != "cpu":
+        if table.device.type != "cpu" or self.max_logit > 0:
             return None
         group = optimizer.param_groups[0]
         beta1, beta2 = group["betas"]
@@ -198,7 +209,7 @@ class MatrixFactorization(EmbeddingModel):
         if self.labels != "binary":
             raise ValueError("walk batches train binary labels only (walk pairs have no weight)")
         table = self.item.weight.detach().numpy()
-        return train_walk_batch(table, table, batch, lr, self._bias_rows(), self.l2)
+        return train_walk_batch(table, table, batch, lr, self._bias_rows(), self.l2, self.max_logit)
 
     def score_pairs(self, item_a: Tensor, item_b: Tensor) -> Tensor:
         logit = (self.item(item_a) * self.item(item_b)).sum(-1)

@@ -55,7 +55,14 @@ def train_on_walks(
     device = resolve_device(config.device)
     generator = torch.Generator().manual_seed(config.seed)
     model = MatrixFactorization(
-        data.n_items, config.dim, "binary", config.l2, config.init_std, True, generator
+        data.n_items,
+        config.dim,
+        "binary",
+        config.l2,
+        config.init_std,
+        True,
+        generator,
+        config.max_logit,
     ).to(device)
     source, known = walk_training_source(walk_matrix, data.n_items, config, device)
     return fit(

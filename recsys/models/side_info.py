@@ -192,6 +192,7 @@ def train_on_walks(
         center_side=config.center_side,
         context_side_info=config.context_side_info,
         pair_score=config.pair_score,
+        max_logit=config.max_logit,
     ).to(device)
     run_params: dict[str, object] = {
         "n_walks": int(walk_matrix.shape[0]),

@@ -95,6 +95,7 @@ class SkipGramWithSideInfo(EmbeddingModel):
             and their own side values (:meth:`context_vectors`).
         pair_score: "center" scores pairs by H_a . H_b (cosine); "center_context" by each
             one's H against the other's context vector (:mod:`recsys.models.skipgram`).
+        max_logit: pairs whose |logit| reaches it are not trained (gensim's rule; 0: all).
     """
 
     side_ids: Tensor  # buffers, declared for type checkers
@@ -116,9 +117,11 @@ class SkipGramWithSideInfo(EmbeddingModel):
         center_side: bool = False,
         context_side_info: bool = False,
         pair_score: PairScore = "center",
+        max_logit: float = 0.0,
     ) -> None:
         super().__init__()
         self.pair_score = pair_score
+        self.max_logit = max_logit
         n_items, n_side = side_ids.shape
         if len(vocab_sizes) != n_side:
             raise ValueError(f"{n_side} side fields but {len(vocab_sizes)} vocabulary sizes")
@@ -312,13 +315,16 @@ class SkipGramWithSideInfo(EmbeddingModel):
             attention if isinstance(attention, np.ndarray) else attention.numpy(),
             batch,
             lr,
+            self.max_logit,
         )
 
     def loss(self, batch: PairBatch) -> Tensor:
         centers = batch.center
         drop_id = self.id_dropout_mask(centers)
         context_ids = torch.cat([batch.context.unsqueeze(1), batch.negatives], dim=1)
-        return skipgram_loss(self.item_vectors(centers, drop_id), self.context_vectors(context_ids))
+        return skipgram_loss(
+            self.item_vectors(centers, drop_id), self.context_vectors(context_ids), self.max_logit
+        )
 
     def score_pairs(self, item_a: Tensor, item_b: Tensor) -> Tensor:
         vectors_a, vectors_b = self.embed(item_a), self.embed(item_b)

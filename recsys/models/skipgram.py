@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -40,10 +39,10 @@ from recsys.embeddings import PAIR_SCORE_HELP, ItemEmbeddings, PairScore
 from recsys.graph import walk_config_of, walks_for_dataset
 from recsys.models.base import Method
 from recsys.training.batching import PairBatch, WalkBatch
-from recsys.training.config import STUDY_WINDOW_SETTINGS, SGDWindowConfig
+from recsys.training.config import SGDWindowConfig
 from recsys.training.early_stopping import early_stopping_split
 from recsys.training.engine import EmbeddingModel, fit, resolve_device
-from recsys.training.fused_sgns import GENSIM_MAX_LOGIT, sgns_step
+from recsys.training.fused_sgns import sgns_step
 from recsys.training.sgns_torch import sgns_step_tensors
 from recsys.training.window_sgns import train_walk_batch, walk_training_source
 from recsys.typing import BoolMask, WalkMatrix
@@ -177,20 +176,7 @@ class SkipGramConfig(SGDWindowConfig):
     negatives, dim 128 and 5 epochs are the study's in both.
     """
 
-    PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
-        "default": {},
-        "study": {**STUDY_WINDOW_SETTINGS, "max_logit": 0.0},
-    }
-
     pair_score: PairScore = Field("center_context", description=PAIR_SCORE_HELP)
-    max_logit: float = Field(
-        GENSIM_MAX_LOGIT,
-        ge=0,
-        description="a (product, context) pair whose logit is at +-max_logit or beyond is "
-        "not trained, as gensim (6); 0 trains every pair (skipgram's preset=study). Without "
-        "it skip-gram ranked the Books head's held-out products half as well (recall@10 0.11 "
-        "vs 0.24)",
-    )
 
 
 # One SGD epoch below this lr stayed near chance in docs/benchmarks.md (3 walks per

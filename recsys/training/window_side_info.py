@@ -33,7 +33,7 @@ import numpy as np
 from numba import prange
 
 from recsys.training.batching import WalkBatch
-from recsys.training.fused_sgns import softplus
+from recsys.training.fused_sgns import pair_gradient, softplus
 from recsys.training.walk_batches import fill_window, kept_tokens, widest_reach
 
 NO_ATTENTION = np.empty((0, 0), dtype=np.float32)  # ``attention`` of equal weights
@@ -154,6 +154,7 @@ def side_info_window_step(
     negatives: np.ndarray,
     drop_id: np.ndarray,
     lr: float,
+    max_logit: float,
 ) -> float:
     """One Hogwild SGD pass of EGES over a batch of walks, in place; returns the summed loss.
 
@@ -167,6 +168,8 @@ def side_info_window_step(
             place; :data:`NO_ATTENTION` for equal weights.
         walks, keep, reach, negatives, drop_id: a :class:`WalkBatch`'s arrays.
         lr: learning rate per pair (word2vec's alpha).
+        max_logit: a pair whose |logit| is at least this gets no gradient (gensim's rule,
+            :func:`recsys.training.fused_sgns.pair_gradient`); 0 = every pair has one.
 
     Returns:
         Sum over the batch's positive pairs of -log s(x.t) - sum_k log s(-x.n_k).
@@ -227,7 +230,7 @@ def side_info_window_step(
                     for d in range(dim):
                         dot += in_vectors[i, d] * out_vectors[j, d]
                     walk_loss += softplus(-float(dot) if j == 0 else float(dot))
-                    grad[i, j] = np.float32(lr * (labels[j] - 1.0 / (1.0 + math.exp(-dot))))
+                    grad[i, j] = np.float32(pair_gradient(labels[j], float(dot), lr, max_logit))
             for i in range(m):  # dH_in = g @ H_out (a skipped negative's g is 0)
                 for d in range(dim):
                     in_steps[i, d] = 0.0
@@ -311,6 +314,7 @@ def reference_side_info_step(
     negatives: np.ndarray,
     drop_id: np.ndarray,
     lr: float,
+    max_logit: float = 0.0,
 ) -> float:
     """Readable numpy version of :func:`side_info_window_step` (walks in order), for tests."""
     learned = attention.size > 0
@@ -346,6 +350,8 @@ def reference_side_info_step(
             signs = np.where(labels > 0, -1.0, 1.0)
             loss_sum += float((np.logaddexp(0.0, logits * signs) * use).sum())
             grad = lr * (labels - 1.0 / (1.0 + np.exp(-logits))) * use  # (m, 1 + K)
+            if max_logit > 0:
+                grad[np.abs(logits) >= max_logit] = 0.0
             in_steps, out_steps = grad @ h_out, grad.T @ h_in
             updates = []  # (tables, item, rows, weights, fields, H, step), applied after
             for (rows, weights, fields, h), step, q in zip(ins, in_steps, window, strict=True):
@@ -372,6 +378,7 @@ def train_side_info_batch(
     attention: np.ndarray,
     batch: WalkBatch,
     lr: float,
+    max_logit: float = 0.0,
 ) -> float:
     """:func:`side_info_window_step` on a :class:`WalkBatch`; returns the mean loss per pair."""
     loss_sum = side_info_window_step(
@@ -385,5 +392,6 @@ def train_side_info_batch(
         batch.negatives,
         batch.drop_id,
         lr,
+        max_logit,
     )
     return loss_sum / max(batch.n_pairs, 1)

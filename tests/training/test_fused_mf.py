@@ -13,6 +13,7 @@ from recsys.models.mf import MatrixFactorization
 from recsys.training.batching import PairBatch
 from recsys.training.fused_mf import NO_TARGET, mf_pair_step, reference_mf_pair_step
 from recsys.training.window_sgns import NO_BIAS
+from tests.training.walk_helpers import two_token_walk
 
 N_ITEMS, DIM, L2 = 40, 8, 0.01
 
@@ -48,15 +49,18 @@ def test_kernel_matches_reference_with_repeated_rows(with_bias: bool, continuous
     assert not np.allclose(table_a, _table(0))  # it did train
 
 
-def _model(labels: str, with_bias: bool, l2: float, seed: int) -> MatrixFactorization:
+def _model(
+    labels: str, with_bias: bool, l2: float, seed: int, max_logit: float = 0.0
+) -> MatrixFactorization:
     model = MatrixFactorization(
         N_ITEMS,
         DIM,
-        labels,
+        labels,  # type: ignore[arg-type]
         l2,
         0.1,
         with_bias,
-        torch.Generator(),  # type: ignore[arg-type]
+        torch.Generator(),
+        max_logit,
     )
     with torch.no_grad():
         model.item.weight.copy_(torch.as_tensor(_table(seed)))
@@ -145,3 +149,50 @@ def test_fused_adam_equals_sparse_adam_over_steps_with_repeated_rows(
     torch.optim.SparseAdam(autograd.sparse_parameters(), lr=0.05).load_state_dict(
         fused_adam.state_dict()
     )
+
+
+def _walk_step(max_logit: float) -> tuple[MatrixFactorization, MatrixFactorization]:
+    """MF on sequences' walk [1, 4] (two windows: 4 against 1, then 1 against 4) through
+    the CPU window kernel and through two autograd SGD steps of the loss."""
+    negatives = np.array([[[20, 21, 22], [23, 24, 25]]], dtype=np.int64)
+    batch = two_token_walk(1, 4, negatives)
+    lr = 0.2
+    kernel = _model("binary", True, L2, seed=7, max_logit=max_logit)
+    kernel.fused_walk_step(batch, lr)
+    autograd = _model("binary", True, L2, seed=7, max_logit=max_logit)
+    optimizer = torch.optim.SGD(autograd.sparse_parameters(), lr=lr)
+    for center, context, slot in ((4, 1, 0), (1, 4, 1)):
+        optimizer.zero_grad()
+        pair = PairBatch(
+            center=torch.tensor([center]),
+            context=torch.tensor([context]),
+            negatives=torch.from_numpy(negatives[0, slot][None]),
+            target=None,
+            progress=1.0,
+        )
+        autograd.loss(pair).backward()
+        optimizer.step()
+    return kernel, autograd
+
+
+@pytest.mark.parametrize("max_logit", [0.0, 0.3])  # 0.3: some of these pairs are skipped
+def test_walk_step_equals_autograd_sgd_and_skips_the_same_saturated_pairs(
+    max_logit: float,
+) -> None:
+    kernel, autograd = _walk_step(max_logit)
+    for kernel_table, autograd_table in zip(
+        kernel.sparse_parameters(), autograd.sparse_parameters(), strict=True
+    ):
+        np.testing.assert_allclose(
+            kernel_table.detach().numpy(), autograd_table.detach().numpy(), atol=1e-6
+        )
+    untouched, every_pair = _model("binary", True, L2, seed=7), _walk_step(0.0)[0]
+    trained = kernel.item.weight.detach().numpy()
+    assert not np.allclose(trained, untouched.item.weight.detach().numpy())
+    if max_logit > 0:  # some pairs were left out, others trained
+        assert not np.allclose(trained, every_pair.item.weight.detach().numpy())
+
+
+def test_max_logit_needs_binary_labels() -> None:
+    with pytest.raises(ValueError, match="binary"):
+        _model("continuous", False, L2, seed=0, max_logit=6.0)

@@ -7,14 +7,14 @@ import pytest
 import torch
 
 from recsys.models.side_info_model import SkipGramWithSideInfo
-from recsys.training.batching import PairBatch, WalkBatch
+from recsys.training.batching import PairBatch
 from recsys.training.window_side_info import (
     ABSENT,
     NO_ATTENTION,
     reference_side_info_step,
     side_info_window_step,
 )
-from tests.training.walk_helpers import draw, numba_threads, random_walks
+from tests.training.walk_helpers import draw, numba_threads, random_walks, two_token_walk
 
 N_ITEMS, DIM, SIDE_ROWS = 12, 8, (5, 3)
 
@@ -28,15 +28,19 @@ def _side_rows(rng: np.random.Generator) -> np.ndarray:
 
 
 @pytest.mark.parametrize(
-    ("learned", "context_side_info", "dropout"),
+    ("learned", "context_side_info", "dropout", "max_logit"),
     [
-        (False, True, 0.5),  # the defaults: equal weights, context side info, id dropout
-        (False, False, 0.0),  # the paper's id-only context
-        (True, True, 0.5),  # learned weights (EGES)
-        (True, False, 0.25),
+        (False, True, 0.5, 0.0),  # equal weights, context side info, id dropout
+        (False, False, 0.0, 0.0),  # the paper's id-only context
+        (True, True, 0.5, 0.0),  # learned weights (EGES)
+        (True, False, 0.25, 0.0),
+        (False, False, 0.5, 0.1),  # gensim's rule: about half these pairs saturated, skipped
+        (True, True, 0.5, 0.1),
     ],
 )
-def test_kernel_matches_reference(learned: bool, context_side_info: bool, dropout: float) -> None:
+def test_kernel_matches_reference(
+    learned: bool, context_side_info: bool, dropout: float, max_logit: float
+) -> None:
     rng = np.random.default_rng(0)
     walks = random_walks(0, N_ITEMS)
     side_rows = _side_rows(rng)
@@ -55,22 +59,10 @@ def test_kernel_matches_reference(learned: bool, context_side_info: bool, dropou
 
     inputs, outputs, attention = tables()
     ref_inputs, ref_outputs, ref_attention = tables()
+    batch = (walks, keep, reach, negatives, drop_id, 0.05, max_logit)
     with numba_threads(1):  # one thread: walks in order, as the reference
-        loss = side_info_window_step(
-            inputs, outputs, side_rows, attention, walks, keep, reach, negatives, drop_id, 0.05
-        )
-    expected = reference_side_info_step(
-        ref_inputs,
-        ref_outputs,
-        side_rows,
-        ref_attention,
-        walks,
-        keep,
-        reach,
-        negatives,
-        drop_id,
-        0.05,
-    )
+        loss = side_info_window_step(inputs, outputs, side_rows, attention, *batch)
+    expected = reference_side_info_step(ref_inputs, ref_outputs, side_rows, ref_attention, *batch)
     assert abs(loss - expected) < 1e-4 * max(1.0, abs(expected))
     for got, want in zip(inputs + outputs[:1], ref_inputs + ref_outputs[:1], strict=True):
         np.testing.assert_allclose(got, want, atol=1e-5)
@@ -80,13 +72,17 @@ def test_kernel_matches_reference(learned: bool, context_side_info: bool, dropou
 
 @pytest.mark.parametrize("weighting", ["equal", "learned"])
 @pytest.mark.parametrize("context_side_info", [True, False])
-def test_kernel_takes_the_torch_models_sgd_step(weighting: str, context_side_info: bool) -> None:
+@pytest.mark.parametrize("max_logit", [0.0, 0.005])  # 0.005: about half these pairs skipped
+def test_kernel_takes_the_torch_models_sgd_step(
+    weighting: str, context_side_info: bool, max_logit: float
+) -> None:
     """A walk [a, b] is two windows: b as input against a, then a against b. Two autograd SGD
-    steps on the model's own loss, in that order, must land where the kernel does."""
+    steps on the model's own loss, in that order, must land where the kernel does (and
+    leave out the same saturated pairs; the kernel's loss counts them, the model's not)."""
     side_ids = torch.tensor([[2, 0], [3, 2], [2, 4], [0, 0], [4, 3], [5, 2]], dtype=torch.int64)
     generator = torch.Generator().manual_seed(0)
 
-    def model() -> SkipGramWithSideInfo:
+    def model(max_logit: float = max_logit) -> SkipGramWithSideInfo:
         built = SkipGramWithSideInfo(
             side_ids=side_ids,
             vocab_sizes=[6, 5],
@@ -99,6 +95,7 @@ def test_kernel_takes_the_torch_models_sgd_step(weighting: str, context_side_inf
             skip_unknown=True,
             id_prior=0.5,
             context_side_info=context_side_info,
+            max_logit=max_logit,
         )
         with torch.no_grad():  # a non-zero context table, so every gradient is non-zero
             built.context.weight.normal_(0, 0.3, generator=generator)
@@ -108,17 +105,9 @@ def test_kernel_takes_the_torch_models_sgd_step(weighting: str, context_side_inf
 
     kernel_model, torch_model = model(), model()
     torch_model.load_state_dict(kernel_model.state_dict())
-    walk = np.array([[1, 4]], dtype=np.int32)
+    initial = {name: tensor.clone() for name, tensor in kernel_model.state_dict().items()}
     negatives = np.array([[[2, 5, 2], [0, 2, 5]]], dtype=np.int64)  # a repeated negative too
-    batch = WalkBatch(
-        walks=walk,
-        keep=np.ones((1, 2), dtype=bool),
-        reach=np.ones((1, 2), dtype=np.int32),
-        negatives=negatives,
-        drop_id=np.zeros((1, 2), dtype=bool),
-        n_pairs=2,
-        progress=1.0,
-    )
+    batch = two_token_walk(1, 4, negatives)
     lr = 0.3
     kernel_loss = kernel_model.fused_walk_step(batch, lr) * 2
     optimizer = torch.optim.SGD(torch_model.parameters(), lr=lr)
@@ -139,7 +128,15 @@ def test_kernel_takes_the_torch_models_sgd_step(weighting: str, context_side_inf
         torch_loss += float(loss)
     # The kernel takes both windows from the same rows only within a window; across the
     # two windows it is sequential, as the two optimizer steps.
-    assert kernel_loss == pytest.approx(torch_loss, rel=1e-5)
+    if max_logit == 0:
+        assert kernel_loss == pytest.approx(torch_loss, rel=1e-5)
+    else:  # some pairs were skipped, others trained
+        every_pair = model(0.0)
+        every_pair.load_state_dict(initial)
+        every_pair.fused_walk_step(batch, lr)
+        trained = kernel_model.center.weight.detach()
+        assert not torch.allclose(trained, initial["center.weight"])
+        assert not torch.allclose(trained, every_pair.center.weight.detach())
     for (name, got), want in zip(
         kernel_model.state_dict().items(), torch_model.state_dict().values(), strict=True
     ):

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 import numba
 import numpy as np
 
-from recsys.training.batching import unigram_table
+from recsys.training.batching import WalkBatch, unigram_table
 from recsys.training.sequences import keep_probability
 from recsys.training.walk_batches import NO_DROPS, draw_walk_batch
 
@@ -41,3 +41,17 @@ def draw(
     keep_prob = keep_probability(counts, subsample)
     cdf = unigram_table(counts)
     return draw_walk_batch(walks, keep_prob, cdf, 4, reduced, 3, seed, drop_prob)
+
+
+def two_token_walk(first: int, second: int, negatives: np.ndarray) -> WalkBatch:
+    """The walk [first, second] with window 1, nothing subsampled: two windows (second as
+    input against first, then first against second), ``negatives`` (1, 2, K) theirs."""
+    return WalkBatch(
+        walks=np.array([[first, second]], dtype=np.int32),
+        keep=np.ones((1, 2), dtype=bool),
+        reach=np.ones((1, 2), dtype=np.int32),
+        negatives=negatives,
+        drop_id=np.zeros((1, 2), dtype=bool),
+        n_pairs=2,
+        progress=1.0,
+    )
