@@ -170,10 +170,10 @@ class SkipGramConfig(SGDWindowConfig):
     """Skip-gram on first-order walks: word2vec's SGD by default, the study's Adam as a preset.
 
     The defaults are word2vec's step and schedule (:class:`SGDWindowConfig`): on the real
-    samples it trains in about half gensim's skip-gram minutes, tied with it on Digital
-    Music and 0.002-0.004 seen AUC below it on the Books head and Music0601
-    (docs/results.md); ``preset=study`` restores the study's Adam settings. Window 5, 5
-    negatives, dim 128 and 5 epochs are the study's in both.
+    samples it trains in about half gensim's skip-gram minutes, tied with it on every AUC
+    (within the intervals) and ranking at least as well (recall@10, docs/results.md);
+    ``preset=study`` restores the study's Adam settings. Window 5, 5 negatives, dim 128
+    and 5 epochs are the study's in both.
     """
 
     pair_score: PairScore = Field("center_context", description=PAIR_SCORE_HELP)
