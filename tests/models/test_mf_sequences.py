@@ -79,7 +79,13 @@ def test_shuffled_walks_teach_nothing(planted_dataset: PreparedDataset) -> None:
 
 def test_defaults_are_sgd_on_the_cpu_kernel_and_the_studys_adam_elsewhere() -> None:
     default = MFSequencesConfig(device="cpu")
-    assert (default.optimizer, default.lr, default.threads) == ("sgd", 0.025, 0)
-    assert MFSequencesConfig(device="cuda").optimizer == "adam"  # SGD measured on CPU only
+    assert (default.optimizer, default.lr, default.threads, default.max_logit) == (
+        "sgd",
+        0.025,
+        0,
+        6.0,
+    )
+    on_gpu = MFSequencesConfig(device="cuda")  # SGD measured on CPU only: the study's loss
+    assert (on_gpu.optimizer, on_gpu.max_logit) == ("adam", 0.0)
     study = MFSequencesConfig(preset="study", dim=8)
     assert (study.optimizer, study.batch_size, study.dim) == ("adam", 1024, 8)
