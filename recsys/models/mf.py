@@ -26,7 +26,6 @@ from typing import Annotated, Literal
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from pydantic import Field
 from torch import Tensor, nn
 
@@ -46,6 +45,7 @@ from recsys.training.fused_mf import (
     mf_pair_step,
     sparse_adam_state,
 )
+from recsys.training.sgns_torch import negative_sampling_losses
 from recsys.training.window_sgns import NO_BIAS, train_walk_batch
 from recsys.typing import BoolMask
 
@@ -115,11 +115,8 @@ class MatrixFactorization(EmbeddingModel):
     def loss(self, batch: PairBatch) -> Tensor:
         positive_logit, negative_logit, penalty = self._logits(batch)
         if self.labels == "binary":
-            positive_loss, negative_loss = F.softplus(-positive_logit), F.softplus(negative_logit)
-            if self.max_logit > 0:  # saturated pairs add nothing (the L2 term stays)
-                positive_loss = positive_loss * (positive_logit.detach().abs() < self.max_logit)
-                negative_loss = negative_loss * (negative_logit.detach().abs() < self.max_logit)
-            data_loss = positive_loss + negative_loss.sum(-1)
+            logits = torch.cat([positive_logit.unsqueeze(-1), negative_logit], dim=-1)
+            data_loss = negative_sampling_losses(logits, self.max_logit)  # the L2 term stays
         else:
             if batch.target is None:
                 raise ValueError("labels='continuous' needs batches with targets (pair weights)")

@@ -43,7 +43,7 @@ from recsys.training.config import SGDWindowConfig
 from recsys.training.early_stopping import early_stopping_split
 from recsys.training.engine import EmbeddingModel, fit, resolve_device
 from recsys.training.fused_sgns import sgns_step
-from recsys.training.sgns_torch import sgns_step_tensors
+from recsys.training.sgns_torch import negative_sampling_losses, sgns_step_tensors
 from recsys.training.window_sgns import train_walk_batch, walk_training_source
 from recsys.typing import BoolMask, WalkMatrix
 
@@ -72,13 +72,7 @@ def skipgram_loss(center: Tensor, context_rows: Tensor, max_logit: float = 0.0) 
         Scalar: mean over pairs of -log s(c.x) - sum_k log s(-c.n_k).
     """
     logits = torch.bmm(context_rows, center.unsqueeze(-1)).squeeze(-1)  # (B, 1 + K)
-    # softplus(-x) = -log sigmoid(x) for the positive, softplus(x) for the negatives.
-    sign = torch.ones_like(logits)
-    sign[:, 0] = -1.0
-    losses = F.softplus(logits * sign)
-    if max_logit > 0:
-        losses = losses * (logits.detach().abs() < max_logit)
-    return losses.sum(-1).mean()
+    return negative_sampling_losses(logits, max_logit).mean()
 
 
 class SkipGram(EmbeddingModel):

@@ -36,16 +36,6 @@ def _on_stop_signal(signum: int, frame: object) -> None:
     raise StopRequested(name)
 
 
-def stop_signal_received() -> str | None:
-    """The stop signal caught since the outermost :func:`stopped_runs_end_killed` began.
-
-    The :class:`~recsys.training.stop.StopRequested` a signal raises can land inside a
-    library call that catches it and raises an ordinary error instead (SQLAlchemy wraps
-    one raised mid-flush); this tells such an error apart from a real failure.
-    """
-    return _received
-
-
 def raise_if_stop_received() -> None:
     """Raise :class:`~recsys.training.stop.StopRequested` when a stop signal was caught,
     even though whatever it interrupted swallowed it."""
@@ -53,8 +43,14 @@ def raise_if_stop_received() -> None:
         raise StopRequested(_received)
 
 
-def _stop_name(error: BaseException) -> str | None:
-    """The signal that ended a block with ``error``, or None for an ordinary failure."""
+def stop_signal_of(error: BaseException) -> str | None:
+    """The stop signal that ``error`` carries or followed, or None for an ordinary failure.
+
+    The :class:`~recsys.training.stop.StopRequested` a signal raises can land inside a
+    library call that catches it and raises an ordinary error instead (SQLAlchemy wraps
+    one raised mid-flush): an error raised after a signal was caught (since the outermost
+    :func:`stopped_runs_end_killed` began) counts as that stop.
+    """
     if isinstance(error, StopRequested):
         return error.signal_name
     if isinstance(error, KeyboardInterrupt):
@@ -88,7 +84,7 @@ def stopped_runs_end_killed(client: MlflowClient) -> Iterator[Callable[[str], No
     try:
         yield run_ids.append
     except BaseException as error:
-        name = _stop_name(error)
+        name = stop_signal_of(error)
         if name is None:
             raise
         for number in previous:  # a second Ctrl-C must not leave a run half-closed

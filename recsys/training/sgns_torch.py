@@ -16,6 +16,9 @@ touch distinct rows, and autograd + SGD on the summed loss always (the tests che
 The update (c = center row, o_j = context rows, label 1 for the true context, 0 for the
 negatives; word2vec's per-pair ``lr``):
     g_j = lr * (label_j - sigmoid(c . o_j));  o_j += g_j * c;  c += sum_j g_j * o_j
+
+:func:`negative_sampling_losses` is the same loss for autograd (the study's Adam, the
+models' ``loss``), with the same rule for saturated pairs.
 """
 
 from __future__ import annotations
@@ -23,6 +26,26 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+
+def negative_sampling_losses(logits: Tensor, max_logit: float = 0.0) -> Tensor:
+    """Per-pair negative-sampling loss for autograd, shape (batch,).
+
+    Args:
+        logits: (batch, 1 + negatives): the true context's logit first, then the negatives'.
+        max_logit: pairs whose |logit| is at least this are left out of the loss (no
+            gradient, as the SGD steps skip them: gensim's rule); 0 keeps every pair.
+
+    Returns:
+        -log s(x_0) - sum_k log s(-x_k) per row.
+    """
+    # softplus(-x) = -log sigmoid(x) for the positive, softplus(x) for the negatives.
+    sign = torch.ones_like(logits)
+    sign[:, 0] = -1.0
+    losses = F.softplus(logits * sign)
+    if max_logit > 0:
+        losses = losses * (logits.detach().abs() < max_logit)
+    return losses.sum(-1)
 
 
 @torch.no_grad()

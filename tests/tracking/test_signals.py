@@ -12,7 +12,7 @@ from mlflow.tracking import MlflowClient
 from recsys.tracking import names
 from recsys.tracking.signals import (
     raise_if_stop_received,
-    stop_signal_received,
+    stop_signal_of,
     stopped_runs_end_killed,
 )
 from recsys.training.stop import StopRequested
@@ -27,16 +27,17 @@ def _signal_caught_as(error_type: type[Exception]) -> None:
         raise error_type(f"flush failed: {caught!r}") from caught
 
 
-def _open_run(client: MlflowClient) -> str:
-    experiment = client.create_experiment("signals")
-    return client.create_run(experiment).info.run_id
+@pytest.fixture()
+def open_run(tracking_uri: str) -> tuple[MlflowClient, str]:
+    """A client on a fresh store and a RUNNING run in it."""
+    client = MlflowClient(tracking_uri)
+    return client, client.create_run(client.create_experiment("signals")).info.run_id
 
 
 def test_a_signal_wrapped_into_an_ordinary_error_still_ends_the_run_killed(
-    tracking_uri: str,
+    open_run: tuple[MlflowClient, str],
 ) -> None:
-    client = MlflowClient(tracking_uri)
-    run_id = _open_run(client)
+    client, run_id = open_run
     with pytest.raises(StopRequested) as stopped:
         with stopped_runs_end_killed(client) as register:
             register(run_id)
@@ -48,20 +49,22 @@ def test_a_signal_wrapped_into_an_ordinary_error_still_ends_the_run_killed(
     assert run.data.tags[names.TAG_STOPPED_BY] == "SIGTERM"
 
 
-def test_an_ordinary_error_without_a_signal_is_left_alone(tracking_uri: str) -> None:
-    client = MlflowClient(tracking_uri)
-    run_id = _open_run(client)
+def test_an_ordinary_error_without_a_signal_is_left_alone(
+    open_run: tuple[MlflowClient, str],
+) -> None:
+    client, run_id = open_run
     with pytest.raises(RuntimeError):
         with stopped_runs_end_killed(client) as register:
             register(run_id)
             raise RuntimeError("a real failure")
     assert client.get_run(run_id).info.status == "RUNNING"  # the caller marks it FAILED
-    assert stop_signal_received() is None
+    assert stop_signal_of(RuntimeError()) is None
 
 
-def test_a_swallowed_signal_is_raised_at_the_next_check(tracking_uri: str) -> None:
-    client = MlflowClient(tracking_uri)
-    run_id = _open_run(client)
+def test_a_swallowed_signal_is_raised_at_the_next_check(
+    open_run: tuple[MlflowClient, str],
+) -> None:
+    client, run_id = open_run
     with pytest.raises(StopRequested):
         with stopped_runs_end_killed(client) as register:
             register(run_id)
@@ -79,5 +82,5 @@ def test_each_outermost_block_starts_without_a_signal(tracking_uri: str) -> None
         with stopped_runs_end_killed(client):
             _signal_caught_as(RuntimeError)
     with stopped_runs_end_killed(client):
-        assert stop_signal_received() is None
+        assert stop_signal_of(RuntimeError()) is None
         raise_if_stop_received()  # nothing raised: the earlier signal belongs to its block

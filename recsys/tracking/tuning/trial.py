@@ -42,7 +42,7 @@ from recsys.tracking.callback import MLflowCallback
 from recsys.tracking.params import flatten_config
 from recsys.tracking.parent import mark_run_failed
 from recsys.tracking.run import validate_params
-from recsys.tracking.signals import stop_signal_received, stopped_runs_end_killed
+from recsys.tracking.signals import stop_signal_of, stopped_runs_end_killed
 from recsys.tracking.tuning.baseline import record_recall
 from recsys.tracking.tuning.space import Dimension
 
@@ -180,8 +180,7 @@ def _run_protected(
         raise
     except BaseException as error:
         client.set_tag(run_id, names.TAG_TRIAL_STATE, "FAIL")
-        stopped = isinstance(error, KeyboardInterrupt) or stop_signal_received() is not None
-        if not stopped:  # a stop signal ends it KILLED instead
+        if stop_signal_of(error) is None:  # a stop signal ends it KILLED instead
             mark_run_failed(client, run_id, error)
         raise
     client.set_tag(run_id, names.TAG_TRIAL_STATE, "COMPLETE" if math.isfinite(value) else "FAIL")
