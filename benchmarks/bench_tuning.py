@@ -45,7 +45,16 @@ DEFAULT_DATASETS = [
     SHARED / "amazon" / "meta_Digital_Music.json.gz",
     SHARED / "amazon" / "metadata.head11053.json.gz",
 ]
-DEFAULT_METHODS = ["popularity", "mf_bias", "word2vec", "skipgram", "side_info", "mf_sequences"]
+DEFAULT_METHODS = [
+    "popularity",
+    "mf",
+    "mf_bias",
+    "node2vec",
+    "word2vec",
+    "skipgram",
+    "side_info",
+    "mf_sequences",
+]
 METRICS = ("auc_all", "auc_seen", "matched_auc_all", "recall_at_10")
 
 
