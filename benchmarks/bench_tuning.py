@@ -47,6 +47,7 @@ DEFAULT_DATASETS = [
 ]
 DEFAULT_METHODS = [
     "popularity",
+    "itemknn",
     "mf",
     "mf_bias",
     "node2vec",
