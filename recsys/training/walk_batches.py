@@ -50,11 +50,35 @@ def _uniform(bits: np.uint64) -> float:
     return float(bits >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
+def cdf_guide(cdf: np.ndarray) -> np.ndarray:
+    """A guide table for inverse-CDF draws from ``cdf`` (Chen and Asau, 1974): for each of
+    ``cdf.size`` equal slices of [0, 1), the item a draw landing there starts from.
+
+    A binary search over a catalog's CDF costs ~19 dependent cache misses per negative,
+    which made drawing a third of a CPU epoch at Electronics scale; from the guide a draw
+    checks one or two neighbours, and returns the same item as the binary search.
+    """
+    starts = np.arange(cdf.size, dtype=np.float64) / cdf.size
+    return np.searchsorted(cdf, starts, side="right").astype(np.int64)
+
+
+@numba.njit(nogil=True, inline="always")
+def inverse_cdf(cdf: np.ndarray, guide: np.ndarray, u: float) -> int:
+    """``np.searchsorted(cdf, u, side="right")``, started from :func:`cdf_guide`'s entry."""
+    i = guide[min(int(u * guide.size), guide.size - 1)]
+    while i > 0 and cdf[i - 1] > u:  # the slice's start rounded above u
+        i -= 1
+    while i < cdf.size and cdf[i] <= u:
+        i += 1
+    return i
+
+
 @numba.njit(nogil=True, parallel=True, cache=True)
 def draw_walk_batch(
     walks: np.ndarray,
     keep_prob: np.ndarray,
     cdf: np.ndarray,
+    guide: np.ndarray,
     window: int,
     reduced_window: bool,
     negatives: int,
@@ -65,8 +89,9 @@ def draw_walk_batch(
     and whether it drops its id (EGES's id dropout).
 
     Each walk row has its own SplitMix64 stream keyed by (``seed``, row), so the draws do not
-    depend on the thread count. Negatives are drawn by binary search in ``cdf`` (the walks'
-    unigram ** 0.75), as gensim's ``cum_table``; dropped tokens get none (-1). ``drop_prob``
+    depend on the thread count. Negatives are drawn by inverse CDF from ``cdf`` (the walks'
+    unigram ** 0.75), as gensim's ``cum_table``, starting from ``guide``
+    (:func:`cdf_guide` of ``cdf``); dropped tokens get none (-1). ``drop_prob``
     (n_items,) is each product's id-dropout probability, empty for none; its draws follow a
     token's negatives in the stream, so without it the other draws are unchanged.
 
@@ -102,7 +127,7 @@ def draw_walk_batch(
             p += 1
             for j in range(negatives):
                 state, bits = _splitmix64(state)
-                item = np.searchsorted(cdf, _uniform(bits), side="right")
+                item = inverse_cdf(cdf, guide, _uniform(bits))
                 drawn[r, t, j] = item if item < last else last
             if with_drops:
                 state, bits = _splitmix64(state)
@@ -210,6 +235,7 @@ class WalkBatchSource:
         self.counts = token_counts(walk_matrix, n_items) if counts is None else counts
         self.keep_prob = keep_probability(self.counts, subsample)
         self.cdf = unigram_table(self.counts)
+        self.guide = cdf_guide(self.cdf)
         self.window = window
         self.negatives = negatives
         self.reduced_window = reduced_window
@@ -235,6 +261,7 @@ class WalkBatchSource:
                 walks,
                 self.keep_prob,
                 self.cdf,
+                self.guide,
                 self.window,
                 self.reduced_window,
                 self.negatives,

@@ -8,7 +8,13 @@ import torch
 
 from recsys.training.batching import unigram_table
 from recsys.training.sequences import window_pairs
-from recsys.training.walk_batches import NO_DROPS, WalkBatchSource, draw_walk_batch
+from recsys.training.walk_batches import (
+    NO_DROPS,
+    WalkBatchSource,
+    cdf_guide,
+    draw_walk_batch,
+    inverse_cdf,
+)
 from tests.training.walk_helpers import draw, numba_threads, random_walks
 
 
@@ -43,7 +49,7 @@ def test_draws_follow_their_distributions() -> None:
     keep_prob = np.array([1.0, 0.5, 1.0, 0.25, 1.0, 1.0], dtype=np.float32)
     cdf = unigram_table(counts)
     keep, reach, negatives, drop_id, _ = draw_walk_batch(
-        walks, keep_prob, cdf, 5, True, 4, 0, NO_DROPS
+        walks, keep_prob, cdf, cdf_guide(cdf), 5, True, 4, 0, NO_DROPS
     )
     assert not drop_id.any()
     kept_share = np.array([keep[walks == i].mean() for i in range(n_items)])
@@ -88,3 +94,30 @@ def test_source_rejects_a_drop_vector_of_the_wrong_length() -> None:
     walks = np.zeros((4, 3), dtype=np.int32)
     with pytest.raises(ValueError, match=r"id_drop has shape \(3,\), expected \(5,\)"):
         WalkBatchSource(walks, 5, 2, 0.0, 40, 2, id_drop=np.zeros(3, dtype=np.float32))
+
+
+@pytest.mark.parametrize(
+    "counts",
+    [
+        np.array([1, 2, 4, 8, 16, 0], dtype=np.int64),  # a never-drawn item last
+        np.array([0, 0, 5, 0, 0, 1, 0, 3, 0, 0], dtype=np.int64),  # flat stretches
+        np.array([10**6, 1, 1, 1, 1, 1, 1], dtype=np.int64),  # one item over many slices
+        np.random.default_rng(0).zipf(1.5, 5000).astype(np.int64),
+    ],
+)
+def test_guided_draws_are_the_binary_search_s(counts: np.ndarray) -> None:
+    cdf = unigram_table(counts)
+    guide = cdf_guide(cdf)
+    slice_starts = np.arange(cdf.size) / cdf.size
+    u = np.concatenate(
+        [
+            np.random.default_rng(1).random(20_000),
+            slice_starts,
+            np.nextafter(slice_starts, -1.0).clip(0.0),  # just below each slice
+            cdf[:-1],  # exactly on a step (side="right" moves past it)
+            np.nextafter(cdf[:-1], -1.0),
+            [0.0, np.nextafter(1.0, 0.0)],
+        ]
+    )
+    guided = np.array([inverse_cdf(cdf, guide, float(x)) for x in u])
+    np.testing.assert_array_equal(guided, np.searchsorted(cdf, u, side="right"))
