@@ -121,8 +121,9 @@ class ItemEmbeddings:
         forward = np.einsum("ij,ij->i", vectors[a], context[b])
         return 0.5 * (forward + np.einsum("ij,ij->i", context[a], vectors[b]))
 
-    def score(self, item_a: ItemIds, item_b: ItemIds, chunk_size: int = 1 << 20) -> Weights:
-        """Score pairs in bulk, shape (n,). Chunked so memory stays bounded on millions of pairs."""
+    def score(self, item_a: ItemIds, item_b: ItemIds, chunk_size: int = 1 << 14) -> Weights:
+        """Score pairs in bulk, shape (n,). Chunked so the gathered rows stay in cache
+        (16,384 pairs: half the time of 1M-pair chunks on 1.3M validation pairs)."""
         out = np.empty(item_a.shape[0], dtype=np.float32)
         for start in range(0, item_a.shape[0], chunk_size):
             a = item_a[start : start + chunk_size]

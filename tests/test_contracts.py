@@ -107,3 +107,23 @@ def test_context_vectors_need_the_vectors_shape_and_cosine_scoring() -> None:
         ItemEmbeddings(vectors=vectors, known=known, context=np.ones((3, 4), np.float32))
     with pytest.raises(ValueError, match="cosine only"):
         ItemEmbeddings(vectors=vectors, known=known, similarity="dot", context=vectors)
+
+
+@pytest.mark.parametrize(
+    ("similarity", "with_context"), [("cosine", True), ("dot", False), ("dot_sigmoid", False)]
+)
+def test_score_in_chunks_matches_one_pass(similarity: str, with_context: bool) -> None:
+    rng = np.random.default_rng(4)
+    model = ItemEmbeddings(
+        vectors=rng.normal(size=(30, 6)).astype(np.float32),
+        known=np.ones(30, dtype=bool),
+        context=rng.normal(size=(30, 6)).astype(np.float32) if with_context else None,
+        bias=rng.normal(size=30).astype(np.float32),
+        similarity=similarity,
+    )
+    a, b = rng.integers(0, 30, 1000), rng.integers(0, 30, 1000)
+    expected = model.score(a, b, chunk_size=1000)
+    np.testing.assert_allclose(model.score(a, b, chunk_size=7), expected, rtol=1e-6)
+    vectors = model.scoring_tables()[0]
+    plain = np.einsum("ij,ij->i", vectors[a], vectors[b])
+    assert not np.allclose(expected, plain)  # the bias (and context) are in the score
