@@ -55,7 +55,7 @@ def cdf_guide(cdf: np.ndarray) -> np.ndarray:
     ``cdf.size`` equal slices of [0, 1), the item a draw landing there starts from.
 
     A binary search over a catalog's CDF costs ~19 dependent cache misses per negative,
-    which made drawing a third of a CPU epoch at Electronics scale; from the guide a draw
+    a fifth of a CPU skip-gram epoch at Electronics scale; from the guide a draw
     checks one or two neighbours, and returns the same item as the binary search.
     """
     starts = np.arange(cdf.size, dtype=np.float64) / cdf.size

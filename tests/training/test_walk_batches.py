@@ -105,7 +105,7 @@ def test_source_rejects_a_drop_vector_of_the_wrong_length() -> None:
         np.random.default_rng(0).zipf(1.5, 5000).astype(np.int64),
     ],
 )
-def test_guided_draws_are_the_binary_search_s(counts: np.ndarray) -> None:
+def test_guided_draws_equal_the_binary_search(counts: np.ndarray) -> None:
     cdf = unigram_table(counts)
     guide = cdf_guide(cdf)
     slice_starts = np.arange(cdf.size) / cdf.size
