@@ -197,7 +197,7 @@ class MatrixFactorization(EmbeddingModel):
             raise ValueError("labels='continuous' needs batches with targets (pair weights)")
         return batch.target.numpy().astype(np.float32, copy=False)
 
-    def fused_walk_step(self, batch: WalkBatch, lr: float) -> float:
+    def fused_walk_step(self, batch: WalkBatch, lr: float, with_loss: bool = True) -> float:
         """SGD on a batch of walks, negatives shared per window (MF on sequences, CPU).
 
         The window kernel with one table for inputs and outputs, the biases and the
@@ -206,7 +206,9 @@ class MatrixFactorization(EmbeddingModel):
         if self.labels != "binary":
             raise ValueError("walk batches train binary labels only (walk pairs have no weight)")
         table = self.item.weight.detach().numpy()
-        return train_walk_batch(table, table, batch, lr, self._bias_rows(), self.l2, self.max_logit)
+        return train_walk_batch(
+            table, table, batch, lr, self._bias_rows(), self.l2, self.max_logit, with_loss
+        )
 
     def score_pairs(self, item_a: Tensor, item_b: Tensor) -> Tensor:
         logit = (self.item(item_a) * self.item(item_b)).sum(-1)

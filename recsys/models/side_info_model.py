@@ -295,7 +295,7 @@ class SkipGramWithSideInfo(EmbeddingModel):
         """(n_items,) float32: each product's chance of dropping its id term as a center."""
         return (self.describable.float() * self.id_dropout).cpu().numpy()
 
-    def fused_walk_step(self, batch: WalkBatch, lr: float) -> float:
+    def fused_walk_step(self, batch: WalkBatch, lr: float, with_loss: bool = True) -> float:
         """EGES's SGD step straight from walks, negatives shared per window (numba, CPU):
         :mod:`recsys.training.window_side_info`, on these tables in place. The batch carries
         the id-dropout draws (:meth:`id_drop_probability`)."""
@@ -316,6 +316,7 @@ class SkipGramWithSideInfo(EmbeddingModel):
             batch,
             lr,
             self.max_logit,
+            with_loss,
         )
 
     def loss(self, batch: PairBatch) -> Tensor:

@@ -134,11 +134,16 @@ class SkipGram(EmbeddingModel):
             self.max_logit,
         )
 
-    def fused_walk_step(self, batch: WalkBatch, lr: float) -> float:
+    def fused_walk_step(self, batch: WalkBatch, lr: float, with_loss: bool = True) -> float:
         """word2vec's update with negatives shared by each window (numba, CPU)."""
         center, context = self.center.weight.detach(), self.context.weight.detach()
         return train_walk_batch(
-            center.numpy(), context.numpy(), batch, lr, max_logit=self.max_logit
+            center.numpy(),
+            context.numpy(),
+            batch,
+            lr,
+            max_logit=self.max_logit,
+            with_loss=with_loss,
         )
 
     def score_pairs(self, item_a: Tensor, item_b: Tensor) -> Tensor:

@@ -93,10 +93,11 @@ class EngineConfig(TrainerConfig):
         description="share of the training pairs held out for early stopping (patience > 0)",
     )
     loss_every: int = Field(
-        1,
+        10,
         ge=1,
-        description="batches between loss reports to callbacks; >1 saves a device sync per "
-        "batch on GPU",
+        description="batches between loss reports to callbacks (and each epoch's first); "
+        "the batches between skip computing it on CPU walk steps (~15% of their time) and "
+        "save a device sync on GPU",
     )
 
 

@@ -90,8 +90,9 @@ class EmbeddingModel(nn.Module):
         """
         return None
 
-    def fused_walk_step(self, batch: WalkBatch, lr: float) -> float:
-        """One plain-SGD step on a batch of walks (shared negatives); returns the mean loss.
+    def fused_walk_step(self, batch: WalkBatch, lr: float, with_loss: bool = True) -> float:
+        """One plain-SGD step on a batch of walks (shared negatives); returns the mean loss
+        (NaN without ``with_loss``: the step then skips computing it).
 
         Only models trained by :class:`~recsys.training.window_sgns.WalkBatchSource` have
         one (skip-gram on CPU).
@@ -150,8 +151,12 @@ def train_step(
     batch: PairBatch | WalkBatch,
     lr: float,
     optimizer_kind: str,
+    with_loss: bool = True,
 ) -> Tensor | float:
     """One optimisation step on ``batch``; returns its loss (a tensor, or a float if fused).
+
+    Without ``with_loss`` a step that can skip computing its loss does (the walk step, whose
+    loss is ~15% of its time) and returns NaN; the others return it anyway.
 
     Losses are means over the batch; plain SGD takes ``lr`` per pair (word2vec's convention,
     0.025 there), so its step is scaled back up by the batch size. A model with a fused SGD
@@ -159,7 +164,7 @@ def train_step(
     CPU); a batch of walks always takes the fused walk step.
     """
     if isinstance(batch, WalkBatch):
-        return model.fused_walk_step(batch, lr)
+        return model.fused_walk_step(batch, lr, with_loss)
     if optimizer_kind == "sgd":
         fused_loss = model.fused_sgd_step(batch, lr)
         if fused_loss is not None:
@@ -217,12 +222,15 @@ def run_epoch(
     model.train()
     for batch in source.epoch(generator, skip=done.batches_done):
         lr = learning_rate(config.schedule, config.lr, epoch, epoch_progress, config.epochs)
-        loss = train_step(model, optimizers, batch, lr, config.optimizer)
+        # Every loss_every-th step reports its loss, and each epoch's first (so every epoch
+        # has a mean loss however few batches it holds).
+        report_loss = step % config.loss_every == 0 or n_losses == 0
+        loss = train_step(model, optimizers, batch, lr, config.optimizer, report_loss)
         epoch_progress = batch.progress
         n_batches += 1
         n_pairs += len(batch)
         batch_metrics: dict[str, float] = {"lr": lr}
-        if step % config.loss_every == 0:
+        if report_loss:
             loss_value = float(loss.detach()) if isinstance(loss, Tensor) else loss
             if not math.isfinite(loss_value):
                 raise FloatingPointError(

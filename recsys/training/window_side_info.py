@@ -155,6 +155,7 @@ def side_info_window_step(
     drop_id: np.ndarray,
     lr: float,
     max_logit: float,
+    with_loss: bool = True,
 ) -> float:
     """One Hogwild SGD pass of EGES over a batch of walks, in place; returns the summed loss.
 
@@ -170,6 +171,7 @@ def side_info_window_step(
         lr: learning rate per pair (word2vec's alpha).
         max_logit: a pair whose |logit| is at least this gets no gradient (gensim's rule,
             :func:`recsys.training.fused_sgns.pair_gradient`); 0 = every pair has one.
+        with_loss: compute the loss (0 is returned without it; the step trains the same).
 
     Returns:
         Sum over the batch's positive pairs of -log s(x.t) - sum_k log s(-x.n_k).
@@ -229,7 +231,8 @@ def side_info_window_step(
                     dot = np.float32(0.0)
                     for d in range(dim):
                         dot += in_vectors[i, d] * out_vectors[j, d]
-                    walk_loss += softplus(-float(dot) if j == 0 else float(dot))
+                    if with_loss:
+                        walk_loss += softplus(-float(dot) if j == 0 else float(dot))
                     grad[i, j] = np.float32(pair_gradient(labels[j], float(dot), lr, max_logit))
             for i in range(m):  # dH_in = g @ H_out (a skipped negative's g is 0)
                 for d in range(dim):
@@ -379,8 +382,10 @@ def train_side_info_batch(
     batch: WalkBatch,
     lr: float,
     max_logit: float = 0.0,
+    with_loss: bool = True,
 ) -> float:
-    """:func:`side_info_window_step` on a :class:`WalkBatch`; returns the mean loss per pair."""
+    """:func:`side_info_window_step` on a :class:`WalkBatch`; returns the mean loss per pair
+    (NaN without ``with_loss``)."""
     loss_sum = side_info_window_step(
         input_tables,
         output_tables,
@@ -393,5 +398,6 @@ def train_side_info_batch(
         batch.drop_id,
         lr,
         max_logit,
+        with_loss,
     )
-    return loss_sum / max(batch.n_pairs, 1)
+    return loss_sum / max(batch.n_pairs, 1) if with_loss else math.nan

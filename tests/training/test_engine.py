@@ -94,10 +94,13 @@ def test_callbacks_see_params_batches_epochs_and_end(planted_dataset: PreparedDa
     assert recorder.params["device_resolved"] == "cpu"
     assert recorder.params["n_train_pairs"] == len(planted_dataset.train)
     steps = [s for s, _ in recorder.batches]
-    assert steps == list(range(len(steps))) and len(steps) == 2 * -(
-        -len(planted_dataset.train) // 128
-    )
-    assert all("loss" in m and "lr" in m for _, m in recorder.batches)
+    per_epoch = -(-len(planted_dataset.train) // 128)
+    assert steps == list(range(len(steps))) and len(steps) == 2 * per_epoch
+    assert all("lr" in m for _, m in recorder.batches)
+    # The loss every loss_every-th batch and at each epoch's first.
+    reported = [s for s, m in recorder.batches if "loss" in m]
+    expected = {s for s in steps if s % config.loss_every == 0} | {0, per_epoch}
+    assert config.loss_every > 1 and reported == sorted(expected)
     curve = [m["sampled_auc"] for _, m in recorder.batches if "sampled_auc" in m]
     assert len(curve) == len(steps) // 5 and all(0 <= x <= 1 for x in curve)
     assert [e for e, _ in recorder.epochs] == [0, 1]

@@ -57,3 +57,18 @@ def test_saturated_pairs_are_not_trained() -> None:
     np.testing.assert_array_equal(context, before[1])
     window_sgns_step(center, context, walks, keep, reach, negatives, 0.05, NO_BIAS, 0.0, 6.0)
     assert not np.array_equal(center, before[0]) and not np.array_equal(context, before[1])
+
+
+def test_the_step_without_its_loss_trains_the_same() -> None:
+    walks = random_walks(0)
+    keep, reach, negatives, _, _ = draw(walks, 12, True, 0.05)
+    rng = np.random.default_rng(1)
+    tables = [rng.normal(0, 0.3, (12, 8)).astype(np.float32) for _ in "ab"]
+    copies = [table.copy() for table in tables]
+    batch = (walks, keep, reach, negatives, 0.05, NO_BIAS, 0.0, 6.0)
+    with numba_threads(1):  # one thread: both passes take the walks in the same order
+        loss = window_sgns_step(*tables, *batch, True)
+        skipped = window_sgns_step(*copies, *batch, False)
+    assert loss > 0.0 and skipped == 0.0
+    for got, want in zip(copies, tables, strict=True):
+        np.testing.assert_array_equal(got, want)

@@ -68,6 +68,15 @@ def test_kernel_matches_reference(
         np.testing.assert_allclose(got, want, atol=1e-5)
     np.testing.assert_allclose(attention, ref_attention, atol=1e-5)
     assert not np.allclose(ref_inputs[1], tables()[0][1])  # the side rows did train
+    quiet_inputs, quiet_outputs, quiet_attention = tables()
+    with numba_threads(1):  # without its loss the step trains the same, bit for bit
+        skipped = side_info_window_step(
+            quiet_inputs, quiet_outputs, side_rows, quiet_attention, *batch, False
+        )
+    assert skipped == 0.0
+    for got, want in zip(quiet_inputs + quiet_outputs, inputs + outputs, strict=True):
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(quiet_attention, attention)
 
 
 @pytest.mark.parametrize("weighting", ["equal", "learned"])
