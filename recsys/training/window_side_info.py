@@ -17,9 +17,14 @@ the product's own side values in the center's side tables. Per window, as word2v
 
 and each field row present gets its weight's share, T_f[row_f(v)] += w_vf dH_v (autograd's
 gradient of the weighted sum); with learned weights the logits take
-a_vf += w_vf (T_f[row_f(v)] - H_v) . dH_v (the softmax's). Everything is computed from the
-rows before the window's updates, which are then added (Hogwild across walks, as
-word2vec). An input whose id is dropped (EGES's id dropout, drawn per token by
+a_vf += w_vf (T_f[row_f(v)] - H_v) . dH_v (the softmax's). A window's outputs are built
+from the rows before its updates and updated after it, as word2vec; an input token's H is
+built once, when the first window takes it, and its steps from every window it is an input
+of are summed and added once no later window can take it, so its field rows (one per
+field, a category row shared by thousands of products) are gathered and written once per
+walk position instead of once per window (a side_info epoch at Electronics scale: 136 s
+instead of about 200); the price is an input's H up to two window widths behind its rows.
+An input whose id is dropped (EGES's id dropout, drawn per token by
 :func:`recsys.training.walk_batches.draw_walk_batch`) is its side fields alone in every
 window it is an input of. :func:`reference_side_info_step` is the readable numpy version.
 """
@@ -120,6 +125,41 @@ def _logit_steps(
 
 
 @numba.njit(nogil=True, fastmath=True, inline="always")
+def _copy_fields(tables: tuple[np.ndarray, ...], rows: np.ndarray, out: np.ndarray) -> None:
+    """out[f] = T_f[row_f] for the fields present: an input's rows when its H was built."""
+    for f in range(len(tables)):
+        row = rows[f]
+        if row == ABSENT:
+            continue
+        table = tables[f]
+        for d in range(out.shape[1]):
+            out[f, d] = table[row, d]
+
+
+@numba.njit(nogil=True, fastmath=True, inline="always")
+def _logit_steps_from(
+    fields: np.ndarray,
+    rows: np.ndarray,
+    weights: np.ndarray,
+    vector: np.ndarray,
+    step: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """:func:`_logit_steps` from field rows copied when H was built (``fields``)."""
+    base = np.float32(0.0)
+    for d in range(step.shape[0]):
+        base += vector[d] * step[d]
+    for f in range(fields.shape[0]):
+        out[f] = 0.0
+        if rows[f] == ABSENT:
+            continue
+        along = np.float32(0.0)
+        for d in range(step.shape[0]):
+            along += fields[f, d] * step[d]
+        out[f] = weights[f] * (along - base)
+
+
+@numba.njit(nogil=True, fastmath=True, inline="always")
 def _add_to_fields(
     tables: tuple[np.ndarray, ...],
     rows: np.ndarray,
@@ -142,6 +182,26 @@ def _add_to_fields(
             attention[item, f] += logit_steps[f]
 
 
+@numba.njit(nogil=True, fastmath=True, inline="always")
+def _flush_input(
+    input_tables: tuple[np.ndarray, ...],
+    attention: np.ndarray,
+    item: int,
+    rows: np.ndarray,
+    weights: np.ndarray,
+    fields: np.ndarray,
+    vector: np.ndarray,
+    step: np.ndarray,
+    logit_steps: np.ndarray,
+) -> None:
+    """Add an input token's summed step to its field rows; with learned weights its logits
+    take the softmax's share, from the rows its H was built from (linear in the step, so
+    the sum of every window's share)."""
+    if attention.shape[0] > 0:
+        _logit_steps_from(fields, rows, weights, vector, step, logit_steps)
+    _add_to_fields(input_tables, rows, weights, step, attention, item, logit_steps)
+
+
 @numba.njit(nogil=True, fastmath=True, parallel=True, cache=True)
 def side_info_window_step(
     input_tables: tuple[np.ndarray, ...],
@@ -158,6 +218,12 @@ def side_info_window_step(
     with_loss: bool = True,
 ) -> float:
     """One Hogwild SGD pass of EGES over a batch of walks, in place; returns the summed loss.
+
+    Each input token's H is built once, when a window first takes it, and its steps from
+    every window it is an input of are summed and added once, when no later window can
+    take it (after window ``q + widest reach``): its field rows are gathered and updated
+    once per walk position instead of once per window (about twice the pairs per second
+    with five fields). Outputs are built and updated per window, as word2vec.
 
     Args:
         input_tables: (center table, side table 1, ...), each (rows, dim) float32.
@@ -176,7 +242,7 @@ def side_info_window_step(
     Returns:
         Sum over the batch's positive pairs of -log s(x.t) - sum_k log s(-x.n_k).
     """
-    n_walks = walks.shape[0]
+    n_walks, length = walks.shape
     k = negatives.shape[2]
     dim = input_tables[0].shape[1]
     n_in, n_out = len(input_tables), len(output_tables)
@@ -190,11 +256,14 @@ def side_info_window_step(
         width = 2 * max_window
         inputs = np.empty(width, dtype=np.int64)
         input_slots = np.empty(width, dtype=np.int64)
-        in_rows = np.empty((width, n_in), dtype=np.int64)
-        in_weights = np.empty((width, n_in), dtype=np.float32)
-        in_vectors = np.empty((width, dim), dtype=np.float32)
-        in_steps = np.empty((width, dim), dtype=np.float32)
-        in_logit_steps = np.zeros((width, n_in), dtype=np.float32)
+        positions = np.empty(width, dtype=np.int64)
+        # per kept token: its fields, weights and H (built when first taken), summed steps
+        token_rows = np.empty((length, n_in), dtype=np.int64)
+        token_weights = np.empty((length, n_in), dtype=np.float32)
+        token_vectors = np.empty((length, dim), dtype=np.float32)
+        token_steps = np.zeros((length, dim), dtype=np.float32)
+        token_logit_steps = np.zeros((length, n_in), dtype=np.float32)
+        token_fields = np.zeros((length if learned else 1, n_in, dim), dtype=np.float32)
         outputs = np.empty(1 + k, dtype=np.int64)
         labels = np.empty(1 + k, dtype=np.float32)
         out_rows = np.empty((1 + k, n_out), dtype=np.int64)
@@ -206,59 +275,67 @@ def side_info_window_step(
         out_logit_steps = np.zeros((1 + k, n_out), dtype=np.float32)
         grad = np.empty((width, 1 + k), dtype=np.float32)
         walk_loss = 0.0
+        built = 0  # tokens [0, built) have their H
         for p in range(n):
             m = fill_window(
                 tokens, slots, n, p, reach, negatives, r, inputs, input_slots, outputs, labels
             )
-            if m == 0:
-                continue
-            # H of every input and output, from the rows before this window's updates.
-            for i in range(m):
-                dropped = drop_id[r, input_slots[i]]
-                _field_weights(inputs[i], dropped, side_rows, attention, in_rows[i], in_weights[i])
-                _weighted_sum(input_tables, in_rows[i], in_weights[i], in_vectors[i])
-            for j in range(1 + k):
-                if labels[j] >= 0.0:
+            if m > 0:
+                b = reach[r, slots[p]]
+                i = 0
+                for q in range(max(0, p - b), min(n, p + b + 1)):
+                    if q != p:
+                        positions[i] = q
+                        i += 1
+                while built < min(n, p + b + 1):  # H of the tokens this window takes first
+                    dropped = drop_id[r, slots[built]]
                     _field_weights(
-                        outputs[j], False, side_rows, attention, out_rows[j], out_weights[j]
+                        tokens[built],
+                        dropped,
+                        side_rows,
+                        attention,
+                        token_rows[built],
+                        token_weights[built],
                     )
-                    _weighted_sum(output_tables, out_rows[j], out_weights[j], out_vectors[j])
-            for i in range(m):
-                for j in range(1 + k):
-                    if labels[j] < 0.0:
-                        grad[i, j] = 0.0
-                        continue
-                    dot = np.float32(0.0)
-                    for d in range(dim):
-                        dot += in_vectors[i, d] * out_vectors[j, d]
-                    if with_loss:
-                        walk_loss += softplus(-float(dot) if j == 0 else float(dot))
-                    grad[i, j] = np.float32(pair_gradient(labels[j], float(dot), lr, max_logit))
-            for i in range(m):  # dH_in = g @ H_out (a skipped negative's g is 0)
-                for d in range(dim):
-                    in_steps[i, d] = 0.0
-                for j in range(1 + k):
-                    g = grad[i, j]
-                    for d in range(dim):
-                        in_steps[i, d] += g * out_vectors[j, d]
-            for j in range(1 + k):  # dH_out = g.T @ H_in
-                for d in range(dim):
-                    out_steps[j, d] = 0.0
-                for i in range(m):
-                    g = grad[i, j]
-                    for d in range(dim):
-                        out_steps[j, d] += g * in_vectors[i, d]
-            if learned:  # the softmax's steps, from the old rows too
-                for i in range(m):
-                    _logit_steps(
-                        input_tables,
-                        in_rows[i],
-                        in_weights[i],
-                        in_vectors[i],
-                        in_steps[i],
-                        in_logit_steps[i],
+                    _weighted_sum(
+                        input_tables, token_rows[built], token_weights[built], token_vectors[built]
                     )
+                    if learned:
+                        _copy_fields(input_tables, token_rows[built], token_fields[built])
+                    built += 1
                 for j in range(1 + k):
+                    if labels[j] >= 0.0:
+                        _field_weights(
+                            outputs[j], False, side_rows, attention, out_rows[j], out_weights[j]
+                        )
+                        _weighted_sum(output_tables, out_rows[j], out_weights[j], out_vectors[j])
+                for i in range(m):
+                    vector = token_vectors[positions[i]]
+                    for j in range(1 + k):
+                        if labels[j] < 0.0:
+                            grad[i, j] = 0.0
+                            continue
+                        dot = np.float32(0.0)
+                        for d in range(dim):
+                            dot += vector[d] * out_vectors[j, d]
+                        if with_loss:
+                            walk_loss += softplus(-float(dot) if j == 0 else float(dot))
+                        grad[i, j] = np.float32(pair_gradient(labels[j], float(dot), lr, max_logit))
+                for i in range(m):  # dH_in = g @ H_out, summed over the token's windows
+                    step = token_steps[positions[i]]
+                    for j in range(1 + k):
+                        g = grad[i, j]
+                        for d in range(dim):
+                            step[d] += g * out_vectors[j, d]
+                for j in range(1 + k):  # dH_out = g.T @ H_in
+                    for d in range(dim):
+                        out_steps[j, d] = 0.0
+                    for i in range(m):
+                        g = grad[i, j]
+                        vector = token_vectors[positions[i]]
+                        for d in range(dim):
+                            out_steps[j, d] += g * vector[d]
+                for j in range(1 + k):  # softmax steps from the rows before any update
                     if labels[j] >= 0.0 and output_logits:
                         _logit_steps(
                             output_tables,
@@ -268,8 +345,9 @@ def side_info_window_step(
                             out_steps[j],
                             out_logit_steps[j],
                         )
-            for j in range(1 + k):
-                if labels[j] >= 0.0:
+                for j in range(1 + k):
+                    if labels[j] < 0.0:
+                        continue
                     _add_to_fields(
                         output_tables,
                         out_rows[j],
@@ -279,16 +357,31 @@ def side_info_window_step(
                         outputs[j],
                         out_logit_steps[j],
                     )
-            for i in range(m):
-                _add_to_fields(
+            done = p - max_window  # no later window takes this token
+            if 0 <= done < built:
+                _flush_input(
                     input_tables,
-                    in_rows[i],
-                    in_weights[i],
-                    in_steps[i],
                     attention,
-                    inputs[i],
-                    in_logit_steps[i],
+                    tokens[done],
+                    token_rows[done],
+                    token_weights[done],
+                    token_fields[done if learned else 0],
+                    token_vectors[done],
+                    token_steps[done],
+                    token_logit_steps[done],
                 )
+        for q in range(max(0, n - max_window), built):
+            _flush_input(
+                input_tables,
+                attention,
+                tokens[q],
+                token_rows[q],
+                token_weights[q],
+                token_fields[q if learned else 0],
+                token_vectors[q],
+                token_steps[q],
+                token_logit_steps[q],
+            )
         loss_sum += walk_loss
     return loss_sum
 
@@ -321,10 +414,12 @@ def reference_side_info_step(
 ) -> float:
     """Readable numpy version of :func:`side_info_window_step` (walks in order), for tests."""
     learned = attention.size > 0
+    widest = max(1, int(reach.max(initial=0)))
     loss_sum = 0.0
 
     def embed(tables: tuple[np.ndarray, ...], item: int, drop: bool) -> tuple[np.ndarray, ...]:
-        """(rows, weights, field rows (n_fields, dim), H) of one product, float64."""
+        """(rows, weights, field rows (n_fields, dim), H) of one product from the tables as
+        they are now, float64."""
         rows, weights = _reference_weights(item, drop, side_rows, attention, len(tables))
         fields = np.zeros((len(tables), tables[0].shape[1]))
         for f, (table, row) in enumerate(zip(tables, rows, strict=True)):
@@ -332,45 +427,53 @@ def reference_side_info_step(
                 fields[f] = table[row]
         return rows, weights, fields, weights @ fields
 
+    def add(tables: tuple[np.ndarray, ...], item: int, embedded: tuple, step: np.ndarray) -> None:
+        """Each present field row takes its weight's share of ``step``; learned weights'
+        logits take theirs, from the rows ``embedded`` was built from."""
+        rows, weights, fields, h = embedded
+        for f, row in enumerate(rows):
+            if row == ABSENT:
+                continue
+            tables[f][row] += (weights[f] * step).astype(np.float32)
+            if learned and len(tables) > 1:
+                attention[item, f] += weights[f] * float((fields[f] - h) @ step)
+
     for r in range(walks.shape[0]):
         slots = np.flatnonzero(keep[r])
         tokens = walks[r, slots].astype(np.int64)
+        n = len(tokens)
+        built: list[tuple] = []  # embed() of each input token, built when first taken
+        steps = np.zeros((n, input_tables[0].shape[1]))  # its steps, summed over its windows
         for p, slot in enumerate(slots):
             b = int(reach[r, slot])
-            window = [q for q in range(max(0, p - b), min(len(tokens), p + b + 1)) if q != p]
-            if not window:
-                continue
-            outputs = np.concatenate([[tokens[p]], negatives[r, slot]])
-            use = np.ones(len(outputs), dtype=bool)
-            use[1:] = outputs[1:] != tokens[p]
-            labels = np.zeros(len(outputs))
-            labels[0] = 1.0
-            ins = [embed(input_tables, tokens[q], bool(drop_id[r, slots[q]])) for q in window]
-            outs = [embed(output_tables, o, False) for o in outputs]
-            h_in = np.stack([x[3] for x in ins])  # (m, dim)
-            h_out = np.stack([x[3] for x in outs])  # (1 + K, dim)
-            logits = h_in @ h_out.T
-            signs = np.where(labels > 0, -1.0, 1.0)
-            loss_sum += float((np.logaddexp(0.0, logits * signs) * use).sum())
-            grad = lr * (labels - 1.0 / (1.0 + np.exp(-logits))) * use  # (m, 1 + K)
-            if max_logit > 0:
-                grad[np.abs(logits) >= max_logit] = 0.0
-            in_steps, out_steps = grad @ h_out, grad.T @ h_in
-            updates = []  # (tables, item, rows, weights, fields, H, step), applied after
-            for (rows, weights, fields, h), step, q in zip(ins, in_steps, window, strict=True):
-                updates.append((input_tables, tokens[q], rows, weights, fields, h, step))
-            for j in np.flatnonzero(use):
-                rows, weights, fields, h = outs[j]
-                updates.append((output_tables, outputs[j], rows, weights, fields, h, out_steps[j]))
-            # outputs first, as the kernel (additive: the order only matters for rounding)
-            updates = updates[len(window) :] + updates[: len(window)]
-            for tables, item, rows, weights, fields, h, step in updates:
-                for f, row in enumerate(rows):
-                    if row == ABSENT:
-                        continue
-                    tables[f][row] += (weights[f] * step).astype(np.float32)
-                    if learned and len(tables) > 1:
-                        attention[item, f] += weights[f] * float((fields[f] - h) @ step)
+            window = [q for q in range(max(0, p - b), min(n, p + b + 1)) if q != p]
+            if window:
+                while len(built) < min(n, p + b + 1):
+                    q = len(built)
+                    built.append(embed(input_tables, tokens[q], bool(drop_id[r, slots[q]])))
+                outputs = np.concatenate([[tokens[p]], negatives[r, slot]])
+                use = np.ones(len(outputs), dtype=bool)
+                use[1:] = outputs[1:] != tokens[p]
+                labels = np.zeros(len(outputs))
+                labels[0] = 1.0
+                outs = [embed(output_tables, o, False) for o in outputs]
+                h_in = np.stack([built[q][3] for q in window])  # (m, dim)
+                h_out = np.stack([x[3] for x in outs])  # (1 + K, dim)
+                logits = h_in @ h_out.T
+                signs = np.where(labels > 0, -1.0, 1.0)
+                loss_sum += float((np.logaddexp(0.0, logits * signs) * use).sum())
+                grad = lr * (labels - 1.0 / (1.0 + np.exp(-logits))) * use  # (m, 1 + K)
+                if max_logit > 0:
+                    grad[np.abs(logits) >= max_logit] = 0.0
+                steps[window] += grad @ h_out
+                out_steps = grad.T @ h_in
+                for j in np.flatnonzero(use):
+                    add(output_tables, outputs[j], outs[j], out_steps[j])
+            done = p - widest  # no later window takes this token
+            if 0 <= done < len(built):
+                add(input_tables, tokens[done], built[done], steps[done])
+        for q in range(max(0, n - widest), len(built)):
+            add(input_tables, tokens[q], built[q], steps[q])
     return loss_sum
 
 

@@ -85,9 +85,11 @@ def test_kernel_matches_reference(
 def test_kernel_takes_the_torch_models_sgd_step(
     weighting: str, context_side_info: bool, max_logit: float
 ) -> None:
-    """A walk [a, b] is two windows: b as input against a, then a against b. Two autograd SGD
-    steps on the model's own loss, in that order, must land where the kernel does (and
-    leave out the same saturated pairs; the kernel's loss counts them, the model's not)."""
+    """The walk [a, b] as two batches of one window each, b as input against a, then a
+    against b: two autograd SGD steps on the model's own loss, in that order, must land
+    where the kernel does (and leave out the same saturated pairs; the kernel's loss counts
+    them, the model's not). Within one walk the kernel adds an input's steps only once no
+    later window takes it, which the reference test above covers."""
     side_ids = torch.tensor([[2, 0], [3, 2], [2, 4], [0, 0], [4, 3], [5, 2]], dtype=torch.int64)
     generator = torch.Generator().manual_seed(0)
 
@@ -116,9 +118,9 @@ def test_kernel_takes_the_torch_models_sgd_step(
     torch_model.load_state_dict(kernel_model.state_dict())
     initial = {name: tensor.clone() for name, tensor in kernel_model.state_dict().items()}
     negatives = np.array([[[2, 5, 2], [0, 2, 5]]], dtype=np.int64)  # a repeated negative too
-    batch = two_token_walk(1, 4, negatives)
+    batches = [two_token_walk(1, 4, negatives, reach) for reach in ((1, 0), (0, 1))]
     lr = 0.3
-    kernel_loss = kernel_model.fused_walk_step(batch, lr) * 2
+    kernel_loss = sum(kernel_model.fused_walk_step(batch, lr) for batch in batches)
     optimizer = torch.optim.SGD(torch_model.parameters(), lr=lr)
     torch_loss = 0.0
     for center, context, slot in ((4, 1, 0), (1, 4, 1)):
@@ -135,14 +137,13 @@ def test_kernel_takes_the_torch_models_sgd_step(
         loss.backward()
         optimizer.step()
         torch_loss += float(loss)
-    # The kernel takes both windows from the same rows only within a window; across the
-    # two windows it is sequential, as the two optimizer steps.
     if max_logit == 0:
         assert kernel_loss == pytest.approx(torch_loss, rel=1e-5)
     else:  # some pairs were skipped, others trained
         every_pair = model(0.0)
         every_pair.load_state_dict(initial)
-        every_pair.fused_walk_step(batch, lr)
+        for batch in batches:
+            every_pair.fused_walk_step(batch, lr)
         trained = kernel_model.center.weight.detach()
         assert not torch.allclose(trained, initial["center.weight"])
         assert not torch.allclose(trained, every_pair.center.weight.detach())

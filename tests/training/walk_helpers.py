@@ -43,15 +43,18 @@ def draw(
     return draw_walk_batch(walks, keep_prob, cdf, cdf_guide(cdf), 4, reduced, 3, seed, drop_prob)
 
 
-def two_token_walk(first: int, second: int, negatives: np.ndarray) -> WalkBatch:
-    """The walk [first, second] with window 1, nothing subsampled: two windows (second as
-    input against first, then first against second), ``negatives`` (1, 2, K) theirs."""
+def two_token_walk(
+    first: int, second: int, negatives: np.ndarray, reach: tuple[int, int] = (1, 1)
+) -> WalkBatch:
+    """The walk [first, second], nothing subsampled: with window 1 at both targets (the
+    default ``reach``) two windows (second as input against first, then first against
+    second); a reach of 0 leaves that target's window empty. ``negatives`` (1, 2, K)."""
     return WalkBatch(
         walks=np.array([[first, second]], dtype=np.int32),
         keep=np.ones((1, 2), dtype=bool),
-        reach=np.ones((1, 2), dtype=np.int32),
+        reach=np.array([reach], dtype=np.int32),
         negatives=negatives,
         drop_id=np.zeros((1, 2), dtype=bool),
-        n_pairs=2,
+        n_pairs=sum(reach),
         progress=1.0,
     )
