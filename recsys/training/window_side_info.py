@@ -100,31 +100,6 @@ def _weighted_sum(
 
 
 @numba.njit(nogil=True, fastmath=True, inline="always")
-def _logit_steps(
-    tables: tuple[np.ndarray, ...],
-    rows: np.ndarray,
-    weights: np.ndarray,
-    vector: np.ndarray,
-    step: np.ndarray,
-    out: np.ndarray,
-) -> None:
-    """out[f] = weights[f] * (T_f[row_f] - H) . step: the softmax logits' share of ``step``."""
-    base = np.float32(0.0)
-    for d in range(step.shape[0]):
-        base += vector[d] * step[d]
-    for f in range(len(tables)):
-        row = rows[f]
-        out[f] = 0.0
-        if row == ABSENT:
-            continue
-        table = tables[f]
-        along = np.float32(0.0)
-        for d in range(step.shape[0]):
-            along += table[row, d] * step[d]
-        out[f] = weights[f] * (along - base)
-
-
-@numba.njit(nogil=True, fastmath=True, inline="always")
 def _copy_fields(tables: tuple[np.ndarray, ...], rows: np.ndarray, out: np.ndarray) -> None:
     """out[f] = T_f[row_f] for the fields present: an input's rows when its H was built."""
     for f in range(len(tables)):
@@ -137,7 +112,7 @@ def _copy_fields(tables: tuple[np.ndarray, ...], rows: np.ndarray, out: np.ndarr
 
 
 @numba.njit(nogil=True, fastmath=True, inline="always")
-def _logit_steps_from(
+def _logit_steps(
     fields: np.ndarray,
     rows: np.ndarray,
     weights: np.ndarray,
@@ -145,7 +120,8 @@ def _logit_steps_from(
     step: np.ndarray,
     out: np.ndarray,
 ) -> None:
-    """:func:`_logit_steps` from field rows copied when H was built (``fields``)."""
+    """out[f] = weights[f] * (T_f[row_f] - H) . step, the softmax logits' share of ``step``,
+    from the field rows H was built from (``fields``, :func:`_copy_fields`)."""
     base = np.float32(0.0)
     for d in range(step.shape[0]):
         base += vector[d] * step[d]
@@ -198,7 +174,7 @@ def _flush_input(
     take the softmax's share, from the rows its H was built from (linear in the step, so
     the sum of every window's share)."""
     if attention.shape[0] > 0:
-        _logit_steps_from(fields, rows, weights, vector, step, logit_steps)
+        _logit_steps(fields, rows, weights, vector, step, logit_steps)
     _add_to_fields(input_tables, rows, weights, step, attention, item, logit_steps)
 
 
@@ -273,6 +249,7 @@ def side_info_window_step(
         out_vectors = np.zeros((1 + k, dim), dtype=np.float32)
         out_steps = np.empty((1 + k, dim), dtype=np.float32)
         out_logit_steps = np.zeros((1 + k, n_out), dtype=np.float32)
+        out_fields = np.zeros((n_out, dim), dtype=np.float32)
         grad = np.empty((width, 1 + k), dtype=np.float32)
         walk_loss = 0.0
         built = 0  # tokens [0, built) have their H
@@ -337,8 +314,9 @@ def side_info_window_step(
                             out_steps[j, d] += g * vector[d]
                 for j in range(1 + k):  # softmax steps from the rows before any update
                     if labels[j] >= 0.0 and output_logits:
+                        _copy_fields(output_tables, out_rows[j], out_fields)
                         _logit_steps(
-                            output_tables,
+                            out_fields,
                             out_rows[j],
                             out_weights[j],
                             out_vectors[j],
