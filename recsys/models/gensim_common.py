@@ -35,7 +35,7 @@ from recsys.config import (
 from recsys.cores import resolve_workers
 from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import PAIR_SCORE_HELP, ItemEmbeddings, PairScore
-from recsys.evaluation.metrics import evaluate
+from recsys.evaluation.metrics import epoch_metrics
 from recsys.typing import WalkMatrix
 
 logger = logging.getLogger(__name__)
@@ -186,7 +186,7 @@ class _EpochReporter(CallbackAny2Vec):
             callback.on_batch_end(self.epoch, {"loss": epoch_loss})
         if self.evaluate_epochs:
             embeddings = embeddings_from_gensim(model, self.data.n_items, self.pair_score)
-            self.last_metrics = evaluate(embeddings, self.data).metrics()
+            self.last_metrics = epoch_metrics(embeddings, self.data)
             metrics = {**self.last_metrics, "loss": epoch_loss}
             logger.info("epoch %d: %s", self.epoch, metrics)
             for callback in self.callbacks:
@@ -236,7 +236,7 @@ def train_word2vec_on_walks(
     embeddings = embeddings_from_gensim(model, data.n_items, config.pair_score)
     metrics: dict[str, float] = {}
     if callbacks:
-        metrics = reporter.last_metrics or evaluate(embeddings, data).metrics()
+        metrics = reporter.last_metrics or epoch_metrics(embeddings, data)
     for callback in callbacks:
         callback.on_train_end(embeddings, metrics)
     return embeddings

@@ -27,7 +27,7 @@ from recsys.callbacks import TrainingCallback
 from recsys.config import DataConfig
 from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import ItemEmbeddings
-from recsys.evaluation.metrics import EvaluationResult, evaluate
+from recsys.evaluation.metrics import epoch_metrics
 from recsys.evaluation.plots import (
     degree_bucket_figure,
     learning_curve_figure,
@@ -372,17 +372,17 @@ def track_run(
         )
         mlflow.log_dict({"name": dataset.name, **dataset.manifest}, names.ARTIFACT_MANIFEST)
 
-        evaluated: dict[int, tuple[ItemEmbeddings, EvaluationResult]] = {}
+        evaluated: dict[int, tuple[ItemEmbeddings, dict[str, float]]] = {}
 
-        def evaluate_cached(model: ItemEmbeddings) -> EvaluationResult:
+        def evaluate_cached(model: ItemEmbeddings) -> dict[str, float]:
             # The final model is often the last epoch's object: evaluate it once.
             cached = evaluated.get(id(model))
             if cached is None or cached[0] is not model:
                 evaluated.clear()
-                evaluated[id(model)] = (model, evaluate(model, dataset))
+                evaluated[id(model)] = (model, epoch_metrics(model, dataset))
             return evaluated[id(model)][1]
 
-        tracker = MLflowCallback(client, run_id, lambda m: evaluate_cached(m).metrics())
+        tracker = MLflowCallback(client, run_id, evaluate_cached)
         callbacks: list[TrainingCallback] = [tracker, *extra_callbacks]
 
         memory = PeakMemory()

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from recsys.data.dataset import PreparedDataset
 from recsys.data.split import inner_split
 from recsys.embeddings import ItemEmbeddings
-from recsys.evaluation.metrics import evaluate
+from recsys.evaluation.metrics import epoch_metrics
 from recsys.training.config import EngineConfig
 
 
@@ -51,9 +51,8 @@ class EarlyStopping:
     def update(self, epoch: int, embeddings: ItemEmbeddings, metrics: dict[str, float]) -> float:
         """Score ``embeddings`` on the held-out slice; remember them (and the epoch's
         ``metrics``, so the kept epoch is never evaluated again) when they are best."""
-        result = evaluate(embeddings, self.held_out)
-        score = result.auc_seen if result.auc_seen is not None else result.auc_all
-        score = math.nan if score is None else float(score)
+        held_out = epoch_metrics(embeddings, self.held_out)
+        score = held_out.get("auc_seen", held_out["auc_all"])
         if score > self.best_score:
             self.best_score, self.best_epoch, self.best_embeddings = score, epoch, embeddings
             self.best_metrics = metrics

@@ -32,7 +32,7 @@ from recsys.callbacks import TrainingCallback
 from recsys.cores import resolve_workers
 from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import ItemEmbeddings
-from recsys.evaluation.metrics import evaluate
+from recsys.evaluation.metrics import epoch_metrics
 from recsys.training.batching import BatchSource, PairBatch, WalkBatch
 from recsys.training.checkpoint import (
     EpochPosition,
@@ -305,7 +305,7 @@ def fit(
         config: engine settings (epochs, lr, schedule, seed, eval_every, checkpoints, ...).
         callbacks: told about the run: ``on_train_begin(params)`` (config, resolved device,
             ``run_params``), ``on_batch_end(step, {"loss", "lr"[, "sampled_auc"]})``,
-            ``on_epoch_end(epoch, evaluate(...).metrics() + epoch stats, embeddings)``,
+            ``on_epoch_end(epoch, epoch_metrics(...) + epoch stats, embeddings)``,
             ``on_train_end(embeddings, last epoch's metrics)``.
         known: (n_items,) items with a trained vector (the training vocabulary).
         run_params: method facts worth logging (pair / walk counts, ...).
@@ -390,7 +390,7 @@ def _fit(
             model.eval()
             embeddings = model.item_embeddings(known)
             metrics = {
-                **evaluate(embeddings, data).metrics(),
+                **epoch_metrics(embeddings, data),
                 "epoch_loss": stats.mean_loss,
                 "epoch_seconds": stats.seconds,
                 "pairs_per_second": stats.n_pairs / max(stats.seconds, 1e-9),
@@ -418,7 +418,7 @@ def _fit(
         model.eval()
         embeddings = model.item_embeddings(known)
     if not metrics:
-        metrics = evaluate(embeddings, data).metrics()
+        metrics = epoch_metrics(embeddings, data)
     for callback in callbacks:
         callback.on_train_end(embeddings, metrics)
     return embeddings

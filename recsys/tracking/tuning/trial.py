@@ -28,7 +28,7 @@ from recsys.callbacks import TrainingCallback
 from recsys.config import DataConfig
 from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import ItemEmbeddings
-from recsys.evaluation.metrics import evaluate
+from recsys.evaluation.metrics import epoch_metrics
 from recsys.evaluation.ranking import (
     RankingQueries,
     evaluate_ranking,
@@ -206,7 +206,7 @@ def _train_and_score(
         cached = evaluated.get(id(model))
         if cached is None or cached[0] is not model:
             evaluated.clear()
-            evaluated[id(model)] = (model, evaluate(model, inner).metrics())
+            evaluated[id(model)] = (model, epoch_metrics(model, inner))
         return evaluated[id(model)][1]
 
     tracker = MLflowCallback(client, run_id, evaluate_cached)
