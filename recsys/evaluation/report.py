@@ -1,7 +1,8 @@
 """A run's final evaluation: both protocols with intervals, ranking, and where a method wins.
 
-Per-epoch evaluation stays cheap (pair AUCs only, :func:`recsys.evaluation.metrics.epoch_metrics`);
-the final model also gets DeLong intervals, the ranking metrics over the whole catalog and
+Per-epoch evaluation stays cheap (pair AUCs only,
+:func:`recsys.evaluation.metrics.epoch_metrics`); the final model also gets DeLong
+intervals, the ranking metrics over the whole catalog and
 the same metrics by degree bucket, which say *why* a method leads: popularity-driven
 methods win on head products, co-occurrence methods on the torso, side information on the
 tail.
