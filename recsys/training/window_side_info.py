@@ -198,8 +198,8 @@ def side_info_window_step(
     Each input token's H is built once, when a window first takes it, and its steps from
     every window it is an input of are summed and added once, when no later window can
     take it (after window ``q + widest reach``): its field rows are gathered and updated
-    once per walk position instead of once per window (about twice the pairs per second
-    with five fields). Outputs are built and updated per window, as word2vec.
+    once per walk position instead of once per window (1.5x the pairs per second at
+    Electronics scale). Outputs are built and updated per window, as word2vec.
 
     Args:
         input_tables: (center table, side table 1, ...), each (rows, dim) float32.
