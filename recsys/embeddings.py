@@ -141,43 +141,25 @@ class ItemEmbeddings:
 
         Shape (len(query), len(candidates)); the same score as :meth:`score` up to the
         monotone sigmoid of ``dot_sigmoid`` (left out: ranks do not change). Callers
-        bound ``len(query)`` so the block fits in memory.
+        bound ``len(query)`` so the block fits in memory; callers scoring many blocks
+        build a :meth:`row_scorer` once instead.
         """
-        return self._score_against(query, *self._candidate_tables(candidates))
+        return self.row_scorer(candidates)(query)
 
-    def _candidate_tables(
-        self, candidates: ItemIds | None
-    ) -> tuple[EmbeddingMatrix | sparse.csr_matrix, EmbeddingMatrix | None, Weights | None]:
-        """(vectors, context, bias) of the candidates; the tables themselves for all items."""
+    def row_scorer(self, candidates: ItemIds | None = None) -> RowScorer:
+        """A scorer of query blocks against fixed candidates (default: every item), whose
+        candidate tables are gathered once, for callers that score many blocks."""
         vectors, context = self._scoring_vectors, self._scoring_context
-        if candidates is None:
-            return vectors, context, self.bias
-        return (
-            vectors[candidates],
-            None if context is None else context[candidates],
-            None if self.bias is None else self.bias[candidates],
-        )
-
-    def _score_against(
-        self,
-        query: ItemIds,
-        columns: EmbeddingMatrix | sparse.csr_matrix,
-        context_columns: EmbeddingMatrix | None,
-        column_bias: Weights | None,
-    ) -> np.ndarray:
-        """Scores of ``query`` against candidate tables from :meth:`_candidate_tables`."""
-        vectors, context = self._scoring_vectors, self._scoring_context
-        if isinstance(vectors, sparse.csr_matrix):
-            scores = np.asarray((vectors[query] @ columns.T).todense(), dtype=np.float32)
-        elif context is None or context_columns is None:
-            scores = vectors[query] @ columns.T  # (queries, candidates)
-        else:
-            scores = vectors[query] @ context_columns.T
-            scores += context[query] @ columns.T
-            scores *= 0.5
-        if self.bias is not None and column_bias is not None:
-            scores += self.bias[query, None] + column_bias[None, :]
-        return scores.astype(np.float32, copy=False)
+        if candidates is not None:
+            vectors = vectors[candidates]
+            context = None if context is None else context[candidates]
+        bias = self.bias if candidates is None or self.bias is None else self.bias[candidates]
+        if context is not None:
+            # [c_b, v_b] against [v_a, c_a] / 2: both halves of the pair score in one
+            # matrix product of twice the depth (1.3x two products and a sum at Electronics
+            # scale, docs/benchmarks.md).
+            vectors = np.concatenate([context, vectors], axis=1)
+        return RowScorer(self, vectors, bias)
 
     def most_similar(
         self, item_ids: ItemIds, k: int, chunk_size: int = 256
@@ -199,10 +181,10 @@ class ItemEmbeddings:
         # Column of each item among the candidates (-1 when it is not one): masks the query.
         column = np.full(self.n_items, -1, dtype=np.int64)
         column[candidates] = np.arange(candidates.size)
-        tables = self._candidate_tables(candidates)  # gathered once, not per chunk
+        scorer = self.row_scorer(candidates)  # tables gathered once, not per chunk
         for start in range(0, len(item_ids), chunk_size):
             query = item_ids[start : start + chunk_size]
-            scores = self._score_against(query, *tables)  # (chunk, candidates)
+            scores = scorer(query)  # (chunk, candidates)
             rows = np.flatnonzero(column[query] >= 0)
             scores[rows, column[query][rows]] = -np.inf
             top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
@@ -213,6 +195,33 @@ class ItemEmbeddings:
         if self.similarity == "dot_sigmoid":
             top_scores = (1.0 / (1.0 + np.exp(-top_scores))).astype(np.float32)
         return ids, top_scores
+
+
+@dataclass(frozen=True)
+class RowScorer:
+    """Scores query blocks against candidate tables gathered once (see
+    :meth:`ItemEmbeddings.row_scorer`): ``columns`` holds the candidates' scoring rows,
+    their context and center rows side by side for a model with context vectors."""
+
+    model: ItemEmbeddings
+    columns: EmbeddingMatrix | sparse.csr_matrix  # (candidates, dim or 2 * dim)
+    column_bias: Weights | None  # (candidates,)
+
+    def __call__(self, query: ItemIds) -> np.ndarray:
+        """(len(query), candidates) float32 scores."""
+        vectors, context = self.model.scoring_tables()
+        if isinstance(vectors, sparse.csr_matrix):
+            scores = np.asarray((vectors[query] @ self.columns.T).todense(), dtype=np.float32)
+        elif context is None:
+            scores = vectors[query] @ self.columns.T  # (queries, candidates)
+        else:
+            rows = np.concatenate([vectors[query], context[query]], axis=1)
+            rows *= 0.5  # the pair score is the mean of the two directions
+            scores = rows @ self.columns.T
+        bias = self.model.bias
+        if bias is not None and self.column_bias is not None:
+            scores += bias[query, None] + self.column_bias[None, :]
+        return scores.astype(np.float32, copy=False)
 
 
 def _unit_rows(matrix: EmbeddingMatrix | sparse.csr_matrix) -> EmbeddingMatrix | sparse.csr_matrix:

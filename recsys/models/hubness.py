@@ -54,7 +54,7 @@ def neighbourhood_similarity(
             f"CSLS needs dense vectors scored by cosine, not {model.similarity} "
             f"({'sparse' if model.is_sparse else 'dense'})"
         )
-    scorer = replace(model, bias=None)
+    score_rows = replace(model, bias=None).row_scorer()
     known = np.flatnonzero(model.known)
     rng = np.random.default_rng(seed)
     sample = np.sort(rng.choice(known, size=min(sample_size, known.size), replace=False))
@@ -63,7 +63,7 @@ def neighbourhood_similarity(
     best = np.full((k, model.n_items), -np.inf, dtype=np.float32)  # k best per column
     for start in range(0, sample.size, BLOCK_ROWS):
         rows = sample[start : start + BLOCK_ROWS]
-        scores = scorer.score_rows(rows)
+        scores = score_rows(rows)
         scores[np.arange(rows.size), rows] = -np.inf  # not its own neighbour
         scores[:, unknown] = -np.inf
         merged = np.concatenate([best, scores], axis=0)

@@ -143,6 +143,20 @@ def test_sparse_rows_and_context_vectors_rank_like_their_pair_scores() -> None:
         np.testing.assert_allclose(rows.ravel(), pairs, rtol=1e-5, atol=1e-6)
 
 
+def test_a_row_scorer_over_some_candidates_scores_their_columns() -> None:
+    rng = np.random.default_rng(2)
+    model = ItemEmbeddings(
+        rng.standard_normal((30, 4)).astype(np.float32),
+        np.ones(30, bool),
+        context=rng.standard_normal((30, 4)).astype(np.float32),
+        bias=rng.standard_normal(30).astype(np.float32),
+    )
+    query, candidates = np.array([3, 7], np.int32), np.array([1, 4, 29], np.int32)
+    scores = model.row_scorer(candidates)(query)
+    pairs = model.score(np.repeat(query, 3), np.tile(candidates, 2))
+    np.testing.assert_allclose(scores.ravel(), pairs, rtol=1e-5, atol=1e-6)
+
+
 def test_the_torch_path_ranks_exactly_like_the_numpy_path() -> None:
     """The GPU path's code, run on torch's CPU device: same ranks, ties and exclusions."""
     rng = np.random.default_rng(3)
