@@ -17,6 +17,7 @@ from mlflow.tracking import MlflowClient
 from recsys.callbacks import TrainingCallback
 from recsys.embeddings import ItemEmbeddings
 from recsys.tracking.names import METRIC_AUC_ALL, METRIC_LOSS, METRIC_SAMPLED_AUC
+from recsys.training.early_stopping import KEPT_EPOCH_METRICS
 
 MAX_METRICS_PER_CALL = 1000  # MLflow's limit per log_batch request (MAX_METRICS_PER_BATCH)
 EpochEvaluator = Callable[[ItemEmbeddings], dict[str, float]]
@@ -112,6 +113,11 @@ class MLflowCallback(TrainingCallback):
         self.flush()
 
     def on_train_end(self, model: ItemEmbeddings, metrics: dict[str, float]) -> None:
+        # The final evaluation logs the model's metrics; from training only which epoch
+        # early stopping kept, and how many ran.
+        kept = {key: metrics[key] for key in KEPT_EPOCH_METRICS if key in metrics}
+        if kept:
+            self._add(kept, self.last_epoch or 0)
         self.flush()
 
     def log_metrics(self, metrics: dict[str, float], step: int) -> None:

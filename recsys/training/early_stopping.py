@@ -21,6 +21,9 @@ from recsys.embeddings import ItemEmbeddings
 from recsys.evaluation.metrics import epoch_metrics
 from recsys.training.config import EngineConfig
 
+# What a run with patience reports at its end: the epoch kept (1-based) and epochs run.
+KEPT_EPOCH_METRICS = ("best_epoch", "epochs_trained")
+
 
 def early_stopping_split(
     data: PreparedDataset, config: EngineConfig

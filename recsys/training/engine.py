@@ -44,7 +44,7 @@ from recsys.training.checkpoint import (
 )
 from recsys.training.config import EngineConfig
 from recsys.training.device import resolve_device
-from recsys.training.early_stopping import EarlyStopping
+from recsys.training.early_stopping import KEPT_EPOCH_METRICS, EarlyStopping
 from recsys.training.monitor import SampledAuc
 from recsys.training.schedule import learning_rate
 from recsys.training.stop import pending_stop, raise_if_stop_requested, stops_at_batch_boundaries
@@ -408,10 +408,11 @@ def _fit(
 
     if stopper is not None and stopper.best_embeddings is not None:
         embeddings = stopper.best_embeddings
+        best_epoch, epochs_trained = KEPT_EPOCH_METRICS
         metrics = {
             **stopper.best_metrics,
-            "best_epoch": stopper.best_epoch + 1,
-            "epochs_trained": epoch + 1,
+            best_epoch: stopper.best_epoch + 1,
+            epochs_trained: epoch + 1,
         }
 
     if embeddings is None:  # resumed from a checkpoint of a finished run: no epoch ran

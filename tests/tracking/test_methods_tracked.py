@@ -147,3 +147,15 @@ def test_degree_prior_run_logs_its_beta_and_its_own_variant(store: str) -> None:
     assert run.data.tags[names.TAG_VARIANT] == "prior"
     assert np.isfinite(run.data.metrics["degree_prior_beta"])
     assert run.data.metrics["frac_median_filled"] == 0.0  # every product is scored
+
+
+@pytest.mark.slow
+def test_a_run_with_patience_logs_the_epoch_it_kept(store: str) -> None:
+    dataset = make_planted_dataset()
+    settings = {"dim": 16, "walks_per_node": 4, "epochs": 4, "patience": 1, "threads": 1}
+    method_obj, data_config, config = validate_params(
+        "skipgram", {"dataset": "planted", **settings}
+    )
+    run_id = track_run(method_obj, config, data_config, dataset, tracking_uri=store, progress=False)
+    metrics = MlflowClient(store).get_run(run_id).data.metrics
+    assert 1 <= metrics["best_epoch"] <= metrics["epochs_trained"] <= 4
