@@ -100,3 +100,23 @@ def test_scores_that_are_not_cosine_are_refused() -> None:
         with_csls(ItemEmbeddings(vectors, known, similarity="dot"))
     with pytest.raises(ValueError, match="sparse"):
         with_csls(ItemEmbeddings(sparse.csr_matrix(vectors), known))
+
+
+def test_r_is_the_mean_of_each_products_k_best_scores_against_the_sample() -> None:
+    """Checked by brute force across several sample blocks and column chunks."""
+    rng = np.random.default_rng(4)
+    n, k, sample_size = 5_000, 10, 300
+    known = rng.random(n) > 0.05
+    model = ItemEmbeddings(rng.standard_normal((n, 8)).astype(np.float32), known)
+    r = neighbourhood_similarity(model, k, sample_size, seed=3)
+    sample = np.sort(rng_sample(known, sample_size, seed=3))
+    scores = model.score_rows(sample).astype(np.float64)
+    scores[np.arange(sample.size), sample] = -np.inf
+    scores[:, ~known] = -np.inf
+    expected = np.where(known, np.sort(scores, axis=0)[-k:].mean(axis=0), 0.0)
+    np.testing.assert_allclose(r, expected, rtol=1e-5, atol=1e-6)
+
+
+def rng_sample(known: np.ndarray, size: int, seed: int) -> np.ndarray:
+    """The sample :func:`neighbourhood_similarity` draws with ``seed``."""
+    return np.random.default_rng(seed).choice(np.flatnonzero(known), size=size, replace=False)
