@@ -256,29 +256,34 @@ def evaluate(
     return evaluate_scored(dataset, score_protocols(model, dataset), intervals=intervals)
 
 
-def _auc_of_sorted(labels: np.ndarray, scores: Weights) -> float | None:
-    """ROC-AUC of pairs sorted by ascending score (Mann-Whitney, ties counted half: the
-    area under sklearn's curve), or None when a class is missing."""
-    n_pos = int(labels.sum())
-    n_neg = labels.size - n_pos
+def _runs(labels: np.ndarray, scores: Weights) -> tuple[np.ndarray, np.ndarray]:
+    """(positives, sizes) of each run of equal scores, for pairs sorted by ascending score."""
+    if labels.size == 0:
+        return np.zeros(0), np.zeros(0)
+    starts = np.flatnonzero(np.r_[True, scores[1:] != scores[:-1]])
+    positives = np.add.reduceat(labels.astype(np.int64), starts).astype(np.float64)
+    sizes = np.diff(np.r_[starts, labels.size]).astype(np.float64)
+    return positives, sizes
+
+
+def _auc_of_runs(positives: np.ndarray, sizes: np.ndarray) -> float | None:
+    """ROC-AUC from :func:`_runs` (Mann-Whitney, ties counted half: the area under
+    sklearn's curve), or None when a class is missing."""
+    n_pos = positives.sum()
+    n_neg = sizes.sum() - n_pos
     if n_pos == 0 or n_neg == 0:
         return None
-    starts = np.flatnonzero(np.r_[True, scores[1:] != scores[:-1]])  # runs of equal scores
-    positives = np.add.reduceat(labels.astype(np.int64), starts).astype(np.float64)
-    negatives = np.diff(np.r_[starts, labels.size]) - positives
+    negatives = sizes - positives
     below = np.cumsum(negatives) - negatives
     return float((positives * (below + 0.5 * negatives)).sum() / (n_pos * n_neg))
 
 
-def _average_precision_of_sorted(labels: np.ndarray, scores: Weights) -> float:
-    """Average precision of pairs sorted by ascending score, sklearn's step formula: each
-    distinct score adds its share of the recall times the precision at or above it."""
-    starts = np.flatnonzero(np.r_[True, scores[1:] != scores[:-1]])
-    positives = np.add.reduceat(labels.astype(np.int64), starts).astype(np.float64)
-    sizes = np.diff(np.r_[starts, labels.size]).astype(np.float64)
+def _average_precision_of_runs(positives: np.ndarray, sizes: np.ndarray) -> float:
+    """Average precision from :func:`_runs`, sklearn's step formula: each distinct score
+    adds its share of the recall times the precision at or above it."""
     n_pos = positives.sum()
     at_or_above = n_pos - (np.cumsum(positives) - positives)
-    counted = labels.size - (np.cumsum(sizes) - sizes)
+    counted = sizes.sum() - (np.cumsum(sizes) - sizes)
     return float((positives / n_pos * at_or_above / counted).sum())
 
 
@@ -294,7 +299,8 @@ def epoch_metrics(model: ItemEmbeddings, dataset: PreparedDataset) -> dict[str, 
         prefix = "" if protocol == "study" else MATCHED_PREFIX
         order = np.argsort(one.scores, kind="stable")
         scores, labels = one.scores[order], one.validation.label[order] == 1
-        overall = _auc_of_sorted(labels, scores)
+        runs = _runs(labels, scores)
+        overall = _auc_of_runs(*runs)
         if overall is None:
             raise ValueError("validation pairs need both positives and negatives to compute AUC")
         flat[f"{prefix}auc_all"] = overall
@@ -304,10 +310,10 @@ def epoch_metrics(model: ItemEmbeddings, dataset: PreparedDataset) -> dict[str, 
         }
         for name, mask in slices.items():
             keep = mask[order]
-            auc = _auc_of_sorted(labels[keep], scores[keep])
+            auc = _auc_of_runs(*_runs(labels[keep], scores[keep]))
             if auc is not None:
                 flat[f"{prefix}{name}"] = auc
-        flat[f"{prefix}pr_auc"] = _average_precision_of_sorted(labels, scores)
+        flat[f"{prefix}pr_auc"] = _average_precision_of_runs(*runs)
         if protocol == "study":
             flat["frac_median_filled"] = float(one.filled.sum() / max(one.filled.size, 1))
     return flat

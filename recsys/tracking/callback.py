@@ -15,12 +15,27 @@ from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
 
 from recsys.callbacks import TrainingCallback
+from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import ItemEmbeddings
+from recsys.evaluation.metrics import epoch_metrics
 from recsys.tracking.names import METRIC_AUC_ALL, METRIC_LOSS, METRIC_SAMPLED_AUC
 from recsys.training.early_stopping import KEPT_EPOCH_METRICS
 
 MAX_METRICS_PER_CALL = 1000  # MLflow's limit per log_batch request (MAX_METRICS_PER_BATCH)
 EpochEvaluator = Callable[[ItemEmbeddings], dict[str, float]]
+
+
+def epoch_evaluator(dataset: PreparedDataset) -> EpochEvaluator:
+    """:func:`epoch_metrics` on ``dataset``, computed once per model object: a run's
+    callbacks share it, and its final model is often the last epoch's object."""
+    last: list[tuple[ItemEmbeddings, dict[str, float]]] = []
+
+    def evaluate(model: ItemEmbeddings) -> dict[str, float]:
+        if not last or last[0][0] is not model:
+            last[:] = [(model, epoch_metrics(model, dataset))]
+        return last[0][1]
+
+    return evaluate
 
 
 @dataclass

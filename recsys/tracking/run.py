@@ -27,7 +27,6 @@ from recsys.callbacks import TrainingCallback
 from recsys.config import DataConfig
 from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import ItemEmbeddings
-from recsys.evaluation.metrics import epoch_metrics
 from recsys.evaluation.plots import (
     degree_bucket_figure,
     learning_curve_figure,
@@ -40,7 +39,7 @@ from recsys.methods import get_method, method_names
 from recsys.models.base import Method
 from recsys.models.degree_prior import calibrate_and_apply, prior_metrics
 from recsys.tracking import names
-from recsys.tracking.callback import MLflowCallback
+from recsys.tracking.callback import MLflowCallback, epoch_evaluator
 from recsys.tracking.comparison_view import ensure_comparison_view
 from recsys.tracking.experiments import resolve_experiment_id
 from recsys.tracking.inputs import log_dataset_inputs, log_dataset_statistics
@@ -372,17 +371,7 @@ def track_run(
         )
         mlflow.log_dict({"name": dataset.name, **dataset.manifest}, names.ARTIFACT_MANIFEST)
 
-        evaluated: dict[int, tuple[ItemEmbeddings, dict[str, float]]] = {}
-
-        def evaluate_cached(model: ItemEmbeddings) -> dict[str, float]:
-            # The final model is often the last epoch's object: evaluate it once.
-            cached = evaluated.get(id(model))
-            if cached is None or cached[0] is not model:
-                evaluated.clear()
-                evaluated[id(model)] = (model, epoch_metrics(model, dataset))
-            return evaluated[id(model)][1]
-
-        tracker = MLflowCallback(client, run_id, evaluate_cached)
+        tracker = MLflowCallback(client, run_id, epoch_evaluator(dataset))
         callbacks: list[TrainingCallback] = [tracker, *extra_callbacks]
 
         memory = PeakMemory()

@@ -171,12 +171,12 @@ def fill_window(
     negatives: np.ndarray,
     r: int,
     inputs: np.ndarray,
-    input_slots: np.ndarray,
+    input_positions: np.ndarray,
     outputs: np.ndarray,
     labels: np.ndarray,
 ) -> int:
     """Target ``p``'s window of walk ``r`` (kept tokens of :func:`kept_tokens`): its inputs
-    and their positions in the walk, the target and its shared negatives with their labels
+    and their positions among the kept tokens, the target and its shared negatives with their labels
     (1, 0, or -1 for a negative that is the target itself, which word2vec skips). Returns
     how many inputs (0: no pair)."""
     b = reach[r, slots[p]]
@@ -184,7 +184,7 @@ def fill_window(
     for q in range(max(0, p - b), min(n, p + b + 1)):
         if q != p:
             inputs[m] = tokens[q]
-            input_slots[m] = slots[q]
+            input_positions[m] = q
             m += 1
     target = tokens[p]
     outputs[0] = target

@@ -95,7 +95,7 @@ def window_sgns_step(
     for r in prange(n_walks):
         tokens, slots, n = kept_tokens(walks, keep, r)
         inputs = np.empty(2 * max_window, dtype=np.int64)
-        input_slots = np.empty(2 * max_window, dtype=np.int64)
+        input_positions = np.empty(2 * max_window, dtype=np.int64)
         outputs = np.empty(1 + k, dtype=np.int64)
         labels = np.empty(1 + k, dtype=np.float32)
         grad = np.empty((2 * max_window, 1 + k), dtype=np.float32)
@@ -105,7 +105,7 @@ def window_sgns_step(
         walk_loss = 0.0
         for p in range(n):
             m = fill_window(
-                tokens, slots, n, p, reach, negatives, r, inputs, input_slots, outputs, labels
+                tokens, slots, n, p, reach, negatives, r, inputs, input_positions, outputs, labels
             )
             if m == 0:
                 continue

@@ -127,13 +127,16 @@ def test_a_perfect_score_ranks_every_held_out_product_first() -> None:
     assert adjacency[1].indices.tolist() == [0, 2]
 
 
+def context_model(seed: int, with_bias: bool = False) -> ItemEmbeddings:
+    """30 products with random center and context vectors (and biases)."""
+    rng = np.random.default_rng(seed)
+    vectors, context = rng.standard_normal((2, 30, 4)).astype(np.float32)
+    bias = rng.standard_normal(30).astype(np.float32) if with_bias else None
+    return ItemEmbeddings(vectors, np.ones(30, bool), context=context, bias=bias)
+
+
 def test_sparse_rows_and_context_vectors_rank_like_their_pair_scores() -> None:
-    rng = np.random.default_rng(0)
-    dense = ItemEmbeddings(
-        rng.standard_normal((30, 4)).astype(np.float32),
-        np.ones(30, bool),
-        context=rng.standard_normal((30, 4)).astype(np.float32),
-    )
+    dense = context_model(seed=0)
     adjacency = sparse.random(30, 30, density=0.2, random_state=1, format="csr", dtype=np.float32)
     graph = ItemEmbeddings(adjacency, np.ones(30, bool))
     query = np.array([3, 7], np.int32)
@@ -144,13 +147,7 @@ def test_sparse_rows_and_context_vectors_rank_like_their_pair_scores() -> None:
 
 
 def test_a_row_scorer_over_some_candidates_scores_their_columns() -> None:
-    rng = np.random.default_rng(2)
-    model = ItemEmbeddings(
-        rng.standard_normal((30, 4)).astype(np.float32),
-        np.ones(30, bool),
-        context=rng.standard_normal((30, 4)).astype(np.float32),
-        bias=rng.standard_normal(30).astype(np.float32),
-    )
+    model = context_model(seed=2, with_bias=True)
     query, candidates = np.array([3, 7], np.int32), np.array([1, 4, 29], np.int32)
     scores = model.row_scorer(candidates)(query)
     pairs = model.score(np.repeat(query, 3), np.tile(candidates, 2))

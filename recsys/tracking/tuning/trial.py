@@ -28,7 +28,6 @@ from recsys.callbacks import TrainingCallback
 from recsys.config import DataConfig
 from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import ItemEmbeddings
-from recsys.evaluation.metrics import epoch_metrics
 from recsys.evaluation.ranking import (
     RankingQueries,
     evaluate_ranking,
@@ -38,7 +37,7 @@ from recsys.evaluation.ranking import (
 from recsys.models.base import Method
 from recsys.models.degree_prior import calibrate_and_apply
 from recsys.tracking import names
-from recsys.tracking.callback import MLflowCallback
+from recsys.tracking.callback import MLflowCallback, epoch_evaluator
 from recsys.tracking.params import flatten_config
 from recsys.tracking.parent import mark_run_failed
 from recsys.tracking.run import validate_params
@@ -200,15 +199,7 @@ def _train_and_score(
     for start in range(0, len(items), MAX_PARAMS_PER_CALL):
         client.log_batch(run_id, params=items[start : start + MAX_PARAMS_PER_CALL])
 
-    evaluated: dict[int, tuple[ItemEmbeddings, dict[str, float]]] = {}
-
-    def evaluate_cached(model: ItemEmbeddings) -> dict[str, float]:
-        cached = evaluated.get(id(model))
-        if cached is None or cached[0] is not model:
-            evaluated.clear()
-            evaluated[id(model)] = (model, epoch_metrics(model, inner))
-        return evaluated[id(model)][1]
-
+    evaluate_cached = epoch_evaluator(inner)
     tracker = MLflowCallback(client, run_id, evaluate_cached)
     pruning = PruningCallback(trial, setting.metric, evaluate_cached)
     started = time.perf_counter()
