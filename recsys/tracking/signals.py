@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import _thread
 import logging
 import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from types import FrameType
 from typing import Any
 
 from mlflow.tracking import MlflowClient
@@ -19,20 +21,73 @@ logger = logging.getLogger(__name__)
 _received: str | None = None  # the stop signal caught while the handlers were installed
 _depth = 0  # nested stopped_runs_end_killed blocks in the main thread
 
+# Code that holds a database transaction or a storage lock: an exception raised inside it
+# can leave the lock held by a connection the traceback keeps alive, and every later
+# write to the store (the run's own KILLED status among them) then fails "database is
+# locked". A stop signal that lands there waits until the write has returned.
+STORAGE_MODULES = ("sqlalchemy", "sqlite3", "alembic", "mlflow.store", "optuna.storages")
+REDELIVERY_SECONDS = 0.02  # how often a deferred signal looks again for the write's end
 
-def _on_stop_signal(signum: int, frame: object) -> None:
+_deferred: threading.Timer | None = None  # redelivers a signal that landed mid-write
+_redelivery_due = False  # the next handler call is that redelivery, not a new signal
+
+
+def inside_storage_write(frame: FrameType | None) -> bool:
+    """Whether ``frame`` or any frame that called it runs code of :data:`STORAGE_MODULES`."""
+    while frame is not None:
+        if str(frame.f_globals.get("__name__", "")).startswith(STORAGE_MODULES):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _redeliver(signum: signal.Signals) -> None:
+    global _redelivery_due
+    _redelivery_due = True
+    _thread.interrupt_main(signum)
+
+
+def _defer(signum: int) -> None:
+    global _deferred
+    _deferred = threading.Timer(REDELIVERY_SECONDS, _redeliver, (signal.Signals(signum),))
+    _deferred.daemon = True
+    _deferred.start()
+
+
+def _cancel_deferred() -> str | None:
+    """Stop redelivering; the name of the signal that was waiting, if one was."""
+    global _deferred, _redelivery_due
+    if _deferred is None:
+        return None
+    _deferred.cancel()
+    _deferred, _redelivery_due = None, False
+    return _received
+
+
+def _on_stop_signal(signum: int, frame: FrameType | None) -> None:
     """Training with a checkpoint folder stops at its next batch boundary (it saves a
-    checkpoint there first); anything else, or a second signal, stops now."""
-    global _received
+    checkpoint there first); anything else stops now, or as soon as a tracking-store write
+    in progress returns; a second signal stops at once."""
+    global _received, _redelivery_due
     name = signal.Signals(signum).name
-    _received = name
-    if request_stop(name):
-        logger.warning(
-            "%s: stopping after the current batch, once its checkpoint is saved "
-            "(send it again to stop at once)",
-            name,
-        )
+    redelivered, _redelivery_due = _redelivery_due, False
+    if not redelivered:
+        second = _deferred is not None
+        _received = name
+        if second:
+            _cancel_deferred()
+            raise StopRequested(name)
+        if request_stop(name):
+            logger.warning(
+                "%s: stopping after the current batch, once its checkpoint is saved "
+                "(send it again to stop at once)",
+                name,
+            )
+            return
+    if inside_storage_write(frame):
+        _defer(signum)
         return
+    _cancel_deferred()
     raise StopRequested(name)
 
 
@@ -69,8 +124,9 @@ def stopped_runs_end_killed(client: MlflowClient) -> Iterator[Callable[[str], No
     ``recsys.stopped_by`` naming the signal. Nested uses (``recsys main``'s parent run
     around each method's run) each close their own runs. An ordinary error raised after
     a stop signal was caught counts as that stop (a library swallowed the signal's
-    exception) and leaves as ``StopRequested``. SIGKILL cannot be caught: such a run
-    stays RUNNING.
+    exception) and leaves as ``StopRequested``. A signal that lands inside a write to the
+    tracking store or the study's storage is raised once that write has returned, so no
+    transaction is cut in half. SIGKILL cannot be caught: such a run stays RUNNING.
     """
     global _depth, _received
     run_ids: list[str] = []
@@ -83,7 +139,10 @@ def stopped_runs_end_killed(client: MlflowClient) -> Iterator[Callable[[str], No
             previous[stop_signal] = signal.signal(stop_signal, _on_stop_signal)
     try:
         yield run_ids.append
+        if previous and (waiting := _cancel_deferred()) is not None:
+            raise StopRequested(waiting)  # it landed in the block's last write
     except BaseException as error:
+        _cancel_deferred()
         name = stop_signal_of(error)
         if name is None:
             raise
@@ -97,6 +156,7 @@ def stopped_runs_end_killed(client: MlflowClient) -> Iterator[Callable[[str], No
         raise StopRequested(name) from error
     finally:
         if previous:
+            _cancel_deferred()
             _depth -= 1
         for number, handler in previous.items():
             signal.signal(number, handler)
