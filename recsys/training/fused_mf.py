@@ -204,28 +204,42 @@ def mf_adam_step(
             term, slope = loss_and_slope(pair_logit(table, bias, a, o), label, continuous)
             losses[i] += term
             logit_grad[i, j] = np.float32(slope / n)
-    # gradients per distinct row, summed pair after pair along contiguous rows (one
-    # thread: rows repeat within a batch, and a column-wise split strides over the table)
-    grad = np.zeros((n_distinct, dim), dtype=np.float32)
-    bias_grad = np.zeros(n_distinct, dtype=np.float32)
+    # each distinct row's gradient, summed over its occurrences in batch order (a counting
+    # sort lists them), one row per thread: the same sums whatever the number of threads
+    flat_slots = slots.ravel()
+    starts = np.zeros(n_distinct + 1, dtype=np.int64)
+    for e in range(flat_slots.size):
+        starts[flat_slots[e] + 1] += 1
+    for r in range(n_distinct):
+        starts[r + 1] += starts[r]
+    filled = starts[:-1].copy()
+    occurrences = np.empty(flat_slots.size, dtype=np.int64)
+    for e in range(flat_slots.size):
+        occurrences[filled[flat_slots[e]]] = e
+        filled[flat_slots[e]] += 1
+    grad = np.empty((n_distinct, dim), dtype=np.float32)
+    bias_grad = np.empty(n_distinct, dtype=np.float32)
     decay = np.float32(2.0 * l2 / n)  # the L2 term: once per occurrence in a pair
-    for i in range(n):
-        a, ua = rows[i, 0], slots[i, 0]
-        for j in range(width - 1):
-            o, uo = rows[i, 1 + j], slots[i, 1 + j]
-            g = logit_grad[i, j]
-            for d in range(dim):
-                grad[ua, d] += g * table[o, d]
-                grad[uo, d] += g * table[a, d]
-            if has_bias:
-                bias_grad[ua] += g
-                bias_grad[uo] += g
-        for j in range(width):
-            row, u = rows[i, j], slots[i, j]
-            for d in range(dim):
-                grad[u, d] += decay * table[row, d]
-            if has_bias:
-                bias_grad[u] += decay * bias[row]
+    for r in prange(n_distinct):
+        row = distinct[r]
+        count = starts[r + 1] - starts[r]
+        for d in range(dim):
+            grad[r, d] = decay * count * table[row, d]
+        b = decay * count * bias[row] if has_bias else np.float32(0.0)
+        for k in range(starts[r], starts[r + 1]):
+            i, column = divmod(occurrences[k], width)
+            if column == 0:  # the pair's left row: every output's slope times its row
+                for j in range(width - 1):
+                    g, o = logit_grad[i, j], rows[i, 1 + j]
+                    for d in range(dim):
+                        grad[r, d] += g * table[o, d]
+                    b += g
+            else:  # an output: its slope times the left row
+                g, a = logit_grad[i, column - 1], rows[i, 0]
+                for d in range(dim):
+                    grad[r, d] += g * table[a, d]
+                b += g
+        bias_grad[r] = b
     for r in prange(n_distinct):
         row = distinct[r]
         for d in range(dim):

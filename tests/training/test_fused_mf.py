@@ -11,7 +11,13 @@ import torch
 
 from recsys.models.mf import MatrixFactorization
 from recsys.training.batching import PairBatch
-from recsys.training.fused_mf import NO_TARGET, mf_pair_step, reference_mf_pair_step
+from recsys.training.fused_mf import (
+    NO_TARGET,
+    batch_rows,
+    mf_adam_step,
+    mf_pair_step,
+    reference_mf_pair_step,
+)
 from recsys.training.window_sgns import NO_BIAS
 from tests.training.walk_helpers import two_token_walk
 
@@ -149,6 +155,32 @@ def test_fused_adam_equals_sparse_adam_over_steps_with_repeated_rows(
     torch.optim.SparseAdam(autograd.sparse_parameters(), lr=0.05).load_state_dict(
         fused_adam.state_dict()
     )
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs two CPU threads")
+def test_fused_adam_gives_the_same_tables_on_one_thread_and_two() -> None:
+    rng = np.random.default_rng(9)
+    rows, slots, distinct = batch_rows(  # 64 pairs over 40 rows: every row repeats
+        rng.integers(0, N_ITEMS, 64),
+        rng.integers(0, N_ITEMS, 64),
+        rng.integers(0, N_ITEMS, (64, 5)),
+    )
+
+    def step(threads: int) -> list[np.ndarray]:
+        state = [_table(1), _bias(2), *(np.full((N_ITEMS, DIM), 0.1, np.float32) for _ in "mv")]
+        state += [np.full(N_ITEMS, 0.1, np.float32) for _ in "mv"]
+        previous = numba.get_num_threads()
+        numba.set_num_threads(threads)
+        try:
+            mf_adam_step(*state, rows, slots, distinct, NO_TARGET, L2, 0.05, 0.9, 0.999, 1e-8)
+        finally:
+            numba.set_num_threads(previous)
+        return state
+
+    one, two = step(1), step(2)
+    assert not np.array_equal(one[0], _table(1))  # it did train
+    for a, b in zip(one, two, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def _walk_step(max_logit: float) -> tuple[MatrixFactorization, MatrixFactorization]:
