@@ -314,6 +314,27 @@ def render_ranking(document: dict[str, Any]) -> Lines:
     return lines + markdown_table(header, "rrrrlrrr", table)
 
 
+def render_evaluation(document: dict[str, Any]) -> Lines:
+    """bench_evaluation: pair scores, an epoch's metrics and CSLS, seconds."""
+    epoch = document.get("epoch_metrics_center_context_s")
+    table = [
+        ["pair scores, one table", f"{document['pairs']:,} pairs",
+         f"{document['pair_scores_one_table_s']:.2f} s"],
+        ["pair scores, center and context", f"{document['pairs']:,} pairs",
+         f"{document['pair_scores_center_context_s']:.2f} s"],
+        ["an epoch's metrics (both protocols)",
+         f"{document['validation_rows']:,} validation rows" if epoch is not None else "",
+         f"{epoch:.2f} s" if epoch is not None else "not timed (no --dataset-folder)"],
+        ["CSLS's r", f"{document['items']:,} products", f"{document['csls_r_s']:.2f} s"],
+    ]  # fmt: skip
+    lines = [
+        f"{document['items']:,} products, dim {document['dim']}, random tables; best of "
+        f"the timed calls after a compiling one; peak RSS {document['peak_rss_mb']:,} MB.",
+        "",
+    ]
+    return lines + markdown_table(["part", "size", "seconds"], "llr", table)
+
+
 def render_serving(document: dict[str, Any]) -> Lines:
     """bench_serving: requests/s, latency per request kind, errors, server memory."""
     load, rss = document["load"], document["server_rss_mb"]
@@ -518,6 +539,7 @@ SECTIONS: list[tuple[str, list[Result]]] = [
             Result("bench_formats", "Reading input files", render_formats),
             Result("bench_skipgram", "Skip-gram training vs gensim", render_skipgram),
             Result("bench_ranking", "Ranking over the whole catalog", render_ranking),
+            Result("bench_evaluation", "Scoring and metrics beside ranking", render_evaluation),
             Result("bench_serving", "Serving under load", render_serving),
         ],
     ),
