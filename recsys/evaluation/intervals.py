@@ -10,7 +10,7 @@ NDCG, MRR): a percentile bootstrap over queries, since per-query values are skew
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import norm, rankdata
+from scipy.stats import norm
 
 from recsys.typing import Labels, Weights
 
@@ -19,8 +19,21 @@ BOOTSTRAP_RESAMPLES = 1000
 Interval = tuple[float, float]
 
 
+def _midranks_of_sorted(values: np.ndarray) -> np.ndarray:
+    """1-based ranks of ascending ``values``, each run of equal values at its midpoint."""
+    if values.size == 0:
+        return np.zeros(0)
+    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+    ends = np.r_[starts[1:], values.size]
+    return np.repeat((starts + ends + 1) / 2.0, ends - starts)
+
+
 def delong_auc_interval(labels: Labels, scores: Weights, level: float = LEVEL) -> Interval:
     """Two-sided ``level`` interval of ROC-AUC, clipped to [0, 1].
+
+    One stable sort serves the three midrankings DeLong needs (all pairs, positives among
+    themselves, negatives among themselves): each class keeps its sorted order inside the
+    whole sort.
 
     Args:
         labels: (n,) 0/1; both classes present.
@@ -30,17 +43,19 @@ def delong_auc_interval(labels: Labels, scores: Weights, level: float = LEVEL) -
         ValueError: one class is missing.
     """
     positive = np.asarray(labels) == 1
-    pos = np.asarray(scores, dtype=np.float64)[positive]
-    neg = np.asarray(scores, dtype=np.float64)[~positive]
-    m, n = pos.size, neg.size
+    values = np.asarray(scores, dtype=np.float64)
+    m = int(positive.sum())
+    n = positive.size - m
     if m == 0 or n == 0:
         raise ValueError("an AUC interval needs both positives and negatives")
-    combined = rankdata(np.concatenate([pos, neg]))  # midranks, ties averaged
-    rank_pos, rank_neg = combined[:m], combined[m:]
+    order = np.argsort(values, kind="stable")
+    ordered, is_positive = values[order], positive[order]
+    combined = _midranks_of_sorted(ordered)
+    rank_pos, rank_neg = combined[is_positive], combined[~is_positive]
     auc = (rank_pos.sum() - m * (m + 1) / 2) / (m * n)
     # Structural components: each positive's share of negatives below it, and vice versa.
-    v_pos = (rank_pos - rankdata(pos)) / n
-    v_neg = 1.0 - (rank_neg - rankdata(neg)) / m
+    v_pos = (rank_pos - _midranks_of_sorted(ordered[is_positive])) / n
+    v_neg = 1.0 - (rank_neg - _midranks_of_sorted(ordered[~is_positive])) / m
     variance = (v_pos.var(ddof=1) if m > 1 else 0.0) / m + (v_neg.var(ddof=1) if n > 1 else 0.0) / n
     half = float(norm.ppf(0.5 + level / 2) * np.sqrt(max(variance, 0.0)))
     return max(0.0, float(auc) - half), min(1.0, float(auc) + half)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.stats import norm
+from scipy.stats import norm, rankdata
 
 from recsys.evaluation.intervals import bootstrap_mean_interval, delong_auc_interval
 
@@ -38,3 +38,24 @@ def test_bootstrap_interval_brackets_the_mean_and_narrows_with_more_queries() ->
     assert low_few <= few.mean() <= high_few and low_many <= many.mean() <= high_many
     assert high_many - low_many < (high_few - low_few) / 5
     assert np.isnan(bootstrap_mean_interval(np.zeros(0), rng)[0])
+
+
+def _delong_by_rankdata(labels: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
+    """DeLong's interval with three separate midrankings (Sun & Xu's formulation)."""
+    pos, neg = scores[labels == 1].astype(np.float64), scores[labels == 0].astype(np.float64)
+    m, n = pos.size, neg.size
+    combined = rankdata(np.concatenate([pos, neg]))
+    auc = (combined[:m].sum() - m * (m + 1) / 2) / (m * n)
+    v_pos = (combined[:m] - rankdata(pos)) / n
+    v_neg = 1.0 - (combined[m:] - rankdata(neg)) / m
+    half = norm.ppf(0.975) * np.sqrt(v_pos.var(ddof=1) / m + v_neg.var(ddof=1) / n)
+    return max(0.0, auc - half), min(1.0, auc + half)
+
+
+def test_delong_from_one_sort_equals_three_midrankings_with_ties() -> None:
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 2, 5000)
+    scores = np.round(rng.normal(labels * 0.7, 1.0), 1).astype(np.float32)  # many ties
+    np.testing.assert_allclose(
+        delong_auc_interval(labels, scores), _delong_by_rankdata(labels, scores), rtol=1e-12
+    )
