@@ -19,11 +19,16 @@ BOOTSTRAP_RESAMPLES = 1000
 Interval = tuple[float, float]
 
 
+def run_starts(ordered: np.ndarray) -> np.ndarray:
+    """Where each run of equal values begins in sorted, non-empty ``ordered``."""
+    return np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+
+
 def _midranks_of_sorted(values: np.ndarray) -> np.ndarray:
     """1-based ranks of ascending ``values``, each run of equal values at its midpoint."""
     if values.size == 0:
         return np.zeros(0)
-    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+    starts = run_starts(values)
     ends = np.r_[starts[1:], values.size]
     return np.repeat((starts + ends + 1) / 2.0, ends - starts)
 

@@ -22,7 +22,7 @@ from sklearn.metrics import auc, precision_recall_curve, roc_auc_score, roc_curv
 
 from recsys.data.dataset import PROTOCOLS, PreparedDataset, ValidationPairs
 from recsys.embeddings import ItemEmbeddings
-from recsys.evaluation.intervals import Interval, delong_auc_interval
+from recsys.evaluation.intervals import Interval, delong_auc_interval, run_starts
 from recsys.typing import BoolMask, Labels, Weights
 
 MATCHED_PREFIX = "matched_"  # metrics under degree-matched negatives
@@ -260,7 +260,7 @@ def _runs(labels: np.ndarray, scores: Weights) -> tuple[np.ndarray, np.ndarray]:
     """(positives, sizes) of each run of equal scores, for pairs sorted by ascending score."""
     if labels.size == 0:
         return np.zeros(0), np.zeros(0)
-    starts = np.flatnonzero(np.r_[True, scores[1:] != scores[:-1]])
+    starts = run_starts(scores)
     positives = np.add.reduceat(labels.astype(np.int64), starts).astype(np.float64)
     sizes = np.diff(np.r_[starts, labels.size]).astype(np.float64)
     return positives, sizes

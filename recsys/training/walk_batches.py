@@ -176,9 +176,9 @@ def fill_window(
     labels: np.ndarray,
 ) -> int:
     """Target ``p``'s window of walk ``r`` (kept tokens of :func:`kept_tokens`): its inputs
-    and their positions among the kept tokens, the target and its shared negatives with their labels
-    (1, 0, or -1 for a negative that is the target itself, which word2vec skips). Returns
-    how many inputs (0: no pair)."""
+    and their positions among the kept tokens, the target and its shared negatives with
+    their labels (1, 0, or -1 for a negative that is the target itself, which word2vec
+    skips). Returns how many inputs (0: no pair)."""
     b = reach[r, slots[p]]
     m = 0
     for q in range(max(0, p - b), min(n, p + b + 1)):
