@@ -6,8 +6,9 @@ CSLS's ``r`` (:func:`recsys.models.hubness.neighbourhood_similarity`) once. Time
 Electronics scale on random tables (the cost does not depend on what the vectors
 learned): pair scores of 4,005,262 random pairs with one table (mf) and with center and
 context tables (the skip-gram methods), CSLS's ``r`` over a 5,000-product sample, and,
-given a prepared dataset, one epoch's metrics on its validation table. Ranking over the
-whole catalog is ``bench_ranking.py``'s.
+given a prepared dataset, one epoch's metrics on its validation table and a final
+evaluation's pair metrics (both protocols' curves, AUCs and DeLong intervals). Ranking
+over the whole catalog is ``bench_ranking.py``'s.
 
     flock /tmp/recsys-heavy.lock python benchmarks/bench_evaluation.py \\
         --dataset-folder /work/bench-data/prepared/<prepared synthetic-electronics> --json out.json
@@ -30,7 +31,7 @@ from results import write_result
 
 from recsys.data.prepare import load_prepared
 from recsys.embeddings import ItemEmbeddings
-from recsys.evaluation.metrics import epoch_metrics
+from recsys.evaluation.metrics import epoch_metrics, evaluate_scored, score_protocols
 from recsys.models.hubness import neighbourhood_similarity
 
 
@@ -56,7 +57,7 @@ def main() -> None:
         type=Path,
         default=None,
         help="a prepared dataset's folder (under DATA_DIR/prepared/): also time one epoch's "
-        "metrics on its validation table, with tables of its size",
+        "metrics and the final pair metrics on its validation table, with tables of its size",
     )
     parser.add_argument("--json", type=Path, default=None, help="also write the result here")
     args = parser.parse_args()
@@ -80,8 +81,12 @@ def main() -> None:
         row["epoch_metrics_center_context_s"] = best_seconds(
             lambda: epoch_metrics(both, dataset), args.repeats
         )
+        row["final_pair_metrics_center_context_s"] = best_seconds(
+            lambda: evaluate_scored(dataset, score_protocols(both, dataset), intervals=True),
+            args.repeats,
+        )
     else:
-        print("epoch metrics not timed: they need --dataset-folder", flush=True)
+        print("epoch and final pair metrics not timed: they need --dataset-folder", flush=True)
     row["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     print(json.dumps(row), flush=True)
     if args.json is not None:

@@ -315,7 +315,8 @@ def render_ranking(document: dict[str, Any]) -> Lines:
 
 
 def render_evaluation(document: dict[str, Any]) -> Lines:
-    """bench_evaluation: pair scores, an epoch's metrics and CSLS, seconds."""
+    """bench_evaluation: pair scores, an epoch's and a final evaluation's pair metrics and
+    CSLS, seconds."""
     epoch = document.get("epoch_metrics_center_context_s")
     table = [
         ["pair scores, one table", f"{document['pairs']:,} pairs",
@@ -327,6 +328,11 @@ def render_evaluation(document: dict[str, Any]) -> Lines:
          f"{epoch:.2f} s" if epoch is not None else "not timed (no --dataset-folder)"],
         ["CSLS's r", f"{document['items']:,} products", f"{document['csls_r_s']:.2f} s"],
     ]  # fmt: skip
+    final = document.get("final_pair_metrics_center_context_s")
+    if final is not None:  # absent from results measured before it was timed
+        rows = f"{document['validation_rows']:,} validation rows"
+        name = "a final evaluation's pair metrics (curves, AUCs, intervals)"
+        table.insert(3, [name, rows, f"{final:.2f} s"])
     lines = [
         f"{document['items']:,} products, dim {document['dim']}, random tables; best of "
         f"the timed calls after a compiling one; peak RSS {document['peak_rss_mb']:,} MB.",

@@ -10,9 +10,10 @@ NDCG, MRR): a percentile bootstrap over queries, since per-query values are skew
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 from scipy.stats import norm
 
-from recsys.typing import Labels, Weights
+from recsys.typing import BoolMask, Labels, Weights
 
 LEVEL = 0.95
 BOOTSTRAP_RESAMPLES = 1000
@@ -36,10 +37,6 @@ def _midranks_of_sorted(values: np.ndarray) -> np.ndarray:
 def delong_auc_interval(labels: Labels, scores: Weights, level: float = LEVEL) -> Interval:
     """Two-sided ``level`` interval of ROC-AUC, clipped to [0, 1].
 
-    One stable sort serves the three midrankings DeLong needs (all pairs, positives among
-    themselves, negatives among themselves): each class keeps its sorted order inside the
-    whole sort.
-
     Args:
         labels: (n,) 0/1; both classes present.
         scores: (n,) scores, ties allowed (counted half, as the AUC does).
@@ -47,14 +44,27 @@ def delong_auc_interval(labels: Labels, scores: Weights, level: float = LEVEL) -
     Raises:
         ValueError: one class is missing.
     """
-    positive = np.asarray(labels) == 1
     values = np.asarray(scores, dtype=np.float64)
-    m = int(positive.sum())
-    n = positive.size - m
+    order = np.argsort(values, kind="stable")
+    return delong_interval_of_sorted(values[order], (np.asarray(labels) == 1)[order], level)
+
+
+def delong_interval_of_sorted(
+    ordered: npt.NDArray[np.floating], is_positive: BoolMask, level: float = LEVEL
+) -> Interval:
+    """:func:`delong_auc_interval` of scores already sorted ascending (stably, with their
+    labels as booleans). One sort serves the three midrankings DeLong needs (all pairs,
+    positives among themselves, negatives among themselves): each class keeps its sorted
+    order inside the whole sort.
+
+    Raises:
+        ValueError: one class is missing.
+    """
+    ordered = np.asarray(ordered, dtype=np.float64)
+    m = int(is_positive.sum())
+    n = is_positive.size - m
     if m == 0 or n == 0:
         raise ValueError("an AUC interval needs both positives and negatives")
-    order = np.argsort(values, kind="stable")
-    ordered, is_positive = values[order], positive[order]
     combined = _midranks_of_sorted(ordered)
     rank_pos, rank_neg = combined[is_positive], combined[~is_positive]
     auc = (rank_pos.sum() - m * (m + 1) / 2) / (m * n)

@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
-from sklearn.metrics import auc, precision_recall_curve, roc_auc_score, roc_curve
+from sklearn.metrics import roc_auc_score
 
 from recsys.data.dataset import PROTOCOLS, PreparedDataset, ValidationPairs
 from recsys.embeddings import ItemEmbeddings
-from recsys.evaluation.intervals import Interval, delong_auc_interval, run_starts
+from recsys.evaluation.curves import SortedPairs
+from recsys.evaluation.intervals import Interval
 from recsys.typing import BoolMask, Labels, Weights
 
 MATCHED_PREFIX = "matched_"  # metrics under degree-matched negatives
@@ -129,56 +131,46 @@ def _thin(x: np.ndarray, y: np.ndarray, t: np.ndarray, points: int = CURVE_POINT
     return Curve(x=x.astype(np.float64), y=y.astype(np.float64), thresholds=t.astype(np.float64))
 
 
-def _slice_roc(labels: Labels, scores: Weights) -> tuple[float, Curve] | None:
-    """ROC-AUC and thinned ROC curve of a slice from one sort, or None when it lacks a class.
-
-    The area under the full-resolution curve is exactly ``roc_auc_score`` for binary labels;
-    computing both from one ``roc_curve`` halves the sorting on millions of pairs.
-    """
-    if labels.size == 0 or labels.min() == labels.max():
+def _slice_roc(pairs: SortedPairs) -> tuple[float, Curve] | None:
+    """ROC-AUC and thinned ROC curve of a slice, or None when it lacks a class."""
+    auc = pairs.auc()
+    if auc is None:
         return None
-    fpr, tpr, thresholds = roc_curve(labels, scores)
-    return float(auc(fpr, tpr)), _thin(fpr, tpr, thresholds)
-
-
-def _intervals(
-    labels: Labels, scores: Weights, slices: dict[str, BoolMask | None]
-) -> dict[str, Interval]:
-    """DeLong intervals of each slice's AUC (``None`` = every pair); one-class slices skipped."""
-    found = {}
-    for name, mask in slices.items():
-        y, s = (labels, scores) if mask is None else (labels[mask], scores[mask])
-        if y.size and y.min() != y.max():
-            found[name] = delong_auc_interval(y, s)
-    return found
+    return auc, _thin(*pairs.roc_curve())
 
 
 def evaluate_scores(
-    labels: Labels,
-    scores: Weights,
+    pairs: SortedPairs,
     seen: BoolMask,
     cold_start: BoolMask,
     filled: BoolMask,
     *,
     intervals: bool = False,
 ) -> EvaluationResult:
-    """All metrics of one protocol from precomputed scores; ``intervals`` adds DeLong's."""
-    overall = _slice_roc(labels, scores)
+    """All metrics of one protocol from its sorted scores; ``intervals`` adds DeLong's.
+
+    Args:
+        pairs: the protocol's scored pairs; the masks are in their original row order.
+        seen, cold_start: the slices with an AUC of their own.
+        filled: pairs scored by the median (a product without a vector).
+        intervals: add 95% DeLong intervals of each slice's AUC.
+    """
+    slices = {"auc_all": pairs, "auc_seen": pairs.subset(seen)}
+    slices["auc_cold_start"] = pairs.subset(cold_start)
+    rocs = {name: _slice_roc(one) for name, one in slices.items()}
+    overall = rocs["auc_all"]
     if overall is None:
         raise ValueError("validation pairs need both positives and negatives to compute AUC")
-    seen_roc = _slice_roc(labels[seen], scores[seen])
-    cold_roc = _slice_roc(labels[cold_start], scores[cold_start])
-    precision, recall, pr_t = precision_recall_curve(labels, scores)
-    # Average precision from the same curve, sklearn's formula (no second sort).
-    pr_auc = float(-np.sum(np.diff(recall) * precision[:-1]))
+    precision, recall, pr_t = pairs.precision_recall_curve()
     # precision_recall_curve returns one threshold fewer than points; drop the final (1, 0) point.
     precision, recall = precision[:-1], recall[:-1]
+    seen_roc, cold_roc = rocs["auc_seen"], rocs["auc_cold_start"]
     return EvaluationResult(
         auc_all=overall[0],
         auc_seen=seen_roc[0] if seen_roc else None,
         auc_cold_start=cold_roc[0] if cold_roc else None,
-        pr_auc=pr_auc,
-        n_pairs=int(labels.size),
+        pr_auc=pairs.average_precision(),
+        n_pairs=pairs.size,
         n_seen=int(seen.sum()),
         n_cold_start=int(cold_start.sum()),
         n_median_filled=int(filled.sum()),
@@ -189,11 +181,7 @@ def evaluate_scores(
         roc_seen=seen_roc[1] if seen_roc else None,
         roc_cold_start=cold_roc[1] if cold_roc else None,
         intervals=(
-            _intervals(
-                labels,
-                scores,
-                {"auc_all": None, "auc_seen": seen, "auc_cold_start": cold_start},
-            )
+            {name: one.delong_interval() for name, one in slices.items() if rocs[name]}
             if intervals
             else {}
         ),
@@ -207,6 +195,11 @@ class ScoredProtocol:
     validation: ValidationPairs
     scores: Weights
     filled: BoolMask
+
+    @cached_property
+    def sorted(self) -> SortedPairs:
+        """The scores sorted once, for every slice's metrics (raises on a NaN score)."""
+        return SortedPairs.of(self.validation.label, self.scores)
 
 
 def score_protocols(model: ItemEmbeddings, dataset: PreparedDataset) -> dict[str, ScoredProtocol]:
@@ -230,8 +223,7 @@ def evaluate_scored(
     """The metrics of :func:`score_protocols`' scores: the study's, with ``matched`` beside."""
     results = {
         protocol: evaluate_scores(
-            one.validation.label,
-            one.scores,
+            one.sorted,
             one.validation.seen,
             dataset.cold_start_mask(one.validation),
             one.filled,
@@ -256,51 +248,14 @@ def evaluate(
     return evaluate_scored(dataset, score_protocols(model, dataset), intervals=intervals)
 
 
-def _runs(labels: np.ndarray, scores: Weights) -> tuple[np.ndarray, np.ndarray]:
-    """(positives, sizes) of each run of equal scores, for pairs sorted by ascending score."""
-    if labels.size == 0:
-        return np.zeros(0), np.zeros(0)
-    starts = run_starts(scores)
-    positives = np.add.reduceat(labels.astype(np.int64), starts).astype(np.float64)
-    sizes = np.diff(np.r_[starts, labels.size]).astype(np.float64)
-    return positives, sizes
-
-
-def _auc_of_runs(positives: np.ndarray, sizes: np.ndarray) -> float | None:
-    """ROC-AUC from :func:`_runs` (Mann-Whitney, ties counted half: the area under
-    sklearn's curve), or None when a class is missing."""
-    n_pos = positives.sum()
-    n_neg = sizes.sum() - n_pos
-    if n_pos == 0 or n_neg == 0:
-        return None
-    negatives = sizes - positives
-    below = np.cumsum(negatives) - negatives
-    return float((positives * (below + 0.5 * negatives)).sum() / (n_pos * n_neg))
-
-
-def _average_precision_of_runs(positives: np.ndarray, sizes: np.ndarray) -> float:
-    """Average precision from :func:`_runs`, sklearn's step formula: each distinct score
-    adds its share of the recall times the precision at or above it."""
-    n_pos = positives.sum()
-    at_or_above = n_pos - (np.cumsum(positives) - positives)
-    counted = sizes.sum() - (np.cumsum(sizes) - sizes)
-    return float((positives / n_pos * at_or_above / counted).sum())
-
-
 def epoch_metrics(model: ItemEmbeddings, dataset: PreparedDataset) -> dict[str, float]:
-    """``evaluate(model, dataset).metrics()`` from one sort per protocol, without curves:
-    what every epoch logs. sklearn's curves sort each slice again (four sorts and input
-    checks per protocol), half of an epoch's evaluation at Electronics scale."""
-    scored = score_protocols(model, dataset)
-    if any(np.isnan(one.scores).any() for one in scored.values()):
-        return evaluate_scored(dataset, scored).metrics()  # sklearn's error names the NaN
+    """``evaluate(model, dataset).metrics()`` without curves or intervals: what every
+    epoch logs."""
     flat: dict[str, float] = {}
-    for protocol, one in scored.items():
+    for protocol, one in score_protocols(model, dataset).items():
         prefix = "" if protocol == "study" else MATCHED_PREFIX
-        order = np.argsort(one.scores, kind="stable")
-        scores, labels = one.scores[order], one.validation.label[order] == 1
-        runs = _runs(labels, scores)
-        overall = _auc_of_runs(*runs)
+        pairs = one.sorted
+        overall = pairs.auc()
         if overall is None:
             raise ValueError("validation pairs need both positives and negatives to compute AUC")
         flat[f"{prefix}auc_all"] = overall
@@ -309,11 +264,10 @@ def epoch_metrics(model: ItemEmbeddings, dataset: PreparedDataset) -> dict[str, 
             "auc_cold_start": dataset.cold_start_mask(one.validation),
         }
         for name, mask in slices.items():
-            keep = mask[order]
-            auc = _auc_of_runs(*_runs(labels[keep], scores[keep]))
+            auc = pairs.subset(mask).auc()
             if auc is not None:
                 flat[f"{prefix}{name}"] = auc
-        flat[f"{prefix}pr_auc"] = _average_precision_of_runs(*runs)
+        flat[f"{prefix}pr_auc"] = pairs.average_precision()
         if protocol == "study":
             flat["frac_median_filled"] = float(one.filled.sum() / max(one.filled.size, 1))
     return flat

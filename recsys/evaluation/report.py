@@ -27,7 +27,6 @@ from recsys.evaluation.metrics import (
     MATCHED_PREFIX,
     EvaluationResult,
     ScoredProtocol,
-    auc_or_none,
     evaluate_scored,
     score_protocols,
 )
@@ -78,8 +77,7 @@ def bucket_metrics(
         pair_bucket = np.minimum(bucket_of[validation.item_a], bucket_of[validation.item_b])
         prefix = "" if protocol == "study" else MATCHED_PREFIX
         for index, name in enumerate(BUCKETS):
-            mask = pair_bucket == index
-            auc = auc_or_none(validation.label[mask], one.scores[mask])
+            auc = one.sorted.subset(pair_bucket == index).auc()
             if auc is not None:
                 found[name][f"{prefix}auc_all"] = auc
     query_bucket = bucket_of[ranking.query]

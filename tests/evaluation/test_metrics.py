@@ -1,4 +1,4 @@
-"""Every epoch's metrics from one sort per protocol equal sklearn's, slice by slice."""
+"""Every metric, per epoch and final, equals sklearn's, slice by slice and protocol by protocol."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+from sklearn.metrics import average_precision_score, roc_auc_score
 
 from recsys.data.dataset import PreparedDataset, ValidationPairs
 from recsys.embeddings import ItemEmbeddings
@@ -38,17 +39,36 @@ def _tied_model(data: PreparedDataset, seed: int, **kwargs: object) -> ItemEmbed
     return ItemEmbeddings(vectors, known, **kwargs)  # type: ignore[arg-type]
 
 
+def _sklearns_metrics(model: ItemEmbeddings, data: PreparedDataset) -> dict[str, float]:
+    """Every pair metric by sklearn, each slice scored and sorted on its own."""
+    expected: dict[str, float] = {}
+    for protocol in ("study", "matched"):
+        prefix = "" if protocol == "study" else "matched_"
+        validation = data.validation_for(protocol)
+        scores, filled = score_validation(model, validation)
+        labels = validation.label
+        expected[f"{prefix}auc_all"] = roc_auc_score(labels, scores)
+        expected[f"{prefix}pr_auc"] = average_precision_score(labels, scores)
+        slices = {"auc_seen": validation.seen, "auc_cold_start": data.cold_start_mask(validation)}
+        for name, mask in slices.items():
+            if len(set(labels[mask])) == 2:
+                expected[f"{prefix}{name}"] = roc_auc_score(labels[mask], scores[mask])
+        if protocol == "study":
+            expected["frac_median_filled"] = filled.mean()
+    return expected
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("similarity", ["dot", "cosine"])
-def test_epoch_metrics_equal_sklearns(seed: int, similarity: str) -> None:
+def test_epoch_and_final_metrics_equal_sklearns(seed: int, similarity: str) -> None:
     data = _two_protocols(seed)
     model = _tied_model(data, seed, similarity=similarity)
-    expected = evaluate(model, data).metrics()
-    got = epoch_metrics(model, data)
-    assert set(got) == set(expected)
-    assert {"auc_seen", "matched_auc_cold_start", "frac_median_filled"} <= set(got)
-    for name, value in expected.items():
-        assert got[name] == pytest.approx(value, rel=1e-12, abs=1e-12), name
+    expected = _sklearns_metrics(model, data)
+    assert {"auc_seen", "matched_auc_cold_start", "frac_median_filled"} <= set(expected)
+    for got in (epoch_metrics(model, data), evaluate(model, data).metrics()):
+        assert set(got) == set(expected)
+        for name, value in expected.items():
+            assert got[name] == pytest.approx(value, rel=1e-12, abs=1e-12), name
 
 
 def test_each_row_scored_once_gives_each_protocols_own_scores_and_median() -> None:
@@ -61,7 +81,7 @@ def test_each_row_scored_once_gives_each_protocols_own_scores_and_median() -> No
         assert filled.any() and not filled.all()
 
 
-def test_a_nan_score_is_sklearns_error() -> None:
+def test_a_nan_score_is_refused() -> None:
     data = _two_protocols(0)
     model = _tied_model(data, 0, similarity="dot")
     model.vectors[np.flatnonzero(model.known)[0]] = np.nan
