@@ -19,6 +19,7 @@ The set of (input, output) pairs is word2vec's: every pair within the (reduced) 
 the subsampled walk, both directions; only the negatives differ (shared by a window, and a
 negative that equals the target is skipped, as word2vec does). Walks of a batch run in
 parallel without locks (Hogwild, as word2vec); with one thread the result is deterministic.
+Each window prefetches the rows of the window two ahead (:mod:`recsys.training.prefetch`).
 
 Every random draw (subsampling, reduced windows, negatives) is made per batch before the
 kernel (:mod:`recsys.training.walk_batches`, one counter-based stream per walk), so the
@@ -38,6 +39,7 @@ from numba import prange
 from recsys.training.batching import BatchSource, WalkBatch
 from recsys.training.config import WindowConfig, uses_window_kernel
 from recsys.training.fused_sgns import pair_gradient, softplus
+from recsys.training.prefetch import PREFETCH_AHEAD, prefetch_row
 from recsys.training.sequences import window_pair_source
 from recsys.training.walk_batches import (
     fill_window,
@@ -104,6 +106,12 @@ def window_sgns_step(
         output_step = np.empty((1 + k, dim), dtype=np.float32)
         walk_loss = 0.0
         for p in range(n):
+            ahead = p + PREFETCH_AHEAD  # a later window's scattered rows, loaded meanwhile
+            if ahead < n:
+                prefetch_row(context_table, tokens[ahead])
+                for j in range(k):
+                    prefetch_row(context_table, negatives[r, slots[ahead], j])
+                prefetch_row(center_table, tokens[min(n - 1, ahead + max_window)])
             m = fill_window(
                 tokens, slots, n, p, reach, negatives, r, inputs, input_positions, outputs, labels
             )

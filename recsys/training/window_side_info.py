@@ -26,7 +26,9 @@ walk position instead of once per window (a side_info epoch at Electronics scale
 instead of about 200); the price is an input's H up to two window widths behind its rows.
 An input whose id is dropped (EGES's id dropout, drawn per token by
 :func:`recsys.training.walk_batches.draw_walk_batch`) is its side fields alone in every
-window it is an input of. :func:`reference_side_info_step` is the readable numpy version.
+window it is an input of. Each window prefetches the id rows of the window two ahead
+(:mod:`recsys.training.prefetch`). :func:`reference_side_info_step` is the readable numpy
+version.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from numba import prange
 
 from recsys.training.batching import WalkBatch
 from recsys.training.fused_sgns import pair_gradient, softplus
+from recsys.training.prefetch import PREFETCH_AHEAD, prefetch_row
 from recsys.training.walk_batches import fill_window, kept_tokens, widest_reach
 
 NO_ATTENTION = np.empty((0, 0), dtype=np.float32)  # ``attention`` of equal weights
@@ -253,6 +256,12 @@ def side_info_window_step(
         walk_loss = 0.0
         built = 0  # tokens [0, built) have their H
         for p in range(n):
+            ahead = p + PREFETCH_AHEAD  # a later window's scattered id rows, loaded meanwhile
+            if ahead < n:
+                prefetch_row(output_tables[0], tokens[ahead])
+                for j in range(k):
+                    prefetch_row(output_tables[0], negatives[r, slots[ahead], j])
+                prefetch_row(input_tables[0], tokens[min(n - 1, ahead + max_window)])
             m = fill_window(
                 tokens, slots, n, p, reach, negatives, r, inputs, positions, outputs, labels
             )
