@@ -71,11 +71,6 @@ class SortedPairs:
     def size(self) -> int:
         return int(self.scores.size)
 
-    @property
-    def has_both_classes(self) -> bool:
-        n_pos = int(self.positive.sum())
-        return 0 < n_pos < self.size
-
     @cached_property
     def runs(self) -> Runs:
         if self.size == 0:

@@ -3,8 +3,9 @@
 The walk kernels visit rows scattered over tables of hundreds of MB (a window's target and
 negatives): the CPU waits on each of those cache misses. A window's rows are known a few
 windows ahead (walks and negatives are drawn before the kernel), so a kernel can ask for
-them early and compute while they load; a prefetch is only a hint, so the results are
-the same bit for bit (docs/benchmarks.md, "Prefetching the next windows' rows").
+them early and compute while they load. A prefetch is only a hint: the kernels train
+what they trained before (on one thread the same tables bit for bit; docs/benchmarks.md,
+"Prefetching the next windows' rows").
 """
 
 from __future__ import annotations
