@@ -229,8 +229,11 @@ def run_epoch(
         epoch_progress = batch.progress
         n_batches += 1
         n_pairs += len(batch)
-        batch_metrics: dict[str, float] = {"lr": lr}
+        # lr goes with the loss: a schedule is smooth, and logging it on every batch put tens
+        # of thousands of rows per run into the tracking store (side_info at Electronics scale).
+        batch_metrics: dict[str, float] = {}
         if report_loss:
+            batch_metrics["lr"] = lr
             loss_value = float(loss.detach()) if isinstance(loss, Tensor) else loss
             if not math.isfinite(loss_value):
                 raise FloatingPointError(
@@ -304,7 +307,8 @@ def fit(
         data: the prepared dataset (validation pairs for the curve and per-epoch evaluation).
         config: engine settings (epochs, lr, schedule, seed, eval_every, checkpoints, ...).
         callbacks: told about the run: ``on_train_begin(params)`` (config, resolved device,
-            ``run_params``), ``on_batch_end(step, {"loss", "lr"[, "sampled_auc"]})``,
+            ``run_params``), ``on_batch_end(step, {["loss", "lr",] ["sampled_auc"]})`` (the
+            loss and lr every ``loss_every`` batches),
             ``on_epoch_end(epoch, epoch_metrics(...) + epoch stats, embeddings)``,
             ``on_train_end(embeddings, last epoch's metrics)``.
         known: (n_items,) items with a trained vector (the training vocabulary).
