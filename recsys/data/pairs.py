@@ -42,11 +42,12 @@ def pair_keys(
     return undirected_keys(source, target, n_items) * 4 + code
 
 
-def run_starts(sorted_keys: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """Index of the first entry of each run of equal keys (the keys sorted, non-empty)."""
-    new_run = np.empty(sorted_keys.size, dtype=bool)
+def run_starts(ordered: np.ndarray) -> npt.NDArray[np.int64]:
+    """Index of the first entry of each run of equal values in sorted, non-empty
+    ``ordered`` (pair keys here; scores in the evaluation's AUCs and intervals)."""
+    new_run = np.empty(ordered.size, dtype=bool)
     new_run[0] = True
-    np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=new_run[1:])
+    np.not_equal(ordered[1:], ordered[:-1], out=new_run[1:])
     return np.flatnonzero(new_run)
 
 

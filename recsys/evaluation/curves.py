@@ -16,7 +16,8 @@ from functools import cached_property
 
 import numpy as np
 
-from recsys.evaluation.intervals import Interval, delong_interval_of_sorted, run_starts
+from recsys.data.pairs import run_starts
+from recsys.evaluation.intervals import Interval, delong_interval_of_sorted
 from recsys.typing import BoolMask, Labels, Weights
 
 

@@ -13,16 +13,12 @@ import numpy as np
 import numpy.typing as npt
 from scipy.stats import norm
 
+from recsys.data.pairs import run_starts
 from recsys.typing import BoolMask, Labels, Weights
 
 LEVEL = 0.95
 BOOTSTRAP_RESAMPLES = 1000
 Interval = tuple[float, float]
-
-
-def run_starts(ordered: np.ndarray) -> np.ndarray:
-    """Where each run of equal values begins in sorted, non-empty ``ordered``."""
-    return np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
 
 
 def _midranks_of_sorted(values: np.ndarray) -> np.ndarray:
