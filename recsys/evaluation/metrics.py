@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
 
 from recsys.data.dataset import PROTOCOLS, PreparedDataset, ValidationPairs
 from recsys.embeddings import ItemEmbeddings
@@ -87,9 +86,7 @@ class EvaluationResult:
 
 def auc_or_none(labels: Labels, scores: Weights) -> float | None:
     """ROC-AUC, or None when only one class is present (AUC is undefined there)."""
-    if labels.size == 0 or labels.min() == labels.max():
-        return None
-    return float(roc_auc_score(labels, scores))
+    return SortedPairs.of(labels, scores).auc()
 
 
 def scorable_mask(model: ItemEmbeddings, validation: ValidationPairs) -> BoolMask:
@@ -131,6 +128,15 @@ def _thin(x: np.ndarray, y: np.ndarray, t: np.ndarray, points: int = CURVE_POINT
     return Curve(x=x.astype(np.float64), y=y.astype(np.float64), thresholds=t.astype(np.float64))
 
 
+def _slices(pairs: SortedPairs, seen: BoolMask, cold_start: BoolMask) -> dict[str, SortedPairs]:
+    """Each AUC's slice of one protocol's sorted pairs, by metric name (masks in row order)."""
+    return {
+        "auc_all": pairs,
+        "auc_seen": pairs.subset(seen),
+        "auc_cold_start": pairs.subset(cold_start),
+    }
+
+
 def _slice_roc(pairs: SortedPairs) -> tuple[float, Curve] | None:
     """ROC-AUC and thinned ROC curve of a slice, or None when it lacks a class."""
     auc = pairs.auc()
@@ -155,8 +161,7 @@ def evaluate_scores(
         filled: pairs scored by the median (a product without a vector).
         intervals: add 95% DeLong intervals of each slice's AUC.
     """
-    slices = {"auc_all": pairs, "auc_seen": pairs.subset(seen)}
-    slices["auc_cold_start"] = pairs.subset(cold_start)
+    slices = _slices(pairs, seen, cold_start)
     rocs = {name: _slice_roc(one) for name, one in slices.items()}
     overall = rocs["auc_all"]
     if overall is None:
@@ -255,18 +260,13 @@ def epoch_metrics(model: ItemEmbeddings, dataset: PreparedDataset) -> dict[str, 
     for protocol, one in score_protocols(model, dataset).items():
         prefix = "" if protocol == "study" else MATCHED_PREFIX
         pairs = one.sorted
-        overall = pairs.auc()
-        if overall is None:
-            raise ValueError("validation pairs need both positives and negatives to compute AUC")
-        flat[f"{prefix}auc_all"] = overall
-        slices = {
-            "auc_seen": one.validation.seen,
-            "auc_cold_start": dataset.cold_start_mask(one.validation),
-        }
-        for name, mask in slices.items():
-            auc = pairs.subset(mask).auc()
+        slices = _slices(pairs, one.validation.seen, dataset.cold_start_mask(one.validation))
+        for name, part in slices.items():
+            auc = part.auc()
             if auc is not None:
                 flat[f"{prefix}{name}"] = auc
+        if f"{prefix}auc_all" not in flat:
+            raise ValueError("validation pairs need both positives and negatives to compute AUC")
         flat[f"{prefix}pr_auc"] = pairs.average_precision()
         if protocol == "study":
             flat["frac_median_filled"] = float(one.filled.sum() / max(one.filled.size, 1))

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, cast
 
+import numba
 import numpy as np
 from llvmlite import ir
 from numba import types
@@ -68,3 +69,27 @@ def _prefetch_row(typingctx: Any, table: Any, row: Any) -> Any:
 
 
 prefetch_row = cast(Callable[[np.ndarray, int], None], intrinsic(_prefetch_row))
+
+
+@numba.njit(nogil=True, inline="always")
+def prefetch_window_ahead(
+    output_table: np.ndarray,
+    input_table: np.ndarray,
+    tokens: np.ndarray,
+    slots: np.ndarray,
+    negatives: np.ndarray,
+    r: int,
+    n: int,
+    p: int,
+    max_window: int,
+) -> None:
+    """In a walk kernel at target ``p`` of walk ``r`` (kept tokens of
+    :func:`recsys.training.walk_batches.kept_tokens`): prefetch the scattered rows of the
+    window :data:`PREFETCH_AHEAD` ahead, its target's and negatives' output rows and the
+    input row its walk takes in next."""
+    ahead = p + PREFETCH_AHEAD
+    if ahead < n:
+        prefetch_row(output_table, tokens[ahead])
+        for j in range(negatives.shape[2]):
+            prefetch_row(output_table, negatives[r, slots[ahead], j])
+        prefetch_row(input_table, tokens[min(n - 1, ahead + max_window)])

@@ -39,7 +39,7 @@ from numba import prange
 from recsys.training.batching import BatchSource, WalkBatch
 from recsys.training.config import WindowConfig, uses_window_kernel
 from recsys.training.fused_sgns import pair_gradient, softplus
-from recsys.training.prefetch import PREFETCH_AHEAD, prefetch_row
+from recsys.training.prefetch import prefetch_window_ahead
 from recsys.training.sequences import window_pair_source
 from recsys.training.walk_batches import (
     fill_window,
@@ -106,12 +106,9 @@ def window_sgns_step(
         output_step = np.empty((1 + k, dim), dtype=np.float32)
         walk_loss = 0.0
         for p in range(n):
-            ahead = p + PREFETCH_AHEAD  # a later window's scattered rows, loaded meanwhile
-            if ahead < n:
-                prefetch_row(context_table, tokens[ahead])
-                for j in range(k):
-                    prefetch_row(context_table, negatives[r, slots[ahead], j])
-                prefetch_row(center_table, tokens[min(n - 1, ahead + max_window)])
+            prefetch_window_ahead(
+                context_table, center_table, tokens, slots, negatives, r, n, p, max_window
+            )
             m = fill_window(
                 tokens, slots, n, p, reach, negatives, r, inputs, input_positions, outputs, labels
             )

@@ -41,7 +41,7 @@ from numba import prange
 
 from recsys.training.batching import WalkBatch
 from recsys.training.fused_sgns import pair_gradient, softplus
-from recsys.training.prefetch import PREFETCH_AHEAD, prefetch_row
+from recsys.training.prefetch import prefetch_window_ahead
 from recsys.training.walk_batches import fill_window, kept_tokens, widest_reach
 
 NO_ATTENTION = np.empty((0, 0), dtype=np.float32)  # ``attention`` of equal weights
@@ -256,12 +256,9 @@ def side_info_window_step(
         walk_loss = 0.0
         built = 0  # tokens [0, built) have their H
         for p in range(n):
-            ahead = p + PREFETCH_AHEAD  # a later window's scattered id rows, loaded meanwhile
-            if ahead < n:
-                prefetch_row(output_tables[0], tokens[ahead])
-                for j in range(k):
-                    prefetch_row(output_tables[0], negatives[r, slots[ahead], j])
-                prefetch_row(input_tables[0], tokens[min(n - 1, ahead + max_window)])
+            prefetch_window_ahead(
+                output_tables[0], input_tables[0], tokens, slots, negatives, r, n, p, max_window
+            )
             m = fill_window(
                 tokens, slots, n, p, reach, negatives, r, inputs, positions, outputs, labels
             )
