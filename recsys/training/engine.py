@@ -212,6 +212,7 @@ def run_epoch(
     started = time.perf_counter() - done.seconds
     epoch_progress, loss_sum, n_losses = done.progress, done.loss_sum, done.n_losses
     n_batches, n_pairs, stopped = done.batches_done, done.n_pairs, False
+    last_loss = math.nan  # the bar shows the latest reported loss beside each sampled AUC
     bar = tqdm(
         total=source.batches_per_epoch(),
         initial=n_batches,
@@ -240,7 +241,7 @@ def run_epoch(
                     f"loss is {loss_value} at step {step} (epoch {epoch}); lower lr "
                     f"(now {config.lr})"
                 )
-            batch_metrics["loss"] = loss_value
+            batch_metrics["loss"] = last_loss = loss_value
             loss_sum += loss_value
             n_losses += 1
         if monitor is not None and (step + 1) % config.eval_every == 0:
@@ -248,7 +249,7 @@ def run_epoch(
             batch_metrics["sampled_auc"] = monitor(model.score_pairs)
             model.train()
             bar.set_postfix(
-                loss=f"{batch_metrics.get('loss', math.nan):.4f}",
+                loss=f"{last_loss:.4f}",
                 auc=f"{batch_metrics['sampled_auc']:.4f}",
                 refresh=False,
             )

@@ -11,6 +11,7 @@ store on which the next `recsys main` works.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -27,8 +28,11 @@ from recsys.training.checkpoint import CHECKPOINT_NAME
 from tests.faults.conftest import TINY, all_runs, cli_process, recsys, train_args
 
 # Skip-gram's default CPU SGD step on walk batches (WalkBatchSource), on one thread so
-# that the result is deterministic; ~8,000 batches per epoch on the tiny data, about 2 s.
-ONE_THREAD_SKIPGRAM = ("dim=8", "batch_size=64", "threads=1", "device=cpu", "eval_every=500")
+# that the result is deterministic; ~80,000 batches per epoch on the tiny data, 2-4 s, so
+# that a signal sent once an epoch's bar shows progress lands well inside that epoch.
+ONE_THREAD_SKIPGRAM = (
+    "dim=8", "batch_size=16", "walks_per_node=100", "threads=1", "device=cpu", "eval_every=500"
+)  # fmt: skip
 
 
 class StderrWatch:
@@ -45,12 +49,21 @@ class StderrWatch:
             with self._lock:
                 self.text += chunk
 
-    def wait_for(self, marker: str) -> None:
+    def wait_for(self, pattern: str) -> None:
+        """Until the regular expression ``pattern`` matches what stderr has printed."""
         deadline = time.monotonic() + 240
-        while marker not in self.text:
+        while re.search(pattern, self.text) is None:
             assert self.process.poll() is None, self.text
-            assert time.monotonic() < deadline, f"{marker!r} never appeared: {self.text}"
+            assert time.monotonic() < deadline, f"{pattern!r} never appeared: {self.text}"
             time.sleep(0.02)
+
+    def wait_inside(self, epoch_bar: str) -> None:
+        """Until the progress bar ``epoch_bar`` (e.g. "epoch 2/2") shows a batch done.
+
+        A fixed sleep after the bar appears is not enough: on a fast machine a whole
+        epoch of the tiny data can pass inside it.
+        """
+        self.wait_for(re.escape(epoch_bar) + r":\s+\d+%\|[^|]*\|\s+[1-9]")
 
     def finish(self, timeout: float) -> str:
         self.process.wait(timeout=timeout)
@@ -84,8 +97,7 @@ def test_sigterm_mid_epoch_checkpoints_the_batch_and_resuming_equals_a_straight_
     args = _skipgram_args(uri, data_dir, checkpoints, epochs=2, quiet=False)
     process = cli_process(args, cwd=folder)
     watch = StderrWatch(process)
-    watch.wait_for("epoch 2/2")  # the second epoch's progress bar has started
-    time.sleep(0.3)  # well inside it (about 2 s long)
+    watch.wait_inside("epoch 2/2")
     process.send_signal(signal.SIGTERM)
     stderr = watch.finish(timeout=120)
     assert process.returncode != 0
@@ -136,10 +148,9 @@ def test_ctrl_c_on_recsys_main_ends_the_parent_and_the_running_method_killed(
     process = cli_process(
         _main_args(uri, data_dir, checkpoints, epochs=50), cwd=tmp_path, start_new_session=True
     )
-    # popularity has finished and skipgram is inside its second epoch (about 2 s long)
+    # popularity has finished and skipgram is inside its second epoch
     watch = StderrWatch(process)
-    watch.wait_for("epoch 2/50")
-    time.sleep(0.3)
+    watch.wait_inside("epoch 2/50")
     os.killpg(process.pid, signal.SIGINT)  # Ctrl-C: the whole foreground process group
     stderr = watch.finish(timeout=120)
     assert process.returncode != 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +108,19 @@ def test_callbacks_see_params_batches_epochs_and_end(planted_dataset: PreparedDa
     assert [e for e, _ in recorder.epochs] == [0, 1]
     assert {"auc_all", "auc_seen", "pr_auc", "epoch_loss"} <= set(recorder.epochs[-1][1])
     assert recorder.ended == [recorder.epochs[-1][1]]
+
+
+def test_the_progress_bar_shows_the_latest_loss_beside_each_sampled_auc(
+    planted_dataset: PreparedDataset, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # eval_every and loss_every rarely fall on the same batch: the bar must not show
+    # "loss=nan" in between, which reads as a diverged run.
+    config = MFConfig(epochs=1, labels="binary", **{**FAST, "progress": True, "eval_every": 7})
+    train_mf(planted_dataset, config, [])
+    bar = capsys.readouterr().err
+    losses = re.findall(r"loss=([^,\]\s]+)", bar)
+    assert losses and "auc=" in bar
+    assert all(math.isfinite(float(x)) for x in losses), losses
 
 
 def test_resume_after_two_epochs_equals_three_straight(
