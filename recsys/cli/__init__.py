@@ -5,7 +5,9 @@ Each command lives in its own module here and is registered below.
 
 from __future__ import annotations
 
+import logging
 import os
+import warnings
 from typing import Any
 
 import click
@@ -13,6 +15,18 @@ import click
 from recsys import __version__
 
 DEBUG_ENV = "RECSYS_DEBUG"
+# MLflow's INFO lines that repeat for every run (system metrics started / stopped, input
+# example validated) and ask nothing of the reader; its warnings still show.
+MLFLOW_CHATTER = ("mlflow.system_metrics", "mlflow.pyfunc")
+
+
+def show_stage_messages(others: int = logging.WARNING) -> None:
+    """Print recsys's stage messages as plain lines, other libraries' from level ``others``,
+    and MLflow's per-run bookkeeping lines only when they warn."""
+    logging.basicConfig(level=others, format="%(message)s")
+    logging.getLogger("recsys").setLevel(logging.INFO)
+    for name in MLFLOW_CHATTER:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 class OneLineErrors(click.Group):
@@ -31,6 +45,18 @@ class OneLineErrors(click.Group):
             raise click.ClickException(
                 f"{type(error).__name__}: {first_line} (run with --debug for the traceback)"
             ) from error
+
+
+def one_line_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    line: str | None = None,
+) -> str:
+    """A warning as the command line shows it: ``Warning: <message>``, without the source
+    file and line that Python prints (``--debug`` keeps them)."""
+    return f"Warning: {message}\n"
 
 
 def debug_enabled() -> bool:
@@ -55,6 +81,12 @@ def main(debug: bool) -> None:
     """
     if debug:
         os.environ[DEBUG_ENV] = "1"
+    if not debug_enabled():
+        shown_before = warnings.formatwarning
+        warnings.formatwarning = one_line_warning
+        click.get_current_context().call_on_close(
+            lambda: setattr(warnings, "formatwarning", shown_before)
+        )
 
 
 # Commands register themselves here, one import per module (keeps this file conflict-free).

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import click
 
+from recsys.cli import show_stage_messages
 from recsys.cli.prepare import data_dir_option
 from recsys.data.errors import DataError
 from recsys.tracking.main.job import (
@@ -102,8 +102,7 @@ def main_command(
     when any method failed, after the summary and the leaderboard of the rest.
     """
     if progress:  # our stage messages; gensim's INFO chatter stays off
-        logging.basicConfig(level=logging.WARNING, format="%(message)s")
-        logging.getLogger("recsys").setLevel(logging.INFO)
+        show_stage_messages()
     try:
         result = run_main_job(
             dataset,

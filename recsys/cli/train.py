@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from recsys.cli import show_stage_messages
 from recsys.cli.prepare import data_dir_option
 from recsys.config import DataConfig, search_space
 from recsys.data.errors import DataError
@@ -107,7 +108,7 @@ def train_command(
     if data_dir is not None:
         params["data_dir"] = data_dir
     if not quiet:
-        logging.basicConfig(level=logging.INFO, format="%(message)s")
+        show_stage_messages(others=logging.INFO)
     from recsys.tracking.run import run_method  # MLflow and torch load only when training
     from recsys.training.checkpoint import CheckpointMismatch
 

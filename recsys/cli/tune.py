@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from recsys.cli import show_stage_messages
 from recsys.cli.prepare import data_dir_option
 from recsys.cli.train import parse_assignments
 from recsys.data.errors import DataError
@@ -170,8 +171,7 @@ def tune_command(
     if data_dir is not None:
         params["data_dir"] = str(data_dir)
     if not quiet:
-        logging.basicConfig(level=logging.WARNING, format="%(message)s")
-        logging.getLogger("recsys").setLevel(logging.INFO)
+        show_stage_messages()
     logging.getLogger("optuna").setLevel(logging.WARNING)  # our own line per trial instead
     try:
         request = TuneRequest(

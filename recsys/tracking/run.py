@@ -34,7 +34,7 @@ from recsys.evaluation.plots import (
     roc_figure,
     threshold_figure,
 )
-from recsys.evaluation.report import FinalEvaluation, evaluate_final
+from recsys.evaluation.report import FinalEvaluation, evaluate_final, headline_summary
 from recsys.methods import get_method, method_names
 from recsys.models.base import Method
 from recsys.models.degree_prior import calibrate_and_apply, prior_metrics
@@ -414,7 +414,7 @@ def track_run(
             },
         )
         if progress:
-            logger.info("%s: %s", tags[names.TAG_RUN_NAME], result.pairs.metrics())
+            logger.info("%s: %s", tags[names.TAG_RUN_NAME], headline_summary(result.metrics()))
 
         _log_figures(result, tracker, tags[names.TAG_RUN_NAME])
         with tempfile.TemporaryDirectory(prefix="recsys-embeddings-") as tmp:

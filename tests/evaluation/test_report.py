@@ -7,7 +7,7 @@ import pytest
 
 from recsys.data.dataset import PairTable, PreparedDataset, ValidationPairs
 from recsys.embeddings import ItemEmbeddings
-from recsys.evaluation.report import degree_buckets, evaluate_final
+from recsys.evaluation.report import degree_buckets, evaluate_final, headline_summary
 from tests.evaluation.test_ranking import tiny_dataset
 
 
@@ -34,6 +34,15 @@ def test_popularity_wins_on_head_pairs_under_the_study_protocol(
     assert "bucket_tail_recall_at_10" in metrics or "bucket_torso_recall_at_10" in metrics
     for key in ("auc_all_ci_low", "matched_auc_all", "recall_at_10_ci_high", "mrr"):
         assert np.isfinite(metrics[key]), key
+    line = headline_summary(metrics)
+    half = (metrics["auc_all_ci_high"] - metrics["auc_all_ci_low"]) / 2
+    assert line.startswith(f"AUC all {metrics['auc_all']:.4f} ±{half:.4f}, seen "), line
+    assert f"recall@10 {metrics['recall_at_10']:.4f}" in line and "matched all" in line
+
+
+def test_the_headline_leaves_out_what_was_not_measured() -> None:
+    line = headline_summary({"auc_all": 0.9, "auc_seen": float("nan"), "pr_auc": 0.8})
+    assert line == "AUC all 0.9000, PR-AUC 0.8000"
 
 
 def test_no_seen_query_gives_nan_ranking_metrics_with_a_warning() -> None:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 
@@ -9,6 +14,7 @@ from recsys.cli import main
 from recsys.data.dataset import PreparedDataset
 from recsys.methods import method_names
 from recsys.tracking import run
+from tests.conftest import REPO_ROOT
 
 
 @pytest.fixture()
@@ -76,3 +82,25 @@ def test_an_unexpected_error_is_one_line_and_debug_shows_the_traceback(
     debug = CliRunner().invoke(main, ["--debug", "train", "popularity", "-q"])
     assert isinstance(debug.exception, OSError)  # re-raised: the traceback is shown
     monkeypatch.delenv("RECSYS_DEBUG", raising=False)
+
+
+def test_a_run_prints_its_stages_and_one_line_warnings_not_mlflow_bookkeeping(
+    tmp_path: Path,
+) -> None:
+    """What a person sees on the terminal: stage lines, a readable headline, the advice
+    as ``Warning: ...``; not Python's source lines nor MLflow's per-run INFO lines."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "RECSYS_"))}
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), env.get("PYTHONPATH", "")])
+    args = ["train", "skipgram", "--dataset", "synthetic-small:0.002", "--data-dir",
+            str(tmp_path / "data"), "--tracking-uri", f"sqlite:///{tmp_path / 'mlflow.db'}",
+            *("-P", "epochs=1", "-P", "dim=8", "-P", "walks_per_node=2")]  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "recsys", *args],
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.replace("\r", "\n").splitlines()
+    assert any(line.startswith("Warning: one SGD epoch at lr=0.025") for line in lines)
+    assert any("synthetic-small:0.002: AUC all 0." in line for line in lines), lines
+    for chatter in ("UserWarning", "system_metrics", "Validating input example"):
+        assert chatter not in done.stderr, chatter
