@@ -21,12 +21,10 @@ MLFLOW_CHATTER = ("mlflow.system_metrics", "mlflow.pyfunc")
 
 
 def show_stage_messages(others: int = logging.WARNING) -> None:
-    """Print recsys's stage messages as plain lines, other libraries' from level ``others``,
-    and MLflow's per-run bookkeeping lines only when they warn."""
+    """Print recsys's stage messages as plain lines, other libraries' from level ``others``
+    (MLflow's per-run bookkeeping stays off: :data:`MLFLOW_CHATTER`)."""
     logging.basicConfig(level=others, format="%(message)s")
     logging.getLogger("recsys").setLevel(logging.INFO)
-    for name in MLFLOW_CHATTER:
-        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 class OneLineErrors(click.Group):
@@ -81,12 +79,26 @@ def main(debug: bool) -> None:
     """
     if debug:
         os.environ[DEBUG_ENV] = "1"
+    _quiet_bookkeeping(click.get_current_context())
+
+
+def _quiet_bookkeeping(context: click.Context) -> None:
+    """For the command's duration: MLflow's per-run INFO lines off (with or without
+    --quiet) and, without --debug, warnings as one line."""
+    chatter = [logging.getLogger(name) for name in MLFLOW_CHATTER]
+    levels = [logger.level for logger in chatter]
+    for logger in chatter:
+        logger.setLevel(logging.WARNING)
+    shown_before = warnings.formatwarning
     if not debug_enabled():
-        shown_before = warnings.formatwarning
         warnings.formatwarning = one_line_warning
-        click.get_current_context().call_on_close(
-            lambda: setattr(warnings, "formatwarning", shown_before)
-        )
+
+    def restore() -> None:
+        for logger, level in zip(chatter, levels, strict=True):
+            logger.setLevel(level)
+        warnings.formatwarning = shown_before
+
+    context.call_on_close(restore)
 
 
 # Commands register themselves here, one import per module (keeps this file conflict-free).

@@ -94,13 +94,15 @@ def test_a_run_prints_its_stages_and_one_line_warnings_not_mlflow_bookkeeping(
     args = ["train", "skipgram", "--dataset", "synthetic-small:0.002", "--data-dir",
             str(tmp_path / "data"), "--tracking-uri", f"sqlite:///{tmp_path / 'mlflow.db'}",
             *("-P", "epochs=1", "-P", "dim=8", "-P", "walks_per_node=2")]  # fmt: skip
-    done = subprocess.run(
-        [sys.executable, "-m", "recsys", *args],
-        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    lines = done.stderr.replace("\r", "\n").splitlines()
-    assert any(line.startswith("Warning: one SGD epoch at lr=0.025") for line in lines)
-    assert any("synthetic-small:0.002: AUC all 0." in line for line in lines), lines
-    for chatter in ("UserWarning", "system_metrics", "Validating input example"):
-        assert chatter not in done.stderr, chatter
+    for quiet in (False, True):
+        done = subprocess.run(
+            [sys.executable, "-m", "recsys", *args, *(["-q"] if quiet else [])],
+            capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        lines = done.stderr.replace("\r", "\n").splitlines()
+        assert any(line.startswith("Warning: one SGD epoch at lr=0.025") for line in lines)
+        headline = any("synthetic-small:0.002: AUC all 0." in line for line in lines)
+        assert headline != quiet, lines  # stage lines only without --quiet
+        for chatter in ("UserWarning", "system_metrics", "Validating input example"):
+            assert chatter not in done.stderr, chatter
