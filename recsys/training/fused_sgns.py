@@ -47,6 +47,22 @@ def pair_gradient(label: float, logit: float, lr: float, max_logit: float) -> fl
     return lr * (label - 1.0 / (1.0 + math.exp(-logit)))
 
 
+@numba.njit(nogil=True, fastmath=True, inline="always")
+def window_logits(
+    input_rows: np.ndarray, which: np.ndarray, output_rows: np.ndarray, m: int, out: np.ndarray
+) -> None:
+    """out[i, j] = input_rows[which[i]] . output_rows[j] for a window's m inputs, every
+    logit before any gradient: independent dot products the CPU overlaps, where a
+    sigmoid after each dot waited on it (the window kernels: 1.2x the pairs/s)."""
+    for i in range(m):
+        row = input_rows[which[i]]
+        for j in range(output_rows.shape[0]):
+            dot = np.float32(0.0)
+            for d in range(row.shape[0]):
+                dot += row[d] * output_rows[j, d]
+            out[i, j] = dot
+
+
 @numba.njit(nogil=True, fastmath=True, parallel=True, cache=True)
 def sgns_step(
     center_table: np.ndarray,

@@ -14,9 +14,11 @@ from collections.abc import Iterator
 
 import numba
 import numpy as np
+import scipy.sparse as sp
 import torch
 from numba import prange
 
+from recsys.graph.alias import alias_tables
 from recsys.training.batching import WalkBatch, unigram_table
 from recsys.training.config import WindowConfig
 from recsys.training.sequences import (
@@ -32,6 +34,7 @@ NO_DROPS = np.empty(0, dtype=np.float32)  # ``drop_prob`` of a model without id 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX_2 = np.uint64(0x94D049BB133111EB)
+_LOW_32 = np.uint64(0xFFFFFFFF)
 
 
 @numba.njit(nogil=True, inline="always")
@@ -50,35 +53,45 @@ def _uniform(bits: np.uint64) -> float:
     return float(bits >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
-def cdf_guide(cdf: np.ndarray) -> np.ndarray:
-    """A guide table for inverse-CDF draws from ``cdf`` (Chen and Asau, 1974): for each of
-    ``cdf.size`` equal slices of [0, 1), the item a draw landing there starts from.
+def negative_table(cdf: np.ndarray) -> np.ndarray:
+    """Walker's alias table of the distribution ``cdf`` (:func:`unigram_table`), one uint64
+    per item: (alias item << 32) | acceptance threshold in units of 2**-32.
 
-    A binary search over a catalog's CDF costs ~19 dependent cache misses per negative,
-    a fifth of a CPU skip-gram epoch at Electronics scale; from the guide a draw
-    checks one or two neighbours, and returns the same item as the binary search.
+    A negative then costs one read of one table entry (:func:`draw_negative`). Inverse-CDF
+    from a guide table (Chen and Asau 1974) reads the guide and the CDF, two cache misses
+    per negative once the kernel's rows have pushed both out of cache: 14% of a skip-gram
+    epoch's draws and kernel at Electronics scale, against 7% with this table
+    (docs/benchmarks.md, "Negatives from an alias table").
+    Items of probability 0 are never drawn (threshold 0, aliased to a drawable item).
     """
-    starts = np.arange(cdf.size, dtype=np.float64) / cdf.size
-    return np.searchsorted(cdf, starts, side="right").astype(np.int64)
+    weights = np.diff(cdf, prepend=0.0).clip(min=0.0)
+    n = weights.size
+    one_row = sp.csr_matrix((weights, np.arange(n), np.array([0, n])), shape=(1, n))
+    alias, probability = alias_tables(one_row)
+    threshold = np.minimum(np.floor(probability.astype(np.float64) * 2.0**32), 2.0**32 - 1)
+    never = weights <= 0.0
+    threshold[never] = 0.0
+    stuck = never & (alias == np.arange(n))  # rounding left it as its own alias
+    alias[stuck] = int(np.argmax(weights))
+    return (alias.astype(np.uint64) << np.uint64(32)) | threshold.astype(np.uint64)
 
 
 @numba.njit(nogil=True, inline="always")
-def inverse_cdf(cdf: np.ndarray, guide: np.ndarray, u: float) -> int:
-    """``np.searchsorted(cdf, u, side="right")``, started from :func:`cdf_guide`'s entry."""
-    i = guide[min(int(u * guide.size), guide.size - 1)]
-    while i > 0 and cdf[i - 1] > u:  # the slice's start rounded above u
-        i -= 1
-    while i < cdf.size and cdf[i] <= u:
-        i += 1
-    return i
+def draw_negative(table: np.ndarray, bits: np.uint64) -> np.int64:
+    """One item from :func:`negative_table`'s distribution, from 64 random bits: the high
+    32 pick a slot (Lemire's multiply-shift), the low 32 accept it or take its alias."""
+    slot = ((bits >> np.uint64(32)) * np.uint64(table.size)) >> np.uint64(32)
+    entry = table[slot]
+    if (bits & _LOW_32) < (entry & _LOW_32):
+        return np.int64(slot)
+    return np.int64(entry >> np.uint64(32))
 
 
 @numba.njit(nogil=True, parallel=True, cache=True)
 def draw_walk_batch(
     walks: np.ndarray,
     keep_prob: np.ndarray,
-    cdf: np.ndarray,
-    guide: np.ndarray,
+    table: np.ndarray,
     window: int,
     reduced_window: bool,
     negatives: int,
@@ -89,9 +102,9 @@ def draw_walk_batch(
     and whether it drops its id (EGES's id dropout).
 
     Each walk row has its own SplitMix64 stream keyed by (``seed``, row), so the draws do not
-    depend on the thread count. Negatives are drawn by inverse CDF from ``cdf`` (the walks'
-    unigram ** 0.75), as gensim's ``cum_table``, starting from ``guide``
-    (:func:`cdf_guide` of ``cdf``); dropped tokens get none (-1). ``drop_prob``
+    depend on the thread count. Negatives are drawn from ``table`` (:func:`negative_table`
+    of the walks' unigram ** 0.75, gensim's ``cum_table`` distribution); dropped tokens get
+    none (-1). ``drop_prob``
     (n_items,) is each product's id-dropout probability, empty for none; its draws follow a
     token's negatives in the stream, so without it the other draws are unchanged.
 
@@ -105,7 +118,6 @@ def draw_walk_batch(
     drawn = np.full((n_walks, length, negatives), -1, dtype=np.int64)
     drop_id = np.zeros((n_walks, length), dtype=np.bool_)
     with_drops = drop_prob.size > 0
-    last = cdf.size - 1
     total = 0
     for r in prange(n_walks):
         state = np.uint64(seed) * _GOLDEN + np.uint64(r + 1) * _MIX_1
@@ -127,8 +139,7 @@ def draw_walk_batch(
             p += 1
             for j in range(negatives):
                 state, bits = _splitmix64(state)
-                item = inverse_cdf(cdf, guide, _uniform(bits))
-                drawn[r, t, j] = item if item < last else last
+                drawn[r, t, j] = draw_negative(table, bits)
             if with_drops:
                 state, bits = _splitmix64(state)
                 drop_id[r, t] = _uniform(bits) < drop_prob[walks[r, t]]
@@ -234,8 +245,7 @@ class WalkBatchSource:
         self.walks = np.ascontiguousarray(walk_matrix, dtype=np.int32)
         self.counts = token_counts(walk_matrix, n_items) if counts is None else counts
         self.keep_prob = keep_probability(self.counts, subsample)
-        self.cdf = unigram_table(self.counts)
-        self.guide = cdf_guide(self.cdf)
+        self.negative_table = negative_table(unigram_table(self.counts))
         self.window = window
         self.negatives = negatives
         self.reduced_window = reduced_window
@@ -260,8 +270,7 @@ class WalkBatchSource:
             keep, reach, negatives, drop_id, n_pairs = draw_walk_batch(
                 walks,
                 self.keep_prob,
-                self.cdf,
-                self.guide,
+                self.negative_table,
                 self.window,
                 self.reduced_window,
                 self.negatives,

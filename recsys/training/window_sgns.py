@@ -38,7 +38,7 @@ from numba import prange
 
 from recsys.training.batching import BatchSource, WalkBatch
 from recsys.training.config import WindowConfig, uses_window_kernel
-from recsys.training.fused_sgns import pair_gradient, softplus
+from recsys.training.fused_sgns import pair_gradient, softplus, window_logits
 from recsys.training.prefetch import prefetch_window_ahead
 from recsys.training.sequences import window_pair_source
 from recsys.training.walk_batches import (
@@ -101,8 +101,11 @@ def window_sgns_step(
         outputs = np.empty(1 + k, dtype=np.int64)
         labels = np.empty(1 + k, dtype=np.float32)
         grad = np.empty((2 * max_window, 1 + k), dtype=np.float32)
-        input_step = np.empty((2 * max_window, dim), dtype=np.float32)
-        bias_step = np.empty(2 * max_window, dtype=np.float32)
+        input_rows = np.empty((2 * max_window, dim), dtype=np.float32)
+        in_order = np.arange(2 * max_window)  # input_rows[i] is input i
+        output_rows = np.empty((1 + k, dim), dtype=np.float32)
+        input_step = np.empty(dim, dtype=np.float32)
+        bias_rows = np.empty(2 * max_window, dtype=np.float32)
         output_step = np.empty((1 + k, dim), dtype=np.float32)
         walk_loss = 0.0
         for p in range(n):
@@ -114,43 +117,50 @@ def window_sgns_step(
             )
             if m == 0:
                 continue
+            for j in range(1 + k):  # the window's rows, old, in contiguous buffers
+                o = outputs[j]
+                for d in range(dim):
+                    output_rows[j, d] = context_table[o, d]
+                    output_step[j, d] = 0.0
             for i in range(m):
                 c = inputs[i]
+                for d in range(dim):
+                    input_rows[i, d] = center_table[c, d]
+                if has_bias:
+                    bias_rows[i] = bias[c]
+            window_logits(input_rows, in_order, output_rows, m, grad)
+            for i in range(m):
                 for j in range(1 + k):
                     if labels[j] < 0.0:
                         grad[i, j] = 0.0
                         continue
-                    o = outputs[j]
-                    dot = np.float32(0.0)
-                    for d in range(dim):
-                        dot += center_table[c, d] * context_table[o, d]
+                    dot = grad[i, j]
                     if has_bias:
-                        dot += bias[c] + bias[o]
+                        dot += bias_rows[i] + bias[outputs[j]]
                     if with_loss:
                         walk_loss += softplus(-float(dot) if j == 0 else float(dot))
                     grad[i, j] = np.float32(pair_gradient(labels[j], float(dot), lr, max_logit))
-            for i in range(m):
-                c = inputs[i]
-                for d in range(dim):
-                    input_step[i, d] = -decay * center_table[c, d]
+            for i in range(m):  # each input's step, added at once; the outputs' summed
+                row = input_rows[i]
+                if decay != 0.0:
+                    for d in range(dim):
+                        input_step[d] = -decay * row[d]
+                else:
+                    input_step[:] = 0.0
                 for j in range(1 + k):
                     g = grad[i, j]
-                    o = outputs[j]
+                    out_row, out_step = output_rows[j], output_step[j]
                     for d in range(dim):
-                        input_step[i, d] += g * context_table[o, d]
-            if has_bias:
-                for i in range(m):
-                    bias_step[i] = -decay * bias[inputs[i]]
-                    for j in range(1 + k):
-                        bias_step[i] += grad[i, j]
-            for j in range(1 + k):  # every output step from the old rows first
+                        input_step[d] += g * out_row[d]
+                        out_step[d] += g * row[d]
+                c = inputs[i]
                 for d in range(dim):
-                    output_step[j, d] = 0.0
-                for i in range(m):
-                    g = grad[i, j]
-                    c = inputs[i]
-                    for d in range(dim):
-                        output_step[j, d] += g * center_table[c, d]
+                    center_table[c, d] += input_step[d]
+                if has_bias:
+                    bias_step = -decay * bias_rows[i]
+                    for j in range(1 + k):
+                        bias_step += grad[i, j]
+                    bias[c] += bias_step
             shrink = np.float32(1.0) - decay * m  # the L2 decay of the window's m pairs
             for j in range(1 + k):
                 if labels[j] < 0.0:
@@ -163,12 +173,6 @@ def window_sgns_step(
                     for i in range(m):
                         step_b += grad[i, j]
                     bias[o] = bias[o] * shrink + step_b
-            for i in range(m):
-                c = inputs[i]
-                for d in range(dim):
-                    center_table[c, d] += input_step[i, d]
-                if has_bias:
-                    bias[c] += bias_step[i]
         loss_sum += walk_loss
     return loss_sum
 
@@ -215,16 +219,16 @@ def reference_window_step(
             input_step = grad @ old_out - decay * old_in
             bias_step = grad.sum(axis=1) - decay * bias[inputs] if has_bias else None
             output_step = grad.T @ old_in
+            for i, c in enumerate(inputs):  # inputs first, then outputs (as the kernel)
+                center_table[c] += input_step[i].astype(np.float32)
+                if bias_step is not None:
+                    bias[c] += bias_step[i]
             shrink = 1.0 - decay * len(inputs)
             for j in np.flatnonzero(use):  # in order: a repeated negative decays twice
                 o = outputs[j]
                 context_table[o] = context_table[o] * shrink + output_step[j]
                 if has_bias:
                     bias[o] = bias[o] * shrink + grad[:, j].sum()
-            for i, c in enumerate(inputs):
-                center_table[c] += input_step[i].astype(np.float32)
-                if bias_step is not None:
-                    bias[c] += bias_step[i]
     return loss_sum
 
 

@@ -40,7 +40,7 @@ import numpy as np
 from numba import prange
 
 from recsys.training.batching import WalkBatch
-from recsys.training.fused_sgns import pair_gradient, softplus
+from recsys.training.fused_sgns import pair_gradient, softplus, window_logits
 from recsys.training.prefetch import prefetch_window_ahead
 from recsys.training.walk_batches import fill_window, kept_tokens, widest_reach
 
@@ -285,15 +285,13 @@ def side_info_window_step(
                             outputs[j], False, side_rows, attention, out_rows[j], out_weights[j]
                         )
                         _weighted_sum(output_tables, out_rows[j], out_weights[j], out_vectors[j])
+                window_logits(token_vectors, positions, out_vectors, m, grad)
                 for i in range(m):
-                    vector = token_vectors[positions[i]]
                     for j in range(1 + k):
                         if labels[j] < 0.0:
                             grad[i, j] = 0.0
                             continue
-                        dot = np.float32(0.0)
-                        for d in range(dim):
-                            dot += vector[d] * out_vectors[j, d]
+                        dot = grad[i, j]
                         if with_loss:
                             walk_loss += softplus(-float(dot) if j == 0 else float(dot))
                         grad[i, j] = np.float32(pair_gradient(labels[j], float(dot), lr, max_logit))

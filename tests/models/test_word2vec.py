@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from gensim.models import Word2Vec
 from pydantic import ValidationError
 
 from recsys.callbacks import TrainingCallback
@@ -13,7 +15,7 @@ from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import ItemEmbeddings
 from recsys.evaluation.metrics import evaluate
 from recsys.methods import get_method
-from recsys.models.gensim_common import format_walks
+from recsys.models.gensim_common import format_walks, walk_vocabulary, write_corpus_file
 from recsys.models.word2vec import Word2VecConfig
 
 # Measured on planted_dataset (seed 0): AUC seen 0.98 after the first epoch and 1.0 after 5 epochs
@@ -98,3 +100,24 @@ def test_format_walks_matches_python_join() -> None:
     walks[0, 0] = 0
     expected = "".join(" ".join(map(str, walk)) + "\n" for walk in walks.tolist())
     assert format_walks(walks) == expected.encode()
+
+
+def test_the_vocabulary_from_counts_trains_what_gensims_corpus_scan_trains(
+    tmp_path: Path,
+) -> None:
+    walks = (np.random.default_rng(0).zipf(1.3, (3000, 10)) % 700).astype(np.int32)
+    corpus = tmp_path / "walks.txt"
+    write_corpus_file(walks, corpus)
+    params: dict[str, Any] = {"vector_size": 16, "epochs": 2, "seed": 7, "workers": 1}
+    scanned = Word2Vec(corpus_file=str(corpus), **params)
+    counted = Word2Vec(**params)
+    counted.build_vocab_from_freq(walk_vocabulary(walks), corpus_count=walks.shape[0])
+    counted.train(
+        corpus_file=str(corpus),
+        total_examples=counted.corpus_count,
+        total_words=int(walks.size),
+        epochs=counted.epochs,
+    )
+    assert counted.wv.index_to_key == scanned.wv.index_to_key
+    np.testing.assert_array_equal(counted.wv.vectors, scanned.wv.vectors)
+    np.testing.assert_array_equal(counted.syn1neg, scanned.syn1neg)

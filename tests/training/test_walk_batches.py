@@ -11,9 +11,9 @@ from recsys.training.sequences import window_pairs
 from recsys.training.walk_batches import (
     NO_DROPS,
     WalkBatchSource,
-    cdf_guide,
+    draw_negative,
     draw_walk_batch,
-    inverse_cdf,
+    negative_table,
 )
 from tests.training.walk_helpers import draw, numba_threads, random_walks
 
@@ -47,9 +47,9 @@ def test_draws_follow_their_distributions() -> None:
     walks = np.tile(np.arange(n_items, dtype=np.int32), (4000, 2))  # (4000, 12)
     counts = np.array([1, 2, 4, 8, 16, 0], dtype=np.int64)  # item 5 must never be drawn
     keep_prob = np.array([1.0, 0.5, 1.0, 0.25, 1.0, 1.0], dtype=np.float32)
-    cdf = unigram_table(counts)
+    table = negative_table(unigram_table(counts))
     keep, reach, negatives, drop_id, _ = draw_walk_batch(
-        walks, keep_prob, cdf, cdf_guide(cdf), 5, True, 4, 0, NO_DROPS
+        walks, keep_prob, table, 5, True, 4, 0, NO_DROPS
     )
     assert not drop_id.any()
     kept_share = np.array([keep[walks == i].mean() for i in range(n_items)])
@@ -100,24 +100,26 @@ def test_source_rejects_a_drop_vector_of_the_wrong_length() -> None:
     "counts",
     [
         np.array([1, 2, 4, 8, 16, 0], dtype=np.int64),  # a never-drawn item last
-        np.array([0, 0, 5, 0, 0, 1, 0, 3, 0, 0], dtype=np.int64),  # flat stretches
-        np.array([10**6, 1, 1, 1, 1, 1, 1], dtype=np.int64),  # one item over many slices
+        np.array([0, 0, 5, 0, 0, 1, 0, 3, 0, 0], dtype=np.int64),  # mostly never drawn
+        np.array([10**6, 1, 1, 1, 1, 1, 1], dtype=np.int64),  # one item over many slots
         np.random.default_rng(0).zipf(1.5, 5000).astype(np.int64),
     ],
 )
-def test_guided_draws_equal_the_binary_search(counts: np.ndarray) -> None:
+def test_the_negative_table_holds_the_unigram_distribution_exactly(counts: np.ndarray) -> None:
     cdf = unigram_table(counts)
-    guide = cdf_guide(cdf)
-    slice_starts = np.arange(cdf.size) / cdf.size
-    u = np.concatenate(
-        [
-            np.random.default_rng(1).random(20_000),
-            slice_starts,
-            np.nextafter(slice_starts, -1.0).clip(0.0),  # just below each slice
-            cdf[:-1],  # exactly on a step (side="right" moves past it)
-            np.nextafter(cdf[:-1], -1.0),
-            [0.0, np.nextafter(1.0, 0.0)],
-        ]
-    )
-    guided = np.array([inverse_cdf(cdf, guide, float(x)) for x in u])
-    np.testing.assert_array_equal(guided, np.searchsorted(cdf, u, side="right"))
+    table = negative_table(cdf)
+    n = table.size
+    accept = (table & np.uint64(0xFFFFFFFF)).astype(np.float64) / 2.0**32
+    alias = (table >> np.uint64(32)).astype(np.int64)
+    # slot i keeps i with its acceptance, else gives that slot's rest to its alias
+    implied = (accept + np.bincount(alias, weights=1.0 - accept, minlength=n)) / n
+    np.testing.assert_allclose(implied, np.diff(cdf, prepend=0.0), atol=1e-8)
+    assert implied[counts == 0].max(initial=0.0) == 0.0
+    # the draw itself: the top bits pick the slot, the low bits accept it or take the alias
+    bits = np.random.default_rng(1).integers(0, 2**64, 20_000, dtype=np.uint64)
+    drawn = np.array([draw_negative(table, b) for b in bits])
+    slot = ((bits >> np.uint64(32)) * np.uint64(n)) >> np.uint64(32)
+    low = bits & np.uint64(0xFFFFFFFF)
+    expected = np.where(low < (table[slot] & np.uint64(0xFFFFFFFF)), slot, alias[slot])
+    np.testing.assert_array_equal(drawn, expected)
+    assert not np.isin(drawn, np.flatnonzero(counts == 0)).any()

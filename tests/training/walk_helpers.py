@@ -10,7 +10,7 @@ import numpy as np
 
 from recsys.training.batching import WalkBatch, unigram_table
 from recsys.training.sequences import keep_probability
-from recsys.training.walk_batches import NO_DROPS, cdf_guide, draw_walk_batch
+from recsys.training.walk_batches import NO_DROPS, draw_walk_batch, negative_table
 
 
 @contextmanager
@@ -39,8 +39,8 @@ def draw(
     """Window 4, 3 negatives: (keep, reach, negatives, drop_id, positive pairs)."""
     counts = np.bincount(walks.reshape(-1), minlength=n_items)
     keep_prob = keep_probability(counts, subsample)
-    cdf = unigram_table(counts)
-    return draw_walk_batch(walks, keep_prob, cdf, cdf_guide(cdf), 4, reduced, 3, seed, drop_prob)
+    table = negative_table(unigram_table(counts))
+    return draw_walk_batch(walks, keep_prob, table, 4, reduced, 3, seed, drop_prob)
 
 
 def two_token_walk(
