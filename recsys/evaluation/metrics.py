@@ -30,6 +30,8 @@ MATCHED_PREFIX = "matched_"  # metrics under degree-matched negatives
 
 CURVE_POINTS = 500  # curves are thinned to this many points before logging or plotting
 
+NEEDS_BOTH_LABELS = "validation pairs need both positives and negatives to compute AUC"
+
 
 @dataclass(frozen=True)
 class Curve:
@@ -165,7 +167,7 @@ def evaluate_scores(
     rocs = {name: _slice_roc(one) for name, one in slices.items()}
     overall = rocs["auc_all"]
     if overall is None:
-        raise ValueError("validation pairs need both positives and negatives to compute AUC")
+        raise ValueError(NEEDS_BOTH_LABELS)
     precision, recall, pr_t = pairs.precision_recall_curve()
     # precision_recall_curve returns one threshold fewer than points; drop the final (1, 0) point.
     precision, recall = precision[:-1], recall[:-1]
@@ -266,7 +268,7 @@ def epoch_metrics(model: ItemEmbeddings, dataset: PreparedDataset) -> dict[str, 
             if auc is not None:
                 flat[f"{prefix}{name}"] = auc
         if f"{prefix}auc_all" not in flat:
-            raise ValueError("validation pairs need both positives and negatives to compute AUC")
+            raise ValueError(NEEDS_BOTH_LABELS)
         flat[f"{prefix}pr_auc"] = pairs.average_precision()
         if protocol == "study":
             flat["frac_median_filled"] = float(one.filled.sum() / max(one.filled.size, 1))
