@@ -104,9 +104,9 @@ def draw_walk_batch(
     Each walk row has its own SplitMix64 stream keyed by (``seed``, row), so the draws do not
     depend on the thread count. Negatives are drawn from ``table`` (:func:`negative_table`
     of the walks' unigram ** 0.75, gensim's ``cum_table`` distribution); dropped tokens get
-    none (-1). ``drop_prob``
-    (n_items,) is each product's id-dropout probability, empty for none; its draws follow a
-    token's negatives in the stream, so without it the other draws are unchanged.
+    none (-1). ``drop_prob`` (n_items,) is each product's id-dropout probability, empty for
+    none; its draws follow a token's negatives in the stream, so without it the other draws
+    are unchanged.
 
     Returns:
         (keep (n, L) bool, reach (n, L) int32, negatives (n, L, K) int64,
