@@ -96,10 +96,9 @@ class BatchSource(Protocol):
         ...
 
 
-def unigram_table(counts: np.ndarray, power: float = UNIGRAM_POWER) -> np.ndarray:
-    """Normalised cumulative distribution of ``counts ** power``, shape (n_items,), float64.
-
-    Items with count 0 get probability 0 (never drawn as negatives).
+def unigram_probabilities(counts: np.ndarray, power: float = UNIGRAM_POWER) -> np.ndarray:
+    """word2vec's negative distribution, ``counts ** power`` normalised, shape (n_items,),
+    float64. Items with count 0 get probability 0 (never drawn as negatives).
 
     Raises:
         ValueError: when every count is zero (nothing to draw from).
@@ -109,7 +108,13 @@ def unigram_table(counts: np.ndarray, power: float = UNIGRAM_POWER) -> np.ndarra
     total = weights.sum()
     if total <= 0:
         raise ValueError("negative sampling needs at least one item with a positive count")
-    cdf = np.cumsum(weights / total)
+    return weights / total
+
+
+def unigram_table(counts: np.ndarray, power: float = UNIGRAM_POWER) -> np.ndarray:
+    """Cumulative :func:`unigram_probabilities`, shape (n_items,), float64, ending at
+    exactly 1.0: the table an inverse-CDF draw searches."""
+    cdf = np.cumsum(unigram_probabilities(counts, power))
     cdf[-1] = 1.0
     return cdf
 

@@ -19,7 +19,7 @@ import torch
 from numba import prange
 
 from recsys.graph.alias import alias_tables
-from recsys.training.batching import WalkBatch, unigram_table
+from recsys.training.batching import WalkBatch, unigram_probabilities
 from recsys.training.config import WindowConfig
 from recsys.training.sequences import (
     check_walk_matrix,
@@ -53,8 +53,8 @@ def _uniform(bits: np.uint64) -> float:
     return float(bits >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
-def negative_table(cdf: np.ndarray) -> np.ndarray:
-    """Walker's alias table of the distribution ``cdf`` (:func:`unigram_table`), one uint64
+def negative_table(probabilities: np.ndarray) -> np.ndarray:
+    """Walker's alias table of ``probabilities`` (:func:`unigram_probabilities`), one uint64
     per item: (alias item << 32) | acceptance threshold in units of 2**-32.
 
     A negative then costs one read of one table entry (:func:`draw_negative`). Inverse-CDF
@@ -64,7 +64,7 @@ def negative_table(cdf: np.ndarray) -> np.ndarray:
     (docs/benchmarks.md, "Negatives from an alias table").
     Items of probability 0 are never drawn (threshold 0, aliased to a drawable item).
     """
-    weights = np.diff(cdf, prepend=0.0).clip(min=0.0)
+    weights = np.asarray(probabilities, dtype=np.float64)
     n = weights.size
     one_row = sp.csr_matrix((weights, np.arange(n), np.array([0, n])), shape=(1, n))
     alias, probability = alias_tables(one_row)
@@ -245,7 +245,7 @@ class WalkBatchSource:
         self.walks = np.ascontiguousarray(walk_matrix, dtype=np.int32)
         self.counts = token_counts(walk_matrix, n_items) if counts is None else counts
         self.keep_prob = keep_probability(self.counts, subsample)
-        self.negative_table = negative_table(unigram_table(self.counts))
+        self.negative_table = negative_table(unigram_probabilities(self.counts))
         self.window = window
         self.negatives = negatives
         self.reduced_window = reduced_window

@@ -142,11 +142,8 @@ def window_sgns_step(
                     grad[i, j] = np.float32(pair_gradient(labels[j], float(dot), lr, max_logit))
             for i in range(m):  # each input's step, added at once; the outputs' summed
                 row = input_rows[i]
-                if decay != 0.0:
-                    for d in range(dim):
-                        input_step[d] = -decay * row[d]
-                else:
-                    input_step[:] = 0.0
+                for d in range(dim):
+                    input_step[d] = -decay * row[d]
                 for j in range(1 + k):
                     g = grad[i, j]
                     out_row, out_step = output_rows[j], output_step[j]

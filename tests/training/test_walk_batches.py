@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from recsys.training.batching import unigram_table
+from recsys.training.batching import unigram_probabilities
 from recsys.training.sequences import window_pairs
 from recsys.training.walk_batches import (
     NO_DROPS,
@@ -47,7 +47,7 @@ def test_draws_follow_their_distributions() -> None:
     walks = np.tile(np.arange(n_items, dtype=np.int32), (4000, 2))  # (4000, 12)
     counts = np.array([1, 2, 4, 8, 16, 0], dtype=np.int64)  # item 5 must never be drawn
     keep_prob = np.array([1.0, 0.5, 1.0, 0.25, 1.0, 1.0], dtype=np.float32)
-    table = negative_table(unigram_table(counts))
+    table = negative_table(unigram_probabilities(counts))
     keep, reach, negatives, drop_id, _ = draw_walk_batch(
         walks, keep_prob, table, 5, True, 4, 0, NO_DROPS
     )
@@ -106,14 +106,14 @@ def test_source_rejects_a_drop_vector_of_the_wrong_length() -> None:
     ],
 )
 def test_the_negative_table_holds_the_unigram_distribution_exactly(counts: np.ndarray) -> None:
-    cdf = unigram_table(counts)
-    table = negative_table(cdf)
+    probabilities = unigram_probabilities(counts)
+    table = negative_table(probabilities)
     n = table.size
     accept = (table & np.uint64(0xFFFFFFFF)).astype(np.float64) / 2.0**32
     alias = (table >> np.uint64(32)).astype(np.int64)
     # slot i keeps i with its acceptance, else gives that slot's rest to its alias
     implied = (accept + np.bincount(alias, weights=1.0 - accept, minlength=n)) / n
-    np.testing.assert_allclose(implied, np.diff(cdf, prepend=0.0), atol=1e-8)
+    np.testing.assert_allclose(implied, probabilities, atol=1e-8)
     assert implied[counts == 0].max(initial=0.0) == 0.0
     # the draw itself: the top bits pick the slot, the low bits accept it or take the alias
     bits = np.random.default_rng(1).integers(0, 2**64, 20_000, dtype=np.uint64)

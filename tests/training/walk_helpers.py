@@ -8,7 +8,7 @@ from contextlib import contextmanager
 import numba
 import numpy as np
 
-from recsys.training.batching import WalkBatch, unigram_table
+from recsys.training.batching import WalkBatch, unigram_probabilities
 from recsys.training.sequences import keep_probability
 from recsys.training.walk_batches import NO_DROPS, draw_walk_batch, negative_table
 
@@ -39,7 +39,7 @@ def draw(
     """Window 4, 3 negatives: (keep, reach, negatives, drop_id, positive pairs)."""
     counts = np.bincount(walks.reshape(-1), minlength=n_items)
     keep_prob = keep_probability(counts, subsample)
-    table = negative_table(unigram_table(counts))
+    table = negative_table(unigram_probabilities(counts))
     return draw_walk_batch(walks, keep_prob, table, 4, reduced, 3, seed, drop_prob)
 
 
