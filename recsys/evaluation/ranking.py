@@ -179,12 +179,14 @@ def relevant_ranks(
     block = block_rows or max(1, BLOCK_FLOATS // max(n_items, 1))
     ranks = np.empty(queries.relevant.size, dtype=np.float64)
     on_device = device is not None and not model.is_sparse
-    # On the CPU only the products the method can score are columns: the others could
-    # only ever hold -inf, never above or tied with a target (11% of Electronics' matmul).
-    candidates = np.flatnonzero(model.known).astype(np.int32)
-    column_of = np.full(n_items, -1, dtype=np.int64)
-    column_of[candidates] = np.arange(candidates.size)
-    score_rows = None if on_device else model.row_scorer(candidates)  # gathered once
+    score_rows, column_of = None, np.empty(0, dtype=np.int64)
+    if not on_device:
+        # On the CPU only the products the method can score are columns: the others could
+        # only ever hold -inf, never above or tied with a target (11% of Electronics' matmul).
+        candidates = np.flatnonzero(model.known).astype(np.int32)
+        column_of = np.full(n_items, -1, dtype=np.int64)
+        column_of[candidates] = np.arange(candidates.size)
+        score_rows = model.row_scorer(candidates)  # gathered once
     for start in range(0, len(queries), block):
         query = queries.query[start : start + block]
         neighbours = train_adjacency[query]
