@@ -210,6 +210,26 @@ def test_centered_side_terms_remove_what_every_record_shares() -> None:
     torch.testing.assert_close(model.embed(items), plain - (field0_mean + field1_mean) / 3)
 
 
+@pytest.mark.parametrize("weighting", ["learned", "equal"])
+@pytest.mark.parametrize("skip_unknown", [False, True])
+def test_evaluation_sum_without_autograd_equals_the_stacked_training_sum(
+    weighting: str, skip_unknown: bool
+) -> None:
+    model = _tiny_model(weighting)
+    model.skip_unknown = skip_unknown
+    with torch.no_grad():
+        model.side_ids[0, 1] = UNKNOWN_ID
+    items = torch.tensor([0, 1, 2, 3, 3])
+    drop_id = torch.tensor([False, True, False, True, False])
+    offsets = model.side_means()
+    for kwargs in ({}, {"side_offsets": offsets}, {"id_table": model.context}):
+        stacked = model.item_vectors(items, drop_id, **kwargs)  # autograd on: the stacked sum
+        assert stacked.requires_grad
+        with torch.no_grad():
+            summed = model.item_vectors(items, drop_id, **kwargs)
+        torch.testing.assert_close(summed, stacked.detach())
+
+
 def test_equal_weighting_has_no_attention_and_averages() -> None:
     model = _tiny_model("equal")
     assert model.attention is None
