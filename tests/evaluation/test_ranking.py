@@ -154,6 +154,17 @@ def test_a_row_scorer_over_some_candidates_scores_their_columns() -> None:
     np.testing.assert_allclose(scores.ravel(), pairs, rtol=1e-5, atol=1e-6)
 
 
+def test_zero_width_vectors_score_rows_by_their_biases_alone() -> None:
+    model = bias_model([0.5, -1.0, 2.0, 0.25])
+    query, candidates = np.array([2, 0], np.int32), np.array([1, 3], np.int32)
+    scores = model.row_scorer(candidates)(query)
+    assert scores.dtype == np.float32
+    pairs = model.score(np.repeat(query, 2), np.tile(candidates, 2))
+    np.testing.assert_array_equal(scores.ravel(), pairs)
+    no_bias = ItemEmbeddings(np.zeros((4, 0), np.float32), np.ones(4, bool), similarity="dot")
+    assert not no_bias.row_scorer()(query).any()
+
+
 def test_the_torch_path_ranks_exactly_like_the_numpy_path() -> None:
     """The GPU path's code, run on torch's CPU device: same ranks, ties and exclusions."""
     rng = np.random.default_rng(3)
