@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import click
-from mlflow import MlflowClient
 
-from recsys.tracking.leaderboard.query import known_datasets
-from recsys.tracking.leaderboard.report import publish_leaderboard
 from recsys.tracking.leaderboard.rows import DEFAULT_RANK_BY, RANKABLE_METRICS, check_rank_by
-from recsys.tracking.leaderboard.tables import empty_message
-from recsys.tracking.server import TrackingServerError, check_tracking_uri
 
 
 @click.command("leaderboard")
@@ -60,6 +55,14 @@ def leaderboard_command(
     An empty server prints what to do and exits 0; an unknown --dataset exits 1 and lists
     the datasets that have runs; an unreachable server exits 1 naming its URI.
     """
+    # MLflow loads only when a command runs: `recsys --help` stays quick.
+    from mlflow import MlflowClient
+
+    from recsys.tracking.leaderboard.query import known_datasets
+    from recsys.tracking.leaderboard.report import publish_leaderboard
+    from recsys.tracking.leaderboard.tables import empty_message
+    from recsys.tracking.server import TrackingServerError, check_tracking_uri
+
     if dataset in ("", "all"):
         dataset = None
     try:

@@ -8,23 +8,16 @@ import click
 
 from recsys.cli import show_stage_messages
 from recsys.cli.prepare import data_dir_option
+from recsys.config import DataConfig
 from recsys.data.errors import DataError
-from recsys.tracking.main.job import (
-    DEFAULT_DATASET,
-    parse_overrides,
-    resolve_methods,
-    run_main_job,
-)
-from recsys.tracking.main.summary import format_summary
 from recsys.tracking.params import ParameterError
-from recsys.tracking.server import TrackingServerError
 from recsys.tracking.tuning.errors import StudyError
 
 
 @click.command("main")
 @click.option(
     "--dataset",
-    default=DEFAULT_DATASET,
+    default=DataConfig.model_fields["dataset"].default,
     show_default=True,
     metavar="D",
     help="a dataset name (electronics, books, synthetic-electronics, synthetic-books, "
@@ -101,6 +94,11 @@ def main_command(
     run (tag recsys.error, artifact error.txt) and the job goes on; the exit status is 1
     when any method failed, after the summary and the leaderboard of the rest.
     """
+    # MLflow and torch load only when the job runs: `recsys --help` stays quick.
+    from recsys.tracking.main.job import parse_overrides, resolve_methods, run_main_job
+    from recsys.tracking.main.summary import format_summary
+    from recsys.tracking.server import TrackingServerError
+
     if progress:  # our stage messages; gensim's INFO chatter stays off
         show_stage_messages()
     try:

@@ -13,7 +13,6 @@ from recsys.config import DataConfig, search_space
 from recsys.data.errors import DataError
 from recsys.methods import get_method, method_names
 from recsys.tracking.params import ParameterError, describe_params, split_assignment
-from recsys.tracking.server import TrackingServerError
 
 EPILOG = (
     "Methods: "
@@ -110,6 +109,7 @@ def train_command(
     if not quiet:
         show_stage_messages(others=logging.INFO)
     from recsys.tracking.run import run_method  # MLflow and torch load only when training
+    from recsys.tracking.server import TrackingServerError
     from recsys.training.checkpoint import CheckpointMismatch
 
     try:

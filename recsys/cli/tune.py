@@ -14,7 +14,6 @@ from recsys.data.errors import DataError
 from recsys.methods import method_names
 from recsys.tracking import names
 from recsys.tracking.params import ParameterError
-from recsys.tracking.server import TrackingServerError
 from recsys.tracking.tuning.errors import StudyError
 
 EPILOG = (
@@ -162,6 +161,7 @@ def tune_command(
     """Search METHOD's settings on a dataset with Optuna (TPE, median pruning), then train
     the best as a tuned run. Prints the tuned run's id (or the tune run's with --no-final).
     """
+    from recsys.tracking.server import TrackingServerError
     from recsys.tracking.tuning.job import TuneRequest, run_tune  # optuna loads on use
     from recsys.tracking.tuning.space import parse_space
 

@@ -36,7 +36,7 @@ from recsys.tracking.run import prepare, run_method, validate_params
 from recsys.tracking.server import check_tracking_uri
 from recsys.tracking.signals import stopped_runs_end_killed
 
-DEFAULT_DATASET = "synthetic-small"
+DEFAULT_DATASET: str = DataConfig.model_fields["dataset"].default  # as `recsys train`
 
 
 def resolve_methods(spec: str) -> list[str]:
