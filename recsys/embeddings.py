@@ -222,10 +222,9 @@ class RowScorer:
         bias = self.model.bias
         if self.columns.shape[1] == 0:  # zero-width vectors (popularity): the biases alone,
             # one pass instead of an empty product, then a sum (a fifth of the time)
-            scores = np.zeros((len(query), self.columns.shape[0]), dtype=np.float32)
-            if bias is not None and self.column_bias is not None:
-                scores = bias[query, None] + self.column_bias[None, :]
-            return scores.astype(np.float32, copy=False)
+            if bias is None or self.column_bias is None:
+                return np.zeros((len(query), self.columns.shape[0]), dtype=np.float32)
+            return (bias[query, None] + self.column_bias[None, :]).astype(np.float32, copy=False)
         if isinstance(vectors, sparse.csr_matrix):
             scores = np.asarray((vectors[query] @ self.columns.T).todense(), dtype=np.float32)
         elif context is None:

@@ -25,7 +25,7 @@ from numba import prange
 from scipy import sparse
 
 from recsys.data.dataset import PreparedDataset
-from recsys.embeddings import ItemEmbeddings
+from recsys.embeddings import ItemEmbeddings, RowScorer
 from recsys.evaluation.intervals import Interval, bootstrap_mean_interval
 from recsys.graph.csr import build_graph
 from recsys.typing import ItemIds
@@ -153,6 +153,16 @@ def _torch_block_ranks(
     return ranks.cpu().numpy()
 
 
+def _scorable_columns(model: ItemEmbeddings) -> tuple[RowScorer, np.ndarray]:
+    """The CPU path's scorer over the products the method can score (gathered once), and
+    each product's column among them (-1: none). The others could only ever hold -inf,
+    never above or tied with a target (11% of Electronics' matmul)."""
+    candidates = np.flatnonzero(model.known).astype(np.int32)
+    column_of = np.full(model.n_items, -1, dtype=np.int64)
+    column_of[candidates] = np.arange(candidates.size)
+    return model.row_scorer(candidates), column_of
+
+
 def relevant_ranks(
     model: ItemEmbeddings,
     queries: RankingQueries,
@@ -179,14 +189,7 @@ def relevant_ranks(
     block = block_rows or max(1, BLOCK_FLOATS // max(n_items, 1))
     ranks = np.empty(queries.relevant.size, dtype=np.float64)
     on_device = device is not None and not model.is_sparse
-    score_rows, column_of = None, np.empty(0, dtype=np.int64)
-    if not on_device:
-        # On the CPU only the products the method can score are columns: the others could
-        # only ever hold -inf, never above or tied with a target (11% of Electronics' matmul).
-        candidates = np.flatnonzero(model.known).astype(np.int32)
-        column_of = np.full(n_items, -1, dtype=np.int64)
-        column_of[candidates] = np.arange(candidates.size)
-        score_rows = model.row_scorer(candidates)  # gathered once
+    cpu = None if on_device else _scorable_columns(model)
     for start in range(0, len(queries), block):
         query = queries.query[start : start + block]
         neighbours = train_adjacency[query]
@@ -198,11 +201,12 @@ def relevant_ranks(
         counts = np.diff(queries.indptr[start : start + query.size + 1])
         rows = np.repeat(np.arange(query.size), counts)
         columns = queries.relevant[lo:hi].astype(np.int64)
-        if score_rows is None:
+        if cpu is None:
             ranks[lo:hi] = _torch_block_ranks(
                 model, query, excluded_rows, excluded_columns, rows, columns, str(device)
             )
             continue
+        score_rows, column_of = cpu
         scores = score_rows(query)  # (block, candidates)
         excluded_columns = column_of[excluded_columns]
         scorable = excluded_columns >= 0

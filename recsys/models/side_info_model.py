@@ -37,7 +37,7 @@ docs/benchmarks.md).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Literal, cast
 
 import numpy as np
@@ -182,26 +182,35 @@ class SkipGramWithSideInfo(EmbeddingModel):
             side_logits = side_logits.masked_fill(self.side_ids[items] == UNKNOWN_ID, float("-inf"))
         return torch.softmax(torch.cat([id_logit, side_logits], dim=1), dim=1)
 
-    def field_vectors(
+    def field_rows(
         self,
         items: Tensor,
         side_offsets: Tensor | None = None,
         id_table: nn.Embedding | None = None,
-    ) -> Tensor:
-        """Each product's id and side-info embeddings, shape (batch, n_fields, dim).
+    ) -> Iterator[Tensor]:
+        """Each field's embeddings of ``items``, id first, one (batch, dim) tensor per field.
 
         ``side_offsets`` (n_side, dim), when given, is subtracted from every known side term
         (:meth:`side_means` for ``center_side``). ``id_table`` replaces the center table for
         the id term (the context table, for :meth:`context_vectors`).
         """
         side = self.side_ids[items]  # (batch, n_side)
-        ids = (self.center if id_table is None else id_table)(items)
-        parts = [ids] + [table(side[:, j]) for j, table in enumerate(self.side)]
-        vectors = torch.stack(parts, dim=1)
-        if side_offsets is None:
-            return vectors
-        known = (side != UNKNOWN_ID).to(vectors.dtype).unsqueeze(-1)  # (batch, n_side, 1)
-        return torch.cat([vectors[:, :1], vectors[:, 1:] - known * side_offsets], dim=1)
+        yield (self.center if id_table is None else id_table)(items)
+        for j, table in enumerate(self.side):
+            rows = table(side[:, j])
+            if side_offsets is not None:
+                known = (side[:, j] != UNKNOWN_ID).to(rows.dtype).unsqueeze(-1)
+                rows = rows - known * side_offsets[j]
+            yield rows
+
+    def field_vectors(
+        self,
+        items: Tensor,
+        side_offsets: Tensor | None = None,
+        id_table: nn.Embedding | None = None,
+    ) -> Tensor:
+        """:meth:`field_rows` stacked, shape (batch, n_fields, dim)."""
+        return torch.stack(list(self.field_rows(items, side_offsets, id_table)), dim=1)
 
     def item_vectors(
         self,
@@ -210,7 +219,7 @@ class SkipGramWithSideInfo(EmbeddingModel):
         side_offsets: Tensor | None = None,
         id_table: nn.Embedding | None = None,
     ) -> Tensor:
-        """H_v = sum_j w_vj W_j[f_j(v)], shape (batch, dim) (arguments: :meth:`field_vectors`).
+        """H_v = sum_j w_vj W_j[f_j(v)], shape (batch, dim) (arguments: :meth:`field_rows`).
 
         Without autograd (evaluation, the learning curve, the export) the sum is taken
         field by field into one (batch, dim) buffer: no (batch, n_fields, dim) stack, 10x
@@ -220,15 +229,10 @@ class SkipGramWithSideInfo(EmbeddingModel):
         weights = self.field_weights(items, drop_id)  # (batch, n_fields)
         if torch.is_grad_enabled():
             return weighted_sum(weights, self.field_vectors(items, side_offsets, id_table))
-        side = self.side_ids[items]  # (batch, n_side)
-        table = self.center if id_table is None else id_table
-        total = table.weight.index_select(0, items) * weights[:, :1]
-        for j, module in enumerate(self.side):
-            rows = cast(nn.Embedding, module).weight.index_select(0, side[:, j])
-            if side_offsets is not None:
-                known = (side[:, j] != UNKNOWN_ID).to(rows.dtype).unsqueeze(-1)
-                rows = rows - known * side_offsets[j]
-            total.addcmul_(rows, weights[:, j + 1 : j + 2])
+        fields = self.field_rows(items, side_offsets, id_table)
+        total = next(fields) * weights[:, :1]
+        for j, rows in enumerate(fields, start=1):
+            total.addcmul_(rows, weights[:, j : j + 1])
         return total
 
     def untrained_with_side_info(self, items: Tensor) -> Tensor:
