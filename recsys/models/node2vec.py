@@ -55,7 +55,8 @@ class Node2VecConfig(SkipGramConfig):
 
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
         "default": {},
-        "study": {"trainer": "gensim"},
+        # gensim's Word2Vec at its own alpha and epochs, as the study ran it
+        "study": {"trainer": "gensim", "epochs": 5, "lr": 0.025},
     }
 
     p: Annotated[float, TUNE_P_Q] = Field(

@@ -135,10 +135,11 @@ def test_settings_advice_names_slow_and_undertrained_settings() -> None:
 
 def test_study_preset_restores_the_studys_settings_and_explicit_values_win() -> None:
     study = SkipGramConfig(preset="study")
-    assert (study.optimizer, study.lr, study.batch_size) == ("adam", 0.01, 1024)
+    assert (study.optimizer, study.lr, study.batch_size, study.epochs) == ("adam", 0.01, 1024, 5)
     assert (study.schedule, study.reduced_window) == ("cosine_restart", False)
     default = SkipGramConfig()
-    assert (default.optimizer, default.lr, default.schedule) == ("sgd", 0.025, "cosine")
+    assert (default.optimizer, default.lr, default.schedule) == ("sgd", 0.04, "cosine")
+    assert default.epochs == 3
     mixed = SkipGramConfig(preset="study", lr=0.002)
     assert (mixed.optimizer, mixed.lr, mixed.preset) == ("adam", 0.002, "study")
     assert flatten_config(mixed)["lr"] == 0.002  # the run's params show what was used

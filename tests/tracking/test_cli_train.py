@@ -101,7 +101,7 @@ def test_a_run_prints_its_stages_and_one_line_warnings_not_mlflow_bookkeeping(
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
         lines = done.stderr.replace("\r", "\n").splitlines()
-        assert any(line.startswith("Warning: one SGD epoch at lr=0.025") for line in lines)
+        assert any(line.startswith("Warning: one SGD epoch at lr=0.04") for line in lines)
         headline = any("synthetic-small:0.002: AUC all 0." in line for line in lines)
         assert headline != quiet, lines  # stage lines only without --quiet
         for chatter in ("UserWarning", "system_metrics", "Validating input example"):
