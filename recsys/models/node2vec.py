@@ -49,6 +49,13 @@ GENSIM_NAMES = {
 }
 
 
+def gensim_defaults(*names: str) -> dict[str, Any]:
+    """Our settings ``names`` at the defaults of the gensim parameters they become
+    (:data:`GENSIM_NAMES`)."""
+    fields = GensimWalkConfig.model_fields
+    return {name: fields[GENSIM_NAMES[name]].default for name in names}
+
+
 class Node2VecConfig(SkipGramConfig):
     """node2vec's second-order walks + skip-gram: skipgram's engine by default, gensim's
     Word2Vec (the study's trainer) with ``trainer=gensim`` or ``preset=study``."""
@@ -56,7 +63,7 @@ class Node2VecConfig(SkipGramConfig):
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
         "default": {},
         # gensim's Word2Vec at its own alpha and epochs, as the study ran it
-        "study": {"trainer": "gensim", "epochs": 5, "lr": 0.025},
+        "study": {"trainer": "gensim", **gensim_defaults("epochs", "lr")},
     }
 
     p: Annotated[float, TUNE_P_Q] = Field(
