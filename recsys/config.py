@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 DATA_DIR_ENV = "RECSYS_DATA_DIR"
 
@@ -60,6 +60,10 @@ TUNE_SUBSAMPLE = TuneRange(1e-5, 1e-2, log=True)
 TUNE_L2 = TuneRange(1e-8, 1e-2, log=True)
 TUNE_WEIGHTED = TuneChoices((False, True))
 
+# A setting's type, bounds and search range declared once, so a config that changes only its
+# default restates the default and why: ``epochs: Epochs = Field(3, description=...)``.
+Epochs = Annotated[int, TUNE_EPOCHS, Field(ge=1, le=1000)]
+
 
 def search_space(config_class: type[BaseModel]) -> dict[str, Tunable]:
     """The settings of a method config that ``recsys tune`` searches, in field order."""
@@ -75,6 +79,35 @@ class StrictModel(BaseModel):
     """Unknown fields are errors: a misspelt parameter must not be silently ignored."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Preset = Literal["default", "study"]
+
+
+class PresetConfig(StrictModel):
+    """Named presets of a method's settings.
+
+    A config class lists its presets in ``PRESETS`` (name -> field values); ``preset=NAME``
+    fills those fields before validation, and any field given explicitly wins, so the run's
+    params always show the values used. ``study`` is the study's exact settings where the
+    defaults differ from them (empty where they do not).
+    """
+
+    PRESETS: ClassVar[dict[str, dict[str, Any]]] = {"default": {}, "study": {}}
+
+    preset: Preset = Field(
+        "default",
+        description="named settings under explicit values: default (the measured-best "
+        "for quality per minute) or study (the study's exact settings, for the "
+        "reproduction); explicit -P values win",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_preset(cls, values: Any) -> Any:
+        if isinstance(values, dict) and values.get("preset") in cls.PRESETS:
+            return {**cls.PRESETS[values["preset"]], **values}
+        return values  # an unknown name fails the ``preset`` field's own validation
 
 
 class RelationWeights(StrictModel):
@@ -157,9 +190,7 @@ DEGREE_PRIOR_HELP = (
 class TrainerConfig(StrictModel):
     """The shared training engine's settings (the study's values as defaults)."""
 
-    epochs: Annotated[int, TUNE_EPOCHS] = Field(
-        5, ge=1, le=1000, description="passes over the training data"
-    )
+    epochs: Epochs = Field(5, description="passes over the training data")
     batch_size: int = Field(1024, ge=1, le=1 << 24, description="positive pairs per batch")
     dim: Annotated[int, TUNE_DIM] = Field(128, ge=1, le=4096, description="embedding dimension")
     lr: Annotated[float, TuneRange(1e-3, 0.1, log=True)] = Field(

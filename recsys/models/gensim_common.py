@@ -27,10 +27,10 @@ from recsys.callbacks import TrainingCallback
 from recsys.config import (
     DEGREE_PRIOR_HELP,
     TUNE_DIM,
-    TUNE_EPOCHS,
     TUNE_NEGATIVES,
     TUNE_SUBSAMPLE,
     TUNE_WINDOW,
+    Epochs,
     TuneRange,
     WalkConfig,
 )
@@ -45,6 +45,10 @@ logger = logging.getLogger(__name__)
 _CORPUS_CHUNK_WALKS = 1 << 20  # walks formatted per chunk: bounds the text buffer (~80 MB)
 
 
+# gensim's alpha: bounds and search range declared once (see :data:`recsys.config.Epochs`).
+GensimLearningRate = Annotated[float, TuneRange(0.005, 0.1, log=True), Field(gt=0, le=1)]
+
+
 class GensimWalkConfig(WalkConfig):
     """Walk settings plus gensim Word2Vec's; defaults are the study's (gensim 3.8 defaults)."""
 
@@ -54,9 +58,7 @@ class GensimWalkConfig(WalkConfig):
     window: Annotated[int, TUNE_WINDOW] = Field(
         5, ge=1, le=100, description="context window on each side of a product"
     )
-    epochs: Annotated[int, TUNE_EPOCHS] = Field(
-        5, ge=1, le=1000, description="passes over the walks"
-    )
+    epochs: Epochs = Field(5, description="passes over the walks")
     negative: Annotated[int, TUNE_NEGATIVES] = Field(
         5, ge=1, le=100, description="negative samples per positive pair"
     )
@@ -64,9 +66,7 @@ class GensimWalkConfig(WalkConfig):
         1e-3, ge=0, lt=1, description="downsampling threshold for frequent products"
     )
     min_count: int = Field(1, ge=1, description="products seen fewer times get no vector")
-    alpha: Annotated[float, TuneRange(0.005, 0.1, log=True)] = Field(
-        0.025, gt=0, le=1, description="initial learning rate (linear decay)"
-    )
+    alpha: GensimLearningRate = Field(0.025, description="initial learning rate (linear decay)")
     sg: Literal[0, 1] = Field(0, description="0 = CBOW (the study's word2vec), 1 = skip-gram")
     seed: int = Field(42, ge=0, description="seed of gensim's initialization and sampling")
     progress: bool = Field(True, description="show a tqdm progress bar while walking")

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Annotated, Any, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -35,13 +35,13 @@ from pydantic import Field
 from torch import Tensor, nn
 
 from recsys.callbacks import TrainingCallback
-from recsys.config import TUNE_EPOCHS, TuneRange
+from recsys.config import Epochs
 from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import PAIR_SCORE_HELP, ItemEmbeddings, PairScore
 from recsys.graph import walk_config_of, walks_for_dataset
 from recsys.models.base import Method
 from recsys.training.batching import PairBatch, WalkBatch
-from recsys.training.config import STUDY_WINDOW_SETTINGS, SGDWindowConfig
+from recsys.training.config import STUDY_WINDOW_SETTINGS, SGDLearningRate, SGDWindowConfig
 from recsys.training.early_stopping import early_stopping_split
 from recsys.training.engine import EmbeddingModel, fit, resolve_device
 from recsys.training.fused_sgns import sgns_step
@@ -173,7 +173,7 @@ class SkipGramConfig(SGDWindowConfig):
     The defaults are word2vec's step and schedule (:class:`SGDWindowConfig`), three epochs
     at a peak lr of 0.04 where word2vec takes five at 0.025: tied with five on every real
     sample and at Electronics scale (node2vec's walks too) in 0.6x the minutes
-    (docs/benchmarks.md, "Three epochs at lr 0.04"); on the real samples it trains in a
+    (docs/benchmarks.md, "Fewer epochs at a higher lr"); on the real samples it trains in a
     fraction of gensim's skip-gram minutes, tied with it on every AUC (within the
     intervals) and ranking at least as well (recall@10, docs/results.md).
     ``preset=study`` restores the study's Adam settings and five epochs. Window 5, 5
@@ -185,17 +185,13 @@ class SkipGramConfig(SGDWindowConfig):
         "study": {**STUDY_WINDOW_SETTINGS, "epochs": 5},
     }
 
-    epochs: Annotated[int, TUNE_EPOCHS] = Field(
+    epochs: Epochs = Field(
         3,
-        ge=1,
-        le=1000,
         description="passes over the walks (the study, word2vec: 5); three at lr 0.04 tied "
         "five at 0.025 on every real sample and at Electronics scale in 0.6x the minutes",
     )
-    lr: Annotated[float, TuneRange(0.005, 0.2, log=True)] = Field(
+    lr: SGDLearningRate = Field(
         0.04,
-        gt=0,
-        le=10,
         description="peak learning rate, annealed once over the run (word2vec: 0.025 over "
         "five epochs; 0.06 over three cost the real samples' ranking)",
     )

@@ -1,27 +1,53 @@
 """The study's method 4: gensim Word2Vec on first-order (DeepWalk) walks.
 
 The study ran gensim 3.8 without setting ``sg``, so its "word2vec" row is CBOW (sg=0),
-not skip-gram: dimension 128, window 5, min_count 1, 5 negatives, sample 1e-3, 5 epochs,
-seed 42, over 10 weighted walks of length 10 from every product. Those are the defaults
-here; ``sg=1`` gives skip-gram on the same walks.
+not skip-gram: dimension 128, window 5, min_count 1, 5 negatives, sample 1e-3, 5 epochs at
+alpha 0.025, seed 42, over 10 weighted walks of length 10 from every product. Those are
+the defaults here but for the epochs: three at alpha 0.04 tied five at 0.025 on every real
+sample and at Electronics scale in 0.6x the minutes (docs/benchmarks.md, "Fewer epochs at a
+higher lr"); ``preset=study`` restores gensim's own five at 0.025. ``sg=1`` gives skip-gram
+on the same walks.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, ClassVar
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from recsys.callbacks import TrainingCallback
+from recsys.config import Epochs, PresetConfig
 from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import ItemEmbeddings
 from recsys.graph import walk_config_of, walks_for_dataset
 from recsys.models.base import Method
-from recsys.models.gensim_common import GensimWalkConfig, train_word2vec_on_walks
+from recsys.models.gensim_common import (
+    GensimLearningRate,
+    GensimWalkConfig,
+    train_word2vec_on_walks,
+)
+
+GENSIM_OWN = ("epochs", "alpha")  # the settings whose default here is not gensim's
 
 
-class Word2VecConfig(GensimWalkConfig):
-    """First-order walks + gensim Word2Vec (sg=0: CBOW, the study's setting)."""
+class Word2VecConfig(PresetConfig, GensimWalkConfig):
+    """First-order walks + gensim Word2Vec (sg=0: CBOW, the study's setting), three epochs at
+    alpha 0.04 by default; ``preset=study`` is gensim's own five at 0.025."""
+
+    PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
+        "default": {},
+        "study": {name: GensimWalkConfig.model_fields[name].default for name in GENSIM_OWN},
+    }
+
+    epochs: Epochs = Field(
+        3,
+        description="passes over the walks (the study, gensim: 5); three at alpha 0.04 tied "
+        "five at 0.025 on every real sample and at Electronics scale in 0.6x the minutes",
+    )
+    alpha: GensimLearningRate = Field(
+        0.04, description="initial learning rate, linear decay (the study, gensim: 0.025)"
+    )
 
     @model_validator(mode="after")
     def _first_order_only(self) -> Word2VecConfig:

@@ -12,31 +12,22 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 import torch
 from pydantic import Field, model_validator
 
-from recsys.config import TUNE_SUBSAMPLE, TUNE_WINDOW, TrainerConfig, TuneRange, WalkConfig
+from recsys.config import (
+    TUNE_SUBSAMPLE,
+    TUNE_WINDOW,
+    PresetConfig,
+    TrainerConfig,
+    TuneRange,
+    WalkConfig,
+)
 from recsys.training.fused_sgns import GENSIM_MAX_LOGIT
 from recsys.training.schedule import Schedule
 
 Optimizer = Literal["adam", "sgd"]
-Preset = Literal["default", "study"]
 
 
-class EngineConfig(TrainerConfig):
-    """TrainerConfig plus the engine's own switches, and named presets.
-
-    A config class lists its presets in ``PRESETS`` (name -> field values); ``preset=NAME``
-    fills those fields before validation, and any field given explicitly wins, so the run's
-    params always show the values used. ``study`` is the study's exact settings where the
-    defaults differ from them (empty where they do not).
-    """
-
-    PRESETS: ClassVar[dict[str, dict[str, Any]]] = {"default": {}, "study": {}}
-
-    preset: Preset = Field(
-        "default",
-        description="named settings under explicit values: default (the measured-best "
-        "for quality per minute) or study (the study's exact settings, for the "
-        "reproduction); explicit -P values win",
-    )
+class EngineConfig(PresetConfig, TrainerConfig):
+    """TrainerConfig plus the engine's own switches, and named presets (:class:`PresetConfig`)."""
 
     @model_validator(mode="after")
     def _early_stopping_without_checkpoints(self) -> EngineConfig:
@@ -46,13 +37,6 @@ class EngineConfig(TrainerConfig):
                 "epoch's embeddings are not checkpointed; drop one of the two"
             )
         return self
-
-    @model_validator(mode="before")
-    @classmethod
-    def _apply_preset(cls, values: Any) -> Any:
-        if isinstance(values, dict) and values.get("preset") in cls.PRESETS:
-            return {**cls.PRESETS[values["preset"]], **values}
-        return values  # an unknown name fails the ``preset`` field's own validation
 
     optimizer: Optimizer = Field(
         "adam",
@@ -129,6 +113,9 @@ class WindowConfig(EngineConfig, WalkConfig):
 # The study's engine settings for the walk methods: Adam, batch 1,024, per-epoch cosine
 # restarts, fixed windows, one thread, every pair trained (``preset=study`` of
 # :class:`SGDWindowConfig`).
+# The SGD peak lr's bounds and search range, declared once (see :data:`recsys.config.Epochs`).
+SGDLearningRate = Annotated[float, TuneRange(0.005, 0.2, log=True), Field(gt=0, le=10)]
+
 STUDY_WINDOW_SETTINGS: dict[str, Any] = {
     "optimizer": "adam",
     "lr": 0.01,
@@ -190,9 +177,7 @@ class SGDWindowConfig(WindowConfig):
         description="sgd: word2vec's step with lr per pair (on CPU straight from the walks); "
         "adam: SparseAdam on the tables, as the study (preset=study)",
     )
-    lr: Annotated[float, TuneRange(0.005, 0.2, log=True)] = Field(
-        0.025, gt=0, le=10, description="peak learning rate (word2vec's 0.025)"
-    )
+    lr: SGDLearningRate = Field(0.025, description="peak learning rate (word2vec's 0.025)")
     batch_size: int = Field(
         65536,
         ge=1,

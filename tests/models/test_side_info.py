@@ -346,18 +346,19 @@ def test_field_weights_reach_the_callbacks_as_epoch_metrics(planted: PreparedDat
 
 def test_sgd_default_falls_back_to_the_study_settings_off_the_window_kernel() -> None:
     default = SideInfoConfig(device="cpu")
-    assert (default.optimizer, default.lr, default.batch_size) == ("sgd", 0.025, 65536)
-    assert (default.walk_length, default.negatives) == (40, 1)
+    assert (default.optimizer, default.lr, default.batch_size) == ("sgd", 0.03, 65536)
+    assert (default.walk_length, default.negatives, default.epochs) == (40, 1, 4)
     off_kernel = SideInfoConfig(device="cpu", shared_negatives=False, lr=0.005)
     assert (off_kernel.optimizer, off_kernel.batch_size, off_kernel.threads) == ("adam", 1024, 1)
-    assert (off_kernel.walk_length, off_kernel.negatives) == (10, 5)  # the study's, as measured
+    # the study's, as measured
+    assert (off_kernel.walk_length, off_kernel.negatives, off_kernel.epochs) == (10, 5, 5)
     assert off_kernel.lr == 0.005  # explicit values still win
     assert SideInfoConfig(shared_negatives=False, optimizer="sgd").optimizer == "sgd"
     gpu = SideInfoConfig(device="cuda")  # a config only: nothing runs on the device here
     assert (gpu.optimizer, gpu.schedule) == ("adam", "cosine_restart")
     study = SideInfoConfig(preset="study")
     assert (study.optimizer, study.lr, study.reduced_window) == ("adam", 0.01, False)
-    assert (study.walk_length, study.negatives) == (10, 5)
+    assert (study.walk_length, study.negatives, study.epochs) == (10, 5, 5)
     assert SideInfoConfig(preset="study", walk_length=20).walk_length == 20
 
 

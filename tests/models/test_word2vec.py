@@ -44,11 +44,17 @@ class RecordingCallback(TrainingCallback):
         self.end.append(metrics)
 
 
-def test_study_defaults_are_cbow() -> None:
+def test_defaults_are_the_studys_cbow_in_three_epochs_and_its_preset_gensims_five() -> None:
     config = Word2VecConfig()
     assert (config.sg, config.dim, config.window, config.min_count) == (0, 128, 5, 1)
-    assert (config.negative, config.sample, config.epochs, config.seed) == (5, 1e-3, 5, 42)
+    assert (config.negative, config.sample, config.seed) == (5, 1e-3, 42)
     assert (config.walks_per_node, config.walk_length) == (10, 10)
+    assert (config.epochs, config.alpha) == (3, 0.04)
+    study = Word2VecConfig(preset="study")
+    assert (study.epochs, study.alpha, study.sg) == (5, 0.025, 0)
+    assert Word2VecConfig(preset="study", epochs=2).epochs == 2  # explicit values win
+    with pytest.raises(ValidationError, match="'default' or 'study'"):
+        Word2VecConfig(preset="gensim")
 
 
 def test_second_order_walk_settings_are_rejected() -> None:
@@ -71,8 +77,8 @@ def test_word2vec_learns_planted_clusters(planted_dataset: PreparedDataset, sg: 
     assert embeddings.similarity == "cosine"
     # Callbacks: begin once, one loss and one full evaluation per epoch, end once.
     assert len(callback.begin) == 1 and callback.begin[0]["sg"] == sg
-    assert [epoch for epoch, _ in callback.epochs] == [0, 1, 2, 3, 4]
-    assert [step for step, _ in callback.batches] == [0, 1, 2, 3, 4]
+    assert [epoch for epoch, _ in callback.epochs] == [0, 1, 2]
+    assert [step for step, _ in callback.batches] == [0, 1, 2]
     assert all(metrics["loss"] > 0 for _, metrics in callback.batches)
     assert all("auc_seen" in metrics for _, metrics in callback.epochs)
     assert callback.end == [pytest.approx(result.metrics(), rel=1e-12)]
