@@ -73,8 +73,9 @@ class SideInfoConfig(SGDWindowConfig):
     EGES gains from longer walks where skip-gram does not (Digital Music, docs/benchmarks.md:
     seen 0.9833 -> 0.9867, degree-matched 0.9516 -> 0.9566, recall@10 0.119 -> 0.187, for
     1.8x the minutes; one negative instead of five keeps that cost down). Four epochs at a
-    peak lr of 0.03 where skip-gram's SGD takes five at 0.025 for the others: tied on every
-    real sample and at Electronics scale (docs/benchmarks.md, "Fewer epochs at a higher lr")."""
+    peak lr of 0.03 instead of :class:`SGDWindowConfig`'s five at 0.025: tied with five on
+    every real sample and at Electronics scale (docs/benchmarks.md, "Fewer epochs at a higher
+    lr")."""
 
     SGD_NEEDS_WINDOW_KERNEL: ClassVar[bool] = True
     PRESETS: ClassVar[dict[str, Any]] = {
