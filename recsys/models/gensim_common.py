@@ -79,6 +79,13 @@ class GensimWalkConfig(WalkConfig):
     degree_prior: bool = Field(False, description=DEGREE_PRIOR_HELP)
 
 
+def gensim_own_defaults(*names: str) -> dict[str, Any]:
+    """gensim Word2Vec's own defaults of the :class:`GensimWalkConfig` settings ``names``
+    (what a ``study`` preset restores where a method's default differs)."""
+    fields = GensimWalkConfig.model_fields
+    return {name: fields[name].default for name in names}
+
+
 @numba.njit(nogil=True, parallel=True, cache=True)
 def _line_lengths(walk_matrix: np.ndarray) -> np.ndarray:
     n_walks, walk_length = walk_matrix.shape

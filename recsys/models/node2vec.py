@@ -28,7 +28,11 @@ from recsys.embeddings import ItemEmbeddings
 from recsys.graph import walk_config_of, walks_for_dataset
 from recsys.models import skipgram
 from recsys.models.base import Method
-from recsys.models.gensim_common import GensimWalkConfig, train_word2vec_on_walks
+from recsys.models.gensim_common import (
+    GensimWalkConfig,
+    gensim_own_defaults,
+    train_word2vec_on_walks,
+)
 from recsys.models.skipgram import SkipGramConfig
 
 # node2vec's own grid was {0.25, 0.5, 1, 2, 4} for p and q (Grover & Leskovec 2016).
@@ -52,8 +56,8 @@ GENSIM_NAMES = {
 def gensim_defaults(*names: str) -> dict[str, Any]:
     """Our settings ``names`` at the defaults of the gensim parameters they become
     (:data:`GENSIM_NAMES`)."""
-    fields = GensimWalkConfig.model_fields
-    return {name: fields[GENSIM_NAMES[name]].default for name in names}
+    own = gensim_own_defaults(*(GENSIM_NAMES[name] for name in names))
+    return {name: own[GENSIM_NAMES[name]] for name in names}
 
 
 class Node2VecConfig(SkipGramConfig):

@@ -80,7 +80,7 @@ class SideInfoConfig(SGDWindowConfig):
     SGD_NEEDS_WINDOW_KERNEL: ClassVar[bool] = True
     PRESETS: ClassVar[dict[str, Any]] = {
         "default": {},
-        "study": {**STUDY_WINDOW_SETTINGS, "walk_length": 10, "negatives": 5, "epochs": 5},
+        "study": {**STUDY_WINDOW_SETTINGS, "walk_length": 10, "negatives": 5},
     }
 
     epochs: Epochs = Field(

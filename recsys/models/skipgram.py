@@ -182,7 +182,7 @@ class SkipGramConfig(SGDWindowConfig):
 
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
         "default": {},
-        "study": {**STUDY_WINDOW_SETTINGS, "epochs": 5},
+        "study": STUDY_WINDOW_SETTINGS,
     }
 
     epochs: Epochs = Field(

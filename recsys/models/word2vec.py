@@ -25,10 +25,9 @@ from recsys.models.base import Method
 from recsys.models.gensim_common import (
     GensimLearningRate,
     GensimWalkConfig,
+    gensim_own_defaults,
     train_word2vec_on_walks,
 )
-
-GENSIM_OWN = ("epochs", "alpha")  # the settings whose default here is not gensim's
 
 
 class Word2VecConfig(PresetConfig, GensimWalkConfig):
@@ -37,7 +36,7 @@ class Word2VecConfig(PresetConfig, GensimWalkConfig):
 
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
         "default": {},
-        "study": {name: GensimWalkConfig.model_fields[name].default for name in GENSIM_OWN},
+        "study": gensim_own_defaults("epochs", "alpha"),
     }
 
     epochs: Epochs = Field(

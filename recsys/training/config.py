@@ -113,10 +113,11 @@ class WindowConfig(EngineConfig, WalkConfig):
 # The SGD peak lr's bounds and search range, declared once (see :data:`recsys.config.Epochs`).
 SGDLearningRate = Annotated[float, TuneRange(0.005, 0.2, log=True), Field(gt=0, le=10)]
 
-# The study's engine settings for the walk methods: Adam, batch 1,024, per-epoch cosine
-# restarts, fixed windows, one thread, every pair trained (``preset=study`` of
-# :class:`SGDWindowConfig`).
+# The study's engine settings for the walk methods: five epochs of Adam, batch 1,024,
+# per-epoch cosine restarts, fixed windows, one thread, every pair trained (``preset=study``
+# of :class:`SGDWindowConfig`).
 STUDY_WINDOW_SETTINGS: dict[str, Any] = {
+    "epochs": 5,
     "optimizer": "adam",
     "lr": 0.01,
     "batch_size": 1024,
