@@ -19,7 +19,8 @@ time per epoch directly comparable) and in the study's (fixed window: every toke
 
     flock /tmp/recsys-heavy.lock python benchmarks/bench_skipgram.py \\
         --data-dir /work/bench-data --threads 2
-    python benchmarks/bench_skipgram.py --device cuda --batch-size 262144   # on a GPU
+    python benchmarks/bench_skipgram.py --device cuda --batch-size 262144 \\
+        --negative-chunks 1,32,128                                        # on a GPU
 
 Input: synthetic Electronics (scale 1.0) prepared under ``--data-dir`` when it exists
 (its first-order walks, cached beside it), else a uniform random walk matrix of the same
@@ -97,6 +98,7 @@ def bench_ours(
     optimizer: str,
     reduced: bool,
     shared: bool = True,
+    negative_chunk: int = 32,
 ) -> dict[str, Any]:
     """One epoch of our skip-gram (no evaluation), timed by the engine's run_epoch."""
     config = SkipGramConfig(
@@ -110,6 +112,7 @@ def bench_ours(
         lr=0.025 if optimizer == "sgd" else 0.01,
         reduced_window=reduced,
         shared_negatives=shared,
+        negative_chunk=negative_chunk,
         threads=args.threads if args.device == "cpu" else 0,
         epochs=1,
         progress=args.progress,
@@ -133,6 +136,8 @@ def bench_ours(
     fused = ""
     if optimizer == "sgd" and device.type == "cpu":
         fused = ", numba, negatives shared per window" if shared else ", numba, per pair"
+    elif optimizer == "sgd":
+        fused = f", tensor step, negatives shared by {negative_chunk} pairs" if shared else ""
     return {
         "trainer": f"ours ({optimizer}{fused})",
         "window": "reduced (gensim's)" if reduced else "fixed (study)",
@@ -204,6 +209,11 @@ def main() -> None:
     parser.add_argument(
         "--no-pair-kernel", action="store_true", help="CPU SGD: skip the per-pair kernel"
     )
+    parser.add_argument(
+        "--negative-chunks",
+        default="32",
+        help="GPU SGD: negative_chunk values to run (pairs sharing one draw of negatives)",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write results here")
     parser.add_argument("--progress", action="store_true", help="show a progress bar")
     args = parser.parse_args()
@@ -217,9 +227,15 @@ def main() -> None:
     for optimizer in args.optimizers.split(","):
         for reduced in [True] if args.no_fixed_window else [True, False]:
             kernels = [True, False] if optimizer == "sgd" and args.device == "cpu" else [True]
+            chunks = [int(c) for c in args.negative_chunks.split(",")]
+            if optimizer != "sgd" or args.device == "cpu":
+                chunks = chunks[:1]  # only the GPU SGD step shares by chunks
             for shared in kernels[:1] if args.no_pair_kernel else kernels:
-                results.append(bench_ours(walk_matrix, n_items, args, optimizer, reduced, shared))
-                print(results[-1], flush=True)
+                for chunk in chunks:
+                    results.append(
+                        bench_ours(walk_matrix, n_items, args, optimizer, reduced, shared, chunk)
+                    )
+                    print(results[-1], flush=True)
 
     machine = (
         torch.cuda.get_device_name(0)

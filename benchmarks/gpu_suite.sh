@@ -3,6 +3,7 @@
 #
 #   bash benchmarks/gpu_suite.sh electronics   # GPU tests, skip-gram throughput, torch methods
 #   bash benchmarks/gpu_suite.sh books         # MF and node2vec-walk skip-gram at Books scale
+#   bash benchmarks/gpu_suite.sh chunks        # shared negatives: quality per chunk, SGD runs
 #   bash benchmarks/gpu_suite.sh profile       # where EGES's GPU steps go, next to skip-gram's
 #
 # Meant for a bare GPU machine with PyTorch, numba, pandas and pyarrow but nothing of this
@@ -15,7 +16,7 @@
 # $DATA (default /tmp/recsys-data). Logs and JSON results go to $OUT (default /tmp/gpu-out).
 # Each step has its own time limit so that one slow step cannot cost the rest of the call.
 set -uo pipefail
-phase=${1:?usage: gpu_suite.sh electronics|books}
+phase=${1:?usage: gpu_suite.sh electronics|chunks|books|profile}
 OUT=${OUT:-/tmp/gpu-out}
 DATA=${DATA:-/tmp/recsys-data}
 mkdir -p "$OUT" "$DATA"
@@ -55,10 +56,12 @@ print('torch', torch.__version__, 'numpy', numpy.__version__, 'pandas', pandas._
     step 150 prepare_electronics python3 benchmarks/bench_prepare.py --preset electronics \
         --scale 1.0 --data-dir "$DATA"
     step 150 throughput python3 benchmarks/bench_skipgram.py --data-dir "$DATA" --device cuda \
-        --batch-size 262144 --optimizers sgd --json "$OUT/throughput.json"
+        --batch-size 262144 --optimizers sgd --negative-chunks 1,8,32,128 \
+        --json "$OUT/throughput.json"
     for batch in 65536 1048576; do
         step 60 "throughput_$batch" python3 benchmarks/bench_skipgram.py --data-dir "$DATA" \
-            --device cuda --batch-size "$batch" --optimizers sgd --no-fixed-window
+            --device cuda --batch-size "$batch" --optimizers sgd --no-fixed-window \
+            --negative-chunks 32,128
     done
     methods synthetic-electronics skipgram_sgd skipgram "{$GPU_SGD, \"batch_size\": 262144}"
     methods synthetic-electronics skipgram_sgd_sub1e-5 skipgram \
@@ -70,6 +73,16 @@ print('torch', torch.__version__, 'numpy', numpy.__version__, 'pandas', pandas._
     methods synthetic-electronics side_info_equal side_info \
         '{"device": "cuda", "threads": 0, "batch_size": 65536, "weighting": "equal"}'
     ;;
+chunks)  # negatives shared by chunks: quality per chunk size, the SGD tensor steps' runs
+    step 150 prepare_electronics python3 benchmarks/bench_prepare.py --preset electronics \
+        --scale 1.0 --data-dir "$DATA"
+    step 200 chunk_quality python3 benchmarks/bench_negative_chunk.py --data-dir "$DATA" \
+        --device cuda --datasets synthetic-electronics --chunks 1,32,128 \
+        --json "$OUT/chunk_quality.json"
+    methods synthetic-electronics mf_sequences_sgd mf_sequences '{"device": "cuda", "threads": 0}'
+    methods synthetic-electronics side_info_sgd side_info \
+        '{"device": "cuda", "threads": 0, "optimizer": "sgd"}'
+    ;;
 books)  # fits one 10-minute call: prepare ~3 min, MF ~1.5 min, skip-gram the rest
     step 260 prepare_books python3 benchmarks/bench_prepare.py --preset books --scale 1.0 \
         --data-dir "$DATA"
@@ -78,11 +91,14 @@ books)  # fits one 10-minute call: prepare ~3 min, MF ~1.5 min, skip-gram the re
     methods synthetic-books node2vec_walks_skipgram_books skipgram \
         "{$GPU_SGD, \"batch_size\": 262144, \"p\": 0.5, \"q\": 2.0, \"epochs\": 2}" 150
     ;;
-profile)  # side_info trained >8x slower than skipgram per epoch on an H100: find out why
+profile)  # per-step time of skipgram's, side_info's and mf_sequences' GPU steps (tensor SGD
+    # with shared negatives) next to side_info's Adam, which trained >8x slower than skipgram
     step 150 prepare_electronics python3 benchmarks/bench_prepare.py --preset electronics \
         --scale 1.0 --data-dir "$DATA"
     GPU65K='"device": "cuda", "threads": 0, "batch_size": 65536'
     for run in "skipgram:{$GPU65K}" \
+        "side_info:{$GPU65K, \"optimizer\": \"sgd\"}" \
+        "mf_sequences:{$GPU65K}" \
         "side_info:{$GPU65K, \"weighting\": \"equal\", \"context_side_info\": false}" \
         "side_info:{$GPU65K, \"weighting\": \"equal\"}" \
         "side_info:{$GPU65K, \"weighting\": \"learned\"}"; do
@@ -93,7 +109,7 @@ profile)  # side_info trained >8x slower than skipgram per epoch on an H100: fin
     done
     ;;
 *)
-    echo "unknown phase $phase (electronics | books | profile)" >&2
+    echo "unknown phase $phase (electronics | chunks | books | profile)" >&2
     exit 2
     ;;
 esac

@@ -46,7 +46,7 @@ from recsys.training.fused_mf import (
     mf_pair_step,
     sparse_adam_state,
 )
-from recsys.training.sgns_torch import negative_sampling_losses
+from recsys.training.sgns_torch import mf_step_tensors, negative_sampling_losses
 from recsys.training.window_sgns import NO_BIAS, train_walk_batch
 from recsys.typing import BoolMask
 
@@ -95,8 +95,9 @@ class MatrixFactorization(EmbeddingModel):
 
     def _logits(self, batch: PairBatch) -> tuple[Tensor, Tensor, Tensor]:
         """Positive logits (B,), negative logits (B, K) and the L2 penalty per pair (B,)."""
-        n, k = batch.negatives.shape
-        ids = torch.cat([batch.center, batch.context, batch.negatives.reshape(-1)])
+        negatives = batch.pair_negatives()
+        n, k = negatives.shape
+        ids = torch.cat([batch.center, batch.context, negatives.reshape(-1)])
         rows = self.item(ids)  # one gather, one sparse gradient: (2B + B*K, dim)
         center, context = rows[:n], rows[n : 2 * n]
         negative = rows[2 * n :].view(n, k, -1)  # (B, K, dim)
@@ -126,22 +127,37 @@ class MatrixFactorization(EmbeddingModel):
             ).pow(2).sum(-1)
         return (data_loss + self.l2 * penalty).mean()
 
-    def fused_sgd_step(self, batch: PairBatch, lr: float) -> float | None:
-        """The SGD step of :meth:`loss` without autograd on CPU (numba,
-        :mod:`recsys.training.fused_mf`); elsewhere (or with ``max_logit``, which the pair
-        kernel does not apply) None, and the engine runs autograd."""
+    def fused_sgd_step(self, batch: PairBatch, lr: float) -> Tensor | float | None:
+        """The SGD step of :meth:`loss` without autograd: on CPU the numba pair kernel
+        (:mod:`recsys.training.fused_mf`); on a GPU, with ``max_logit`` (which the pair
+        kernel does not apply) or negatives shared by chunks, the tensor step
+        (:func:`recsys.training.sgns_torch.mf_step_tensors`, binary labels); None for
+        continuous labels off the CPU (the engine runs autograd)."""
         table = self.item.weight.detach()
-        if table.device.type != "cpu" or self.max_logit > 0:
+        if table.device.type == "cpu" and self.max_logit == 0 and batch.shared_by == 1:
+            return mf_pair_step(
+                table.numpy(),
+                self._bias_rows(),
+                batch.center.numpy(),
+                batch.context.numpy(),
+                batch.pair_negatives().numpy(),
+                self._targets(batch),
+                lr,
+                self.l2,
+            )
+        if self.labels != "binary":
             return None
-        return mf_pair_step(
-            table.numpy(),
-            self._bias_rows(),
-            batch.center.numpy(),
-            batch.context.numpy(),
-            batch.negatives.numpy(),
-            self._targets(batch),
+        bias = None if self.bias is None else self.bias.weight.detach().view(-1)
+        return mf_step_tensors(
+            table,
+            bias,
+            batch.center,
+            batch.context,
+            batch.negatives,
             lr,
             self.l2,
+            self.max_logit,
+            batch.shared_by,
         )
 
     def fused_adam_step(
@@ -167,7 +183,7 @@ class MatrixFactorization(EmbeddingModel):
                 bias_state["exp_avg_sq"].numpy().reshape(-1),
             )
         rows, slots, distinct = batch_rows(
-            batch.center.numpy(), batch.context.numpy(), batch.negatives.numpy()
+            batch.center.numpy(), batch.context.numpy(), batch.pair_negatives().numpy()
         )
         return mf_adam_step(
             table.detach().numpy(),

@@ -9,7 +9,7 @@ weight); negatives follow the walks' unigram distribution ** 0.75.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, ClassVar
+from typing import Annotated
 
 import torch
 from pydantic import Field
@@ -30,11 +30,11 @@ from recsys.typing import WalkMatrix
 
 class MFSequencesConfig(SGDWindowConfig):
     """MF with bias on walk window pairs: skip-gram's walk, window and SGD defaults (on CPU
-    the window kernel with one table, biases and L2); ``preset=study`` restores the study's
-    Adam settings, which also fill in where the CPU kernel does not run (a GPU; SGD there
-    was never measured for MF)."""
-
-    SGD_NEEDS_WINDOW_KERNEL: ClassVar[bool] = True
+    the window kernel with one table, biases and L2; on a GPU the same update in tensor
+    ops, negatives shared by ``negative_chunk`` pairs,
+    :func:`recsys.training.sgns_torch.mf_step_tensors`, tied with the kernel on the real
+    samples when forced onto the CPU, docs/benchmarks.md); ``preset=study`` restores the
+    study's Adam settings."""
 
     l2: Annotated[float, TUNE_L2] = Field(
         1e-6, ge=0, le=1, description="L2 weight on the rows in each batch (not the whole table)"

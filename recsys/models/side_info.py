@@ -63,10 +63,12 @@ class SideInfoConfig(SGDWindowConfig):
     """Skip-gram with side information: skip-gram's walks, window, pair score and SGD
     defaults (on CPU the EGES window kernel, :mod:`recsys.training.window_side_info`);
     ``preset=study`` restores the study's Adam settings. Off that kernel (a GPU,
-    ``shared_negatives=false``) SGD would be autograd's batched step, which sums a whole
-    batch's gradient into each shared side row (a category row takes thousands of lookups
-    per batch): at the SGD defaults its loss was inf by step 9 on synthetic-small, so
-    there the study preset fills in (``SGD_NEEDS_WINDOW_KERNEL``).
+    ``shared_negatives=false``) SGD is a synchronous batch step
+    (:meth:`SkipGramWithSideInfo.fused_sgd_step`) that sums a whole batch's steps into each
+    shared side row (a category row takes thousands of lookups per batch): at the SGD
+    defaults it trained, but below the kernel on synthetic-small (seen 0.915 vs 0.923,
+    degree-matched 0.878 vs 0.896), so there the study preset fills in unless
+    ``optimizer`` is given (``SGD_NEEDS_WINDOW_KERNEL``).
 
     Walks of 40 with one negative by default, where skip-gram keeps the study's 10 and 5:
     the side rows are shared by thousands of products and learn from every walk step, so

@@ -49,6 +49,7 @@ from recsys.models.side_features import UNKNOWN_ID, describable_products
 from recsys.models.skipgram import pair_cosine, skipgram_loss
 from recsys.training.batching import PairBatch, WalkBatch
 from recsys.training.engine import EmbeddingModel
+from recsys.training.sgns_torch import sgns_update_contexts
 from recsys.training.window_side_info import ABSENT, NO_ATTENTION, train_side_info_batch
 from recsys.typing import BoolMask
 
@@ -340,10 +341,49 @@ class SkipGramWithSideInfo(EmbeddingModel):
             with_loss,
         )
 
+    @torch.no_grad()
+    def fused_sgd_step(self, batch: PairBatch, lr: float) -> Tensor | None:
+        """EGES's SGD step on window pairs in tensor ops (the GPU's; negatives shared by
+        ``batch.shared_by`` pairs), or None with ``context_side_info`` (autograd then).
+
+        Each center's H_v is built from its field rows as they were before the batch; the
+        skip-gram update of its context and negatives
+        (:func:`recsys.training.sgns_torch.sgns_update_contexts`) returns H_v's step s, and
+        each field row present takes its weight's share w_vf s (learned weights: the logits
+        take w_vf (T_f[row_f(v)] - H_v) . s, the softmax's gradient), summed over the batch
+        by ``index_add_``, the same arithmetic as the CPU window kernel's
+        (:mod:`recsys.training.window_side_info`) with every pair of the batch synchronous.
+        """
+        if self.context_side_info:
+            return None
+        centers = batch.center
+        weights = self.field_weights(centers, self.id_dropout_mask(centers))  # (B, F)
+        rows = list(self.field_rows(centers))
+        vectors = rows[0] * weights[:, :1]
+        for f in range(1, len(rows)):
+            vectors.addcmul_(rows[f], weights[:, f : f + 1])
+        step, loss = sgns_update_contexts(
+            vectors,
+            self.context.weight,
+            batch.context,
+            batch.negatives,
+            lr,
+            self.max_logit,
+            batch.shared_by,
+        )
+        if self.attention is not None:
+            logit_steps = torch.stack([((r - vectors) * step).sum(dim=1) for r in rows], dim=1)
+            self.attention.weight.index_add_(0, centers, logit_steps.mul_(weights))
+        tables = [self.center, *(cast(nn.Embedding, t) for t in self.side)]
+        field_ids = [centers, *self.side_ids[centers].T]  # a field absent here has weight 0
+        for f, (table, ids) in enumerate(zip(tables, field_ids, strict=True)):
+            table.weight.index_add_(0, ids, step * weights[:, f : f + 1])
+        return loss
+
     def loss(self, batch: PairBatch) -> Tensor:
         centers = batch.center
         drop_id = self.id_dropout_mask(centers)
-        context_ids = torch.cat([batch.context.unsqueeze(1), batch.negatives], dim=1)
+        context_ids = torch.cat([batch.context.unsqueeze(1), batch.pair_negatives()], dim=1)
         return skipgram_loss(
             self.item_vectors(centers, drop_id), self.context_vectors(context_ids), self.max_logit
         )

@@ -108,7 +108,7 @@ class SkipGram(EmbeddingModel):
             self.context.weight.zero_()
 
     def loss(self, batch: PairBatch) -> Tensor:
-        context_ids = torch.cat([batch.context.unsqueeze(1), batch.negatives], dim=1)
+        context_ids = torch.cat([batch.context.unsqueeze(1), batch.pair_negatives()], dim=1)
         # One gather per table: one sparse gradient each, (B, dim) and (B, 1 + K, dim).
         return skipgram_loss(self.center(batch.center), self.context(context_ids), self.max_logit)
 
@@ -123,17 +123,29 @@ class SkipGram(EmbeddingModel):
         """
         center, context = self.center.weight.detach(), self.context.weight.detach()
         if center.device.type != "cpu":
-            return sgns_step_tensors(
-                center, context, batch.center, batch.context, batch.negatives, lr, self.max_logit
-            )
+            return self.tensor_sgd_step(batch, lr)
         return sgns_step(
             center.numpy(),
             context.numpy(),
             batch.center.numpy(),
             batch.context.numpy(),
-            batch.negatives.numpy(),
+            batch.pair_negatives().numpy(),
             lr,
             self.max_logit,
+        )
+
+    def tensor_sgd_step(self, batch: PairBatch, lr: float) -> Tensor:
+        """word2vec's update in tensor ops on any device, negatives shared by
+        ``batch.shared_by`` pairs (:func:`recsys.training.sgns_torch.sgns_step_tensors`)."""
+        return sgns_step_tensors(
+            self.center.weight.detach(),
+            self.context.weight.detach(),
+            batch.center,
+            batch.context,
+            batch.negatives,
+            lr,
+            self.max_logit,
+            batch.shared_by,
         )
 
     def fused_walk_step(self, batch: WalkBatch, lr: float, with_loss: bool = True) -> float:

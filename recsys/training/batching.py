@@ -30,12 +30,15 @@ class PairBatch:
     Attributes:
         center: (batch,) int64 center / left product of each positive pair.
         context: (batch,) int64 context / right product of each positive pair.
-        negatives: (batch, negatives) int64 products drawn as negatives for each pair
-            (they replace ``context``; the center is kept).
+        negatives: (ceil(batch / shared_by), negatives) int64 products drawn as negatives
+            (they replace ``context``; the center is kept): row i serves the ``shared_by``
+            pairs from i * shared_by on, one row per pair when ``shared_by`` is 1.
         target: (batch,) float32 regression target of each positive (MF ``labels=continuous``:
             the summed relation weights), or None for binary training.
         progress: fraction of the epoch done once this batch is trained, in (0, 1]; the
             learning-rate schedule reads it.
+        shared_by: consecutive pairs that share one draw of negatives (the GPU SGD step's
+            chunks, :func:`recsys.training.sgns_torch.sgns_step_tensors`); 1 = per pair.
     """
 
     center: Tensor
@@ -43,9 +46,17 @@ class PairBatch:
     negatives: Tensor
     target: Tensor | None
     progress: float
+    shared_by: int = 1
 
     def __len__(self) -> int:
         return int(self.center.shape[0])
+
+    def pair_negatives(self) -> Tensor:
+        """(batch, negatives): each pair's negatives, a shared row repeated for every pair
+        it serves (what a per-pair loss or kernel reads; the same loss either way)."""
+        if self.shared_by == 1:
+            return self.negatives
+        return self.negatives.repeat_interleave(self.shared_by, dim=0)[: len(self)]
 
 
 @dataclass(frozen=True)

@@ -104,9 +104,17 @@ class WindowConfig(EngineConfig, WalkConfig):
     )
     shared_negatives: bool = Field(
         True,
-        description="CPU SGD: train straight from walks with one draw of negatives shared "
-        "by each window's contexts (pWord2Vec, Ji et al. 2016: several times the "
-        "throughput); False draws fresh negatives per pair, as word2vec.c",
+        description="SGD: share draws of negatives (pWord2Vec, Ji et al. 2016: several times "
+        "the throughput): on CPU train straight from walks, one draw per window; on a GPU "
+        "one draw per negative_chunk pairs. False draws fresh negatives per pair, as "
+        "word2vec.c",
+    )
+    negative_chunk: int = Field(
+        32,
+        ge=1,
+        le=4096,
+        description="GPU SGD with shared_negatives: pairs that share one draw of negatives, "
+        "a chunk's logits one small matrix product (1: per pair)",
     )
 
 

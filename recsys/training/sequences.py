@@ -148,6 +148,9 @@ class WindowPairSource:
             the fixed window.
         pairs_per_chunk: about how many pairs are materialised at once (memory bound).
         counts: :func:`token_counts` of ``walk_matrix`` when the caller has them already.
+        negatives_shared_by: consecutive pairs of a batch that share one draw of negatives
+            (:attr:`PairBatch.shared_by`; the pairs are shuffled, so a chunk is random
+            pairs); 1 draws per pair.
     """
 
     def __init__(
@@ -163,8 +166,11 @@ class WindowPairSource:
         reduced_window: bool = False,
         pairs_per_chunk: int = 1 << 23,
         counts: np.ndarray | None = None,
+        negatives_shared_by: int = 1,
     ) -> None:
         check_walk_matrix(walk_matrix, n_items)
+        if negatives_shared_by < 1:
+            raise ValueError(f"negatives_shared_by must be >= 1, got {negatives_shared_by}")
         self.walks = torch.as_tensor(walk_matrix.astype(np.int32, copy=False), device=device)
         self.counts = token_counts(walk_matrix, n_items) if counts is None else counts
         keep = keep_probability(self.counts, subsample)
@@ -176,6 +182,7 @@ class WindowPairSource:
         self.negatives = negatives
         self.device = device
         self.reduced_window = reduced_window
+        self.negatives_shared_by = negatives_shared_by
         per_walk = pairs_per_walk(walk_matrix.shape[1], window, reduced_window)
         self.chunk_walks = max(1, int(pairs_per_chunk // max(per_walk, 1.0)))
         # Expected kept tokens per walk under subsampling, for the batch-count estimate.
@@ -222,7 +229,8 @@ class WindowPairSource:
                 end = min(offset + self.batch_size, n_full)
                 # Progress by walks consumed, interpolated over the chunk's batches.
                 progress = (start + (stop - start) * end / max(n_full, 1)) / n_walks
-                negatives = self.sampler.sample((end - offset, self.negatives), generator)
+                draws = -(-(end - offset) // self.negatives_shared_by)
+                negatives = self.sampler.sample((draws, self.negatives), generator)
                 index += 1
                 if index <= skip:
                     continue
@@ -232,6 +240,7 @@ class WindowPairSource:
                     negatives=negatives,
                     target=None,
                     progress=min(progress, 1.0),
+                    shared_by=self.negatives_shared_by,
                 )
             pending_center, pending_context = center[n_full:], context[n_full:]
 
@@ -241,7 +250,9 @@ def window_pair_source(
 ) -> tuple[WindowPairSource, np.ndarray]:
     """The skip-gram batch source of a walk-based method, and its vocabulary.
 
-    Negatives follow the walks' token counts ** 0.75 (word2vec's unigram distribution).
+    Negatives follow the walks' token counts ** 0.75 (word2vec's unigram distribution); the
+    SGD step with ``shared_negatives`` (here: on a GPU) shares each draw by
+    ``negative_chunk`` pairs, every other step draws per pair.
 
     Returns:
         (source, known) where ``known`` (n_items,) marks products that occur in the walks.
@@ -258,5 +269,8 @@ def window_pair_source(
         device=device,
         reduced_window=config.reduced_window,
         counts=counts,
+        negatives_shared_by=(
+            config.negative_chunk if config.optimizer == "sgd" and config.shared_negatives else 1
+        ),
     )
     return source, counts > 0

@@ -2,10 +2,18 @@
 
 On a GPU the autograd path of a skip-gram step (gather -> loss -> backward into sparse
 gradients -> torch.optim.SGD) builds sparse COO gradients and coalesces them every step.
-This step does the same arithmetic by hand: one gather per table, two batched matrix
-products for the logits and the center gradient, and ``index_add_`` of the scaled rows back
-into both tables, with no autograd graph and no sparse tensors; the step itself never waits
-for the device (the loss stays a device tensor until the engine reads it).
+This step does the same arithmetic by hand: gathers of the rows, batched matrix products for
+the logits and the gradients, and ``index_add_`` of the scaled rows back into both tables,
+with no autograd graph and no sparse tensors; the step itself never waits for the device
+(the loss stays a device tensor until the engine reads it).
+
+Negatives shared within chunks (pWord2Vec's idea, Ji et al. 2016, on the device): the
+``shared_by`` consecutive pairs of a chunk (random pairs: the window source shuffles them)
+meet one draw of K negatives, so a chunk's negative logits are one (C, dim) x (dim, K)
+matrix product and each negative row is read and written once per chunk instead of once per
+pair: per pair, 2 + K / C rows are gathered and as many scattered instead of 2 + K. The
+loss is the per-pair loss with each shared row repeated
+(:meth:`recsys.training.batching.PairBatch.pair_negatives`).
 
 It is a *synchronous* batch step: every pair of the batch sees the tables as they were
 before the batch, and a product that occurs several times in the batch gets the sum of its
@@ -16,6 +24,11 @@ touch distinct rows, and autograd + SGD on the summed loss always (the tests che
 The update (c = center row, o_j = context rows, label 1 for the true context, 0 for the
 negatives; word2vec's per-pair ``lr``):
     g_j = lr * (label_j - sigmoid(c . o_j));  o_j += g_j * c;  c += sum_j g_j * o_j
+
+:func:`sgns_update_contexts` is the output side alone, for input vectors built from several
+rows (EGES's weighted sums, :meth:`recsys.models.side_info_model.SkipGramWithSideInfo.
+fused_sgd_step`); :func:`mf_step_tensors` the same step for MF (one table, biases, L2: MF on
+sequences, and the MF methods' binary SGD off the CPU).
 
 :func:`negative_sampling_losses` is the same loss for autograd (the study's Adam, the
 models' ``loss``), with the same rule for saturated pairs.
@@ -57,6 +70,7 @@ def sgns_step_tensors(
     negatives: Tensor,
     lr: float,
     max_logit: float = 0.0,
+    shared_by: int = 1,
 ) -> Tensor:
     """One synchronous SGD step over a batch, in place; returns the mean loss (a 0-d tensor).
 
@@ -65,23 +79,161 @@ def sgns_step_tensors(
         context_table: (n_items, dim) float table, updated in place.
         centers: (batch,) int64 center ids.
         contexts: (batch,) int64 true context ids.
-        negatives: (batch, K) int64 negative ids.
+        negatives: (ceil(batch / shared_by), K) int64 negative ids, row i shared by the
+            pairs i * shared_by .. (i + 1) * shared_by - 1.
         lr: learning rate per pair (word2vec's alpha).
         max_logit: pairs with |logit| at or beyond it are not updated (0: all are).
+        shared_by: pairs per chunk sharing one row of negatives: a chunk's negative logits
+            are one (shared_by, dim) x (dim, K) product, and each negative row is gathered
+            and scattered once per chunk instead of once per pair (1: per pair).
     """
-    ids = torch.cat([contexts.unsqueeze(1), negatives], dim=1)  # (B, 1 + K)
     center_rows = center_table[centers]  # (B, dim)
-    context_rows = context_table[ids]  # (B, 1 + K, dim)
-    logits = torch.bmm(context_rows, center_rows.unsqueeze(-1)).squeeze(-1)  # (B, 1 + K)
-    labels = torch.zeros_like(logits)
-    labels[:, 0] = 1.0
-    coefficients = (labels - torch.sigmoid(logits)).mul_(lr)  # g_j
-    if max_logit > 0:
-        coefficients.masked_fill_(logits.abs() >= max_logit, 0.0)
-    center_step = torch.bmm(coefficients.unsqueeze(1), context_rows).squeeze(1)  # (B, dim)
-    context_step = coefficients.unsqueeze(-1) * center_rows.unsqueeze(1)  # (B, 1 + K, dim)
-    context_table.index_add_(0, ids.reshape(-1), context_step.reshape(-1, context_table.shape[1]))
+    center_step, loss = sgns_update_contexts(
+        center_rows, context_table, contexts, negatives, lr, max_logit, shared_by
+    )
     center_table.index_add_(0, centers, center_step)
-    # softplus(-x) = -log sigmoid(x) for the true context, softplus(x) for the negatives.
-    signs = 1.0 - 2.0 * labels
-    return F.softplus(logits * signs).sum(dim=1).mean()
+    return loss
+
+
+@torch.no_grad()
+def sgns_update_contexts(
+    inputs: Tensor,
+    context_table: Tensor,
+    contexts: Tensor,
+    negatives: Tensor,
+    lr: float,
+    max_logit: float = 0.0,
+    shared_by: int = 1,
+) -> tuple[Tensor, Tensor]:
+    """The output side of :func:`sgns_step_tensors`, for any input vectors.
+
+    Updates ``context_table`` in place (true contexts and shared negatives) and returns what
+    the inputs' vectors take, so a model whose input vector is built from several rows (EGES's
+    weighted sum of field rows) hands each row its share.
+
+    Args:
+        inputs: (batch, dim) the pairs' input vectors, as they were before the step.
+        context_table, contexts, negatives, lr, max_logit, shared_by: as
+            :func:`sgns_step_tensors`.
+
+    Returns:
+        (steps (batch, dim): sum_j g_j o_j for each pair, the mean loss as a 0-d tensor).
+    """
+    n_pairs, dim = inputs.shape
+    check_chunks(n_pairs, negatives, shared_by)
+    context_rows = context_table[contexts]  # (B, dim)
+    negative_rows = context_table[negatives]  # (G, K, dim)
+    chunked_inputs = chunk_rows(inputs, negatives.shape[0], shared_by)  # (G, C, dim)
+    positive_logits = (inputs * context_rows).sum(dim=1)  # (B,)
+    negative_logits = torch.bmm(chunked_inputs, negative_rows.transpose(1, 2))  # (G, C, K)
+    positive, negative = coefficients(positive_logits, negative_logits, n_pairs, lr, max_logit)
+
+    input_step = torch.bmm(negative, negative_rows).view(-1, dim)[:n_pairs]
+    input_step.addcmul_(positive.unsqueeze(1), context_rows)
+    negative_step = torch.bmm(negative.transpose(1, 2), chunked_inputs)  # (G, K, dim)
+    context_table.index_add_(0, contexts, inputs * positive.unsqueeze(1))
+    context_table.index_add_(0, negatives.reshape(-1), negative_step.view(-1, dim))
+    return input_step, mean_loss(positive_logits, negative_logits, n_pairs)
+
+
+def check_chunks(n_pairs: int, negatives: Tensor, shared_by: int) -> None:
+    """Raise ValueError unless ``negatives`` has one row per ``shared_by`` pairs."""
+    n_chunks = negatives.shape[0]
+    if n_chunks * shared_by < n_pairs or (n_chunks - 1) * shared_by >= n_pairs:
+        raise ValueError(
+            f"{n_chunks} rows of negatives do not fit {n_pairs} pairs shared by {shared_by}"
+        )
+
+
+def chunk_rows(rows: Tensor, n_chunks: int, shared_by: int) -> Tensor:
+    """(n_chunks, shared_by, ...) view of per-pair ``rows``, the last chunk padded with zeros."""
+    padding = n_chunks * shared_by - rows.shape[0]
+    widths = (0, 0) * (rows.dim() - 1) + (0, padding)
+    return F.pad(rows, widths).view(n_chunks, shared_by, *rows.shape[1:])
+
+
+def coefficients(
+    positive_logits: Tensor, negative_logits: Tensor, n_pairs: int, lr: float, max_logit: float
+) -> tuple[Tensor, Tensor]:
+    """word2vec's g = lr * (label - sigmoid(logit)) for the true contexts (B,) and the shared
+    negatives (G, C, K); 0 at |logit| >= max_logit (when > 0) and for the padded pairs."""
+    positive = torch.sigmoid(positive_logits).neg_().add_(1.0).mul_(lr)
+    negative = torch.sigmoid(negative_logits).mul_(-lr)
+    if max_logit > 0:
+        positive.masked_fill_(positive_logits.abs() >= max_logit, 0.0)
+        negative.masked_fill_(negative_logits.abs() >= max_logit, 0.0)
+    negative.view(-1, negative.shape[-1])[n_pairs:] = 0.0
+    return positive, negative
+
+
+def mean_loss(positive_logits: Tensor, negative_logits: Tensor, n_pairs: int) -> Tensor:
+    """Mean over the pairs of -log sigmoid(x_0) - sum_k log sigmoid(-x_k), the padded pairs
+    left out: softplus(-x) for the true context, softplus(x) for the negatives."""
+    negative_losses = F.softplus(negative_logits).view(-1, negative_logits.shape[-1])[:n_pairs]
+    return (F.softplus(-positive_logits).sum() + negative_losses.sum()) / n_pairs
+
+
+@torch.no_grad()
+def mf_step_tensors(
+    table: Tensor,
+    bias: Tensor | None,
+    centers: Tensor,
+    contexts: Tensor,
+    negatives: Tensor,
+    lr: float,
+    l2: float,
+    max_logit: float = 0.0,
+    shared_by: int = 1,
+) -> Tensor:
+    """MF's binary step (one table, optional biases, L2 on the rows a pair uses) in tensor
+    ops, negatives shared by ``shared_by`` pairs: :func:`sgns_step_tensors` with both sides
+    in ``table`` and logit = t_a . t_b + b_a + b_b. Equal to autograd SGD on the summed
+    :meth:`recsys.models.mf.MatrixFactorization.loss` (each pair's L2 term counts every row
+    it uses, a shared negative once per pair of its chunk); returns that loss's mean.
+
+    Args:
+        table: (n_items, dim) float rows, updated in place.
+        bias: (n_items,) float biases updated in place, or None for MF without bias.
+        centers, contexts, negatives, lr, max_logit, shared_by: as :func:`sgns_step_tensors`.
+        l2: weight of the squared rows (and biases) in each pair's loss.
+    """
+    n_pairs, dim = centers.numel(), table.shape[1]
+    check_chunks(n_pairs, negatives, shared_by)
+    n_chunks = negatives.shape[0]
+    decay = 2.0 * lr * l2
+    center_rows, context_rows = table[centers], table[contexts]  # (B, dim)
+    negative_rows = table[negatives]  # (G, K, dim)
+    chunked_centers = chunk_rows(center_rows, n_chunks, shared_by)
+    positive_logits = (center_rows * context_rows).sum(dim=1)
+    negative_logits = torch.bmm(chunked_centers, negative_rows.transpose(1, 2))
+    if bias is not None:
+        center_bias, context_bias, negative_bias = bias[centers], bias[contexts], bias[negatives]
+        positive_logits += center_bias + context_bias
+        negative_logits += chunk_rows(center_bias, n_chunks, shared_by).unsqueeze(2)
+        negative_logits += negative_bias.unsqueeze(1)
+    positive, negative = coefficients(positive_logits, negative_logits, n_pairs, lr, max_logit)
+    # The pairs each chunk's negatives serve (the last chunk may be short).
+    uses = torch.full((n_chunks, 1), float(shared_by), dtype=table.dtype, device=table.device)
+    uses[-1] = n_pairs - (n_chunks - 1) * shared_by
+
+    center_step = torch.bmm(negative, negative_rows).view(-1, dim)[:n_pairs]
+    center_step.addcmul_(positive.unsqueeze(1), context_rows).sub_(center_rows, alpha=decay)
+    context_step = center_rows * positive.unsqueeze(1) - decay * context_rows
+    negative_step = torch.bmm(negative.transpose(1, 2), chunked_centers)  # (G, K, dim)
+    negative_step -= decay * uses.unsqueeze(2) * negative_rows
+    penalty = (
+        center_rows.square().sum() + context_rows.square().sum()
+        + (uses.unsqueeze(2) * negative_rows.square()).sum()
+    )  # fmt: skip
+    table.index_add_(0, centers, center_step)
+    table.index_add_(0, contexts, context_step)
+    table.index_add_(0, negatives.reshape(-1), negative_step.view(-1, dim))
+    if bias is not None:
+        penalty += center_bias.square().sum() + context_bias.square().sum()
+        penalty += (uses * negative_bias.square()).sum()
+        bias.index_add_(0, centers, positive + negative.sum(dim=2).view(-1)[:n_pairs])
+        bias.index_add_(0, centers, center_bias, alpha=-decay)
+        bias.index_add_(0, contexts, positive - decay * context_bias)
+        negative_bias_step = negative.sum(dim=1) - decay * uses * negative_bias  # (G, K)
+        bias.index_add_(0, negatives.reshape(-1), negative_bias_step.view(-1))
+    return mean_loss(positive_logits, negative_logits, n_pairs) + l2 * penalty / n_pairs

@@ -16,6 +16,7 @@ from recsys.models.mf import train as train_mf
 from recsys.models.mf_bias import MFBiasConfig
 from recsys.models.mf_bias import train as train_mf_bias
 from recsys.training.batching import PairBatch
+from recsys.training.sgns_torch import mf_step_tensors
 
 FAST: dict[str, Any] = {
     "dim": 16,
@@ -99,3 +100,82 @@ def test_config_rejects_bad_values() -> None:
         MFConfig(labels="ordinal")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="l2"):
         MFConfig(l2=-1.0)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize(("shared_by", "max_logit"), [(1, 0.0), (6, 0.0), (6, 0.3), (50, 0.0)])
+def test_tensor_step_equals_autograd_sgd_on_the_summed_loss(
+    bias: bool, shared_by: int, max_logit: float
+) -> None:
+    """The GPU's MF step (run here on CPU), L2 and shared negatives included: every row and
+    bias moves as autograd SGD on the batch's summed loss moves it, repeated rows too."""
+    rng = np.random.default_rng(shared_by)
+    n_pairs = 40
+    batch = PairBatch(
+        center=torch.as_tensor(rng.integers(0, 25, n_pairs)),
+        context=torch.as_tensor(rng.integers(0, 25, n_pairs)),
+        negatives=torch.as_tensor(rng.integers(0, 25, (-(-n_pairs // shared_by), 3))),
+        target=None,
+        progress=1.0,
+        shared_by=shared_by,
+    )
+
+    def model() -> MatrixFactorization:
+        built = MatrixFactorization(
+            25, 8, "binary", 0.01, 0.3, bias, torch.Generator().manual_seed(0), max_logit
+        )
+        if built.bias is not None:
+            with torch.no_grad():
+                built.bias.weight.normal_(0.0, 0.3, generator=torch.Generator().manual_seed(1))
+        return built
+
+    fused, autograd = model(), model()
+    lr = 0.05
+    loss = autograd.loss(batch)
+    loss.backward()
+    torch.optim.SGD(autograd.parameters(), lr=lr * n_pairs).step()
+    fused_loss = mf_step_tensors(
+        fused.item.weight.detach(),
+        None if fused.bias is None else fused.bias.weight.detach().view(-1),
+        batch.center,
+        batch.context,
+        batch.negatives,
+        lr,
+        fused.l2,
+        max_logit,
+        shared_by,
+    )
+    if max_logit == 0:  # the autograd loss leaves saturated pairs out, the step's counts them
+        assert float(fused_loss) == pytest.approx(float(loss.detach()), rel=1e-5)
+    for got, expected in zip(fused.parameters(), autograd.parameters(), strict=True):
+        torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("shared_by", "max_logit", "step"),
+    [(1, 0.0, "numba"), (1, 6.0, "tensor"), (4, 0.0, "tensor")],
+)
+def test_cpu_sgd_takes_the_pair_kernel_unless_it_lacks_what_the_batch_needs(
+    shared_by: int, max_logit: float, step: str
+) -> None:
+    """The numba pair kernel reads per-pair negatives and has no max_logit: batches with
+    shared negatives or models with max_logit take the tensor step (a loss tensor)."""
+    model = MatrixFactorization(8, 4, "binary", 0.0, 0.3, True, torch.Generator(), max_logit)
+    batch = PairBatch(
+        torch.tensor([0, 1, 2, 3]),
+        torch.tensor([4, 5, 6, 7]),
+        torch.tensor([[5]] * (4 // shared_by)),
+        None,
+        1.0,
+        shared_by,
+    )
+    loss = model.fused_sgd_step(batch, 0.1)
+    assert isinstance(loss, torch.Tensor) == (step == "tensor")
+
+
+def test_continuous_labels_leave_the_tensor_step_to_autograd() -> None:
+    model = MatrixFactorization(5, 4, "continuous", 0.0, 0.3, True, torch.Generator(), 0.0)
+    batch = PairBatch(
+        torch.tensor([0, 1]), torch.tensor([1, 2]), torch.tensor([[2]]), torch.ones(2), 1.0, 2
+    )
+    assert model.fused_sgd_step(batch, 0.1) is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 import numpy as np
 import pytest
 
@@ -77,7 +79,22 @@ def test_shuffled_walks_teach_nothing(planted_dataset: PreparedDataset) -> None:
     assert result.auc_seen is not None and abs(result.auc_seen - 0.5) < 0.1
 
 
-def test_defaults_are_sgd_on_the_cpu_kernel_and_the_studys_adam_elsewhere() -> None:
+def test_learns_through_the_gpu_step_with_shared_negatives(
+    planted_dataset: PreparedDataset,
+) -> None:
+    """The GPU's path, forced onto the CPU: window pairs and MF's tensor step, each draw of
+    negatives shared by a chunk of pairs."""
+    walks = _cluster_walks(planted_dataset, 2000, seed=0)
+    config = MFSequencesConfig(
+        dim=16, epochs=2, batch_size=512, negative_chunk=16, lr=0.1, progress=False, threads=1
+    )
+    with mock.patch("recsys.training.window_sgns.uses_window_kernel", return_value=False):
+        embeddings = train_on_walks(planted_dataset, walks, config)
+    result = evaluate(embeddings, planted_dataset)
+    assert result.auc_seen is not None and result.auc_seen > 0.9
+
+
+def test_defaults_are_sgd_on_every_device() -> None:
     default = MFSequencesConfig(device="cpu")
     assert (default.optimizer, default.lr, default.threads, default.max_logit) == (
         "sgd",
@@ -85,7 +102,7 @@ def test_defaults_are_sgd_on_the_cpu_kernel_and_the_studys_adam_elsewhere() -> N
         0,
         6.0,
     )
-    on_gpu = MFSequencesConfig(device="cuda")  # SGD measured on CPU only: the study's loss
-    assert (on_gpu.optimizer, on_gpu.max_logit) == ("adam", 0.0)
+    on_gpu = MFSequencesConfig(device="cuda")  # the tensor step, negatives shared by chunks
+    assert (on_gpu.optimizer, on_gpu.max_logit, on_gpu.negative_chunk) == ("sgd", 6.0, 32)
     study = MFSequencesConfig(preset="study", dim=8)
     assert (study.optimizer, study.batch_size, study.dim) == ("adam", 1024, 8)

@@ -365,3 +365,69 @@ def test_sgd_default_falls_back_to_the_study_settings_off_the_window_kernel() ->
 def test_id_dropout_of_the_window_kernel_hits_describable_products_only() -> None:
     model = _tiny_model(id_dropout=0.25)  # product 0 has no metadata
     np.testing.assert_allclose(model.id_drop_probability(), [0.0, 0.25, 0.25, 0.25])
+
+
+def _random_side_model(
+    weighting: str, skip_unknown: bool, seed: int, max_logit: float
+) -> SkipGramWithSideInfo:
+    """30 products, 3 side fields (one sparse beyond DENSE_SIDE_MAX_ROWS), some values unknown."""
+    rng = np.random.default_rng(seed)
+    side_ids = torch.as_tensor(rng.integers(0, 6, (30, 3)))
+    side_ids[:4] = UNKNOWN_ID  # products without metadata
+    model = SkipGramWithSideInfo(
+        side_ids=side_ids,
+        vocab_sizes=(6, 6, DENSE_SIDE_MAX_ROWS + 1),
+        has_metadata=torch.arange(30) >= 4,
+        trained=torch.ones(30, dtype=torch.bool),
+        dim=8,
+        weighting=weighting,  # type: ignore[arg-type]
+        id_dropout=0.3,
+        generator=torch.Generator().manual_seed(seed),
+        skip_unknown=skip_unknown,
+        id_prior=1.0,
+        max_logit=max_logit,
+    )
+    with torch.no_grad():  # rows big enough that every field's gradient shows
+        for parameter in model.parameters():
+            parameter.normal_(0.0, 0.4, generator=torch.Generator().manual_seed(seed + 1))
+    return model
+
+
+@pytest.mark.parametrize("weighting", ["equal", "learned"])
+@pytest.mark.parametrize("skip_unknown", [True, False])
+@pytest.mark.parametrize(("shared_by", "max_logit"), [(1, 0.0), (6, 0.0), (6, 0.8)])
+def test_fused_sgd_step_equals_autograd_sgd_on_the_summed_loss(
+    weighting: str, skip_unknown: bool, shared_by: int, max_logit: float
+) -> None:
+    """The GPU's tensor step (run here on CPU): every field row, the attention logits and
+    the context table move as autograd SGD on the batch's summed loss moves them, id
+    dropout included (two identical models draw the same dropout stream)."""
+    rng = np.random.default_rng(3)
+    n_pairs = 40
+    batch = PairBatch(
+        center=torch.as_tensor(rng.integers(0, 30, n_pairs)),
+        context=torch.as_tensor(rng.integers(0, 30, n_pairs)),
+        negatives=torch.as_tensor(rng.integers(0, 30, (-(-n_pairs // shared_by), 2))),
+        target=None,
+        progress=1.0,
+        shared_by=shared_by,
+    )
+    fused = _random_side_model(weighting, skip_unknown, 5, max_logit)
+    autograd = _random_side_model(weighting, skip_unknown, 5, max_logit)
+    before = [p.detach().clone() for p in fused.parameters()]
+    lr = 0.05
+    autograd.loss(batch).backward()
+    torch.optim.SGD(autograd.parameters(), lr=lr * n_pairs).step()
+    loss = fused.fused_sgd_step(batch, lr)
+    assert loss is not None and torch.isfinite(loss)
+    for (name, got), expected, old in zip(
+        fused.named_parameters(), autograd.parameters(), before, strict=True
+    ):
+        torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-4, msg=name)
+        assert not torch.equal(got, old), f"{name} did not move"
+
+
+def test_fused_sgd_step_leaves_context_side_info_to_autograd() -> None:
+    model = _tiny_model(context_side_info=True)
+    batch = PairBatch(torch.tensor([0]), torch.tensor([1]), torch.tensor([[2]]), None, 1.0)
+    assert model.fused_sgd_step(batch, 0.1) is None

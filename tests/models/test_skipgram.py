@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -119,6 +120,20 @@ def test_learns_planted_clusters_from_walks(
     assert result.auc_seen is not None and result.auc_seen > 0.9  # measured 1.00 / 0.99
     assert (embeddings.context is not None) == (pair_score == "center_context")
     np.testing.assert_array_equal(embeddings.known, planted_dataset.train_vocabulary())
+
+
+def test_learns_planted_clusters_through_the_gpu_step(planted_dataset: PreparedDataset) -> None:
+    """The GPU's path, forced onto the CPU: window pairs and the tensor step, each draw of
+    negatives shared by a chunk of pairs."""
+    config = SkipGramConfig(lr=0.1, negative_chunk=16, **FAST)
+    walk_matrix = walks_for_dataset(planted_dataset, walk_config_of(config), progress=False)
+    with (
+        mock.patch("recsys.training.window_sgns.uses_window_kernel", return_value=False),
+        mock.patch.object(SkipGram, "fused_sgd_step", SkipGram.tensor_sgd_step),
+    ):
+        embeddings = train_on_walks(planted_dataset, walk_matrix, config)
+    result = evaluate(embeddings, planted_dataset)
+    assert result.auc_seen is not None and result.auc_seen > 0.9
 
 
 def test_settings_advice_names_slow_and_undertrained_settings() -> None:

@@ -140,3 +140,47 @@ def test_window_source_rejects_ids_outside_the_vocabulary() -> None:
     sampler = NegativeSampler(np.ones(3, dtype=np.int64), CPU)
     with pytest.raises(ValueError, match="outside"):
         WindowPairSource(np.array([[0, 5]], dtype=np.int32), 3, 2, 0.0, sampler, 4, 1, CPU)
+
+
+@pytest.mark.parametrize("shared_by", [1, 3, 7, 50])
+def test_window_source_draws_one_row_of_negatives_per_chunk(shared_by: int) -> None:
+    walks = np.arange(40, dtype=np.int32).reshape(8, 5) % 13
+    sampler = NegativeSampler(np.ones(13, dtype=np.int64), CPU)
+    source = WindowPairSource(
+        walks, 13, 2, 0.0, sampler, 7, 2, CPU, pairs_per_chunk=20, negatives_shared_by=shared_by
+    )
+    for batch in source.epoch(torch.Generator().manual_seed(0)):
+        assert batch.shared_by == shared_by
+        assert batch.negatives.shape == (-(-len(batch) // shared_by), 2)
+        per_pair = batch.pair_negatives()
+        assert per_pair.shape == (len(batch), 2)
+        for pair in range(len(batch)):  # each pair reads its chunk's row
+            assert per_pair[pair].tolist() == batch.negatives[pair // shared_by].tolist()
+
+
+def test_window_source_rejects_a_chunk_below_one() -> None:
+    sampler = NegativeSampler(np.ones(3, dtype=np.int64), CPU)
+    with pytest.raises(ValueError, match="negatives_shared_by"):
+        WindowPairSource(
+            np.array([[0, 1]], dtype=np.int32), 3, 1, 0.0, sampler, 4, 1, CPU, negatives_shared_by=0
+        )
+
+
+@pytest.mark.parametrize(
+    ("settings", "shared_by"),
+    [
+        ({}, 32),  # SGD with shared negatives: the GPU step's chunks
+        ({"negative_chunk": 8}, 8),
+        ({"shared_negatives": False}, 1),  # word2vec.c's draw per pair
+        ({"optimizer": "adam", "lr": 0.01}, 1),  # the study's Adam: per pair
+    ],
+)
+def test_window_pair_source_shares_negatives_only_for_the_shared_sgd_step(
+    settings: dict[str, object], shared_by: int
+) -> None:
+    from recsys.models.skipgram import SkipGramConfig
+    from recsys.training.sequences import window_pair_source
+
+    walks = np.arange(40, dtype=np.int32).reshape(8, 5) % 13
+    source, _ = window_pair_source(walks, 13, SkipGramConfig(**settings), CPU)  # type: ignore[arg-type]
+    assert source.negatives_shared_by == shared_by

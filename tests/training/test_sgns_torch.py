@@ -107,3 +107,67 @@ def test_the_autograd_loss_leaves_saturated_pairs_out() -> None:
     center.grad, rows.grad = None, None
     skipgram_loss(center, rows, max_logit=6.0).backward()  # these logits are all below 6
     assert center.grad is not None and center.grad.any()
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("shared_by", [1, 4, 7, 64])  # 7: the last chunk is short
+@pytest.mark.parametrize("max_logit", [0.0, 0.3])
+def test_shared_negatives_step_equals_autograd_sgd_with_each_row_repeated(
+    device: str, shared_by: int, max_logit: float
+) -> None:
+    """A chunk's shared row is, for the loss and its gradient, that row given to every pair
+    of the chunk: the step equals autograd SGD on the per-pair loss of the repeated rows."""
+    rng = np.random.default_rng(shared_by)
+    n_pairs = 50
+    batch = PairBatch(
+        center=torch.as_tensor(rng.integers(0, 40, n_pairs), device=device),
+        context=torch.as_tensor(rng.integers(0, 40, n_pairs), device=device),
+        negatives=torch.as_tensor(
+            rng.integers(0, 40, (-(-n_pairs // shared_by), 3)), device=device
+        ),
+        target=None,
+        progress=1.0,
+        shared_by=shared_by,
+    )
+    model = SkipGram(40, 8, torch.Generator().manual_seed(0), max_logit=max_logit).to(device)
+    center, context = _tables(6)
+    context_before = context.copy()
+    with torch.no_grad():
+        model.center.weight.copy_(torch.as_tensor(center))
+        model.context.weight.copy_(torch.as_tensor(context))
+    lr = 0.05
+    loss = model.loss(batch)  # reads batch.pair_negatives()
+    loss.backward()
+    torch.optim.SGD(model.sparse_parameters(), lr=lr * len(batch)).step()
+
+    center_t = torch.as_tensor(center, device=device)
+    context_t = torch.as_tensor(context, device=device)
+    step_loss = sgns_step_tensors(
+        center_t,
+        context_t,
+        batch.center,
+        batch.context,
+        batch.negatives,
+        lr,
+        max_logit,
+        shared_by=shared_by,
+    )
+    # The autograd loss leaves saturated pairs out; the step's loss counts every pair.
+    if max_logit == 0:
+        assert abs(float(step_loss) - float(loss)) < 1e-5
+    np.testing.assert_allclose(
+        center_t.cpu().numpy(), model.center.weight.detach().cpu().numpy(), atol=1e-5
+    )
+    np.testing.assert_allclose(
+        context_t.cpu().numpy(), model.context.weight.detach().cpu().numpy(), atol=1e-5
+    )
+    assert not np.allclose(context_t.cpu().numpy(), context_before)  # the step moved the tables
+
+
+def test_shared_negatives_step_rejects_rows_that_do_not_fit_the_chunks() -> None:
+    center, context = (torch.as_tensor(t) for t in _tables(7))
+    ids = torch.arange(10)
+    with pytest.raises(ValueError, match="rows of negatives"):
+        sgns_step_tensors(
+            center, context, ids, ids, torch.zeros((2, 3), dtype=torch.int64), 0.1, 0.0, 4
+        )
