@@ -41,6 +41,7 @@ from recsys.evaluation.report import evaluate_final
 from recsys.graph import walk_config_of, walks_for_dataset
 from recsys.methods import get_method
 from recsys.models.skipgram import SkipGram
+from recsys.training.sequences import WindowPairSource
 
 METRICS = ("auc_seen", "matched_auc_all", "matched_auc_seen", "auc_cold_start", "recall_at_10")
 
@@ -54,8 +55,13 @@ def gpu_path() -> Iterator[None]:
         mock.patch("recsys.training.window_sgns.uses_window_kernel", return_value=False),
         mock.patch("recsys.models.side_info.uses_window_kernel", return_value=False),
         mock.patch.object(SkipGram, "fused_sgd_step", SkipGram.tensor_sgd_step),
+        mock.patch.object(
+            WindowPairSource, "epoch", autospec=True, side_effect=WindowPairSource.epoch
+        ) as pair_epochs,
     ):
         yield
+    if not pair_epochs.called:  # a moved import would leave the CPU kernel in place
+        raise RuntimeError("the forced GPU path did not train on window pairs")
 
 
 def measure(
