@@ -65,10 +65,10 @@ class SideInfoConfig(SGDWindowConfig):
     ``preset=study`` restores the study's Adam settings. Off that kernel (a GPU,
     ``shared_negatives=false``) SGD is a synchronous batch step
     (:meth:`SkipGramWithSideInfo.fused_sgd_step`) that sums a whole batch's steps into each
-    shared side row (a category row takes thousands of lookups per batch): at the SGD
-    defaults it trained, but below the kernel on synthetic-small (seen 0.915 vs 0.923,
-    degree-matched 0.878 vs 0.896), so there the study preset fills in unless
-    ``optimizer`` is given (``SGD_NEEDS_WINDOW_KERNEL``).
+    shared side row (a category row takes thousands of lookups per batch): tied with the
+    kernel on synthetic-small at batch 4,096 and below it at 65,536 (as skip-gram's step on
+    so small a catalog), never measured on a real sample, so there the study preset fills
+    in unless ``optimizer`` is given (``SGD_NEEDS_WINDOW_KERNEL``).
 
     Walks of 40 with one negative by default, where skip-gram keeps the study's 10 and 5:
     the side rows are shared by thousands of products and learn from every walk step, so
