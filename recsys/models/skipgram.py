@@ -121,9 +121,9 @@ class SkipGram(EmbeddingModel):
         bookkeeping and returns the loss as a device tensor, so the host waits for the
         device only where the engine reads the loss (every ``loss_every`` batches).
         """
-        center, context = self.center.weight.detach(), self.context.weight.detach()
-        if center.device.type != "cpu":
+        if self.center.weight.device.type != "cpu":
             return self.tensor_sgd_step(batch, lr)
+        center, context = self.center.weight.detach(), self.context.weight.detach()
         return sgns_step(
             center.numpy(),
             context.numpy(),

@@ -231,8 +231,8 @@ def mf_step_tensors(
     if bias is not None:
         penalty += center_bias.square().sum() + context_bias.square().sum()
         penalty += (uses * negative_bias.square()).sum()
-        bias.index_add_(0, centers, positive + negative.sum(dim=2).view(-1)[:n_pairs])
-        bias.index_add_(0, centers, center_bias, alpha=-decay)
+        center_bias_step = positive + negative.sum(dim=2).view(-1)[:n_pairs]
+        bias.index_add_(0, centers, center_bias_step.sub_(center_bias, alpha=decay))
         bias.index_add_(0, contexts, positive - decay * context_bias)
         negative_bias_step = negative.sum(dim=1) - decay * uses * negative_bias  # (G, K)
         bias.index_add_(0, negatives.reshape(-1), negative_bias_step.view(-1))
