@@ -362,7 +362,7 @@ class SkipGramWithSideInfo(EmbeddingModel):
         vectors = rows[0] * weights[:, :1]
         for f in range(1, len(rows)):
             vectors.addcmul_(rows[f], weights[:, f : f + 1])
-        step, loss = sgns_update_contexts(
+        step, _, loss = sgns_update_contexts(
             vectors,
             self.context.weight,
             batch.context,

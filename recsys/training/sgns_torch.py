@@ -27,14 +27,16 @@ negatives; word2vec's per-pair ``lr``):
 
 :func:`sgns_update_contexts` is the output side alone, for input vectors built from several
 rows (EGES's weighted sums, :meth:`recsys.models.side_info_model.SkipGramWithSideInfo.
-fused_sgd_step`); :func:`mf_step_tensors` the same step for MF (one table, biases, L2: MF on
-sequences, and the MF methods' binary SGD off the CPU).
+fused_sgd_step`) and for MF's one table with biases and L2 (:func:`mf_step_tensors`: MF on
+sequences, and the MF methods' binary SGD off the CPU), which add their inputs' own steps.
 
 :func:`negative_sampling_losses` is the same loss for autograd (the study's Adam, the
 models' ``loss``), with the same rule for saturated pairs.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -88,11 +90,22 @@ def sgns_step_tensors(
             and scattered once per chunk instead of once per pair (1: per pair).
     """
     center_rows = center_table[centers]  # (B, dim)
-    center_step, loss = sgns_update_contexts(
+    side = sgns_update_contexts(
         center_rows, context_table, contexts, negatives, lr, max_logit, shared_by
     )
-    center_table.index_add_(0, centers, center_step)
-    return loss
+    center_table.index_add_(0, centers, side.step)
+    return side.loss
+
+
+class InputSide(NamedTuple):
+    """What :func:`sgns_update_contexts` hands back to the pairs' inputs."""
+
+    step: Tensor
+    """(batch, dim): sum_j g_j o_j for each pair (the input's own L2 decay not included)."""
+    bias_step: Tensor | None
+    """(batch,): sum_j g_j, the input biases' step, when the logits carry biases."""
+    loss: Tensor
+    """0-d: the mean data loss plus the output side's L2 term (the inputs' own is not in)."""
 
 
 @torch.no_grad()
@@ -104,36 +117,73 @@ def sgns_update_contexts(
     lr: float,
     max_logit: float = 0.0,
     shared_by: int = 1,
-) -> tuple[Tensor, Tensor]:
+    *,
+    input_bias: Tensor | None = None,
+    context_bias: Tensor | None = None,
+    l2: float = 0.0,
+) -> InputSide:
     """The output side of :func:`sgns_step_tensors`, for any input vectors.
 
     Updates ``context_table`` in place (true contexts and shared negatives) and returns what
     the inputs' vectors take, so a model whose input vector is built from several rows (EGES's
-    weighted sum of field rows) hands each row its share.
+    weighted sum of field rows) hands each row its share, and MF (one table for both sides,
+    biases, L2) adds its centers' own decay. Every read precedes every write, so
+    ``context_table`` may be the table the inputs were gathered from.
 
     Args:
         inputs: (batch, dim) the pairs' input vectors, as they were before the step.
         context_table, contexts, negatives, lr, max_logit, shared_by: as
             :func:`sgns_step_tensors`.
-
-    Returns:
-        (steps (batch, dim): sum_j g_j o_j for each pair, the mean loss as a 0-d tensor).
+        input_bias: (batch,) the inputs' biases before the step, with ``context_bias``.
+        context_bias: (n_items,) output-side biases, updated in place; logit = i . o + b_i
+            + b_o. None: no biases.
+        l2: weight of each pair's squared output rows (and biases) in its loss; a shared
+            negative counts once per pair of its chunk.
     """
     n_pairs, dim = inputs.shape
     check_chunks(n_pairs, negatives, shared_by)
+    n_chunks = negatives.shape[0]
     context_rows = context_table[contexts]  # (B, dim)
     negative_rows = context_table[negatives]  # (G, K, dim)
-    chunked_inputs = chunk_rows(inputs, negatives.shape[0], shared_by)  # (G, C, dim)
+    chunked_inputs = chunk_rows(inputs, n_chunks, shared_by)  # (G, C, dim)
     positive_logits = (inputs * context_rows).sum(dim=1)  # (B,)
     negative_logits = torch.bmm(chunked_inputs, negative_rows.transpose(1, 2))  # (G, C, K)
+    if context_bias is not None:
+        if input_bias is None:
+            raise ValueError("context_bias needs the inputs' biases (input_bias)")
+        positive_bias, negative_bias = context_bias[contexts], context_bias[negatives]
+        positive_logits += input_bias + positive_bias
+        negative_logits += chunk_rows(input_bias, n_chunks, shared_by).unsqueeze(2)
+        negative_logits += negative_bias.unsqueeze(1)
     positive, negative = coefficients(positive_logits, negative_logits, n_pairs, lr, max_logit)
+    loss = mean_loss(positive_logits, negative_logits, n_pairs)
 
     input_step = torch.bmm(negative, negative_rows).view(-1, dim)[:n_pairs]
     input_step.addcmul_(positive.unsqueeze(1), context_rows)
+    context_step = inputs * positive.unsqueeze(1)
     negative_step = torch.bmm(negative.transpose(1, 2), chunked_inputs)  # (G, K, dim)
-    context_table.index_add_(0, contexts, inputs * positive.unsqueeze(1))
+    bias_step = None
+    if context_bias is not None:
+        bias_step = positive + negative.sum(dim=2).view(-1)[:n_pairs]
+        context_bias_step = positive.clone()
+        negative_bias_step = negative.sum(dim=1)  # (G, K)
+    if l2 > 0:
+        decay = 2.0 * lr * l2
+        uses = chunk_uses(n_pairs, n_chunks, shared_by, inputs)  # (G, 1)
+        context_step.sub_(context_rows, alpha=decay)
+        negative_step -= decay * uses.unsqueeze(2) * negative_rows
+        penalty = context_rows.square().sum() + (uses.unsqueeze(2) * negative_rows.square()).sum()
+        if context_bias is not None:
+            context_bias_step.sub_(positive_bias, alpha=decay)
+            negative_bias_step -= decay * uses * negative_bias
+            penalty += positive_bias.square().sum() + (uses * negative_bias.square()).sum()
+        loss = loss + l2 * penalty / n_pairs
+    context_table.index_add_(0, contexts, context_step)
     context_table.index_add_(0, negatives.reshape(-1), negative_step.view(-1, dim))
-    return input_step, mean_loss(positive_logits, negative_logits, n_pairs)
+    if context_bias is not None:
+        context_bias.index_add_(0, contexts, context_bias_step)
+        context_bias.index_add_(0, negatives.reshape(-1), negative_bias_step.view(-1))
+    return InputSide(input_step, bias_step, loss)
 
 
 def check_chunks(n_pairs: int, negatives: Tensor, shared_by: int) -> None:
@@ -150,6 +200,13 @@ def chunk_rows(rows: Tensor, n_chunks: int, shared_by: int) -> Tensor:
     padding = n_chunks * shared_by - rows.shape[0]
     widths = (0, 0) * (rows.dim() - 1) + (0, padding)
     return F.pad(rows, widths).view(n_chunks, shared_by, *rows.shape[1:])
+
+
+def chunk_uses(n_pairs: int, n_chunks: int, shared_by: int, like: Tensor) -> Tensor:
+    """(n_chunks, 1): the pairs each chunk's negatives serve (the last chunk may be short)."""
+    uses = torch.full((n_chunks, 1), float(shared_by), dtype=like.dtype, device=like.device)
+    uses[-1] = n_pairs - (n_chunks - 1) * shared_by
+    return uses
 
 
 def coefficients(
@@ -197,43 +254,21 @@ def mf_step_tensors(
         centers, contexts, negatives, lr, max_logit, shared_by: as :func:`sgns_step_tensors`.
         l2: weight of the squared rows (and biases) in each pair's loss.
     """
-    n_pairs, dim = centers.numel(), table.shape[1]
-    check_chunks(n_pairs, negatives, shared_by)
-    n_chunks = negatives.shape[0]
-    decay = 2.0 * lr * l2
-    center_rows, context_rows = table[centers], table[contexts]  # (B, dim)
-    negative_rows = table[negatives]  # (G, K, dim)
-    chunked_centers = chunk_rows(center_rows, n_chunks, shared_by)
-    positive_logits = (center_rows * context_rows).sum(dim=1)
-    negative_logits = torch.bmm(chunked_centers, negative_rows.transpose(1, 2))
-    if bias is not None:
-        center_bias, context_bias, negative_bias = bias[centers], bias[contexts], bias[negatives]
-        positive_logits += center_bias + context_bias
-        negative_logits += chunk_rows(center_bias, n_chunks, shared_by).unsqueeze(2)
-        negative_logits += negative_bias.unsqueeze(1)
-    positive, negative = coefficients(positive_logits, negative_logits, n_pairs, lr, max_logit)
-    # The pairs each chunk's negatives serve (the last chunk may be short).
-    uses = torch.full((n_chunks, 1), float(shared_by), dtype=table.dtype, device=table.device)
-    uses[-1] = n_pairs - (n_chunks - 1) * shared_by
-
-    center_step = torch.bmm(negative, negative_rows).view(-1, dim)[:n_pairs]
-    center_step.addcmul_(positive.unsqueeze(1), context_rows).sub_(center_rows, alpha=decay)
-    context_step = center_rows * positive.unsqueeze(1) - decay * context_rows
-    negative_step = torch.bmm(negative.transpose(1, 2), chunked_centers)  # (G, K, dim)
-    negative_step -= decay * uses.unsqueeze(2) * negative_rows
-    penalty = (
-        center_rows.square().sum() + context_rows.square().sum()
-        + (uses.unsqueeze(2) * negative_rows.square()).sum()
+    center_rows = table[centers]  # gathered before the output side writes to the table
+    center_bias = None if bias is None else bias[centers]
+    side = sgns_update_contexts(
+        center_rows, table, contexts, negatives, lr, max_logit, shared_by,
+        input_bias=center_bias, context_bias=bias, l2=l2,
     )  # fmt: skip
+    loss, center_step, center_bias_step = side.loss, side.step, side.bias_step
+    if l2 > 0:
+        decay = 2.0 * lr * l2
+        center_step.sub_(center_rows, alpha=decay)
+        loss = loss + l2 * center_rows.square().sum() / centers.numel()
+        if center_bias is not None and center_bias_step is not None:
+            center_bias_step.sub_(center_bias, alpha=decay)
+            loss = loss + l2 * center_bias.square().sum() / centers.numel()
     table.index_add_(0, centers, center_step)
-    table.index_add_(0, contexts, context_step)
-    table.index_add_(0, negatives.reshape(-1), negative_step.view(-1, dim))
-    if bias is not None:
-        penalty += center_bias.square().sum() + context_bias.square().sum()
-        penalty += (uses * negative_bias.square()).sum()
-        center_bias_step = positive + negative.sum(dim=2).view(-1)[:n_pairs]
-        bias.index_add_(0, centers, center_bias_step.sub_(center_bias, alpha=decay))
-        bias.index_add_(0, contexts, positive - decay * context_bias)
-        negative_bias_step = negative.sum(dim=1) - decay * uses * negative_bias  # (G, K)
-        bias.index_add_(0, negatives.reshape(-1), negative_bias_step.view(-1))
-    return mean_loss(positive_logits, negative_logits, n_pairs) + l2 * penalty / n_pairs
+    if bias is not None and center_bias_step is not None:
+        bias.index_add_(0, centers, center_bias_step)
+    return loss

@@ -102,10 +102,11 @@ def test_config_rejects_bad_values() -> None:
         MFConfig(l2=-1.0)
 
 
+@pytest.mark.parametrize("l2", [0.01, 0.0])
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize(("shared_by", "max_logit"), [(1, 0.0), (6, 0.0), (6, 0.3), (50, 0.0)])
 def test_tensor_step_equals_autograd_sgd_on_the_summed_loss(
-    bias: bool, shared_by: int, max_logit: float
+    bias: bool, shared_by: int, max_logit: float, l2: float
 ) -> None:
     """The GPU's MF step (run here on CPU), L2 and shared negatives included: every row and
     bias moves as autograd SGD on the batch's summed loss moves it, repeated rows too."""
@@ -122,7 +123,7 @@ def test_tensor_step_equals_autograd_sgd_on_the_summed_loss(
 
     def model() -> MatrixFactorization:
         built = MatrixFactorization(
-            25, 8, "binary", 0.01, 0.3, bias, torch.Generator().manual_seed(0), max_logit
+            25, 8, "binary", l2, 0.3, bias, torch.Generator().manual_seed(0), max_logit
         )
         if built.bias is not None:
             with torch.no_grad():
