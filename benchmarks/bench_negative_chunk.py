@@ -79,11 +79,23 @@ def measure(
     minutes = (time.perf_counter() - started) / 60
     seed = int(dataset.manifest["split_seed"])
     metrics = evaluate_final(embeddings, dataset, DataConfig().ranking_queries, seed).metrics()
+    halves = {
+        f"{k}_half_interval": (metrics[f"{k}_ci_high"] - metrics[f"{k}_ci_low"]) / 2
+        for k in ("auc_seen", "matched_auc_all")
+        if f"{k}_ci_low" in metrics and f"{k}_ci_high" in metrics
+    }
     return {
         **{k: metrics.get(k) for k in METRICS},
+        **halves,
         "minutes": minutes,
         "pairs_per_second": statistics.median(rates.rates) if rates.rates else None,
     }
+
+
+def half(row: dict[str, Any], metric: str) -> str:
+    """The text " ±h": half the metric's 95% DeLong interval, when the evaluation gave one."""
+    value = row.get(f"{metric}_half_interval")
+    return "" if value is None else f" ±{value:.4f}"
 
 
 def main() -> None:
@@ -126,14 +138,16 @@ def main() -> None:
                 rows.append(row)
                 print(json.dumps(row), flush=True)
 
-    print("\n| dataset | method | variant | seed | seen | matched all | matched seen "
-          "| cold start | recall@10 | minutes | pairs/s |")  # fmt: skip
+    print("\n| dataset | method | variant | seed | seen (±half interval) | matched all (±) "
+          "| matched seen | cold start | recall@10 | minutes | pairs/s |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         rate, cold = r["pairs_per_second"], r["auc_cold_start"]
         print(
             f"| {r['dataset']} | {r['method']} | {r['variant']} | {r['seed']} | "
-            f"{r['auc_seen']:.4f} | {r['matched_auc_all']:.4f} | {r['matched_auc_seen']:.4f} | "
+            f"{r['auc_seen']:.4f}{half(r, 'auc_seen')} | "
+            f"{r['matched_auc_all']:.4f}{half(r, 'matched_auc_all')} | "
+            f"{r['matched_auc_seen']:.4f} | "
             f"{'-' if cold is None else f'{cold:.4f}'} | "
             f"{r['recall_at_10']:.3f} | {r['minutes']:.2f} | "
             f"{'-' if rate is None else f'{rate / 1e6:.2f}M'} |"

@@ -96,6 +96,9 @@ class BatchSource(Protocol):
     inside an epoch continues with the batch a straight run trains next).
     """
 
+    batch_size: int
+    """Positive pairs per batch as trained (about, for batches of walks); logged."""
+
     def batches_per_epoch(self) -> int:
         """Expected number of batches per epoch (progress bar total; may be an estimate)."""
         ...

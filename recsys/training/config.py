@@ -194,7 +194,8 @@ class SGDWindowConfig(WindowConfig):
         description="positive pairs per batch (about; on CPU a batch of walks): the CPU "
         "window step updates row by row whatever the batch, and 2 threads synchronise once "
         "per batch (8,192 ran at half the speed on a loaded 2-core VM); a GPU step wants "
-        "big batches",
+        "big batches, and unless given takes at most one pair per product in the walks "
+        "(a bigger batch sums each product's steps from stale rows)",
     )
     schedule: Schedule = Field(
         "cosine",

@@ -346,6 +346,7 @@ def _fit(
         "n_items": data.n_items,
         "n_known": int(known.sum()),
         "batches_per_epoch": source.batches_per_epoch(),
+        "batch_size_used": source.batch_size,
         **(run_params or {}),
     }
     if stop_on is not None:

@@ -252,25 +252,44 @@ def window_pair_source(
 
     Negatives follow the walks' token counts ** 0.75 (word2vec's unigram distribution); the
     SGD step with ``shared_negatives`` (here: on a GPU) shares each draw by
-    ``negative_chunk`` pairs, every other step draws per pair.
+    ``negative_chunk`` pairs, every other step draws per pair. SGD batches hold at most one
+    pair per product in the walks unless ``batch_size`` is given
+    (:func:`synchronous_batch_size`).
 
     Returns:
         (source, known) where ``known`` (n_items,) marks products that occur in the walks.
     """
     counts = token_counts(walk_matrix, n_items)
+    sgd = config.optimizer == "sgd"
+    n_known = int((counts > 0).sum())
+    batch_size = synchronous_batch_size(config, n_known) if sgd else config.batch_size
     source = WindowPairSource(
         walk_matrix,
         n_items,
         window=config.window,
         subsample=config.subsample,
         sampler=NegativeSampler(counts, device),
-        batch_size=config.batch_size,
+        batch_size=batch_size,
         negatives=config.negatives,
         device=device,
         reduced_window=config.reduced_window,
         counts=counts,
-        negatives_shared_by=(
-            config.negative_chunk if config.optimizer == "sgd" and config.shared_negatives else 1
-        ),
+        negatives_shared_by=config.negative_chunk if sgd and config.shared_negatives else 1,
     )
     return source, counts > 0
+
+
+def synchronous_batch_size(config: WindowConfig, n_known: int) -> int:
+    """Pairs per batch of the synchronous tensor SGD step: ``batch_size``, but at most one
+    pair per product in the walks unless ``batch_size`` was given.
+
+    Every pair of a tensor step reads the tables as they were before the batch and a
+    product's steps are summed, so a batch many times the catalog applies each product's
+    step many times over from the same stale rows: on synthetic-small (3,922 products in
+    its walks) three epochs of the GPU path scored 0.54 seen AUC at batch 65,536, 0.91 at
+    16,384 and 0.92 at the cap, the CPU kernel's; the real samples (51-57k products) tie
+    the kernel at 65,536 (docs/benchmarks.md).
+    """
+    if "batch_size" in config.model_fields_set:
+        return config.batch_size
+    return max(1, min(config.batch_size, n_known))

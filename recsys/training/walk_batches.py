@@ -252,6 +252,7 @@ class WalkBatchSource:
         kept_fraction = float((self.counts * self.keep_prob).sum() / max(self.counts.sum(), 1))
         per_walk = pairs_per_walk(walk_matrix.shape[1] * kept_fraction, window, reduced_window)
         self.walks_per_batch = max(1, int(batch_size // max(per_walk, 1.0)))
+        self.batch_size = batch_size
 
     def batches_per_epoch(self) -> int:
         return max(1, -(-self.walks.shape[0] // self.walks_per_batch))

@@ -95,6 +95,7 @@ def test_callbacks_see_params_batches_epochs_and_end(planted_dataset: PreparedDa
     train_mf(planted_dataset, config, [recorder])
     assert recorder.params["device_resolved"] == "cpu"
     assert recorder.params["n_train_pairs"] == len(planted_dataset.train)
+    assert recorder.params["batch_size_used"] == 128
     steps = [s for s, _ in recorder.batches]
     per_epoch = -(-len(planted_dataset.train) // 128)
     assert steps == list(range(len(steps))) and len(steps) == 2 * per_epoch

@@ -184,3 +184,27 @@ def test_window_pair_source_shares_negatives_only_for_the_shared_sgd_step(
     walks = np.arange(40, dtype=np.int32).reshape(8, 5) % 13
     source, _ = window_pair_source(walks, 13, SkipGramConfig(**settings), CPU)  # type: ignore[arg-type]
     assert source.negatives_shared_by == shared_by
+
+
+@pytest.mark.parametrize(
+    ("settings", "batch_size"),
+    [
+        ({}, 13),  # SGD by default: at most one pair per product in the walks
+        ({"batch_size": 65536}, 65536),  # given: used as given
+        ({"batch_size": 8}, 8),
+        ({"optimizer": "adam", "lr": 0.01}, 65536),  # Adam keeps its batch
+        ({"preset": "study"}, 1024),  # the study's batch, given by its preset
+    ],
+)
+def test_sgd_window_batches_hold_at_most_one_pair_per_product_unless_given(
+    settings: dict[str, object], batch_size: int
+) -> None:
+    """The synchronous tensor step sums a product's steps over the batch from stale rows:
+    its default batch shrinks to the products in the walks; a given batch size is kept."""
+    from recsys.models.skipgram import SkipGramConfig
+    from recsys.training.sequences import window_pair_source
+
+    walks = np.arange(40, dtype=np.int32).reshape(8, 5) % 13
+    source, known = window_pair_source(walks, 20, SkipGramConfig(**settings), CPU)  # type: ignore[arg-type]
+    assert int(known.sum()) == 13
+    assert source.batch_size == batch_size
