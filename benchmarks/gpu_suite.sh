@@ -80,8 +80,7 @@ chunks)  # negatives shared by chunks: quality per chunk size, the SGD tensor st
         --device cuda --datasets synthetic-electronics --chunks 1,32,128 \
         --json "$OUT/chunk_quality.json"
     methods synthetic-electronics mf_sequences_sgd mf_sequences '{"device": "cuda", "threads": 0}'
-    methods synthetic-electronics side_info_sgd side_info \
-        '{"device": "cuda", "threads": 0, "optimizer": "sgd"}'
+    methods synthetic-electronics side_info_sgd_8192 side_info '{"device": "cuda", "threads": 0}'
     ;;
 books)  # fits one 10-minute call: prepare ~3 min, MF ~1.5 min, skip-gram the rest
     step 260 prepare_books python3 benchmarks/bench_prepare.py --preset books --scale 1.0 \
@@ -98,10 +97,11 @@ profile)  # per-step time of skipgram's, side_info's and mf_sequences' GPU steps
     GPU65K='"device": "cuda", "threads": 0, "batch_size": 65536'
     for run in "skipgram:{$GPU65K}" \
         "side_info:{$GPU65K, \"optimizer\": \"sgd\"}" \
+        "side_info:{\"device\": \"cuda\", \"threads\": 0, \"batch_size\": 8192}" \
         "mf_sequences:{$GPU65K}" \
-        "side_info:{$GPU65K, \"weighting\": \"equal\", \"context_side_info\": false}" \
-        "side_info:{$GPU65K, \"weighting\": \"equal\"}" \
-        "side_info:{$GPU65K, \"weighting\": \"learned\"}"; do
+        "side_info:{$GPU65K, \"preset\": \"study\", \"weighting\": \"equal\", \"context_side_info\": false}" \
+        "side_info:{$GPU65K, \"preset\": \"study\", \"weighting\": \"equal\"}" \
+        "side_info:{$GPU65K, \"preset\": \"study\", \"weighting\": \"learned\"}"; do
         method=${run%%:*} n=$((${n:-0} + 1))
         step 120 "profile_${n}_$method" python3 benchmarks/profile_steps.py \
             --dataset synthetic-electronics --data-dir "$DATA" --method "$method" \

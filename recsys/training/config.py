@@ -86,7 +86,14 @@ class EngineConfig(PresetConfig, TrainerConfig):
 
 
 class WindowConfig(EngineConfig, WalkConfig):
-    """Engine settings plus walks and skip-gram windows (skip-gram, EGES, MF on sequences)."""
+    """Engine settings plus walks and skip-gram windows (skip-gram, EGES, MF on sequences).
+
+    ``SYNCHRONOUS_BATCH``: the most pairs a synchronous tensor SGD step takes by default
+    (:func:`recsys.training.sequences.synchronous_batch_size`), for a model whose rows are
+    shared by many products; None: ``batch_size``, capped by the catalog alone.
+    """
+
+    SYNCHRONOUS_BATCH: ClassVar[int | None] = None
 
     window: Annotated[int, TUNE_WINDOW] = Field(
         5, ge=1, le=100, description="context window on each side of a product"
@@ -151,30 +158,28 @@ class SGDWindowConfig(WindowConfig):
     every core. ``preset=study`` restores the study's Adam settings and exact loss
     (:data:`STUDY_WINDOW_SETTINGS`).
 
-    ``SGD_NEEDS_WINDOW_KERNEL``: a method whose SGD default was measured on the CPU kernel
-    only trains with its ``study`` preset where that kernel does not run (a GPU,
-    ``shared_negatives=false``), under any value given explicitly; resolved when the
-    config is built, so the run's params show the settings used.
+    ``SGD_NEEDS_SHARED_NEGATIVES``: a method whose SGD default was measured with shared
+    negatives only trains with its ``study`` preset under ``shared_negatives=false``,
+    under any value given explicitly; resolved when the config is built, so the run's
+    params show the settings used.
     """
 
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
         "default": {},
         "study": STUDY_WINDOW_SETTINGS,
     }
-    SGD_NEEDS_WINDOW_KERNEL: ClassVar[bool] = False
+    SGD_NEEDS_SHARED_NEGATIVES: ClassVar[bool] = False
 
     @model_validator(mode="wrap")
     @classmethod
-    def _study_settings_off_the_kernel(cls, values: Any, handler: Any) -> Self:
+    def _study_settings_without_shared_negatives(cls, values: Any, handler: Any) -> Self:
         config: Self = handler(values)
         if (
-            not cls.SGD_NEEDS_WINDOW_KERNEL
+            not cls.SGD_NEEDS_SHARED_NEGATIVES
             or not isinstance(values, dict)
             or "optimizer" in config.model_fields_set
+            or config.shared_negatives
         ):
-            return config
-        on_gpu = config.device == "cuda" or (config.device == "auto" and torch.cuda.is_available())
-        if uses_window_kernel(config, torch.device("cuda" if on_gpu else "cpu")):
             return config
         study_preset = cls.PRESETS["study"]
         unset = {k: v for k, v in study_preset.items() if k not in config.model_fields_set}

@@ -281,7 +281,8 @@ def window_pair_source(
 
 def synchronous_batch_size(config: WindowConfig, n_known: int) -> int:
     """Pairs per batch of the synchronous tensor SGD step: ``batch_size``, but at most one
-    pair per product in the walks unless ``batch_size`` was given.
+    pair per product in the walks (and the model's ``SYNCHRONOUS_BATCH``) unless
+    ``batch_size`` was given.
 
     Every pair of a tensor step reads the tables as they were before the batch and a
     product's steps are summed, so a batch many times the catalog applies each product's
@@ -292,4 +293,5 @@ def synchronous_batch_size(config: WindowConfig, n_known: int) -> int:
     """
     if "batch_size" in config.model_fields_set:
         return config.batch_size
-    return max(1, min(config.batch_size, n_known))
+    model_cap = config.SYNCHRONOUS_BATCH or config.batch_size
+    return max(1, min(config.batch_size, n_known, model_cap))

@@ -15,8 +15,9 @@ from recsys.models.hubness import with_csls
 from recsys.models.side_features import UNKNOWN_ID
 from recsys.models.side_info import SideInfoConfig
 from recsys.models.side_info_model import DENSE_SIDE_MAX_ROWS, SkipGramWithSideInfo
-from recsys.models.skipgram import skipgram_loss
+from recsys.models.skipgram import SkipGramConfig, skipgram_loss
 from recsys.training.batching import PairBatch
+from recsys.training.sequences import window_pair_source
 from tests.conftest import make_planted_dataset
 
 # Small and fast: planted data needs few epochs; rare_threshold below the 25-product clusters.
@@ -344,18 +345,35 @@ def test_field_weights_reach_the_callbacks_as_epoch_metrics(planted: PreparedDat
     assert "auc_all" in recorder.epochs[0]
 
 
-def test_sgd_default_falls_back_to_the_study_settings_off_the_window_kernel() -> None:
+def test_sgd_default_falls_back_to_the_study_settings_without_shared_negatives() -> None:
     default = SideInfoConfig(device="cpu")
     assert (default.optimizer, default.lr, default.batch_size) == ("sgd", 0.03, 65536)
     assert (default.walk_length, default.negatives, default.epochs) == (40, 1, 4)
-    off_kernel = SideInfoConfig(device="cpu", shared_negatives=False, lr=0.005)
-    assert (off_kernel.optimizer, off_kernel.batch_size, off_kernel.threads) == ("adam", 1024, 1)
+    per_pair = SideInfoConfig(device="cpu", shared_negatives=False, lr=0.005)
+    assert (per_pair.optimizer, per_pair.batch_size, per_pair.threads) == ("adam", 1024, 1)
     # the study's, as measured
-    assert (off_kernel.walk_length, off_kernel.negatives, off_kernel.epochs) == (10, 5, 5)
-    assert off_kernel.lr == 0.005  # explicit values still win
+    assert (per_pair.walk_length, per_pair.negatives, per_pair.epochs) == (10, 5, 5)
+    assert per_pair.lr == 0.005  # explicit values still win
     assert SideInfoConfig(shared_negatives=False, optimizer="sgd").optimizer == "sgd"
     gpu = SideInfoConfig(device="cuda")  # a config only: nothing runs on the device here
-    assert (gpu.optimizer, gpu.schedule) == ("adam", "cosine_restart")
+    assert (gpu.optimizer, gpu.lr, gpu.schedule) == ("sgd", 0.03, "cosine")
+
+
+@pytest.mark.parametrize(
+    ("settings", "batch_size"),
+    [({}, 8192), ({"batch_size": 65536}, 65536), ({"batch_size": 1000}, 1000)],
+)
+def test_eges_synchronous_batches_hold_at_most_8192_pairs_unless_given(
+    settings: dict[str, int], batch_size: int
+) -> None:
+    """Shared side rows take every lookup's step at once in the tensor step: its default
+    batch is smaller than skip-gram's, a given one is kept."""
+    walks = np.arange(20000, dtype=np.int32).reshape(2000, 10) % 9000
+    config = SideInfoConfig(device="cpu", **settings)
+    source, _ = window_pair_source(walks, 9000, config, torch.device("cpu"))
+    assert source.batch_size == batch_size
+    skipgram_source, _ = window_pair_source(walks, 9000, SkipGramConfig(), torch.device("cpu"))
+    assert skipgram_source.batch_size == 9000  # skip-gram: capped by the catalog alone
     study = SideInfoConfig(preset="study")
     assert (study.optimizer, study.lr, study.reduced_window) == ("adam", 0.01, False)
     assert (study.walk_length, study.negatives, study.epochs) == (10, 5, 5)
