@@ -76,7 +76,7 @@ def test_step_equals_autograd_sgd_on_the_summed_loss_with_repeated_rows(device: 
     step_loss = sgns_step_tensors(
         center_t, context_t, batch.center, batch.context, batch.negatives, lr
     )
-    assert abs(float(step_loss) - float(loss)) < 1e-5
+    assert abs(float(step_loss) - float(loss.detach())) < 1e-5
     np.testing.assert_allclose(
         center_t.cpu().numpy(), model.center.weight.detach().cpu().numpy(), atol=1e-5
     )
@@ -154,7 +154,7 @@ def test_shared_negatives_step_equals_autograd_sgd_with_each_row_repeated(
     )
     # The autograd loss leaves saturated pairs out; the step's loss counts every pair.
     if max_logit == 0:
-        assert abs(float(step_loss) - float(loss)) < 1e-5
+        assert abs(float(step_loss) - float(loss.detach())) < 1e-5
     np.testing.assert_allclose(
         center_t.cpu().numpy(), model.center.weight.detach().cpu().numpy(), atol=1e-5
     )
