@@ -69,7 +69,8 @@ class SideInfoConfig(SGDWindowConfig):
     (``SYNCHRONOUS_BATCH``): on the Books head (docs/benchmarks.md) one epoch at ~57k pairs
     scored 0.9654 seen / 0.8473 degree-matched against the CPU kernel's 0.9716 / 0.8594,
     at 8,192 0.9736 / 0.8623, and the default four epochs at 8,192 tied the kernel (0.9806 /
-    0.8643 against 0.9790 / 0.8631). Per-pair negatives (``shared_negatives=false``) were
+    0.8643 against 0.9790 / 0.8631; Digital Music 0.9870 / 0.9581 against 0.9869 /
+    0.9584). Per-pair negatives (``shared_negatives=false``) were
     never measured with SGD here, so there the study preset fills in unless ``optimizer``
     is given (``SGD_NEEDS_SHARED_NEGATIVES``).
 
