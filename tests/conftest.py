@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from recsys.data.dataset import (
     RELATION_ALSO_BOUGHT,
@@ -22,6 +23,7 @@ from recsys.data.dataset import (
     PreparedDataset,
     ValidationPairs,
 )
+from recsys.training.batching import PairBatch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LAUNCHER_ENV = ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME")
@@ -50,6 +52,28 @@ def amazon_samples() -> Path:
 def snap_samples() -> Path:
     """Folder of the real SNAP samples."""
     return samples_folder("snap", "Music0601.txt", "SNAP")
+
+
+def random_pair_batch(
+    rng: np.random.Generator,
+    n_items: int,
+    n_pairs: int,
+    negatives: int,
+    shared_by: int = 1,
+    device: str = "cpu",
+) -> PairBatch:
+    """Random pairs over ``n_items`` (repeated rows likely), one row of negatives per
+    ``shared_by`` pairs: the batches the tensor steps are checked against autograd on."""
+    return PairBatch(
+        center=torch.as_tensor(rng.integers(0, n_items, n_pairs), device=device),
+        context=torch.as_tensor(rng.integers(0, n_items, n_pairs), device=device),
+        negatives=torch.as_tensor(
+            rng.integers(0, n_items, (-(-n_pairs // shared_by), negatives)), device=device
+        ),
+        target=None,
+        progress=1.0,
+        shared_by=shared_by,
+    )
 
 
 def make_planted_dataset(

@@ -70,9 +70,9 @@ class SideInfoConfig(SGDWindowConfig):
     scored 0.9654 seen / 0.8473 degree-matched against the CPU kernel's 0.9716 / 0.8594,
     at 8,192 0.9736 / 0.8623, and the default four epochs at 8,192 tied the kernel (0.9806 /
     0.8643 against 0.9790 / 0.8631; Digital Music 0.9870 / 0.9581 against 0.9869 /
-    0.9584). Per-pair negatives (``shared_negatives=false``) were
-    never measured with SGD here, so there the study preset fills in unless ``optimizer``
-    is given (``SGD_NEEDS_SHARED_NEGATIVES``).
+    0.9584). Per-pair negatives (``shared_negatives=false``) were never measured with SGD
+    here, so there the study preset fills in unless ``optimizer`` is given
+    (``SGD_NEEDS_SHARED_NEGATIVES``).
 
     Walks of 40 with one negative by default, where skip-gram keeps the study's 10 and 5:
     the side rows are shared by thousands of products and learn from every walk step, so

@@ -260,9 +260,9 @@ def window_pair_source(
         (source, known) where ``known`` (n_items,) marks products that occur in the walks.
     """
     counts = token_counts(walk_matrix, n_items)
+    known = counts > 0
     sgd = config.optimizer == "sgd"
-    n_known = int((counts > 0).sum())
-    batch_size = synchronous_batch_size(config, n_known) if sgd else config.batch_size
+    batch_size = synchronous_batch_size(config, int(known.sum())) if sgd else config.batch_size
     source = WindowPairSource(
         walk_matrix,
         n_items,
@@ -276,7 +276,7 @@ def window_pair_source(
         counts=counts,
         negatives_shared_by=config.negative_chunk if sgd and config.shared_negatives else 1,
     )
-    return source, counts > 0
+    return source, known
 
 
 def synchronous_batch_size(config: WindowConfig, n_known: int) -> int:

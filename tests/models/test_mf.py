@@ -17,6 +17,7 @@ from recsys.models.mf_bias import MFBiasConfig
 from recsys.models.mf_bias import train as train_mf_bias
 from recsys.training.batching import PairBatch
 from recsys.training.sgns_torch import mf_step_tensors
+from tests.conftest import random_pair_batch
 
 FAST: dict[str, Any] = {
     "dim": 16,
@@ -112,14 +113,7 @@ def test_tensor_step_equals_autograd_sgd_on_the_summed_loss(
     bias moves as autograd SGD on the batch's summed loss moves it, repeated rows too."""
     rng = np.random.default_rng(shared_by)
     n_pairs = 40
-    batch = PairBatch(
-        center=torch.as_tensor(rng.integers(0, 25, n_pairs)),
-        context=torch.as_tensor(rng.integers(0, 25, n_pairs)),
-        negatives=torch.as_tensor(rng.integers(0, 25, (-(-n_pairs // shared_by), 3))),
-        target=None,
-        progress=1.0,
-        shared_by=shared_by,
-    )
+    batch = random_pair_batch(rng, 25, n_pairs, 3, shared_by)
 
     def model() -> MatrixFactorization:
         built = MatrixFactorization(

@@ -18,7 +18,7 @@ from recsys.models.side_info_model import DENSE_SIDE_MAX_ROWS, SkipGramWithSideI
 from recsys.models.skipgram import SkipGramConfig, skipgram_loss
 from recsys.training.batching import PairBatch
 from recsys.training.sequences import window_pair_source
-from tests.conftest import make_planted_dataset
+from tests.conftest import make_planted_dataset, random_pair_batch
 
 # Small and fast: planted data needs few epochs; rare_threshold below the 25-product clusters.
 FAST = {
@@ -422,14 +422,7 @@ def test_fused_sgd_step_equals_autograd_sgd_on_the_summed_loss(
     dropout included (two identical models draw the same dropout stream)."""
     rng = np.random.default_rng(3)
     n_pairs = 40
-    batch = PairBatch(
-        center=torch.as_tensor(rng.integers(0, 30, n_pairs)),
-        context=torch.as_tensor(rng.integers(0, 30, n_pairs)),
-        negatives=torch.as_tensor(rng.integers(0, 30, (-(-n_pairs // shared_by), 2))),
-        target=None,
-        progress=1.0,
-        shared_by=shared_by,
-    )
+    batch = random_pair_batch(rng, 30, n_pairs, 2, shared_by)
     fused = _random_side_model(weighting, skip_unknown, 5, max_logit)
     autograd = _random_side_model(weighting, skip_unknown, 5, max_logit)
     before = [p.detach().clone() for p in fused.parameters()]

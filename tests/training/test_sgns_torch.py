@@ -10,6 +10,7 @@ from recsys.models.skipgram import SkipGram
 from recsys.training.batching import PairBatch
 from recsys.training.fused_sgns import reference_sgns_step
 from recsys.training.sgns_torch import sgns_step_tensors
+from tests.conftest import random_pair_batch
 
 DEVICES = ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]
 
@@ -54,13 +55,7 @@ def test_step_equals_sequential_reference_when_rows_are_distinct(
 @pytest.mark.parametrize("device", DEVICES)
 def test_step_equals_autograd_sgd_on_the_summed_loss_with_repeated_rows(device: str) -> None:
     rng = np.random.default_rng(4)
-    batch = PairBatch(
-        center=torch.as_tensor(rng.integers(0, 8, 50), device=device),
-        context=torch.as_tensor(rng.integers(0, 8, 50), device=device),
-        negatives=torch.as_tensor(rng.integers(0, 8, (50, 4)), device=device),
-        target=None,
-        progress=1.0,
-    )
+    batch = random_pair_batch(rng, 8, 50, 4, device=device)
     model = SkipGram(40, 8, torch.Generator().manual_seed(0)).to(device)
     center, context = _tables(5)
     with torch.no_grad():
@@ -119,16 +114,7 @@ def test_shared_negatives_step_equals_autograd_sgd_with_each_row_repeated(
     of the chunk: the step equals autograd SGD on the per-pair loss of the repeated rows."""
     rng = np.random.default_rng(shared_by)
     n_pairs = 50
-    batch = PairBatch(
-        center=torch.as_tensor(rng.integers(0, 40, n_pairs), device=device),
-        context=torch.as_tensor(rng.integers(0, 40, n_pairs), device=device),
-        negatives=torch.as_tensor(
-            rng.integers(0, 40, (-(-n_pairs // shared_by), 3)), device=device
-        ),
-        target=None,
-        progress=1.0,
-        shared_by=shared_by,
-    )
+    batch = random_pair_batch(rng, 40, n_pairs, 3, shared_by, device)
     model = SkipGram(40, 8, torch.Generator().manual_seed(0), max_logit=max_logit).to(device)
     center, context = _tables(6)
     context_before = context.copy()
