@@ -29,6 +29,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 
 from recsys.tracking import names
 
@@ -129,11 +130,25 @@ def ensure_comparison_view(client: MlflowClient, experiment_id: str) -> None:
     state = json.dumps(view_state(), separators=(",", ":"))
     if _saved_view(tags.get(TAG_SAVED_VIEW)) != (VIEW_NAME, state):
         envelope = {"name": VIEW_NAME, "createdAt": int(time.time() * 1000), "state": state}
-        client.set_experiment_tag(experiment_id, TAG_SAVED_VIEW, json.dumps(envelope))
+        _set_tag_unless_raced(client, experiment_id, TAG_SAVED_VIEW, json.dumps(envelope))
     if not tags.get(TAG_EXPERIMENT_KIND):
-        client.set_experiment_tag(experiment_id, TAG_EXPERIMENT_KIND, EXPERIMENT_KIND)
+        _set_tag_unless_raced(client, experiment_id, TAG_EXPERIMENT_KIND, EXPERIMENT_KIND)
     if not tags.get(TAG_DESCRIPTION):
-        client.set_experiment_tag(experiment_id, TAG_DESCRIPTION, DESCRIPTION)
+        _set_tag_unless_raced(client, experiment_id, TAG_DESCRIPTION, DESCRIPTION)
+
+
+def _set_tag_unless_raced(client: MlflowClient, experiment_id: str, key: str, value: str) -> None:
+    """Set an experiment tag; a write lost to another run setting it at the same moment is fine.
+
+    Two first runs on a fresh experiment both find the tag missing and both insert it; the
+    SQL store refuses the second (a unique-key error). The winner wrote the same view, kind
+    or description, so the loser keeps it; an error with the tag still absent is real.
+    """
+    try:
+        client.set_experiment_tag(experiment_id, key, value)
+    except MlflowException:
+        if key not in client.get_experiment(experiment_id).tags:
+            raise
 
 
 def _saved_view(value: str | None) -> tuple[str, str] | None:

@@ -18,6 +18,7 @@ import warnings
 import mlflow
 from mlflow.data.dataset_source_registry import resolve_dataset_source
 from mlflow.data.meta_dataset import MetaDataset
+from mlflow.exceptions import MlflowException
 
 from recsys.config import DataConfig
 from recsys.data.dataset import PreparedDataset
@@ -49,9 +50,22 @@ def log_dataset_inputs(dataset: PreparedDataset, data_config: DataConfig) -> Met
     for context, suffix in (("training", "train"), ("validation", "validation")):
         # MetaDataset leaves `profile` abstract in its stubs; MLflow itself builds it this way.
         inputs = MetaDataset(source, name=f"{label}-{suffix}", digest=digest)  # type: ignore[abstract]
-        mlflow.log_input(inputs, context=context)
+        _log_input_once_more_if_raced(inputs, context)
         logged.append(inputs)
     return logged[-1]
+
+
+def _log_input_once_more_if_raced(inputs: MetaDataset, context: str) -> None:
+    """Log ``inputs``; retried once, because a dataset is one row per experiment.
+
+    Two first runs on a dataset both find its row missing and both insert it; the SQL store
+    refuses the second (a unique-key error). Logged again, the input links to the row the
+    other run wrote; a second failure is real and raised.
+    """
+    try:
+        mlflow.log_input(inputs, context=context)
+    except MlflowException:
+        mlflow.log_input(inputs, context=context)
 
 
 def statistics_params(statistics: dict[str, float | int]) -> dict[str, str]:

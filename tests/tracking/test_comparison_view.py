@@ -9,6 +9,7 @@ import json
 
 import pytest
 from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 
 from recsys.tracking import names
 from recsys.tracking.comparison_view import (
@@ -64,6 +65,39 @@ def test_the_view_is_written_once_and_a_users_description_and_kind_are_kept(
     assert json.loads(tags[TAG_SAVED_VIEW])["name"] == VIEW_NAME  # the stale view replaced
     assert tags[TAG_DESCRIPTION] == "ours"
     assert tags[TAG_EXPERIMENT_KIND] == "genai_development"
+
+
+def test_a_tag_write_lost_to_a_parallel_first_run_keeps_the_winners_tag(
+    tracking_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two first runs both find the tags missing; the SQL store refuses the later insert."""
+    client = MlflowClient(tracking_uri)
+    experiment_id = client.create_experiment("recsys-raced")
+    set_tag = client.set_experiment_tag
+
+    def lose_the_race(experiment: str, key: str, value: str) -> None:
+        set_tag(experiment, key, value)  # the other run's insert lands first
+        raise MlflowException("UNIQUE constraint failed: experiment_tags.key")
+
+    monkeypatch.setattr(client, "set_experiment_tag", lose_the_race)
+    ensure_comparison_view(client, experiment_id)
+    tags = client.get_experiment(experiment_id).tags
+    assert json.loads(tags[TAG_SAVED_VIEW])["name"] == VIEW_NAME
+    assert tags[TAG_EXPERIMENT_KIND] == EXPERIMENT_KIND
+
+
+def test_a_tag_write_that_fails_with_the_tag_still_absent_is_raised(
+    tracking_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = MlflowClient(tracking_uri)
+    experiment_id = client.create_experiment("recsys-broken")
+
+    def fail(experiment: str, key: str, value: str) -> None:
+        raise MlflowException("database is locked")
+
+    monkeypatch.setattr(client, "set_experiment_tag", fail)
+    with pytest.raises(MlflowException, match="locked"):
+        ensure_comparison_view(client, experiment_id)
 
 
 def test_the_link_opens_the_view_on_the_server_or_on_mlflow_ui() -> None:
