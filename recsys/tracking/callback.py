@@ -8,10 +8,11 @@ turns them into MLflow metrics, batched, so a run of 100k batches costs ~200 req
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from mlflow.entities import Metric
+from mlflow.entities import Metric, Param
 from mlflow.tracking import MlflowClient
 
 from recsys.callbacks import TrainingCallback
@@ -22,6 +23,7 @@ from recsys.tracking.names import METRIC_AUC_ALL, METRIC_LOSS, METRIC_SAMPLED_AU
 from recsys.training.early_stopping import KEPT_EPOCH_METRICS
 
 MAX_METRICS_PER_CALL = 1000  # MLflow's limit per log_batch request (MAX_METRICS_PER_BATCH)
+MAX_PARAMS_PER_CALL = 100  # MLflow's limit of params per log_batch request
 EpochEvaluator = Callable[[ItemEmbeddings], dict[str, float]]
 
 
@@ -36,6 +38,18 @@ def epoch_evaluator(dataset: PreparedDataset) -> EpochEvaluator:
         return last[0][1]
 
     return evaluate
+
+
+def log_new_params(client: MlflowClient, run_id: str, values: Mapping[str, Any]) -> None:
+    """Log params in batches, keeping any a launcher (`mlflow run`) already logged.
+
+    `mlflow run` logs the entry point's raw strings ("1e-2") before our process starts;
+    MLflow refuses to change a param, and the raw spelling validated to the same value.
+    """
+    existing = client.get_run(run_id).data.params
+    items = [Param(k, str(v)) for k, v in values.items() if k not in existing]
+    for start in range(0, len(items), MAX_PARAMS_PER_CALL):
+        client.log_batch(run_id, params=items[start : start + MAX_PARAMS_PER_CALL])
 
 
 @dataclass
@@ -106,6 +120,14 @@ class MLflowCallback(TrainingCallback):
     def _add(self, metrics: dict[str, float], step: int) -> None:
         timestamp = self._now_ms()
         self._buffer.extend(Metric(k, float(v), timestamp, step) for k, v in metrics.items())
+
+    def on_train_begin(self, params: dict[str, Any]) -> None:
+        """Log what the trainer resolved beyond the config the run logged already (the
+        device, the batch size used, batches per epoch, products in the walks, ...)."""
+        resolved = {
+            k: v for k, v in params.items() if isinstance(v, str | int | float | bool) and v != ""
+        }
+        log_new_params(self.client, self.run_id, resolved)
 
     def on_batch_end(self, step: int, metrics: dict[str, float]) -> None:
         self._batch_keys.update(metrics)

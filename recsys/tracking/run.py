@@ -19,7 +19,6 @@ from typing import Any
 import mlflow
 import numpy as np
 import pandas as pd
-from mlflow.entities import Param
 from mlflow.tracking import MlflowClient
 from pydantic import BaseModel
 
@@ -39,7 +38,7 @@ from recsys.methods import get_method, method_names
 from recsys.models.base import Method
 from recsys.models.degree_prior import calibrate_and_apply, prior_metrics
 from recsys.tracking import names
-from recsys.tracking.callback import MLflowCallback, epoch_evaluator
+from recsys.tracking.callback import MLflowCallback, epoch_evaluator, log_new_params
 from recsys.tracking.comparison_view import ensure_comparison_view
 from recsys.tracking.experiments import resolve_experiment_id
 from recsys.tracking.inputs import log_dataset_inputs, log_dataset_statistics
@@ -78,7 +77,6 @@ from recsys.tracking.signals import stopped_runs_end_killed
 logger = logging.getLogger(__name__)
 
 SYSTEM_METRICS_ENV = "MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING"  # MLflow's own switch
-MAX_PARAMS_PER_CALL = 100  # MLflow's limit of params per log_batch request
 
 
 def validate_params(method_name: str, params: Mapping[str, Any]) -> tuple[Method, DataConfig, Any]:
@@ -147,7 +145,7 @@ def run_prepare(params: Mapping[str, Any], *, tracking_uri: str | None = None) -
                     names.TAG_GIT_COMMIT: git_commit(),
                 }
             )
-            _log_params(
+            log_new_params(
                 client,
                 project_run,
                 {**flatten_config(data_config), **manifest_params(dataset.manifest)},
@@ -220,18 +218,6 @@ def check_ranking_queries(data_config: DataConfig, dataset: PreparedDataset) -> 
             f"{data_config.dataset} ({dataset.n_items:,} products); give at most "
             f"{dataset.n_items:,}, or leave it out for up to 10,000"
         )
-
-
-def _log_params(client: MlflowClient, run_id: str, values: Mapping[str, Any]) -> None:
-    """Log params in batches, keeping any a launcher (`mlflow run`) already logged.
-
-    `mlflow run` logs the entry point's raw strings ("1e-2") before our process starts;
-    MLflow refuses to change a param, and the raw spelling validated to the same value.
-    """
-    existing = client.get_run(run_id).data.params
-    items = [Param(k, str(v)) for k, v in values.items() if k not in existing]
-    for start in range(0, len(items), MAX_PARAMS_PER_CALL):
-        client.log_batch(run_id, params=items[start : start + MAX_PARAMS_PER_CALL])
 
 
 def _run_tags(
@@ -360,7 +346,7 @@ def track_run(
         ensure_comparison_view(client, run.info.experiment_id)
         validation_input = log_dataset_inputs(dataset, data_config)
         log_dataset_statistics(dataset)
-        _log_params(
+        log_new_params(
             client,
             run_id,
             {
@@ -405,7 +391,7 @@ def track_run(
         tracker.log_metrics(
             {k: v for k, v in final.items() if k not in headline}, step=tracker.last_epoch or 0
         )
-        _log_params(
+        log_new_params(
             client,
             run_id,
             {

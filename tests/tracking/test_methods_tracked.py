@@ -103,6 +103,10 @@ def test_method_logs_a_complete_run(method: str, store: str) -> None:
         assert 0.0 <= metrics[f"{metric}_ci_low"] <= metrics[metric] <= metrics[f"{metric}_ci_high"]
     assert 0.0 <= metrics["auc_all_ci_low"] <= metrics["auc_all"] <= metrics["auc_all_ci_high"]
     assert int(run.data.params[names.PARAM_RANKING_QUERIES_USED]) > 0
+    if "device" in flat_fields(method_obj.config_class):  # the engine's own resolved values
+        assert run.data.params["device_resolved"] == "cpu"
+        assert int(run.data.params["batch_size_used"]) >= 1
+        assert int(run.data.params["batches_per_epoch"]) >= 1
     inputs = {
         (i.dataset.name, i.tags[0].value, i.dataset.digest) for i in run.inputs.dataset_inputs
     }

@@ -21,7 +21,6 @@ from typing import Any
 
 import optuna
 from mlflow import MlflowClient
-from mlflow.entities import Param
 from pydantic import BaseModel
 
 from recsys.callbacks import TrainingCallback
@@ -37,7 +36,7 @@ from recsys.evaluation.ranking import (
 from recsys.models.base import Method
 from recsys.models.degree_prior import calibrate_and_apply
 from recsys.tracking import names
-from recsys.tracking.callback import MLflowCallback, epoch_evaluator
+from recsys.tracking.callback import MLflowCallback, epoch_evaluator, log_new_params
 from recsys.tracking.params import flatten_config
 from recsys.tracking.parent import mark_run_failed
 from recsys.tracking.run import validate_params
@@ -46,8 +45,6 @@ from recsys.tracking.tuning.baseline import record_recall
 from recsys.tracking.tuning.space import Dimension
 
 logger = logging.getLogger(__name__)
-
-MAX_PARAMS_PER_CALL = 100  # MLflow's limit of params per log_batch request
 
 
 def objective_value(metrics: Mapping[str, float], metric: str) -> float:
@@ -195,9 +192,7 @@ def _train_and_score(
     _, data_config, config = validate_params(setting.method.name, params)
     config = _quiet(config)
     logged = {**flatten_config(data_config), **flatten_config(config)}
-    items = [Param(k, str(v)) for k, v in logged.items()]
-    for start in range(0, len(items), MAX_PARAMS_PER_CALL):
-        client.log_batch(run_id, params=items[start : start + MAX_PARAMS_PER_CALL])
+    log_new_params(client, run_id, logged)
 
     evaluate_cached = epoch_evaluator(inner)
     tracker = MLflowCallback(client, run_id, evaluate_cached)
