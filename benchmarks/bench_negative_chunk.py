@@ -2,13 +2,13 @@
 
 On a GPU, the walk methods' SGD steps (:mod:`recsys.training.sgns_torch`: skip-gram's, MF
 on sequences', and EGES's ``SkipGramWithSideInfo.fused_sgd_step``) train on shuffled window
-pairs and share one draw of negatives by ``negative_chunk`` pairs. The steps are the same tensor
-arithmetic on any device, so their quality can be checked where no GPU is lent: with
-``--device cpu`` this forces the GPU's path (window pairs and the tensor steps instead of the
-CPU window kernels) and trains the method's defaults at each chunk size, next to the method's
-own CPU default; on a GPU the path is the default anyway. It reports AUC seen / matched,
-recall@10, minutes and the median training pairs/s of the epochs (on CPU they say nothing
-about a GPU).
+pairs and share one draw of negatives by ``negative_chunk`` pairs. The steps are the same
+tensor arithmetic on any device, so their quality can be checked where no GPU is lent: with
+``--device cpu`` each chunk size trains the method's defaults with ``tensor_step`` (the GPU's
+path: window pairs and the tensor steps instead of the CPU window kernels), next to the
+method's own CPU default; on a GPU the path is the default anyway. It reports AUC seen /
+matched, recall@10, minutes and the median training pairs/s of the epochs (on CPU they say
+nothing about a GPU).
 
     flock /tmp/recsys-heavy.lock python benchmarks/bench_negative_chunk.py \\
         --data-dir /work/bench-data --method skipgram --chunks 1,8,32,128
@@ -21,15 +21,12 @@ Datasets default to the real samples beside the project (``../shared/data``).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import statistics
 import time
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 from bench_defaults import REAL_SAMPLES, EpochRates
 from results import write_result
@@ -40,40 +37,18 @@ from recsys.data.prepare import prepare_dataset
 from recsys.evaluation.report import evaluate_final
 from recsys.graph import walk_config_of, walks_for_dataset
 from recsys.methods import get_method
-from recsys.models.skipgram import SkipGram
-from recsys.training.sequences import WindowPairSource
 
 METRICS = ("auc_seen", "matched_auc_all", "matched_auc_seen", "auc_cold_start", "recall_at_10")
 
 
-@contextlib.contextmanager
-def gpu_path() -> Iterator[None]:
-    """Train as on a GPU: window-pair batches and the tensor SGD steps, whatever the device
-    (the CPU window kernels are what ``uses_window_kernel`` would pick; MF's and EGES's
-    steps take the tensor step on CPU for shared negatives already)."""
-    with (
-        mock.patch("recsys.training.window_sgns.uses_window_kernel", return_value=False),
-        mock.patch("recsys.models.side_info.uses_window_kernel", return_value=False),
-        mock.patch.object(SkipGram, "fused_sgd_step", SkipGram.tensor_sgd_step),
-        mock.patch.object(
-            WindowPairSource, "epoch", autospec=True, side_effect=WindowPairSource.epoch
-        ) as pair_epochs,
-    ):
-        yield
-    if not pair_epochs.called:  # a moved import would leave the CPU kernel in place
-        raise RuntimeError("the forced GPU path did not train on window pairs")
-
-
-def measure(
-    dataset: PreparedDataset, method: str, settings: dict[str, Any], forced: bool
-) -> dict[str, Any]:
+def measure(dataset: PreparedDataset, method: str, settings: dict[str, Any]) -> dict[str, Any]:
     """Train once (walks cached beforehand) and evaluate as a run's final evaluation does."""
     spec = get_method(method)
     config = spec.config_class(**settings)  # validated (and its defaults resolved) as usual
     walks_for_dataset(dataset, walk_config_of(config), progress=False)
     rates = EpochRates()
     started = time.perf_counter()
-    with warnings.catch_warnings(), gpu_path() if forced else contextlib.nullcontext():
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         embeddings = spec.train(dataset, config, [rates])
     minutes = (time.perf_counter() - started) / 60
@@ -122,18 +97,13 @@ def main() -> None:
                 (f"GPU path, chunk {c}", int(c)) for c in args.chunks.split(",")
             ]
             for label, chunk in variants:
-                chunked = {} if chunk is None else {"negative_chunk": chunk}
+                chunked = {} if chunk is None else {"negative_chunk": chunk, "tensor_step": True}
                 row = {
                     "dataset": Path(name).name,
                     "method": args.method,
                     "variant": label,
                     "seed": seed,
-                    **measure(
-                        dataset,
-                        args.method,
-                        {**settings, **chunked, "seed": seed},
-                        forced=chunk is not None,
-                    ),
+                    **measure(dataset, args.method, {**settings, **chunked, "seed": seed}),
                 }
                 rows.append(row)
                 print(json.dumps(row), flush=True)

@@ -66,6 +66,7 @@ class MatrixFactorization(EmbeddingModel):
         generator: seeds the initialization.
         max_logit: binary labels only: pairs whose |logit| reaches it are not trained
             (gensim's rule, MF on walk sequences; 0: all are).
+        tensor_step: binary SGD through the batched tensor step on a CPU too (a GPU's).
     """
 
     def __init__(
@@ -78,6 +79,7 @@ class MatrixFactorization(EmbeddingModel):
         bias: bool,
         generator: torch.Generator,
         max_logit: float = 0.0,
+        tensor_step: bool = False,
     ) -> None:
         super().__init__()
         if max_logit > 0 and labels != "binary":
@@ -85,6 +87,7 @@ class MatrixFactorization(EmbeddingModel):
         self.labels = labels
         self.l2 = l2
         self.max_logit = max_logit
+        self.tensor_step = tensor_step
         self.item = nn.Embedding(n_items, dim, sparse=True)
         with torch.no_grad():
             self.item.weight.normal_(0.0, init_std, generator=generator)
@@ -129,12 +132,12 @@ class MatrixFactorization(EmbeddingModel):
 
     def fused_sgd_step(self, batch: PairBatch, lr: float) -> Tensor | float | None:
         """The SGD step of :meth:`loss` without autograd: on CPU the numba pair kernel
-        (:mod:`recsys.training.fused_mf`); on a GPU, with ``max_logit`` (which the pair
-        kernel does not apply) or negatives shared by chunks, the tensor step
+        (:mod:`recsys.training.fused_mf`); on a GPU, with negatives shared by chunks or
+        with ``tensor_step``, the tensor step
         (:func:`recsys.training.sgns_torch.mf_step_tensors`, binary labels); None for
         continuous labels off the CPU (the engine runs autograd)."""
         table = self.item.weight.detach()
-        if table.device.type == "cpu" and self.max_logit == 0 and batch.shared_by == 1:
+        if table.device.type == "cpu" and batch.shared_by == 1 and not self.tensor_step:
             return mf_pair_step(
                 table.numpy(),
                 self._bias_rows(),
@@ -144,6 +147,7 @@ class MatrixFactorization(EmbeddingModel):
                 self._targets(batch),
                 lr,
                 self.l2,
+                self.max_logit,
             )
         if self.labels != "binary":
             return None

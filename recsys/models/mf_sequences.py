@@ -63,6 +63,7 @@ def train_on_walks(
         True,
         generator,
         config.max_logit,
+        config.tensor_step,
     ).to(device)
     source, known = walk_training_source(walk_matrix, data.n_items, config, device)
     return fit(

@@ -87,6 +87,7 @@ class SkipGram(EmbeddingModel):
         pair_score: "center" scores pairs by their center rows, "center_context" by each
             one's center row against the other's context row (module docstring).
         max_logit: pairs whose |logit| reaches it are not trained (gensim's rule; 0: all).
+        tensor_step: SGD through the batched tensor step on a CPU too (a GPU's arithmetic).
     """
 
     def __init__(
@@ -96,10 +97,12 @@ class SkipGram(EmbeddingModel):
         generator: torch.Generator,
         pair_score: PairScore = "center",
         max_logit: float = 0.0,
+        tensor_step: bool = False,
     ) -> None:
         super().__init__()
         self.pair_score = pair_score
         self.max_logit = max_logit
+        self.tensor_step = tensor_step
         self.center = nn.Embedding(n_items, dim, sparse=True)
         self.context = nn.Embedding(n_items, dim, sparse=True)
         with torch.no_grad():
@@ -120,8 +123,9 @@ class SkipGram(EmbeddingModel):
         (:func:`recsys.training.sgns_torch.sgns_step_tensors`) skips the sparse-gradient
         bookkeeping and returns the loss as a device tensor, so the host waits for the
         device only where the engine reads the loss (every ``loss_every`` batches).
+        ``tensor_step`` takes that step on a CPU too.
         """
-        if self.center.weight.device.type != "cpu":
+        if self.tensor_step or self.center.weight.device.type != "cpu":
             return self.tensor_sgd_step(batch, lr)
         center, context = self.center.weight.detach(), self.context.weight.detach()
         return sgns_step(
@@ -246,9 +250,14 @@ def train_on_walks(
     for advice in settings_advice(config, device):
         warnings.warn(advice, stacklevel=2)
     generator = torch.Generator().manual_seed(config.seed)
-    model = SkipGram(data.n_items, config.dim, generator, config.pair_score, config.max_logit).to(
-        device
-    )
+    model = SkipGram(
+        data.n_items,
+        config.dim,
+        generator,
+        config.pair_score,
+        config.max_logit,
+        config.tensor_step,
+    ).to(device)
     source, known = walk_training_source(walk_matrix, data.n_items, config, device)
     return fit(
         model,

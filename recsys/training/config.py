@@ -112,16 +112,23 @@ class WindowConfig(EngineConfig, WalkConfig):
     shared_negatives: bool = Field(
         True,
         description="SGD: share draws of negatives (pWord2Vec, Ji et al. 2016: several times "
-        "the throughput): on CPU train straight from walks, one draw per window; on a GPU "
-        "one draw per negative_chunk pairs. False draws fresh negatives per pair, as "
-        "word2vec.c",
+        "the throughput): on CPU train straight from walks, one draw per window; with the "
+        "tensor step (a GPU's) one draw per negative_chunk pairs. False draws fresh "
+        "negatives per pair, as word2vec.c",
     )
     negative_chunk: int = Field(
         32,
         ge=1,
         le=4096,
-        description="GPU SGD with shared_negatives: pairs that share one draw of negatives, "
-        "a chunk's logits one small matrix product (1: per pair)",
+        description="tensor SGD step (a GPU's) with shared_negatives: pairs that share one "
+        "draw of negatives, a chunk's logits one small matrix product (1: per pair)",
+    )
+    tensor_step: bool = Field(
+        False,
+        description="SGD: train on any device as on a GPU: shuffled window-pair batches "
+        "through the batched tensor step, every pair reading the tables as they were before "
+        "its batch. A GPU always does; on a CPU it is slower than the window kernels and "
+        "checks a GPU configuration's quality",
     )
 
 
@@ -145,8 +152,13 @@ STUDY_WINDOW_SETTINGS: dict[str, Any] = {
 
 def uses_window_kernel(config: WindowConfig, device: torch.device) -> bool:
     """Whether a walk method trains on walk batches with the CPU window kernels
-    (:class:`recsys.training.walk_batches.WalkBatchSource`)."""
-    return device.type == "cpu" and config.optimizer == "sgd" and config.shared_negatives
+    (:class:`recsys.training.walk_batches.WalkBatchSource`); else on window pairs."""
+    return (
+        device.type == "cpu"
+        and config.optimizer == "sgd"
+        and config.shared_negatives
+        and not config.tensor_step
+    )
 
 
 class SGDWindowConfig(WindowConfig):
@@ -200,7 +212,8 @@ class SGDWindowConfig(WindowConfig):
         "window step updates row by row whatever the batch, and 2 threads synchronise once "
         "per batch (8,192 ran at half the speed on a loaded 2-core VM); a GPU step wants "
         "big batches, and unless given takes at most one pair per product in the walks "
-        "(a bigger batch sums each product's steps from stale rows)",
+        "(a bigger batch sums each product's steps from stale rows; side_info: at most "
+        "8,192, its side rows are shared by many products)",
     )
     schedule: Schedule = Field(
         "cosine",

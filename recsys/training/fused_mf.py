@@ -66,6 +66,7 @@ def mf_pair_step(
     target: np.ndarray,
     lr: float,
     l2: float,
+    max_logit: float = 0.0,
 ) -> float:
     """One Hogwild SGD pass over a batch of pairs, in place; returns the mean data loss.
 
@@ -79,6 +80,8 @@ def mf_pair_step(
             error on the sigmoid); empty for binary labels (cross-entropy).
         lr: learning rate per pair.
         l2: weight of each pair's squared rows (and biases).
+        max_logit: binary labels: outputs with |logit| at or beyond it take no data step
+            (gensim's rule; their L2 decay stays); the loss counts them, as every SGD step's.
     """
     n, k = negatives.shape
     dim = table.shape[1]
@@ -98,7 +101,10 @@ def mf_pair_step(
         for j in range(k + 1):
             o = right[i] if j == 0 else negatives[i, j - 1]
             label = (float(target[i]) if continuous else 1.0) if j == 0 else 0.0
-            term, slope = loss_and_slope(pair_logit(table, bias, a, o), label, continuous)
+            x = pair_logit(table, bias, a, o)
+            term, slope = loss_and_slope(x, label, continuous)
+            if max_logit > 0.0 and abs(x) >= max_logit:
+                slope = 0.0
             loss += term
             g = np.float32(-lr * slope)
             for d in range(dim):
@@ -124,6 +130,7 @@ def reference_mf_pair_step(
     target: np.ndarray,
     lr: float,
     l2: float,
+    max_logit: float = 0.0,
 ) -> float:
     """:func:`mf_pair_step` in plain numpy, pair after pair (one thread's order)."""
     has_bias, continuous = bias.size > 0, target.size > 0
@@ -140,6 +147,8 @@ def reference_mf_pair_step(
                 x += float(bias[a]) + float(bias[o])
             label = (float(target[i]) if continuous else 1.0) if j == 0 else 0.0
             term, slope = loss_and_slope.py_func(x, label, continuous)
+            if max_logit > 0 and abs(x) >= max_logit:
+                slope = 0.0
             loss += term
             g = -lr * slope
             step += g * table[o]

@@ -147,15 +147,22 @@ def test_tensor_step_equals_autograd_sgd_on_the_summed_loss(
 
 
 @pytest.mark.parametrize(
-    ("shared_by", "max_logit", "step"),
-    [(1, 0.0, "numba"), (1, 6.0, "tensor"), (4, 0.0, "tensor")],
+    ("shared_by", "max_logit", "tensor_step", "step"),
+    [
+        (1, 0.0, False, "numba"),
+        (1, 6.0, False, "numba"),
+        (4, 0.0, False, "tensor"),
+        (1, 0.0, True, "tensor"),
+    ],
 )
-def test_cpu_sgd_takes_the_pair_kernel_unless_it_lacks_what_the_batch_needs(
-    shared_by: int, max_logit: float, step: str
+def test_cpu_sgd_takes_the_pair_kernel_unless_negatives_are_shared_or_tensor_step_is_set(
+    shared_by: int, max_logit: float, tensor_step: bool, step: str
 ) -> None:
-    """The numba pair kernel reads per-pair negatives and has no max_logit: batches with
-    shared negatives or models with max_logit take the tensor step (a loss tensor)."""
-    model = MatrixFactorization(8, 4, "binary", 0.0, 0.3, True, torch.Generator(), max_logit)
+    """The numba pair kernel reads per-pair negatives: batches with shared negatives take
+    the tensor step (a loss tensor), as does a model told to (``tensor_step``)."""
+    model = MatrixFactorization(
+        8, 4, "binary", 0.0, 0.3, True, torch.Generator(), max_logit, tensor_step
+    )
     batch = PairBatch(
         torch.tensor([0, 1, 2, 3]),
         torch.tensor([4, 5, 6, 7]),

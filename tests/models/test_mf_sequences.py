@@ -12,6 +12,7 @@ from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import ItemEmbeddings
 from recsys.evaluation.metrics import evaluate
 from recsys.models.mf_sequences import MFSequencesConfig, train_on_walks
+from recsys.training.sgns_torch import mf_step_tensors
 
 
 class Params(TrainingCallback):
@@ -82,14 +83,19 @@ def test_shuffled_walks_teach_nothing(planted_dataset: PreparedDataset) -> None:
 def test_learns_through_the_gpu_step_with_shared_negatives(
     planted_dataset: PreparedDataset,
 ) -> None:
-    """The GPU's path, forced onto the CPU: window pairs and MF's tensor step, each draw of
-    negatives shared by a chunk of pairs."""
+    """The GPU's path on the CPU (``tensor_step``): window pairs and MF's tensor step, each
+    draw of negatives shared by a chunk of pairs."""
     walks = _cluster_walks(planted_dataset, 2000, seed=0)
     config = MFSequencesConfig(
-        dim=16, epochs=2, batch_size=512, negative_chunk=16, lr=0.1, progress=False, threads=1
-    )
-    with mock.patch("recsys.training.window_sgns.uses_window_kernel", return_value=False):
+        dim=16, epochs=2, batch_size=512, negative_chunk=16, lr=0.1, progress=False, threads=1,
+        tensor_step=True,
+    )  # fmt: skip
+    with (
+        mock.patch("recsys.models.mf.mf_step_tensors", wraps=mf_step_tensors) as step,
+        mock.patch("recsys.training.window_sgns.window_sgns_step") as window_kernel,
+    ):
         embeddings = train_on_walks(planted_dataset, walks, config)
+    assert step.called and not window_kernel.called
     result = evaluate(embeddings, planted_dataset)
     assert result.auc_seen is not None and result.auc_seen > 0.9
 

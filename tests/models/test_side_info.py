@@ -17,6 +17,7 @@ from recsys.models.side_info import SideInfoConfig
 from recsys.models.side_info_model import DENSE_SIDE_MAX_ROWS, SkipGramWithSideInfo
 from recsys.models.skipgram import SkipGramConfig, skipgram_loss
 from recsys.training.batching import PairBatch
+from recsys.training.config import uses_window_kernel
 from recsys.training.sequences import window_pair_source
 from tests.conftest import make_planted_dataset, random_pair_batch
 
@@ -243,6 +244,9 @@ def planted() -> PreparedDataset:
     return make_planted_dataset()
 
 
+TRAINED_EGES = ["equal", "learned", "learned_sgd", "equal_id_only_context", "tensor_step"]
+
+
 @pytest.fixture(scope="module")
 def trained(planted: PreparedDataset) -> dict[str, tuple[ItemEmbeddings, EvaluationResult]]:
     """skipgram, EGES at its defaults ("equal": equal weights, id-only contexts, CSLS on
@@ -271,18 +275,20 @@ def trained(planted: PreparedDataset) -> dict[str, tuple[ItemEmbeddings, Evaluat
             planted,
             SideInfoConfig(weighting="equal", context_side_info=False, pair_score="center", **FAST),
         ),
+        # The GPU's path on the CPU: window pairs through the fused tensor SGD step.
+        "tensor_step": side_info.train(planted, SideInfoConfig(tensor_step=True, **FAST)),
     }
     return {name: (model, evaluate(model, planted)) for name, model in models.items()}
 
 
-@pytest.mark.parametrize("weighting", ["equal", "learned", "learned_sgd", "equal_id_only_context"])
+@pytest.mark.parametrize("weighting", TRAINED_EGES)
 def test_learns_planted_clusters(trained: dict, weighting: str) -> None:
     result = trained[weighting][1]
     assert result.auc_seen is not None and result.auc_seen > 0.95
     assert result.auc_all > 0.95
 
 
-@pytest.mark.parametrize("weighting", ["equal", "learned", "learned_sgd", "equal_id_only_context"])
+@pytest.mark.parametrize("weighting", TRAINED_EGES)
 def test_cold_start_beats_plain_skipgram(trained: dict, weighting: str) -> None:
     cold = trained[weighting][1].auc_cold_start
     baseline = trained["skipgram"][1].auc_cold_start
@@ -367,13 +373,17 @@ def test_eges_synchronous_batches_hold_at_most_8192_pairs_unless_given(
     settings: dict[str, int], batch_size: int
 ) -> None:
     """Shared side rows take every lookup's step at once in the tensor step: its default
-    batch is smaller than skip-gram's, a given one is kept."""
+    batch is smaller than skip-gram's, a given one is kept. ``tensor_step`` takes that path
+    on a CPU."""
     walks = np.arange(20000, dtype=np.int32).reshape(2000, 10) % 9000
     config = SideInfoConfig(device="cpu", **settings)
     source, _ = window_pair_source(walks, 9000, config, torch.device("cpu"))
     assert source.batch_size == batch_size
     skipgram_source, _ = window_pair_source(walks, 9000, SkipGramConfig(), torch.device("cpu"))
     assert skipgram_source.batch_size == 9000  # skip-gram: capped by the catalog alone
+    cpu = torch.device("cpu")
+    assert uses_window_kernel(config, cpu)
+    assert not uses_window_kernel(config.model_copy(update={"tensor_step": True}), cpu)
     study = SideInfoConfig(preset="study")
     assert (study.optimizer, study.lr, study.reduced_window) == ("adam", 0.01, False)
     assert (study.walk_length, study.negatives, study.epochs) == (10, 5, 5)

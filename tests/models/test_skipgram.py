@@ -12,6 +12,7 @@ import torch
 from recsys.data.dataset import PreparedDataset
 from recsys.evaluation.metrics import evaluate
 from recsys.graph import walk_config_of, walks_for_dataset
+from recsys.models import skipgram as skipgram_module
 from recsys.models.skipgram import (
     SkipGram,
     SkipGramConfig,
@@ -21,6 +22,7 @@ from recsys.models.skipgram import (
 )
 from recsys.tracking.params import ParameterError, build_config, flatten_config
 from recsys.training.batching import PairBatch
+from recsys.training.sgns_torch import sgns_step_tensors
 
 FAST: dict[str, Any] = {
     "dim": 16,
@@ -123,15 +125,17 @@ def test_learns_planted_clusters_from_walks(
 
 
 def test_learns_planted_clusters_through_the_gpu_step(planted_dataset: PreparedDataset) -> None:
-    """The GPU's path, forced onto the CPU: window pairs and the tensor step, each draw of
-    negatives shared by a chunk of pairs."""
-    config = SkipGramConfig(lr=0.1, negative_chunk=16, **FAST)
+    """The GPU's path on the CPU (``tensor_step``): window pairs and the tensor step, each
+    draw of negatives shared by a chunk of pairs."""
+    config = SkipGramConfig(lr=0.1, negative_chunk=16, tensor_step=True, **FAST)
     walk_matrix = walks_for_dataset(planted_dataset, walk_config_of(config), progress=False)
     with (
-        mock.patch("recsys.training.window_sgns.uses_window_kernel", return_value=False),
-        mock.patch.object(SkipGram, "fused_sgd_step", SkipGram.tensor_sgd_step),
+        mock.patch.object(skipgram_module, "sgns_step_tensors", wraps=sgns_step_tensors) as step,
+        mock.patch.object(skipgram_module, "sgns_step") as pair_kernel,
+        mock.patch("recsys.training.window_sgns.window_sgns_step") as window_kernel,
     ):
         embeddings = train_on_walks(planted_dataset, walk_matrix, config)
+    assert step.called and not pair_kernel.called and not window_kernel.called
     result = evaluate(embeddings, planted_dataset)
     assert result.auc_seen is not None and result.auc_seen > 0.9
 

@@ -33,8 +33,10 @@ def _bias(seed: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("with_bias", [False, True])
-@pytest.mark.parametrize("continuous", [False, True])
-def test_kernel_matches_reference_with_repeated_rows(with_bias: bool, continuous: bool) -> None:
+@pytest.mark.parametrize(("continuous", "max_logit"), [(False, 0.0), (True, 0.0), (False, 0.3)])
+def test_kernel_matches_reference_with_repeated_rows(
+    with_bias: bool, continuous: bool, max_logit: float
+) -> None:
     rng = np.random.default_rng(1)
     left, right = rng.integers(0, 10, 30), rng.integers(0, 10, 30)  # repeats: order matters
     negatives = rng.integers(0, 10, (30, 3))
@@ -45,10 +47,12 @@ def test_kernel_matches_reference_with_repeated_rows(with_bias: bool, continuous
     previous = numba.get_num_threads()
     numba.set_num_threads(1)  # one thread: pairs in order, as the reference
     try:
-        loss = mf_pair_step(table_a, bias_a, left, right, negatives, target, 0.05, L2)
+        loss = mf_pair_step(table_a, bias_a, left, right, negatives, target, 0.05, L2, max_logit)
     finally:
         numba.set_num_threads(previous)
-    expected = reference_mf_pair_step(table_b, bias_b, left, right, negatives, target, 0.05, L2)
+    expected = reference_mf_pair_step(
+        table_b, bias_b, left, right, negatives, target, 0.05, L2, max_logit
+    )
     assert loss == pytest.approx(expected, abs=1e-5)
     np.testing.assert_allclose(table_a, table_b, atol=1e-5)
     np.testing.assert_allclose(bias_a, bias_b, atol=1e-5)
@@ -76,10 +80,13 @@ def _model(
 
 
 @pytest.mark.parametrize("with_bias", [False, True])
-@pytest.mark.parametrize("labels", ["binary", "continuous"])
+@pytest.mark.parametrize(
+    ("labels", "max_logit"), [("binary", 0.0), ("continuous", 0.0), ("binary", 0.3)]
+)
 def test_kernel_equals_one_autograd_sgd_step_when_rows_are_distinct(
-    with_bias: bool, labels: str
+    with_bias: bool, labels: str, max_logit: float
 ) -> None:
+    """max_logit 0.3 leaves some of these pairs' outputs out of the step."""
     batch = PairBatch(
         center=torch.tensor([0, 1, 2]),
         context=torch.tensor([10, 11, 12]),
@@ -88,14 +95,20 @@ def test_kernel_equals_one_autograd_sgd_step_when_rows_are_distinct(
         progress=1.0,
     )
     lr = 0.1
-    autograd = _model(labels, with_bias, L2, seed=2)
+    autograd = _model(labels, with_bias, L2, seed=2, max_logit=max_logit)
+    if max_logit > 0:
+        positive, negative, _ = autograd._logits(batch)
+        logits = torch.cat([positive.unsqueeze(-1), negative], dim=-1).detach().abs()
+        assert 0 < int((logits >= max_logit).sum()) < logits.numel()
     autograd.loss(batch).backward()
     torch.optim.SGD(autograd.sparse_parameters(), lr=lr * len(batch)).step()
-    data_loss = float(_model(labels, with_bias, 0.0, seed=2).loss(batch).detach())
+    data_loss = float(_model(labels, with_bias, 0.0, seed=2, max_logit=max_logit).loss(batch))
 
-    fused = _model(labels, with_bias, L2, seed=2)
+    fused = _model(labels, with_bias, L2, seed=2, max_logit=max_logit)
     fused_loss = fused.fused_sgd_step(batch, lr)
-    assert fused_loss == pytest.approx(data_loss, abs=1e-5)  # the data loss, as skip-gram's
+    assert isinstance(fused_loss, float)  # the numba pair kernel, not the tensor step
+    if max_logit == 0:  # the autograd loss leaves saturated outputs out, SGD steps count them
+        assert fused_loss == pytest.approx(data_loss, abs=1e-5)  # the data loss, as skip-gram's
     for fused_table, autograd_table in zip(
         fused.sparse_parameters(), autograd.sparse_parameters(), strict=True
     ):
