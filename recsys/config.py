@@ -63,6 +63,11 @@ TUNE_WEIGHTED = TuneChoices((False, True))
 # A setting's type, bounds and search range declared once, so a config that changes only its
 # default restates the default and why: ``epochs: Epochs = Field(3, description=...)``.
 Epochs = Annotated[int, TUNE_EPOCHS, Field(ge=1, le=1000)]
+Dim = Annotated[int, TUNE_DIM, Field(ge=1, le=4096)]
+Negatives = Annotated[int, TUNE_NEGATIVES, Field(ge=0, le=100)]
+Window = Annotated[int, TUNE_WINDOW, Field(ge=1, le=100)]
+# Walk lengths are searched over different ranges per method: each field adds its own.
+WalkLength = Annotated[int, Field(ge=2, le=1000)]
 
 
 def search_space(config_class: type[BaseModel]) -> dict[str, Tunable]:
@@ -168,8 +173,8 @@ class WalkConfig(StrictModel):
     walks_per_node: Annotated[int, TuneRange(5, 20)] = Field(
         10, ge=1, le=1000, description="walks started from each product"
     )
-    walk_length: Annotated[int, TuneRange(5, 40)] = Field(
-        10, ge=2, le=1000, description="products per walk, start included"
+    walk_length: Annotated[WalkLength, TuneRange(5, 40)] = Field(
+        10, description="products per walk, start included"
     )
     p: float = Field(1.0, gt=0, description="node2vec return parameter (1 = first-order)")
     q: float = Field(1.0, gt=0, description="node2vec in-out parameter (1 = first-order)")
@@ -192,13 +197,11 @@ class TrainerConfig(StrictModel):
 
     epochs: Epochs = Field(5, description="passes over the training data")
     batch_size: int = Field(1024, ge=1, le=1 << 24, description="positive pairs per batch")
-    dim: Annotated[int, TUNE_DIM] = Field(128, ge=1, le=4096, description="embedding dimension")
+    dim: Dim = Field(128, description="embedding dimension")
     lr: Annotated[float, TuneRange(1e-3, 0.1, log=True)] = Field(
         0.01, gt=0, le=10, description="peak learning rate"
     )
-    negatives: Annotated[int, TUNE_NEGATIVES] = Field(
-        5, ge=0, le=100, description="negative samples per positive pair"
-    )
+    negatives: Negatives = Field(5, description="negative samples per positive pair")
     schedule: Literal["cosine_restart", "cosine", "linear", "constant"] = Field(
         "cosine_restart",
         description="cosine_restart: cosine annealing restarted each epoch (the study); "

@@ -26,13 +26,13 @@ from pydantic import Field
 from recsys.callbacks import TrainingCallback
 from recsys.config import (
     DEGREE_PRIOR_HELP,
-    TUNE_DIM,
     TUNE_NEGATIVES,
     TUNE_SUBSAMPLE,
-    TUNE_WINDOW,
+    Dim,
     Epochs,
     TuneRange,
     WalkConfig,
+    Window,
 )
 from recsys.cores import resolve_workers
 from recsys.data.dataset import PreparedDataset
@@ -52,12 +52,8 @@ GensimLearningRate = Annotated[float, TuneRange(0.005, 0.1, log=True), Field(gt=
 class GensimWalkConfig(WalkConfig):
     """Walk settings plus gensim Word2Vec's; defaults are the study's (gensim 3.8 defaults)."""
 
-    dim: Annotated[int, TUNE_DIM] = Field(
-        128, ge=1, le=4096, description="embedding dimension (gensim vector_size)"
-    )
-    window: Annotated[int, TUNE_WINDOW] = Field(
-        5, ge=1, le=100, description="context window on each side of a product"
-    )
+    dim: Dim = Field(128, description="embedding dimension (gensim vector_size)")
+    window: Window = Field(5, description="context window on each side of a product")
     epochs: Epochs = Field(5, description="passes over the walks")
     negative: Annotated[int, TUNE_NEGATIVES] = Field(
         5, ge=1, le=100, description="negative samples per positive pair"

@@ -31,7 +31,7 @@ from pydantic import Field
 from torch import Tensor, nn
 
 from recsys.callbacks import TrainingCallback
-from recsys.config import TUNE_L2, TUNE_NEGATIVES
+from recsys.config import TUNE_L2, Negatives
 from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import ItemEmbeddings
 from recsys.models.base import Method
@@ -261,9 +261,7 @@ class MFConfig(EngineConfig):
 
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {"default": {}, "study": {"negatives": 5}}
 
-    negatives: Annotated[int, TUNE_NEGATIVES] = Field(
-        1, ge=0, le=100, description="negative samples per positive pair (the study: 5)"
-    )
+    negatives: Negatives = Field(1, description="negative samples per positive pair (the study: 5)")
 
     labels: Labels = Field(
         "continuous",

@@ -8,12 +8,12 @@ together. Same training as :mod:`recsys.models.mf` (sparse rows, batch-only L2, 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any, ClassVar
+from typing import Any, ClassVar
 
 from pydantic import Field
 
 from recsys.callbacks import TrainingCallback
-from recsys.config import TUNE_NEGATIVES
+from recsys.config import Negatives
 from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import ItemEmbeddings
 from recsys.models.base import Method
@@ -30,9 +30,7 @@ class MFBiasConfig(MFConfig):
 
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {"default": {}, "study": {}}
 
-    negatives: Annotated[int, TUNE_NEGATIVES] = Field(
-        5, ge=0, le=100, description="negative samples per positive pair (the study's)"
-    )
+    negatives: Negatives = Field(5, description="negative samples per positive pair (the study's)")
 
 
 def train(

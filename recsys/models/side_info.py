@@ -18,7 +18,7 @@ import torch
 from pydantic import Field
 
 from recsys.callbacks import HeldTrainEnd, MetricsForwarder, TrainingCallback
-from recsys.config import TUNE_NEGATIVES, Epochs, TuneRange
+from recsys.config import Epochs, Negatives, TuneRange, WalkLength
 from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import PAIR_SCORE_HELP, ItemEmbeddings, PairScore
 from recsys.graph import walk_config_of, walks_for_dataset
@@ -102,12 +102,10 @@ class SideInfoConfig(SGDWindowConfig):
         "five epochs)",
     )
 
-    walk_length: Annotated[int, TuneRange(10, 80)] = Field(
-        40, ge=2, le=1000, description="products per walk, start included (the study: 10)"
+    walk_length: Annotated[WalkLength, TuneRange(10, 80)] = Field(
+        40, description="products per walk, start included (the study: 10)"
     )
-    negatives: Annotated[int, TUNE_NEGATIVES] = Field(
-        1, ge=0, le=100, description="negative samples per positive pair (the study: 5)"
-    )
+    negatives: Negatives = Field(1, description="negative samples per positive pair (the study: 5)")
 
     pair_score: PairScore = Field("center_context", description=PAIR_SCORE_HELP)
 

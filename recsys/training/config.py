@@ -14,11 +14,11 @@ from pydantic import Field, model_validator
 
 from recsys.config import (
     TUNE_SUBSAMPLE,
-    TUNE_WINDOW,
     PresetConfig,
     TrainerConfig,
     TuneRange,
     WalkConfig,
+    Window,
 )
 from recsys.training.fused_sgns import GENSIM_MAX_LOGIT
 from recsys.training.schedule import Schedule
@@ -95,9 +95,7 @@ class WindowConfig(EngineConfig, WalkConfig):
 
     SYNCHRONOUS_BATCH: ClassVar[int | None] = None
 
-    window: Annotated[int, TUNE_WINDOW] = Field(
-        5, ge=1, le=100, description="context window on each side of a product"
-    )
+    window: Window = Field(5, description="context window on each side of a product")
     subsample: Annotated[float, TUNE_SUBSAMPLE] = Field(
         1e-3,
         ge=0,
