@@ -102,7 +102,9 @@ def test_kernel_equals_one_autograd_sgd_step_when_rows_are_distinct(
         assert 0 < int((logits >= max_logit).sum()) < logits.numel()
     autograd.loss(batch).backward()
     torch.optim.SGD(autograd.sparse_parameters(), lr=lr * len(batch)).step()
-    data_loss = float(_model(labels, with_bias, 0.0, seed=2, max_logit=max_logit).loss(batch))
+    data_loss = float(
+        _model(labels, with_bias, 0.0, seed=2, max_logit=max_logit).loss(batch).detach()
+    )
 
     fused = _model(labels, with_bias, L2, seed=2, max_logit=max_logit)
     fused_loss = fused.fused_sgd_step(batch, lr)
