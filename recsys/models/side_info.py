@@ -66,13 +66,11 @@ class SideInfoConfig(SGDWindowConfig):
     batch step (:meth:`SkipGramWithSideInfo.fused_sgd_step`) that sums a whole batch's steps
     into each shared side row (a category row takes thousands of lookups per batch), so it
     takes batches of at most 8,192 pairs unless ``batch_size`` is given
-    (``SYNCHRONOUS_BATCH``): on the Books head (docs/benchmarks.md) one epoch at ~57k pairs
-    scored 0.9654 seen / 0.8473 degree-matched against the CPU kernel's 0.9716 / 0.8594,
-    at 8,192 0.9736 / 0.8623, and the default four epochs at 8,192 tied the kernel (0.9806 /
-    0.8643 against 0.9790 / 0.8631; Digital Music 0.9870 / 0.9581 against 0.9869 /
-    0.9584). Per-pair negatives (``shared_negatives=false``) were never measured with SGD
-    here, so there the study preset fills in unless ``optimizer`` is given
-    (``SGD_NEEDS_SHARED_NEGATIVES``).
+    (``SYNCHRONOUS_BATCH``): on the Books head one epoch at ~57k pairs lost 0.006-0.012 of
+    both AUCs to the CPU kernel, and at 8,192 the default four epochs tied it on the three
+    real samples (docs/benchmarks.md, "Negatives shared by chunks on the device"). Per-pair
+    negatives (``shared_negatives=false``) were never measured with SGD here, so there the
+    study preset fills in unless ``optimizer`` is given (``SGD_NEEDS_SHARED_NEGATIVES``).
 
     Walks of 40 with one negative by default, where skip-gram keeps the study's 10 and 5:
     the side rows are shared by thousands of products and learn from every walk step, so

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from numba import prange
 
-from recsys.training.fused_sgns import softplus
+from recsys.training.fused_sgns import saturated, softplus
 
 NO_TARGET = np.empty(0, dtype=np.float32)  # ``target`` argument for binary labels
 
@@ -103,7 +103,7 @@ def mf_pair_step(
             label = (float(target[i]) if continuous else 1.0) if j == 0 else 0.0
             x = pair_logit(table, bias, a, o)
             term, slope = loss_and_slope(x, label, continuous)
-            if max_logit > 0.0 and abs(x) >= max_logit:
+            if saturated(x, max_logit):
                 slope = 0.0
             loss += term
             g = np.float32(-lr * slope)

@@ -39,10 +39,16 @@ def softplus(x: float) -> float:
 GENSIM_MAX_LOGIT = 6.0
 
 
+@numba.njit(nogil=True, fastmath=True, inline="always")
+def saturated(logit: float, max_logit: float) -> bool:
+    """gensim's rule: a pair at |logit| >= max_logit (when > 0) is not trained."""
+    return max_logit > 0.0 and (logit >= max_logit or logit <= -max_logit)
+
+
 @numba.njit(nogil=True, fastmath=True, cache=True)
 def pair_gradient(label: float, logit: float, lr: float, max_logit: float) -> float:
-    """lr * (label - sigmoid(logit)); 0 when max_logit > 0 and |logit| >= max_logit."""
-    if max_logit > 0.0 and (logit >= max_logit or logit <= -max_logit):
+    """lr * (label - sigmoid(logit)); 0 when the pair is :func:`saturated`."""
+    if saturated(logit, max_logit):
         return 0.0
     return lr * (label - 1.0 / (1.0 + math.exp(-logit)))
 
