@@ -1,6 +1,6 @@
 """MLproject entry script of the leaderboard (``mlflow run . -e leaderboard``).
 
-Usage: ``python experiments/leaderboard.py dataset=all rank_by=auc_all``. Under
+Usage: ``python experiments/leaderboard.py dataset=all rank_by=matched_auc_all``. Under
 ``mlflow run`` the tables and the charts are logged into the run MLflow created for the
 entry point (tagged ``recsys.kind=leaderboard`` so later leaderboards skip it).
 """
@@ -16,7 +16,7 @@ OPTIONS = {"dataset": "--dataset", "rank_by": "--rank-by"}
 
 def to_cli_arguments(argv: list[str]) -> list[str]:
     """``["dataset=books", "rank_by=mrr"]`` -> ``["--dataset", "books", "--rank-by", "mrr"]``;
-    an empty value means the option's default (every dataset, auc_all)."""
+    an empty value means the option's default (every dataset, matched_auc_all)."""
     args: list[str] = []
     for token in argv:
         key, sep, value = token.lstrip("-").partition("=")

@@ -73,6 +73,27 @@ def test_no_conda_env_key_so_local_env_manager_is_the_pip_path() -> None:
     assert (REPO_ROOT / "conda.yaml").exists()
 
 
+@pytest.mark.parametrize("entry_point", ["leaderboard", "main", "tune"])
+def test_job_entry_points_default_as_their_cli_commands(entry_point: str) -> None:
+    """`mlflow run -e leaderboard` ranks as `recsys leaderboard` does, and so on: each
+    declared parameter's default is its command option's (where the option has one)."""
+    from recsys.cli.leaderboard import leaderboard_command
+    from recsys.cli.main_job import main_command
+    from recsys.cli.tune import tune_command
+
+    command = {"leaderboard": leaderboard_command, "main": main_command, "tune": tune_command}
+    options = {p.name: p.default for p in command[entry_point].params}
+    compared = 0
+    for name, spec in _mlproject()["entry_points"][entry_point]["parameters"].items():
+        default = options.get(name)
+        if isinstance(default, bool):
+            default = str(default).lower()
+        if isinstance(default, (str, int)):
+            assert str(spec["default"]) == str(default), f"{entry_point}: {name}"
+            compared += 1
+    assert compared >= 1
+
+
 def test_generated_block_is_up_to_date() -> None:
     text = (REPO_ROOT / "MLproject").read_text()
     block = text[text.index(BEGIN_MARKER) : text.index(END_MARKER) + len(END_MARKER)]

@@ -19,9 +19,9 @@ from recsys.tracking.leaderboard.rows import DEFAULT_RANK_BY, RANKABLE_METRICS, 
     "--dataset",
     default=None,
     metavar="D",
-    help="only this dataset: its name (electronics, synthetic-small, ...), the metadata file "
-    "path it was trained on, or that file's name without .json.gz; `all` (the default) = every "
-    "dataset.",
+    help="only this dataset: its name (electronics, synthetic-small, ...), the file path it was "
+    "trained on, or that file's name with or without its extensions (meta_Books, pairs.csv); "
+    "`all` (the default) = every dataset.",
 )
 @click.option(
     "--rank-by",
@@ -89,3 +89,4 @@ def leaderboard_command(
     click.echo(report.text, nl=False)
     if report.run_id:
         click.echo(f"\nLogged as run {report.run_id} (tag recsys.kind=leaderboard).")
+        click.echo(report.champion_lines, nl=False)

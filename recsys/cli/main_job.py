@@ -117,6 +117,7 @@ def main_command(
         raise click.ClickException(str(err)) from err
     if result.leaderboard is not None:
         click.echo(result.leaderboard.text)
+        click.echo(result.leaderboard.champion_lines, nl=False)
     click.echo(format_summary(result), nl=False)
     if not result.ok:
         raise SystemExit(1)

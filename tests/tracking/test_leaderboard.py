@@ -194,10 +194,23 @@ def test_dataset_filter_by_name_or_file_label(populated_store: tuple[str, dict[s
     assert [t.dataset for t in query_leaderboard(client, "synthetic-small").tables] == [
         "synthetic-small"
     ]
-    for given in (MUSIC_PATH, "meta_Digital_Music"):
+    for given in (MUSIC_PATH, "meta_Digital_Music", "/elsewhere/meta_Digital_Music.json"):
         tables = query_leaderboard(client, given).tables
         assert [(t.dataset, t.rows[0].run_id) for t in tables] == [(MUSIC_PATH, ids["music"])]
     assert query_leaderboard(client, "books").is_empty
+    assert query_leaderboard(client, "synthetic-small:0.5").is_empty
+
+
+def test_a_file_trained_by_a_relative_path_is_found_by_its_name_or_any_path(
+    tmp_path: Path,
+) -> None:
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = client.create_experiment("team")
+    pairs = _log_run(client, experiment, "popularity", "pairs.csv", _aucs(0.7))
+    _log_run(client, experiment, "popularity", "synthetic-like:pairs.csv", _aucs(0.6))
+    for given in ("pairs.csv", "pairs", "/home/team/data/pairs.csv"):
+        tables = query_leaderboard(client, given).tables
+        assert [(t.dataset, t.rows[0].run_id) for t in tables] == [("pairs.csv", pairs)], given
 
 
 def test_publish_logs_report_run_that_later_boards_ignore(
@@ -379,6 +392,26 @@ def test_a_seed_group_is_one_row_with_mean_spread_and_a_wide_interval() -> None:
     line = next(x for x in format_text(board).splitlines()
                 if "skipgram" in x)  # fmt: skip
     assert "3 sd 0.0100" in line
+
+
+def test_a_seed_group_stands_for_its_method_unless_a_run_beats_it_beyond_its_interval() -> None:
+    def run(
+        run_id: str, auc: float, group: str = ""
+    ) -> tuple[str, dict[str, str], dict[str, float]]:
+        tags = {names.TAG_METHOD: "word2vec", names.TAG_DATASET: "d"}
+        if group:
+            tags[TAG_SEED_GROUP] = group
+        return run_id, tags, {"auc_all": auc, "auc_all_ci_low": auc - 0.004,
+                              "auc_all_ci_high": auc + 0.004}  # fmt: skip
+
+    seeds = [run("s1", 0.8822, "main/word2vec"), run("s2", 0.8824, "main/word2vec"),
+             run("s3", 0.8825, "main/word2vec")]  # fmt: skip
+    lucky = run("single", 0.8827)  # one earlier run, inside the noise: the mean stands
+    (row,) = build_leaderboard("file:///x", [lucky, *seeds], rank_by="auc_all").tables[0].rows
+    assert row.n_seeds == 3 and row.value("auc_all") == pytest.approx(0.88237, abs=1e-5)
+    better = run("better", 0.9000)  # above the group's interval: a real improvement
+    (row,) = build_leaderboard("file:///x", [better, *seeds], rank_by="auc_all").tables[0].rows
+    assert row.run_id == "better" and row.n_seeds == 1
 
 
 MUSIC_STATISTICS = {

@@ -7,6 +7,7 @@ raises inside training stands in for a method that breaks.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
@@ -281,6 +282,7 @@ def test_seeds_repeat_seeded_methods_on_one_split_and_group_their_runs(store: st
     by_method = {row.method: row for row in table.rows}
     assert by_method["mf"].n_seeds == 3 and by_method["popularity"].n_seeds == 1
     assert by_method["mf"].auc_all == pytest.approx(0.82)
+    assert "All 4 run(s) of 2 method(s) finished." in format_summary(result)
     with pytest.raises(ParameterError, match="--seeds"):
         main_job.seeded_params("mf", {}, 0)
     bad = CliRunner().invoke(main_command, ["--seeds", "0", "--tracking-uri", store])
@@ -314,10 +316,24 @@ def test_the_leader_becomes_the_registered_champion_and_moves_only_when_beaten(
     # The same leader again: the alias stays where it is.
     (again,) = update_champions(client, result.leaderboard.board)
     assert not again.moved and again.version == str(champion.version)
-    # A better method on the same dataset takes the alias over.
+    # A leader above the champion but inside its interval (a tie) does not move it either.
+    board = result.leaderboard.board
+    (table,) = board.tables
+    metric, leader = table.rank_by, table.rows[0]
+    low, high = leader.interval(metric)  # type: ignore[misc]
+    above = (leader.value(metric) or 0.0) + (high - low) / 4
+    inside = dataclasses.replace(leader, run_id="x", values={**leader.values, metric: above})
+    tied_board = dataclasses.replace(board, tables=[dataclasses.replace(table, rows=[inside])])
+    (tie,) = update_champions(client, tied_board)
+    assert not tie.moved and "stays at version 1" in tie.describe()
+    # A better method on the same dataset takes the alias over, and the job says so.
     better = run_main_job(DATASET, ["itemknn"], tracking_uri=store, progress=False)
     moved = client.get_model_version_by_alias(name, CHAMPION_ALIAS)
     assert moved.run_id == better.outcomes[0].run_id and int(moved.version) == 2
+    assert better.leaderboard is not None
+    assert better.leaderboard.champion_lines == (
+        f"Champion: models:/{name}@{CHAMPION_ALIAS} -> version 2 (itemknn, run {moved.run_id})\n"
+    )
 
 
 def test_no_progress_reaches_the_data_pipeline(store: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,6 +9,8 @@ ignored, as are earlier leaderboard runs (tag ``recsys.kind=leaderboard``).
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 from mlflow import MlflowClient
 from mlflow.entities import Run, ViewType
 
@@ -25,12 +27,9 @@ EXPERIMENT_BATCH = 100  # experiment ids per search_runs call (REST servers cap 
 PAGE_SIZE = 1000  # runs per search_runs page
 
 
-def method_runs_filter(dataset: str | None = None, *, file_label: bool = False) -> str:
-    """The search_runs filter string: finished runs of a method with AUC all logged.
-
-    With ``file_label`` the dataset is matched as the name of a metadata file
-    (``meta_Books`` matches a run whose dataset tag is ``/data/meta_Books.json.gz``).
-    """
+def method_runs_filter(dataset: str | None = None) -> str:
+    """The search_runs filter string: finished runs of a method with AUC all logged (of
+    ``dataset`` exactly, when given)."""
     clauses = [
         "attributes.status = 'FINISHED'",
         f"tags.`{names.TAG_METHOD}` LIKE '%'",
@@ -39,10 +38,21 @@ def method_runs_filter(dataset: str | None = None, *, file_label: bool = False) 
     if dataset is not None:
         if any(c in dataset for c in "'`%"):
             raise ValueError(f"dataset name {dataset!r} must not contain quotes, backticks or %")
-        value = f"%{dataset}.json%" if file_label else dataset
-        operator = "LIKE" if file_label else "="
-        clauses.append(f"tags.`{names.TAG_DATASET}` {operator} '{value}'")
+        clauses.append(f"tags.`{names.TAG_DATASET}` = '{dataset}'")
     return " AND ".join(clauses)
+
+
+def file_stem(dataset: str) -> str:
+    """A dataset file's name without its directory and extensions (``/d/pairs.csv`` ->
+    ``pairs``, ``meta_Books.json.gz`` -> ``meta_Books``); a registry name or a twin keeps
+    its label (a twin is never its real file)."""
+    label = names.dataset_label(dataset)
+    if label.startswith("synthetic-like-") or ("/" not in dataset and "." not in dataset):
+        return label
+    name = PurePath(dataset).name
+    while (stem := PurePath(name).stem) != name and PurePath(name).suffix[1:].isalpha():
+        name = stem
+    return name or label
 
 
 def _active_experiment_ids(client: MlflowClient) -> list[str]:
@@ -81,17 +91,19 @@ def _search(client: MlflowClient, experiment_ids: list[str], filter_string: str)
 def fetch_method_runs(client: MlflowClient, dataset: str | None = None) -> list[Run]:
     """Every finished method run on the server (optionally of one dataset), newest first.
 
-    ``dataset`` is matched exactly against the dataset tag first; when nothing matches and
-    it is a bare name, it is matched as a file's name (``meta_Digital_Music``).
+    ``dataset`` is matched exactly against the dataset tag first; when nothing matches it
+    is matched by file name without directory and extension, so ``meta_Digital_Music``,
+    ``pairs`` and ``/elsewhere/pairs.csv`` find runs tagged ``/data/meta_Digital_Music.json.gz``
+    and ``pairs.csv`` (a tag holds the path as the run was given it, relative or not).
     """
     experiment_ids = _active_experiment_ids(client)
     runs = _search(client, experiment_ids, method_runs_filter(dataset))
-    if dataset is not None and not runs and names.dataset_label(dataset) == dataset:
-        candidates = _search(client, experiment_ids, method_runs_filter(dataset, file_label=True))
+    if dataset is not None and not runs:
+        wanted = file_stem(dataset)
         runs = [
             r
-            for r in candidates
-            if names.dataset_label(r.data.tags.get(names.TAG_DATASET, "")) == dataset
+            for r in _search(client, experiment_ids, method_runs_filter())
+            if file_stem(r.data.tags.get(names.TAG_DATASET, "")) == wanted
         ]
     return runs
 

@@ -4,8 +4,9 @@ A recorded leaderboard (``recsys leaderboard --log``, the main job) registers th
 run's model under ``recsys-<dataset label>`` and points the alias ``champion`` at it, so
 ``mlflow.pyfunc.load_model("models:/recsys-<dataset>@champion")`` and ``mlflow models serve
 -m "models:/recsys-<dataset>@champion"`` need no run id. The alias moves only when the new
-leader beats the current champion on the leaderboard's ranking metric; a store without a
-registry (a plain file store) is skipped with a warning.
+leader beats the current champion on the leaderboard's ranking metric beyond the champion's
+95% interval: a tie never moves what serving loads. A store without a registry (a plain
+file store) is skipped with a warning.
 """
 
 from __future__ import annotations
@@ -32,8 +33,19 @@ class ChampionUpdate:
 
     model_name: str
     version: str  # the champion's version after the update
-    run_id: str
-    moved: bool  # False: the current champion was as good or better
+    run_id: str  # the leader's run
+    moved: bool  # False: the current champion was as good, better or tied
+    leader: str = ""  # the leader's label, e.g. ``word2vec`` or ``mf (binary)``
+
+    def describe(self) -> str:
+        """One line for the console: where the alias points now and why."""
+        alias = f"models:/{self.model_name}@{CHAMPION_ALIAS}"
+        if self.moved:
+            return f"Champion: {alias} -> version {self.version} ({self.leader}, run {self.run_id})"
+        return (
+            f"Champion: {alias} stays at version {self.version}; the leader ({self.leader}) "
+            "does not beat it beyond its 95% interval"
+        )
 
 
 def registered_model_name(dataset: str) -> str:
@@ -43,14 +55,16 @@ def registered_model_name(dataset: str) -> str:
 
 
 def _champion_value(client: MlflowClient, name: str, metric: str) -> tuple[str, float] | None:
-    """(version, metric value of its run) of the current champion, or None."""
+    """(version, the value a leader must exceed) of the current champion, or None: the
+    upper end of its run's 95% interval of ``metric``, else the value itself."""
     try:
         version = client.get_model_version_by_alias(name, CHAMPION_ALIAS)
     except MlflowException:
         return None
     if not version.run_id:
         return None
-    value = client.get_run(version.run_id).data.metrics.get(metric)
+    metrics = client.get_run(version.run_id).data.metrics
+    value = metrics.get(f"{metric}{names.CI_HIGH_SUFFIX}", metrics.get(metric))
     return str(version.version), float("-inf") if value is None else float(value)
 
 
@@ -71,7 +85,8 @@ def logged_model_source(client: MlflowClient, run_id: str) -> tuple[str, str | N
 
 
 def update_champions(client: MlflowClient, board: Leaderboard) -> list[ChampionUpdate]:
-    """Register each table's leader and move ``champion`` to it when it is better."""
+    """Register each table's leader and move ``champion`` to it when it beats the
+    champion beyond the champion's interval."""
     updates: list[ChampionUpdate] = []
     for table in board.tables:
         leader = next((row for row in table.rows if row.run_id), None)
@@ -82,7 +97,7 @@ def update_champions(client: MlflowClient, board: Leaderboard) -> list[ChampionU
         try:
             current = _champion_value(client, name, table.rank_by)
             if current is not None and current[1] >= value:
-                updates.append(ChampionUpdate(name, current[0], leader.run_id, moved=False))
+                updates.append(ChampionUpdate(name, current[0], leader.run_id, False, leader.label))
                 continue
             try:
                 client.create_registered_model(name)
@@ -96,5 +111,7 @@ def update_champions(client: MlflowClient, board: Leaderboard) -> list[ChampionU
         except MlflowException as error:
             logger.warning("model registry unavailable on %s (%s)", client.tracking_uri, error)
             return updates
-        updates.append(ChampionUpdate(name, str(version.version), leader.run_id, moved=True))
+        updates.append(
+            ChampionUpdate(name, str(version.version), leader.run_id, True, leader.label)
+        )
     return updates

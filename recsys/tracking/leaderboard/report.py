@@ -27,7 +27,7 @@ from recsys.tracking.leaderboard.figures import (
     quality_minutes_figure,
 )
 from recsys.tracking.leaderboard.query import query_leaderboard
-from recsys.tracking.leaderboard.registry import update_champions
+from recsys.tracking.leaderboard.registry import ChampionUpdate, update_champions
 from recsys.tracking.leaderboard.rows import DEFAULT_RANK_BY, DatasetTable, Leaderboard
 from recsys.tracking.leaderboard.tables import format_html, format_markdown, format_text
 from recsys.tracking.names import KIND_LEADERBOARD, TAG_KIND, dataset_label
@@ -43,6 +43,12 @@ class LeaderboardReport:
     board: Leaderboard
     text: str
     run_id: str | None  # None when the board was empty and nothing was logged
+    champions: tuple[ChampionUpdate, ...] = ()  # the registry's aliases, when logged
+
+    @property
+    def champion_lines(self) -> str:
+        """Where each dataset's ``champion`` alias points after this report (or "")."""
+        return "".join(f"{update.describe()}\n" for update in self.champions)
 
 
 def log_leaderboard(
@@ -53,9 +59,10 @@ def log_leaderboard(
     experiment_id: str | None = None,
     parent_run_id: str | None = None,
     extra_tags: dict[str, str] | None = None,
-) -> str:
+) -> tuple[str, list[ChampionUpdate]]:
     """Log the tables (Markdown, HTML, text, JSON) and figures of ``board``, and move each
-    dataset's registered ``champion`` to its leader when it beats it; returns the run id.
+    dataset's registered ``champion`` to its leader when it beats it; returns the run id
+    and what happened to each champion.
 
     With ``run_id`` the artifacts go into that existing run, which is left open for its
     owner to close; otherwise a new run is created (nested under ``parent_run_id`` when
@@ -91,7 +98,7 @@ def log_leaderboard(
         raise
     if owns_run:
         client.set_terminated(run_id, status="FINISHED")
-    return run_id
+    return run_id, champions
 
 
 def leaderboard_figures(client: MlflowClient, board: Leaderboard) -> dict[str, Figure]:
@@ -174,14 +181,15 @@ def publish_leaderboard(
     """
     board = query_leaderboard(client, dataset, rank_by)
     text = format_text(board)
-    run_id = None
+    run_id: str | None = None
+    champions: list[ChampionUpdate] = []
     if log and not board.is_empty:
         own_run = os.environ.get("MLFLOW_RUN_ID") if parent_run_id is None else None
-        run_id = log_leaderboard(
+        run_id, champions = log_leaderboard(
             client,
             board,
             run_id=own_run or None,
             experiment_id=experiment_id,
             parent_run_id=parent_run_id,
         )
-    return LeaderboardReport(board=board, text=text, run_id=run_id)
+    return LeaderboardReport(board=board, text=text, run_id=run_id, champions=tuple(champions))

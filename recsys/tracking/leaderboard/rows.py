@@ -254,24 +254,40 @@ def merge_seed_groups(rows: Iterable[LeaderboardRow]) -> list[LeaderboardRow]:
 def best_per_method(
     rows: Iterable[LeaderboardRow], rank_by: str = DEFAULT_RANK_BY
 ) -> list[LeaderboardRow]:
-    """Keep each (method, variant, tuned)'s row with the highest ``rank_by``; rank them by it.
+    """Keep each (method, variant, tuned)'s representative row; rank them by ``rank_by``.
 
     Tuned and default runs of a method are separate rows, side by side.
 
-    Rows without the metric cannot be ranked and are dropped. Equal values keep the first
-    row seen, so the order of the input (newest first, from search_runs) breaks them. A
-    row whose 95% interval of ``rank_by`` overlaps the leader's is marked ``tied``.
+    A method's row is its best run, except that a seed group's mean (``--seeds N``) stands
+    for the method unless a run beats it beyond its 95% interval: the best of several single
+    runs is partly their luck, the mean of N seeds is the better estimate. Rows without the
+    metric cannot be ranked and are dropped. Equal values keep the first row seen, so the
+    order of the input (newest first, from search_runs) breaks them. A row whose 95%
+    interval of ``rank_by`` overlaps the leader's is marked ``tied``.
     """
-    best: dict[tuple[str, str, str], LeaderboardRow] = {}
+    candidates: dict[tuple[str, str, str], list[LeaderboardRow]] = {}
     for row in rows:
-        value = row.value(rank_by)
-        if value is None:
-            continue
-        key = (row.method, row.variant, str(row.tuned))
-        if key not in best or value > (best[key].value(rank_by) or -math.inf):
-            best[key] = row
-    ranked = sorted(best.values(), key=lambda r: (-(r.value(rank_by) or 0.0), r.label))
+        if row.value(rank_by) is not None:
+            key = (row.method, row.variant, str(row.tuned))
+            candidates.setdefault(key, []).append(row)
+    best = [_representative(group, rank_by) for group in candidates.values()]
+    ranked = sorted(best, key=lambda r: (-(r.value(rank_by) or 0.0), r.label))
     return mark_ties(ranked, rank_by)
+
+
+def _representative(rows: Sequence[LeaderboardRow], rank_by: str) -> LeaderboardRow:
+    """The row with the most seeds (the best of those), unless another row's value lies
+    above its interval; then the best such row. With single runs only: the best run."""
+
+    def value(row: LeaderboardRow) -> float:
+        return row.value(rank_by) or -math.inf
+
+    most_seeds = max(r.n_seeds for r in rows)
+    top = max((r for r in rows if r.n_seeds == most_seeds), key=value)  # first of equals
+    interval = top.interval(rank_by)
+    ceiling = interval[1] if interval is not None else value(top)
+    beyond = [r for r in rows if value(r) > ceiling]
+    return max(beyond, key=value) if beyond else top
 
 
 def mark_ties(ranked: list[LeaderboardRow], rank_by: str) -> list[LeaderboardRow]:
