@@ -12,7 +12,7 @@ def _count(value: Any) -> str:
 
 
 def _share(part: Any, whole: Any) -> str:
-    return f"{100 * int(part) / int(whole):.1f}%" if whole else "n/a"
+    return f"{100 * int(part) / int(whole):.1f}%" if part is not None and whole else "n/a"
 
 
 def describe_prepared(dataset: PreparedDataset) -> str:
@@ -42,7 +42,9 @@ def describe_prepared(dataset: PreparedDataset) -> str:
         f"{_count(m.get('n_validation_negatives'))} negatives per protocol (study, matched; "
         f"fraction "
         f"{m.get('validation_fraction', 0):.3g}, seed {m.get('split_seed')}); "
-        f"{_count(m.get('n_seen'))} seen ({_share(m.get('n_seen', 0), len(dataset.validation))})",
+        f"{_count(m.get('n_seen_positives'))} positives seen "
+        f"({_share(m.get('n_seen_positives'), m.get('n_validation_positives'))}: both products "
+        "in training)",
     ]
     skipped = []
     if m.get("malformed_lines"):

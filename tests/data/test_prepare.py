@@ -65,6 +65,9 @@ def test_prepare_builds_a_dataset_and_its_manifest(source: Path, tmp_path: Path)
     assert m["parse"]["lines"] == 31 and m["parse"]["n_pairs_with_metadata"] <= 90
     report = describe_prepared(dataset)
     assert "malformed lines (first: 6)" in report and str(dataset.folder) in report
+    positives = dataset.validation.label == 1  # the share describe and the leaderboard give
+    seen = int(dataset.validation.seen[positives].sum())
+    assert f"{seen:,} positives seen ({100 * seen / positives.sum():.1f}%" in report
 
 
 def test_second_call_loads_the_cache_without_parsing(

@@ -60,12 +60,16 @@ def format_summary(result: MainJobResult) -> str:
         )
     if result.leaderboard_error:
         lines.append(f"  leaderboard FAILED: {result.leaderboard_error}")
+    methods = len({o.method for o in result.outcomes})
+    repeated = methods < len(result.outcomes)  # --seeds: several runs per method
+    unit = "run(s)" if repeated else "method(s)"
     if result.ok:
-        lines.append(f"All {len(result.outcomes)} method(s) finished.")
+        of_methods = f" of {methods} method(s)" if repeated else ""
+        lines.append(f"All {len(result.outcomes)} {unit}{of_methods} finished.")
     else:
-        failed = ", ".join(o.method for o in result.failed) or "none"
+        failed = ", ".join(dict.fromkeys(o.method for o in result.failed)) or "none"
         lines.append(
-            f"{len(result.failed)} of {len(result.outcomes)} method(s) FAILED ({failed}); "
+            f"{len(result.failed)} of {len(result.outcomes)} {unit} FAILED ({failed}); "
             "the others' runs are on the server. See each failed run's recsys.error tag "
             f"and {ERROR_ARTIFACT}."
         )
