@@ -31,6 +31,10 @@ PAIR_SCORE_HELP = (
     "pairs, docs/benchmarks.md)"
 )
 
+# ItemEmbeddings.extra key: what ``bias`` sums, in the order the terms were added ("learned",
+# "log_degree", "degree_prior", "csls", "csls_partial"); the model's score text names them.
+BIAS_TERMS = "bias_terms"
+
 
 @dataclass(frozen=True)
 class ItemEmbeddings:
@@ -204,6 +208,11 @@ class ItemEmbeddings:
         if self.similarity == "dot_sigmoid":
             top_scores = (1.0 / (1.0 + np.exp(-top_scores))).astype(np.float32)
         return ids, top_scores
+
+
+def extra_with_bias_term(model: ItemEmbeddings, term: str) -> dict[str, Any]:
+    """``model.extra`` recording that ``term`` was added to its bias (:data:`BIAS_TERMS`)."""
+    return {**model.extra, BIAS_TERMS: (*model.extra.get(BIAS_TERMS, ()), term)}
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from sklearn.linear_model import LogisticRegression
 
 from recsys.data.dataset import PreparedDataset
 from recsys.data.split import inner_split
-from recsys.embeddings import ItemEmbeddings
+from recsys.embeddings import ItemEmbeddings, extra_with_bias_term
 from recsys.models.popularity import log_degree
 from recsys.typing import ItemIds, Weights
 
@@ -124,7 +124,7 @@ def with_degree_prior(
     return dataclasses.replace(
         scorer,
         bias=bias.astype(np.float32),
-        extra={**model.extra, "degree_prior_beta": prior.beta},
+        extra={**extra_with_bias_term(model, "degree_prior"), "degree_prior_beta": prior.beta},
     )
 
 

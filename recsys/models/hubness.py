@@ -27,7 +27,7 @@ import numba
 import numpy as np
 from numba import prange
 
-from recsys.embeddings import ItemEmbeddings
+from recsys.embeddings import ItemEmbeddings, extra_with_bias_term
 from recsys.typing import BoolMask
 
 CSLS_NEIGHBOURS = 10  # k: Conneau et al.'s value
@@ -124,5 +124,10 @@ def with_csls(
         offset = np.where(only & model.known, -0.5 * (r - reference), 0.0)
     bias = offset if model.bias is None else model.bias + offset
     mean_r = float(r[model.known].mean()) if model.known.any() else 0.0
-    extra = {**model.extra, "csls_neighbours": neighbours, "csls_mean_r": mean_r}
+    term = "csls" if only is None else "csls_partial"
+    extra = {
+        **extra_with_bias_term(model, term),
+        "csls_neighbours": neighbours,
+        "csls_mean_r": mean_r,
+    }
     return replace(model, bias=bias.astype(np.float32), extra=extra)

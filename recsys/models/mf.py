@@ -33,7 +33,7 @@ from torch import Tensor, nn
 from recsys.callbacks import TrainingCallback
 from recsys.config import TUNE_L2, Negatives
 from recsys.data.dataset import PreparedDataset
-from recsys.embeddings import ItemEmbeddings
+from recsys.embeddings import BIAS_TERMS, ItemEmbeddings
 from recsys.models.base import Method
 from recsys.training.batching import NegativeSampler, PairBatch, PairTableSource, WalkBatch
 from recsys.training.config import EngineConfig
@@ -247,6 +247,7 @@ class MatrixFactorization(EmbeddingModel):
             known=np.asarray(known, dtype=bool),
             similarity="dot_sigmoid",
             bias=bias,
+            extra={} if bias is None else {BIAS_TERMS: ("learned",)},
         )
 
 

@@ -23,7 +23,7 @@ from pydantic import Field
 from recsys.callbacks import TrainingCallback, report_counted_model
 from recsys.config import TUNE_WEIGHTED, StrictModel
 from recsys.data.dataset import PreparedDataset
-from recsys.embeddings import ItemEmbeddings
+from recsys.embeddings import BIAS_TERMS, ItemEmbeddings
 from recsys.models.base import Method
 from recsys.typing import Weights
 
@@ -58,6 +58,7 @@ def train_popularity(
         known=np.ones(dataset.n_items, dtype=bool),
         similarity="dot",
         bias=log_degree(dataset, config.weighted),
+        extra={BIAS_TERMS: ("log_degree",)},
     )
     report_counted_model(model, config.model_dump(), callbacks)
     return model

@@ -38,7 +38,7 @@ from mlflow.types import ColSpec, DataType, ParamSchema, ParamSpec, Schema
 from mlflow.types.schema import AnyType
 from scipy import sparse
 
-from recsys.embeddings import ItemEmbeddings
+from recsys.embeddings import BIAS_TERMS, ItemEmbeddings
 
 MODEL_CODE = Path(__file__).with_name("pyfunc_entry.py")
 DEFAULT_K = 10
@@ -205,26 +205,45 @@ def _k_param(params: dict[str, Any]) -> int:
     return k
 
 
+# What each term of a model's bias adds to a pair score (ItemEmbeddings.extra[BIAS_TERMS]),
+# as "each product's ...".
+BIAS_TERM_TEXT = {
+    "learned": "learned bias",
+    "log_degree": "log(1 + training degree)",
+    "degree_prior": "degree prior (beta x log(1 + training degree), beta fitted on training "
+    "pairs only)",
+    "csls": "hubness offset (CSLS: minus half its mean score with its nearest products)",
+    "csls_partial": "hubness offset if it is known only by side information (CSLS: minus half "
+    "its mean score with its nearest products, beyond the others' mean)",
+}
+
+
 def score_description(model: ItemEmbeddings) -> str:
     """What a pair score means, for the model's metadata and the README."""
+    terms = [BIAS_TERM_TEXT.get(t, f"{t} term") for t in model.extra.get(BIAS_TERMS, ())]
+    if model.bias is not None and not terms:
+        terms = ["bias"]
+    notes = ["higher = more related", "compare scores within one model only"]
+    if model.dim == 0 and not model.is_sparse:  # popularity: nothing but the bias
+        return f"sum of the two products' {' plus '.join(terms)}; " + "; ".join(notes)
     if model.is_sparse:
         kind = "cosine" if model.similarity == "cosine" else "dot product"
         what = f"{kind} of the two products' training-adjacency rows"
     elif model.context is not None:
         what = (
-            "mean of cos(center_a, context_b) and cos(center_b, context_a): about 0 for "
-            "unrelated products, higher for products bought together; a product scored "
-            "against itself is not meaningful"
+            "mean of cos(center_a, context_b) and cos(center_b, context_a) of the two "
+            "products' center (input) and context (output) vectors"
         )
+        notes.insert(1, "about 0 for unrelated products")
+        notes.append("a product scored against itself is not meaningful")
     else:
-        what = {
-            "cosine": "cosine of the two products' vectors",
-            "dot": "dot product of the two products' vectors",
-            "dot_sigmoid": "sigmoid of the dot product: an estimated co-purchase probability",
-        }[model.similarity]
-    if model.bias is not None:
-        what += ", plus each product's bias (a degree prior or learned popularity)"
-    return what + "; higher = more related; compare scores within one model only"
+        kind = "cosine" if model.similarity == "cosine" else "dot product"
+        what = f"{kind} of the two products' vectors"
+    if terms:
+        what += f", plus each product's {' and '.join(terms)}"
+    if model.similarity == "dot_sigmoid":
+        what = f"sigmoid of ({what}): an estimated co-purchase probability"
+    return what + "; " + "; ".join(notes)
 
 
 def model_signature() -> ModelSignature:

@@ -20,10 +20,11 @@ from scipy import sparse
 
 from recsys.callbacks import TrainingCallback
 from recsys.data.dataset import PreparedDataset
-from recsys.embeddings import ItemEmbeddings
+from recsys.embeddings import BIAS_TERMS, ItemEmbeddings
 from recsys.methods import BASELINE_METHODS, method_names
 from recsys.tracking import names
 from recsys.tracking.params import flat_fields
+from recsys.tracking.pyfunc import BIAS_TERM_TEXT, score_description
 from recsys.tracking.run import track_run, validate_params
 from tests.conftest import make_planted_dataset, private_store
 
@@ -131,6 +132,11 @@ def test_method_logs_a_complete_run(method: str, store: str) -> None:
     np.testing.assert_allclose(
         answer["score"].astype(float), embeddings.score(a, b), rtol=1e-5, atol=1e-6
     )
+    score_text = model.metadata.metadata["score"]  # what the served score means
+    assert score_text == score_description(embeddings)
+    terms = embeddings.extra.get(BIAS_TERMS, ())
+    assert bool(terms) == (embeddings.bias is not None) and set(terms) <= set(BIAS_TERM_TEXT)
+    assert ("vectors" in score_text) == (embeddings.dim > 0 and not embeddings.is_sparse)
     local = Path(client.download_artifacts(run_id, names.ARTIFACT_EMBEDDINGS_DIR))
     if embeddings.is_sparse:  # graph baselines store their adjacency rows
         stored = sparse.load_npz(local / "vectors.npz")
@@ -150,6 +156,9 @@ def test_degree_prior_run_logs_its_beta_and_its_own_variant(store: str) -> None:
     run = MlflowClient(store).get_run(run_id)
     assert run.data.tags[names.TAG_VARIANT] == "prior"
     assert np.isfinite(run.data.metrics["degree_prior_beta"])
+    mlflow.set_tracking_uri(store)
+    score_text = mlflow.pyfunc.load_model(f"runs:/{run_id}/model").metadata.metadata["score"]
+    assert "plus each product's degree prior" in score_text
     assert run.data.metrics["frac_median_filled"] == 0.0  # every product is scored
 
 
