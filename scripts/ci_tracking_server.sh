@@ -118,6 +118,9 @@ psql_pg "CREATE DATABASE mlflow OWNER mlflow"
 
 # --- mlflow server on PostgreSQL -----------------------------------------------------------
 BACKEND="postgresql://mlflow:mlflow@127.0.0.1:$PG_PORT/mlflow"
+python -c "import sys; from recsys.tracking.server import check_tracking_uri as c; c(sys.argv[1])" \
+    "$BACKEND"  # the direct-database check passes a live database (and fails fast otherwise)
+log "the tracking-URI check connects to $BACKEND"
 export MLFLOW_TRACKING_URI="http://127.0.0.1:$MLFLOW_PORT"
 log "starting mlflow server on $MLFLOW_TRACKING_URI (backend $BACKEND)"
 setsid mlflow server --backend-store-uri "$BACKEND" \

@@ -7,6 +7,7 @@ A run that trains for an hour and then cannot log is the failure this module pre
 from __future__ import annotations
 
 import contextlib
+import difflib
 import fcntl
 import os
 import urllib.error
@@ -19,6 +20,12 @@ import mlflow
 
 TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
 HEALTH_TIMEOUT_S = 5.0
+DATABASE_SCHEMES = ("postgresql", "mysql", "mssql")  # SQLAlchemy stores MLflow talks to directly
+DATABASE_DRIVERS = {
+    "postgresql": "pip install psycopg",
+    "mysql": "pip install pymysql and write mysql+pymysql://...",
+    "mssql": "pip install pyodbc and write mssql+pyodbc://...",
+}
 
 
 class TrackingServerError(RuntimeError):
@@ -59,6 +66,59 @@ def _check_http(uri: str, timeout: float) -> None:
             f"MLflow tracking server {uri} answered {health} with HTTP {status}; "
             "check the server's log (its backend store may be down)."
         )
+
+
+def _check_scheme(uri: str, scheme: str) -> None:
+    """An unknown scheme (``sqllite:``) fails here, naming the likely one, instead of as
+    MLflow's "Model registry functionality is unavailable" later."""
+    from mlflow.tracking._tracking_service.utils import _tracking_store_registry
+
+    known = sorted(k for k in getattr(_tracking_store_registry, "_registry", {}) if k)
+    if not known or scheme in known:
+        return
+    close = difflib.get_close_matches(scheme, known, n=1)
+    hint = f" (did you mean {close[0]}:?)" if close else ""
+    raise TrackingServerError(
+        f"tracking URI {uri}: unknown scheme {scheme!r}{hint}; MLflow stores are "
+        f"{', '.join(f'{k}:' for k in known)} or a local folder path."
+    )
+
+
+def _check_database(uri: str, timeout: float) -> None:
+    """One connection with a ``timeout``-second connect limit: MLflow itself retries an
+    unreachable database for about two minutes, printing a warning per attempt."""
+    import sqlalchemy
+    from sqlalchemy.pool import NullPool
+
+    try:
+        url = sqlalchemy.engine.make_url(uri)
+        shown = url.render_as_string(hide_password=True)
+    except sqlalchemy.exc.ArgumentError as err:
+        raise TrackingServerError(f"tracking URI {uri} is not a database URL ({err}).") from err
+    timeout_args = {"mssql": {"timeout": int(timeout)}}.get(
+        url.get_backend_name(), {"connect_timeout": max(1, int(timeout))}
+    )
+    engine = None
+    try:
+        engine = sqlalchemy.create_engine(url, connect_args=timeout_args, poolclass=NullPool)
+        with engine.connect():
+            pass
+    except ImportError as err:
+        driver = DATABASE_DRIVERS.get(url.get_backend_name(), "install its SQLAlchemy driver")
+        raise TrackingServerError(
+            f"tracking database {shown}: its driver is not installed ({err}); {driver}, or "
+            "choose another --tracking-uri."
+        ) from err
+    except sqlalchemy.exc.SQLAlchemyError as err:
+        reason = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
+        raise TrackingServerError(
+            f"tracking database {shown} cannot be used ({reason}). Check that it runs and "
+            f"that the host, port, database, user and password in {TRACKING_URI_ENV} / "
+            "--tracking-uri are right, or use a local store such as sqlite:///mlflow.db."
+        ) from err
+    finally:
+        if engine is not None:
+            engine.dispose()
 
 
 def _check_local_folder(uri: str, folder: Path) -> None:
@@ -117,9 +177,10 @@ def _store_exists(db_path: Path) -> bool:
 def check_tracking_uri(tracking_uri: str | None = None, timeout: float = HEALTH_TIMEOUT_S) -> str:
     """Resolve the tracking URI and fail fast, naming it, when it cannot be used.
 
-    http(s) servers must answer ``/health`` (any non-5xx status) within ``timeout``
-    seconds; sqlite and file stores need an existing, writable folder. Other schemes
-    (databricks, ...) are passed through unchecked.
+    An unknown scheme fails at once; http(s) servers must answer ``/health`` (any non-5xx
+    status) and databases (postgresql, mysql, mssql) accept a connection within
+    ``timeout`` seconds; sqlite and file stores need an existing, writable folder. Other
+    schemes (databricks, ...) are passed through unchecked.
 
     Returns:
         The resolved URI.
@@ -129,7 +190,12 @@ def check_tracking_uri(tracking_uri: str | None = None, timeout: float = HEALTH_
     """
     uri = resolve_tracking_uri(tracking_uri)
     parsed = urllib.parse.urlparse(uri)
-    if parsed.scheme in ("http", "https"):
+    base_scheme = parsed.scheme.partition("+")[0]  # postgresql+psycopg -> postgresql
+    if len(parsed.scheme) > 1:  # one letter: a Windows drive, a local path
+        _check_scheme(uri, base_scheme)
+    if base_scheme in DATABASE_SCHEMES:
+        _check_database(uri, timeout)
+    elif parsed.scheme in ("http", "https"):
         _check_http(uri, timeout)
     elif parsed.scheme == "sqlite":
         # sqlite:///relative.db and sqlite:////absolute.db: the path follows the third slash.

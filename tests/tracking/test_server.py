@@ -74,3 +74,29 @@ def test_sqlite_and_file_stores_need_an_existing_folder(tmp_path: Path) -> None:
         check_tracking_uri(missing)
     with pytest.raises(TrackingServerError, match="does not exist"):
         check_tracking_uri(f"file://{tmp_path / 'nowhere' / 'mlruns'}")
+
+
+def test_a_misspelled_scheme_is_named_with_the_likely_one() -> None:
+    with pytest.raises(
+        TrackingServerError, match=r"unknown scheme 'sqllite' \(did you mean sqlite:"
+    ):
+        check_tracking_uri("sqllite:///mlflow.db")
+
+
+def test_an_unreachable_database_fails_within_the_timeout_hiding_its_password() -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    uri = f"postgresql://mlflow:secret@127.0.0.1:{port}/mlflow"
+    with pytest.raises(TrackingServerError) as refused:
+        check_tracking_uri(uri, timeout=2)
+    assert f"postgresql://mlflow:***@127.0.0.1:{port}/mlflow cannot be used" in str(refused.value)
+    assert "secret" not in str(refused.value)
+    # A port that accepts but never answers: bounded by the connect timeout, not MLflow's
+    # two minutes of retries.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        uri = f"postgresql+psycopg://u:p@127.0.0.1:{silent.getsockname()[1]}/db"
+        with pytest.raises(TrackingServerError, match="cannot be used"):
+            check_tracking_uri(uri, timeout=1)
