@@ -219,7 +219,7 @@ class _EpochReporter(CallbackAny2Vec):
             embeddings = embeddings_from_gensim(model, self.data.n_items, self.pair_score)
             self.last_metrics = epoch_metrics(embeddings, self.data)
             metrics = {**self.last_metrics, "loss": epoch_loss}
-            logger.info("epoch %d: %s", self.epoch, metrics)
+            logger.debug("epoch %d: %s", self.epoch, metrics)  # MLflow records them
             for callback in self.callbacks:
                 callback.on_epoch_end(self.epoch, metrics, embeddings)
         self.epoch += 1

@@ -46,7 +46,7 @@ from recsys.tracking.tuning.baseline import (
     best_trial,
 )
 from recsys.tracking.tuning.errors import StudyError
-from recsys.tracking.tuning.job import TuneRequest, run_tune
+from recsys.tracking.tuning.job import TuneRequest, run_tune, trial_outcome
 from recsys.tracking.tuning.trial import PruningCallback
 from tests.conftest import make_planted_dataset
 
@@ -384,6 +384,14 @@ def test_the_best_trial_ranks_at_least_as_well_as_the_defaults_when_the_floor_is
     assert best is not None and best.number == 2
     unfloored = best_trial(_study_of(rows, floor=False))
     assert unfloored is not None and unfloored.number == 1
+    # The sweep's line for each trial says why a higher objective is not the best.
+    lines = [trial_outcome("m", value, trial.user_attrs, 0.30) for (value, _, _), trial
+             in zip(rows, floored.trials, strict=True)]  # fmt: skip
+    assert lines[0] == "m 0.9000, recall@10 0.3000 (the defaults)"
+    assert lines[1].endswith(
+        "(below the ranking floor, the defaults' recall@10 0.3000: not a best)"
+    )
+    assert "below" not in lines[2] and "below" in lines[3]
     only_defaults = best_trial(_study_of([(0.90, 0.30, True), (0.95, 0.29, False)], True))
     assert only_defaults is not None and only_defaults.number == 0
     # Without a finished default trial there is no floor to hold to.

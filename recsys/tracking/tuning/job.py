@@ -42,6 +42,7 @@ from recsys.tracking.tuning.baseline import (
     BASELINE_ATTR,
     FLOOR_ATTR,
     RECALL_ATTR,
+    baseline_recall,
     best_trial,
     default_params,
     enqueue_defaults,
@@ -341,7 +342,10 @@ def _optimize(
             study.tell(trial, state=TrialState.FAIL)
             raise
         else:
-            outcome = _outcome(setting.metric, value, trial.user_attrs)
+            floor = None
+            if study.user_attrs.get(FLOOR_ATTR):
+                floor = baseline_recall(study.get_trials(deepcopy=False))
+            outcome = trial_outcome(setting.metric, value, trial.user_attrs, floor)
             study.tell(trial, value)  # NaN (no metric) is recorded as FAIL by Optuna
         ran += 1
         minutes = (time.perf_counter() - started) / 60
@@ -356,14 +360,22 @@ def _optimize(
     return ran
 
 
-def _outcome(metric: str, value: float, attrs: Mapping[str, Any]) -> str:
-    """``matched_auc_all 0.9512, recall@10 0.2310 (the defaults)``."""
+def trial_outcome(
+    metric: str, value: float, attrs: Mapping[str, Any], floor: float | None = None
+) -> str:
+    """``matched_auc_all 0.9512, recall@10 0.2310 (the defaults)``, and why a trial
+    cannot be the best: ``(below the ranking floor: the defaults' recall@10 0.0806)``."""
     if not math.isfinite(value):
         return "failed (NaN)"
     text = f"{metric} {value:.4f}"
-    if RECALL_ATTR in attrs:
-        text += f", recall@10 {attrs[RECALL_ATTR]:.4f}"
-    return text + (" (the defaults)" if attrs.get(BASELINE_ATTR) else "")
+    recall = attrs.get(RECALL_ATTR)
+    if recall is not None:
+        text += f", recall@10 {recall:.4f}"
+    if attrs.get(BASELINE_ATTR):
+        return text + " (the defaults)"
+    if floor is not None and recall is not None and recall < floor:
+        text += f" (below the ranking floor, the defaults' recall@10 {floor:.4f}: not a best)"
+    return text
 
 
 def _short(value: Any) -> str:
