@@ -81,7 +81,9 @@ def params_help(method_name: str) -> str:
     "sqlite:///mlflow.db in the working directory]",
 )
 @click.option("--help-params", is_flag=True, help="list METHOD's parameters and exit")
-@click.option("--quiet", "-q", is_flag=True, help="no progress bars or stage messages")
+@click.option(
+    "--quiet", "-q", "--no-progress", is_flag=True, help="no progress bars or stage messages"
+)
 def train_command(
     method: str,
     dataset: str | None,

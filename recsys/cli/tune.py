@@ -138,7 +138,9 @@ EPILOG = (
     help="MLflow tracking server or store [default: $MLFLOW_TRACKING_URI, else "
     "sqlite:///mlflow.db in the working directory]",
 )
-@click.option("--quiet", "-q", is_flag=True, help="no progress bars or stage messages")
+@click.option(
+    "--quiet", "-q", "--no-progress", is_flag=True, help="no progress bars or stage messages"
+)
 def tune_command(
     method: str,
     dataset: str | None,

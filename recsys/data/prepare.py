@@ -179,6 +179,20 @@ def _load_cached(folder: Path) -> PreparedDataset | None:
         return None
 
 
+def _check_data_dir(data_dir: Path) -> None:
+    """The data folder exists or can be made; else one error naming it (an existing
+    read-only folder is fine: prepared data is read from it, walks go to the user cache)."""
+    if data_dir.exists() and not data_dir.is_dir():
+        raise DataError(f"data_dir {data_dir} is a file; pass --data-dir / -P data_dir=<a folder>.")
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DataError(
+            f"data_dir {data_dir} cannot be created ({error.strerror or error}); pass "
+            "--data-dir / -P data_dir=<a folder you can write to>."
+        ) from error
+
+
 def prepare_dataset(config: DataConfig, *, progress: bool = True) -> PreparedDataset:
     """The prepared dataset for ``config``, from the cache when its inputs are unchanged.
 
@@ -194,6 +208,7 @@ def prepare_dataset(config: DataConfig, *, progress: bool = True) -> PreparedDat
     Raises:
         DataError: the dataset cannot be found, fetched or parsed, or yields no pairs.
     """
+    _check_data_dir(config.data_dir)
     source = resolve_dataset(config.dataset, config.data_dir, progress=progress)
     sha256 = file_sha256(source.path, progress=progress)
     products_sha256 = _products_sha256(config, progress)

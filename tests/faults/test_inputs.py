@@ -38,6 +38,7 @@ def metadata_lines(data_dir: Path) -> list[str]:
         ("empty-file", ["empty.json", "empty (0 bytes)"]),
         ("no-pairs", ["lonely.json", "no product pairs", "-P study_filters=false"]),
         ("directory", ["is a directory", "meta_synthetic-small_scale0.002_seed0.json.gz"]),
+        ("uncreatable-data-dir", ["data_dir", "lonely.json/data cannot be created", "--data-dir"]),
     ],
 )
 def test_a_data_error_is_one_line_naming_it_and_starts_no_run(
@@ -52,9 +53,12 @@ def test_a_data_error_is_one_line_naming_it_and_starts_no_run(
         "empty-file": str(data_dir / "empty.json"),
         "no-pairs": str(lonely),
         "directory": str(data_dir / "raw"),
+        "uncreatable-data-dir": "synthetic-small:0.002",
     }[case]
     args = train_args("popularity", store, data_dir)
     args[args.index("--dataset") + 1] = dataset
+    if case == "uncreatable-data-dir":  # below a file: no folder can be made there
+        args[args.index("--data-dir") + 1] = str(lonely / "data")
     assert_one_error_line(recsys(*args), *named)
     assert all_runs(store) == []
 
