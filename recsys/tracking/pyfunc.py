@@ -293,12 +293,31 @@ def log_embedding_model(
     Returns:
         MLflow's ModelInfo (``model_uri`` loads it).
     """
-    return mlflow.pyfunc.log_model(
-        name=name,
-        python_model=str(MODEL_CODE),  # models from code: no pickle (pyfunc_entry.py)
-        artifacts={EMBEDDINGS_ARTIFACT: str(embeddings_folder)},
-        signature=model_signature(),
-        input_example=input_example,
-        pip_requirements=pip_requirements(),
-        metadata=metadata,
-    )
+    try:
+        return mlflow.pyfunc.log_model(
+            name=name,
+            python_model=str(MODEL_CODE),  # models from code: no pickle (pyfunc_entry.py)
+            artifacts={EMBEDDINGS_ARTIFACT: str(embeddings_folder)},
+            signature=model_signature(),
+            input_example=input_example,
+            pip_requirements=pip_requirements(),
+            metadata=metadata,
+        )
+    finally:
+        release_loaded_model()
+
+
+def release_loaded_model() -> None:
+    """Drop the model MLflow keeps after loading a models-from-code file.
+
+    Loading runs pyfunc_entry.py, whose ``set_model`` stores the instance in the module
+    global ``mlflow.models.model.__mlflow_model__``; ``log_model`` loads the model once to
+    check the input example, so without this the last run's embeddings (their vectors,
+    context vectors and unit-length copies: 0.9 GB for skipgram at Electronics scale) stay
+    in memory until the next model is loaded, raising every later method's peak in one
+    ``recsys main`` process.
+    """
+    from mlflow.models import model as mlflow_model_module
+
+    if isinstance(getattr(mlflow_model_module, "__mlflow_model__", None), EmbeddingModel):
+        mlflow_model_module.__mlflow_model__ = None

@@ -270,3 +270,20 @@ def test_context_vectors_round_trip_and_score_alike(tmp_path: Path) -> None:
     np.testing.assert_array_equal(loaded.context, model.context)
     pairs = np.arange(N_ITEMS, dtype=np.int32)
     np.testing.assert_array_equal(loaded.score(pairs, pairs[::-1]), model.score(pairs, pairs[::-1]))
+
+
+def test_logging_leaves_no_loaded_model_behind(
+    logged_model: tuple[str, str, Path], tmp_path: Path
+) -> None:
+    """log_model loads the model once (the input example's check); MLflow's set_model
+    global kept that instance, embeddings and all, until the next load."""
+    from mlflow.models import model as mlflow_model_module
+
+    uri, model_uri, folder = logged_model
+    mlflow.set_tracking_uri(uri)
+    with mlflow.start_run():
+        log_embedding_model(folder, pd.DataFrame({"product1": ["B0000"], "product2": ["B0001"]}))
+    assert mlflow_model_module.__mlflow_model__ is None
+    loaded = mlflow.pyfunc.load_model(model_uri)  # a caller's own load keeps working
+    answer = loaded.predict(pd.DataFrame({"product1": ["B0000"], "product2": ["B0001"]}))
+    assert answer["known"].all()
