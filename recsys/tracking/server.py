@@ -71,8 +71,10 @@ def _check_http(uri: str, timeout: float) -> None:
 def _check_scheme(uri: str, scheme: str) -> None:
     """An unknown scheme (``sqllite:``) fails here, naming the likely one, instead of as
     MLflow's "Model registry functionality is unavailable" later."""
-    from mlflow.tracking._tracking_service.utils import _tracking_store_registry
-
+    try:  # MLflow's registry of store schemes (private: without it, MLflow decides later)
+        from mlflow.tracking._tracking_service.utils import _tracking_store_registry
+    except ImportError:
+        return
     known = sorted(k for k in getattr(_tracking_store_registry, "_registry", {}) if k)
     if not known or scheme in known:
         return
@@ -95,8 +97,9 @@ def _check_database(uri: str, timeout: float) -> None:
         shown = url.render_as_string(hide_password=True)
     except sqlalchemy.exc.ArgumentError as err:
         raise TrackingServerError(f"tracking URI {uri} is not a database URL ({err}).") from err
-    timeout_args = {"mssql": {"timeout": int(timeout)}}.get(
-        url.get_backend_name(), {"connect_timeout": max(1, int(timeout))}
+    seconds = max(1, round(timeout))  # the drivers take whole seconds
+    timeout_args = {"mssql": {"timeout": seconds}}.get(
+        url.get_backend_name(), {"connect_timeout": seconds}
     )
     engine = None
     try:
