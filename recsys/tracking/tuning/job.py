@@ -17,6 +17,7 @@ the best is chosen among trials that rank at least as well (:mod:`.baseline`).
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import logging
 import math
@@ -349,6 +350,7 @@ def _optimize(
             study.tell(trial, value)  # NaN (no metric) is recorded as FAIL by Optuna
         ran += 1
         minutes = (time.perf_counter() - started) / 60
+        gc.collect()  # the trial's reference cycles (walks, vectors) before the next trial
         settings = ", ".join(f"{k}={_short(v)}" for k, v in trial.params.items())
         best = best_trial(study)
         best_text = "none yet" if best is None else f"{best.value:.4f} (trial {best.number})"
