@@ -226,8 +226,8 @@ def score_description(model: ItemEmbeddings) -> str:
     notes = ["higher = more related", "compare scores within one model only"]
     if model.dim == 0 and not model.is_sparse:  # popularity: nothing but the bias
         return f"sum of the two products' {' plus '.join(terms)}; " + "; ".join(notes)
+    kind = "cosine" if model.similarity == "cosine" else "dot product"
     if model.is_sparse:
-        kind = "cosine" if model.similarity == "cosine" else "dot product"
         what = f"{kind} of the two products' training-adjacency rows"
     elif model.context is not None:
         what = (
@@ -237,7 +237,6 @@ def score_description(model: ItemEmbeddings) -> str:
         notes.insert(1, "about 0 for unrelated products")
         notes.append("a product scored against itself is not meaningful")
     else:
-        kind = "cosine" if model.similarity == "cosine" else "dot product"
         what = f"{kind} of the two products' vectors"
     if terms:
         what += f", plus each product's {' and '.join(terms)}"

@@ -316,6 +316,7 @@ def test_the_leader_becomes_the_registered_champion_and_moves_only_when_beaten(
     # The same leader again: the alias stays where it is.
     (again,) = update_champions(client, result.leaderboard.board)
     assert not again.moved and again.version == str(champion.version)
+    assert again.describe().endswith("stays at version 1 (popularity, the leader)")
     # A leader above the champion but inside its interval (a tie) does not move it either.
     board = result.leaderboard.board
     (table,) = board.tables

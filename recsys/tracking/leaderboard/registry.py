@@ -36,12 +36,15 @@ class ChampionUpdate:
     run_id: str  # the leader's run
     moved: bool  # False: the current champion was as good, better or tied
     leader: str = ""  # the leader's label, e.g. ``word2vec`` or ``mf (binary)``
+    champion_run_id: str = ""  # the run the alias points at after the update
 
     def describe(self) -> str:
         """One line for the console: where the alias points now and why."""
         alias = f"models:/{self.model_name}@{CHAMPION_ALIAS}"
         if self.moved:
             return f"Champion: {alias} -> version {self.version} ({self.leader}, run {self.run_id})"
+        if self.champion_run_id == self.run_id:
+            return f"Champion: {alias} stays at version {self.version} ({self.leader}, the leader)"
         return (
             f"Champion: {alias} stays at version {self.version}; the leader ({self.leader}) "
             "does not beat it beyond its 95% interval"
@@ -54,9 +57,9 @@ def registered_model_name(dataset: str) -> str:
     return f"{MODEL_PREFIX}{label}"
 
 
-def _champion_value(client: MlflowClient, name: str, metric: str) -> tuple[str, float] | None:
-    """(version, the value a leader must exceed) of the current champion, or None: the
-    upper end of its run's 95% interval of ``metric``, else the value itself."""
+def _champion_value(client: MlflowClient, name: str, metric: str) -> tuple[str, float, str] | None:
+    """(version, the value a leader must exceed, run id) of the current champion, or None:
+    the upper end of its run's 95% interval of ``metric``, else the value itself."""
     try:
         version = client.get_model_version_by_alias(name, CHAMPION_ALIAS)
     except MlflowException:
@@ -65,7 +68,8 @@ def _champion_value(client: MlflowClient, name: str, metric: str) -> tuple[str, 
         return None
     metrics = client.get_run(version.run_id).data.metrics
     value = metrics.get(f"{metric}{names.CI_HIGH_SUFFIX}", metrics.get(metric))
-    return str(version.version), float("-inf") if value is None else float(value)
+    bar = float("-inf") if value is None else float(value)
+    return str(version.version), bar, str(version.run_id)
 
 
 def logged_model_source(client: MlflowClient, run_id: str) -> tuple[str, str | None]:
@@ -97,7 +101,9 @@ def update_champions(client: MlflowClient, board: Leaderboard) -> list[ChampionU
         try:
             current = _champion_value(client, name, table.rank_by)
             if current is not None and current[1] >= value:
-                updates.append(ChampionUpdate(name, current[0], leader.run_id, False, leader.label))
+                updates.append(
+                    ChampionUpdate(name, current[0], leader.run_id, False, leader.label, current[2])
+                )
                 continue
             try:
                 client.create_registered_model(name)
@@ -112,6 +118,8 @@ def update_champions(client: MlflowClient, board: Leaderboard) -> list[ChampionU
             logger.warning("model registry unavailable on %s (%s)", client.tracking_uri, error)
             return updates
         updates.append(
-            ChampionUpdate(name, str(version.version), leader.run_id, True, leader.label)
+            ChampionUpdate(
+                name, str(version.version), leader.run_id, True, leader.label, leader.run_id
+            )
         )
     return updates
