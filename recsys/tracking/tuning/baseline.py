@@ -90,11 +90,20 @@ def record_recall(trial: optuna.Trial, recall: float, floor_on: bool) -> None:
         trial.set_constraint(FLOOR_CONSTRAINT, baseline - recall)
 
 
+def ranking_floor(study: optuna.Study, trials: Sequence[FrozenTrial] | None = None) -> float | None:
+    """The recall@10 the best must reach: the complete default trial's (among ``trials``,
+    default the study's), with the floor on; None when it is off or that trial has not
+    completed."""
+    if not study.user_attrs.get(FLOOR_ATTR):
+        return None
+    return baseline_recall(study.get_trials(deepcopy=False) if trials is None else trials)
+
+
 def qualifying_trials(study: optuna.Study) -> list[FrozenTrial]:
     """The complete trials the best is chosen from: with the floor on and the default
     trial complete, those whose recall@10 is at least the default's; otherwise all."""
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    floor = baseline_recall(complete) if study.user_attrs.get(FLOOR_ATTR) else None
+    floor = ranking_floor(study, complete)
     if floor is None:
         return complete
     return [t for t in complete if (recall := _recall(t)) is not None and recall >= floor]

@@ -43,10 +43,10 @@ from recsys.tracking.tuning.baseline import (
     BASELINE_ATTR,
     FLOOR_ATTR,
     RECALL_ATTR,
-    baseline_recall,
     best_trial,
     default_params,
     enqueue_defaults,
+    ranking_floor,
 )
 from recsys.tracking.tuning.report import log_study, state_counts
 from recsys.tracking.tuning.space import describe, method_space
@@ -343,9 +343,7 @@ def _optimize(
             study.tell(trial, state=TrialState.FAIL)
             raise
         else:
-            floor = None
-            if study.user_attrs.get(FLOOR_ATTR):
-                floor = baseline_recall(study.get_trials(deepcopy=False))
+            floor = ranking_floor(study)
             outcome = trial_outcome(setting.metric, value, trial.user_attrs, floor)
             study.tell(trial, value)  # NaN (no metric) is recorded as FAIL by Optuna
         ran += 1
