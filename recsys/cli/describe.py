@@ -28,9 +28,9 @@ def describe_command(as_json: bool, quiet: bool, **dataset: Any) -> None:
     `data.<key>` metrics; --json shows the keys.
     """
     prepared = prepare_for_options(progress=not (quiet or as_json), **dataset)
-    from recsys.data.statistics import dataset_statistics, format_statistics
+    from recsys.data.statistics import format_statistics, stored_statistics
 
-    statistics = dataset_statistics(prepared)
+    statistics = stored_statistics(prepared)
     if as_json:
         plain = {k: None if math.isnan(v) else v for k, v in statistics.items()}
         click.echo(json.dumps({"dataset": prepared.name, **plain}, indent=2))

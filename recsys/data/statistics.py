@@ -14,7 +14,11 @@ validation positives, i.e. what the input file says; keys ``degree_*``, ``cluste
 
 from __future__ import annotations
 
+import contextlib
+import json
+import logging
 import math
+import os
 
 import numpy as np
 import pandas as pd
@@ -22,7 +26,13 @@ import scipy.sparse as sp
 
 from recsys.data.dataset import PreparedDataset
 
+logger = logging.getLogger(__name__)
+
 Statistics = dict[str, float | int]
+
+STATISTICS_FILE = "statistics.json"  # beside a prepared dataset's tables
+# Bump when dataset_statistics' keys or values change, so stored statistics are recomputed.
+STATISTICS_VERSION = 1
 
 CLUSTERING_CHUNK_ROWS = 4096  # rows of A[S] @ A at a time: bounds the product's memory
 
@@ -175,6 +185,47 @@ def dataset_statistics(
         "clustering_sampled_nodes": sampled,
         "same_category_share": same_category_share(dataset.products, all_a, all_b),
     }
+
+
+def statistics_key(dataset: PreparedDataset) -> dict[str, object]:
+    """What stored statistics must match to stand for ``dataset``: the statistics' version,
+    when its folder was prepared (a rebuilt folder has a new time) and its table sizes."""
+    return {
+        "version": STATISTICS_VERSION,
+        "prepared_at": dataset.manifest.get("prepared_at"),
+        "products": dataset.n_items,
+        "train_pairs": len(dataset.train),
+        "validation_rows": len(dataset.validation.label),
+    }
+
+
+def stored_statistics(dataset: PreparedDataset) -> Statistics:
+    """:func:`dataset_statistics` with its defaults, kept in the prepared folder.
+
+    Every tracked run logs them, and at Electronics scale they take 2.5-4 s, so the ten runs
+    of a main job computed them ten times. A stored file whose key (:func:`statistics_key`)
+    does not match the dataset, or that cannot be read, is recomputed and replaced; a folder
+    that cannot be written (a read-only data folder) only goes without the file.
+    """
+    key = statistics_key(dataset)
+    path = None if dataset.folder is None else dataset.folder / STATISTICS_FILE
+    if path is not None and path.exists():
+        try:
+            stored = json.loads(path.read_text())
+            if stored["key"] == key:
+                return dict(stored["statistics"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+            logger.warning("stored statistics %s cannot be read (%s); recomputing", path, error)
+    statistics = dataset_statistics(dataset)
+    if path is not None:
+        staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:  # written beside, then renamed: a reader never sees half a file
+            staging.write_text(json.dumps({"key": key, "statistics": statistics}))
+            staging.replace(path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                staging.unlink(missing_ok=True)
+    return statistics
 
 
 # key -> what the two-column table calls it, in the table's order.

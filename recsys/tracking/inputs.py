@@ -22,7 +22,7 @@ from mlflow.exceptions import MlflowException
 
 from recsys.config import DataConfig
 from recsys.data.dataset import PreparedDataset
-from recsys.data.statistics import dataset_statistics
+from recsys.data.statistics import stored_statistics
 from recsys.tracking import names
 from recsys.tracking.run_info import dataset_checksum
 
@@ -80,9 +80,9 @@ def statistics_params(statistics: dict[str, float | int]) -> dict[str, str]:
 
 def log_dataset_statistics(dataset: PreparedDataset) -> dict[str, float]:
     """Log ``dataset``'s statistics on the active run as ``data.<key>`` metrics, and the
-    descriptive ones as params too (well under a second on the real samples; NaN, e.g. no
-    categories, is left out). Returns the metrics."""
-    statistics = dataset_statistics(dataset)
+    descriptive ones as params too (NaN, e.g. no categories, is left out); computed once per
+    prepared folder (:func:`recsys.data.statistics.stored_statistics`). Returns the metrics."""
+    statistics = stored_statistics(dataset)
     metrics = {
         f"{names.METRIC_DATA_PREFIX}{key}": float(value)
         for key, value in statistics.items()

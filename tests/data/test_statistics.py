@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 from pathlib import Path
 
@@ -10,14 +12,17 @@ import pandas as pd
 import pytest
 
 from recsys.config import DataConfig
+from recsys.data import statistics as statistics_module
 from recsys.data.dataset import RELATION_ALSO_BOUGHT, PairTable, PreparedDataset, ValidationPairs
 from recsys.data.prepare import prepare_dataset
 from recsys.data.statistics import (
+    STATISTICS_FILE,
     adjacency,
     dataset_statistics,
     format_statistics,
     gini,
     local_clustering,
+    stored_statistics,
 )
 
 
@@ -130,3 +135,71 @@ def test_music0601_reproduces_the_readme_facts(snap_samples: Path, tmp_path: Pat
     assert math.isnan(stats["same_category_share"])
     text = format_statistics(stats)
     assert "28.4%" in text and "62,306" in text
+
+
+def _in_folder(folder: Path, prepared_at: str = "2026-01-01T00:00:00+00:00") -> PreparedDataset:
+    return dataclasses.replace(
+        triangle_with_pendant(), folder=folder, manifest={"prepared_at": prepared_at}
+    )
+
+
+def _refuse_to_compute(monkeypatch: pytest.MonkeyPatch) -> None:
+    def computed(dataset: PreparedDataset) -> None:
+        raise AssertionError("statistics computed again")
+
+    monkeypatch.setattr(statistics_module, "dataset_statistics", computed)
+
+
+def test_stored_statistics_are_computed_once_per_prepared_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dataset = _in_folder(tmp_path)
+    expected = dataset_statistics(dataset)
+    first = stored_statistics(dataset)
+    assert (tmp_path / STATISTICS_FILE).exists()
+    _refuse_to_compute(monkeypatch)
+    second = stored_statistics(_in_folder(tmp_path))  # another load of the same folder
+    for got in (first, second):
+        assert got.keys() == expected.keys()
+        for key, value in expected.items():  # NaN (same_category_share here) stays NaN
+            assert got[key] == value or (math.isnan(got[key]) and math.isnan(value)), key
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "{not json",
+        json.dumps({"statistics": {"products": 1}}),
+        json.dumps({"key": {"version": -1}, "statistics": {"products": 1}}),
+    ],
+    ids=["junk", "no key", "another version"],
+)
+def test_stored_statistics_that_do_not_match_are_recomputed(tmp_path: Path, stored: str) -> None:
+    (tmp_path / STATISTICS_FILE).write_text(stored)
+    dataset = _in_folder(tmp_path)
+    assert stored_statistics(dataset)["products"] == 4
+    assert json.loads((tmp_path / STATISTICS_FILE).read_text())["statistics"]["products"] == 4
+
+
+def test_a_rebuilt_folder_does_not_reuse_the_former_statistics(tmp_path: Path) -> None:
+    stored_statistics(_in_folder(tmp_path, prepared_at="2026-01-01T00:00:00+00:00"))
+    path = tmp_path / STATISTICS_FILE
+    written = json.loads(path.read_text())
+    written["statistics"]["products"] = 999  # what the former folder's data said
+    path.write_text(json.dumps(written))
+    assert stored_statistics(_in_folder(tmp_path))["products"] == 999  # same folder: reused
+    rebuilt = _in_folder(tmp_path, prepared_at="2026-02-01T00:00:00+00:00")
+    assert stored_statistics(rebuilt)["products"] == 4
+
+
+def test_stored_statistics_without_a_writable_folder_are_computed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert stored_statistics(triangle_with_pendant())["products"] == 4  # no folder at all
+
+    def refuse(self: Path, *args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "write_text", refuse)  # a read-only data folder
+    assert stored_statistics(_in_folder(tmp_path))["products"] == 4
+    assert list(tmp_path.iterdir()) == []  # nothing left behind
