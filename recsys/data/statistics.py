@@ -19,6 +19,7 @@ import json
 import logging
 import math
 import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -218,14 +219,25 @@ def stored_statistics(dataset: PreparedDataset) -> Statistics:
             logger.warning("stored statistics %s cannot be read (%s); recomputing", path, error)
     statistics = dataset_statistics(dataset)
     if path is not None:
-        staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:  # written beside, then renamed: a reader never sees half a file
-            staging.write_text(json.dumps({"key": key, "statistics": statistics}))
-            staging.replace(path)
-        except OSError:
-            with contextlib.suppress(OSError):
-                staging.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # a read-only folder goes without the file
+            _save(json.dumps({"key": key, "statistics": statistics}), path)
     return statistics
+
+
+def _save(text: str, path: Path) -> None:
+    """Write beside ``path``, then rename: a reader never sees half a file.
+
+    Raises:
+        OSError: the folder cannot be written (nothing is left behind).
+    """
+    staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        staging.write_text(text)
+        staging.replace(path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            staging.unlink(missing_ok=True)
+        raise
 
 
 # key -> what the two-column table calls it, in the table's order.

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from recsys.config import DataConfig, WalkConfig
+from recsys.data import statistics
 from recsys.data.dataset import load_prepared
 from recsys.data.prepare import prepare_dataset
 from recsys.graph import cache
@@ -80,14 +81,20 @@ def read_only_data(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     for folder in folders:
         folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
     if os.geteuid() == 0:
-        save = cache._save
+        save, save_statistics = cache._save, statistics._save
 
         def read_only_save(walk_matrix: np.ndarray, path: Path) -> None:
             if path.is_relative_to(data_dir):
                 raise OSError(30, "Read-only file system", str(path))
             save(walk_matrix, path)
 
+        def read_only_statistics(text: str, path: Path) -> None:
+            if path.is_relative_to(data_dir):
+                raise OSError(30, "Read-only file system", str(path))
+            save_statistics(text, path)
+
         monkeypatch.setattr(cache, "_save", read_only_save)
+        monkeypatch.setattr(statistics, "_save", read_only_statistics)
     try:
         yield data_dir
     finally:
