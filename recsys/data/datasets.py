@@ -224,6 +224,22 @@ def _file_source(dataset: str) -> DatasetSource:
     return DatasetSource(name=name, path=path.resolve(), kind=kind)
 
 
+def check_dataset(dataset: str) -> None:
+    """Raise the error :func:`resolve_dataset` would for a name that is neither a dataset
+    nor a file, without fetching, generating or fitting anything: a command reports a typo
+    before it opens the tracking store or starts work.
+
+    Raises:
+        DataError: as :func:`resolve_dataset` for an unknown name or a missing file.
+    """
+    key = dataset.strip().lower()
+    if key.startswith(TWIN_PREFIX) or key in REAL_FILES:
+        return
+    if key.partition(":")[0] in SYNTHETIC_PRESETS:
+        return
+    _file_source(dataset)
+
+
 def resolve_dataset(dataset: str, data_dir: Path, *, progress: bool = True) -> DatasetSource:
     """The metadata file behind a dataset name, fetching or generating it when needed.
 

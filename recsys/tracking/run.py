@@ -25,6 +25,7 @@ from pydantic import BaseModel
 from recsys.callbacks import TrainingCallback
 from recsys.config import DataConfig
 from recsys.data.dataset import PreparedDataset
+from recsys.data.datasets import check_dataset
 from recsys.embeddings import ItemEmbeddings
 from recsys.evaluation.plots import (
     degree_bucket_figure,
@@ -85,6 +86,8 @@ def validate_params(method_name: str, params: Mapping[str, Any]) -> tuple[Method
     Raises:
         ParameterError: unknown method, unknown parameter or invalid value, or
             ``device=cuda`` where torch sees no GPU.
+        DataError: ``dataset`` is neither a dataset name nor a file (before the tracking
+            store is opened or created).
     """
     if method_name not in method_names():
         raise ParameterError(
@@ -100,6 +103,7 @@ def validate_params(method_name: str, params: Mapping[str, Any]) -> tuple[Method
                 f"device=cuda, but torch {torch.__version__} sees no CUDA GPU on this machine; "
                 "use -P device=auto (cuda when there is one) or device=cpu"
             )
+    check_dataset(data_config.dataset)
     return method, data_config, config
 
 

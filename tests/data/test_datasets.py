@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from recsys.config import DataConfig
-from recsys.data.datasets import DOWNLOAD_URL_ENV, resolve_dataset
+from recsys.data.datasets import DOWNLOAD_URL_ENV, check_dataset, resolve_dataset
 from recsys.data.errors import DataError
 from recsys.data.prepare import prepare_dataset
 from tests.data.helpers import python_lines, records_2014, write_lines
@@ -111,6 +111,23 @@ def test_offline_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 def test_missing_file_missing_name(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="neither a dataset name"):
         resolve_dataset("electronix", tmp_path, progress=False)
+
+
+def test_check_dataset_refuses_what_resolving_would_without_side_effects(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(DOWNLOAD_URL_ENV, "http://127.0.0.1:9/")  # a download would fail
+    (tmp_path / "pairs.csv").write_text("a,b\n")
+    for fine in ["electronics", "Books", "synthetic-small:0.01", "synthetic-like:x.json",
+                 "pairs.csv", str(tmp_path / "pairs.csv")]:  # fmt: skip
+        check_dataset(fine)
+    for missing, error in [("electronix", "neither a dataset name"), (".", "is a directory")]:
+        with pytest.raises(DataError, match=error):
+            check_dataset(missing)
+        with pytest.raises(DataError, match=error):
+            resolve_dataset(missing, tmp_path / "data", progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pairs.csv"]  # nothing fetched
 
 
 def test_bad_synthetic_scale(tmp_path: Path) -> None:

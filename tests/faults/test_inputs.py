@@ -63,6 +63,22 @@ def test_a_data_error_is_one_line_naming_it_and_starts_no_run(
     assert all_runs(store) == []
 
 
+@pytest.mark.parametrize("command", ["train", "main", "tune"])
+def test_an_unknown_dataset_is_reported_before_the_tracking_store_is_created(
+    command: str, tmp_path: Path, no_debug: None
+) -> None:
+    store = tmp_path / "fresh.db"
+    args = {
+        "train": ["train", "popularity"],
+        "main": ["main", "--methods", "popularity"],
+        "tune": ["tune", "mf", "--trials", "2"],
+    }[command]
+    args += ["--dataset", "typo.csv", "--data-dir", tmp_path / "data",
+             "--tracking-uri", f"sqlite:///{store}", "--no-progress"]  # fmt: skip
+    assert_one_error_line(recsys(*args), "'typo.csv' is neither a dataset name")
+    assert not store.exists()  # no store created (MLflow's migrations) for a typo
+
+
 @pytest.mark.parametrize("command", ["train", "main"])
 def test_device_cuda_without_a_gpu_is_a_parameter_error_before_any_work(
     command: str, store: str, data_dir: Path, no_debug: None, monkeypatch: pytest.MonkeyPatch
