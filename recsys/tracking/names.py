@@ -23,6 +23,9 @@ TAG_VARIANT = "recsys.variant"  # "binary"/"continuous" (mf), "equal"/"learned" 
 TAG_DATASET = "recsys.dataset"  # the dataset as given: a registry name or a file path
 TAG_SOURCE = "recsys.source"  # SOURCE_REAL | SOURCE_SYNTHETIC
 TAG_CHECKSUM = "recsys.checksum"  # sha256 of the input file (or of the prepared tables)
+# The prepared data's key: the input's content and every setting its tables depend on (split,
+# filters, weights); runs with different keys were scored on different data.
+TAG_DATA_KEY = "recsys.data_key"
 TAG_N_PRODUCTS = "recsys.n_products"  # products with a dense item_id
 TAG_N_PAIRS = "recsys.n_pairs"  # unique positive pairs: train + held-out validation
 TAG_DEVICE = "recsys.device"  # "cpu" | "cuda" | "cuda:0" ...: where training ran

@@ -62,6 +62,7 @@ from recsys.tracking.resume import (
 )
 from recsys.tracking.run_info import (
     PeakMemory,
+    data_key,
     dataset_checksum,
     dataset_source,
     git_commit,
@@ -234,6 +235,7 @@ def _run_tags(
         names.TAG_DATASET: data_config.dataset,
         names.TAG_SOURCE: dataset_source(data_config.dataset, dataset.manifest),
         names.TAG_CHECKSUM: dataset_checksum(dataset),
+        names.TAG_DATA_KEY: data_key(dataset),
         names.TAG_N_PRODUCTS: str(dataset.n_items),
         names.TAG_N_PAIRS: str(n_positive_pairs(dataset)),
         names.TAG_DEVICE: resolve_device(config),

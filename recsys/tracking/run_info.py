@@ -92,6 +92,17 @@ def dataset_checksum(dataset: PreparedDataset) -> str:
     return f"prepared:{prepared_checksum(dataset)}"
 
 
+def data_key(dataset: PreparedDataset) -> str:
+    """The prepared data's key: its cache folder's key (a hash of the input's content and of
+    every setting the tables depend on: split seed and fraction, filters, weights, columns,
+    products file), else the input's checksum (a dataset not read from a prepared folder)."""
+    if dataset.folder is not None:
+        key = dataset.folder.name.rpartition("-")[2]
+        if key:
+            return key
+    return dataset_checksum(dataset)
+
+
 def n_positive_pairs(dataset: PreparedDataset) -> int:
     """Unique positive pairs: the manifest's count, else train pairs + held-out positives."""
     value = dataset.manifest.get("n_pairs")

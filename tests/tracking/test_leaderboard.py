@@ -9,6 +9,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from mlflow import MlflowClient
@@ -29,6 +30,7 @@ from recsys.tracking.leaderboard.rows import (
 )
 from recsys.tracking.leaderboard.tables import format_html, format_markdown, format_text
 from recsys.tracking.names import KIND_LEADERBOARD, TAG_KIND, TAG_SEED_GROUP
+from recsys.tracking.run import run_method
 
 MUSIC_PATH = "/data/amazon/meta_Digital_Music.json.gz"
 
@@ -470,3 +472,51 @@ def test_statistics_logged_by_runs_reach_the_printed_leaderboard(tmp_path: Path)
     result = CliRunner().invoke(leaderboard_command, ["--tracking-uri", uri, "--no-log"])
     assert result.exit_code == 0, result.output
     assert "data: 62,306 products, 92,058 pairs, degree-1 28.4%" in result.output
+
+
+def test_only_runs_on_the_newest_runs_data_are_ranked() -> None:
+    def tags(method: str, **data: str) -> dict[str, str]:
+        return {names.TAG_METHOD: method, names.TAG_DATASET: "pairs.csv", **data}
+
+    new, old = {names.TAG_DATA_KEY: "k2"}, {names.TAG_DATA_KEY: "k1"}
+    runs = [  # newest first
+        ("new-pop", tags("popularity", **new), {"matched_auc_all": 0.52}),
+        ("new-knn", tags("itemknn", **new), {"matched_auc_all": 0.61}),
+        ("old-pop", tags("popularity", **old), {"matched_auc_all": 1.0}),
+        ("old-mf", tags("mf", **old), {"matched_auc_all": 0.9}),
+    ]
+    (table,) = build_leaderboard("file:///x", runs).tables
+    assert [r.run_id for r in table.rows] == ["new-knn", "new-pop"]
+    assert (table.n_runs, table.other_data_runs) == (2, 2)
+    note = "2 older run(s) under this name left out: scored on other data"
+    assert note in format_text(build_leaderboard("file:///x", runs))
+    # Runs logged before the data key: their input checksums decide; no tag at all: kept.
+    legacy = [
+        ("a", tags("popularity", **{names.TAG_CHECKSUM: "c2"}), {"matched_auc_all": 0.5}),
+        ("b", tags("itemknn", **{names.TAG_CHECKSUM: "c1"}), {"matched_auc_all": 0.6}),
+        ("c", tags("mf"), {"matched_auc_all": 0.7}),
+    ]
+    (table,) = build_leaderboard("file:///x", legacy).tables
+    assert sorted(r.run_id for r in table.rows) == ["a", "c"] and table.other_data_runs == 1
+    assert "left out" not in format_text(build_leaderboard("file:///x", runs[:2]))
+
+
+def test_a_changed_file_does_not_mix_into_its_leaderboard(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    pairs = tmp_path / "pairs.csv"
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+
+    def write_pairs(n_items: int) -> None:
+        a, b = rng.integers(0, n_items, (2, 1500))
+        keep = a != b
+        pairs.write_text("".join(f"p{x},p{y}\n" for x, y in zip(a[keep], b[keep], strict=True)))
+
+    params = {"dataset": str(pairs), "data_dir": str(tmp_path / "data")}
+    write_pairs(300)
+    for method in ("popularity", "itemknn"):
+        run_method(method, params, tracking_uri=uri, progress=False)
+    write_pairs(200)  # the same name, other content
+    newest = run_method("popularity", params, tracking_uri=uri, progress=False)
+    (table,) = query_leaderboard(MlflowClient(uri)).tables
+    assert [r.run_id for r in table.rows] == [newest]
+    assert table.other_data_runs == 2 and table.statistics["products"] <= 200

@@ -157,6 +157,7 @@ def _as_dict(board: Leaderboard) -> dict[str, object]:
         "datasets": {
             t.dataset: {
                 "n_runs": t.n_runs,
+                "other_data_runs": t.other_data_runs,
                 "rows": [vars(r) for r in t.rows],
                 "references": [vars(r) for r in t.references],
             }

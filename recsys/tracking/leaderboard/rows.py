@@ -115,6 +115,9 @@ class DatasetTable:
     rows: list[LeaderboardRow]  # best finished run per method, ``rank_by`` descending
     references: list[LeaderboardRow] = field(default_factory=list)
     n_runs: int = 0  # finished method runs considered for this dataset
+    # Runs under this dataset name left out: scored on other data than its newest run's (the
+    # file's content or a data setting changed, :func:`same_data`).
+    other_data_runs: int = 0
     rank_by: str = DEFAULT_RANK_BY
     # The dataset's statistics (data.<key> metrics without the prefix) from its newest run
     # that logged them; empty when none did (runs from before they were logged).
@@ -309,6 +312,16 @@ def dataset_statistics_of(metrics: Mapping[str, float]) -> dict[str, float]:
     return {k.removeprefix(prefix): v for k, v in metrics.items() if k.startswith(prefix)}
 
 
+def same_data(newest: Mapping[str, str], tags: Mapping[str, str]) -> bool:
+    """Whether a run was scored on the same prepared data as the dataset's newest run: the
+    same data key (input content and data settings), else, for runs logged before the key,
+    the same input checksum; runs that record neither are taken as the same."""
+    for tag in (names.TAG_DATA_KEY, names.TAG_CHECKSUM):
+        if tag in newest and tag in tags:
+            return newest[tag] == tags[tag]
+    return True
+
+
 def build_leaderboard(
     tracking_uri: str,
     runs: Sequence[tuple[str, Mapping[str, str], Mapping[str, float]]],
@@ -319,13 +332,22 @@ def build_leaderboard(
     Runs of a kind (leaderboard reports, job parents, tuning trials scored on an inner
     split) and runs without a method tag are skipped here too, so the function is safe on
     any list of runs, not only on the filtered result of :func:`fetch_method_runs`.
+
+    ``runs`` come newest first. A dataset's table holds only the runs scored on the same
+    data as its newest run (:func:`same_data`): after the file behind a name changed, or a
+    run changed a data setting, older scores are not comparable and are counted as left out.
     """
     by_dataset: dict[str, list[LeaderboardRow]] = {}
+    newest: dict[str, Mapping[str, str]] = {}
+    other_data: dict[str, int] = {}
     statistics: dict[str, dict[str, float]] = {}
     for run_id, tags, metrics in runs:
         if TAG_KIND in tags or names.TAG_METHOD not in tags:
             continue
         dataset = tags.get(names.TAG_DATASET, "unknown")
+        if not same_data(newest.setdefault(dataset, tags), tags):
+            other_data[dataset] = other_data.get(dataset, 0) + 1
+            continue
         by_dataset.setdefault(dataset, []).append(row_from_run(run_id, tags, metrics))
         logged = dataset_statistics_of(metrics)
         if logged and dataset not in statistics:  # the first (newest) run that has them
@@ -336,6 +358,7 @@ def build_leaderboard(
             rows=best_per_method(merge_seed_groups(by_dataset[dataset]), rank_by),
             references=reference_rows(dataset),
             n_runs=len(by_dataset[dataset]),
+            other_data_runs=other_data.get(dataset, 0),
             rank_by=rank_by,
             statistics=statistics.get(dataset, {}),
         )

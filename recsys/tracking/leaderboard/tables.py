@@ -12,6 +12,7 @@ import html
 import math
 from collections.abc import Mapping
 
+from recsys.tracking import names
 from recsys.tracking.leaderboard.rows import (
     DEFAULT_RANK_BY,
     DatasetTable,
@@ -139,6 +140,22 @@ def statistics_line(table: DatasetTable) -> str:
     return f"data: {', '.join(parts)} (seen, cold-start: of validation positives{note})"
 
 
+def other_data_line(table: DatasetTable) -> str:
+    """Why some runs under the dataset's name are not in its table; empty when none were left
+    out."""
+    if not table.other_data_runs:
+        return ""
+    return (
+        f"{table.other_data_runs} older run(s) under this name left out: scored on other data "
+        f"(the file's content or a data setting changed since; tag {names.TAG_DATA_KEY})"
+    )
+
+
+def notes(table: DatasetTable) -> list[str]:
+    """The lines under a dataset's table: its data's statistics, runs left out."""
+    return [line for line in (statistics_line(table), other_data_line(table)) if line]
+
+
 def format_text(board: Leaderboard) -> str:
     """A plain aligned table per dataset, for the terminal."""
     if board.is_empty:
@@ -162,8 +179,7 @@ def format_text(board: Leaderboard) -> str:
         if refs:
             lines += [rule, "published reference numbers (not runs on this server):"]
             lines += [line(c) for c in refs]
-        if statistics_line(table):
-            lines.append(statistics_line(table))
+        lines += notes(table)
         blocks.append("\n".join(lines))
     return "\n".join(blocks) + "\n"
 
@@ -185,8 +201,8 @@ def format_markdown(board: Leaderboard) -> str:
             out.append("| " + " | ".join(HEADERS) + " |")
             out.append("| " + " | ".join(align) + " |")
             out += ["| " + " | ".join(cells) + " |" for cells in refs]
-        if statistics_line(table):
-            out += ["", statistics_line(table)]
+        for note in notes(table):
+            out += ["", note]
     return "\n".join(out) + "\n"
 
 
@@ -223,8 +239,7 @@ def format_html(board: Leaderboard, images: Mapping[str, bytes] | None = None) -
                 )
                 parts.append(f'<tr class="{css}">{tds}</tr>')
         parts.append("</table>")
-        if statistics_line(table):
-            parts.append(f"<p>{html.escape(statistics_line(table))}</p>")
+        parts += [f"<p>{html.escape(note)}</p>" for note in notes(table)]
     for file_name, png in (images or {}).items():
         data = base64.b64encode(png).decode("ascii")
         parts.append(
