@@ -87,8 +87,6 @@ def validate_params(method_name: str, params: Mapping[str, Any]) -> tuple[Method
     Raises:
         ParameterError: unknown method, unknown parameter or invalid value, or
             ``device=cuda`` where torch sees no GPU.
-        DataError: ``dataset`` is neither a dataset name nor a file (before the tracking
-            store is opened or created).
     """
     if method_name not in method_names():
         raise ParameterError(
@@ -104,7 +102,6 @@ def validate_params(method_name: str, params: Mapping[str, Any]) -> tuple[Method
                 f"device=cuda, but torch {torch.__version__} sees no CUDA GPU on this machine; "
                 "use -P device=auto (cuda when there is one) or device=cpu"
             )
-    check_dataset(data_config.dataset)
     return method, data_config, config
 
 
@@ -184,6 +181,7 @@ def run_method(
 
     Raises:
         ParameterError: before any work, naming the parameter.
+        DataError: ``dataset`` is neither a dataset name nor a file, before any work.
         TrackingServerError: before any work, naming the URI.
         CheckpointMismatch: ``checkpoint_dir`` holds a checkpoint of other training data
             or settings, or an unreadable one; before a run is opened.
@@ -191,6 +189,7 @@ def run_method(
     method, data_config, config = validate_params(method_name, params)
     if not progress and "progress" in type(config).model_fields:
         config = config.model_copy(update={"progress": False})  # trainers draw their own bars
+    check_dataset(data_config.dataset)  # a typo fails before a tracking store is created
     uri = check_tracking_uri(tracking_uri)
     if progress:
         logger.info("preparing dataset %s", data_config.dataset)

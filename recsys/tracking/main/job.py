@@ -25,6 +25,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from recsys.config import DataConfig
+from recsys.data.datasets import check_dataset
 from recsys.methods import get_method, method_names
 from recsys.tracking import names
 from recsys.tracking.comparison_view import comparison_hint, ensure_comparison_view
@@ -229,6 +230,7 @@ def run_main_job(
     params = method_params(chosen, dataset, overrides or {None: {}})
     for m in chosen:  # every typo fails now, not after an hour of the first methods
         validate_params(m, params[m])
+    check_dataset(dataset)  # before a tracking store is created
     uri = check_tracking_uri(tracking_uri)
     tuned_tags: dict[str, dict[str, str]] = {}
     if tuned:

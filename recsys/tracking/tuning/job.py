@@ -31,6 +31,7 @@ import optuna
 from mlflow import MlflowClient
 from optuna.trial import TrialState
 
+from recsys.data.datasets import check_dataset
 from recsys.data.split import inner_split
 from recsys.tracking import names
 from recsys.tracking.params import ParameterError
@@ -163,6 +164,7 @@ def run_tune(
     method, data_config, _ = validate_params(request.method, request.params)
     space = method_space(method.name, method.config_class, request.params, request.space)
     defaults = default_params(method.name, request.params, space)
+    check_dataset(data_config.dataset)  # a typo fails before a tracking store is created
     uri = check_tracking_uri(tracking_uri)
     storage_url = request.storage or default_storage_url(uri)
     storage = open_storage(storage_url)
