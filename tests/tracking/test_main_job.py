@@ -79,6 +79,8 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     planted = make_planted_dataset()
     monkeypatch.setattr(run_module, "prepare", lambda config, **kwargs: planted)
     monkeypatch.setattr(main_job, "prepare", lambda config, **kwargs: planted)
+    for module in (run_module, main_job):  # the planted dataset's name is no file
+        monkeypatch.setattr(module, "check_dataset", lambda dataset: None)
     monkeypatch.setitem(METHOD_MODULES, "broken", __name__)
     monkeypatch.chdir(tmp_path)
     return f"sqlite:///{tmp_path / 'mlflow.db'}"

@@ -83,11 +83,14 @@ def _use_planted(monkeypatch: pytest.MonkeyPatch | None = None) -> None:
     if monkeypatch is None:  # a worker process: nothing to undo
         run_module.prepare = lambda config, **kwargs: planted  # type: ignore[assignment]
         tune_job.prepare = run_module.prepare  # type: ignore[assignment]
+        run_module.check_dataset = tune_job.check_dataset = lambda dataset: None
         METHOD_MODULES["recording"] = __name__
         return
     monkeypatch.setattr(run_module, "prepare", lambda config, **kwargs: planted)
     monkeypatch.setattr(tune_job, "prepare", lambda config, **kwargs: planted)
     monkeypatch.setattr(main_job, "prepare", lambda config, **kwargs: planted)
+    for module in (run_module, tune_job, main_job):  # the planted dataset's name is no file
+        monkeypatch.setattr(module, "check_dataset", lambda dataset: None)
     monkeypatch.setitem(METHOD_MODULES, "recording", __name__)
 
 
