@@ -207,3 +207,13 @@ def test_integer_ids_far_apart_or_turning_to_text_later(tmp_path: Path) -> None:
     lines = [f"{i},{i + 1}" for i in range(300)] + ["299,X9"]
     mixed = read_pairs_file(write(tmp_path / "mixed.csv", lines))
     assert mixed.report.n_pairs == 301 and "X9" in set(mixed.products["asin"])
+
+
+def test_quoted_ids_with_commas_keep_line_numbers(tmp_path: Path) -> None:
+    quoted = ['"P, Inc.",B,1'] * 4
+    bad_weight = write(tmp_path / "w.csv", ["a,b,weight", *quoted, "C,D,bad"])
+    with pytest.raises(DataError, match=r"w\.csv, line 6, column weight: 'bad'"):
+        read_pairs_file(bad_weight)
+    parsed = read_pairs_file(write(tmp_path / "e.csv", ["a,b", '"P, Inc.",B', ",D", "C,D"]))
+    assert parsed.report.malformed_lines == [3]
+    assert parsed.report.details["empty_ids"] == 1

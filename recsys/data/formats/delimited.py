@@ -1,7 +1,8 @@
 """Delimited text shared by the pairs and products files: sniffing, cleaning, line numbers.
 
 A delimited file here is CSV, TSV or whitespace-separated text, ``#`` comment lines and
-blank lines skipped, CRLF or LF line ends, gzip-compressed or not. The file is read into
+blank lines skipped, CRLF or LF line ends, gzip-compressed or not, fields optionally in
+double quotes (a quoted delimiter is part of its field). The file is read into
 one buffer and parsed by pyarrow's multi-threaded CSV reader; comment lines and runs of
 spaces are cleaned with byte-level regular expressions first (C speed, and only when the
 sample shows any), so no Python code runs per line. Line numbers, needed only for an error
@@ -120,7 +121,24 @@ def _line_fields(text: CleanText) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np
     has_cr[nonempty] = array[ends[nonempty] - 1] == ord("\r")
     delimiters = np.flatnonzero(array == ord(text.delimiter))
     line_of = np.searchsorted(starts, delimiters, side="right") - 1
+    if b'"' in text.data:
+        delimiters, line_of = _unquoted(array, starts, delimiters, line_of)
     return (length - has_cr) == 0, np.bincount(line_of, minlength=starts.size) + 1
+
+
+def _unquoted(
+    array: npt.NDArray[np.uint8],
+    starts: npt.NDArray[np.int64],
+    delimiters: npt.NDArray[np.int64],
+    line_of: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The delimiters outside double quotes (``"p1, Inc."`` is one field, as pyarrow reads
+    it): an odd number of quotes before a delimiter on its line puts it inside a quoted
+    field (an escaped ``""`` counts twice, so the parity holds)."""
+    quotes = np.flatnonzero(array == ord('"'))  # positions only: no per-byte counts
+    before = np.searchsorted(quotes, delimiters) - np.searchsorted(quotes, starts[line_of])
+    outside = before % 2 == 0
+    return delimiters[outside], line_of[outside]
 
 
 def row_lines(text: CleanText, n_columns: int) -> npt.NDArray[np.int64]:
