@@ -217,3 +217,17 @@ def test_quoted_ids_with_commas_keep_line_numbers(tmp_path: Path) -> None:
     parsed = read_pairs_file(write(tmp_path / "e.csv", ["a,b", '"P, Inc.",B', ",D", "C,D"]))
     assert parsed.report.malformed_lines == [3]
     assert parsed.report.details["empty_ids"] == 1
+
+
+@pytest.mark.parametrize(
+    ("header", "rows"),
+    [
+        ('"item_a","item_b","weight"', ["1,2,1", "2,1,2", "1,3,0.5", "3,3,1", "4,2,1"]),
+        ('"","item_a","item_b","weight"', ['"1",1,2,1', '"2",2,1,2', '"3",1,3,0.5', '"4",4,2,1']),
+        ('"","left","right","weight"', ['"1",1,2,1', '"2",2,1,2', '"3",1,3,0.5', '"4",4,2,1']),
+    ],
+)
+def test_quoted_headers_and_r_row_numbers(tmp_path: Path, header: str, rows: list[str]) -> None:
+    parsed = read_pairs_file(write(tmp_path / "r.csv", [header, *rows]))
+    assert triples(parsed) == [("1", "2", 3.0), ("1", "3", 0.5), ("2", "4", 1.0)]
+    assert parsed.report.details["header"] is True

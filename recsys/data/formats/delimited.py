@@ -11,6 +11,7 @@ or a report, are recomputed from the buffer with numpy.
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 from dataclasses import dataclass
@@ -46,9 +47,11 @@ def data_lines(text: str) -> list[tuple[int, str]]:
 
 
 def split_fields(line: str, delimiter: str) -> list[str]:
+    """A sampled line's fields, double quotes removed as pyarrow removes them (R's
+    ``write.csv`` and pandas' ``QUOTE_ALL`` quote every header name)."""
     if delimiter == WHITESPACE:
         return line.split()
-    return [field.strip() for field in line.split(delimiter)]
+    return [field.strip() for field in next(csv.reader([line], delimiter=delimiter))]
 
 
 def sniff_delimiter(path: Path | str, lines: list[tuple[int, str]]) -> str:

@@ -5,12 +5,13 @@ optional, ``#`` comments skipped, gzip or plain (:mod:`recsys.data.formats.delim
 
 Columns: with a header, the id columns are found by name, the first of these pairs that
 is present: ``item_a,item_b``, ``product_a,product_b``, ``source,target``, ``src,dst``,
-``asin_a,asin_b``, ``from,to``; else the first two columns that are not ``weight`` or
-``relation``. ``weight`` (a number >= 0) and ``relation`` (any text) are optional. Without
-a header, columns 1 and 2 are the ids and a third one, if any, the weight. ``--columns
+``asin_a,asin_b``, ``from,to``; else the first two columns that are not ``weight``,
+``relation`` or an unnamed first column (the row numbers pandas and R write). ``weight``
+(a number >= 0) and ``relation`` (any text) are optional. Without a header, columns 1 and
+2 are the ids and a third one, if any, the weight. ``--columns
 a,b[,w[,r]]`` names them instead: header names, or 1-based positions. The first line is
 a header when it holds one of the documented names (or a ``--columns`` name), or when it
-is not numeric where the following lines are (ids or weight).
+is not numeric where the following lines are (ids or weight); names may be quoted.
 
 Every row is an entry; both directions and repeats merge into one undirected pair
 (:mod:`recsys.data.assemble`): weights summed when there is a weight column, else 1.0 per
@@ -115,6 +116,12 @@ def _column(token: str, names: list[str], path: object, what: str) -> int:
     return lowered.index(token.lower())
 
 
+def _index_column(names: tuple[str, ...]) -> int | None:
+    """Column 0 when its header name is empty: the row numbers pandas' ``to_csv`` and R's
+    ``write.csv`` write by default, never a product id."""
+    return 0 if names and names[0] == "" else None
+
+
 def layout(path: Path, lines: list[tuple[int, str]], columns: str | None) -> PairsLayout:
     """Delimiter, header and columns of a pairs file from its first data lines.
 
@@ -163,7 +170,8 @@ def layout(path: Path, lines: list[tuple[int, str]], columns: str | None) -> Pai
         if pair:
             id_a, id_b = lowered.index(pair[0]), lowered.index(pair[1])
         else:
-            free = [i for i in range(n_columns) if i not in (weight, relation)]
+            row_numbers = _index_column(names) if header else None
+            free = [i for i in range(n_columns) if i not in (weight, relation, row_numbers)]
             if len(free) < 2:
                 raise DataError(f"{path}: no two product-id columns among {', '.join(names)}")
             id_a, id_b = free[:2]
