@@ -7,6 +7,14 @@ from typing import Any
 from recsys.data.dataset import PreparedDataset
 
 
+def _header(details: dict[str, Any]) -> str:
+    """The header decision and its reason, so a wrong guess is visible and can be fixed."""
+    if not details["header"]:
+        return "no header (line 1 read as a pair; if it names columns, pass --columns A,B)"
+    reason = details.get("header_reason")
+    return f"header: {reason}" if reason else "header"
+
+
 def _count(value: Any) -> str:
     return f"{int(value):,}" if value is not None else "?"
 
@@ -69,7 +77,7 @@ def describe_prepared(dataset: PreparedDataset) -> str:
     if "delimiter" in details:
         lines.append(
             f"columns    {details['delimiter']}-separated, "
-            f"{'header' if details['header'] else 'no header'}; ids "
+            f"{_header(details)}; ids "
             f"{', '.join(map(str, details['id_columns']))}, weight {details['weight_column']}, "
             f"relation {details['relation_column']}; pair weight: {details['weights']}"
         )

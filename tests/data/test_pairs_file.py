@@ -231,3 +231,20 @@ def test_quoted_headers_and_r_row_numbers(tmp_path: Path, header: str, rows: lis
     parsed = read_pairs_file(write(tmp_path / "r.csv", [header, *rows]))
     assert triples(parsed) == [("1", "2", 3.0), ("1", "3", 0.5), ("2", "4", 1.0)]
     assert parsed.report.details["header"] is True
+
+
+@pytest.mark.parametrize(
+    ("first", "ids", "reason"),
+    [
+        ("asin,related_asin", "B{:09d}", "id-like column names"),
+        ("left,right", "p{}", "words unlike the ids below"),
+        (None, "p{}", None),
+    ],
+)
+def test_a_header_of_other_names_is_told_from_text_ids(
+    tmp_path: Path, first: str | None, ids: str, reason: str | None
+) -> None:
+    rows = [f"{ids.format(i)},{ids.format(i + 1)}" for i in range(20)]
+    parsed = read_pairs_file(write(tmp_path / "h.csv", [first, *rows] if first else rows))
+    assert parsed.report.details["header_reason"] == reason
+    assert parsed.report.records_read == 20 and len(parsed.products) == 21

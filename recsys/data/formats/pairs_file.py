@@ -10,8 +10,9 @@ is present: ``item_a,item_b``, ``product_a,product_b``, ``source,target``, ``src
 (a number >= 0) and ``relation`` (any text) are optional. Without a header, columns 1 and
 2 are the ids and a third one, if any, the weight. ``--columns
 a,b[,w[,r]]`` names them instead: header names, or 1-based positions. The first line is
-a header when it holds one of the documented names (or a ``--columns`` name), or when it
-is not numeric where the following lines are (ids or weight); names may be quoted.
+a header when it holds one of the documented names (or a ``--columns`` name), when it is
+not numeric where the following lines are, or when its names look unlike the ids below
+(:mod:`recsys.data.formats.pairs_header`); names may be quoted.
 
 Every row is an entry; both directions and repeats merge into one undirected pair
 (:mod:`recsys.data.assemble`): weights summed when there is a weight column, else 1.0 per
@@ -43,12 +44,12 @@ from recsys.data.formats.delimited import (
     data_lines,
     has_padded_integer,
     invalid_lines,
-    is_number,
     read_columns,
     row_lines,
     sniff_delimiter,
     split_fields,
 )
+from recsys.data.formats.pairs_header import header_reason
 from recsys.data.formats.products_file import read_products_file
 from recsys.data.formats.stream import head_text, open_stream, read_all
 from recsys.data.parse import ParsedMetadata, ParseReport, stream_fields, table_fields
@@ -81,6 +82,7 @@ class PairsLayout:
     weight_column: int | None
     relation_column: int | None
     names: tuple[str, ...]  # the header's names, or c1, c2, ... without one
+    header_reason: str | None = None  # why line 1 was taken as a header (reported)
 
     def describe(self) -> dict[str, object]:
         def name(index: int | None) -> str | None:
@@ -89,6 +91,7 @@ class PairsLayout:
         return {
             "delimiter": DELIMITER_NAMES[self.delimiter],
             "header": self.header_line is not None,
+            "header_reason": self.header_reason,
             "id_columns": [name(index) for index in self.id_columns],
             "weight_column": name(self.weight_column),
             "relation_column": name(self.relation_column),
@@ -138,18 +141,10 @@ def layout(path: Path, lines: list[tuple[int, str]], columns: str | None) -> Pai
             f"{path}, line {lines[0][0]}: one column ({rows[0][0]!r}); a pairs file needs two "
             "product-id columns separated by a comma, a tab or spaces"
         )
-    first = [name.lower() for name in rows[0]]
     wanted = [token.strip() for token in columns.split(",")] if columns else []
     documented = {WEIGHT_NAME, RELATION_NAME, *(n for pair in ID_NAME_PAIRS for n in pair)}
-    header = bool(documented.intersection(first)) or any(
-        not token.isdigit() and token.lower() in first for token in wanted
-    )
-    if not header and len(rows) > 1:
-        # A header of other names: not numeric where every later line is (ids or weight).
-        for index in range(min(n_columns, 3)):
-            below = [row[index] for row in rows[1:] if index < len(row)]
-            if all(map(is_number, below)) and not is_number(rows[0][index]):
-                header = True
+    reason = header_reason(rows, documented, wanted)
+    header = reason is not None
     names = tuple(rows[0]) if header else tuple(f"c{i + 1}" for i in range(n_columns))
     if wanted:
         if not 2 <= len(wanted) <= 4:
@@ -185,6 +180,7 @@ def layout(path: Path, lines: list[tuple[int, str]], columns: str | None) -> Pai
         weight_column=weight,
         relation_column=relation,
         names=names,
+        header_reason=reason,
     )
 
 

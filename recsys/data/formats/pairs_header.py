@@ -1,0 +1,63 @@
+"""Whether a pairs file's first line is a header, and why: the reason is reported, so a
+user can see which reading was taken (``recsys prepare`` prints it on its columns line).
+
+A first line is a header when it holds a documented column name (or a ``--columns`` name);
+when it is not numeric where every later sampled line is; when its two first fields are
+id-like column names (``asin``, ``related_asin``, ``product_id``, ``src``, ...); or when
+those two fields are words whose shape (letters, digits, punctuation) no later sampled id
+has and whose text no later sampled line repeats (``left,right`` above ``p197,p388``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from recsys.data.formats.delimited import is_number
+
+ID_WORDS = frozenset(
+    {"asin", "item", "product", "source", "target", "src", "dst", "from", "to", "id"}
+    | {"node", "sku", "related", "parent", "child", "query", "other", "neighbor"}
+)
+MIN_LINES_FOR_SHAPE = 5  # later sampled lines needed before a shape tells a header apart
+_WORD = re.compile(r"^[A-Za-z][A-Za-z _.-]*$")
+
+
+def _shape(value: str) -> str:
+    """``p197`` -> ``a9``, ``B0052XK`` -> ``a9a``, ``related_asin`` -> ``a_a``."""
+    return re.sub(r"[A-Za-z]+", "a", re.sub(r"[0-9]+", "9", value))
+
+
+def _id_like(name: str) -> bool:
+    tokens = [t for t in re.split(r"[^a-z0-9]+", name.lower()) if t]
+    return bool(tokens) and any(t.rstrip("s") in ID_WORDS or t in ID_WORDS for t in tokens)
+
+
+def _unlike_below(rows: list[list[str]]) -> bool:
+    """The first row's two first fields are words no later sampled row resembles."""
+    below = [row for row in rows[1:] if len(row) >= 2]
+    if len(below) < MIN_LINES_FOR_SHAPE or not all(_WORD.match(v) for v in rows[0][:2]):
+        return False
+    seen = {value for row in below for value in row[:2]}
+    for index in (0, 1):
+        shapes = {_shape(row[index]) for row in below}
+        if rows[0][index] in seen or _shape(rows[0][index]) in shapes:
+            return False
+    return True
+
+
+def header_reason(rows: list[list[str]], documented: set[str], wanted: list[str]) -> str | None:
+    """Why ``rows[0]`` (the sampled lines' fields) is a header, or None when it is a pair."""
+    first = [name.lower() for name in rows[0]]
+    if documented.intersection(first):
+        return "documented column names"
+    if any(not token.isdigit() and token.lower() in first for token in wanted):
+        return "--columns names"
+    for index in range(min(len(rows[0]), 3)):
+        below = [row[index] for row in rows[1:] if index < len(row)]
+        if below and all(map(is_number, below)) and not is_number(rows[0][index]):
+            return "not numeric where the lines below are"
+    if len(rows[0]) >= 2 and all(_id_like(name) for name in rows[0][:2]):
+        return "id-like column names"
+    if _unlike_below(rows):
+        return "words unlike the ids below"
+    return None
