@@ -145,6 +145,10 @@ def test_bad_rows_are_counted_with_their_lines(tmp_path: Path) -> None:
         (["a,b,weight", "A,B,1", "B,C,x"], r"one\.csv, line 3, column weight: 'x' is not"),
         (["A,B,1", "B,C,-2"], r"one\.csv, line 2, column c3: '-2' is not a weight"),
         (["A,B", "B\tC", "C,D"], r"mixed delimiters: line 1 .* line 2"),
+        (
+            [f"A{i},B{i}" for i in range(300)] + ["C\tD"] * 3,
+            r"one\.csv, line 301: mixed delimiters: separated by tabs, the file's first lines by",
+        ),
     ],
 )
 def test_bad_files_are_one_clear_error(tmp_path: Path, lines: list[str], message: str) -> None:

@@ -157,6 +157,22 @@ def invalid_lines(text: CleanText, n_columns: int, limit: int) -> list[int]:
     return (np.flatnonzero(~blank & (fields != n_columns))[:limit] + 1).tolist()
 
 
+def line_text(text: CleanText, number: int) -> str:
+    """Physical line ``number`` (1-based) of the buffer, for an error message."""
+    start = int(_line_starts(text.data)[number - 1])
+    end = text.data.find(b"\n", start)
+    return text.data[start : end if end >= 0 else None].decode("utf-8", "replace").rstrip("\r")
+
+
+def other_delimiter(line: str, delimiter: str, n_columns: int) -> str | None:
+    """The delimiter other than ``delimiter`` that splits ``line`` into ``n_columns`` fields,
+    if any: such a line is not ragged but written with another delimiter."""
+    for other in (",", "\t", ";"):
+        if other != delimiter and len(split_fields(line, other)) == n_columns:
+            return other
+    return None
+
+
 @dataclass
 class InvalidRows:
     """Counts the rows pyarrow skips for having the wrong number of fields."""

@@ -17,8 +17,9 @@ not numeric where the following lines are, or when its names look unlike the ids
 Every row is an entry; both directions and repeats merge into one undirected pair
 (:mod:`recsys.data.assemble`): weights summed when there is a weight column, else 1.0 per
 distinct relation. Rows with the wrong number of fields and rows with an empty id are
-skipped and counted with their first line numbers; a non-numeric or negative weight is an
-error naming file, line and column.
+skipped and counted with their first line numbers; a non-numeric or negative weight, or
+a line written with another delimiter than the sampled lines, is an error naming file,
+line and column.
 """
 
 from __future__ import annotations
@@ -39,11 +40,14 @@ from recsys.data.dataset import RELATION_BITS, RELATION_CO_PURCHASE
 from recsys.data.errors import DataError
 from recsys.data.formats.delimited import (
     DELIMITER_NAMES,
+    CleanText,
     InvalidRows,
     clean,
     data_lines,
     has_padded_integer,
     invalid_lines,
+    line_text,
+    other_delimiter,
     read_columns,
     row_lines,
     sniff_delimiter,
@@ -244,6 +248,23 @@ def _integer_ids(shape: PairsLayout, lines: list[tuple[int, str]]) -> bool:
     )
 
 
+def _check_one_delimiter(path: Path, text: CleanText, shape: PairsLayout, line: int) -> None:
+    """Stop when the first line with another number of fields is a clean row with another
+    delimiter: the delimiter changed after the sampled lines, and skipping such lines as
+    malformed would silently drop the rest of the file.
+
+    Raises:
+        DataError: naming the file, the line and both delimiters.
+    """
+    other = other_delimiter(line_text(text, line), shape.delimiter, shape.n_columns)
+    if other is not None:
+        raise DataError(
+            f"{path}, line {line}: mixed delimiters: separated by {DELIMITER_NAMES[other]}s, "
+            f"the file's first lines by {DELIMITER_NAMES[shape.delimiter]}s; use one delimiter "
+            "(comma, tab or spaces) throughout"
+        )
+
+
 def read_pairs_file(
     path: Path, *, columns: str | None = None, products: Path | None = None
 ) -> ParsedMetadata:
@@ -271,6 +292,9 @@ def read_pairs_file(
             invalid = InvalidRows()
     if table is None:
         table = read_columns(text, shape.n_columns, wanted, invalid)
+    bad_lines = invalid_lines(text, shape.n_columns, MAX_LINE_NUMBERS) if invalid.count else []
+    if bad_lines:
+        _check_one_delimiter(path, text, shape, bad_lines[0])
     line_cache: list[npt.NDArray[np.int64]] = []
 
     def rows() -> npt.NDArray[np.int64]:
@@ -310,7 +334,6 @@ def read_pairs_file(
             f"{path} (its ids look like {side.table['asin'].head(3).tolist()}, the pairs' like "
             f"{built.products['asin'].head(3).tolist()}); check its id column"
         )
-    bad_lines = invalid_lines(text, shape.n_columns, MAX_LINE_NUMBERS) if invalid.count else []
     malformed_lines = sorted([*bad_lines, *empty_lines])[:MAX_LINE_NUMBERS]
     pairs, products_table = built.pairs, built.products
     names_of_bits = {bit: name for name, bit in flags.items()}
