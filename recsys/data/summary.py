@@ -88,6 +88,8 @@ def describe_prepared(dataset: PreparedDataset) -> str:
             f"{_count(side['rows_matched'])} matching a product in a pair, "
             f"{_count(side['rows_unmatched'])} not; columns {', '.join(side['columns'])}"
         )
+    if details.get("cr_line_ends"):
+        lines.append("note       the file's lines end in CR alone (classic Mac OS), read as lines")
     if parse.get("byte_order_mark"):
         lines.append("note       the file starts with a UTF-8 byte-order mark (stripped)")
     if m.get("cache_hit"):

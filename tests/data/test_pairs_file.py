@@ -252,3 +252,9 @@ def test_a_header_of_other_names_is_told_from_text_ids(
     parsed = read_pairs_file(write(tmp_path / "h.csv", [first, *rows] if first else rows))
     assert parsed.report.details["header_reason"] == reason
     assert parsed.report.records_read == 20 and len(parsed.products) == 21
+
+
+def test_lines_ended_by_cr_alone_are_read(tmp_path: Path) -> None:
+    parsed = read_pairs_file(write(tmp_path / "mac.csv", FIVE_LINES, newline="\r"))
+    assert triples(parsed) == [("A", "B", 3.0), ("A", "C", 0.5), ("B", "D", 1.0)]
+    assert parsed.report.details["cr_line_ends"] is True and parsed.report.lines == 6

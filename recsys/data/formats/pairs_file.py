@@ -248,6 +248,47 @@ def _integer_ids(shape: PairsLayout, lines: list[tuple[int, str]]) -> bool:
     )
 
 
+def _read_table(
+    path: Path, text: CleanText, shape: PairsLayout, lines: list[tuple[int, str]], wanted: list[int]
+) -> tuple[pa.Table, InvalidRows]:
+    """The wanted columns (ids as int64 when the sample's are plain integers) and the count
+    of rows skipped for another number of fields.
+
+    Raises:
+        DataError: the file is not UTF-8, naming the first line that is not.
+    """
+    try:
+        if _integer_ids(shape, lines) and not has_padded_integer(text):
+            invalid = InvalidRows()
+            try:
+                integers = frozenset(shape.id_columns)
+                return read_columns(text, shape.n_columns, wanted, invalid, integers), invalid
+            except pa.ArrowInvalid:  # a later id is not an integer: read them all as text
+                pass
+        invalid = InvalidRows()
+        return read_columns(text, shape.n_columns, wanted, invalid), invalid
+    except pa.ArrowInvalid as error:
+        if "UTF8" not in str(error):
+            raise
+        raise _not_utf8(path, text.data) from None
+
+
+def _not_utf8(path: Path, data: bytes) -> DataError:
+    """The first byte that is not UTF-8, by its line (Python's decoder runs at C speed and
+    only on this error path)."""
+    try:
+        data.decode("utf-8")
+        where = ""
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        where = f", line {line}: byte 0x{data[error.start]:02x} is not UTF-8"
+    return DataError(
+        f"{path}{where}: the file must be UTF-8 text; convert it, e.g. "
+        f"`iconv -f latin1 -t utf-8 {path.name} > utf8_{path.name}` for Latin-1 (Windows-1252: "
+        "-f cp1252)"
+    )
+
+
 def _check_one_delimiter(path: Path, text: CleanText, shape: PairsLayout, line: int) -> None:
     """Stop when the first line with another number of fields is a clean row with another
     delimiter: the delimiter changed after the sampled lines, and skipping such lines as
@@ -279,19 +320,10 @@ def read_pairs_file(
     lines = data_lines(head_text(path))[:SNIFF_LINES]
     shape = layout(path, lines, columns)
     text = clean(read_all(status), shape.delimiter, shape.header_line)
-    invalid = InvalidRows()
     wanted = [
         c for c in (*shape.id_columns, shape.weight_column, shape.relation_column) if c is not None
     ]
-    table = None
-    if _integer_ids(shape, lines) and not has_padded_integer(text):
-        try:
-            integers = frozenset(shape.id_columns)
-            table = read_columns(text, shape.n_columns, wanted, invalid, integers)
-        except pa.ArrowInvalid:  # a later id is not an integer: read them all as text
-            invalid = InvalidRows()
-    if table is None:
-        table = read_columns(text, shape.n_columns, wanted, invalid)
+    table, invalid = _read_table(path, text, shape, lines, wanted)
     bad_lines = invalid_lines(text, shape.n_columns, MAX_LINE_NUMBERS) if invalid.count else []
     if bad_lines:
         _check_one_delimiter(path, text, shape, bad_lines[0])
@@ -346,6 +378,8 @@ def read_pairs_file(
         "relation_bits": flags,
         "weights": "summed weight column" if weight is not None else "1.0 per distinct relation",
     }
+    if status.cr_line_ends:
+        details["cr_line_ends"] = True
     if side is not None:
         details["products_file"] = {
             "path": str(products),
