@@ -258,3 +258,9 @@ def test_lines_ended_by_cr_alone_are_read(tmp_path: Path) -> None:
     parsed = read_pairs_file(write(tmp_path / "mac.csv", FIVE_LINES, newline="\r"))
     assert triples(parsed) == [("A", "B", 3.0), ("A", "C", 0.5), ("B", "D", 1.0)]
     assert parsed.report.details["cr_line_ends"] is True and parsed.report.lines == 6
+
+
+def test_an_excel_sep_line_names_the_delimiter_and_is_no_row(tmp_path: Path) -> None:
+    parsed = read_pairs_file(write(tmp_path / "excel.csv", ["sep=,", *FIVE_LINES]))
+    assert triples(parsed) == [("A", "B", 3.0), ("A", "C", 0.5), ("B", "D", 1.0)]
+    assert parsed.report.malformed == 0 and parsed.report.details["header"] is True

@@ -30,6 +30,7 @@ DELIMITER_NAMES = {",": "comma", "\t": "tab", ";": "semicolon", WHITESPACE: "whi
 _COMMENT_LINES = re.compile(rb"(?m)^#[^\n]*")
 _EDGE_SPACES = re.compile(rb"(?m)^[ \t]+|[ \t]+(?=\r?$)")
 _SPACE_RUNS = re.compile(rb"[ \t]+")
+_EXCEL_SEP = re.compile(r'^"?sep=([,;\t|])"?\s*$')
 _NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
 
@@ -83,11 +84,18 @@ class CleanText:
 
     data: bytes
     delimiter: str  # the single byte pyarrow splits on
-    header_line: int | None  # the physical line number of the removed header
+    blanked: tuple[int, ...]  # physical numbers of the lines emptied (header, sep=)
 
 
-def clean(raw: bytes, delimiter: str, header_line: int | None) -> CleanText:
-    """Blank comment lines, turn whitespace runs into tabs, blank the header line.
+def excel_separator(lines: list[tuple[int, str]]) -> str | None:
+    """The delimiter Excel's ``sep=;`` first line names (a directive, not a row), if any."""
+    match = _EXCEL_SEP.match(lines[0][1]) if lines else None
+    return None if match is None else match.group(1)
+
+
+def clean(raw: bytes, delimiter: str, blank: tuple[int, ...]) -> CleanText:
+    """Blank comment lines, turn whitespace runs into tabs, blank the ``blank`` lines (a
+    header, a ``sep=`` line).
 
     Line count and order are kept, so physical line numbers stay recoverable.
     """
@@ -98,12 +106,11 @@ def clean(raw: bytes, delimiter: str, header_line: int | None) -> CleanText:
     if delimiter == WHITESPACE:
         data = _SPACE_RUNS.sub(b"\t", _EDGE_SPACES.sub(b"", data))
         single = "\t"
-    if header_line is not None:
-        starts = _line_starts(data)
-        start = int(starts[header_line - 1])
+    for number in sorted(blank, reverse=True):  # later lines first: earlier starts hold
+        start = int(_line_starts(data)[number - 1])
         end = data.find(b"\n", start)
         data = data[:start] + (data[end:] if end >= 0 else b"")
-    return CleanText(data=data, delimiter=single, header_line=header_line)
+    return CleanText(data=data, delimiter=single, blanked=blank)
 
 
 def _line_starts(data: bytes) -> npt.NDArray[np.int64]:

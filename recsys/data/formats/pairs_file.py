@@ -1,7 +1,8 @@
 """A delimited pairs file: two product-id columns, optional weight and relation columns.
 
 CSV, TSV or whitespace-separated (SNAP edge lists such as ``Music0601.txt``), header
-optional, ``#`` comments skipped, gzip or plain (:mod:`recsys.data.formats.delimited`).
+optional, ``#`` comments skipped, an Excel ``sep=X`` first line honoured, gzip or plain
+(:mod:`recsys.data.formats.delimited`).
 
 Columns: with a header, the id columns are found by name, the first of these pairs that
 is present: ``item_a,item_b``, ``product_a,product_b``, ``source,target``, ``src,dst``,
@@ -44,6 +45,7 @@ from recsys.data.formats.delimited import (
     InvalidRows,
     clean,
     data_lines,
+    excel_separator,
     has_padded_integer,
     invalid_lines,
     line_text,
@@ -129,15 +131,18 @@ def _index_column(names: tuple[str, ...]) -> int | None:
     return 0 if names and names[0] == "" else None
 
 
-def layout(path: Path, lines: list[tuple[int, str]], columns: str | None) -> PairsLayout:
-    """Delimiter, header and columns of a pairs file from its first data lines.
+def layout(
+    path: Path, lines: list[tuple[int, str]], columns: str | None, delimiter: str | None = None
+) -> PairsLayout:
+    """Delimiter (sniffed unless given), header and columns of a pairs file from its first
+    data lines.
 
     Raises:
         DataError: one column only, mixed delimiters, or --columns naming no column.
     """
     if not lines:
         raise DataError(f"{path} holds no data lines (only blank or # comment lines)")
-    delimiter = sniff_delimiter(path, lines)
+    delimiter = delimiter or sniff_delimiter(path, lines)
     rows = [split_fields(line, delimiter) for _, line in lines]
     n_columns = len(rows[0])
     if n_columns < 2:
@@ -317,9 +322,13 @@ def read_pairs_file(
     """
     started = time.perf_counter()
     status = open_stream(path)
-    lines = data_lines(head_text(path))[:SNIFF_LINES]
-    shape = layout(path, lines, columns)
-    text = clean(read_all(status), shape.delimiter, shape.header_line)
+    lines = data_lines(head_text(path))[: SNIFF_LINES + 1]
+    separator = excel_separator(lines)
+    blank = (lines[0][0],) if separator else ()
+    lines = lines[1:] if separator else lines[:SNIFF_LINES]
+    shape = layout(path, lines, columns, separator)
+    header = () if shape.header_line is None else (shape.header_line,)
+    text = clean(read_all(status), shape.delimiter, (*blank, *header))
     wanted = [
         c for c in (*shape.id_columns, shape.weight_column, shape.relation_column) if c is not None
     ]
