@@ -264,3 +264,11 @@ def test_an_excel_sep_line_names_the_delimiter_and_is_no_row(tmp_path: Path) -> 
     parsed = read_pairs_file(write(tmp_path / "excel.csv", ["sep=,", *FIVE_LINES]))
     assert triples(parsed) == [("A", "B", 3.0), ("A", "C", 0.5), ("B", "D", 1.0)]
     assert parsed.report.malformed == 0 and parsed.report.details["header"] is True
+
+
+def test_a_semicolon_file_with_decimal_commas(tmp_path: Path) -> None:
+    lines = ["item_a;item_b;weight", "A;B;1", "B;A;2", "A;C;0,5", "C;C;1", "D;B;1"]
+    parsed = read_pairs_file(write(tmp_path / "eu.csv", lines))
+    assert triples(parsed) == [("A", "B", 3.0), ("A", "C", 0.5), ("B", "D", 1.0)]
+    assert parsed.report.details["delimiter"] == "semicolon"
+    assert parsed.report.details["weights"] == "summed weight column (decimal commas)"

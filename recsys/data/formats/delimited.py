@@ -55,13 +55,26 @@ def split_fields(line: str, delimiter: str) -> list[str]:
     return [field.strip() for field in next(csv.reader([line], delimiter=delimiter))]
 
 
+def _splits_alike(lines: list[tuple[int, str]], delimiter: str) -> bool:
+    """Whether ``delimiter`` splits every line into the same number (>= 2) of fields."""
+    sizes = {len(split_fields(line, delimiter)) for _, line in lines}
+    return len(sizes) == 1 and min(sizes) >= 2
+
+
 def sniff_delimiter(path: Path | str, lines: list[tuple[int, str]]) -> str:
     """Comma or semicolon when every sampled line has it, tab when every line has one,
     else whitespace (runs of spaces and tabs, mixed freely, as SNAP's edge lists have).
+    Semicolon files may hold commas (Excel's decimal comma, ``1,5``): the delimiter is the
+    one every line has, and when both are, the one splitting every line alike.
 
     Raises:
         DataError: some lines use a comma (or semicolon) and others not, naming both lines.
     """
+    in_every = [d for d in (",", ";") if all(d in line for _, line in lines)]
+    if len(in_every) == 1:
+        return in_every[0]
+    if len(in_every) == 2:
+        return ";" if _splits_alike(lines, ";") and not _splits_alike(lines, ",") else ","
     for delimiter in (",", ";"):
         having = [number for number, line in lines if delimiter in line]
         if having and len(having) == len(lines):

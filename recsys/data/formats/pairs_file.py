@@ -223,10 +223,14 @@ def relation_bits(
     return lookup[encoded.indices.to_numpy(zero_copy_only=False)], flag
 
 
-def _weights(column: pa.ChunkedArray, rows: Any, path: Path, name: str) -> npt.NDArray[np.float32]:
+def _weights(
+    column: pa.ChunkedArray, rows: Any, path: Path, name: str, decimal_comma: bool
+) -> npt.NDArray[np.float32]:
     """The weight column as float32; a non-number or negative weight is an error naming its
-    line and column (``rows()`` gives the physical line of each row, computed on demand)."""
-    text = pc.utf8_trim_whitespace(column)
+    line and column (``rows()`` gives the physical line of each row, computed on demand).
+    ``decimal_comma``: a semicolon file's ``1,5`` is 1.5 (Excel's European CSV)."""
+    written = pc.utf8_trim_whitespace(column)
+    text = pc.replace_substring(written, ",", ".") if decimal_comma else written
     try:
         weight = pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)
         bad = np.flatnonzero(~np.isfinite(weight) | (weight < 0))
@@ -236,10 +240,16 @@ def _weights(column: pa.ChunkedArray, rows: Any, path: Path, name: str) -> npt.N
     if bad.size:
         row = int(bad[0])
         raise DataError(
-            f"{path}, line {rows()[row]}, column {name}: {text[row].as_py()!r} is not a weight "
+            f"{path}, line {rows()[row]}, column {name}: {written[row].as_py()!r} is not a weight "
             f"(a number >= 0); {bad.size:,} rows have such weights"
         )
     return weight.astype(np.float32)
+
+
+def _weights_meaning(has_weights: bool, delimiter: str) -> str:
+    if not has_weights:
+        return "1.0 per distinct relation"
+    return "summed weight column" + (" (decimal commas)" if delimiter == ";" else "")
 
 
 def _integer_ids(shape: PairsLayout, lines: list[tuple[int, str]]) -> bool:
@@ -353,7 +363,9 @@ def read_pairs_file(
     empty = np.asarray(empty.to_numpy(zero_copy_only=False), dtype=bool)
     weight = None
     if shape.weight_column is not None:
-        weight = _weights(column[shape.weight_column], rows, path, shape.names[shape.weight_column])
+        decimal_comma = shape.delimiter == ";"
+        name = shape.names[shape.weight_column]
+        weight = _weights(column[shape.weight_column], rows, path, name, decimal_comma)
     relation = None if shape.relation_column is None else column[shape.relation_column]
     bits, flags = relation_bits(relation, table.num_rows, path)
     keep = ~empty
@@ -385,7 +397,7 @@ def read_pairs_file(
         "empty_ids": int(empty.sum()),
         "self_pairs": built.self_pairs,
         "relation_bits": flags,
-        "weights": "summed weight column" if weight is not None else "1.0 per distinct relation",
+        "weights": _weights_meaning(weight is not None, shape.delimiter),
     }
     if status.cr_line_ends:
         details["cr_line_ends"] = True
