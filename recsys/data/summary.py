@@ -88,6 +88,11 @@ def describe_prepared(dataset: PreparedDataset) -> str:
             f"{_count(side['rows_matched'])} matching a product in a pair, "
             f"{_count(side['rows_unmatched'])} not; columns {', '.join(side['columns'])}"
         )
+    if details.get("integral_float_ids"):
+        lines.append(
+            f"note       {_count(details['integral_float_ids'])} ids written as floats (12.0) "
+            "read as the integers they are (12)"
+        )
     if details.get("cr_line_ends"):
         lines.append("note       the file's lines end in CR alone (classic Mac OS), read as lines")
     if parse.get("byte_order_mark"):

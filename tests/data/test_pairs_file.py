@@ -272,3 +272,13 @@ def test_a_semicolon_file_with_decimal_commas(tmp_path: Path) -> None:
     assert triples(parsed) == [("A", "B", 3.0), ("A", "C", 0.5), ("B", "D", 1.0)]
     assert parsed.report.details["delimiter"] == "semicolon"
     assert parsed.report.details["weights"] == "summed weight column (decimal commas)"
+
+
+def test_integral_ids_written_as_floats_are_one_product(tmp_path: Path) -> None:
+    lines = [f"{i},{i + 1}" for i in range(250)] + ["12.0,3.00", ",4.0", "249.0,5"]
+    parsed = read_pairs_file(write(tmp_path / "floats.csv", lines))
+    assert len(parsed.products) == 251 and parsed.report.n_pairs == 252
+    assert parsed.report.details["integral_float_ids"] == 4
+    assert parsed.report.malformed_lines == [252]
+    text = read_pairs_file(write(tmp_path / "text.csv", ["1.5,2", "2,1.5"]))
+    assert text.products["asin"].tolist() == ["1.5", "2"]

@@ -9,18 +9,19 @@ is present: ``item_a,item_b``, ``product_a,product_b``, ``source,target``, ``src
 ``asin_a,asin_b``, ``from,to``; else the first two columns that are not ``weight``,
 ``relation`` or an unnamed first column (the row numbers pandas and R write). ``weight``
 (a number >= 0) and ``relation`` (any text) are optional. Without a header, columns 1 and
-2 are the ids and a third one, if any, the weight. ``--columns
-a,b[,w[,r]]`` names them instead: header names, or 1-based positions. The first line is
-a header when it holds one of the documented names (or a ``--columns`` name), when it is
-not numeric where the following lines are, or when its names look unlike the ids below
+2 are the ids and a third one, if any, the weight. ``--columns a,b[,w[,r]]`` names them
+instead: header names, or 1-based positions. The first line is a header when it holds one
+of the documented names (or a ``--columns`` name), when it is not numeric where the
+following lines are, or when its names look unlike the ids below
 (:mod:`recsys.data.formats.pairs_header`); names may be quoted.
 
-Every row is an entry; both directions and repeats merge into one undirected pair
-(:mod:`recsys.data.assemble`): weights summed when there is a weight column, else 1.0 per
-distinct relation. Rows with the wrong number of fields and rows with an empty id are
-skipped and counted with their first line numbers; a non-numeric or negative weight, or
-a line written with another delimiter than the sampled lines, is an error naming file,
-line and column.
+Ids that are all integral numbers are int64 ids, ``12.0`` read as ``12`` (counted, so the
+report says so); zero-padded ids (``007``) stay text. Every row is an entry; both
+directions and repeats merge into one undirected pair (:mod:`recsys.data.assemble`):
+weights summed when there is a weight column, else 1.0 per distinct relation. Rows with
+the wrong number of fields and rows with an empty id are skipped and counted with their
+first line numbers; a non-numeric or negative weight, or a line written with another
+delimiter than the sampled lines, is an error naming file, line and column.
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ RELATION_NAME = "relation"
 FREE_RELATION_BITS = (32, 64, 128)  # for relation names not in RELATION_BITS
 MAX_LINE_NUMBERS = 10
 SNIFF_LINES = 200
+_INTEGRAL = r"^(-?(0|[1-9][0-9]{0,17})(\.0*)?)?$"  # an integer, maybe as 12.0; or empty
 _INTEGER = re.compile(r"^-?(0|[1-9][0-9]{0,17})$")
 
 
@@ -252,6 +254,28 @@ def _weights_meaning(has_weights: bool, delimiter: str) -> str:
     return "summed weight column" + (" (decimal commas)" if delimiter == ";" else "")
 
 
+def _integral_ids(
+    id_a: pa.ChunkedArray, id_b: pa.ChunkedArray
+) -> tuple[pa.ChunkedArray, pa.ChunkedArray, int]:
+    """Text ids that are all integral numbers, some written as floats (``12.0``, as pandas
+    writes an integer column that held a NaN), as int64 ids: else ``12`` and ``12.0`` would
+    be two products. Returns the ids and how many were written as floats (reported).
+    Empty ids become nulls (their rows are dropped as empty)."""
+    floats = 0
+    for ids in (id_a, id_b):
+        if not pc.all(pc.match_substring_regex(ids, _INTEGRAL)).as_py():
+            return id_a, id_b, 0
+        floats += pc.sum(pc.match_substring(ids, ".")).as_py() or 0
+    if floats == 0:
+        return id_a, id_b, 0
+
+    def as_int(ids: pa.ChunkedArray) -> pa.ChunkedArray:
+        whole = pc.replace_substring_regex(ids, r"\.0*$", "")
+        return pc.cast(pc.if_else(pc.equal(whole, ""), None, whole), pa.int64())
+
+    return as_int(id_a), as_int(id_b), floats
+
+
 def _integer_ids(shape: PairsLayout, lines: list[tuple[int, str]]) -> bool:
     """Whether the sampled ids are all integers written plainly (read as int64 then)."""
     header = shape.header_line
@@ -354,12 +378,15 @@ def read_pairs_file(
         return line_cache[0]
 
     column = {index: table.column(f"c{index}") for index in wanted}
+    float_ids = 0
     id_a, id_b = column[shape.id_columns[0]], column[shape.id_columns[1]]
     if pa.types.is_integer(id_a.type):
         empty = pc.or_(pc.is_null(id_a), pc.is_null(id_b))
     else:
         id_a, id_b = pc.utf8_trim_whitespace(id_a), pc.utf8_trim_whitespace(id_b)
         empty = pc.or_(pc.equal(id_a, ""), pc.equal(id_b, ""))
+        if not has_padded_integer(text):
+            id_a, id_b, float_ids = _integral_ids(id_a, id_b)
     empty = np.asarray(empty.to_numpy(zero_copy_only=False), dtype=bool)
     weight = None
     if shape.weight_column is not None:
@@ -399,6 +426,8 @@ def read_pairs_file(
         "relation_bits": flags,
         "weights": _weights_meaning(weight is not None, shape.delimiter),
     }
+    if float_ids:
+        details["integral_float_ids"] = float_ids
     if status.cr_line_ends:
         details["cr_line_ends"] = True
     if side is not None:
