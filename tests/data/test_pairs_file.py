@@ -282,3 +282,9 @@ def test_integral_ids_written_as_floats_are_one_product(tmp_path: Path) -> None:
     assert parsed.report.malformed_lines == [252]
     text = read_pairs_file(write(tmp_path / "text.csv", ["1.5,2", "2,1.5"]))
     assert text.products["asin"].tolist() == ["1.5", "2"]
+
+
+def test_a_products_file_given_as_pairs_is_named_as_such(tmp_path: Path) -> None:
+    lines = ["id,title,category", *(f"p{i},Product {i},Music > Rock" for i in range(10))]
+    with pytest.raises(DataError, match=r"column 'title' is product information.*--products"):
+        read_pairs_file(write(tmp_path / "products.csv", lines))

@@ -56,7 +56,7 @@ from recsys.data.formats.delimited import (
     sniff_delimiter,
     split_fields,
 )
-from recsys.data.formats.pairs_header import header_reason
+from recsys.data.formats.pairs_header import header_reason, product_info_column
 from recsys.data.formats.products_file import read_products_file
 from recsys.data.formats.stream import head_text, open_stream, read_all
 from recsys.data.parse import ParsedMetadata, ParseReport, stream_fields, table_fields
@@ -181,6 +181,13 @@ def layout(
             if len(free) < 2:
                 raise DataError(f"{path}: no two product-id columns among {', '.join(names)}")
             id_a, id_b = free[:2]
+            info = product_info_column(names, (id_a, id_b)) if header else None
+            if info is not None:
+                raise DataError(
+                    f"{path}: column {info!r} is product information, not a product id: a "
+                    "products file goes with --products beside a pairs file; for a pairs file, "
+                    "name its id columns with --columns A,B"
+                )
         if not header and n_columns >= 3:
             weight = 2
     return PairsLayout(

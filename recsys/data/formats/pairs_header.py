@@ -18,6 +18,11 @@ ID_WORDS = frozenset(
     {"asin", "item", "product", "source", "target", "src", "dst", "from", "to", "id"}
     | {"node", "sku", "related", "parent", "child", "query", "other", "neighbor"}
 )
+# A products file's columns (recsys.data.formats.products_file): never a product id.
+PRODUCT_INFO = frozenset(
+    {"title", "name", "brand", "category", "categories", "category_path", "price"}
+    | {"category_1", "category_2", "category_3", "sales_rank", "salesrank", "description"}
+)
 MIN_LINES_FOR_SHAPE = 5  # later sampled lines needed before a shape tells a header apart
 _WORD = re.compile(r"^[A-Za-z][A-Za-z _.-]*$")
 
@@ -61,3 +66,9 @@ def header_reason(rows: list[list[str]], documented: set[str], wanted: list[str]
     if _unlike_below(rows):
         return "words unlike the ids below"
     return None
+
+
+def product_info_column(names: tuple[str, ...], columns: tuple[int, int]) -> str | None:
+    """The first of ``columns`` whose header name is product information (``title``): the
+    file is a products file given where a pairs file belongs."""
+    return next((names[i] for i in columns if names[i].strip().lower() in PRODUCT_INFO), None)
