@@ -242,7 +242,9 @@ def test_quoted_headers_and_r_row_numbers(tmp_path: Path, header: str, rows: lis
     [
         ("asin,related_asin", "B{:09d}", "id-like column names"),
         ("left,right", "p{}", "words unlike the ids below"),
+        ("ItemID,related_item", "{}x", "id-like column names"),
         (None, "p{}", None),
+        (None, "item-{}", None),
     ],
 )
 def test_a_header_of_other_names_is_told_from_text_ids(

@@ -17,6 +17,7 @@ from recsys.data.formats.delimited import is_number
 ID_WORDS = frozenset(
     {"asin", "item", "product", "source", "target", "src", "dst", "from", "to", "id"}
     | {"node", "sku", "related", "parent", "child", "query", "other", "neighbor"}
+    | {"itemid", "productid", "asins"}
 )
 # A products file's columns (recsys.data.formats.products_file): never a product id.
 PRODUCT_INFO = frozenset(
@@ -33,8 +34,16 @@ def _shape(value: str) -> str:
 
 
 def _id_like(name: str) -> bool:
-    tokens = [t for t in re.split(r"[^a-z0-9]+", name.lower()) if t]
-    return bool(tokens) and any(t.rstrip("s") in ID_WORDS or t in ID_WORDS for t in tokens)
+    """A column name made of words, one of them naming ids (``related_asin``, ``ItemID``);
+    ``item-1`` holds a digit: an id itself, not a name."""
+    tokens = [t for t in re.split(r"[^a-z]+", name.lower()) if t]
+    return _WORD.match(name) is not None and any(t.rstrip("s") in ID_WORDS for t in tokens)
+
+
+def _shaped_apart(rows: list[list[str]]) -> bool:
+    """No later sampled row has a first or second field shaped like the first row's."""
+    below = [row for row in rows[1:] if len(row) >= 2]
+    return all(_shape(rows[0][i]) not in {_shape(row[i]) for row in below} for i in (0, 1))
 
 
 def _unlike_below(rows: list[list[str]]) -> bool:
@@ -43,11 +52,7 @@ def _unlike_below(rows: list[list[str]]) -> bool:
     if len(below) < MIN_LINES_FOR_SHAPE or not all(_WORD.match(v) for v in rows[0][:2]):
         return False
     seen = {value for row in below for value in row[:2]}
-    for index in (0, 1):
-        shapes = {_shape(row[index]) for row in below}
-        if rows[0][index] in seen or _shape(rows[0][index]) in shapes:
-            return False
-    return True
+    return not seen.intersection(rows[0][:2]) and _shaped_apart(rows)
 
 
 def header_reason(rows: list[list[str]], documented: set[str], wanted: list[str]) -> str | None:
@@ -61,7 +66,7 @@ def header_reason(rows: list[list[str]], documented: set[str], wanted: list[str]
         below = [row[index] for row in rows[1:] if index < len(row)]
         if below and all(map(is_number, below)) and not is_number(rows[0][index]):
             return "not numeric where the lines below are"
-    if len(rows[0]) >= 2 and all(_id_like(name) for name in rows[0][:2]):
+    if all(_id_like(name) for name in rows[0][:2]) and _shaped_apart(rows):
         return "id-like column names"
     if _unlike_below(rows):
         return "words unlike the ids below"
