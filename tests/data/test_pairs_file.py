@@ -149,6 +149,10 @@ def test_bad_rows_are_counted_with_their_lines(tmp_path: Path) -> None:
             [f"A{i},B{i}" for i in range(300)] + ["C\tD"] * 3,
             r"one\.csv, line 301: mixed delimiters: separated by tabs, the file's first lines by",
         ),
+        (
+            [f"A{i},B{i},1" for i in range(250)] + [f"C{i},D{i},1,x" for i in range(300)],
+            r"one\.csv, line 251: 300 lines do not have the 3 comma-separated fields .* the 250",
+        ),
     ],
 )
 def test_bad_files_are_one_clear_error(tmp_path: Path, lines: list[str], message: str) -> None:

@@ -20,8 +20,9 @@ report says so); zero-padded ids (``007``) stay text. Every row is an entry; bot
 directions and repeats merge into one undirected pair (:mod:`recsys.data.assemble`):
 weights summed when there is a weight column, else 1.0 per distinct relation. Rows with
 the wrong number of fields and rows with an empty id are skipped and counted with their
-first line numbers; a non-numeric or negative weight, or a line written with another
-delimiter than the sampled lines, is an error naming file, line and column.
+first line numbers (more such lines than rows read is an error); a non-numeric or
+negative weight, or a line written with another delimiter than the sampled lines, is an
+error naming file, line and column.
 """
 
 from __future__ import annotations
@@ -295,16 +296,21 @@ def _integer_ids(shape: PairsLayout, lines: list[tuple[int, str]]) -> bool:
 
 
 def _read_table(
-    path: Path, text: CleanText, shape: PairsLayout, lines: list[tuple[int, str]], wanted: list[int]
+    path: Path,
+    text: CleanText,
+    shape: PairsLayout,
+    lines: list[tuple[int, str]],
+    wanted: list[int],
+    padded: bool,
 ) -> tuple[pa.Table, InvalidRows]:
-    """The wanted columns (ids as int64 when the sample's are plain integers) and the count
-    of rows skipped for another number of fields.
+    """The wanted columns (ids as int64 when the sample's are plain integers and none is
+    zero-padded anywhere) and the count of rows skipped for another number of fields.
 
     Raises:
         DataError: the file is not UTF-8, naming the first line that is not.
     """
     try:
-        if _integer_ids(shape, lines) and not has_padded_integer(text):
+        if _integer_ids(shape, lines) and not padded:
             invalid = InvalidRows()
             try:
                 integers = frozenset(shape.id_columns)
@@ -335,20 +341,30 @@ def _not_utf8(path: Path, data: bytes) -> DataError:
     )
 
 
-def _check_one_delimiter(path: Path, text: CleanText, shape: PairsLayout, line: int) -> None:
+def _check_one_delimiter(
+    path: Path, text: CleanText, shape: PairsLayout, line: int, skipped: int, rows: int
+) -> None:
     """Stop when the first line with another number of fields is a clean row with another
-    delimiter: the delimiter changed after the sampled lines, and skipping such lines as
-    malformed would silently drop the rest of the file.
+    delimiter (the delimiter changed after the sampled lines), or when such lines outnumber
+    the rows read: skipping them as malformed would silently drop most of the file.
 
     Raises:
-        DataError: naming the file, the line and both delimiters.
+        DataError: naming the file, the first such line and what to check.
     """
-    other = other_delimiter(line_text(text, line), shape.delimiter, shape.n_columns)
+    written = line_text(text, line)
+    other = other_delimiter(written, shape.delimiter, shape.n_columns)
     if other is not None:
         raise DataError(
             f"{path}, line {line}: mixed delimiters: separated by {DELIMITER_NAMES[other]}s, "
             f"the file's first lines by {DELIMITER_NAMES[shape.delimiter]}s; use one delimiter "
             "(comma, tab or spaces) throughout"
+        )
+    if skipped > rows:
+        raise DataError(
+            f"{path}, line {line}: {skipped:,} lines do not have the {shape.n_columns} "
+            f"{DELIMITER_NAMES[shape.delimiter]}-separated fields of the file's first lines, "
+            f"more than the {rows:,} that do (this one: {written[:60]!r}); check the file's "
+            "delimiter and columns"
         )
 
 
@@ -373,10 +389,11 @@ def read_pairs_file(
     wanted = [
         c for c in (*shape.id_columns, shape.weight_column, shape.relation_column) if c is not None
     ]
-    table, invalid = _read_table(path, text, shape, lines, wanted)
+    padded = has_padded_integer(text)  # 007 would meet 7 as an integer: such ids stay text
+    table, invalid = _read_table(path, text, shape, lines, wanted, padded)
     bad_lines = invalid_lines(text, shape.n_columns, MAX_LINE_NUMBERS) if invalid.count else []
     if bad_lines:
-        _check_one_delimiter(path, text, shape, bad_lines[0])
+        _check_one_delimiter(path, text, shape, bad_lines[0], invalid.count, table.num_rows)
     line_cache: list[npt.NDArray[np.int64]] = []
 
     def rows() -> npt.NDArray[np.int64]:
@@ -392,7 +409,7 @@ def read_pairs_file(
     else:
         id_a, id_b = pc.utf8_trim_whitespace(id_a), pc.utf8_trim_whitespace(id_b)
         empty = pc.or_(pc.equal(id_a, ""), pc.equal(id_b, ""))
-        if not has_padded_integer(text):
+        if not padded:
             id_a, id_b, float_ids = _integral_ids(id_a, id_b)
     empty = np.asarray(empty.to_numpy(zero_copy_only=False), dtype=bool)
     weight = None
