@@ -13,7 +13,7 @@ is present: ``item_a,item_b``, ``product_a,product_b``, ``source,target``, ``src
 instead: header names, or 1-based positions. The first line is a header when it holds one
 of the documented names (or a ``--columns`` name), when it is not numeric where the
 following lines are, or when its names look unlike the ids below
-(:mod:`recsys.data.formats.pairs_header`); names may be quoted.
+(:mod:`recsys.data.formats.pairs_layout`); names may be quoted.
 
 Ids that are all integral numbers are int64 ids, ``12.0`` read as ``12`` (counted, so the
 report says so); zero-padded ids (``007``) stay text. Every row is an entry; both
@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,25 +53,14 @@ from recsys.data.formats.delimited import (
     other_delimiter,
     read_columns,
     row_lines,
-    sniff_delimiter,
     split_fields,
 )
-from recsys.data.formats.pairs_header import header_reason, product_info_column
+from recsys.data.formats.pairs_layout import PairsLayout, layout
 from recsys.data.formats.products_file import read_products_file
 from recsys.data.formats.stream import head_text, open_stream, read_all
 from recsys.data.parse import ParsedMetadata, ParseReport, stream_fields, table_fields
 
 NAME = "pairs"
-ID_NAME_PAIRS = (
-    ("item_a", "item_b"),
-    ("product_a", "product_b"),
-    ("source", "target"),
-    ("src", "dst"),
-    ("asin_a", "asin_b"),
-    ("from", "to"),
-)
-WEIGHT_NAME = "weight"
-RELATION_NAME = "relation"
 FREE_RELATION_BITS = (32, 64, 128)  # for relation names not in RELATION_BITS
 MAX_LINE_NUMBERS = 10
 SNIFF_LINES = 200
@@ -80,127 +68,11 @@ _INTEGRAL = r"^(-?(0|[1-9][0-9]{0,17})(\.0*)?)?$"  # an integer, maybe as 12.0; 
 _INTEGER = re.compile(r"^-?(0|[1-9][0-9]{0,17})$")
 
 
-@dataclass(frozen=True)
-class PairsLayout:
-    """How a pairs file is laid out, as told by its first lines (and --columns)."""
-
-    delimiter: str  # ",", "\t", ";" or WHITESPACE
-    n_columns: int
-    header_line: int | None  # physical line number of the header, if any
-    id_columns: tuple[int, int]  # 0-based
-    weight_column: int | None
-    relation_column: int | None
-    names: tuple[str, ...]  # the header's names, or c1, c2, ... without one
-    header_reason: str | None = None  # why line 1 was taken as a header (reported)
-
-    def describe(self) -> dict[str, object]:
-        def name(index: int | None) -> str | None:
-            return None if index is None else self.names[index]
-
-        return {
-            "delimiter": DELIMITER_NAMES[self.delimiter],
-            "header": self.header_line is not None,
-            "header_reason": self.header_reason,
-            "id_columns": [name(index) for index in self.id_columns],
-            "weight_column": name(self.weight_column),
-            "relation_column": name(self.relation_column),
-        }
-
-
 def sniff(head: str) -> bool:
     """Whether the start of a file is text that is not JSON: the pairs reader then either
     reads it or names the line that is not a pair (one column, mixed delimiters)."""
     lines = data_lines(head)
     return bool(lines) and not lines[0][1].lstrip().startswith(("{", "["))
-
-
-def _column(token: str, names: list[str], path: object, what: str) -> int:
-    if token.isdigit():
-        index = int(token) - 1
-        if not 0 <= index < len(names):
-            raise DataError(f"{path}: --columns {what} {token}: the file has {len(names)} columns")
-        return index
-    lowered = [name.lower() for name in names]
-    if token.lower() not in lowered:
-        raise DataError(
-            f"{path}: --columns {what} {token!r} is not a column; the header has {', '.join(names)}"
-        )
-    return lowered.index(token.lower())
-
-
-def _index_column(names: tuple[str, ...]) -> int | None:
-    """Column 0 when its header name is empty: the row numbers pandas' ``to_csv`` and R's
-    ``write.csv`` write by default, never a product id."""
-    return 0 if names and names[0] == "" else None
-
-
-def layout(
-    path: Path, lines: list[tuple[int, str]], columns: str | None, delimiter: str | None = None
-) -> PairsLayout:
-    """Delimiter (sniffed unless given), header and columns of a pairs file from its first
-    data lines.
-
-    Raises:
-        DataError: one column only, mixed delimiters, or --columns naming no column.
-    """
-    if not lines:
-        raise DataError(f"{path} holds no data lines (only blank or # comment lines)")
-    delimiter = delimiter or sniff_delimiter(path, lines)
-    rows = [split_fields(line, delimiter) for _, line in lines]
-    n_columns = len(rows[0])
-    if n_columns < 2:
-        raise DataError(
-            f"{path}, line {lines[0][0]}: one column ({rows[0][0]!r}); a pairs file needs two "
-            "product-id columns separated by a comma, a tab or spaces"
-        )
-    wanted = [token.strip() for token in columns.split(",")] if columns else []
-    documented = {WEIGHT_NAME, RELATION_NAME, *(n for pair in ID_NAME_PAIRS for n in pair)}
-    reason = header_reason(rows, documented, wanted)
-    header = reason is not None
-    names = tuple(rows[0]) if header else tuple(f"c{i + 1}" for i in range(n_columns))
-    if wanted:
-        if not 2 <= len(wanted) <= 4:
-            raise DataError(f"--columns {columns!r}: give a,b[,weight[,relation]]")
-        roles = ("id", "id", "weight", "relation")
-        found = [
-            _column(token, list(names), path, role) if token else None
-            for token, role in zip(wanted, roles, strict=False)
-        ]
-        found += [None] * (4 - len(found))
-        id_a, id_b, weight, relation = found
-        assert id_a is not None and id_b is not None
-    else:
-        lowered = [name.lower() for name in names]
-        weight = lowered.index(WEIGHT_NAME) if header and WEIGHT_NAME in lowered else None
-        relation = lowered.index(RELATION_NAME) if header and RELATION_NAME in lowered else None
-        pair = next((p for p in ID_NAME_PAIRS if header and set(p) <= set(lowered)), None)
-        if pair:
-            id_a, id_b = lowered.index(pair[0]), lowered.index(pair[1])
-        else:
-            row_numbers = _index_column(names) if header else None
-            free = [i for i in range(n_columns) if i not in (weight, relation, row_numbers)]
-            if len(free) < 2:
-                raise DataError(f"{path}: no two product-id columns among {', '.join(names)}")
-            id_a, id_b = free[:2]
-            info = product_info_column(names, (id_a, id_b)) if header else None
-            if info is not None:
-                raise DataError(
-                    f"{path}: column {info!r} is product information, not a product id: a "
-                    "products file goes with --products beside a pairs file; for a pairs file, "
-                    "name its id columns with --columns A,B"
-                )
-        if not header and n_columns >= 3:
-            weight = 2
-    return PairsLayout(
-        delimiter=delimiter,
-        n_columns=n_columns,
-        header_line=lines[0][0] if header else None,
-        id_columns=(id_a, id_b),
-        weight_column=weight,
-        relation_column=relation,
-        names=names,
-        header_reason=reason,
-    )
 
 
 def relation_bits(
