@@ -294,3 +294,15 @@ def test_a_products_file_given_as_pairs_is_named_as_such(tmp_path: Path) -> None
     lines = ["id,title,category", *(f"p{i},Product {i},Music > Rock" for i in range(10))]
     with pytest.raises(DataError, match=r"column 'title' is product information.*--products"):
         read_pairs_file(write(tmp_path / "products.csv", lines))
+
+
+def test_prepare_prints_why_line_1_is_a_header_or_a_pair(tmp_path: Path) -> None:
+    rows = [f"p{i},p{i + 1}" for i in range(60)]
+    for name, lines, shown in [
+        ("named.csv", ["left,right", *rows], "header: words unlike the ids below"),
+        ("bare.csv", rows, "no header (line 1 read as a pair; if it names columns, pass --columns"),
+    ]:
+        path = write(tmp_path / name, lines)
+        result = CliRunner().invoke(main, ["prepare", str(path), "--data-dir", str(tmp_path)])
+        assert result.exit_code == 0, result.output
+        assert shown in result.output
