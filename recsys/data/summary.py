@@ -7,6 +7,14 @@ from typing import Any
 from recsys.data.dataset import PreparedDataset
 
 
+def _header(details: dict[str, Any]) -> str:
+    """The header decision and its reason, so a wrong guess is visible and can be fixed."""
+    if not details["header"]:
+        return "no header (line 1 read as a pair; if it names columns, pass --columns A,B)"
+    reason = details.get("header_reason")
+    return f"header: {reason}" if reason else "header"
+
+
 def _count(value: Any) -> str:
     return f"{int(value):,}" if value is not None else "?"
 
@@ -69,7 +77,7 @@ def describe_prepared(dataset: PreparedDataset) -> str:
     if "delimiter" in details:
         lines.append(
             f"columns    {details['delimiter']}-separated, "
-            f"{'header' if details['header'] else 'no header'}; ids "
+            f"{_header(details)}; ids "
             f"{', '.join(map(str, details['id_columns']))}, weight {details['weight_column']}, "
             f"relation {details['relation_column']}; pair weight: {details['weights']}"
         )
@@ -80,6 +88,13 @@ def describe_prepared(dataset: PreparedDataset) -> str:
             f"{_count(side['rows_matched'])} matching a product in a pair, "
             f"{_count(side['rows_unmatched'])} not; columns {', '.join(side['columns'])}"
         )
+    if details.get("integral_float_ids"):
+        lines.append(
+            f"note       {_count(details['integral_float_ids'])} ids written as floats (12.0) "
+            "read as the integers they are (12)"
+        )
+    if details.get("cr_line_ends"):
+        lines.append("note       the file's lines end in CR alone (classic Mac OS), read as lines")
     if parse.get("byte_order_mark"):
         lines.append("note       the file starts with a UTF-8 byte-order mark (stripped)")
     if m.get("cache_hit"):

@@ -145,6 +145,14 @@ def test_bad_rows_are_counted_with_their_lines(tmp_path: Path) -> None:
         (["a,b,weight", "A,B,1", "B,C,x"], r"one\.csv, line 3, column weight: 'x' is not"),
         (["A,B,1", "B,C,-2"], r"one\.csv, line 2, column c3: '-2' is not a weight"),
         (["A,B", "B\tC", "C,D"], r"mixed delimiters: line 1 .* line 2"),
+        (
+            [f"A{i},B{i}" for i in range(300)] + ["C\tD"] * 3,
+            r"one\.csv, line 301: mixed delimiters: separated by tabs, the file's first lines by",
+        ),
+        (
+            [f"A{i},B{i},1" for i in range(250)] + [f"C{i},D{i},1,x" for i in range(300)],
+            r"one\.csv, line 251: 300 lines do not have the 3 comma-separated fields .* the 250",
+        ),
     ],
 )
 def test_bad_files_are_one_clear_error(tmp_path: Path, lines: list[str], message: str) -> None:
@@ -207,3 +215,94 @@ def test_integer_ids_far_apart_or_turning_to_text_later(tmp_path: Path) -> None:
     lines = [f"{i},{i + 1}" for i in range(300)] + ["299,X9"]
     mixed = read_pairs_file(write(tmp_path / "mixed.csv", lines))
     assert mixed.report.n_pairs == 301 and "X9" in set(mixed.products["asin"])
+
+
+def test_quoted_ids_with_commas_keep_line_numbers(tmp_path: Path) -> None:
+    quoted = ['"P, Inc.",B,1'] * 4
+    bad_weight = write(tmp_path / "w.csv", ["a,b,weight", *quoted, "C,D,bad"])
+    with pytest.raises(DataError, match=r"w\.csv, line 6, column weight: 'bad'"):
+        read_pairs_file(bad_weight)
+    parsed = read_pairs_file(write(tmp_path / "e.csv", ["a,b", '"P, Inc.",B', ",D", "C,D"]))
+    assert parsed.report.malformed_lines == [3]
+    assert parsed.report.details["empty_ids"] == 1
+
+
+@pytest.mark.parametrize(
+    ("header", "rows"),
+    [
+        ('"item_a","item_b","weight"', ["1,2,1", "2,1,2", "1,3,0.5", "3,3,1", "4,2,1"]),
+        ('"","item_a","item_b","weight"', ['"1",1,2,1', '"2",2,1,2', '"3",1,3,0.5', '"4",4,2,1']),
+        ('"","left","right","weight"', ['"1",1,2,1', '"2",2,1,2', '"3",1,3,0.5', '"4",4,2,1']),
+    ],
+)
+def test_quoted_headers_and_r_row_numbers(tmp_path: Path, header: str, rows: list[str]) -> None:
+    parsed = read_pairs_file(write(tmp_path / "r.csv", [header, *rows]))
+    assert triples(parsed) == [("1", "2", 3.0), ("1", "3", 0.5), ("2", "4", 1.0)]
+    assert parsed.report.details["header"] is True
+
+
+@pytest.mark.parametrize(
+    ("first", "ids", "reason"),
+    [
+        ("asin,related_asin", "B{:09d}", "id-like column names"),
+        ("left,right", "p{}", "words unlike the ids below"),
+        ("ItemID,related_item", "{}x", "id-like column names"),
+        (None, "p{}", None),
+        (None, "item-{}", None),
+    ],
+)
+def test_a_header_of_other_names_is_told_from_text_ids(
+    tmp_path: Path, first: str | None, ids: str, reason: str | None
+) -> None:
+    rows = [f"{ids.format(i)},{ids.format(i + 1)}" for i in range(20)]
+    parsed = read_pairs_file(write(tmp_path / "h.csv", [first, *rows] if first else rows))
+    assert parsed.report.details["header_reason"] == reason
+    assert parsed.report.records_read == 20 and len(parsed.products) == 21
+
+
+def test_lines_ended_by_cr_alone_are_read(tmp_path: Path) -> None:
+    parsed = read_pairs_file(write(tmp_path / "mac.csv", FIVE_LINES, newline="\r"))
+    assert triples(parsed) == [("A", "B", 3.0), ("A", "C", 0.5), ("B", "D", 1.0)]
+    assert parsed.report.details["cr_line_ends"] is True and parsed.report.lines == 6
+
+
+def test_an_excel_sep_line_names_the_delimiter_and_is_no_row(tmp_path: Path) -> None:
+    parsed = read_pairs_file(write(tmp_path / "excel.csv", ["sep=,", *FIVE_LINES]))
+    assert triples(parsed) == [("A", "B", 3.0), ("A", "C", 0.5), ("B", "D", 1.0)]
+    assert parsed.report.malformed == 0 and parsed.report.details["header"] is True
+
+
+def test_a_semicolon_file_with_decimal_commas(tmp_path: Path) -> None:
+    lines = ["item_a;item_b;weight", "A;B;1", "B;A;2", "A;C;0,5", "C;C;1", "D;B;1"]
+    parsed = read_pairs_file(write(tmp_path / "eu.csv", lines))
+    assert triples(parsed) == [("A", "B", 3.0), ("A", "C", 0.5), ("B", "D", 1.0)]
+    assert parsed.report.details["delimiter"] == "semicolon"
+    assert parsed.report.details["weights"] == "summed weight column (decimal commas)"
+
+
+def test_integral_ids_written_as_floats_are_one_product(tmp_path: Path) -> None:
+    lines = [f"{i},{i + 1}" for i in range(250)] + ["12.0,3.00", ",4.0", "249.0,5"]
+    parsed = read_pairs_file(write(tmp_path / "floats.csv", lines))
+    assert len(parsed.products) == 251 and parsed.report.n_pairs == 252
+    assert parsed.report.details["integral_float_ids"] == 4
+    assert parsed.report.malformed_lines == [252]
+    text = read_pairs_file(write(tmp_path / "text.csv", ["1.5,2", "2,1.5"]))
+    assert text.products["asin"].tolist() == ["1.5", "2"]
+
+
+def test_a_products_file_given_as_pairs_is_named_as_such(tmp_path: Path) -> None:
+    lines = ["id,title,category", *(f"p{i},Product {i},Music > Rock" for i in range(10))]
+    with pytest.raises(DataError, match=r"column 'title' is product information.*--products"):
+        read_pairs_file(write(tmp_path / "products.csv", lines))
+
+
+def test_prepare_prints_why_line_1_is_a_header_or_a_pair(tmp_path: Path) -> None:
+    rows = [f"p{i},p{i + 1}" for i in range(60)]
+    for name, lines, shown in [
+        ("named.csv", ["left,right", *rows], "header: words unlike the ids below"),
+        ("bare.csv", rows, "no header (line 1 read as a pair; if it names columns, pass --columns"),
+    ]:
+        path = write(tmp_path / name, lines)
+        result = CliRunner().invoke(main, ["prepare", str(path), "--data-dir", str(tmp_path)])
+        assert result.exit_code == 0, result.output
+        assert shown in result.output

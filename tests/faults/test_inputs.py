@@ -8,9 +8,13 @@ asins were dropped without a word.
 from __future__ import annotations
 
 import ast
+import bz2
 import gzip
+import io
 import json
+import tarfile
 import threading
+import zipfile
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -149,3 +153,40 @@ def test_a_byte_order_mark_and_duplicate_asins_lose_no_record(
     assert manifest["parse"]["byte_order_mark"] is True
     assert manifest["parse"]["duplicate_records"] == 1
     assert "repeat an earlier record's asin" in caplog.text
+
+
+def _archive(path: Path, kind: str) -> Path:
+    """``pairs.csv`` of three pairs inside a container recsys does not read."""
+    data = b"source,target\nA,B\nB,C\nC,D\n"
+    if kind == "zip":
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("pairs.csv", data)
+    elif kind == "bzip2":
+        path.write_bytes(bz2.compress(data))
+    else:
+        info = tarfile.TarInfo("pairs.csv")
+        info.size = len(data)
+        with tarfile.open(path, "w:gz") as archive:
+            archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("kind", "named"),
+    [
+        ("zip", ["is a zip archive", "plain text or gzip", "unzip"]),
+        ("bzip2", ["is bzip2-compressed", "plain text or gzip", "gzip > FILE.gz"]),
+        ("tar", ["is a gzip-compressed tar archive", "plain text or gzip", "tar -xf"]),
+        ("latin1", ["line 3: byte 0xe9 is not UTF-8", "must be UTF-8", "iconv -f latin1"]),
+    ],
+)
+def test_a_pairs_file_recsys_cannot_read_is_one_line_saying_what_to_do(
+    tmp_path: Path, kind: str, named: list[str], no_debug: None
+) -> None:
+    path = tmp_path / f"pairs.{kind}"
+    if kind == "latin1":
+        path.write_bytes("source,target\nA,B\ncaf\u00e9,C\n".encode("latin-1"))
+    else:
+        _archive(path, kind)
+    result = recsys("prepare", path, "--data-dir", tmp_path / "data")
+    assert_one_error_line(result, str(path), *named)

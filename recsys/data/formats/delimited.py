@@ -1,7 +1,8 @@
 """Delimited text shared by the pairs and products files: sniffing, cleaning, line numbers.
 
 A delimited file here is CSV, TSV or whitespace-separated text, ``#`` comment lines and
-blank lines skipped, CRLF or LF line ends, gzip-compressed or not. The file is read into
+blank lines skipped, CRLF or LF line ends, gzip-compressed or not, fields optionally in
+double quotes (a quoted delimiter is part of its field). The file is read into
 one buffer and parsed by pyarrow's multi-threaded CSV reader; comment lines and runs of
 spaces are cleaned with byte-level regular expressions first (C speed, and only when the
 sample shows any), so no Python code runs per line. Line numbers, needed only for an error
@@ -10,6 +11,7 @@ or a report, are recomputed from the buffer with numpy.
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ DELIMITER_NAMES = {",": "comma", "\t": "tab", ";": "semicolon", WHITESPACE: "whi
 _COMMENT_LINES = re.compile(rb"(?m)^#[^\n]*")
 _EDGE_SPACES = re.compile(rb"(?m)^[ \t]+|[ \t]+(?=\r?$)")
 _SPACE_RUNS = re.compile(rb"[ \t]+")
+_EXCEL_SEP = re.compile(r'^"?sep=([,;\t|])"?\s*$')
 _NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
 
@@ -45,18 +48,33 @@ def data_lines(text: str) -> list[tuple[int, str]]:
 
 
 def split_fields(line: str, delimiter: str) -> list[str]:
+    """A sampled line's fields, double quotes removed as pyarrow removes them (R's
+    ``write.csv`` and pandas' ``QUOTE_ALL`` quote every header name)."""
     if delimiter == WHITESPACE:
         return line.split()
-    return [field.strip() for field in line.split(delimiter)]
+    return [field.strip() for field in next(csv.reader([line], delimiter=delimiter))]
+
+
+def _splits_alike(lines: list[tuple[int, str]], delimiter: str) -> bool:
+    """Whether ``delimiter`` splits every line into the same number (>= 2) of fields."""
+    sizes = {len(split_fields(line, delimiter)) for _, line in lines}
+    return len(sizes) == 1 and min(sizes) >= 2
 
 
 def sniff_delimiter(path: Path | str, lines: list[tuple[int, str]]) -> str:
     """Comma or semicolon when every sampled line has it, tab when every line has one,
     else whitespace (runs of spaces and tabs, mixed freely, as SNAP's edge lists have).
+    Semicolon files may hold commas (Excel's decimal comma, ``1,5``): the delimiter is the
+    one every line has, and when both are, the one splitting every line alike.
 
     Raises:
         DataError: some lines use a comma (or semicolon) and others not, naming both lines.
     """
+    in_every = [d for d in (",", ";") if all(d in line for _, line in lines)]
+    if len(in_every) == 1:
+        return in_every[0]
+    if len(in_every) == 2:
+        return ";" if _splits_alike(lines, ";") and not _splits_alike(lines, ",") else ","
     for delimiter in (",", ";"):
         having = [number for number, line in lines if delimiter in line]
         if having and len(having) == len(lines):
@@ -79,11 +97,18 @@ class CleanText:
 
     data: bytes
     delimiter: str  # the single byte pyarrow splits on
-    header_line: int | None  # the physical line number of the removed header
+    blanked: tuple[int, ...]  # physical numbers of the lines emptied (header, sep=)
 
 
-def clean(raw: bytes, delimiter: str, header_line: int | None) -> CleanText:
-    """Blank comment lines, turn whitespace runs into tabs, blank the header line.
+def excel_separator(lines: list[tuple[int, str]]) -> str | None:
+    """The delimiter Excel's ``sep=;`` first line names (a directive, not a row), if any."""
+    match = _EXCEL_SEP.match(lines[0][1]) if lines else None
+    return None if match is None else match.group(1)
+
+
+def clean(raw: bytes, delimiter: str, blank: tuple[int, ...]) -> CleanText:
+    """Blank comment lines, turn whitespace runs into tabs, blank the ``blank`` lines (a
+    header, a ``sep=`` line).
 
     Line count and order are kept, so physical line numbers stay recoverable.
     """
@@ -94,12 +119,11 @@ def clean(raw: bytes, delimiter: str, header_line: int | None) -> CleanText:
     if delimiter == WHITESPACE:
         data = _SPACE_RUNS.sub(b"\t", _EDGE_SPACES.sub(b"", data))
         single = "\t"
-    if header_line is not None:
-        starts = _line_starts(data)
-        start = int(starts[header_line - 1])
+    for number in sorted(blank, reverse=True):  # later lines first: earlier starts hold
+        start = int(_line_starts(data)[number - 1])
         end = data.find(b"\n", start)
         data = data[:start] + (data[end:] if end >= 0 else b"")
-    return CleanText(data=data, delimiter=single, header_line=header_line)
+    return CleanText(data=data, delimiter=single, blanked=blank)
 
 
 def _line_starts(data: bytes) -> npt.NDArray[np.int64]:
@@ -120,7 +144,24 @@ def _line_fields(text: CleanText) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np
     has_cr[nonempty] = array[ends[nonempty] - 1] == ord("\r")
     delimiters = np.flatnonzero(array == ord(text.delimiter))
     line_of = np.searchsorted(starts, delimiters, side="right") - 1
+    if b'"' in text.data:
+        delimiters, line_of = _unquoted(array, starts, delimiters, line_of)
     return (length - has_cr) == 0, np.bincount(line_of, minlength=starts.size) + 1
+
+
+def _unquoted(
+    array: npt.NDArray[np.uint8],
+    starts: npt.NDArray[np.int64],
+    delimiters: npt.NDArray[np.int64],
+    line_of: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The delimiters outside double quotes (``"p1, Inc."`` is one field, as pyarrow reads
+    it): an odd number of quotes before a delimiter on its line puts it inside a quoted
+    field (an escaped ``""`` counts twice, so the parity holds)."""
+    quotes = np.flatnonzero(array == ord('"'))  # positions only: no per-byte counts
+    before = np.searchsorted(quotes, delimiters) - np.searchsorted(quotes, starts[line_of])
+    outside = before % 2 == 0
+    return delimiters[outside], line_of[outside]
 
 
 def row_lines(text: CleanText, n_columns: int) -> npt.NDArray[np.int64]:
@@ -134,6 +175,22 @@ def invalid_lines(text: CleanText, n_columns: int, limit: int) -> list[int]:
     """The first ``limit`` numbers of non-blank lines with another number of fields."""
     blank, fields = _line_fields(text)
     return (np.flatnonzero(~blank & (fields != n_columns))[:limit] + 1).tolist()
+
+
+def line_text(text: CleanText, number: int) -> str:
+    """Physical line ``number`` (1-based) of the buffer, for an error message."""
+    start = int(_line_starts(text.data)[number - 1])
+    end = text.data.find(b"\n", start)
+    return text.data[start : end if end >= 0 else None].decode("utf-8", "replace").rstrip("\r")
+
+
+def other_delimiter(line: str, delimiter: str, n_columns: int) -> str | None:
+    """The delimiter other than ``delimiter`` that splits ``line`` into ``n_columns`` fields,
+    if any: such a line is not ragged but written with another delimiter."""
+    for other in (",", "\t", ";"):
+        if other != delimiter and len(split_fields(line, other)) == n_columns:
+            return other
+    return None
 
 
 @dataclass

@@ -1,21 +1,27 @@
 """A delimited pairs file: two product-id columns, optional weight and relation columns.
 
 CSV, TSV or whitespace-separated (SNAP edge lists such as ``Music0601.txt``), header
-optional, ``#`` comments skipped, gzip or plain (:mod:`recsys.data.formats.delimited`).
+optional, ``#`` comments skipped, an Excel ``sep=X`` first line honoured, gzip or plain
+(:mod:`recsys.data.formats.delimited`).
 
 Columns: with a header, the id columns are found by name, the first of these pairs that
 is present: ``item_a,item_b``, ``product_a,product_b``, ``source,target``, ``src,dst``,
-``asin_a,asin_b``, ``from,to``; else the first two columns that are not ``weight`` or
-``relation``. ``weight`` (a number >= 0) and ``relation`` (any text) are optional. Without
-a header, columns 1 and 2 are the ids and a third one, if any, the weight. ``--columns
-a,b[,w[,r]]`` names them instead: header names, or 1-based positions. The first line is
-a header when it holds one of the documented names (or a ``--columns`` name), or when it
-is not numeric where the following lines are (ids or weight).
+``asin_a,asin_b``, ``from,to``; else the first two columns that are not ``weight``,
+``relation`` or an unnamed first column (the row numbers pandas and R write). ``weight``
+(a number >= 0) and ``relation`` (any text) are optional. Without a header, columns 1 and
+2 are the ids and a third one, if any, the weight. ``--columns a,b[,w[,r]]`` names them
+instead: header names, or 1-based positions. The first line is a header when it holds one
+of the documented names (or a ``--columns`` name), when it is not numeric where the
+following lines are, or when its names look unlike the ids below
+(:mod:`recsys.data.formats.pairs_layout`); names may be quoted.
 
-Every row is an entry; both directions and repeats merge into one undirected pair
-(:mod:`recsys.data.assemble`): weights summed when there is a weight column, else 1.0 per
-distinct relation. Rows with the wrong number of fields and rows with an empty id are
-skipped and counted with their first line numbers; a non-numeric or negative weight is an
+Ids that are all integral numbers are int64 ids, ``12.0`` read as ``12`` (counted, so the
+report says so); zero-padded ids (``007``) stay text. Every row is an entry; both
+directions and repeats merge into one undirected pair (:mod:`recsys.data.assemble`):
+weights summed when there is a weight column, else 1.0 per distinct relation. Rows with
+the wrong number of fields and rows with an empty id are skipped and counted with their
+first line numbers (more such lines than rows read is an error); a non-numeric or
+negative weight, or a line written with another delimiter than the sampled lines, is an
 error naming file, line and column.
 """
 
@@ -23,7 +29,6 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,61 +42,30 @@ from recsys.data.dataset import RELATION_BITS, RELATION_CO_PURCHASE
 from recsys.data.errors import DataError
 from recsys.data.formats.delimited import (
     DELIMITER_NAMES,
+    CleanText,
     InvalidRows,
     clean,
     data_lines,
+    excel_separator,
     has_padded_integer,
     invalid_lines,
-    is_number,
+    line_text,
+    other_delimiter,
     read_columns,
     row_lines,
-    sniff_delimiter,
     split_fields,
 )
+from recsys.data.formats.pairs_layout import PairsLayout, layout
 from recsys.data.formats.products_file import read_products_file
 from recsys.data.formats.stream import head_text, open_stream, read_all
 from recsys.data.parse import ParsedMetadata, ParseReport, stream_fields, table_fields
 
 NAME = "pairs"
-ID_NAME_PAIRS = (
-    ("item_a", "item_b"),
-    ("product_a", "product_b"),
-    ("source", "target"),
-    ("src", "dst"),
-    ("asin_a", "asin_b"),
-    ("from", "to"),
-)
-WEIGHT_NAME = "weight"
-RELATION_NAME = "relation"
 FREE_RELATION_BITS = (32, 64, 128)  # for relation names not in RELATION_BITS
 MAX_LINE_NUMBERS = 10
 SNIFF_LINES = 200
+_INTEGRAL = r"^(-?(0|[1-9][0-9]{0,17})(\.0*)?)?$"  # an integer, maybe as 12.0; or empty
 _INTEGER = re.compile(r"^-?(0|[1-9][0-9]{0,17})$")
-
-
-@dataclass(frozen=True)
-class PairsLayout:
-    """How a pairs file is laid out, as told by its first lines (and --columns)."""
-
-    delimiter: str  # ",", "\t", ";" or WHITESPACE
-    n_columns: int
-    header_line: int | None  # physical line number of the header, if any
-    id_columns: tuple[int, int]  # 0-based
-    weight_column: int | None
-    relation_column: int | None
-    names: tuple[str, ...]  # the header's names, or c1, c2, ... without one
-
-    def describe(self) -> dict[str, object]:
-        def name(index: int | None) -> str | None:
-            return None if index is None else self.names[index]
-
-        return {
-            "delimiter": DELIMITER_NAMES[self.delimiter],
-            "header": self.header_line is not None,
-            "id_columns": [name(index) for index in self.id_columns],
-            "weight_column": name(self.weight_column),
-            "relation_column": name(self.relation_column),
-        }
 
 
 def sniff(head: str) -> bool:
@@ -99,85 +73,6 @@ def sniff(head: str) -> bool:
     reads it or names the line that is not a pair (one column, mixed delimiters)."""
     lines = data_lines(head)
     return bool(lines) and not lines[0][1].lstrip().startswith(("{", "["))
-
-
-def _column(token: str, names: list[str], path: object, what: str) -> int:
-    if token.isdigit():
-        index = int(token) - 1
-        if not 0 <= index < len(names):
-            raise DataError(f"{path}: --columns {what} {token}: the file has {len(names)} columns")
-        return index
-    lowered = [name.lower() for name in names]
-    if token.lower() not in lowered:
-        raise DataError(
-            f"{path}: --columns {what} {token!r} is not a column; the header has {', '.join(names)}"
-        )
-    return lowered.index(token.lower())
-
-
-def layout(path: Path, lines: list[tuple[int, str]], columns: str | None) -> PairsLayout:
-    """Delimiter, header and columns of a pairs file from its first data lines.
-
-    Raises:
-        DataError: one column only, mixed delimiters, or --columns naming no column.
-    """
-    if not lines:
-        raise DataError(f"{path} holds no data lines (only blank or # comment lines)")
-    delimiter = sniff_delimiter(path, lines)
-    rows = [split_fields(line, delimiter) for _, line in lines]
-    n_columns = len(rows[0])
-    if n_columns < 2:
-        raise DataError(
-            f"{path}, line {lines[0][0]}: one column ({rows[0][0]!r}); a pairs file needs two "
-            "product-id columns separated by a comma, a tab or spaces"
-        )
-    first = [name.lower() for name in rows[0]]
-    wanted = [token.strip() for token in columns.split(",")] if columns else []
-    documented = {WEIGHT_NAME, RELATION_NAME, *(n for pair in ID_NAME_PAIRS for n in pair)}
-    header = bool(documented.intersection(first)) or any(
-        not token.isdigit() and token.lower() in first for token in wanted
-    )
-    if not header and len(rows) > 1:
-        # A header of other names: not numeric where every later line is (ids or weight).
-        for index in range(min(n_columns, 3)):
-            below = [row[index] for row in rows[1:] if index < len(row)]
-            if all(map(is_number, below)) and not is_number(rows[0][index]):
-                header = True
-    names = tuple(rows[0]) if header else tuple(f"c{i + 1}" for i in range(n_columns))
-    if wanted:
-        if not 2 <= len(wanted) <= 4:
-            raise DataError(f"--columns {columns!r}: give a,b[,weight[,relation]]")
-        roles = ("id", "id", "weight", "relation")
-        found = [
-            _column(token, list(names), path, role) if token else None
-            for token, role in zip(wanted, roles, strict=False)
-        ]
-        found += [None] * (4 - len(found))
-        id_a, id_b, weight, relation = found
-        assert id_a is not None and id_b is not None
-    else:
-        lowered = [name.lower() for name in names]
-        weight = lowered.index(WEIGHT_NAME) if header and WEIGHT_NAME in lowered else None
-        relation = lowered.index(RELATION_NAME) if header and RELATION_NAME in lowered else None
-        pair = next((p for p in ID_NAME_PAIRS if header and set(p) <= set(lowered)), None)
-        if pair:
-            id_a, id_b = lowered.index(pair[0]), lowered.index(pair[1])
-        else:
-            free = [i for i in range(n_columns) if i not in (weight, relation)]
-            if len(free) < 2:
-                raise DataError(f"{path}: no two product-id columns among {', '.join(names)}")
-            id_a, id_b = free[:2]
-        if not header and n_columns >= 3:
-            weight = 2
-    return PairsLayout(
-        delimiter=delimiter,
-        n_columns=n_columns,
-        header_line=lines[0][0] if header else None,
-        id_columns=(id_a, id_b),
-        weight_column=weight,
-        relation_column=relation,
-        names=names,
-    )
 
 
 def relation_bits(
@@ -210,10 +105,14 @@ def relation_bits(
     return lookup[encoded.indices.to_numpy(zero_copy_only=False)], flag
 
 
-def _weights(column: pa.ChunkedArray, rows: Any, path: Path, name: str) -> npt.NDArray[np.float32]:
+def _weights(
+    column: pa.ChunkedArray, rows: Any, path: Path, name: str, decimal_comma: bool
+) -> npt.NDArray[np.float32]:
     """The weight column as float32; a non-number or negative weight is an error naming its
-    line and column (``rows()`` gives the physical line of each row, computed on demand)."""
-    text = pc.utf8_trim_whitespace(column)
+    line and column (``rows()`` gives the physical line of each row, computed on demand).
+    ``decimal_comma``: a semicolon file's ``1,5`` is 1.5 (Excel's European CSV)."""
+    written = pc.utf8_trim_whitespace(column)
+    text = pc.replace_substring(written, ",", ".") if decimal_comma else written
     try:
         weight = pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)
         bad = np.flatnonzero(~np.isfinite(weight) | (weight < 0))
@@ -223,10 +122,38 @@ def _weights(column: pa.ChunkedArray, rows: Any, path: Path, name: str) -> npt.N
     if bad.size:
         row = int(bad[0])
         raise DataError(
-            f"{path}, line {rows()[row]}, column {name}: {text[row].as_py()!r} is not a weight "
+            f"{path}, line {rows()[row]}, column {name}: {written[row].as_py()!r} is not a weight "
             f"(a number >= 0); {bad.size:,} rows have such weights"
         )
     return weight.astype(np.float32)
+
+
+def _weights_meaning(has_weights: bool, delimiter: str) -> str:
+    if not has_weights:
+        return "1.0 per distinct relation"
+    return "summed weight column" + (" (decimal commas)" if delimiter == ";" else "")
+
+
+def _integral_ids(
+    id_a: pa.ChunkedArray, id_b: pa.ChunkedArray
+) -> tuple[pa.ChunkedArray, pa.ChunkedArray, int]:
+    """Text ids that are all integral numbers, some written as floats (``12.0``, as pandas
+    writes an integer column that held a NaN), as int64 ids: else ``12`` and ``12.0`` would
+    be two products. Returns the ids and how many were written as floats (reported).
+    Empty ids become nulls (their rows are dropped as empty)."""
+    floats = 0
+    for ids in (id_a, id_b):
+        if not pc.all(pc.match_substring_regex(ids, _INTEGRAL)).as_py():
+            return id_a, id_b, 0
+        floats += pc.sum(pc.match_substring(ids, ".")).as_py() or 0
+    if floats == 0:
+        return id_a, id_b, 0
+
+    def as_int(ids: pa.ChunkedArray) -> pa.ChunkedArray:
+        whole = pc.replace_substring_regex(ids, r"\.0*$", "")
+        return pc.cast(pc.if_else(pc.equal(whole, ""), None, whole), pa.int64())
+
+    return as_int(id_a), as_int(id_b), floats
 
 
 def _integer_ids(shape: PairsLayout, lines: list[tuple[int, str]]) -> bool:
@@ -240,6 +167,79 @@ def _integer_ids(shape: PairsLayout, lines: list[tuple[int, str]]) -> bool:
     )
 
 
+def _read_table(
+    path: Path,
+    text: CleanText,
+    shape: PairsLayout,
+    lines: list[tuple[int, str]],
+    wanted: list[int],
+    padded: bool,
+) -> tuple[pa.Table, InvalidRows]:
+    """The wanted columns (ids as int64 when the sample's are plain integers and none is
+    zero-padded anywhere) and the count of rows skipped for another number of fields.
+
+    Raises:
+        DataError: the file is not UTF-8, naming the first line that is not.
+    """
+    try:
+        if _integer_ids(shape, lines) and not padded:
+            invalid = InvalidRows()
+            try:
+                integers = frozenset(shape.id_columns)
+                return read_columns(text, shape.n_columns, wanted, invalid, integers), invalid
+            except pa.ArrowInvalid:  # a later id is not an integer: read them all as text
+                pass
+        invalid = InvalidRows()
+        return read_columns(text, shape.n_columns, wanted, invalid), invalid
+    except pa.ArrowInvalid as error:
+        if "UTF8" not in str(error):
+            raise
+        raise _not_utf8(path, text.data) from None
+
+
+def _not_utf8(path: Path, data: bytes) -> DataError:
+    """The first byte that is not UTF-8, by its line (Python's decoder runs at C speed and
+    only on this error path)."""
+    try:
+        data.decode("utf-8")
+        where = ""
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        where = f", line {line}: byte 0x{data[error.start]:02x} is not UTF-8"
+    return DataError(
+        f"{path}{where}: the file must be UTF-8 text; convert it, e.g. "
+        f"`iconv -f latin1 -t utf-8 {path.name} > utf8_{path.name}` for Latin-1 (Windows-1252: "
+        "-f cp1252)"
+    )
+
+
+def _check_one_delimiter(
+    path: Path, text: CleanText, shape: PairsLayout, line: int, skipped: int, rows: int
+) -> None:
+    """Stop when the first line with another number of fields is a clean row with another
+    delimiter (the delimiter changed after the sampled lines), or when such lines outnumber
+    the rows read: skipping them as malformed would silently drop most of the file.
+
+    Raises:
+        DataError: naming the file, the first such line and what to check.
+    """
+    written = line_text(text, line)
+    other = other_delimiter(written, shape.delimiter, shape.n_columns)
+    if other is not None:
+        raise DataError(
+            f"{path}, line {line}: mixed delimiters: separated by {DELIMITER_NAMES[other]}s, "
+            f"the file's first lines by {DELIMITER_NAMES[shape.delimiter]}s; use one delimiter "
+            "(comma, tab or spaces) throughout"
+        )
+    if skipped > rows:
+        raise DataError(
+            f"{path}, line {line}: {skipped:,} lines do not have the {shape.n_columns} "
+            f"{DELIMITER_NAMES[shape.delimiter]}-separated fields of the file's first lines, "
+            f"more than the {rows:,} that do (this one: {written[:60]!r}); check the file's "
+            "delimiter and columns"
+        )
+
+
 def read_pairs_file(
     path: Path, *, columns: str | None = None, products: Path | None = None
 ) -> ParsedMetadata:
@@ -251,22 +251,21 @@ def read_pairs_file(
     """
     started = time.perf_counter()
     status = open_stream(path)
-    lines = data_lines(head_text(path))[:SNIFF_LINES]
-    shape = layout(path, lines, columns)
-    text = clean(read_all(status), shape.delimiter, shape.header_line)
-    invalid = InvalidRows()
+    lines = data_lines(head_text(path))[: SNIFF_LINES + 1]
+    separator = excel_separator(lines)
+    blank = (lines[0][0],) if separator else ()
+    lines = lines[1:] if separator else lines[:SNIFF_LINES]
+    shape = layout(path, lines, columns, separator)
+    header = () if shape.header_line is None else (shape.header_line,)
+    text = clean(read_all(status), shape.delimiter, (*blank, *header))
     wanted = [
         c for c in (*shape.id_columns, shape.weight_column, shape.relation_column) if c is not None
     ]
-    table = None
-    if _integer_ids(shape, lines) and not has_padded_integer(text):
-        try:
-            integers = frozenset(shape.id_columns)
-            table = read_columns(text, shape.n_columns, wanted, invalid, integers)
-        except pa.ArrowInvalid:  # a later id is not an integer: read them all as text
-            invalid = InvalidRows()
-    if table is None:
-        table = read_columns(text, shape.n_columns, wanted, invalid)
+    padded = has_padded_integer(text)  # 007 would meet 7 as an integer: such ids stay text
+    table, invalid = _read_table(path, text, shape, lines, wanted, padded)
+    bad_lines = invalid_lines(text, shape.n_columns, MAX_LINE_NUMBERS) if invalid.count else []
+    if bad_lines:
+        _check_one_delimiter(path, text, shape, bad_lines[0], invalid.count, table.num_rows)
     line_cache: list[npt.NDArray[np.int64]] = []
 
     def rows() -> npt.NDArray[np.int64]:
@@ -275,16 +274,21 @@ def read_pairs_file(
         return line_cache[0]
 
     column = {index: table.column(f"c{index}") for index in wanted}
+    float_ids = 0
     id_a, id_b = column[shape.id_columns[0]], column[shape.id_columns[1]]
     if pa.types.is_integer(id_a.type):
         empty = pc.or_(pc.is_null(id_a), pc.is_null(id_b))
     else:
         id_a, id_b = pc.utf8_trim_whitespace(id_a), pc.utf8_trim_whitespace(id_b)
         empty = pc.or_(pc.equal(id_a, ""), pc.equal(id_b, ""))
+        if not padded:
+            id_a, id_b, float_ids = _integral_ids(id_a, id_b)
     empty = np.asarray(empty.to_numpy(zero_copy_only=False), dtype=bool)
     weight = None
     if shape.weight_column is not None:
-        weight = _weights(column[shape.weight_column], rows, path, shape.names[shape.weight_column])
+        decimal_comma = shape.delimiter == ";"
+        name = shape.names[shape.weight_column]
+        weight = _weights(column[shape.weight_column], rows, path, name, decimal_comma)
     relation = None if shape.relation_column is None else column[shape.relation_column]
     bits, flags = relation_bits(relation, table.num_rows, path)
     keep = ~empty
@@ -306,7 +310,6 @@ def read_pairs_file(
             f"{path} (its ids look like {side.table['asin'].head(3).tolist()}, the pairs' like "
             f"{built.products['asin'].head(3).tolist()}); check its id column"
         )
-    bad_lines = invalid_lines(text, shape.n_columns, MAX_LINE_NUMBERS) if invalid.count else []
     malformed_lines = sorted([*bad_lines, *empty_lines])[:MAX_LINE_NUMBERS]
     pairs, products_table = built.pairs, built.products
     names_of_bits = {bit: name for name, bit in flags.items()}
@@ -317,8 +320,12 @@ def read_pairs_file(
         "empty_ids": int(empty.sum()),
         "self_pairs": built.self_pairs,
         "relation_bits": flags,
-        "weights": "summed weight column" if weight is not None else "1.0 per distinct relation",
+        "weights": _weights_meaning(weight is not None, shape.delimiter),
     }
+    if float_ids:
+        details["integral_float_ids"] = float_ids
+    if status.cr_line_ends:
+        details["cr_line_ends"] = True
     if side is not None:
         details["products_file"] = {
             "path": str(products),

@@ -1,5 +1,8 @@
 """Stream a data file in blocks of whole lines, gzip-compressed or not (told by its bytes).
 
+Other containers (zip, tar, bzip2, xz, zstd, 7-Zip) are told by their first bytes and
+refused with one line that says how to make a file recsys reads.
+
 Every text format in this package reads through here. Reading is streamed in blocks of
 whole lines, so a file of any size passes through a bounded buffer. A gzip stream that is
 cut off (``EOFError`` / ``zlib.error`` mid-stream, as in the real
@@ -10,6 +13,7 @@ set.
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -36,6 +40,7 @@ class StreamStatus:
     truncation_reason: str | None = None
     dropped_partial_line: int | None = None  # number of the cut-off last line, if any
     byte_order_mark: bool = False  # a UTF-8 BOM opened the file (stripped, not a record)
+    cr_line_ends: bool = False  # lines ended by CR alone (read as LF lines)
 
 
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -48,6 +53,27 @@ class LineBlock:
     first_line: int  # 1-based number of the block's first line
     data: bytes
     bytes_read: int  # on-disk bytes consumed when the block was cut (drives progress bars)
+
+
+# Containers this package does not read, by their first bytes, and how to make a file it reads.
+UNSUPPORTED_MAGIC = (
+    (rb"PK\x03\x04", "a zip archive", "unzip it (`unzip FILE`) and pass the file inside"),
+    (rb"BZh[1-9]1AY&SY", "bzip2-compressed", "recompress it: `bunzip2 -c FILE | gzip > FILE.gz`"),
+    (rb"\xfd7zXZ\x00", "xz-compressed", "recompress it: `xz -dc FILE | gzip > FILE.gz`"),
+    (rb"\x28\xb5\x2f\xfd", "zstd-compressed", "recompress it: `zstd -dc FILE | gzip > FILE.gz`"),
+    (
+        rb"7z\xbc\xaf\x27\x1c",
+        "a 7-Zip archive",
+        "extract it (`7z x FILE`) and pass the file inside",
+    ),
+)
+TAR_MAGIC_OFFSET = 257  # "ustar" in a tar header, gzip-compressed or not
+
+
+def _unsupported(path: Path, kind: str, advice: str) -> DataError:
+    return DataError(
+        f"{path} is {kind}, which recsys does not read (it reads plain text or gzip): {advice}"
+    )
 
 
 def check_readable(path: Path) -> int:
@@ -65,6 +91,11 @@ def check_readable(path: Path) -> int:
             f"{path} is empty (0 bytes): an interrupted download or copy? Delete it and fetch "
             "the file again."
         )
+    with path.open("rb") as handle:
+        start = handle.read(16)
+    for magic, kind, advice in UNSUPPORTED_MAGIC:
+        if re.match(magic, start, re.DOTALL):
+            raise _unsupported(path, kind, advice)
     return size
 
 
@@ -162,7 +193,9 @@ def block_lines(block: LineBlock) -> list[str]:
 
 def read_all(status: StreamStatus) -> bytes:
     """The whole decompressed file in memory (a cut-off gzip stream: what came before the
-    cut, with ``status.truncated`` set), for readers that hand one buffer to a C parser."""
+    cut, with ``status.truncated`` set), for readers that hand one buffer to a C parser.
+    Lines ended by CR alone (classic Mac OS, Excel for Mac's "CSV (Macintosh)") become LF
+    lines, which those parsers need; ``status.cr_line_ends`` says so."""
     data = b"".join(_decompressed_chunks(status, READ_BYTES))
     if data.startswith(UTF8_BOM):
         status.byte_order_mark = True
@@ -172,6 +205,9 @@ def read_all(status: StreamStatus) -> bytes:
         if data[cut:].strip():
             status.dropped_partial_line = data.count(b"\n", 0, cut) + 1
         data = data[:cut]
+    if b"\r" in data and b"\n" not in data:  # classic Mac OS line ends: CR alone
+        data = data.replace(b"\r", b"\n")
+        status.cr_line_ends = True
     status.lines = data.count(b"\n") + (0 if not data or data.endswith(b"\n") else 1)
     return data
 
@@ -187,4 +223,7 @@ def head_text(path: Path, n_bytes: int = 1 << 16) -> str:
             cut = data.rfind(b"\n", 0, n_bytes) + 1
             del data[cut or n_bytes :]
             break
+    if data[TAR_MAGIC_OFFSET : TAR_MAGIC_OFFSET + 5] == b"ustar":
+        kind = "a gzip-compressed tar archive" if status.compressed else "a tar archive"
+        raise _unsupported(path, kind, "extract it (`tar -xf FILE`) and pass the file inside")
     return bytes(data).removeprefix(UTF8_BOM).decode("utf-8", errors="replace")
