@@ -15,8 +15,8 @@ is not numeric where the following lines are (ids or weight).
 Every row is an entry; both directions and repeats merge into one undirected pair
 (:mod:`recsys.data.assemble`): weights summed when there is a weight column, else 1.0 per
 distinct relation. Rows with the wrong number of fields and rows with an empty id are
-skipped and counted with their first line numbers; a non-numeric or negative weight is an
-error naming file, line and column.
+skipped and counted with their first line numbers, and so are rows of weight 0 (no pair);
+a non-numeric or negative weight is an error naming file, line and column.
 """
 
 from __future__ import annotations
@@ -297,8 +297,14 @@ def read_pairs_file(
     side = None if products is None else read_products_file(products)
     built = assemble_pairs(id_a, id_b, bits, weight, None if side is None else side.table)
     if len(built.pairs) == 0:
+        zero = (
+            f", {built.zero_weight:,} of weight 0: give related products a weight > 0"
+            if built.zero_weight
+            else ""
+        )
         raise DataError(
-            f"{path}: no product pairs ({table.num_rows:,} rows, {built.self_pairs:,} self-pairs)"
+            f"{path}: no product pairs ({table.num_rows:,} rows, {built.self_pairs:,} "
+            f"self-pairs{zero})"
         )
     if side is not None and built.side_rows_matched == 0:
         raise DataError(
@@ -316,6 +322,7 @@ def read_pairs_file(
         "invalid_rows": invalid.count,
         "empty_ids": int(empty.sum()),
         "self_pairs": built.self_pairs,
+        "zero_weight": built.zero_weight,
         "relation_bits": flags,
         "weights": "summed weight column" if weight is not None else "1.0 per distinct relation",
     }
