@@ -44,3 +44,11 @@ def test_weight_zero_prepares_pairs_training_accepts(tmp_path: Path) -> None:
     zero = prepared.manifest["parse"]["details"]["zero_weight"]
     assert zero > 0
     assert f"{zero:,} rows of weight 0 (not pairs)" in describe_prepared(prepared)
+
+
+def test_relation_names_ignore_case_and_spaces_and_blank_is_co_purchase(tmp_path: Path) -> None:
+    lines = ["a,b,relation", "A,B,bought", "B,A,Bought ", "A,C, BOUGHT", "C,D,", "D,C,co_purchase"]
+    parsed = read_pairs_file(write(tmp_path / "rel.csv", lines))
+    assert parsed.pairs.weight.tolist() == [1.0, 1.0, 1.0]  # no pair is listed heavier
+    assert parsed.report.relation_entries == {"bought": 3, "co_purchase": 2}
+    assert parsed.report.pairs_per_relation == {"bought": 2, "co_purchase": 1}

@@ -180,13 +180,23 @@ def layout(path: Path, lines: list[tuple[int, str]], columns: str | None) -> Pai
     )
 
 
+def relation_names(names: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Relation names as they are matched: trimmed and lowercased, so ``Bought`` and
+    ``bought`` are one relation (a pair listed under both is not heavier); a blank name is
+    ``co_purchase``, the relation of a file without a relation column."""
+    folded = pc.utf8_lower(pc.utf8_trim_whitespace(names))
+    default = pa.scalar("co_purchase", folded.type)
+    return pc.fill_null(pc.if_else(pc.equal(folded, ""), default, folded), default)
+
+
 def relation_bits(
     names: pa.Array | pa.ChunkedArray | None, n_rows: int, path: object
 ) -> tuple[npt.NDArray[np.uint8], dict[str, int]]:
     """Each row's relation flag and the flag of each relation name.
 
-    Known names keep the flags the Amazon and SNAP formats use; other names take the free
-    bits in sorted order; no relation column means :data:`RELATION_CO_PURCHASE`.
+    Names are compared trimmed and lowercased (:func:`relation_names`). Known names keep
+    the flags the Amazon and SNAP formats use; other names take the free bits in sorted
+    order; no relation column, or a blank name, means :data:`RELATION_CO_PURCHASE`.
 
     Raises:
         DataError: more distinct unknown relation names than free bits.
@@ -195,7 +205,7 @@ def relation_bits(
         return np.full(n_rows, RELATION_CO_PURCHASE, np.uint8), {
             "co_purchase": RELATION_CO_PURCHASE
         }
-    encoded = pc.utf8_trim_whitespace(names).dictionary_encode().combine_chunks()
+    encoded = relation_names(names).dictionary_encode().combine_chunks()
     values = encoded.dictionary.to_pylist()
     unknown = sorted(v for v in values if v not in RELATION_BITS)
     if len(unknown) > len(FREE_RELATION_BITS):
