@@ -30,8 +30,8 @@ from recsys.config import DataConfig
 from recsys.data.dataset import PROTOCOLS, PreparedDataset, load_prepared, save_prepared
 from recsys.data.datasets import DatasetSource, resolve_dataset
 from recsys.data.errors import DataError
+from recsys.data.formats.products_file import check_products_path
 from recsys.data.formats.registry import ReadOptions, read_input
-from recsys.data.formats.stream import check_readable
 from recsys.data.split import split_pairs
 
 logger = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ def cache_key(config: DataConfig, sha256: str, products_sha256: str | None = Non
 def _products_sha256(config: DataConfig, progress: bool) -> str | None:
     if config.products is None:
         return None
-    check_readable(config.products)
+    check_products_path(config.products)
     return file_sha256(config.products, progress=progress)
 
 

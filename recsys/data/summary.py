@@ -15,6 +15,16 @@ def _share(part: Any, whole: Any) -> str:
     return f"{100 * int(part) / int(whole):.1f}%" if part is not None and whole else "n/a"
 
 
+def _side_rows_skipped(side: dict[str, Any]) -> str:
+    """The products file's rows not used, so a repeated id is never dropped unseen."""
+    skipped = []
+    if side.get("duplicate_ids"):
+        skipped.append(f"{_count(side['duplicate_ids'])} repeating an earlier id (first row kept)")
+    if side.get("empty_ids"):
+        skipped.append(f"{_count(side['empty_ids'])} with an empty id")
+    return f"; skipped {', '.join(skipped)}" if skipped else ""
+
+
 def describe_prepared(dataset: PreparedDataset) -> str:
     """Records, products, pairs per relation, split sizes, what was skipped, where it is."""
     m = dataset.manifest
@@ -80,7 +90,8 @@ def describe_prepared(dataset: PreparedDataset) -> str:
         lines.append(
             f"side info  {side['path']}: {_count(side['rows'])} rows, "
             f"{_count(side['rows_matched'])} matching a product in a pair, "
-            f"{_count(side['rows_unmatched'])} not; columns {', '.join(side['columns'])}"
+            f"{_count(side['rows_unmatched'])} not; columns {', '.join(side['columns']) or 'none'}"
+            + _side_rows_skipped(side)
         )
     if parse.get("byte_order_mark"):
         lines.append("note       the file starts with a UTF-8 byte-order mark (stripped)")

@@ -149,3 +149,15 @@ def test_a_byte_order_mark_and_duplicate_asins_lose_no_record(
     assert manifest["parse"]["byte_order_mark"] is True
     assert manifest["parse"]["duplicate_records"] == 1
     assert "repeat an earlier record's asin" in caplog.text
+
+
+@pytest.mark.parametrize("products", ["missing.csv", "."])
+def test_a_products_file_that_cannot_be_read_is_one_line_naming_it(
+    products: str, tmp_path: Path, no_debug: None
+) -> None:
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text("a,b\np0,p1\np1,p2\np2,p0\n")
+    result = recsys(
+        "prepare", pairs, "--products", tmp_path / products, "--data-dir", tmp_path / "data"
+    )
+    assert_one_error_line(result, "products file", "pass --products")
