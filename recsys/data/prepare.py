@@ -32,7 +32,7 @@ from recsys.data.datasets import DatasetSource, resolve_dataset
 from recsys.data.errors import DataError
 from recsys.data.formats.products_file import check_products_path
 from recsys.data.formats.registry import ReadOptions, read_input
-from recsys.data.split import split_pairs
+from recsys.data.split import MATCHED_DISTANCE_WARNING, split_pairs
 
 logger = logging.getLogger(__name__)
 
@@ -148,6 +148,7 @@ def _build(
         "validation_protocols": list(PROTOCOLS),
         "n_seen": int(validation.seen.sum()),
         "n_seen_positives": int(validation.seen[validation.label == 1].sum()),
+        "matched_negatives_distance": round(split.matched_distance, 4),
         "prepare_seconds": round(time.perf_counter() - started, 3),
         "prepared_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
@@ -158,6 +159,21 @@ def _build(
         validation=validation,
         manifest=manifest,
     )
+
+
+def _warn_unmatched(dataset: PreparedDataset) -> None:
+    """One line when the matched negatives could not follow the positives' degrees (a hub
+    in every positive): that protocol's AUC then still rewards popularity."""
+    distance = dataset.manifest.get("matched_negatives_distance")
+    if distance is not None and distance > MATCHED_DISTANCE_WARNING:
+        logger.warning(
+            "%s: the matched negatives' product counts are %.3f from the positives' "
+            "(total-variation distance, above %.2g): the matched protocol is unreliable on "
+            "this dataset (popularity still separates positives from negatives)",
+            dataset.name,
+            distance,
+            MATCHED_DISTANCE_WARNING,
+        )
 
 
 def _load_cached(folder: Path) -> PreparedDataset | None:
@@ -220,8 +236,10 @@ def prepare_dataset(config: DataConfig, *, progress: bool = True) -> PreparedDat
         cached = _load_cached(folder)
         if cached is not None:
             logger.info("loaded prepared %s from %s", source.name, folder)
+            _warn_unmatched(cached)
             return dataclasses.replace(cached, manifest={**cached.manifest, "cache_hit": True})
     dataset = _build(config, source, sha256, products_sha256, progress)
+    _warn_unmatched(dataset)
     # Write beside the final folder, then rename: a crash never leaves a half folder that
     # looks prepared, and two processes preparing the same data do not mix their files.
     staging = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
