@@ -119,12 +119,15 @@ def _build(
         progress=progress,
     )
     parsed = read_input(source.path, options)
-    split = split_pairs(
-        parsed.pairs,
-        len(parsed.products),
-        config.validation_fraction,
-        np.random.default_rng(config.split_seed),
-    )
+    try:
+        split = split_pairs(
+            parsed.pairs,
+            len(parsed.products),
+            config.validation_fraction,
+            np.random.default_rng(config.split_seed),
+        )
+    except DataError as error:  # the split knows pairs, not where they came from
+        raise DataError(f"{source.path}: {error}") from None
     report = parsed.report
     validation = split.validation
     positives = int((validation.label == 1).sum())

@@ -161,7 +161,7 @@ def sample_negatives(
         raise DataError(
             f"could draw only {have:,} of {count:,} validation negatives in {MAX_ROUNDS} "
             "rounds: the validation products are almost all paired with each other. Use a "
-            "larger dataset or a larger --validation-fraction."
+            "larger dataset or a larger --validation-fraction / -P validation_fraction."
         )
     keys = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
     return (keys // n_items).astype(np.int32), (keys % n_items).astype(np.int32)
@@ -197,8 +197,10 @@ def split_pairs(
     n_validation = round(n_pairs * validation_fraction)
     if n_validation < 1 or n_validation >= n_pairs:
         raise DataError(
-            f"{n_pairs} unique pairs cannot be split with validation_fraction="
-            f"{validation_fraction}: both train and validation need at least one pair."
+            f"{n_pairs:,} unique pairs cannot be split with validation_fraction="
+            f"{validation_fraction:.3g}: both train and validation need at least one pair. "
+            "Use a dataset with more pairs or another --validation-fraction / -P "
+            "validation_fraction."
         )
     order = rng.permutation(n_pairs)
     held_out = order[:n_validation]
