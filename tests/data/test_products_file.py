@@ -27,6 +27,12 @@ def test_a_file_without_a_header_is_an_error_listing_the_columns(tmp_path: Path)
         read_products_file(path)
 
 
+def test_a_semicolon_header_is_named_as_such(tmp_path: Path) -> None:
+    path = write(tmp_path / "semi.csv", ["id;title;price", "p0;T0;1,5"])
+    with pytest.raises(DataError, match=r"semi\.csv: its header 'id;title;price' is separated by"):
+        read_products_file(path)
+
+
 def test_one_known_column_is_a_header(tmp_path: Path) -> None:
     path = write(tmp_path / "sku.csv", ["sku,title", "p0,T0"])
     assert read_products_file(path).table.columns.tolist() == ["asin", "title"]

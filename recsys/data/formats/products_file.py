@@ -98,6 +98,13 @@ def _check_header(path: Path, names: list[str], line: str) -> None:
     """A header naming no known column is most likely a first data row (a file without a
     header): reading on would drop that row and every side-information column unseen."""
     if not KNOWN_NAMES.intersection(names):
+        for other in (";", "|"):
+            if KNOWN_NAMES.intersection(_normalise(n) for n in line.split(other)):
+                raise DataError(
+                    f"products file {path}: its header {line.strip()[:80]!r} is separated by "
+                    f"{other!r}; write it with commas or tabs (a decimal comma in a price "
+                    "would be misread)"
+                )
         raise DataError(
             f"products file {path}: its first line {line.strip()[:80]!r} names no known column "
             f"(a header line is required); {USAGE}"
