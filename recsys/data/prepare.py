@@ -40,8 +40,9 @@ logger = logging.getLogger(__name__)
 # old cache folders are not reused. 2: item_id order and the negative-draw algorithm changed
 # since v1 caches were written; validation_negatives joined the settings. 3: both negative
 # sets (study and matched) in every dataset, validation_negatives gone. 4: pairs-file rows of
-# weight 0 dropped (they were kept as zero-weight pairs training refused); relation names
-# lowercased and trimmed, a blank one co_purchase.
+# weight 0 dropped (they were kept as zero-weight pairs training refused), and so are
+# Amazon pairs only in relations weighted 0; relation names lowercased and trimmed, a blank
+# one co_purchase.
 FORMAT_VERSION = 4
 HASH_CHUNK_BYTES = 4 << 20
 

@@ -75,6 +75,10 @@ def describe_prepared(dataset: PreparedDataset) -> str:
         skipped.append(f"{_count(details['self_pairs'])} self-pairs")
     if details.get("zero_weight"):
         skipped.append(f"{_count(details['zero_weight'])} rows of weight 0 (not pairs)")
+    if details.get("zero_weight_pairs"):
+        skipped.append(
+            f"{_count(details['zero_weight_pairs'])} pairs only in relations of weight 0"
+        )
     if details.get("discontinued"):
         skipped.append(f"{_count(details['discontinued'])} discontinued products")
     lines.append("skipped    " + ("; ".join(skipped) if skipped else "nothing"))
