@@ -95,7 +95,7 @@ def dataset_options(command: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--products",
-            type=click.Path(dir_okay=False, path_type=Path),
+            type=click.Path(path_type=Path),  # checked when read: one error line, exit 1
             default=None,
             metavar="FILE",
             help=f"{FIELDS['products'].description}",

@@ -9,9 +9,12 @@ order of the file's lines. Side information (a products file, a SNAP record's fi
 joined by id; a product without a row has ``has_metadata`` False.
 
 Pair weights: with weights given (a pairs file's weight column) they are summed over every
-entry of the pair, both directions and repeats included. Without, each pair weighs 1.0 per
-distinct relation it carries (the popcount of its relation bitmask): a file that lists an
-edge in both directions, or twice, says the pair exists, not that it is twice as strong.
+entry of the pair, both directions and repeats included; an entry of weight 0 says the two
+products are not related (a count of zero co-purchases), so it is dropped and counted like
+a self-pair, never kept as a pair no walk or training step can use. Without, each pair
+weighs 1.0 per distinct relation it carries (the popcount of its relation bitmask): a file
+that lists an edge in both directions, or twice, says the pair exists, not that it is twice
+as strong.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class AssembledPairs:
     products: pd.DataFrame
     pairs: UniquePairs
     self_pairs: int  # entries whose two ids are equal, dropped
+    zero_weight: int  # entries of two distinct ids and weight 0, dropped
     side_rows: int  # rows of side information offered
     side_rows_matched: int  # of them, rows whose id is a product in a pair
 
@@ -161,7 +165,8 @@ def assemble_pairs(
     Args:
         source_ids, target_ids: one id per entry (pyarrow string arrays or sequences of str).
         relation_bits: the entry's relation flag (one bit set), shape (entries,).
-        weight: the entry's weight, summed per pair; None = 1.0 per distinct relation.
+        weight: the entry's weight (>= 0), summed per pair; entries of weight 0 are
+            dropped; None = 1.0 per distinct relation.
         side: side information, one row per product id (column ``asin``, first row wins),
             any of :data:`SIDE_COLUMNS`.
 
@@ -172,6 +177,11 @@ def assemble_pairs(
     n_entries = a.size
     distinct = a != b
     self_pairs = int(n_entries - distinct.sum())
+    zero_weight = 0
+    if weight is not None:
+        weighted = distinct & (weight > 0)
+        zero_weight = int(distinct.sum() - weighted.sum())
+        distinct = weighted
     n_ids = len(ids)
     if n_ids > MAX_DENSE_ITEMS:
         raise DataError(f"{n_ids:,} products: more than the {MAX_DENSE_ITEMS:,} supported")
@@ -194,6 +204,7 @@ def assemble_pairs(
         products=products,
         pairs=pairs,
         self_pairs=self_pairs,
+        zero_weight=zero_weight,
         side_rows=0 if side is None else len(side),
         side_rows_matched=int(products["has_metadata"].sum()),
     )

@@ -243,6 +243,18 @@ def _code_weights(weights: RelationWeights) -> npt.NDArray[np.float32]:
     return np.array([getattr(weights, name) for name in RELATION_NAMES], dtype=np.float32)
 
 
+def _without_zero_weight(pairs: UniquePairs) -> tuple[UniquePairs, int]:
+    """The pairs of positive weight and how many were dropped: a pair only in relations
+    weighted 0 (``also_viewed=0``) is no pair, and training refuses zero-weight edges."""
+    keep = pairs.weight > 0
+    if keep.all():
+        return pairs, 0
+    kept = UniquePairs(
+        pairs.item_a[keep], pairs.item_b[keep], pairs.weight[keep], pairs.relations[keep]
+    )
+    return kept, int(keep.size - keep.sum())
+
+
 def _entry_names(counts: npt.NDArray[np.int64]) -> dict[str, int]:
     """Entry counts by relation name (the paired ones, then buy_after_viewing)."""
     return dict(zip((*RELATION_NAMES, *IGNORED_RELATIONS), map(int, counts), strict=True))
@@ -342,13 +354,18 @@ def parse_metadata(
             path,
             duplicate_records,
         )
-    pairs = dedupe_pair_keys(keys, n_asins, _code_weights(weights))
+    pairs, zero_weight = _without_zero_weight(
+        dedupe_pair_keys(keys, n_asins, _code_weights(weights))
+    )
     del keys
     if len(pairs) == 0:
         hint = (
-            f"with the study's filters only {merger.records_kept:,} of {merger.records_read:,} "
-            "records qualify; turn the filters off (recsys prepare --no-study-filters, "
-            "recsys train -P study_filters=false)"
+            f"every pair is only in relations of weight 0 ({zero_weight:,} pairs): give "
+            "bought_together / also_bought / also_viewed a weight > 0 (-P also_viewed=0.5)"
+            if zero_weight
+            else f"with the study's filters only {merger.records_kept:,} of "
+            f"{merger.records_read:,} records qualify; turn the filters off (recsys prepare "
+            "--no-study-filters, recsys train -P study_filters=false)"
             if study_filters
             else "its records list no also_bought / also_viewed / bought_together products"
         )
@@ -384,5 +401,6 @@ def parse_metadata(
         },
         workers=workers,
         seconds=round(time.perf_counter() - started, 3),
+        details={"zero_weight_pairs": zero_weight} if zero_weight else {},
     )
     return ParsedMetadata(products=products, pairs=pairs, report=report)

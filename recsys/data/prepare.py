@@ -30,17 +30,20 @@ from recsys.config import DataConfig
 from recsys.data.dataset import PROTOCOLS, PreparedDataset, load_prepared, save_prepared
 from recsys.data.datasets import DatasetSource, resolve_dataset
 from recsys.data.errors import DataError
+from recsys.data.formats.products_file import check_products_path
 from recsys.data.formats.registry import ReadOptions, read_input
-from recsys.data.formats.stream import check_readable
-from recsys.data.split import split_pairs
+from recsys.data.split import MATCHED_DISTANCE_WARNING, split_pairs
 
 logger = logging.getLogger(__name__)
 
 # Bump whenever parsing or splitting would give different tables for the same inputs, so
 # old cache folders are not reused. 2: item_id order and the negative-draw algorithm changed
 # since v1 caches were written; validation_negatives joined the settings. 3: both negative
-# sets (study and matched) in every dataset, validation_negatives gone.
-FORMAT_VERSION = 3
+# sets (study and matched) in every dataset, validation_negatives gone. 4: pairs-file rows of
+# weight 0 dropped (they were kept as zero-weight pairs training refused), and so are
+# Amazon pairs only in relations weighted 0; relation names lowercased and trimmed, a blank
+# one co_purchase.
+FORMAT_VERSION = 4
 HASH_CHUNK_BYTES = 4 << 20
 
 
@@ -96,7 +99,7 @@ def cache_key(config: DataConfig, sha256: str, products_sha256: str | None = Non
 def _products_sha256(config: DataConfig, progress: bool) -> str | None:
     if config.products is None:
         return None
-    check_readable(config.products)
+    check_products_path(config.products)
     return file_sha256(config.products, progress=progress)
 
 
@@ -117,12 +120,15 @@ def _build(
         progress=progress,
     )
     parsed = read_input(source.path, options)
-    split = split_pairs(
-        parsed.pairs,
-        len(parsed.products),
-        config.validation_fraction,
-        np.random.default_rng(config.split_seed),
-    )
+    try:
+        split = split_pairs(
+            parsed.pairs,
+            len(parsed.products),
+            config.validation_fraction,
+            np.random.default_rng(config.split_seed),
+        )
+    except DataError as error:  # the split knows pairs, not where they came from
+        raise DataError(f"{source.path}: {error}") from None
     report = parsed.report
     validation = split.validation
     positives = int((validation.label == 1).sum())
@@ -146,6 +152,7 @@ def _build(
         "validation_protocols": list(PROTOCOLS),
         "n_seen": int(validation.seen.sum()),
         "n_seen_positives": int(validation.seen[validation.label == 1].sum()),
+        "matched_negatives_distance": round(split.matched_distance, 4),
         "prepare_seconds": round(time.perf_counter() - started, 3),
         "prepared_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
@@ -156,6 +163,21 @@ def _build(
         validation=validation,
         manifest=manifest,
     )
+
+
+def _warn_unmatched(dataset: PreparedDataset) -> None:
+    """One line when the matched negatives could not follow the positives' degrees (a hub
+    in every positive): that protocol's AUC then still rewards popularity."""
+    distance = dataset.manifest.get("matched_negatives_distance")
+    if distance is not None and distance > MATCHED_DISTANCE_WARNING:
+        logger.warning(
+            "%s: the matched negatives' product counts are %.3f from the positives' "
+            "(total-variation distance, above %.2g): the matched protocol is unreliable on "
+            "this dataset (popularity still separates positives from negatives)",
+            dataset.name,
+            distance,
+            MATCHED_DISTANCE_WARNING,
+        )
 
 
 def _load_cached(folder: Path) -> PreparedDataset | None:
@@ -218,8 +240,10 @@ def prepare_dataset(config: DataConfig, *, progress: bool = True) -> PreparedDat
         cached = _load_cached(folder)
         if cached is not None:
             logger.info("loaded prepared %s from %s", source.name, folder)
+            _warn_unmatched(cached)
             return dataclasses.replace(cached, manifest={**cached.manifest, "cache_hit": True})
     dataset = _build(config, source, sha256, products_sha256, progress)
+    _warn_unmatched(dataset)
     # Write beside the final folder, then rename: a crash never leaves a half folder that
     # looks prepared, and two processes preparing the same data do not mix their files.
     staging = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")

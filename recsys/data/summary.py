@@ -23,6 +23,16 @@ def _share(part: Any, whole: Any) -> str:
     return f"{100 * int(part) / int(whole):.1f}%" if part is not None and whole else "n/a"
 
 
+def _side_rows_skipped(side: dict[str, Any]) -> str:
+    """The products file's rows not used, so a repeated id is never dropped unseen."""
+    skipped = []
+    if side.get("duplicate_ids"):
+        skipped.append(f"{_count(side['duplicate_ids'])} repeating an earlier id (first row kept)")
+    if side.get("empty_ids"):
+        skipped.append(f"{_count(side['empty_ids'])} with an empty id")
+    return f"; skipped {', '.join(skipped)}" if skipped else ""
+
+
 def describe_prepared(dataset: PreparedDataset) -> str:
     """Records, products, pairs per relation, split sizes, what was skipped, where it is."""
     m = dataset.manifest
@@ -71,6 +81,12 @@ def describe_prepared(dataset: PreparedDataset) -> str:
     details = parse.get("details") or {}
     if details.get("self_pairs"):
         skipped.append(f"{_count(details['self_pairs'])} self-pairs")
+    if details.get("zero_weight"):
+        skipped.append(f"{_count(details['zero_weight'])} rows of weight 0 (not pairs)")
+    if details.get("zero_weight_pairs"):
+        skipped.append(
+            f"{_count(details['zero_weight_pairs'])} pairs only in relations of weight 0"
+        )
     if details.get("discontinued"):
         skipped.append(f"{_count(details['discontinued'])} discontinued products")
     lines.append("skipped    " + ("; ".join(skipped) if skipped else "nothing"))
@@ -86,7 +102,8 @@ def describe_prepared(dataset: PreparedDataset) -> str:
         lines.append(
             f"side info  {side['path']}: {_count(side['rows'])} rows, "
             f"{_count(side['rows_matched'])} matching a product in a pair, "
-            f"{_count(side['rows_unmatched'])} not; columns {', '.join(side['columns'])}"
+            f"{_count(side['rows_unmatched'])} not; columns {', '.join(side['columns']) or 'none'}"
+            + _side_rows_skipped(side)
         )
     if details.get("integral_float_ids"):
         lines.append(

@@ -117,7 +117,7 @@ def test_unfinished_cache_folder_is_rebuilt(source: Path, tmp_path: Path) -> Non
 
 def test_every_dataset_carries_both_protocols(source: Path, tmp_path: Path) -> None:
     prepared = prepare_dataset(config_for(source, tmp_path), progress=False)
-    assert prepared.manifest["format_version"] == 3
+    assert prepared.manifest["format_version"] == 4
     assert prepared.manifest["validation_protocols"] == ["study", "matched"]
     loaded = load_prepared(prepared.folder)  # type: ignore[arg-type]
     assert loaded.validation.negative_set is not None

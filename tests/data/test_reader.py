@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from recsys.config import RelationWeights
 from recsys.data.errors import DataError
 from recsys.data.formats.amazon import MetadataFormat, detect_format, iter_records
 from recsys.data.parse import parse_metadata
@@ -210,3 +211,21 @@ def test_duplicate_asins_are_counted_and_the_first_record_wins(tmp_path: Path) -
     assert parsed.report.duplicate_records == 1
     row = parsed.products.set_index("asin").loc[records[0]["asin"]]
     assert row["title"] == records[0]["title"]
+
+
+def test_pairs_only_in_relations_weighted_zero_are_dropped_and_counted(tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "m.json", python_lines(records_2014()))
+    weights = RelationWeights(also_viewed=0)
+    parsed = parse_metadata(path, weights=weights, study_filters=False)
+    asin = parsed.products["asin"].tolist()
+    assert asin == ["A", "B", "C", "E"]  # D's only pair was also_viewed
+    pairs = parsed.pairs
+    got = {
+        (asin[a], asin[b]): round(float(w), 3)
+        for a, b, w in zip(pairs.item_a, pairs.item_b, pairs.weight, strict=True)
+    }
+    assert got == {("A", "B"): 3.2, ("A", "C"): 1.0, ("A", "E"): 1.0}  # B-C, C-D gone
+    assert parsed.report.details == {"zero_weight_pairs": 2}
+    nothing = RelationWeights(bought_together=0, also_bought=0, also_viewed=0)
+    with pytest.raises(DataError, match=r"m\.json: no product pairs \(every pair is only in"):
+        parse_metadata(path, weights=nothing, study_filters=False)

@@ -190,3 +190,34 @@ def test_a_pairs_file_recsys_cannot_read_is_one_line_saying_what_to_do(
         _archive(path, kind)
     result = recsys("prepare", path, "--data-dir", tmp_path / "data")
     assert_one_error_line(result, str(path), *named)
+
+
+@pytest.mark.parametrize("products", ["missing.csv", "."])
+def test_a_products_file_that_cannot_be_read_is_one_line_naming_it(
+    products: str, tmp_path: Path, no_debug: None
+) -> None:
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text("a,b\np0,p1\np1,p2\np2,p0\n")
+    result = recsys(
+        "prepare", pairs, "--products", tmp_path / products, "--data-dir", tmp_path / "data"
+    )
+    assert_one_error_line(result, "products file", "pass --products")
+
+
+@pytest.mark.parametrize(
+    ("lines", "named"),
+    [
+        (
+            ["source,target", "A,B"],
+            ["1 unique pairs cannot be split", "validation_fraction=0.333:"],
+        ),
+        (["source,target", "x,y", "y,z", "z,w"], ["could draw only 0 of 1 validation negatives"]),
+    ],
+)
+def test_a_dataset_too_small_to_split_is_one_line_naming_its_file(
+    lines: list[str], named: list[str], tmp_path: Path, no_debug: None
+) -> None:
+    pairs = tmp_path / "small.csv"
+    pairs.write_text("".join(line + "\n" for line in lines))
+    result = recsys("prepare", pairs, "--data-dir", tmp_path / "data")
+    assert_one_error_line(result, f"Error: {pairs}: ", *named, "--validation-fraction")

@@ -20,9 +20,9 @@ report says so); zero-padded ids (``007``) stay text. Every row is an entry; bot
 directions and repeats merge into one undirected pair (:mod:`recsys.data.assemble`):
 weights summed when there is a weight column, else 1.0 per distinct relation. Rows with
 the wrong number of fields and rows with an empty id are skipped and counted with their
-first line numbers (more such lines than rows read is an error); a non-numeric or
-negative weight, or a line written with another delimiter than the sampled lines, is an
-error naming file, line and column.
+first line numbers (more such lines than rows read is an error), and so are rows of weight
+0 (no pair); a non-numeric or negative weight, or a line written with another delimiter
+than the sampled lines, is an error naming file, line and column.
 """
 
 from __future__ import annotations
@@ -75,13 +75,23 @@ def sniff(head: str) -> bool:
     return bool(lines) and not lines[0][1].lstrip().startswith(("{", "["))
 
 
+def relation_names(names: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Relation names as they are matched: trimmed and lowercased, so ``Bought`` and
+    ``bought`` are one relation (a pair listed under both is not heavier); a blank name is
+    ``co_purchase``, the relation of a file without a relation column."""
+    folded = pc.utf8_lower(pc.utf8_trim_whitespace(names))
+    default = pa.scalar("co_purchase", folded.type)
+    return pc.fill_null(pc.if_else(pc.equal(folded, ""), default, folded), default)
+
+
 def relation_bits(
     names: pa.Array | pa.ChunkedArray | None, n_rows: int, path: object
 ) -> tuple[npt.NDArray[np.uint8], dict[str, int]]:
     """Each row's relation flag and the flag of each relation name.
 
-    Known names keep the flags the Amazon and SNAP formats use; other names take the free
-    bits in sorted order; no relation column means :data:`RELATION_CO_PURCHASE`.
+    Names are compared trimmed and lowercased (:func:`relation_names`). Known names keep
+    the flags the Amazon and SNAP formats use; other names take the free bits in sorted
+    order; no relation column, or a blank name, means :data:`RELATION_CO_PURCHASE`.
 
     Raises:
         DataError: more distinct unknown relation names than free bits.
@@ -90,7 +100,7 @@ def relation_bits(
         return np.full(n_rows, RELATION_CO_PURCHASE, np.uint8), {
             "co_purchase": RELATION_CO_PURCHASE
         }
-    encoded = pc.utf8_trim_whitespace(names).dictionary_encode().combine_chunks()
+    encoded = relation_names(names).dictionary_encode().combine_chunks()
     values = encoded.dictionary.to_pylist()
     unknown = sorted(v for v in values if v not in RELATION_BITS)
     if len(unknown) > len(FREE_RELATION_BITS):
@@ -301,8 +311,14 @@ def read_pairs_file(
     side = None if products is None else read_products_file(products)
     built = assemble_pairs(id_a, id_b, bits, weight, None if side is None else side.table)
     if len(built.pairs) == 0:
+        zero = (
+            f", {built.zero_weight:,} of weight 0: give related products a weight > 0"
+            if built.zero_weight
+            else ""
+        )
         raise DataError(
-            f"{path}: no product pairs ({table.num_rows:,} rows, {built.self_pairs:,} self-pairs)"
+            f"{path}: no product pairs ({table.num_rows:,} rows, {built.self_pairs:,} "
+            f"self-pairs{zero})"
         )
     if side is not None and built.side_rows_matched == 0:
         raise DataError(
@@ -319,6 +335,7 @@ def read_pairs_file(
         "invalid_rows": invalid.count,
         "empty_ids": int(empty.sum()),
         "self_pairs": built.self_pairs,
+        "zero_weight": built.zero_weight,
         "relation_bits": flags,
         "weights": _weights_meaning(weight is not None, shape.delimiter),
     }

@@ -13,8 +13,9 @@ dashes read as ``_``):
 - ``price`` (text such as ``$1,299.00`` is read as 1299.0), ``sales_rank`` (or
   ``salesrank``, ``rank``).
 
-A product listed twice keeps its first row (the rest are counted). Any of the columns but
-the id may be missing.
+A product listed twice keeps its first row (the rest are counted and reported). Any of the
+columns but the id may be missing, but the header must name at least one of these columns:
+a first line naming none is taken for a data row of a file without a header, an error.
 """
 
 from __future__ import annotations
@@ -40,6 +41,13 @@ ALIASES = {
     "categories": "category",
 }
 PATH_SEPARATOR = re.compile(r"\s*[|>]\s*")
+SIDE_NAMES = ("title", "brand", "category", "category_1", "category_2", "category_3")
+KNOWN_NAMES = frozenset((*ID_NAMES, *SIDE_NAMES, "price", "sales_rank", *ALIASES))
+USAGE = (
+    "pass --products / -P products=<a CSV whose header names an id column (id, item_id, "
+    "product_id, asin, product or item) and any of title, brand, category, "
+    "category_1..3, price, sales_rank>"
+)
 
 
 @dataclass(frozen=True)
@@ -67,12 +75,50 @@ def _path_levels(paths: pd.Series) -> pd.DataFrame:
     return levels.replace("", np.nan)
 
 
+def check_products_path(path: Path) -> None:
+    """One error naming the products option when the file cannot be read (the data file's
+    own errors suggest a dataset name, which a products file never is)."""
+    problem = None
+    if not path.exists():
+        problem = "no such file"
+    elif not path.is_file():
+        problem = "not a file"
+    elif path.stat().st_size == 0:
+        problem = "empty (0 bytes)"
+    else:
+        try:
+            path.open("rb").close()
+        except OSError as error:
+            problem = f"cannot be read ({error.strerror or error})"
+    if problem:
+        raise DataError(f"products file {path}: {problem}; {USAGE}")
+
+
+def _check_header(path: Path, names: list[str], line: str) -> None:
+    """A header naming no known column is most likely a first data row (a file without a
+    header): reading on would drop that row and every side-information column unseen."""
+    if not KNOWN_NAMES.intersection(names):
+        for other in (";", "|"):
+            if KNOWN_NAMES.intersection(_normalise(n) for n in line.split(other)):
+                raise DataError(
+                    f"products file {path}: its header {line.strip()[:80]!r} is separated by "
+                    f"{other!r}; write it with commas or tabs (a decimal comma in a price "
+                    "would be misread)"
+                )
+        raise DataError(
+            f"products file {path}: its first line {line.strip()[:80]!r} names no known column "
+            f"(a header line is required); {USAGE}"
+        )
+
+
 def read_products_file(path: Path) -> ProductsFile:
     """The products file's side information, keyed by id.
 
     Raises:
-        DataError: missing or empty file, no header, or no id values.
+        DataError: missing, unreadable or empty file, a first line naming no known column
+            (no header), or no id values.
     """
+    check_products_path(path)
     compressed = open_stream(path).compressed
     header = next(
         (ln for ln in head_text(path).splitlines() if ln.strip() and not ln.startswith("#")), ""
@@ -93,6 +139,7 @@ def read_products_file(path: Path) -> ProductsFile:
             f"{path}: not a readable products CSV ({str(error).splitlines()[0]})"
         ) from None
     frame.columns = [_normalise(str(name)) for name in frame.columns]
+    _check_header(path, list(frame.columns), header)
     id_column = next((name for name in ID_NAMES if name in frame.columns), frame.columns[0])
     table = pd.DataFrame({"asin": frame[id_column].str.strip()})
     for name in ("title", "brand"):
