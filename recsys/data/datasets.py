@@ -177,14 +177,31 @@ def _twin_source(dataset: str, data_dir: Path, progress: bool) -> DatasetSource:
     from recsys.data.synthetic.twin import TWIN_SEED, load_or_fit, twin_file_name, write_twin
 
     name = file_stem(path)
-    fit = load_or_fit(path.resolve(), name, data_dir, progress=progress)
+
+    def cannot_twin(error: Exception) -> DataError:  # a graph the generator cannot imitate
+        return DataError(
+            f"dataset {dataset!r}: no synthetic twin of {file_text} ({error}); train on the "
+            "file itself, or twin a larger or less concentrated sample"
+        )
+
+    try:
+        fit = load_or_fit(path.resolve(), name, data_dir, progress=progress)
+    except DataError:
+        raise
+    except (ValueError, RuntimeError) as error:
+        raise cannot_twin(error) from error
     try:
         scale, _ = resolve_sizes(fit.preset, scale)
     except ValueError as error:
         raise DataError(f"dataset {dataset!r}: {error}") from error
     target = data_dir / "raw" / twin_file_name(fit, scale, TWIN_SEED)
     if not target.exists():
-        target = write_twin(fit, target, scale, TWIN_SEED, progress=progress)
+        try:
+            target = write_twin(fit, target, scale, TWIN_SEED, progress=progress)
+        except DataError:
+            raise
+        except (ValueError, RuntimeError) as error:
+            raise cannot_twin(error) from error
     suffix = "" if scale == 1.0 else f"-x{scale:g}"
     return DatasetSource(
         name=f"synthetic-like-{name}{suffix}",
@@ -194,6 +211,12 @@ def _twin_source(dataset: str, data_dir: Path, progress: bool) -> DatasetSource:
         scale=scale,
         seed=TWIN_SEED,
     )
+
+
+# File names a data file usually has, plain or gzip-compressed (a directory's hint lists them).
+DATA_SUFFIXES = tuple(
+    f"{suffix}{gz}" for suffix in (".json", ".jsonl", ".txt", ".csv", ".tsv") for gz in ("", ".gz")
+)
 
 
 def file_stem(path: Path) -> str:
@@ -207,11 +230,11 @@ def file_stem(path: Path) -> str:
 def _file_source(dataset: str) -> DatasetSource:
     path = Path(dataset).expanduser()
     if path.is_dir():
-        found = sorted(p.name for p in path.iterdir() if p.name.endswith((".json", ".json.gz")))
+        found = sorted(p.name for p in path.iterdir() if p.name.endswith(DATA_SUFFIXES))
         hint = f" (it holds {', '.join(found[:3])}{', ...' if len(found) > 3 else ''})"
         raise DataError(
-            f"{dataset!r} is a directory; pass one metadata .json / .json.gz file in it"
-            + (hint if found else "")
+            f"{dataset!r} is a directory; pass one data file in it (Amazon metadata, SNAP "
+            "amazon-meta.txt or a pairs file)" + (hint if found else "")
         )
     if not path.is_file():
         raise DataError(

@@ -122,7 +122,10 @@ def test_check_dataset_refuses_what_resolving_would_without_side_effects(
     for fine in ["electronics", "Books", "synthetic-small:0.01", "synthetic-like:x.json",
                  "pairs.csv", str(tmp_path / "pairs.csv")]:  # fmt: skip
         check_dataset(fine)
-    for missing, error in [("electronix", "neither a dataset name"), (".", "is a directory")]:
+    for missing, error in [
+        ("electronix", "neither a dataset name"),
+        (".", r"is a directory; pass one data file in it \(.*\) \(it holds pairs.csv\)"),
+    ]:
         with pytest.raises(DataError, match=error):
             check_dataset(missing)
         with pytest.raises(DataError, match=error):

@@ -165,3 +165,25 @@ def test_bad_twin_names_are_one_error_line(
     dataset = "synthetic-like:" + suffix.format(head=head)
     result = recsys("prepare", dataset, "--data-dir", data_dir, "-q")
     assert_one_error_line(result, *named)
+
+
+def test_a_degree_law_of_one_high_degree_is_that_degree() -> None:
+    law = DegreeLaw.fit(np.array([300]))  # a star's hub alone: above the dense grid
+    assert law.floor == 300 and law.degrees[-1] == 300
+
+
+@pytest.mark.parametrize(
+    ("rows", "why"),
+    [
+        ([f"hub,leaf{i}" for i in range(300)], "mean degree"),  # a star: one hub
+        ([f"a{i},b{i}" for i in range(300)], "degree law"),  # every record of degree 1
+    ],
+    ids=["star", "matching"],
+)
+def test_a_graph_the_generator_cannot_imitate_is_one_error_line(
+    rows: list[str], why: str, tmp_path: Path
+) -> None:
+    pairs = tmp_path / "odd.csv"
+    pairs.write_text("source,target\n" + "".join(f"{row}\n" for row in rows))
+    result = recsys("describe", f"synthetic-like:{pairs}", "--data-dir", tmp_path / "data", "-q")
+    assert_one_error_line(result, f"no synthetic twin of {pairs}", why, "train on the file")

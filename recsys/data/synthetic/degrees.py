@@ -135,8 +135,9 @@ class DegreeLaw:
 
 
 def _grid(low: int, top: int) -> np.ndarray:
-    """Every degree from ``low`` to DENSE_UP_TO, then x1.25 steps, ending at ``top``."""
-    points = list(range(low, min(top, DENSE_UP_TO) + 1))
+    """Every degree from ``low`` to DENSE_UP_TO, then x1.25 steps, ending at ``top``
+    (``low`` itself when it is above DENSE_UP_TO: a star's one hub)."""
+    points = list(range(low, max(low, min(top, DENSE_UP_TO)) + 1))
     d = float(points[-1])
     while True:
         d = max(d * GRID_RATIO, d + 1)
