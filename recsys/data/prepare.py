@@ -248,7 +248,15 @@ def prepare_dataset(config: DataConfig, *, progress: bool = True) -> PreparedDat
     # looks prepared, and two processes preparing the same data do not mix their files.
     staging = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
     shutil.rmtree(staging, ignore_errors=True)
-    save_prepared(dataset, staging)
+    try:
+        save_prepared(dataset, staging)
+    except OSError as error:  # a read-only or full data folder
+        shutil.rmtree(staging, ignore_errors=True)
+        raise DataError(
+            f"the prepared {source.name} cannot be written under {config.data_dir} "
+            f"({error.strerror or error}); pass --data-dir / -P data_dir=<a folder you can "
+            "write to>."
+        ) from error
     if folder.exists() and not (folder / "manifest.json").exists():
         shutil.rmtree(folder)  # an unfinished folder from an older, interrupted run
     try:

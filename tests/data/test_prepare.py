@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from recsys.config import DataConfig, RelationWeights
+from recsys.data import prepare as prepare_module
 from recsys.data.dataset import load_prepared
+from recsys.data.errors import DataError
 from recsys.data.prepare import prepare_dataset
 from recsys.data.summary import describe_prepared
 from recsys.methods import get_method, method_names
@@ -144,3 +146,17 @@ def test_a_truncated_prepared_table_is_rebuilt_not_used(source: Path, tmp_path: 
     again = prepare_dataset(config, progress=False)
     assert again.manifest["cache_hit"] is False
     assert np.array_equal(again.train.item_a, first.train.item_a)
+
+
+def test_a_data_folder_that_cannot_be_written_is_one_error_naming_it(
+    source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def read_only(dataset: object, folder: Path) -> None:
+        folder.mkdir(parents=True)
+        raise PermissionError(13, "Permission denied", str(folder))
+
+    monkeypatch.setattr(prepare_module, "save_prepared", read_only)  # as root, bits do not bind
+    config = DataConfig(dataset=str(source), data_dir=tmp_path / "data")
+    with pytest.raises(DataError, match=r"cannot be written under .*data \(Permission denied\)"):
+        prepare_dataset(config, progress=False)
+    assert list((tmp_path / "data" / "prepared").iterdir()) == []  # no half folder left
