@@ -89,8 +89,10 @@ def test_columns_option_by_name_and_position(tmp_path: Path) -> None:
         ("A", "B", 2.0),
         ("B", "C", 3.0),
     ]
-    with pytest.raises(DataError, match="'nope' is not a column"):
+    with pytest.raises(DataError, match="'nope' is not a column; the header has w, left, right"):
         read_pairs_file(named, columns="left,nope")
+    with pytest.raises(DataError, match="'x' is not a column; the file has no header line: give"):
+        read_pairs_file(positional, columns="x,y")  # names, but the file has none
 
 
 def test_products_file_gives_side_information(tmp_path: Path) -> None:

@@ -126,7 +126,8 @@ class PairsLayout:
         }
 
 
-def _column(token: str, names: list[str], path: object, what: str) -> int:
+def _column(token: str, names: list[str], path: object, what: str, header: bool) -> int:
+    """The 0-based column a ``--columns`` token names: a 1-based position or a header name."""
     if token.isdigit():
         index = int(token) - 1
         if not 0 <= index < len(names):
@@ -134,9 +135,12 @@ def _column(token: str, names: list[str], path: object, what: str) -> int:
         return index
     lowered = [name.lower() for name in names]
     if token.lower() not in lowered:
-        raise DataError(
-            f"{path}: --columns {what} {token!r} is not a column; the header has {', '.join(names)}"
+        known = (
+            f"the header has {', '.join(names)}"
+            if header
+            else f"the file has no header line: give positions 1 to {len(names)}"
         )
+        raise DataError(f"{path}: --columns {what} {token!r} is not a column; {known}")
     return lowered.index(token.lower())
 
 
@@ -175,7 +179,7 @@ def layout(
             raise DataError(f"--columns {columns!r}: give a,b[,weight[,relation]]")
         roles = ("id", "id", "weight", "relation")
         found = [
-            _column(token, list(names), path, role) if token else None
+            _column(token, list(names), path, role, header) if token else None
             for token, role in zip(wanted, roles, strict=False)
         ]
         found += [None] * (4 - len(found))
