@@ -308,3 +308,11 @@ def test_prepare_prints_why_line_1_is_a_header_or_a_pair(tmp_path: Path) -> None
         result = CliRunner().invoke(main, ["prepare", str(path), "--data-dir", str(tmp_path)])
         assert result.exit_code == 0, result.output
         assert shown in result.output
+
+
+def test_a_third_text_column_without_a_header_is_the_relation(tmp_path: Path) -> None:
+    path = write(tmp_path / "rel.csv", ["A,B,bought", "B,C,viewed", "A,B,viewed", "C,D,bought"])
+    read = read_pairs_file(path)
+    assert read.report.details["relation_bits"].keys() == {"bought", "viewed"}
+    weighted = write(tmp_path / "w.csv", ["A,B,2", "B,C,0.5", "C,D,1"])
+    assert triples(read_pairs_file(weighted)) == [("A", "B", 2.0), ("B", "C", 0.5), ("C", "D", 1.0)]

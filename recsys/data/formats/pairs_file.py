@@ -9,8 +9,9 @@ is present: ``item_a,item_b``, ``product_a,product_b``, ``source,target``, ``src
 ``asin_a,asin_b``, ``from,to``; else the first two columns that are not ``weight``,
 ``relation`` or an unnamed first column (the row numbers pandas and R write). ``weight``
 (a number >= 0) and ``relation`` (any text) are optional. Without a header, columns 1 and
-2 are the ids and a third one, if any, the weight. ``--columns a,b[,w[,r]]`` names them
-instead: header names, or 1-based positions. The first line is a header when it holds one
+2 are the ids and a third one, if any, the weight (the relation when its sampled values are
+not all numbers). ``--columns a,b[,w[,r]]`` names them instead: header names, or 1-based
+positions. The first line is a header when it holds one
 of the documented names (or a ``--columns`` name), when it is not numeric where the
 following lines are, or when its names look unlike the ids below
 (:mod:`recsys.data.formats.pairs_layout`); names may be quoted.

@@ -205,8 +205,12 @@ def layout(
                     "products file goes with --products beside a pairs file; for a pairs file, "
                     "name its id columns with --columns A,B"
                 )
-        if not header and n_columns >= 3:
-            weight = 2
+        if not header and n_columns >= 3:  # a third column: a weight if numeric, else a relation
+            third = [row[2] for row in rows if len(row) > 2]
+            if all(map(is_number, third)):
+                weight = 2
+            else:
+                relation = 2
     return PairsLayout(
         delimiter=delimiter,
         n_columns=n_columns,
