@@ -7,6 +7,18 @@ from typing import Any
 from recsys.data.dataset import PreparedDataset
 
 
+def _ignored(columns: list[str]) -> str:
+    """The named columns not read, so a weight under another name (``count``) is not lost
+    unseen (an unnamed one holds row numbers)."""
+    named = [column for column in columns if column]
+    if not named:
+        return ""
+    return (
+        f"; not read: {', '.join(named)} (a weight or relation under another name: "
+        "--columns A,B,WEIGHT[,RELATION])"
+    )
+
+
 def _header(details: dict[str, Any]) -> str:
     """The header decision and its reason, so a wrong guess is visible and can be fixed."""
     if not details["header"]:
@@ -96,6 +108,7 @@ def describe_prepared(dataset: PreparedDataset) -> str:
             f"{_header(details)}; ids "
             f"{', '.join(map(str, details['id_columns']))}, weight {details['weight_column']}, "
             f"relation {details['relation_column']}; pair weight: {details['weights']}"
+            + _ignored(details.get("ignored_columns") or [])
         )
     side = details.get("products_file")
     if side:

@@ -316,3 +316,18 @@ def test_a_third_text_column_without_a_header_is_the_relation(tmp_path: Path) ->
     assert read.report.details["relation_bits"].keys() == {"bought", "viewed"}
     weighted = write(tmp_path / "w.csv", ["A,B,2", "B,C,0.5", "C,D,1"])
     assert triples(read_pairs_file(weighted)) == [("A", "B", 2.0), ("B", "C", 0.5), ("C", "D", 1.0)]
+
+
+def test_prepare_names_the_columns_it_did_not_read(tmp_path: Path) -> None:
+    rows = [f"p{i},p{i + 1},{i % 3 + 1}" for i in range(60)]
+    for name, header, shown in [
+        ("count.csv", "source,target,count", "not read: count (a weight or relation under"),
+        ("weight.csv", "source,target,weight", None),
+        ("r.csv", '"","source","target"', None),  # R's row numbers: skipped, not reported
+    ]:
+        lines = [header, *(f"{i},{row.rpartition(',')[0]}" if name == "r.csv" else row
+                           for i, row in enumerate(rows))]  # fmt: skip
+        path = write(tmp_path / name, lines)
+        result = CliRunner().invoke(main, ["prepare", str(path), "--data-dir", str(tmp_path)])
+        assert result.exit_code == 0, result.output
+        assert (shown in result.output) if shown else "not read" not in result.output

@@ -123,7 +123,15 @@ class PairsLayout:
             "id_columns": [name(index) for index in self.id_columns],
             "weight_column": name(self.weight_column),
             "relation_column": name(self.relation_column),
+            "ignored_columns": [
+                self.names[i] for i in range(self.n_columns) if i not in self.used_columns()
+            ],
         }
+
+    def used_columns(self) -> set[int]:
+        """The columns read: the two ids, the weight and the relation when present."""
+        used = {*self.id_columns, self.weight_column, self.relation_column}
+        return {i for i in used if i is not None}
 
 
 def _column(token: str, names: list[str], path: object, what: str, header: bool) -> int:
