@@ -143,6 +143,11 @@ class DataConfig(StrictModel):
         description="a pairs file's columns: a,b[,weight[,relation]] as header names or "
         "1-based positions (default: found by name, else columns 1 and 2, weight 3)",
     )
+    header: bool | None = Field(
+        None,
+        description="a pairs file's first line: true = a header, false = a pair (default: "
+        "detected; prepare prints why)",
+    )
     products: Path | None = Field(
         None,
         description="a products CSV giving a pairs file's products side information (id "

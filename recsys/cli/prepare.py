@@ -23,6 +23,7 @@ OPTION_OF_FIELD = {
     "validation_fraction": "--validation-fraction",
     "split_seed": "--seed",
     "columns": "--columns",
+    "header": "--header / --no-header",
     "products": "--products",
 }
 FIELDS = DataConfig.model_fields
@@ -94,6 +95,11 @@ def dataset_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help=f"{FIELDS['columns'].description}",
         ),
         click.option(
+            "--header/--no-header",
+            default=None,
+            help=f"{FIELDS['header'].description}",
+        ),
+        click.option(
             "--products",
             type=click.Path(path_type=Path),  # checked when read: one error line, exit 1
             default=None,
@@ -115,6 +121,7 @@ def prepare_for_options(*, progress: bool, **values: Any) -> PreparedDataset:
         validation_fraction=values["validation_fraction"],
         split_seed=values["seed"],
         columns=values["columns"],
+        header=values["header"],
         products=values["products"],
     )
     # Imported here: `recsys --help` should not pay for pandas and the parser.

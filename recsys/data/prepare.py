@@ -85,6 +85,8 @@ def cache_settings(
     }
     if config.columns is not None:
         settings["columns"] = config.columns
+    if config.header is not None:
+        settings["header"] = config.header
     if products_sha256 is not None:
         settings["products_sha256"] = products_sha256
     return settings
@@ -116,6 +118,7 @@ def _build(
         weights=config.weights,
         study_filters=config.study_filters,
         columns=config.columns,
+        header=config.header,
         products=config.products,
         progress=progress,
     )

@@ -22,7 +22,7 @@ def _ignored(columns: list[str]) -> str:
 def _header(details: dict[str, Any]) -> str:
     """The header decision and its reason, so a wrong guess is visible and can be fixed."""
     if not details["header"]:
-        return "no header (line 1 read as a pair; if it names columns, pass --columns A,B)"
+        return "no header (line 1 read as a pair; if it names columns, pass --header)"
     reason = details.get("header_reason")
     return f"header: {reason}" if reason else "header"
 

@@ -302,7 +302,7 @@ def test_prepare_prints_why_line_1_is_a_header_or_a_pair(tmp_path: Path) -> None
     rows = [f"p{i},p{i + 1}" for i in range(60)]
     for name, lines, shown in [
         ("named.csv", ["left,right", *rows], "header: words unlike the ids below"),
-        ("bare.csv", rows, "no header (line 1 read as a pair; if it names columns, pass --columns"),
+        ("bare.csv", rows, "no header (line 1 read as a pair; if it names columns, pass --header)"),
     ]:
         path = write(tmp_path / name, lines)
         result = CliRunner().invoke(main, ["prepare", str(path), "--data-dir", str(tmp_path)])
@@ -331,3 +331,33 @@ def test_prepare_names_the_columns_it_did_not_read(tmp_path: Path) -> None:
         result = CliRunner().invoke(main, ["prepare", str(path), "--data-dir", str(tmp_path)])
         assert result.exit_code == 0, result.output
         assert (shown in result.output) if shown else "not read" not in result.output
+
+
+def test_header_given_overrides_the_detection(tmp_path: Path) -> None:
+    rows = [f"p{i},p{i + 1}" for i in range(60)]
+    worded = write(tmp_path / "worded.csv", ["left,right", *rows])  # detected as a header
+    assert read_pairs_file(worded).report.details["header"] is True
+    as_pair = read_pairs_file(worded, header=False)
+    assert as_pair.report.details["header"] is False
+    assert len(as_pair.pairs) == len(read_pairs_file(worded).pairs) + 1  # left-right counts
+    bare = write(tmp_path / "bare.csv", rows)
+    forced = read_pairs_file(bare, header=True)
+    assert forced.report.details["header_reason"] == "--header"
+    assert len(forced.pairs) == len(rows) - 1
+
+
+def test_header_option_reaches_prepare_and_its_cache_key(tmp_path: Path) -> None:
+    rows = [f"p{i},p{i + 1}" for i in range(60)]
+    path = write(tmp_path / "worded.csv", ["left,right", *rows])
+    folders = []
+    for flag in ([], ["--no-header"]):
+        args = ["prepare", str(path), "--data-dir", str(tmp_path / "data"), "-q", *flag]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+        folders.append(result.output.strip().splitlines()[-1])
+    assert folders[0] != folders[1]
+    amazon = write(tmp_path / "meta.json", ['{"asin": "A", "title": "a"}'])
+    args = ["prepare", str(amazon), "--header", "--data-dir", str(tmp_path)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1, result.output
+    assert "--header / --no-header applies to a pairs file" in result.output

@@ -11,10 +11,10 @@ is present: ``item_a,item_b``, ``product_a,product_b``, ``source,target``, ``src
 (a number >= 0) and ``relation`` (any text) are optional. Without a header, columns 1 and
 2 are the ids and a third one, if any, the weight (the relation when its sampled values are
 not all numbers). ``--columns a,b[,w[,r]]`` names them instead: header names, or 1-based
-positions. The first line is a header when it holds one
-of the documented names (or a ``--columns`` name), when it is not numeric where the
-following lines are, or when its names look unlike the ids below
-(:mod:`recsys.data.formats.pairs_layout`); names may be quoted.
+positions. The first line is a header when it holds one of the documented names (or a
+``--columns`` name), when it is not numeric where the following lines are, or when its
+names look unlike the ids below (:mod:`recsys.data.formats.pairs_layout`); names may be
+quoted. ``--header`` / ``--no-header`` (``-P header=true|false``) decide it instead.
 
 Ids that are all integral numbers are int64 ids, ``12.0`` read as ``12`` (counted, so the
 report says so); zero-padded ids (``007``) stay text. Every row is an entry; both
@@ -252,9 +252,14 @@ def _check_one_delimiter(
 
 
 def read_pairs_file(
-    path: Path, *, columns: str | None = None, products: Path | None = None
+    path: Path,
+    *,
+    columns: str | None = None,
+    header: bool | None = None,
+    products: Path | None = None,
 ) -> ParsedMetadata:
-    """Read a pairs file (and optionally a products file) into products and unique pairs.
+    """Read a pairs file (and optionally a products file) into products and unique pairs;
+    ``header`` says whether line 1 is a header (None: detected, :mod:`pairs_layout`).
 
     Raises:
         DataError: one column, mixed delimiters, a bad weight, unknown --columns, no pair
@@ -266,9 +271,9 @@ def read_pairs_file(
     separator = excel_separator(lines)
     blank = (lines[0][0],) if separator else ()
     lines = lines[1:] if separator else lines[:SNIFF_LINES]
-    shape = layout(path, lines, columns, separator)
-    header = () if shape.header_line is None else (shape.header_line,)
-    text = clean(read_all(status), shape.delimiter, (*blank, *header))
+    shape = layout(path, lines, columns, separator, header)
+    header_lines = () if shape.header_line is None else (shape.header_line,)
+    text = clean(read_all(status), shape.delimiter, (*blank, *header_lines))
     wanted = [
         c for c in (*shape.id_columns, shape.weight_column, shape.relation_column) if c is not None
     ]

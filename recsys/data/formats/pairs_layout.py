@@ -159,10 +159,14 @@ def _index_column(names: tuple[str, ...]) -> int | None:
 
 
 def layout(
-    path: Path, lines: list[tuple[int, str]], columns: str | None, delimiter: str | None = None
+    path: Path,
+    lines: list[tuple[int, str]],
+    columns: str | None,
+    delimiter: str | None = None,
+    header: bool | None = None,
 ) -> PairsLayout:
-    """Delimiter (sniffed unless given), header and columns of a pairs file from its first
-    data lines.
+    """Delimiter (sniffed unless given), header (detected unless given) and columns of a
+    pairs file from its first data lines.
 
     Raises:
         DataError: one column only, mixed delimiters, or --columns naming no column.
@@ -179,7 +183,10 @@ def layout(
         )
     wanted = [token.strip() for token in columns.split(",")] if columns else []
     documented = {WEIGHT_NAME, RELATION_NAME, *(n for pair in ID_NAME_PAIRS for n in pair)}
-    reason = header_reason(rows, documented, wanted)
+    if header is None:
+        reason = header_reason(rows, documented, wanted)
+    else:
+        reason = "--header" if header else None
     header = reason is not None
     names = tuple(rows[0]) if header else tuple(f"c{i + 1}" for i in range(n_columns))
     if wanted:

@@ -30,6 +30,7 @@ class ReadOptions:
     weights: RelationWeights | None = None  # Amazon relation weights
     study_filters: bool = True  # Amazon metadata only
     columns: str | None = None  # pairs files only
+    header: bool | None = None  # pairs files only: None = detected
     products: Path | None = None  # pairs files only
     progress: bool = False
 
@@ -39,7 +40,7 @@ class InputFormat:
     name: str
     sniff: Callable[[str], bool]  # from the start of the file's text
     read: Callable[[Path, ReadOptions], ParsedMetadata]
-    pairs_options: bool  # accepts --columns / --products
+    pairs_options: bool  # accepts --columns / --header / --products
 
 
 def _read_amazon(path: Path, options: ReadOptions) -> ParsedMetadata:
@@ -52,7 +53,9 @@ def _read_amazon(path: Path, options: ReadOptions) -> ParsedMetadata:
 
 
 def _read_pairs(path: Path, options: ReadOptions) -> ParsedMetadata:
-    return pairs_file.read_pairs_file(path, columns=options.columns, products=options.products)
+    return pairs_file.read_pairs_file(
+        path, columns=options.columns, header=options.header, products=options.products
+    )
 
 
 def _read_snap(path: Path, options: ReadOptions) -> ParsedMetadata:
@@ -85,8 +88,13 @@ def read_input(path: Path, options: ReadOptions) -> ParsedMetadata:
         DataError: an option the format does not take, or anything its reader raises.
     """
     fmt = detect_input_format(path)
-    if not fmt.pairs_options and (options.columns or options.products):
-        given = "--columns" if options.columns else "--products"
+    pairs_only = {
+        "--columns": options.columns,
+        "--header / --no-header": options.header is not None,
+        "--products": options.products,
+    }
+    given = next((option for option, value in pairs_only.items() if value), None)
+    if not fmt.pairs_options and given:
         raise DataError(
             f"{given} applies to a pairs file; {path} is read as {fmt.name}, which names its "
             "columns and carries its own product fields"
