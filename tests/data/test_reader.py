@@ -229,3 +229,13 @@ def test_pairs_only_in_relations_weighted_zero_are_dropped_and_counted(tmp_path:
     nothing = RelationWeights(bought_together=0, also_bought=0, also_viewed=0)
     with pytest.raises(DataError, match=r"m\.json: no product pairs \(every pair is only in"):
         parse_metadata(path, weights=nothing, study_filters=False)
+
+
+def test_a_reviews_file_is_named_as_such(tmp_path: Path) -> None:
+    reviews = [
+        {"reviewerID": f"A{i}", "asin": f"B{i:09d}", "overall": 5.0, "reviewText": "ok"}
+        for i in range(20)
+    ]
+    path = write_lines(tmp_path / "reviews.json", json_lines(reviews))
+    with pytest.raises(DataError, match=r"is an Amazon reviews file .*\(meta_<Category>"):
+        detect_format(path)

@@ -26,6 +26,10 @@ DETECT_LINES = 50  # records looked at to tell the format
 
 # Top-level keys that only the 2018 files carry (they have no `related`).
 KEYS_2018 = frozenset({"also_buy", "also_view", "main_cat", "category", "rank"})
+# Keys of the Amazon reviews files (one review per line, with an asin too), and of metadata:
+# a sample with the first and none of the second is a reviews file given for metadata.
+REVIEW_KEYS = frozenset({"reviewerID", "reviewText", "overall", "unixReviewTime"})
+METADATA_KEYS = KEYS_2018 | {"related", "title", "categories", "salesRank", "brand", "price"}
 
 
 class MetadataFormat(StrEnum):
@@ -96,6 +100,14 @@ def detect_format(path: Path, sample: int = DETECT_LINES) -> MetadataFormat:
             f"{path} does not look like Amazon product metadata: line {first_bad} is neither a "
             "JSON object nor a Python dict literal with an 'asin'. Pass a metadata "
             "(meta_*.json[.gz]) file, not a reviews file."
+        )
+    if not any(METADATA_KEYS.intersection(r) for r in json_records) and any(
+        REVIEW_KEYS.intersection(r) for r in json_records
+    ):
+        raise DataError(
+            f"{path} is an Amazon reviews file (reviewerID, overall, reviewText), not product "
+            "metadata: co-purchase relations are in the category's metadata file "
+            "(meta_<Category>.json.gz)."
         )
     if any("related" in record for record in json_records):
         return MetadataFormat.JSON_2014
