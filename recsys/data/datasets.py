@@ -16,10 +16,12 @@ Names:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -178,30 +180,29 @@ def _twin_source(dataset: str, data_dir: Path, progress: bool) -> DatasetSource:
 
     name = file_stem(path)
 
-    def cannot_twin(error: Exception) -> DataError:  # a graph the generator cannot imitate
-        return DataError(
-            f"dataset {dataset!r}: no synthetic twin of {file_text} ({error}); train on the "
-            "file itself, or twin a larger or less concentrated sample"
-        )
+    @contextlib.contextmanager
+    def twinning() -> Iterator[None]:
+        """A fit or generator error is a graph it cannot imitate: one line naming the file."""
+        try:
+            yield
+        except DataError:
+            raise
+        except (ValueError, RuntimeError) as error:
+            raise DataError(
+                f"dataset {dataset!r}: no synthetic twin of {file_text} ({error}); train on "
+                "the file itself, or twin a larger or less concentrated sample"
+            ) from error
 
-    try:
+    with twinning():
         fit = load_or_fit(path.resolve(), name, data_dir, progress=progress)
-    except DataError:
-        raise
-    except (ValueError, RuntimeError) as error:
-        raise cannot_twin(error) from error
     try:
         scale, _ = resolve_sizes(fit.preset, scale)
     except ValueError as error:
         raise DataError(f"dataset {dataset!r}: {error}") from error
     target = data_dir / "raw" / twin_file_name(fit, scale, TWIN_SEED)
     if not target.exists():
-        try:
+        with twinning():
             target = write_twin(fit, target, scale, TWIN_SEED, progress=progress)
-        except DataError:
-            raise
-        except (ValueError, RuntimeError) as error:
-            raise cannot_twin(error) from error
     suffix = "" if scale == 1.0 else f"-x{scale:g}"
     return DatasetSource(
         name=f"synthetic-like-{name}{suffix}",
@@ -247,6 +248,18 @@ def _file_source(dataset: str) -> DatasetSource:
     return DatasetSource(name=name, path=path.resolve(), kind=kind)
 
 
+def _named_kind(dataset: str) -> Literal["twin", "real", "synthetic"] | None:
+    """What a dataset name refers to, or None for the path of a data file."""
+    key = dataset.strip().lower()
+    if key.startswith(TWIN_PREFIX):
+        return "twin"
+    if key in REAL_FILES:
+        return "real"
+    if key.partition(":")[0] in SYNTHETIC_PRESETS:
+        return "synthetic"
+    return None
+
+
 def check_dataset(dataset: str) -> None:
     """Raise the error :func:`resolve_dataset` would for a name that is neither a dataset
     nor a file, without fetching, generating or fitting anything: a command reports a typo
@@ -255,12 +268,8 @@ def check_dataset(dataset: str) -> None:
     Raises:
         DataError: as :func:`resolve_dataset` for an unknown name or a missing file.
     """
-    key = dataset.strip().lower()
-    if key.startswith(TWIN_PREFIX) or key in REAL_FILES:
-        return
-    if key.partition(":")[0] in SYNTHETIC_PRESETS:
-        return
-    _file_source(dataset)
+    if _named_kind(dataset) is None:
+        _file_source(dataset)
 
 
 def resolve_dataset(dataset: str, data_dir: Path, *, progress: bool = True) -> DatasetSource:
@@ -271,10 +280,11 @@ def resolve_dataset(dataset: str, data_dir: Path, *, progress: bool = True) -> D
     """
     raw_dir = data_dir / "raw"
     key = dataset.strip().lower()
-    if key.startswith(TWIN_PREFIX):
+    kind = _named_kind(dataset)
+    if kind == "twin":
         return _twin_source(dataset, data_dir, progress)
-    if key in REAL_FILES:
+    if kind == "real":
         return _real_source(key, raw_dir, progress)
-    if key.partition(":")[0] in SYNTHETIC_PRESETS:
+    if kind == "synthetic":
         return _synthetic_source(key, raw_dir, progress)
     return _file_source(dataset)

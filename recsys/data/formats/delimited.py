@@ -75,10 +75,8 @@ def sniff_delimiter(path: Path | str, lines: list[tuple[int, str]]) -> str:
         return in_every[0]
     if len(in_every) == 2:
         return ";" if _splits_alike(lines, ";") and not _splits_alike(lines, ",") else ","
-    for delimiter in (",", ";"):
+    for delimiter in (",", ";"):  # in some lines only (in every line: returned above)
         having = [number for number, line in lines if delimiter in line]
-        if having and len(having) == len(lines):
-            return delimiter
         if having:
             other = next(number for number, line in lines if delimiter not in line)
             name = DELIMITER_NAMES[delimiter]
@@ -97,7 +95,6 @@ class CleanText:
 
     data: bytes
     delimiter: str  # the single byte pyarrow splits on
-    blanked: tuple[int, ...]  # physical numbers of the lines emptied (header, sep=)
 
 
 def excel_separator(lines: list[tuple[int, str]]) -> str | None:
@@ -123,7 +120,7 @@ def clean(raw: bytes, delimiter: str, blank: tuple[int, ...]) -> CleanText:
         start = int(_line_starts(data)[number - 1])
         end = data.find(b"\n", start)
         data = data[:start] + (data[end:] if end >= 0 else b"")
-    return CleanText(data=data, delimiter=single, blanked=blank)
+    return CleanText(data=data, delimiter=single)
 
 
 def _line_starts(data: bytes) -> npt.NDArray[np.int64]:

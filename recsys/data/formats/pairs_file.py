@@ -139,10 +139,10 @@ def _weights(
     return weight.astype(np.float32)
 
 
-def _weights_meaning(has_weights: bool, delimiter: str) -> str:
+def _weights_meaning(has_weights: bool, decimal_comma: bool) -> str:
     if not has_weights:
         return "1.0 per distinct relation"
-    return "summed weight column" + (" (decimal commas)" if delimiter == ";" else "")
+    return "summed weight column" + (" (decimal commas)" if decimal_comma else "")
 
 
 def _integral_ids(
@@ -302,9 +302,8 @@ def read_pairs_file(
     empty = np.asarray(empty.to_numpy(zero_copy_only=False), dtype=bool)
     weight = None
     if shape.weight_column is not None:
-        decimal_comma = shape.delimiter == ";"
         name = shape.names[shape.weight_column]
-        weight = _weights(column[shape.weight_column], rows, path, name, decimal_comma)
+        weight = _weights(column[shape.weight_column], rows, path, name, shape.decimal_comma)
     relation = None if shape.relation_column is None else column[shape.relation_column]
     bits, flags = relation_bits(relation, table.num_rows, path)
     keep = ~empty
@@ -343,7 +342,7 @@ def read_pairs_file(
         "self_pairs": built.self_pairs,
         "zero_weight": built.zero_weight,
         "relation_bits": flags,
-        "weights": _weights_meaning(weight is not None, shape.delimiter),
+        "weights": _weights_meaning(weight is not None, shape.decimal_comma),
     }
     if float_ids:
         details["integral_float_ids"] = float_ids

@@ -112,6 +112,11 @@ class PairsLayout:
     names: tuple[str, ...]  # the header's names, or c1, c2, ... without one
     header_reason: str | None = None  # why line 1 was taken as a header (reported)
 
+    @property
+    def decimal_comma(self) -> bool:
+        """A semicolon file's numbers may take a decimal comma (``1,5``, Excel's European CSV)."""
+        return self.delimiter == ";"
+
     def describe(self) -> dict[str, object]:
         def name(index: int | None) -> str | None:
             return None if index is None else self.names[index]
