@@ -1,8 +1,14 @@
 """Products files that are not what they look like: no header, repeated ids, a path that
-is missing or not a file; each is one error naming the file or a count in the summary."""
+is missing or not a file, an archive; each is one error naming the file or a count in the
+summary."""
 
 from __future__ import annotations
 
+import bz2
+import io
+import lzma
+import tarfile
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -54,3 +60,45 @@ def test_the_summary_counts_repeated_ids(tmp_path: Path) -> None:
     config = DataConfig(dataset=str(pairs), data_dir=tmp_path / "data", products=products)
     summary = describe_prepared(prepare_dataset(config, progress=False))
     assert "skipped 2 repeating an earlier id (first row kept), 1 with an empty id" in summary
+
+
+def _container(path: Path, kind: str) -> Path:
+    """A products CSV inside a container recsys does not read."""
+    data = b"asin,title\np0,T0\n"
+    if kind == "zip":
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("products.csv", data)
+    elif kind in ("tar", "gzip-compressed tar"):
+        info = tarfile.TarInfo("products.csv")
+        info.size = len(data)
+        with tarfile.open(path, "w:gz" if kind.startswith("gzip") else "w") as archive:
+            archive.addfile(info, io.BytesIO(data))
+    else:
+        compress = {"bzip2": bz2.compress, "xz": lzma.compress}.get(kind)
+        magic = {"zstd": b"\x28\xb5\x2f\xfd", "7-Zip": b"7z\xbc\xaf\x27\x1c"}.get(kind, b"")
+        path.write_bytes(compress(data) if compress else magic + b"\x00" * 32)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("kind", "advice"),
+    [
+        ("zip", "unzip it"),
+        ("tar", "tar -xf"),
+        ("gzip-compressed tar", "tar -xf"),
+        ("bzip2", "bunzip2 -c FILE | gzip > FILE.gz"),
+        ("xz", "xz -dc FILE | gzip > FILE.gz"),
+        ("zstd", "zstd -dc FILE | gzip > FILE.gz"),
+        ("7-Zip", "7z x FILE"),
+    ],
+)
+def test_an_archive_is_refused_naming_the_products_option(
+    tmp_path: Path, kind: str, advice: str
+) -> None:
+    path = _container(tmp_path / "products.csv", kind)
+    with pytest.raises(DataError) as raised:
+        read_products_file(path)
+    message = str(raised.value)
+    assert message.startswith(f"products file {path}: ")
+    assert kind in message and "plain text or gzip" in message
+    assert advice in message and message.endswith("(--products)")

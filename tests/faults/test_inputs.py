@@ -205,6 +205,24 @@ def test_a_products_file_that_cannot_be_read_is_one_line_naming_it(
 
 
 @pytest.mark.parametrize(
+    ("kind", "named"),
+    [
+        ("zip", ["a zip archive", "plain text or gzip", "unzip", "(--products)"]),
+        ("bzip2", ["bzip2-compressed", "gzip > FILE.gz", "(--products)"]),
+    ],
+)
+def test_a_products_file_recsys_cannot_read_is_one_line_naming_the_option(
+    tmp_path: Path, kind: str, named: list[str], no_debug: None
+) -> None:
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text("a,b\np0,p1\np1,p2\np2,p0\n")
+    products = tmp_path / f"products.{kind}"
+    _archive(products, kind)
+    result = recsys("prepare", pairs, "--products", products, "--data-dir", tmp_path / "data")
+    assert_one_error_line(result, f"products file {products}", *named)
+
+
+@pytest.mark.parametrize(
     ("lines", "named"),
     [
         (

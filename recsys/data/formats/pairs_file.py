@@ -58,7 +58,7 @@ from recsys.data.formats.delimited import (
 )
 from recsys.data.formats.pairs_layout import PairsLayout, layout
 from recsys.data.formats.products_file import read_products_file
-from recsys.data.formats.stream import head_text, open_stream, read_all
+from recsys.data.formats.stream import head_text, open_stream, read_all, utf8_problem
 from recsys.data.parse import ParsedMetadata, ParseReport, stream_fields, table_fields
 
 NAME = "pairs"
@@ -205,23 +205,7 @@ def _read_table(
     except pa.ArrowInvalid as error:
         if "UTF8" not in str(error):
             raise
-        raise _not_utf8(path, text.data) from None
-
-
-def _not_utf8(path: Path, data: bytes) -> DataError:
-    """The first byte that is not UTF-8, by its line (Python's decoder runs at C speed and
-    only on this error path)."""
-    try:
-        data.decode("utf-8")
-        where = ""
-    except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        where = f", line {line}: byte 0x{data[error.start]:02x} is not UTF-8"
-    return DataError(
-        f"{path}{where}: the file must be UTF-8 text; convert it, e.g. "
-        f"`iconv -f latin1 -t utf-8 {path.name} > utf8_{path.name}` for Latin-1 (Windows-1252: "
-        "-f cp1252)"
-    )
+        raise DataError(f"{path}{utf8_problem(path, text.data)}") from None
 
 
 def _check_one_delimiter(

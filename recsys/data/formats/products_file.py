@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from recsys.data.errors import DataError
-from recsys.data.formats.stream import head_text, open_stream
+from recsys.data.formats.stream import head_text, open_stream, unreadable
 
 ID_NAMES = ("id", "item_id", "product_id", "asin", "product", "item")
 ALIASES = {
@@ -78,20 +78,14 @@ def _path_levels(paths: pd.Series) -> pd.DataFrame:
 def check_products_path(path: Path) -> None:
     """One error naming the products option when the file cannot be read (the data file's
     own errors suggest a dataset name, which a products file never is)."""
-    problem = None
-    if not path.exists():
-        problem = "no such file"
-    elif not path.is_file():
-        problem = "not a file"
-    elif path.stat().st_size == 0:
-        problem = "empty (0 bytes)"
-    else:
-        try:
-            path.open("rb").close()
-        except OSError as error:
-            problem = f"cannot be read ({error.strerror or error})"
-    if problem:
-        raise DataError(f"products file {path}: {problem}; {USAGE}")
+    problem = unreadable(path)
+    if problem is None:
+        return
+    if problem.advice is None:  # missing, not a file: what to pass
+        raise DataError(f"products file {path}: {problem.reason}; {USAGE}")
+    raise DataError(
+        f"products file {path}: {problem.reason}; {problem.advice.rstrip('.')} (--products)"
+    )
 
 
 def _check_header(path: Path, names: list[str], line: str) -> None:

@@ -70,33 +70,93 @@ UNSUPPORTED_MAGIC = (
 TAR_MAGIC_OFFSET = 257  # "ustar" in a tar header, gzip-compressed or not
 
 
-def _unsupported(path: Path, kind: str, advice: str) -> DataError:
-    return DataError(
-        f"{path} is {kind}, which recsys does not read (it reads plain text or gzip): {advice}"
-    )
+DATA_FILE_HINT = (
+    "pass a dataset name (see `recsys prepare --help`) or the path of a data file (Amazon or "
+    "SNAP metadata, or a pairs file)."
+)
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """Why a file cannot be read. ``advice`` says what to do when that does not depend on
+    what the file was given as (a container to unpack); else None, and the caller names
+    the file it expects (a dataset, a products file)."""
+
+    reason: str  # "no such file", "empty (0 bytes)", "a zip archive, which recsys ..."
+    advice: str | None = None
+
+
+def _container(kind: str, advice: str) -> Unreadable:
+    return Unreadable(f"{kind}, which recsys does not read (it reads plain text or gzip)", advice)
+
+
+def _tar_kind(start: bytes) -> str | None:
+    """``a tar archive`` when the (gzip-decompressed) start is a tar header, else None."""
+    compressed = start[:2] == GZIP_MAGIC
+    if compressed:
+        try:
+            start = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS).decompress(start, 512)
+        except zlib.error:
+            return None
+    if start[TAR_MAGIC_OFFSET : TAR_MAGIC_OFFSET + 5] != b"ustar":
+        return None
+    return "a gzip-compressed tar archive" if compressed else "a tar archive"
+
+
+def unreadable(path: Path) -> Unreadable | None:
+    """Why ``path`` cannot be read as a text data file (missing, not a file, empty, no read
+    permission, a container recsys does not read), or None when it can be."""
+    if not path.exists():
+        return Unreadable("no such file")
+    if not path.is_file():
+        return Unreadable("not a file")
+    if path.stat().st_size == 0:
+        return Unreadable(
+            "empty (0 bytes)",
+            "an interrupted download or copy? Delete it and fetch the file again.",
+        )
+    try:
+        with path.open("rb") as handle:
+            start = handle.read(1 << 14)
+    except OSError as error:
+        why = error.strerror or error
+        return Unreadable(
+            f"unreadable ({why})", "check its permissions, or pass a copy you can read"
+        )
+    for magic, kind, advice in UNSUPPORTED_MAGIC:
+        if re.match(magic, start, re.DOTALL):
+            return _container(kind, advice)
+    tar = _tar_kind(start)
+    if tar is not None:
+        return _container(tar, "extract it (`tar -xf FILE`) and pass the file inside")
+    return None
 
 
 def check_readable(path: Path) -> int:
     """The file's size in bytes; a clear :class:`DataError` when it cannot be read."""
-    if not path.exists():
-        raise DataError(
-            f"{path}: no such file. Pass a dataset name (see `recsys prepare --help`) or the "
-            "path of a data file (Amazon or SNAP metadata, or a pairs file)."
-        )
-    if not path.is_file():
-        raise DataError(f"{path} is not a file; pass the path of a data file.")
-    size = path.stat().st_size
-    if size == 0:
-        raise DataError(
-            f"{path} is empty (0 bytes): an interrupted download or copy? Delete it and fetch "
-            "the file again."
-        )
-    with path.open("rb") as handle:
-        start = handle.read(16)
-    for magic, kind, advice in UNSUPPORTED_MAGIC:
-        if re.match(magic, start, re.DOTALL):
-            raise _unsupported(path, kind, advice)
-    return size
+    problem = unreadable(path)
+    if problem is None:
+        return path.stat().st_size
+    if problem.advice is None:  # what to pass instead: a dataset or a data file
+        raise DataError(f"{path}: {problem.reason}; {DATA_FILE_HINT}")
+    raise DataError(f"{path} is {problem.reason}: {problem.advice}")
+
+
+def utf8_problem(path: Path, data: bytes) -> str:
+    """Where ``data`` (the file's text) stops being UTF-8, and how to convert the file: the
+    tail of an error message after the file's name. Python's decoder runs at C speed and
+    only on this error path."""
+    try:
+        data.decode("utf-8")
+        where = ""
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        where = f", line {line}: byte 0x{data[error.start]:02x} is not UTF-8"
+    return (
+        f"{where}: the file must be UTF-8 text; convert it, e.g. "
+        f"`iconv -f latin1 -t utf-8 {path.name} > utf8_{path.name}` for Latin-1 (Windows-1252: "
+        "-f cp1252)"
+    )
 
 
 def open_stream(path: Path) -> StreamStatus:
@@ -223,7 +283,4 @@ def head_text(path: Path, n_bytes: int = 1 << 16) -> str:
             cut = data.rfind(b"\n", 0, n_bytes) + 1
             del data[cut or n_bytes :]
             break
-    if data[TAR_MAGIC_OFFSET : TAR_MAGIC_OFFSET + 5] == b"ustar":
-        kind = "a gzip-compressed tar archive" if status.compressed else "a tar archive"
-        raise _unsupported(path, kind, "extract it (`tar -xf FILE`) and pass the file inside")
     return bytes(data).removeprefix(UTF8_BOM).decode("utf-8", errors="replace")
