@@ -36,13 +36,19 @@ def _share(part: Any, whole: Any) -> str:
 
 
 def _side_rows_skipped(side: dict[str, Any]) -> str:
-    """The products file's rows not used, so a repeated id is never dropped unseen."""
+    """The products file's rows and cells not used, so a repeated id, an unread price or a
+    cut-off file is never dropped unseen."""
     skipped = []
     if side.get("duplicate_ids"):
         skipped.append(f"{_count(side['duplicate_ids'])} repeating an earlier id (first row kept)")
     if side.get("empty_ids"):
         skipped.append(f"{_count(side['empty_ids'])} with an empty id")
-    return f"; skipped {', '.join(skipped)}" if skipped else ""
+    for name, count in (side.get("not_numbers") or {}).items():
+        skipped.append(f"{_count(count)} {name} values that are not numbers (left empty)")
+    text = f"; skipped {', '.join(skipped)}" if skipped else ""
+    if side.get("truncated"):
+        text += f"; file truncated ({side['truncated']}): the rows before the cut read"
+    return text
 
 
 def describe_prepared(dataset: PreparedDataset) -> str:

@@ -209,6 +209,7 @@ def test_a_products_file_that_cannot_be_read_is_one_line_naming_it(
     [
         ("zip", ["a zip archive", "plain text or gzip", "unzip", "(--products)"]),
         ("bzip2", ["bzip2-compressed", "gzip > FILE.gz", "(--products)"]),
+        ("latin1", ["line 2: byte 0xe9 is not UTF-8", "iconv -f latin1", "to --products"]),
     ],
 )
 def test_a_products_file_recsys_cannot_read_is_one_line_naming_the_option(
@@ -217,7 +218,10 @@ def test_a_products_file_recsys_cannot_read_is_one_line_naming_the_option(
     pairs = tmp_path / "pairs.csv"
     pairs.write_text("a,b\np0,p1\np1,p2\np2,p0\n")
     products = tmp_path / f"products.{kind}"
-    _archive(products, kind)
+    if kind == "latin1":
+        products.write_bytes("id,title\np0,caf\u00e9\n".encode("latin-1"))
+    else:
+        _archive(products, kind)
     result = recsys("prepare", pairs, "--products", products, "--data-dir", tmp_path / "data")
     assert_one_error_line(result, f"products file {products}", *named)
 

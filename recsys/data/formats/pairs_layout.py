@@ -39,7 +39,7 @@ ID_WORDS = frozenset(
     | {"node", "sku", "related", "parent", "child", "query", "other", "neighbor"}
     | {"itemid", "productid", "asins"}
 )
-# A products file's columns (recsys.data.formats.products_file): never a product id.
+# A products file's columns (recsys.data.formats.products_layout): never a product id.
 PRODUCT_INFO = frozenset(
     {"title", "name", "brand", "category", "categories", "category_path", "price"}
     | {"category_1", "category_2", "category_3", "sales_rank", "salesrank", "description"}

@@ -1,27 +1,35 @@
 """A products file: side information for the products of a pairs file.
 
-CSV or TSV (the delimiter told from the header line), header required, gzip or plain,
-``#`` comment lines skipped. Columns, matched by name case-insensitively (spaces and
-dashes read as ``_``):
+CSV, TSV or semicolon-separated (the delimiter told from the header line,
+:mod:`recsys.data.formats.products_layout`), header required, gzip or plain, UTF-8 (a
+byte-order mark is stripped), LF, CRLF or CR line ends, ``#`` comment lines skipped, an
+Excel ``sep=X`` first line honoured. Columns, matched by name case-insensitively (spaces
+and dashes read as ``_``, quotes removed):
 
 - the id: ``id``, ``item_id``, ``product_id``, ``asin``, ``product`` or ``item``; else
-  the first column. It must match the pairs file's id text exactly.
+  the first column (unless it is unnamed row numbers or product information: an error).
+  It must match the pairs file's id text exactly.
 - ``title`` (or ``name``), ``brand``;
 - categories: ``category_1`` .. ``category_3``, or one path column (``category``,
   ``category_path``, ``categories``) whose levels are separated by ``|`` or ``>``; its
   first three levels become category_1..3;
-- ``price`` (text such as ``$1,299.00`` is read as 1299.0), ``sales_rank`` (or
+- ``price`` (text such as ``$1,299.00`` is read as 1299.0, ``12,99`` and ``1.299,00`` as
+  decimal commas; a semicolon file's ``1,299`` is 1.299), ``sales_rank`` (or
   ``salesrank``, ``rank``).
 
-A product listed twice keeps its first row (the rest are counted and reported). Any of the
-columns but the id may be missing, but the header must name at least one of these columns:
-a first line naming none is taken for a data row of a file without a header, an error.
+A product listed twice keeps its first row; the other rows, and number cells that hold no
+number (left empty), are counted and reported. Any of the columns but the id may be
+missing, but the header must name at least one of these columns: a first line naming none
+is taken for a data row of a file without a header, an error. A row with more fields than
+the header (an unquoted comma in a title) is an error naming its line; a cut-off gzip
+stream keeps its complete lines and is reported.
 """
 
 from __future__ import annotations
 
-import gzip
+import io
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,24 +38,21 @@ import numpy as np
 import pandas as pd
 
 from recsys.data.errors import DataError
-from recsys.data.formats.stream import head_text, open_stream, unreadable
-
-ID_NAMES = ("id", "item_id", "product_id", "asin", "product", "item")
-ALIASES = {
-    "name": "title",
-    "salesrank": "sales_rank",
-    "rank": "sales_rank",
-    "category_path": "category",
-    "categories": "category",
-}
-PATH_SEPARATOR = re.compile(r"\s*[|>]\s*")
-SIDE_NAMES = ("title", "brand", "category", "category_1", "category_2", "category_3")
-KNOWN_NAMES = frozenset((*ID_NAMES, *SIDE_NAMES, "price", "sales_rank", *ALIASES))
-USAGE = (
-    "pass --products / -P products=<a CSV whose header names an id column (id, item_id, "
-    "product_id, asin, product or item) and any of title, brand, category, "
-    "category_1..3, price, sales_rank>"
+from recsys.data.formats.delimited import (
+    DELIMITER_NAMES,
+    clean,
+    data_lines,
+    excel_separator,
+    split_fields,
 )
+from recsys.data.formats.products_layout import USAGE, ProductsLayout, products_layout
+from recsys.data.formats.stream import open_stream, read_all, unreadable, utf8_problem
+
+PATH_SEPARATOR = re.compile(r"\s*[|>]\s*")
+HEAD_BYTES = 1 << 16  # decoded to find the header line
+_RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+_THOUSANDS = re.compile(r"^[-+]?\d{1,3}(,\d{3})+$")  # 1,299: a thousands comma in a CSV
+_THOUSANDS_MANY = re.compile(r"^[-+]?\d{1,3}(,\d{3}){2,}$")  # 1,234,567 whatever the file
 
 
 @dataclass(frozen=True)
@@ -58,14 +63,21 @@ class ProductsFile:
     report: dict[str, Any]
 
 
-def _normalise(name: str) -> str:
-    name = re.sub(r"[\s-]+", "_", name.strip().lower())
-    return ALIASES.get(name, name)
-
-
-def _number(values: pd.Series) -> pd.Series:
-    text = values.astype("string").str.replace(r"[$,\s]", "", regex=True)
-    return pd.to_numeric(text, errors="coerce").astype(np.float32)
+def _number(values: pd.Series, decimal_comma: bool) -> pd.Series:
+    """Numbers written as people write prices: currency signs and codes dropped (``$``,
+    ``€``, ``EUR``); the mark written last of ``,`` and ``.`` is the decimal one, except
+    that ``1,299`` is 1299 in a comma or tab file (1.299 in a semicolon file)."""
+    text = values.astype("string").str.replace(r"[^\d.,+-]", "", regex=True)
+    comma_decimal = (text.str.rfind(",") > text.str.rfind(".")) & ~text.str.match(
+        _THOUSANDS_MANY.pattern
+    )
+    if not decimal_comma:
+        comma_decimal &= ~text.str.match(_THOUSANDS.pattern)
+    european = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    plain = text.where(~comma_decimal, european).str.replace(",", "", regex=False)
+    grouped = plain.str.count(r"\.") > 1  # 1.234.567: dots group thousands
+    plain = plain.where(~grouped, plain.str.replace(".", "", regex=False))
+    return pd.to_numeric(plain, errors="coerce").astype(np.float32)
 
 
 def _path_levels(paths: pd.Series) -> pd.DataFrame:
@@ -81,60 +93,104 @@ def check_products_path(path: Path) -> None:
     problem = unreadable(path)
     if problem is None:
         return
-    if problem.advice is None:  # missing, not a file: what to pass
+    if problem.advice is None:  # missing, not a file, no permission: what to pass
         raise DataError(f"products file {path}: {problem.reason}; {USAGE}")
     raise DataError(
         f"products file {path}: {problem.reason}; {problem.advice.rstrip('.')} (--products)"
     )
 
 
-def _check_header(path: Path, names: list[str], line: str) -> None:
-    """A header naming no known column is most likely a first data row (a file without a
-    header): reading on would drop that row and every side-information column unseen."""
-    if not KNOWN_NAMES.intersection(names):
-        for other in (";", "|"):
-            if KNOWN_NAMES.intersection(_normalise(n) for n in line.split(other)):
-                raise DataError(
-                    f"products file {path}: its header {line.strip()[:80]!r} is separated by "
-                    f"{other!r}; write it with commas or tabs (a decimal comma in a price "
-                    "would be misread)"
-                )
+def _not_utf8(path: Path, data: bytes) -> DataError:
+    return DataError(
+        f"products file {path}{utf8_problem(path, data)}; pass the converted file to --products"
+    )
+
+
+def _ragged(path: Path, line: int, fields: int, shape: ProductsLayout) -> DataError:
+    """A row with more fields than the header: pandas would take its first field for a row
+    label and shift every id, or fail naming no file."""
+    name = DELIMITER_NAMES[shape.delimiter]
+    return DataError(
+        f"products file {path}, line {line}: {fields} fields, the header has "
+        f"{len(shape.names)}; put a field holding a {name} in double quotes (or remove the "
+        "extra fields) and pass the file to --products again"
+    )
+
+
+def _header_line(path: Path, data: bytes) -> tuple[list[tuple[int, str]], str | None, int | None]:
+    """The data lines of the file's head from its header on, and the delimiter an Excel
+    ``sep=`` line named with that line's number (it is then not among the lines)."""
+    head = data[:HEAD_BYTES]
+    if len(data) > HEAD_BYTES:
+        head = head[: head.rfind(b"\n") + 1] or head
+    lines = data_lines(head.decode("utf-8", errors="replace"))
+    separator = excel_separator(lines)
+    separator_line = lines[0][0] if separator else None
+    lines = lines[1:] if separator else lines
+    if not lines:
         raise DataError(
-            f"products file {path}: its first line {line.strip()[:80]!r} names no known column "
-            f"(a header line is required); {USAGE}"
+            f"products file {path}: no header line (only blank or # comment lines); {USAGE}"
         )
+    if "\ufffd" in lines[0][1]:
+        raise _not_utf8(path, data)
+    return lines, separator, separator_line
+
+
+def _read_frame(path: Path, data: bytes) -> tuple[pd.DataFrame, ProductsLayout]:
+    """Every row as text (empty cells ""), columns named by the layout.
+
+    Raises:
+        DataError: no header, not UTF-8, a row with more fields than the header, or a
+            header :func:`products_layout` refuses.
+    """
+    lines, separator, separator_line = _header_line(path, data)
+    shape = products_layout(path, lines[0][1], separator)
+    blank = (lines[0][0], *(() if separator_line is None else (separator_line,)))
+    text = clean(data, shape.delimiter, blank).data  # line numbers kept: errors name lines
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            frame = pd.read_csv(
+                io.BytesIO(text),
+                sep=shape.delimiter,
+                header=None,
+                names=list(shape.names),
+                index_col=False,
+                dtype=str,
+                keep_default_na=False,
+                skip_blank_lines=True,
+            )
+    except UnicodeDecodeError:
+        raise _not_utf8(path, data) from None
+    except pd.errors.EmptyDataError:
+        frame = pd.DataFrame(columns=list(shape.names), dtype=str)
+        caught = []
+    except (ValueError, pd.errors.ParserError) as error:
+        ragged = _RAGGED.search(str(error))
+        if ragged:
+            raise _ragged(path, int(ragged[2]), int(ragged[3]), shape) from None
+        raise DataError(
+            f"products file {path}: not a readable CSV ({str(error).splitlines()[0]}); {USAGE}"
+        ) from None
+    if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught) and len(lines) > 1:
+        # The first row is longer than the header: pandas dropped its extra fields unseen.
+        line, first = lines[1]
+        raise _ragged(path, line, len(split_fields(first, shape.delimiter)), shape)
+    return frame.fillna(""), shape
 
 
 def read_products_file(path: Path) -> ProductsFile:
     """The products file's side information, keyed by id.
 
     Raises:
-        DataError: missing, unreadable or empty file, a first line naming no known column
-            (no header), or no id values.
+        DataError: missing, unreadable, empty or archived file, not UTF-8, a first line
+            naming no known column (no header), a column named twice, a row with more
+            fields than the header, or no id values.
     """
     check_products_path(path)
-    compressed = open_stream(path).compressed
-    header = next(
-        (ln for ln in head_text(path).splitlines() if ln.strip() and not ln.startswith("#")), ""
-    )
-    separator = "\t" if "\t" in header and "," not in header else ","
-    try:
-        with gzip.open(path, "rb") if compressed else path.open("rb") as handle:
-            frame = pd.read_csv(
-                handle,
-                sep=separator,
-                dtype=str,
-                comment="#",
-                keep_default_na=False,
-                skip_blank_lines=True,
-            )
-    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise DataError(
-            f"{path}: not a readable products CSV ({str(error).splitlines()[0]})"
-        ) from None
-    frame.columns = [_normalise(str(name)) for name in frame.columns]
-    _check_header(path, list(frame.columns), header)
-    id_column = next((name for name in ID_NAMES if name in frame.columns), frame.columns[0])
+    status = open_stream(path)
+    frame, shape = _read_frame(path, read_all(status))
+    id_column = shape.id_column
     table = pd.DataFrame({"asin": frame[id_column].str.strip()})
     for name in ("title", "brand"):
         if name in frame:
@@ -144,19 +200,30 @@ def read_products_file(path: Path) -> ProductsFile:
     for name in ("category_1", "category_2", "category_3"):
         if name in frame:
             table[name] = frame[name].str.strip().replace("", np.nan)
-    for name in ("price", "sales_rank"):
-        if name in frame:
-            table[name] = _number(frame[name])
     empty = table["asin"].eq("")
     duplicated = table["asin"].duplicated() & ~empty
-    table = table[~empty & ~duplicated].reset_index(drop=True)
+    kept = ~empty & ~duplicated
+    not_numbers = {}
+    for name in ("price", "sales_rank"):
+        if name in frame:
+            table[name] = _number(frame[name], shape.decimal_comma)
+            written = frame[name].str.contains(r"\d", regex=True)  # a digit: meant as a number
+            not_numbers[name] = int((written & table[name].isna() & kept).sum())
+    table = table[kept].reset_index(drop=True)
     if table.empty:
-        raise DataError(f"{path}: no product ids in its column {id_column!r}")
+        raise DataError(
+            f"products file {path}: no product ids in its column {id_column!r} "
+            f"({len(frame):,} rows); give one product per line and pass it to --products again"
+        )
     report = {
         "rows": len(frame),
         "id_column": id_column,
+        "delimiter": DELIMITER_NAMES[shape.delimiter],
         "columns": [name for name in table.columns if name != "asin"],
         "empty_ids": int(empty.sum()),
         "duplicate_ids": int(duplicated.sum()),
+        "not_numbers": {name: n for name, n in not_numbers.items() if n},
     }
+    if status.truncated:
+        report["truncated"] = status.truncation_reason
     return ProductsFile(table=table, report=report)
