@@ -49,6 +49,13 @@ MAX_ROUNDS = 64  # a dense graph may reject most candidates; past this, say so
 # every positive and no negative (a 2,000-leaf star) gives 0.5, real samples below 0.01, a
 # tiny sample of 2,670 positives (synthetic-small:0.002) 0.10 from rejected repeats alone.
 MATCHED_DISTANCE_WARNING = 0.15
+# Validation positives below which preparing warns that AUCs cannot tell methods apart:
+# with as many negatives as positives, Hanley & McNeil's standard error puts the 95%
+# interval of an AUC of 0.8 at +-0.05 with 150 positives (+-0.10 with 40, +-0.50 with 2),
+# as wide as the gaps between method families in docs/results.md. 0.8 is mid-range of the
+# AUCs there (0.5 to 0.99); a lower AUC has a wider interval (+-0.064 at 0.6, 150 positives).
+FEW_POSITIVES_WARNING = 150
+TYPICAL_AUC = 0.8
 Negatives = Literal["matched", "uniform"]
 NEGATIVE_MODES: tuple[str, ...] = ("matched", "uniform")
 # Which pool each protocol draws its negatives from, and the order the sets are drawn in
@@ -96,6 +103,16 @@ def negative_pool(val_a: ItemIds, val_b: ItemIds, negatives: str) -> ItemIds:
         distinct = np.unique(pool)
         return np.tile(distinct, -(-pool.size // max(distinct.size, 1)))
     raise ValueError(f"negatives must be one of {NEGATIVE_MODES}, got {negatives!r}")
+
+
+def auc_half_interval(auc: float, n_positives: int, n_negatives: int) -> float:
+    """Half the 95% interval of an AUC from its counts alone (Hanley & McNeil, Radiology
+    1982, eq. 1: the DeLong interval's expected width before any score is seen)."""
+    q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
+    variance = (
+        auc * (1 - auc) + (n_positives - 1) * (q1 - auc**2) + (n_negatives - 1) * (q2 - auc**2)
+    ) / max(n_positives * n_negatives, 1)
+    return 1.96 * float(np.sqrt(variance))
 
 
 def multiplicity_distance(
