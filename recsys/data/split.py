@@ -64,6 +64,23 @@ PROTOCOL_POOLS: dict[Protocol, Negatives] = {"study": "uniform", "matched": "mat
 
 
 @dataclass(frozen=True)
+class SplitNames:
+    """What a split's errors call its pairs and fraction, and what they tell the user to do:
+    the inner splits (early stopping, tuning, the degree prior) are set by other parameters
+    than the main split, and an error naming ``validation_fraction`` would mislead there."""
+
+    pairs: str = "unique pairs"
+    held_out: str = "validation"
+    fraction: str = "validation_fraction"
+    remedy: str = (
+        "Use a dataset with more pairs or another --validation-fraction / -P validation_fraction."
+    )
+
+
+MAIN_SPLIT = SplitNames()
+
+
+@dataclass(frozen=True)
 class SplitResult:
     """Training pairs and labelled validation pairs (positives first, then negatives)."""
 
@@ -138,6 +155,7 @@ def sample_negatives(
     n_items: int,
     count: int,
     rng: np.random.Generator,
+    names: SplitNames = MAIN_SPLIT,
 ) -> tuple[ItemIds, ItemIds]:
     """``count`` distinct negative pairs (a < b) among the products of ``pool``.
 
@@ -148,6 +166,7 @@ def sample_negatives(
         n_items: number of products.
         count: negatives wanted.
         rng: the split's generator.
+        names: how the error names the split and what to do.
 
     Raises:
         DataError: after MAX_ROUNDS rounds there are still too few valid candidates (the
@@ -177,9 +196,9 @@ def sample_negatives(
         found_sorted = np.sort(np.concatenate([found_sorted, keys]))
     if have < count:
         raise DataError(
-            f"could draw only {have:,} of {count:,} validation negatives in {MAX_ROUNDS} "
-            "rounds: the validation products are almost all paired with each other. Use a "
-            "larger dataset or a larger --validation-fraction / -P validation_fraction."
+            f"could draw only {have:,} of {count:,} {names.held_out} negatives in {MAX_ROUNDS} "
+            f"rounds: the {names.held_out} products are almost all paired with each other. "
+            f"{names.remedy}"
         )
     keys = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
     return (keys // n_items).astype(np.int32), (keys % n_items).astype(np.int32)
@@ -190,6 +209,7 @@ def split_pairs(
     n_items: int,
     validation_fraction: float,
     rng: np.random.Generator,
+    names: SplitNames = MAIN_SPLIT,
 ) -> SplitResult:
     """Hold out ``validation_fraction`` of the unique pairs and draw both negative sets.
 
@@ -198,6 +218,7 @@ def split_pairs(
         n_items: number of products (item ids are 0..n_items-1).
         validation_fraction: share of pairs held out, in (0, 1).
         rng: seeded generator; the same seed gives the same split.
+        names: how errors name the pairs, the fraction and what to do.
 
     Returns:
         Training pairs (sorted by item_a, item_b) and validation pairs: held-out positives
@@ -215,10 +236,9 @@ def split_pairs(
     n_validation = round(n_pairs * validation_fraction)
     if n_validation < 1 or n_validation >= n_pairs:
         raise DataError(
-            f"{n_pairs:,} unique pairs cannot be split with validation_fraction="
-            f"{validation_fraction:.3g}: both train and validation need at least one pair. "
-            "Use a dataset with more pairs or another --validation-fraction / -P "
-            "validation_fraction."
+            f"{n_pairs:,} {names.pairs} cannot be split with {names.fraction}="
+            f"{validation_fraction:.3g}: it holds out {n_validation:,} of them, and each side "
+            f"needs at least one pair. {names.remedy}"
         )
     order = rng.permutation(n_pairs)
     held_out = order[:n_validation]
@@ -229,7 +249,7 @@ def split_pairs(
     matched_distance = 0.0
     for protocol, pool_mode in PROTOCOL_POOLS.items():
         pool = negative_pool(val_a, val_b, pool_mode)
-        neg_a, neg_b = sample_negatives(pool, positive_keys, n_items, n_validation, rng)
+        neg_a, neg_b = sample_negatives(pool, positive_keys, n_items, n_validation, rng, names)
         columns_a.append(neg_a)
         columns_b.append(neg_b)
         sets.append(np.full(neg_a.size, NEGATIVE_SET_CODES[protocol], np.int8))
@@ -258,17 +278,36 @@ def split_pairs(
     return SplitResult(train=train, validation=validation, matched_distance=matched_distance)
 
 
-def inner_split(dataset: PreparedDataset, fraction: float, seed: int) -> PreparedDataset:
+def inner_names(fraction: str, remedy: str) -> SplitNames:
+    """Error names for an inner split set by the parameter ``fraction``."""
+    return SplitNames(pairs="training pairs", held_out="held-out", fraction=fraction, remedy=remedy)
+
+
+# An inner split whose caller names no parameter of its own.
+INNER_SPLIT = inner_names("the inner split's fraction", "Use a dataset with more pairs.")
+
+
+def inner_split(
+    dataset: PreparedDataset, fraction: float, seed: int, names: SplitNames = INNER_SPLIT
+) -> PreparedDataset:
     """The training pairs split again like the outer split (both negative sets).
 
     What a method may calibrate or stop on without looking at the reported validation
     pairs: its ``train`` is the rest of the training pairs, its ``validation`` a held-out
     ``fraction`` of them with as many negatives per protocol. No cache folder (walks of
     its graph are not the dataset's).
+
+    Raises:
+        DataError: too few training pairs, or no negatives to draw; the message names the
+            dataset's file (as the main split's does), ``names.fraction`` and what to do.
     """
     train = dataset.train
     pairs = UniquePairs(train.item_a, train.item_b, train.weight, train.relations)
-    split = split_pairs(pairs, dataset.n_items, fraction, np.random.default_rng(seed))
+    try:
+        split = split_pairs(pairs, dataset.n_items, fraction, np.random.default_rng(seed), names)
+    except DataError as error:
+        source = dataset.manifest.get("source") or dataset.name
+        raise DataError(f"{source}: {error}") from None
     return PreparedDataset(
         name=f"{dataset.name} (inner split)",
         products=dataset.products,
