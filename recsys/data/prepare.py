@@ -198,7 +198,7 @@ def _warn_few_positives(dataset: PreparedDataset) -> None:
     negatives = dataset.manifest.get("n_validation_negatives") or positives
     logger.warning(
         "%s: only %d validation positives (fewer than %d): an AUC's 95%% interval is about "
-        "+-%.2f at AUC %.1f, so methods closer than that cannot be told apart; use a dataset "
+        "±%.2f at AUC %.1f, so methods closer than that cannot be told apart; use a dataset "
         "with more pairs or a larger --validation-fraction / -P validation_fraction",
         dataset.name,
         positives,

@@ -51,9 +51,9 @@ MAX_ROUNDS = 64  # a dense graph may reject most candidates; past this, say so
 MATCHED_DISTANCE_WARNING = 0.15
 # Validation positives below which preparing warns that AUCs cannot tell methods apart:
 # with as many negatives as positives, Hanley & McNeil's standard error puts the 95%
-# interval of an AUC of 0.8 at +-0.05 with 150 positives (+-0.10 with 40, +-0.50 with 2),
+# interval of an AUC of 0.8 at ±0.05 with 150 positives (±0.10 with 40, ±0.50 with 2),
 # as wide as the gaps between method families in docs/results.md. 0.8 is mid-range of the
-# AUCs there (0.5 to 0.99); a lower AUC has a wider interval (+-0.064 at 0.6, 150 positives).
+# AUCs there (0.5 to 0.99); a lower AUC has a wider interval (±0.064 at 0.6, 150 positives).
 FEW_POSITIVES_WARNING = 150
 TYPICAL_AUC = 0.8
 Negatives = Literal["matched", "uniform"]

@@ -16,7 +16,7 @@ from recsys.data.split import FEW_POSITIVES_WARNING, auc_half_interval
 def test_half_interval_by_hand() -> None:
     # AUC 0.5, one positive and one negative: variance 0.5 * 0.5 / 1, half-width 1.96 * 0.5.
     assert auc_half_interval(0.5, 1, 1) == pytest.approx(0.98)
-    # The threshold's reason: +-0.05 at AUC 0.8 with FEW_POSITIVES_WARNING positives.
+    # The threshold's reason: ±0.05 at AUC 0.8 with FEW_POSITIVES_WARNING positives.
     n = FEW_POSITIVES_WARNING
     assert auc_half_interval(0.8, n, n) == pytest.approx(0.05, abs=0.001)
     assert auc_half_interval(0.8, 4 * n, 4 * n) < auc_half_interval(0.8, n, n) / 1.9
@@ -41,7 +41,7 @@ def test_preparing_two_validation_positives_warns_with_the_width(
     assert built.startswith(
         f"tiny: only 2 validation positives (fewer than {FEW_POSITIVES_WARNING})"
     )
-    assert "interval is about +-0.50 at AUC 0.8" in built
+    assert "interval is about ±0.50 at AUC 0.8" in built
     assert "-P validation_fraction" in built and "\n" not in built
 
 
