@@ -404,7 +404,10 @@ def parse_metadata(
     del keys
     if len(pairs) == 0:
         hint = (
-            f"every pair is only in relations of weight 0 ({zero_weight:,} pairs): give "
+            f"{details['field_type_errors']:,} records skipped for a relation field of the "
+            f"wrong type, the first at {details['first_field_type_error']}; {FIELD_TYPE_FIX}"
+            if details
+            else f"every pair is only in relations of weight 0 ({zero_weight:,} pairs): give "
             "bought_together / also_bought / also_viewed a weight > 0 (-P also_viewed=0.5)"
             if zero_weight
             else f"with the study's filters only {merger.records_kept:,} of "

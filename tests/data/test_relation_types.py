@@ -85,3 +85,14 @@ def test_some_records_of_the_wrong_type_are_counted_warned_and_summarised(
         summary
     )
     assert "line 4: related.also_bought is a str ('B004,B005,B006')" in summary
+
+
+def test_no_pairs_left_after_the_wrong_types_names_them_not_the_filters(tmp_path: Path) -> None:
+    records = [{"asin": f"B{i}", "title": "t", "also_buy": "B1,B2"} for i in range(3)]
+    records += [{"asin": f"B{i}", "title": "t"} for i in range(3, 5)]  # no relations
+    path = write_lines(tmp_path / "meta.json", json_lines(records))
+    with pytest.raises(DataError) as error:
+        parse_metadata(path, study_filters=True)
+    message = str(error.value)
+    assert message.startswith(f"{path}: no product pairs (3 records skipped for a relation ")
+    assert "line 1: also_buy is a str ('B1,B2')" in message and "study" not in message
