@@ -164,11 +164,16 @@ class _Merger:
     records_kept: int = 0
     malformed: int = 0
     malformed_lines: list[int] = field(default_factory=list)
+    field_type_errors: int = 0
+    first_field_type_error: tuple[int, str] | None = None
 
     def add(self, block: BlockResult) -> None:
         self.malformed += block.malformed
         room = MAX_LINE_NUMBERS - len(self.malformed_lines)
         self.malformed_lines.extend(block.malformed_lines[:room])
+        self.field_type_errors += block.field_type_errors
+        if self.first_field_type_error is None:
+            self.first_field_type_error = block.first_field_type_error
         if block.n_records == 0:
             return
         entries = np.column_stack([block.relation_counts, block.ignored_counts])
@@ -255,6 +260,43 @@ def _without_zero_weight(pairs: UniquePairs) -> tuple[UniquePairs, int]:
     return kept, int(keep.size - keep.sum())
 
 
+# What to do about a relation field of the wrong type, in every message that names one.
+FIELD_TYPE_FIX = (
+    'write each relation as a list of asins ("also_buy": ["B00X", "B00Y"]) and '
+    "'related' as a dict of such lists, as McAuley's files do"
+)
+
+
+def _field_type_report(path: Path, merger: _Merger) -> dict[str, Any]:
+    """Records skipped for a relation field of the wrong type: raised when they are every
+    record (the file was written another way), else warned about and counted, with the
+    first one's line and field, so they are never dropped without a word.
+
+    Raises:
+        DataError: no record was read and some had a relation field of the wrong type.
+    """
+    if merger.first_field_type_error is None:
+        return {}
+    line, reason = merger.first_field_type_error
+    count = merger.field_type_errors
+    if merger.records_read == 0:
+        raise DataError(
+            f"{path}: no record is usable: line {line}: {reason} ({count:,} of "
+            f"{merger.malformed:,} malformed lines have a relation field of the wrong type); "
+            f"{FIELD_TYPE_FIX}."
+        )
+    logger.warning(
+        "%s: %d records skipped (counted as malformed lines) for a relation field of the "
+        "wrong type, the first at line %d: %s; to read them, %s",
+        path,
+        count,
+        line,
+        reason,
+        FIELD_TYPE_FIX,
+    )
+    return {"field_type_errors": count, "first_field_type_error": f"line {line}: {reason}"}
+
+
 def _entry_names(counts: npt.NDArray[np.int64]) -> dict[str, int]:
     """Entry counts by relation name (the paired ones, then buy_after_viewing)."""
     return dict(zip((*RELATION_NAMES, *IGNORED_RELATIONS), map(int, counts), strict=True))
@@ -311,7 +353,8 @@ def parse_metadata(
         block_bytes: decompressed bytes parsed per unit of work.
 
     Raises:
-        DataError: missing, empty or unreadable file, no record in it, or no pair left.
+        DataError: missing, empty or unreadable file, no record in it (every record's
+            relation field of the wrong type is named as such), or no pair left.
     """
     started = time.perf_counter()
     weights = weights or RelationWeights.model_validate({})  # the study's defaults
@@ -337,6 +380,7 @@ def parse_metadata(
             merger.add(result)
             bar.update(result.bytes_read - bar.n)
         bar.update(status.bytes_read - bar.n)
+    details = _field_type_report(path, merger)
     if merger.records_read == 0:
         raise DataError(
             f"{path}: none of its {status.lines:,} lines is a metadata record "
@@ -360,7 +404,10 @@ def parse_metadata(
     del keys
     if len(pairs) == 0:
         hint = (
-            f"every pair is only in relations of weight 0 ({zero_weight:,} pairs): give "
+            f"{details['field_type_errors']:,} records skipped for a relation field of the "
+            f"wrong type, the first at {details['first_field_type_error']}; {FIELD_TYPE_FIX}"
+            if details
+            else f"every pair is only in relations of weight 0 ({zero_weight:,} pairs): give "
             "bought_together / also_bought / also_viewed a weight > 0 (-P also_viewed=0.5)"
             if zero_weight
             else f"with the study's filters only {merger.records_kept:,} of "
@@ -401,6 +448,6 @@ def parse_metadata(
         },
         workers=workers,
         seconds=round(time.perf_counter() - started, 3),
-        details={"zero_weight_pairs": zero_weight} if zero_weight else {},
+        details={**details, "zero_weight_pairs": zero_weight} if zero_weight else details,
     )
     return ParsedMetadata(products=products, pairs=pairs, report=report)

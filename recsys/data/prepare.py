@@ -32,7 +32,13 @@ from recsys.data.datasets import DatasetSource, resolve_dataset
 from recsys.data.errors import DataError
 from recsys.data.formats.products_file import check_products_path
 from recsys.data.formats.registry import ReadOptions, read_input
-from recsys.data.split import MATCHED_DISTANCE_WARNING, split_pairs
+from recsys.data.split import (
+    FEW_POSITIVES_WARNING,
+    MATCHED_DISTANCE_WARNING,
+    TYPICAL_AUC,
+    auc_half_interval,
+    split_pairs,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -183,6 +189,25 @@ def _warn_unmatched(dataset: PreparedDataset) -> None:
         )
 
 
+def _warn_few_positives(dataset: PreparedDataset) -> None:
+    """One line when the validation positives are too few for AUCs to tell methods apart
+    (each run still reports its interval; this says so before any run, with the width)."""
+    positives = dataset.manifest.get("n_validation_positives")
+    if positives is None or positives >= FEW_POSITIVES_WARNING:
+        return
+    negatives = dataset.manifest.get("n_validation_negatives") or positives
+    logger.warning(
+        "%s: only %d validation positives (fewer than %d): an AUC's 95%% interval is about "
+        "±%.2f at AUC %.1f, so methods closer than that cannot be told apart; use a dataset "
+        "with more pairs or a larger --validation-fraction / -P validation_fraction",
+        dataset.name,
+        positives,
+        FEW_POSITIVES_WARNING,
+        auc_half_interval(TYPICAL_AUC, positives, negatives),
+        TYPICAL_AUC,
+    )
+
+
 def _load_cached(folder: Path) -> PreparedDataset | None:
     """The cached dataset, or None after removing a folder whose tables cannot be read
     (a truncated Parquet file, a table missing): it is rebuilt, never half-used.
@@ -244,9 +269,11 @@ def prepare_dataset(config: DataConfig, *, progress: bool = True) -> PreparedDat
         if cached is not None:
             logger.info("loaded prepared %s from %s", source.name, folder)
             _warn_unmatched(cached)
+            _warn_few_positives(cached)
             return dataclasses.replace(cached, manifest={**cached.manifest, "cache_hit": True})
     dataset = _build(config, source, sha256, products_sha256, progress)
     _warn_unmatched(dataset)
+    _warn_few_positives(dataset)
     # Write beside the final folder, then rename: a crash never leaves a half folder that
     # looks prepared, and two processes preparing the same data do not mix their files.
     staging = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")

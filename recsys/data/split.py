@@ -49,11 +49,35 @@ MAX_ROUNDS = 64  # a dense graph may reject most candidates; past this, say so
 # every positive and no negative (a 2,000-leaf star) gives 0.5, real samples below 0.01, a
 # tiny sample of 2,670 positives (synthetic-small:0.002) 0.10 from rejected repeats alone.
 MATCHED_DISTANCE_WARNING = 0.15
+# Validation positives below which preparing warns that AUCs cannot tell methods apart:
+# with as many negatives as positives, Hanley & McNeil's standard error puts the 95%
+# interval of an AUC of 0.8 at ±0.05 with 150 positives (±0.10 with 40, ±0.50 with 2),
+# as wide as the gaps between method families in docs/results.md. 0.8 is mid-range of the
+# AUCs there (0.5 to 0.99); a lower AUC has a wider interval (±0.064 at 0.6, 150 positives).
+FEW_POSITIVES_WARNING = 150
+TYPICAL_AUC = 0.8
 Negatives = Literal["matched", "uniform"]
 NEGATIVE_MODES: tuple[str, ...] = ("matched", "uniform")
 # Which pool each protocol draws its negatives from, and the order the sets are drawn in
 # (the study's first, so its negatives do not depend on whether matched ones are drawn).
 PROTOCOL_POOLS: dict[Protocol, Negatives] = {"study": "uniform", "matched": "matched"}
+
+
+@dataclass(frozen=True)
+class SplitNames:
+    """What a split's errors call its pairs and fraction, and what they tell the user to do:
+    the inner splits (early stopping, tuning, the degree prior) are set by other parameters
+    than the main split, and an error naming ``validation_fraction`` would mislead there."""
+
+    pairs: str = "unique pairs"
+    held_out: str = "validation"
+    fraction: str = "validation_fraction"
+    remedy: str = (
+        "Use a dataset with more pairs or another --validation-fraction / -P validation_fraction."
+    )
+
+
+MAIN_SPLIT = SplitNames()
 
 
 @dataclass(frozen=True)
@@ -98,6 +122,16 @@ def negative_pool(val_a: ItemIds, val_b: ItemIds, negatives: str) -> ItemIds:
     raise ValueError(f"negatives must be one of {NEGATIVE_MODES}, got {negatives!r}")
 
 
+def auc_half_interval(auc: float, n_positives: int, n_negatives: int) -> float:
+    """Half the 95% interval of an AUC from its counts alone (Hanley & McNeil, Radiology
+    1982, eq. 1: the DeLong interval's expected width before any score is seen)."""
+    q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
+    variance = (
+        auc * (1 - auc) + (n_positives - 1) * (q1 - auc**2) + (n_negatives - 1) * (q2 - auc**2)
+    ) / max(n_positives * n_negatives, 1)
+    return 1.96 * float(np.sqrt(variance))
+
+
 def multiplicity_distance(
     pos_a: ItemIds, pos_b: ItemIds, neg_a: ItemIds, neg_b: ItemIds, n_items: int
 ) -> float:
@@ -121,6 +155,7 @@ def sample_negatives(
     n_items: int,
     count: int,
     rng: np.random.Generator,
+    names: SplitNames = MAIN_SPLIT,
 ) -> tuple[ItemIds, ItemIds]:
     """``count`` distinct negative pairs (a < b) among the products of ``pool``.
 
@@ -131,6 +166,7 @@ def sample_negatives(
         n_items: number of products.
         count: negatives wanted.
         rng: the split's generator.
+        names: how the error names the split and what to do.
 
     Raises:
         DataError: after MAX_ROUNDS rounds there are still too few valid candidates (the
@@ -160,9 +196,9 @@ def sample_negatives(
         found_sorted = np.sort(np.concatenate([found_sorted, keys]))
     if have < count:
         raise DataError(
-            f"could draw only {have:,} of {count:,} validation negatives in {MAX_ROUNDS} "
-            "rounds: the validation products are almost all paired with each other. Use a "
-            "larger dataset or a larger --validation-fraction / -P validation_fraction."
+            f"could draw only {have:,} of {count:,} {names.held_out} negatives in {MAX_ROUNDS} "
+            f"rounds: the {names.held_out} products are almost all paired with each other. "
+            f"{names.remedy}"
         )
     keys = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
     return (keys // n_items).astype(np.int32), (keys % n_items).astype(np.int32)
@@ -173,6 +209,7 @@ def split_pairs(
     n_items: int,
     validation_fraction: float,
     rng: np.random.Generator,
+    names: SplitNames = MAIN_SPLIT,
 ) -> SplitResult:
     """Hold out ``validation_fraction`` of the unique pairs and draw both negative sets.
 
@@ -181,6 +218,7 @@ def split_pairs(
         n_items: number of products (item ids are 0..n_items-1).
         validation_fraction: share of pairs held out, in (0, 1).
         rng: seeded generator; the same seed gives the same split.
+        names: how errors name the pairs, the fraction and what to do.
 
     Returns:
         Training pairs (sorted by item_a, item_b) and validation pairs: held-out positives
@@ -198,10 +236,9 @@ def split_pairs(
     n_validation = round(n_pairs * validation_fraction)
     if n_validation < 1 or n_validation >= n_pairs:
         raise DataError(
-            f"{n_pairs:,} unique pairs cannot be split with validation_fraction="
-            f"{validation_fraction:.3g}: both train and validation need at least one pair. "
-            "Use a dataset with more pairs or another --validation-fraction / -P "
-            "validation_fraction."
+            f"{n_pairs:,} {names.pairs} cannot be split with {names.fraction}="
+            f"{validation_fraction:.3g}: it holds out {n_validation:,} of them, and each side "
+            f"needs at least one pair. {names.remedy}"
         )
     order = rng.permutation(n_pairs)
     held_out = order[:n_validation]
@@ -212,7 +249,7 @@ def split_pairs(
     matched_distance = 0.0
     for protocol, pool_mode in PROTOCOL_POOLS.items():
         pool = negative_pool(val_a, val_b, pool_mode)
-        neg_a, neg_b = sample_negatives(pool, positive_keys, n_items, n_validation, rng)
+        neg_a, neg_b = sample_negatives(pool, positive_keys, n_items, n_validation, rng, names)
         columns_a.append(neg_a)
         columns_b.append(neg_b)
         sets.append(np.full(neg_a.size, NEGATIVE_SET_CODES[protocol], np.int8))
@@ -241,17 +278,36 @@ def split_pairs(
     return SplitResult(train=train, validation=validation, matched_distance=matched_distance)
 
 
-def inner_split(dataset: PreparedDataset, fraction: float, seed: int) -> PreparedDataset:
+def inner_names(fraction: str, remedy: str) -> SplitNames:
+    """Error names for an inner split set by the parameter ``fraction``."""
+    return SplitNames(pairs="training pairs", held_out="held-out", fraction=fraction, remedy=remedy)
+
+
+# An inner split whose caller names no parameter of its own.
+INNER_SPLIT = inner_names("the inner split's fraction", "Use a dataset with more pairs.")
+
+
+def inner_split(
+    dataset: PreparedDataset, fraction: float, seed: int, names: SplitNames = INNER_SPLIT
+) -> PreparedDataset:
     """The training pairs split again like the outer split (both negative sets).
 
     What a method may calibrate or stop on without looking at the reported validation
     pairs: its ``train`` is the rest of the training pairs, its ``validation`` a held-out
     ``fraction`` of them with as many negatives per protocol. No cache folder (walks of
     its graph are not the dataset's).
+
+    Raises:
+        DataError: too few training pairs, or no negatives to draw; the message names the
+            dataset's file (as the main split's does), ``names.fraction`` and what to do.
     """
     train = dataset.train
     pairs = UniquePairs(train.item_a, train.item_b, train.weight, train.relations)
-    split = split_pairs(pairs, dataset.n_items, fraction, np.random.default_rng(seed))
+    try:
+        split = split_pairs(pairs, dataset.n_items, fraction, np.random.default_rng(seed), names)
+    except DataError as error:
+        source = dataset.manifest.get("source") or dataset.name
+        raise DataError(f"{source}: {error}") from None
     return PreparedDataset(
         name=f"{dataset.name} (inner split)",
         products=dataset.products,

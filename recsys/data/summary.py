@@ -83,10 +83,18 @@ def describe_prepared(dataset: PreparedDataset) -> str:
         "in training)",
     ]
     skipped = []
+    details = parse.get("details") or {}
     if m.get("malformed_lines"):
         numbers = ", ".join(map(str, m.get("malformed_line_numbers", [])))
         unit = "records" if m.get("detected_format") == "snap-amazon-meta" else "lines"
-        skipped.append(f"{_count(m['malformed_lines'])} malformed {unit} (first: {numbers})")
+        typed = details.get("field_type_errors")
+        why = (
+            f"; {_count(typed)} of them a relation of the wrong type, first "
+            f"{details.get('first_field_type_error')}"
+            if typed
+            else ""
+        )
+        skipped.append(f"{_count(m['malformed_lines'])} malformed {unit} (first: {numbers}{why})")
     if m.get("truncated"):
         partial = parse.get("dropped_partial_line")
         where = f"; its cut-off line {partial:,} was dropped" if partial else ""
@@ -96,7 +104,6 @@ def describe_prepared(dataset: PreparedDataset) -> str:
             f"{_count(parse['duplicate_records'])} records repeating an earlier asin (their "
             "pairs kept, their fields ignored: the first record wins)"
         )
-    details = parse.get("details") or {}
     if details.get("self_pairs"):
         skipped.append(f"{_count(details['self_pairs'])} self-pairs")
     if details.get("zero_weight"):

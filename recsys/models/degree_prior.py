@@ -33,12 +33,16 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from recsys.data.dataset import PreparedDataset
-from recsys.data.split import inner_split
+from recsys.data.split import inner_names, inner_split
 from recsys.embeddings import ItemEmbeddings, extra_with_bias_term
 from recsys.models.popularity import log_degree
 from recsys.typing import ItemIds, Weights
 
 INNER_FRACTION = 0.2  # training pairs held out to calibrate beta
+CALIBRATION_SPLIT = inner_names(
+    "the degree prior's calibration fraction",
+    "Use a dataset with more pairs or turn the prior off with -P degree_prior=false.",
+)
 
 
 @dataclass(frozen=True)
@@ -142,7 +146,7 @@ def calibrate_and_apply(
         dataset: the prepared dataset (its validation pairs are never read).
         seed: the inner split's seed.
     """
-    inner = inner_split(dataset, INNER_FRACTION, seed)
+    inner = inner_split(dataset, INNER_FRACTION, seed, CALIBRATION_SPLIT)
     prior = fit_degree_prior(train(inner), inner)
     return with_degree_prior(model, dataset, prior), prior
 

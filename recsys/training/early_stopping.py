@@ -16,13 +16,19 @@ import math
 from dataclasses import dataclass, field
 
 from recsys.data.dataset import PreparedDataset
-from recsys.data.split import inner_split
+from recsys.data.split import inner_names, inner_split
 from recsys.embeddings import ItemEmbeddings
 from recsys.evaluation.metrics import epoch_metrics
 from recsys.training.config import EngineConfig
 
 # What a run with patience reports at its end: the epoch kept (1-based) and epochs run.
 KEPT_EPOCH_METRICS = ("best_epoch", "epochs_trained")
+# How an inner split too small to stop on is reported: the two parameters that set it.
+EARLY_STOPPING_SPLIT = inner_names(
+    "early_stopping_fraction",
+    "Use a larger -P early_stopping_fraction (below 0.5) or a dataset with more pairs, or "
+    "turn early stopping off with -P patience=0.",
+)
 
 
 def early_stopping_split(
@@ -33,10 +39,14 @@ def early_stopping_split(
     The dataset trained on keeps ``data``'s validation pairs, so every epoch still reports
     on them; only its training pairs lose the held-out slice (and it has no cache folder:
     walks of its graph are not the full dataset's).
+
+    Raises:
+        DataError: the training pairs are too few to hold out ``early_stopping_fraction``
+            of them; the message names the dataset's file and both parameters.
     """
     if config.patience == 0:
         return data, None
-    inner = inner_split(data, config.early_stopping_fraction, seed=config.seed)
+    inner = inner_split(data, config.early_stopping_fraction, config.seed, EARLY_STOPPING_SPLIT)
     return dataclasses.replace(data, train=inner.train, folder=None), inner
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -9,7 +10,8 @@ import pytest
 from pydantic import ValidationError
 
 from recsys.callbacks import TrainingCallback
-from recsys.data.dataset import PreparedDataset
+from recsys.data.dataset import PairTable, PreparedDataset
+from recsys.data.errors import DataError
 from recsys.data.pairs import undirected_keys
 from recsys.embeddings import ItemEmbeddings
 from recsys.models.skipgram import SkipGramConfig
@@ -89,3 +91,42 @@ def test_a_run_with_patience_logs_the_kept_epoch(planted_dataset: PreparedDatase
 def test_early_stopping_with_checkpoints_is_refused(tmp_path: Any) -> None:
     with pytest.raises(ValidationError, match="patience > 0"):
         SkipGramConfig(patience=1, checkpoint_dir=tmp_path)
+
+
+def _with_train(data: PreparedDataset, a: list[int], b: list[int], source: str) -> PreparedDataset:
+    """``data`` with only the training pairs a-b, read from ``source``."""
+    n = len(a)
+    train = PairTable(
+        np.array(a, np.int32), np.array(b, np.int32), np.ones(n, np.float32), np.ones(n, np.uint8)
+    )
+    return dataclasses.replace(data, train=train, manifest={"source": source})
+
+
+def test_too_few_training_pairs_name_the_file_the_parameters_and_the_way_out(
+    planted_dataset: PreparedDataset,
+) -> None:
+    # 8 pairs at early_stopping_fraction=0.05 hold out round(0.4) = 0 of them.
+    few = _with_train(planted_dataset, list(range(0, 16, 2)), list(range(1, 16, 2)), "/d/p.csv")
+    with pytest.raises(DataError) as error:
+        early_stopping_split(few, SkipGramConfig(patience=2))
+    message = str(error.value)
+    assert "\n" not in message
+    assert message.startswith(
+        "/d/p.csv: 8 training pairs cannot be split with early_stopping_fraction=0.05: it "
+        "holds out 0 of them"
+    )
+    assert "-P early_stopping_fraction" in message and "-P patience=0" in message
+    assert "validation_fraction" not in message  # the main split's parameter is not at fault
+
+
+def test_no_negatives_to_hold_out_name_the_file_and_the_way_out(
+    planted_dataset: PreparedDataset,
+) -> None:
+    # Every pair among products 0..5 is a training pair: no held-out negative exists.
+    a, b = np.triu_indices(6, k=1)
+    dense = _with_train(planted_dataset, a.tolist(), b.tolist(), "/d/dense.csv")
+    with pytest.raises(DataError) as error:
+        early_stopping_split(dense, SkipGramConfig(patience=2, early_stopping_fraction=0.4))
+    message = str(error.value)
+    assert message.startswith("/d/dense.csv: could draw only 0 of 6 held-out negatives")
+    assert "-P patience=0" in message and "\n" not in message

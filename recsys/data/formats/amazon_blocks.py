@@ -17,6 +17,7 @@ from recsys.data.asin_codes import encode_asins
 from recsys.data.formats.amazon import MetadataFormat, parse_line
 from recsys.data.formats.amazon_records import (
     N_RELATIONS,
+    FieldTypeError,
     ProductFields,
     RecordError,
     passes_study_filters,
@@ -62,6 +63,8 @@ class BlockResult:
     sales_rank: npt.NDArray[np.float32] = field(default_factory=lambda: np.zeros(0, np.float32))
     malformed: int = 0
     malformed_lines: list[int] = field(default_factory=list)  # the first MAX_LINE_NUMBERS
+    field_type_errors: int = 0  # of the malformed: a relation field of the wrong type
+    first_field_type_error: tuple[int, str] | None = None  # (line, what is wrong)
 
     @property
     def n_records(self) -> int:
@@ -77,7 +80,9 @@ def extract_block(block: LineBlock, fmt: MetadataFormat, study_filters: bool) ->
     """Parse every line of ``block`` and keep only the columns the pipeline needs.
 
     A line that does not parse, or parses to something that is not a record with an asin,
-    is skipped and counted with its line number. Blank lines are skipped silently.
+    or a record whose relation field has the wrong type, is skipped and counted with its
+    line number (the wrong types also apart, with the first one's field). Blank lines are
+    skipped silently.
     """
     out = BlockResult(first_line=block.first_line, bytes_read=block.bytes_read)
     tokens: list[str] = []
@@ -92,10 +97,14 @@ def extract_block(block: LineBlock, fmt: MetadataFormat, study_filters: bool) ->
             asin = record_asin(record)
             bought_together, also_bought, also_viewed, n_ignored = record_relations(record)
             fields = product_fields(record)
-        except (*PARSE_ERRORS, RecordError):
+        except (*PARSE_ERRORS, RecordError) as error:
             out.malformed += 1
             if len(out.malformed_lines) < MAX_LINE_NUMBERS:
                 out.malformed_lines.append(block.first_line + offset)
+            if isinstance(error, FieldTypeError):
+                out.field_type_errors += 1
+                if out.first_field_type_error is None:
+                    out.first_field_type_error = (block.first_line + offset, str(error))
             continue
         keep = not study_filters or passes_study_filters(fields[0], also_bought)
         tokens.append(asin)

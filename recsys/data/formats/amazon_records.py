@@ -36,6 +36,21 @@ class RecordError(ValueError):
     """A parsed line that is not a usable metadata record (counted as malformed)."""
 
 
+class FieldTypeError(RecordError):
+    """A relation field of the wrong type (``"also_buy": "B00X,B00Y"``, ``related`` a list).
+
+    Unlike a garbled line, this is how a whole file was written, so the parse names the
+    field and its first line rather than only counting it.
+    """
+
+    def __init__(self, field: str, expected: str, value: Any) -> None:
+        shown = repr(value)
+        if len(shown) > 40:
+            shown = shown[:37] + "..."
+        super().__init__(f"{field} is a {type(value).__name__} ({shown}), expected {expected}")
+        self.field = field
+
+
 def record_asin(record: Any) -> str:
     """The record's asin, exactly as written (asins are not lowercased).
 
@@ -54,7 +69,7 @@ def _as_list(value: Any, name: str) -> list[str]:
     if value is None:
         return []
     if value.__class__ is not list:
-        raise RecordError(f"{name} is a {type(value).__name__}, not a list")
+        raise FieldTypeError(name, "a list of asins", value)
     return value
 
 
@@ -65,7 +80,7 @@ def record_relations(record: dict[str, Any]) -> tuple[list[str], list[str], list
     reports.
 
     Raises:
-        RecordError: a relation is present but not a list.
+        FieldTypeError: a relation is present but not a list, or ``related`` not a dict.
     """
     related = record.get("related")
     if related is None:  # 2018: top-level lists; 2014 records without relations
@@ -76,7 +91,7 @@ def record_relations(record: dict[str, Any]) -> tuple[list[str], list[str], list
             0,
         )
     if related.__class__ is not dict:
-        raise RecordError(f"related is a {type(related).__name__}, not a dict")
+        raise FieldTypeError("related", "a dict of relation lists", related)
     get = related.get
     ignored = 0
     for name in IGNORED_RELATIONS:
@@ -84,9 +99,9 @@ def record_relations(record: dict[str, Any]) -> tuple[list[str], list[str], list
         if entries.__class__ is list:
             ignored += len(entries)
     return (
-        _as_list(get("bought_together"), "bought_together"),
-        _as_list(get("also_bought"), "also_bought"),
-        _as_list(get("also_viewed"), "also_viewed"),
+        _as_list(get("bought_together"), "related.bought_together"),
+        _as_list(get("also_bought"), "related.also_bought"),
+        _as_list(get("also_viewed"), "related.also_viewed"),
         ignored,
     )
 

@@ -32,7 +32,7 @@ from mlflow import MlflowClient
 from optuna.trial import TrialState
 
 from recsys.data.datasets import check_dataset
-from recsys.data.split import inner_split
+from recsys.data.split import inner_names, inner_split
 from recsys.tracking import names
 from recsys.tracking.params import ParameterError
 from recsys.tracking.parent import start_parent_run, without_project_run
@@ -71,6 +71,11 @@ PRUNER_WARMUP_EPOCHS = 1  # the first epoch is never pruned (a noisy start)
 # by its label and checksum instead of its path).
 MACHINE_PARAMS = frozenset(
     {"dataset", "data_dir", "workers", "threads", "device", "progress", "checkpoint_dir"}
+)
+# How a dataset too small for the trials' inner split is reported.
+TUNING_SPLIT = inner_names(
+    "--inner-fraction",
+    "Use a larger --inner-fraction (below 0.5) or a dataset with more pairs.",
 )
 
 
@@ -174,7 +179,7 @@ def run_tune(
     echo(f"Preparing {data_config.dataset} ...")
     dataset = prepare(data_config, progress=progress)
     fraction = request.inner_fraction or data_config.validation_fraction
-    inner = inner_split(dataset, fraction, data_config.split_seed)
+    inner = inner_split(dataset, fraction, data_config.split_seed, TUNING_SPLIT)
     identity = {
         "method": method.name,
         "dataset": names.dataset_label(data_config.dataset),
