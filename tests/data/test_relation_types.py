@@ -96,3 +96,35 @@ def test_no_pairs_left_after_the_wrong_types_names_them_not_the_filters(tmp_path
     message = str(error.value)
     assert message.startswith(f"{path}: no product pairs (3 records skipped for a relation ")
     assert "line 1: also_buy is a str ('B1,B2')" in message and "study" not in message
+
+
+def test_the_2014_relation_names_at_the_top_level_are_read_as_the_2018_ones(
+    tmp_path: Path,
+) -> None:
+    """A file written with the 2014 names but no ``related`` around them pairs as if they
+    were there (it paired nothing, and the error blamed the records' lack of relations)."""
+    nested = _ring(12)
+    flat = [
+        {"asin": r["asin"], "title": r["title"], "also_bought": r["related"]["also_bought"]}
+        for r in nested
+    ]
+    flat[0]["bought_together"] = ["B005"]
+    flat[1]["also_viewed"] = ["B007"]
+    nested[0]["related"]["bought_together"] = ["B005"]
+    nested[1]["related"]["also_viewed"] = ["B007"]
+    read = {}
+    for name, records in (("flat", flat), ("nested", nested)):
+        path = write_lines(tmp_path / f"{name}.json", json_lines(records))
+        read[name] = parse_metadata(path, study_filters=True).pairs
+    for column in ("item_a", "item_b", "weight", "relations"):
+        assert getattr(read["flat"], column).tolist() == getattr(read["nested"], column).tolist()
+    assert len(read["flat"].item_a) == 12 * 3 + 2  # the ring's pairs, B000-B005, B001-B007
+
+
+def test_a_top_level_relation_of_the_wrong_type_is_named_by_its_2014_name(
+    tmp_path: Path,
+) -> None:
+    records = [{"asin": f"B{i}", "title": "t", "also_viewed": "B1,B2"} for i in range(3)]
+    path = write_lines(tmp_path / "meta.json", json_lines(records))
+    with pytest.raises(DataError, match=r"line 1: also_viewed is a str \('B1,B2'\)"):
+        parse_metadata(path, study_filters=False)

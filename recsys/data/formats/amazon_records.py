@@ -7,9 +7,10 @@ One record looks like this in the 2014 files::
      'related': {'also_bought': [...], 'also_viewed': [...], 'bought_together': [...],
                  'buy_after_viewing': [...]}}
 
-and the 2018 files move the relations to the top level (``also_buy``, ``also_view``), spell
-categories as one flat ``category`` list, prices as text (``"$9.49"``) and ranks as text
-(``"1,234 in Books ("``). Every function here accepts both, record by record.
+and the 2018 files move the relations to the top level (``also_buy``, ``also_view``; the
+2014 names are read there too), spell categories as one flat ``category`` list, prices as
+text (``"$9.49"``) and ranks as text (``"1,234 in Books ("``). Every function here accepts
+both, record by record.
 """
 
 from __future__ import annotations
@@ -73,6 +74,17 @@ def _as_list(value: Any, name: str) -> list[str]:
     return value
 
 
+def _top_level(record: dict[str, Any], names: tuple[str, ...]) -> list[str]:
+    """The first of ``names`` present at the record's top level: the 2018 name, then the
+    2014 one (a file written by hand with the 2014 names but no ``related`` around them
+    would otherwise pair nothing without a word)."""
+    for name in names:
+        value = record.get(name)
+        if value is not None:
+            return _as_list(value, name)
+    return []
+
+
 def record_relations(record: dict[str, Any]) -> tuple[list[str], list[str], list[str], int]:
     """``(bought_together, also_bought, also_viewed, n_ignored)`` of a 2014 or 2018 record.
 
@@ -85,9 +97,9 @@ def record_relations(record: dict[str, Any]) -> tuple[list[str], list[str], list
     related = record.get("related")
     if related is None:  # 2018: top-level lists; 2014 records without relations
         return (
-            [],
-            _as_list(record.get("also_buy"), "also_buy"),
-            _as_list(record.get("also_view"), "also_view"),
+            _top_level(record, ("bought_together",)),
+            _top_level(record, ("also_buy", "also_bought")),
+            _top_level(record, ("also_view", "also_viewed")),
             0,
         )
     if related.__class__ is not dict:
