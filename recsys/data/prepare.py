@@ -272,6 +272,7 @@ def prepare_dataset(config: DataConfig, *, progress: bool = True) -> PreparedDat
             _warn_few_positives(cached)
             return dataclasses.replace(cached, manifest={**cached.manifest, "cache_hit": True})
     dataset = _build(config, source, sha256, products_sha256, progress)
+    dataset = dataclasses.replace(dataset, manifest={**dataset.manifest, "cache_key": key})
     _warn_unmatched(dataset)
     _warn_few_positives(dataset)
     # Write beside the final folder, then rename: a crash never leaves a half folder that

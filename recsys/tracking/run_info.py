@@ -93,9 +93,14 @@ def dataset_checksum(dataset: PreparedDataset) -> str:
 
 
 def data_key(dataset: PreparedDataset) -> str:
-    """The prepared data's key: its cache folder's key (a hash of the input's content and of
-    every setting the tables depend on: split seed and fraction, filters, weights, columns,
-    products file), else the input's checksum (a dataset not read from a prepared folder)."""
+    """The prepared data's key: its cache key (a hash of the input's content and of every
+    setting the tables depend on: split seed and fraction, filters, weights, columns,
+    products file), as the manifest records it or, for folders prepared before it did, as
+    the folder's name ends; else the input's checksum (a dataset not read from a prepared
+    folder)."""
+    recorded = dataset.manifest.get("cache_key")
+    if isinstance(recorded, str) and recorded:
+        return recorded
     if dataset.folder is not None:
         key = dataset.folder.name.rpartition("-")[2]
         if key:

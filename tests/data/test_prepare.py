@@ -48,6 +48,7 @@ def test_prepare_builds_a_dataset_and_its_manifest(source: Path, tmp_path: Path)
     assert dataset.folder is not None and dataset.folder.parent == tmp_path / "data" / "prepared"
     assert dataset.folder.name.startswith("meta_Chain-")
     assert m["cache_hit"] is False
+    assert m["cache_key"] == dataset.folder.name.removeprefix("meta_Chain-")  # runs' data key
     assert m["source"] == str(source.resolve()) and m["source_kind"] == "real"
     assert len(m["sha256"]) == 64
     assert m["detected_format"] == "2014-python-literal"

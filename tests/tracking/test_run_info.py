@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from recsys.models.skipgram import SkipGramConfig
 from recsys.tracking.names import SOURCE_REAL, SOURCE_SYNTHETIC, experiment_name, run_name
 from recsys.tracking.run_info import (
     PeakMemory,
+    data_key,
     dataset_checksum,
     dataset_source,
     git_commit,
@@ -65,6 +67,16 @@ def test_checksum_and_pairs_come_from_the_manifest_when_it_has_them(
     planted_dataset.manifest.update({"sha256": "ab" * 32, "n_pairs": 1234})
     assert dataset_checksum(planted_dataset) == "ab" * 32
     assert n_positive_pairs(planted_dataset) == 1234
+
+
+def test_the_data_key_is_the_recorded_cache_key_else_the_folder_suffix_else_the_checksum(
+    planted_dataset: PreparedDataset, tmp_path: Path
+) -> None:
+    assert data_key(planted_dataset) == dataset_checksum(planted_dataset)  # no folder, no key
+    in_folder = dataclasses.replace(planted_dataset, folder=tmp_path / "planted-0123456789ab")
+    assert data_key(in_folder) == "0123456789ab"  # prepared before the manifest kept it
+    recorded = dataclasses.replace(in_folder, manifest={**in_folder.manifest, "cache_key": "k"})
+    assert data_key(recorded) == "k"  # a folder renamed by hand keeps its key
 
 
 def test_manifest_params_keep_scalars_and_flatten_mappings() -> None:
