@@ -31,11 +31,13 @@ from recsys.tracking.mlproject import (
     END_MARKER,
     PREPARE_ENTRY_POINT,
     entry_point_parameters,
-    preset_fields,
     render_generated_block,
+    undeclared_fields,
 )
 from recsys.tracking.params import ParameterError, build_config, flat_fields
 from recsys.tracking.run import validate_params
+from recsys.training.config import WindowConfig
+from recsys.training.sequences import synchronous_batch_size
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 JOB_ENTRY_POINTS = {
@@ -111,7 +113,7 @@ def test_method_entry_point_declares_every_parameter_with_the_schema_default(met
     config_class = get_method(method).config_class
     declared = entry["parameters"]
     every = set(flat_fields(DataConfig)) | set(flat_fields(config_class))
-    assert set(declared) == every - preset_fields(config_class)  # a preset fills those in
+    assert set(declared) == every - undeclared_fields(config_class)  # presets, run time
     assert declared == {
         k: {"type": v["type"], "default": v["default"]}
         for k, v in entry_point_parameters(config_class).items()
@@ -165,6 +167,11 @@ def test_entry_point_command_validates_for_its_method(method: str, tmp_path: Pat
     _, data_config, config = validate_params(name, params)
     assert data_config.dataset == "my data.json" and data_config.split_seed == 7
     assert config == type(config)()  # every other declared default is the schema's
+    # ... and passing it does not make it "given": a default decided at run time stays so
+    # (node2vec's synchronous batch at one pair per product, not the declared 65,536).
+    assert not config.model_fields_set & undeclared_fields(type(config))
+    if isinstance(config, WindowConfig):
+        assert synchronous_batch_size(config, 100) == synchronous_batch_size(type(config)(), 100)
     # An undeclared -P reaches the script as --key value and is validated too.
     extra = entry.compute_command({"no_such_param": "1"}, str(tmp_path))
     _, extra_params = _load_script("train").parse_arguments(shlex.split(extra)[2:])
@@ -190,7 +197,7 @@ def test_a_preset_given_to_mlflow_run_applies_under_explicit_values(
     assert config_of({}) == config_class()
     for name, value in getattr(config_class, "PRESETS", {})["study"].items():
         assert getattr(config_of({"preset": "study"}), name) == value
-    if preset_fields(config_class):
+    if undeclared_fields(config_class):
         assert config_of({"preset": "study", "lr": "0.002"}).lr == 0.002
 
 

@@ -84,20 +84,24 @@ def choices_of(field: FlatField) -> str:
     return " | ".join(str(choice) for choice in field.choices)
 
 
-def preset_fields(config_class: type[BaseModel] | None) -> set[str]:
-    """The settings any of the config's named presets fills in (``PRESETS``)."""
+def undeclared_fields(config_class: type[BaseModel] | None) -> set[str]:
+    """Settings an entry point must not declare: MLflow passes a declared parameter at its
+    default as if it were given, which would win over what any of the config's named
+    presets fills in (``PRESETS``) and over a default decided at run time
+    (``GIVEN_ONLY``: node2vec's synchronous batch cap). ``-P`` still sets them."""
     presets: dict[str, dict[str, Any]] = getattr(config_class, "PRESETS", {})
-    return {name for values in presets.values() for name in values}
+    given_only: frozenset[str] = getattr(config_class, "GIVEN_ONLY", frozenset())
+    return {name for values in presets.values() for name in values} | set(given_only)
 
 
 def entry_point_parameters(config_class: type[BaseModel] | None) -> dict[str, dict[str, Any]]:
-    """Every flat parameter of DataConfig (+ the method's config) but the settings its
-    presets fill in: {name: {type, default}} (plus "choices" for Literal parameters,
-    rendered as a comment)."""
+    """Every flat parameter of DataConfig (+ the method's config) but its
+    :func:`undeclared_fields`: {name: {type, default}} (plus "choices" for Literal
+    parameters, rendered as a comment)."""
     fields = dict(flat_fields(DataConfig))
     if config_class is not None:
         fields.update(flat_fields(config_class))
-    for name in preset_fields(config_class):
+    for name in undeclared_fields(config_class):
         fields.pop(name, None)
     return {
         name: {

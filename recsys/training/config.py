@@ -91,9 +91,14 @@ class WindowConfig(EngineConfig, WalkConfig):
     ``SYNCHRONOUS_BATCH``: the most pairs a synchronous tensor SGD step takes by default
     (:func:`recsys.training.sequences.synchronous_batch_size`), for a model whose rows are
     shared by many products; None: ``batch_size``, capped by the catalog alone.
+
+    ``GIVEN_ONLY``: settings whose default is decided at run time unless they are given
+    (read from ``model_fields_set``), so a launcher passing every declared parameter at its
+    default (``mlflow run``'s MLproject) must leave them undeclared.
     """
 
     SYNCHRONOUS_BATCH: ClassVar[int | None] = None
+    GIVEN_ONLY: ClassVar[frozenset[str]] = frozenset({"batch_size"})
 
     window: Window = Field(5, description="context window on each side of a product")
     subsample: Annotated[float, TUNE_SUBSAMPLE] = Field(

@@ -291,7 +291,7 @@ def synchronous_batch_size(config: WindowConfig, n_known: int) -> int:
     16,384 and 0.92 at the cap, the CPU kernel's; the real samples (51-57k products) tie
     the kernel at 65,536 (docs/benchmarks.md).
     """
-    if "batch_size" in config.model_fields_set:
+    if "batch_size" in config.model_fields_set:  # WindowConfig.GIVEN_ONLY
         return config.batch_size
     model_cap = config.SYNCHRONOUS_BATCH or config.batch_size
     return max(1, min(config.batch_size, n_known, model_cap))
