@@ -26,6 +26,7 @@ TAG_CHECKSUM = "recsys.checksum"  # sha256 of the input file (or of the prepared
 # The prepared data's key: the input's content and every setting its tables depend on (split,
 # filters, weights); runs with different keys were scored on different data.
 TAG_DATA_KEY = "recsys.data_key"
+TAG_SETTINGS = "recsys.settings"  # settings away from the defaults ("" = defaults), see settings_of
 TAG_N_PRODUCTS = "recsys.n_products"  # products with a dense item_id
 TAG_N_PAIRS = "recsys.n_pairs"  # unique positive pairs: train + held-out validation
 TAG_DEVICE = "recsys.device"  # "cpu" | "cuda" | "cuda:0" ...: where training ran

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from recsys.data.dataset import PreparedDataset
 from recsys.tracking.names import SOURCE_REAL, SOURCE_SYNTHETIC, VARIANT_FIELDS
+from recsys.tracking.params import flat_fields
 
 CHECKSUM_KEYS = ("sha256", "checksum", "source_sha256", "input_sha256")
 SYNTHETIC_SOURCES = ("synthetic", "planted")
@@ -39,6 +40,53 @@ def variant_of(method_name: str, config: BaseModel) -> str:
     if getattr(config, "degree_prior", False):
         parts.append("prior")
     return "-".join(parts)
+
+
+# Settings that change how a run is carried out, observed or seeded, not what it learns.
+OPERATIONAL_SETTINGS = frozenset(
+    {
+        "device",
+        "progress",
+        "threads",
+        "workers",
+        "checkpoint_dir",
+        "eval_every",
+        "eval_sample",
+        "loss_every",
+        "seed",
+        "walk_seed",
+    }
+)
+
+
+def _setting_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def settings_of(config: BaseModel) -> str:
+    """The run's settings away from its method's defaults, ``name=value`` comma-separated
+    ("" for the defaults): ``preset=NAME`` first when one is named, then what differs from
+    that preset. A leaderboard row is its method's best run over any settings, so the row
+    says which ones; operational settings (threads, seeds, ...) and those the run does not
+    use are left out."""
+    preset = getattr(config, "preset", None)
+    named = preset not in (None, "default")
+    baseline = type(config)(preset=preset) if named else type(config)()
+    unused: frozenset[str] = getattr(config, "unused_settings", frozenset)()
+    changed = [f"preset={preset}"] if named else []
+    for name, flat in flat_fields(type(config)).items():
+        if name in OPERATIONAL_SETTINGS or name in unused or name == "preset":
+            continue
+        value, default = config, baseline
+        for step in flat.path:
+            value, default = getattr(value, step), getattr(default, step)
+        if value != default:
+            changed.append(f"{name}={_setting_text(value)}")
+    return ", ".join(changed)
 
 
 def _manifest_value(manifest: Mapping[str, Any], keys: tuple[str, ...]) -> Any:

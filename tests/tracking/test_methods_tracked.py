@@ -26,6 +26,7 @@ from recsys.tracking import names
 from recsys.tracking.params import flat_fields
 from recsys.tracking.pyfunc import BIAS_TERM_TEXT, score_description
 from recsys.tracking.run import track_run, validate_params
+from recsys.tracking.run_info import settings_of
 from tests.conftest import make_planted_dataset, private_store
 
 # Applied where a method has the setting: one short epoch, small vectors, short walks.
@@ -88,6 +89,7 @@ def test_method_logs_a_complete_run(method: str, store: str) -> None:
     run = client.get_run(run_id)
     assert run.info.status == "FINISHED"
     assert run.data.tags[names.TAG_METHOD] == method
+    assert run.data.tags[names.TAG_SETTINGS] == settings_of(config)  # SMALL, away from defaults
     assert 0.0 <= run.data.metrics[names.METRIC_AUC_ALL] <= 1.0
     epochs = client.get_metric_history(run_id, names.METRIC_AUC_ALL)
     assert len(epochs) >= 2  # per epoch (step = epoch) and the final value

@@ -11,6 +11,7 @@ import pytest
 
 from recsys.config import StrictModel
 from recsys.data.dataset import PreparedDataset
+from recsys.models.node2vec import Node2VecConfig
 from recsys.models.side_info import SideInfoConfig
 from recsys.models.skipgram import SkipGramConfig
 from recsys.tracking.names import SOURCE_REAL, SOURCE_SYNTHETIC, experiment_name, run_name
@@ -22,6 +23,7 @@ from recsys.tracking.run_info import (
     git_commit,
     manifest_params,
     n_positive_pairs,
+    settings_of,
     variant_of,
 )
 
@@ -77,6 +79,16 @@ def test_the_data_key_is_the_recorded_cache_key_else_the_folder_suffix_else_the_
     assert data_key(in_folder) == "0123456789ab"  # prepared before the manifest kept it
     recorded = dataclasses.replace(in_folder, manifest={**in_folder.manifest, "cache_key": "k"})
     assert data_key(recorded) == "k"  # a folder renamed by hand keeps its key
+
+
+def test_settings_name_the_preset_then_what_differs_from_it_leaving_out_operational_ones() -> None:
+    assert settings_of(SkipGramConfig()) == ""
+    assert settings_of(SkipGramConfig(threads=2, seed=7, progress=False)) == ""
+    assert settings_of(SkipGramConfig(preset="study")) == "preset=study"
+    explicit = SkipGramConfig(preset="study", lr=0.002, epochs=1, reduced_window=True)
+    assert settings_of(explicit) == "preset=study, epochs=1, lr=0.002, reduced_window=true"
+    assert settings_of(SideInfoConfig(weighting="learned", dim=64)) == "dim=64, weighting=learned"
+    assert settings_of(Node2VecConfig(p=0.25)) == "p=0.25"  # node2vec's own default is 0.5
 
 
 def test_manifest_params_keep_scalars_and_flatten_mappings() -> None:
