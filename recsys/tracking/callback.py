@@ -20,6 +20,7 @@ from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import ItemEmbeddings
 from recsys.evaluation.metrics import epoch_metrics
 from recsys.tracking.names import METRIC_AUC_ALL, METRIC_LOSS, METRIC_SAMPLED_AUC
+from recsys.tracking.params import param_text
 from recsys.training.early_stopping import KEPT_EPOCH_METRICS
 
 MAX_METRICS_PER_CALL = 1000  # MLflow's limit per log_batch request (MAX_METRICS_PER_BATCH)
@@ -47,7 +48,7 @@ def log_new_params(client: MlflowClient, run_id: str, values: Mapping[str, Any])
     MLflow refuses to change a param, and the raw spelling validated to the same value.
     """
     existing = client.get_run(run_id).data.params
-    items = [Param(k, str(v)) for k, v in values.items() if k not in existing]
+    items = [Param(k, param_text(v)) for k, v in values.items() if k not in existing]
     for start in range(0, len(items), MAX_PARAMS_PER_CALL):
         client.log_batch(run_id, params=items[start : start + MAX_PARAMS_PER_CALL])
 

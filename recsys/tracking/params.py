@@ -20,6 +20,12 @@ from recsys.config import DataConfig, TrainerConfig
 M = TypeVar("M", bound=BaseModel)
 
 
+def param_text(value: Any) -> str:
+    """A setting as an MLflow param: an unset one (None) is "", as `mlflow run` logs the
+    MLproject's empty default, so runs launched either way compare equal in the UI."""
+    return "" if value is None else str(value)
+
+
 class ParameterError(ValueError):
     """A parameter is unknown or invalid; the message names it and what is allowed."""
 

@@ -19,6 +19,7 @@ from mlflow.exceptions import MlflowException
 from pydantic import BaseModel
 
 from recsys.data.dataset import PreparedDataset
+from recsys.tracking.params import param_text
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ def changed_params(
     one): name -> (logged, now). Said in a tag, so the run page is not silently stale."""
     logged = client.get_run(run_id).data.params
     return {
-        key: (logged[key], str(value))
+        key: (logged[key], param_text(value))
         for key, value in values.items()
-        if key in logged and logged[key] != str(value)
+        if key in logged and logged[key] != param_text(value)
     }

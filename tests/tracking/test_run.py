@@ -89,6 +89,7 @@ def test_popularity_run_logs_tags_params_metrics_figures_and_model(
     assert params["dataset"] == "planted"
     assert params["weighted"] == "False"
     assert params["also_viewed"] == "0.5"
+    assert params["products"] == params["columns"] == ""  # unset, as `mlflow run` logs them
     assert params["data.n_clusters"] == "20"
 
     expected = evaluate(
