@@ -103,7 +103,9 @@ class Node2VecConfig(SkipGramConfig):
         return self
 
     def unused_settings(self) -> frozenset[str]:
-        """With gensim's trainer, the engine's settings (not logged as the run's params)."""
+        """With gensim's trainer, the engine's settings: recsys leaves them out of the
+        run's params (``mlflow run`` logs every declared MLproject parameter itself, these
+        too, at their defaults)."""
         return frozenset(engine_only_fields()) if self.trainer == "gensim" else frozenset()
 
 
