@@ -292,6 +292,23 @@ def test_integral_ids_written_as_floats_are_one_product(tmp_path: Path) -> None:
     assert text.products["asin"].tolist() == ["1.5", "2"]
 
 
+def test_products_ids_spelled_as_floats_match_integer_pair_ids(tmp_path: Path) -> None:
+    """pandas writes an id column that held a NaN as 12.0: those rows matched no pair."""
+    pairs = write(tmp_path / "pairs.csv", [f"{i},{i + 1}" for i in range(20)])
+    products = write(
+        tmp_path / "products.csv", ["id,brand", "3.0,x", "+4,y", "05,z", "7,w", "12.0,v"]
+    )
+    parsed = read_pairs_file(pairs, products=products)
+    brands = parsed.products.set_index("asin")["brand"].dropna().to_dict()
+    assert brands == {"3": "x", "4": "y", "5": "z", "7": "w", "12": "v"}
+    assert parsed.report.details["products_file"]["rows_unmatched"] == 0
+    text = write(tmp_path / "text.csv", ["A0,B0", "A1,B1"])  # text ids stay as written
+    side = write(tmp_path / "side.csv", ["id,brand", "A0,x", "1.0,y"])
+    assert (
+        read_pairs_file(text, products=side).report.details["products_file"]["rows_unmatched"] == 1
+    )
+
+
 def test_a_products_file_given_as_pairs_is_named_as_such(tmp_path: Path) -> None:
     lines = ["id,title,category", *(f"p{i},Product {i},Music > Rock" for i in range(10))]
     with pytest.raises(DataError, match=r"column 'title' is product information.*--products"):

@@ -297,7 +297,8 @@ def read_pairs_file(
         id_a, id_b = id_a.filter(mask), id_b.filter(mask)
         bits = bits[keep]
         weight = None if weight is None else weight[keep]
-    side = None if products is None else read_products_file(products)
+    integer_ids = pa.types.is_integer(id_a.type)  # a products id 12.0 is the pairs' 12
+    side = None if products is None else read_products_file(products, integer_ids)
     built = assemble_pairs(id_a, id_b, bits, weight, None if side is None else side.table)
     if len(built.pairs) == 0:
         zero = (

@@ -8,7 +8,8 @@ and dashes read as ``_``, quotes removed):
 
 - the id: ``id``, ``item_id``, ``product_id``, ``asin``, ``product`` or ``item``; else
   the first column (unless it is unnamed row numbers or product information: an error).
-  It must match the pairs file's id text exactly.
+  It must match the pairs file's id text exactly; integer pair ids also match ``12.0``,
+  ``+12`` or ``012``.
 - ``title`` (or ``name``), ``brand``;
 - categories: ``category_1`` .. ``category_3``, or one path column (``category``,
   ``category_path``, ``categories``) whose levels are separated by ``|`` or ``>``; its
@@ -51,6 +52,7 @@ from recsys.data.formats.stream import open_stream, read_all, unreadable, utf8_p
 PATH_SEPARATOR = re.compile(r"\s*[|>]\s*")
 HEAD_BYTES = 1 << 16  # decoded to find the header line
 _RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+_INTEGRAL_ID = r"^\+?(-?)(\d+)(?:\.0*)?$"  # 12, +12, 12.0, -3.00: sign and digits
 _THOUSANDS = re.compile(r"^[-+]?\d{1,3}(,\d{3})+$")  # 1,299: a thousands comma in a CSV
 _THOUSANDS_MANY = re.compile(r"^[-+]?\d{1,3}(,\d{3}){2,}$")  # 1,234,567 whatever the file
 
@@ -179,8 +181,18 @@ def _read_frame(path: Path, data: bytes) -> tuple[pd.DataFrame, ProductsLayout]:
     return frame.fillna(""), shape
 
 
-def read_products_file(path: Path) -> ProductsFile:
-    """The products file's side information, keyed by id.
+def _integer_text(ids: pd.Series) -> pd.Series:
+    """Ids that are integral numbers in another spelling (``12.0``, ``+12``, ``012``) as
+    the pairs' integer ids read (``12``); other ids unchanged."""
+    parts = ids.str.extract(_INTEGRAL_ID)
+    digits = parts[1].str.lstrip("0").replace("", "0")
+    sign = parts[0].where(digits != "0", "")
+    return ids.where(parts[1].isna(), sign + digits)
+
+
+def read_products_file(path: Path, integer_ids: bool = False) -> ProductsFile:
+    """The products file's side information, keyed by id. With ``integer_ids`` (the pairs'
+    ids are integers) an id written ``12.0`` matches the pairs' ``12``.
 
     Raises:
         DataError: missing, unreadable, empty or archived file, not UTF-8, a first line
@@ -191,7 +203,8 @@ def read_products_file(path: Path) -> ProductsFile:
     status = open_stream(path)
     frame, shape = _read_frame(path, read_all(status))
     id_column = shape.id_column
-    table = pd.DataFrame({"asin": frame[id_column].str.strip()})
+    ids = frame[id_column].str.strip()
+    table = pd.DataFrame({"asin": _integer_text(ids) if integer_ids else ids})
     for name in ("title", "brand"):
         if name in frame:
             table[name] = frame[name].str.strip().replace("", np.nan)
