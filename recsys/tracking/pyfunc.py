@@ -236,7 +236,9 @@ def score_description(model: ItemEmbeddings) -> str:
             "mean of cos(center_a, context_b) and cos(center_b, context_a) of the two "
             "products' center (input) and context (output) vectors"
         )
-        notes.insert(1, "about 0 for unrelated products")
+        # A bias term (the degree prior) moves every pair of its products, related or not.
+        unrelated = "about 0 for unrelated products"
+        notes.insert(1, f"{unrelated} before the added terms" if terms else unrelated)
         notes.append("a product scored against itself is not meaningful")
     else:
         what = f"{kind} of the two products' vectors"

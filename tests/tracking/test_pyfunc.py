@@ -20,8 +20,13 @@ import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
 
-from recsys.embeddings import ItemEmbeddings
-from recsys.tracking.pyfunc import load_embeddings, log_embedding_model, save_embeddings
+from recsys.embeddings import ItemEmbeddings, extra_with_bias_term
+from recsys.tracking.pyfunc import (
+    load_embeddings,
+    log_embedding_model,
+    save_embeddings,
+    score_description,
+)
 from tests.conftest import private_store
 
 N_ITEMS = 60
@@ -183,6 +188,27 @@ def test_a_dict_of_lists_is_read_as_rows(logged_model: tuple[str, str, Path]) ->
         model.predict({"product1": ["B0000", "B0010"], "product2": ["B0001"]})
     with pytest.raises(MlflowException, match="product holds a list in row 1, not an id"):
         model.predict(pd.DataFrame({"product": ["B0003", ["B0004", "B0010"]]}))
+
+
+def test_the_score_text_says_the_prior_moves_unrelated_pairs_off_0() -> None:
+    rng = np.random.default_rng(3)
+    model = ItemEmbeddings(
+        vectors=rng.normal(size=(N_ITEMS, 8)).astype(np.float32),
+        known=np.ones(N_ITEMS, dtype=bool),
+        context=rng.normal(size=(N_ITEMS, 8)).astype(np.float32),
+    )
+    assert "; about 0 for unrelated products;" in score_description(model)
+    with_prior = ItemEmbeddings(
+        vectors=model.vectors,
+        known=model.known,
+        context=model.context,
+        bias=rng.normal(size=N_ITEMS).astype(np.float32),
+        extra=extra_with_bias_term(model, "degree_prior"),
+    )
+    text = score_description(with_prior)
+    assert (
+        "degree prior" in text and "about 0 for unrelated products before the added terms" in text
+    )
 
 
 def test_k_is_capped_by_max_k_with_a_clear_error(logged_model: tuple[str, str, Path]) -> None:
