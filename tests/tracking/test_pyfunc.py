@@ -366,7 +366,11 @@ def test_logging_leaves_no_loaded_model_behind(
 
     uri, model_uri, folder = logged_model
     mlflow.set_tracking_uri(uri)
-    with mlflow.start_run():
+    # The fixture's experiment: the store template's default one keeps its artifacts in the
+    # folder pytest started in (the repository), as an absolute path.
+    experiment = mlflow.get_experiment_by_name("pyfunc")
+    assert experiment is not None
+    with mlflow.start_run(experiment_id=experiment.experiment_id):
         log_embedding_model(folder, pd.DataFrame({"product1": ["B0000"], "product2": ["B0001"]}))
     assert mlflow_model_module.__mlflow_model__ is None
     loaded = mlflow.pyfunc.load_model(model_uri)  # a caller's own load keeps working
