@@ -9,9 +9,13 @@ Two request shapes, told apart by their columns:
   itself), ``scores`` and ``known``; an unknown or missing product gets empty lists and
   ``known = False``.
 
-Product ids of any scalar type are compared as strings, the same way in Python and over
-HTTP. ``k`` is a predict parameter (``params={"k": 10}``, default 10) capped by ``max_k``
-(default 1,000), both declared in the signature, so ``mlflow models serve`` accepts them.
+Both echo the ids as given, None (``null``) where one is missing. Product ids of any
+scalar type are read as the vocabulary's text, the same way in Python and over HTTP
+(:mod:`recsys.tracking.pyfunc_input`): 7, 7.0 and " 7 " are product "7", and a missing id
+makes its own row unknown. A dict of lists (``{"product": [...]}``) is read as rows, as
+its DataFrame would be. ``k`` is a predict parameter (``params={"k": 10}``, default 10)
+capped by ``max_k`` (default 1,000), both declared in the signature, so ``mlflow models
+serve`` accepts them.
 Bad input raises MLflow's ``INVALID_PARAMETER_VALUE``, so the HTTP 400 body names the
 problem. Scores come from :meth:`ItemEmbeddings.score` and
 :meth:`ItemEmbeddings.most_similar`, the very code evaluation used, so a served score
@@ -30,15 +34,19 @@ import pandas as pd
 import pyarrow
 import pydantic
 import scipy
-from mlflow.exceptions import MlflowException
 from mlflow.models.signature import ModelSignature
-from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 from mlflow.pyfunc import PythonModel, PythonModelContext
 from mlflow.types import ColSpec, DataType, ParamSchema, ParamSpec, Schema
 from mlflow.types.schema import AnyType
 from scipy import sparse
 
 from recsys.embeddings import BIAS_TERMS, ItemEmbeddings
+from recsys.tracking.pyfunc_input import (
+    invalid,
+    json_column,
+    request_frame,
+    vocabulary_rows,
+)
 
 MODEL_CODE = Path(__file__).with_name("pyfunc_entry.py")
 DEFAULT_K = 10
@@ -118,9 +126,8 @@ class EmbeddingModel(PythonModel):
     def _lookup(self, asins: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         """(item ids, known mask); unknown or missing asins get id 0 and known False.
 
-        Any scalar id is compared as its string (123 and "123" alike)."""
-        as_text = asins.astype(object).where(asins.notna(), "").astype(str)  # no per-row Python
-        ids = self.index.get_indexer(as_text.astype(object))
+        Ids are read as the vocabulary writes them (:func:`vocabulary_rows`)."""
+        ids = vocabulary_rows(self.index, asins)
         found = ids >= 0
         ids = np.where(found, ids, 0).astype(np.int32)
         return ids, found & self.embeddings.known[ids]
@@ -134,8 +141,8 @@ class EmbeddingModel(PythonModel):
         scores[known] = self.embeddings.score(ids_a[known], ids_b[known]).astype(float).tolist()
         return pd.DataFrame(
             {
-                PAIR_COLUMNS[0]: frame[PAIR_COLUMNS[0]].to_numpy(),
-                PAIR_COLUMNS[1]: frame[PAIR_COLUMNS[1]].to_numpy(),
+                PAIR_COLUMNS[0]: json_column(frame[PAIR_COLUMNS[0]]),
+                PAIR_COLUMNS[1]: json_column(frame[PAIR_COLUMNS[1]]),
                 "score": scores,
                 "known": known,
             }
@@ -155,7 +162,7 @@ class EmbeddingModel(PythonModel):
                 scores[row] = values.astype(float).tolist()
         return pd.DataFrame(
             {
-                QUERY_COLUMN: frame[QUERY_COLUMN].to_numpy(),
+                QUERY_COLUMN: json_column(frame[QUERY_COLUMN]),
                 "known": known,
                 "similar": similar,
                 "scores": scores,
@@ -169,7 +176,7 @@ class EmbeddingModel(PythonModel):
         params: dict[str, Any] | None = None,
     ) -> pd.DataFrame:
         """Pair scores for ``product1, product2`` input, top-k for ``product`` input."""
-        frame = pd.DataFrame(model_input)
+        frame = request_frame(model_input)
         has_pair_columns = all(c in frame for c in PAIR_COLUMNS)
         query_only = QUERY_COLUMN in frame and not (
             has_pair_columns and frame[list(PAIR_COLUMNS)].notna().any().any()
@@ -180,15 +187,10 @@ class EmbeddingModel(PythonModel):
             return self.top_k(frame, _k_param(params or {}))
         # MLflow drops columns the signature does not name before predict sees the input.
         got = ", ".join(map(str, frame.columns)) or "none of them"
-        raise _invalid(
+        raise invalid(
             f"input needs columns {', '.join(PAIR_COLUMNS)} (pair scores) or "
             f"{QUERY_COLUMN} (top-k similar products); got {got}"
         )
-
-
-def _invalid(message: str) -> MlflowException:
-    """An input error MLflow's scoring server answers with HTTP 400 and this message."""
-    return MlflowException(message, error_code=INVALID_PARAMETER_VALUE)
 
 
 def _k_param(params: dict[str, Any]) -> int:
@@ -197,11 +199,11 @@ def _k_param(params: dict[str, Any]) -> int:
         k = int(params.get("k", DEFAULT_K))
         max_k = int(params.get("max_k", DEFAULT_MAX_K))
     except (TypeError, ValueError) as error:
-        raise _invalid(f"k and max_k must be integers ({error})") from None
+        raise invalid(f"k and max_k must be integers ({error})") from None
     if k < 0:
-        raise _invalid(f"k must be >= 0, got {k}")
+        raise invalid(f"k must be >= 0, got {k}")
     if k > max_k:
-        raise _invalid(f"k={k:,} is above max_k={max_k:,}; pass a larger max_k to allow it")
+        raise invalid(f"k={k:,} is above max_k={max_k:,}; pass a larger max_k to allow it")
     return k
 
 
@@ -234,7 +236,9 @@ def score_description(model: ItemEmbeddings) -> str:
             "mean of cos(center_a, context_b) and cos(center_b, context_a) of the two "
             "products' center (input) and context (output) vectors"
         )
-        notes.insert(1, "about 0 for unrelated products")
+        # A bias term (the degree prior) moves every pair of its products, related or not.
+        unrelated = "about 0 for unrelated products"
+        notes.insert(1, f"{unrelated} before the added terms" if terms else unrelated)
         notes.append("a product scored against itself is not meaningful")
     else:
         what = f"{kind} of the two products' vectors"
@@ -247,7 +251,7 @@ def score_description(model: ItemEmbeddings) -> str:
 
 def model_signature() -> ModelSignature:
     """Input columns (all optional: either mode's set) and the ``k`` parameter."""
-    # Any scalar type: ids are compared as strings by the model itself, so Python callers
+    # Any scalar type: the model itself reads ids as the vocabulary's text, so Python callers
     # may pass integer ids as HTTP callers can (a string column would refuse int64).
     inputs = Schema(
         [

@@ -20,12 +20,19 @@ import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
 
-from recsys.embeddings import ItemEmbeddings
-from recsys.tracking.pyfunc import load_embeddings, log_embedding_model, save_embeddings
+from recsys.embeddings import ItemEmbeddings, extra_with_bias_term
+from recsys.tracking.pyfunc import (
+    load_embeddings,
+    log_embedding_model,
+    save_embeddings,
+    score_description,
+)
 from tests.conftest import private_store
 
 N_ITEMS = 60
-ASINS = pd.Series([f"B{i:04d}" for i in range(N_ITEMS)])
+# Text asins, then ten integer ids as prepare writes them for a SNAP file: "7", ..., "70".
+ASINS = pd.Series([f"B{i:04d}" for i in range(N_ITEMS - 10)] + [str(7 * i) for i in range(1, 11)])
+SEVEN, FOURTEEN = 50, 51  # rows of the ids 7 and 14
 
 
 def _embeddings() -> ItemEmbeddings:
@@ -138,6 +145,72 @@ def test_any_scalar_ids_nulls_and_empty_input_behave(
     assert no_query["known"].tolist() == [False] and list(no_query["similar"][0]) == []
 
 
+def test_integer_ids_beside_a_missing_one_are_read_as_integers(
+    logged_model: tuple[str, str, Path],
+) -> None:
+    """pandas stores [7, None] as [7.0, NaN]: read as text "7.0", every row was unknown."""
+    _, model_uri, _ = logged_model
+    model = mlflow.pyfunc.load_model(model_uri)
+    expected = float(_embeddings().score(np.array([SEVEN]), np.array([FOURTEEN]))[0])
+    answer = model.predict(pd.DataFrame({"product1": [7, None], "product2": [14, 14]}))
+    assert answer["known"].tolist() == [True, False]
+    assert answer["score"][0] == pytest.approx(expected, rel=1e-6)
+    assert answer["score"][1] is None and answer["product1"][1] is None  # not NaN
+    # Floats, integral text, padded text and NaN in one mixed column, row by row.
+    mixed = pd.DataFrame(
+        {
+            "product1": [7.0, "7.0", " 7 ", np.int64(7), np.nan, "007", 7.5, " B0003\t"],
+            "product2": ["14", 14.0, 14, "14", 14, 14, 14, "B0004"],
+        }
+    )
+    answer = model.predict(mixed)
+    assert answer["known"].tolist() == [True] * 4 + [False, False, False, True]
+    np.testing.assert_allclose(answer["score"][:4].astype(float), expected, rtol=1e-6)
+    assert answer["product1"][4] is None
+    queries = model.predict(pd.DataFrame({"product": [7, None]}), params={"k": 3})
+    assert queries["known"].tolist() == [True, False] and queries["product"][1] is None
+    assert len(queries["similar"][0]) == 3
+
+
+def test_a_dict_of_lists_is_read_as_rows(logged_model: tuple[str, str, Path]) -> None:
+    """MLflow makes a dict of string lists one row of lists: was known=False, product a list."""
+    _, model_uri, _ = logged_model
+    model = mlflow.pyfunc.load_model(model_uri)
+    products = ["B0003", "nope", "B0010"]
+    as_dict = model.predict({"product": products}, params={"k": 3})
+    as_frame = model.predict(pd.DataFrame({"product": products}), params={"k": 3})
+    assert as_dict["product"].tolist() == products
+    assert as_dict["known"].tolist() == [True, False, True]
+    assert as_dict["similar"].map(list).tolist() == as_frame["similar"].map(list).tolist()
+    pairs = model.predict({"product1": ["B0000", "B0010"], "product2": "B0001"})
+    assert pairs["known"].tolist() == [True, True] and pairs["product2"].tolist() == ["B0001"] * 2
+    with pytest.raises(MlflowException, match=r"differ in length \(product1: 2, product2: 1\)"):
+        model.predict({"product1": ["B0000", "B0010"], "product2": ["B0001"]})
+    with pytest.raises(MlflowException, match="product holds a list in row 1, not an id"):
+        model.predict(pd.DataFrame({"product": ["B0003", ["B0004", "B0010"]]}))
+
+
+def test_the_score_text_says_the_prior_moves_unrelated_pairs_off_0() -> None:
+    rng = np.random.default_rng(3)
+    model = ItemEmbeddings(
+        vectors=rng.normal(size=(N_ITEMS, 8)).astype(np.float32),
+        known=np.ones(N_ITEMS, dtype=bool),
+        context=rng.normal(size=(N_ITEMS, 8)).astype(np.float32),
+    )
+    assert "; about 0 for unrelated products;" in score_description(model)
+    with_prior = ItemEmbeddings(
+        vectors=model.vectors,
+        known=model.known,
+        context=model.context,
+        bias=rng.normal(size=N_ITEMS).astype(np.float32),
+        extra=extra_with_bias_term(model, "degree_prior"),
+    )
+    text = score_description(with_prior)
+    assert (
+        "degree prior" in text and "about 0 for unrelated products before the added terms" in text
+    )
+
+
 def test_k_is_capped_by_max_k_with_a_clear_error(logged_model: tuple[str, str, Path]) -> None:
     _, model_uri, _ = logged_model
     model = mlflow.pyfunc.load_model(model_uri)
@@ -228,6 +301,15 @@ def test_mlflow_models_serve_answers_like_the_loaded_model(
         )
         assert served[2]["score"] is None
 
+        # Integer ids beside a missing one (a float column in pandas): strict JSON, null.
+        with_null = {"columns": ["product1", "product2"], "data": [[7, 14], [None, 14]]}
+        served = _post(f"{base}/invocations", {"dataframe_split": with_null})["predictions"]
+        assert [row["known"] for row in served] == [True, False]
+        assert served[0]["score"] == pytest.approx(
+            loaded.predict(pd.DataFrame({"product1": [7], "product2": [14]}))["score"][0], rel=1e-6
+        )
+        assert served[1]["product1"] is None and served[1]["score"] is None
+
         queries = pd.DataFrame({"product": ["B0003", "nope"]})
         served = _post(
             f"{base}/invocations",
@@ -240,6 +322,9 @@ def test_mlflow_models_serve_answers_like_the_loaded_model(
         assert served[0]["similar"] == list(expected["similar"][0])
         np.testing.assert_allclose(served[0]["scores"], expected["scores"][0], rtol=1e-6)
         assert served[1]["similar"] == [] and served[1]["known"] is False
+        # {"inputs": {column: [ids]}} reaches the model as a dict of lists: the same rows.
+        as_inputs = {"inputs": {"product": ["B0003", "nope"]}, "params": {"k": 3}}
+        assert _post(f"{base}/invocations", as_inputs)["predictions"] == served
 
         bad = {"dataframe_split": {"columns": ["item"], "data": [["B0001"]]}}
         with pytest.raises(urllib.error.HTTPError) as refused:
@@ -281,7 +366,11 @@ def test_logging_leaves_no_loaded_model_behind(
 
     uri, model_uri, folder = logged_model
     mlflow.set_tracking_uri(uri)
-    with mlflow.start_run():
+    # The fixture's experiment: the store template's default one keeps its artifacts in the
+    # folder pytest started in (the repository), as an absolute path.
+    experiment = mlflow.get_experiment_by_name("pyfunc")
+    assert experiment is not None
+    with mlflow.start_run(experiment_id=experiment.experiment_id):
         log_embedding_model(folder, pd.DataFrame({"product1": ["B0000"], "product2": ["B0001"]}))
     assert mlflow_model_module.__mlflow_model__ is None
     loaded = mlflow.pyfunc.load_model(model_uri)  # a caller's own load keeps working
