@@ -139,6 +139,7 @@ class Leaderboard:
     tracking_uri: str
     tables: list[DatasetTable]
     unranked: dict[str, int] = field(default_factory=dict)
+    rank_by: str = DEFAULT_RANK_BY
 
     @property
     def is_empty(self) -> bool:
@@ -381,4 +382,5 @@ def build_leaderboard(
         tracking_uri=tracking_uri,
         tables=[t for t in tables if t.rows],
         unranked={t.dataset: t.n_runs for t in tables if not t.rows},
+        rank_by=rank_by,
     )
