@@ -9,9 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import mlflow
+import numpy as np
+import pandas as pd
 import pytest
+from click.testing import CliRunner
 from mlflow import MlflowClient
 
+from recsys.cli.leaderboard import leaderboard_command
 from recsys.tracking import names
 from recsys.tracking.leaderboard.registry import (
     CHAMPION_ALIAS,
@@ -20,6 +25,7 @@ from recsys.tracking.leaderboard.registry import (
     registered_model_name,
 )
 from recsys.tracking.leaderboard.report import publish_leaderboard
+from recsys.tracking.run import run_method
 
 A_PAIRS, B_PAIRS = "/x/a/pairs.csv", "/x/b/pairs.csv"
 
@@ -122,3 +128,32 @@ def test_another_rank_by_moves_no_champion_and_says_so(client: MlflowClient) -> 
         "Champion: no alias moved: champions are decided by matched_auc_all only, and this "
         "leaderboard is ranked by recall_at_10 (log it without --rank-by to update them)\n"
     )
+
+
+def test_a_store_away_from_the_working_folder_gets_its_champion(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MLflow resolves a ``models:/<id>`` source through its global tracking URI; the
+    champion must be registered from the client's store wherever the command runs."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    rng = np.random.default_rng(0)
+    a, b = rng.integers(0, 200, (2, 1500))
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text("".join(f"p{x},p{y}\n" for x, y in zip(a, b, strict=True) if x != y))
+    uri = f"sqlite:///{tmp_path / 'store' / 'mlflow.db'}"
+    (tmp_path / "store").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    params = {"dataset": str(pairs), "data_dir": str(tmp_path / "data")}
+    run_id = run_method("popularity", params, tracking_uri=uri, progress=False)
+    mlflow.set_tracking_uri(None)  # as in a fresh `recsys leaderboard` process
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    result = CliRunner().invoke(leaderboard_command, ["--tracking-uri", uri, "--log"])
+    assert result.exit_code == 0, result.output
+    name = registered_model_name(str(pairs))
+    assert f"Champion: models:/{name}@{CHAMPION_ALIAS} -> version 1 (popularity" in result.output
+    assert _champion_run(MlflowClient(uri), name) == run_id
+    assert not list((tmp_path / "elsewhere").iterdir())  # no store made in the working folder
+    mlflow.set_tracking_uri(uri)
+    model = mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION_ALIAS}")
+    answer = model.predict(pd.DataFrame({"product1": ["p1"], "product2": ["p2"]}))
+    assert answer["known"].all()

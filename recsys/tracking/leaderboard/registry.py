@@ -165,18 +165,21 @@ def champions_skipped(board: Leaderboard) -> str:
 
 
 def logged_model_source(client: MlflowClient, run_id: str) -> tuple[str, str | None]:
-    """(source URI, logged model id) of a run's pyfunc model, for a new model version.
+    """(source, logged model id) of a run's pyfunc model, for a new model version.
 
-    MLflow 3 keeps a run's model as a LoggedModel (``models:/<model id>``), not under the
-    run's artifacts, so ``runs:/<run id>/model`` is resolved here the way
-    ``mlflow.register_model`` does, without its global tracking URI.
+    MLflow 3 keeps a run's model as a LoggedModel, not under the run's artifacts, so the
+    source is the LoggedModel's artifact location, found through ``client``. Not
+    ``models:/<model id>``: the registry store resolves that through MLflow's global
+    tracking URI, not the client's (a TODO in its ``create_model_version``), so
+    ``recsys leaderboard --log --tracking-uri URI`` run away from URI's folder registered
+    nothing.
     """
     run = client.get_run(run_id)
     outputs = run.outputs.model_outputs if run.outputs is not None else []
     for output in outputs:
         model = client.get_logged_model(output.model_id)
         if model.name == names.MODEL_NAME:
-            return f"models:/{model.model_id}", model.model_id
+            return str(model.artifact_location), model.model_id
     return f"runs:/{run_id}/{names.MODEL_NAME}", None
 
 
