@@ -28,7 +28,9 @@ from recsys.tracking.leaderboard.rows import DEFAULT_RANK_BY, RANKABLE_METRICS, 
     default=DEFAULT_RANK_BY,
     show_default=True,
     metavar="METRIC",
-    help=f"the metric each dataset's methods are ranked by: {', '.join(RANKABLE_METRICS)}",
+    help=f"the metric each dataset's methods are ranked by: {', '.join(RANKABLE_METRICS)}; "
+    f"the registry's champion follows {DEFAULT_RANK_BY} only (--log with another metric "
+    "moves no alias).",
 )
 @click.option(
     "--log/--no-log",
@@ -53,14 +55,16 @@ def leaderboard_command(
     marked as references.
 
     An empty server prints what to do and exits 0; an unknown --dataset exits 1 and lists
-    the datasets that have runs; an unreachable server exits 1 naming its URI.
+    the datasets that have runs; runs none of which logs the --rank-by metric exit 1 saying
+    so (with other tables, a line under them says so); an unreachable server exits 1
+    naming its URI.
     """
     # MLflow loads only when a command runs: `recsys --help` stays quick.
     from mlflow import MlflowClient
 
     from recsys.tracking.leaderboard.query import known_datasets
     from recsys.tracking.leaderboard.report import publish_leaderboard
-    from recsys.tracking.leaderboard.tables import empty_message
+    from recsys.tracking.leaderboard.tables import empty_message, unranked_lines
     from recsys.tracking.server import TrackingServerError, check_tracking_uri
 
     if dataset in ("", "all"):
@@ -77,6 +81,8 @@ def leaderboard_command(
     client = MlflowClient(tracking_uri=uri)
     report = publish_leaderboard(client, dataset, rank_by=rank_by, log=log)
     if report.board.is_empty:
+        if report.board.unranked:
+            raise click.ClickException("; ".join(unranked_lines(report.board)))
         if dataset is not None:
             others = known_datasets(client)
             if others:

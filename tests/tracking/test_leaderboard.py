@@ -452,7 +452,7 @@ def test_each_dataset_table_is_followed_by_its_statistics_from_any_run() -> None
     )
     text = format_text(board)
     music_block = text[text.index("music:") : text.index("older:")]
-    assert music_block.strip().splitlines()[-1] == expected
+    assert expected in music_block.strip().splitlines()[-2:]  # then the note on ties
     assert text.count("data: ") == 1  # the run-less dataset prints no line
     assert expected in format_markdown(board) and f"<p>{expected}</p>" in format_html(board)
 
@@ -520,3 +520,46 @@ def test_a_changed_file_does_not_mix_into_its_leaderboard(tmp_path: Path) -> Non
     (table,) = query_leaderboard(MlflowClient(uri)).tables
     assert [r.run_id for r in table.rows] == [newest]
     assert table.other_data_runs == 2 and table.statistics["products"] <= 200
+
+
+def test_runs_without_the_ranking_metric_are_named_not_taken_for_unknown(
+    populated_store: tuple[str, dict[str, str]],
+) -> None:
+    uri, _ = populated_store
+    args = ["--tracking-uri", uri, "--rank-by", "auc_cold_start", "--no-log"]
+    one = CliRunner().invoke(leaderboard_command, [*args, "--dataset", "meta_Digital_Music"])
+    assert one.exit_code == 1 and "no finished method runs" not in one.output
+    assert "1 run(s) of meta_Digital_Music, none logs auc_cold_start (no cold-start slice" in (
+        one.output
+    )
+    every = CliRunner().invoke(leaderboard_command, args)
+    assert every.exit_code == 0 and "synthetic-small: best finished run" in every.output
+    hidden = [line for line in every.output.splitlines() if line.startswith("not shown: ")]
+    assert [line.split(",")[0] for line in hidden] == [
+        "not shown: 1 run(s) of electronics",
+        "not shown: 1 run(s) of meta_Digital_Music",
+    ]
+
+
+def test_the_ranking_metric_is_always_a_column_and_missing_intervals_are_said() -> None:
+    runs = [
+        _run("skipgram", {"pr_auc": 0.71, "matched_auc_cold_start": 0.66,
+                          "matched_auc_cold_start_ci_low": 0.6,
+                          "matched_auc_cold_start_ci_high": 0.72}),
+        _run("word2vec", {"pr_auc": 0.70, "matched_auc_cold_start": 0.62,
+                          "matched_auc_cold_start_ci_low": 0.56,
+                          "matched_auc_cold_start_ci_high": 0.68}),
+    ]  # fmt: skip
+    text = format_text(build_leaderboard("file:///x", runs, rank_by="pr_auc"))
+    header = next(x for x in text.splitlines() if x.startswith("#"))
+    cells = header.split()
+    assert cells.index("pr_auc") == cells.index("minutes") - 1  # the last metric column
+    first = next(x for x in text.splitlines() if x.startswith("1 "))
+    assert "0.7100" in first
+    assert "pr_auc has no 95% interval: ties cannot be marked" in text
+    board = build_leaderboard("file:///x", runs, rank_by="matched_auc_cold_start")
+    text = format_text(board)
+    assert "matched_auc_cold_start" in next(x for x in text.splitlines() if x.startswith("#"))
+    assert "0.6200±0.0600" in text and "tied" in text and "no 95% interval" not in text
+    assert "| matched_auc_cold_start |" in format_markdown(board)
+    assert "<th>matched_auc_cold_start</th>" in format_html(board)

@@ -1,16 +1,24 @@
 """Each dataset's best model in the Model Registry, as ``recsys-<dataset>@champion``.
 
 A recorded leaderboard (``recsys leaderboard --log``, the main job) registers the leading
-run's model under ``recsys-<dataset label>`` and points the alias ``champion`` at it, so
-``mlflow.pyfunc.load_model("models:/recsys-<dataset>@champion")`` and ``mlflow models serve
--m "models:/recsys-<dataset>@champion"`` need no run id. The alias moves only when the new
-leader beats the current champion on the leaderboard's ranking metric beyond the champion's
-95% interval: a tie never moves what serving loads. A store without a registry (a plain
-file store) is skipped with a warning.
+run's model under the dataset's registered model and points the alias ``champion`` at it,
+so ``mlflow.pyfunc.load_model("models:/recsys-<dataset>@champion")`` and ``mlflow models
+serve -m "models:/recsys-<dataset>@champion"`` need no run id. Each leaderboard table (one
+dataset tag) has a registered model of its own (:func:`champion_model_name`), tagged with
+the dataset, so two files of one name never share a champion.
+
+The alias moves only when the new leader beats the current champion on the default ranking
+metric (degree-matched AUC) beyond the champion's 95% interval: a tie never moves what
+serving loads. A champion that cannot be compared (its run deleted, or scored on other
+data than the table's: another file content or split) gives way to the leader, and the
+line printed says why. A leaderboard ranked by another metric (``--rank-by``) leaves every
+alias where it is. A store without a registry (a plain file store) is skipped with a
+warning.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from dataclasses import dataclass
@@ -18,13 +26,20 @@ from dataclasses import dataclass
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from recsys.data.datasets import dataset_names
 from recsys.tracking import names
-from recsys.tracking.leaderboard.rows import Leaderboard
+from recsys.tracking.leaderboard.rows import (
+    DEFAULT_RANK_BY,
+    DatasetTable,
+    Leaderboard,
+    same_data,
+)
 
 logger = logging.getLogger(__name__)
 
 CHAMPION_ALIAS = "champion"
 MODEL_PREFIX = "recsys-"
+TAG_MODEL_DATASET = names.TAG_DATASET  # on a registered model: the dataset its versions are of
 
 
 @dataclass(frozen=True)
@@ -37,12 +52,16 @@ class ChampionUpdate:
     moved: bool  # False: the current champion was as good, better or tied
     leader: str = ""  # the leader's label, e.g. ``word2vec`` or ``mf (binary)``
     champion_run_id: str = ""  # the run the alias points at after the update
+    not_compared: str = ""  # why the previous champion could not be compared, if so
 
     def describe(self) -> str:
         """One line for the console: where the alias points now and why."""
         alias = f"models:/{self.model_name}@{CHAMPION_ALIAS}"
         if self.moved:
-            return f"Champion: {alias} -> version {self.version} ({self.leader}, run {self.run_id})"
+            line = f"Champion: {alias} -> version {self.version} ({self.leader}, run {self.run_id})"
+            if self.not_compared:  # e.g. the previous champion's run was deleted
+                line += f"; the previous champion was not compared: {self.not_compared}"
+            return line
         if self.champion_run_id == self.run_id:
             return f"Champion: {alias} stays at version {self.version} ({self.leader}, the leader)"
         return (
@@ -51,64 +70,149 @@ class ChampionUpdate:
         )
 
 
-def registered_model_name(dataset: str) -> str:
-    """``recsys-<dataset label>`` with characters the registry dislikes replaced."""
+def registered_model_name(dataset: str, *, suffixed: bool = False) -> str:
+    """``recsys-<dataset label>`` with characters the registry dislikes replaced; with
+    ``suffixed``, followed by ``-`` and 8 hex digits of the dataset tag's SHA-256."""
     label = re.sub(r"[^A-Za-z0-9_.-]+", "_", names.dataset_label(dataset))
-    return f"{MODEL_PREFIX}{label}"
+    suffix = f"-{hashlib.sha256(dataset.encode()).hexdigest()[:8]}" if suffixed else ""
+    return f"{MODEL_PREFIX}{label}{suffix}"
 
 
-def _champion_value(client: MlflowClient, name: str, metric: str) -> tuple[str, float, str] | None:
-    """(version, the value a leader must exceed, run id) of the current champion, or None:
-    the upper end of its run's 95% interval of ``metric``, else the value itself."""
+def is_named_dataset(dataset: str) -> bool:
+    """A registry name (``electronics``, ``synthetic-small:0.01``), not a file or a twin."""
+    return dataset.strip().lower().partition(":")[0] in dataset_names()
+
+
+def champion_model_name(client: MlflowClient, dataset: str) -> str:
+    """The registered model holding ``dataset``'s champion.
+
+    A named dataset's is always ``recsys-<name>``. A file's (or a twin's) is
+    ``recsys-<file name>`` unless that model holds another dataset's versions (another
+    file of the same name registered first) or the file name is a dataset name; then
+    :func:`registered_model_name` with its suffix. Ownership is the registered model's
+    ``recsys.dataset`` tag, else (models registered before the tag) its champion's run's.
+    """
+    plain = registered_model_name(dataset)
+    if is_named_dataset(dataset):
+        return plain
+    if is_named_dataset(names.dataset_label(dataset)):
+        return registered_model_name(dataset, suffixed=True)
+    owner = _model_dataset(client, plain)
+    return plain if owner in (None, dataset) else registered_model_name(dataset, suffixed=True)
+
+
+def _model_dataset(client: MlflowClient, name: str) -> str | None:
+    """The dataset a registered model's versions are of; None when it is not registered
+    or nothing says (no tag, no readable champion run)."""
+    try:
+        model = client.get_registered_model(name)
+    except MlflowException:
+        return None
+    if TAG_MODEL_DATASET in model.tags:
+        return str(model.tags[TAG_MODEL_DATASET])
+    try:
+        version = client.get_model_version_by_alias(name, CHAMPION_ALIAS)
+        return client.get_run(str(version.run_id)).data.tags.get(names.TAG_DATASET)
+    except MlflowException:
+        return None
+
+
+@dataclass(frozen=True)
+class _Champion:
+    version: str
+    run_id: str
+    bar: float  # the value a leader must exceed: its interval's upper end, else the value
+    not_comparable: str  # why the leader cannot be compared with it ("" when it can)
+
+
+def _current_champion(client: MlflowClient, name: str, table: DatasetTable) -> _Champion | None:
+    """The alias's version and what a leader must beat, or None when there is none."""
     try:
         version = client.get_model_version_by_alias(name, CHAMPION_ALIAS)
     except MlflowException:
         return None
     if not version.run_id:
         return None
-    metrics = client.get_run(version.run_id).data.metrics
-    value = metrics.get(f"{metric}{names.CI_HIGH_SUFFIX}", metrics.get(metric))
+    number, run_id = str(version.version), str(version.run_id)
+    try:
+        run = client.get_run(run_id)
+    except MlflowException:
+        return _Champion(number, run_id, float("-inf"), "its run is gone")
+    why = ""
+    if run.info.lifecycle_stage == "deleted":
+        why = "its run was deleted"
+    elif (other := run.data.tags.get(names.TAG_DATASET)) != table.dataset:
+        why = f"it was registered from another dataset ({other})"
+    elif not same_data(table.data_tags, run.data.tags):
+        why = f"it was scored on other data (tag {names.TAG_DATA_KEY})"
+    metrics = run.data.metrics
+    value = metrics.get(f"{table.rank_by}{names.CI_HIGH_SUFFIX}", metrics.get(table.rank_by))
     bar = float("-inf") if value is None else float(value)
-    return str(version.version), bar, str(version.run_id)
+    return _Champion(number, run_id, bar, why)
+
+
+def champions_skipped(board: Leaderboard) -> str:
+    """The line saying why a leaderboard ranked by another metric moved no alias ("" when
+    it is ranked by the default metric)."""
+    ranked_by = {t.rank_by for t in board.tables} - {DEFAULT_RANK_BY}
+    if not ranked_by:
+        return ""
+    return (
+        f"Champion: no alias moved: champions are decided by {DEFAULT_RANK_BY} only, and this "
+        f"leaderboard is ranked by {', '.join(sorted(ranked_by))} (log it without --rank-by "
+        "to update them)"
+    )
 
 
 def logged_model_source(client: MlflowClient, run_id: str) -> tuple[str, str | None]:
-    """(source URI, logged model id) of a run's pyfunc model, for a new model version.
+    """(source, logged model id) of a run's pyfunc model, for a new model version.
 
-    MLflow 3 keeps a run's model as a LoggedModel (``models:/<model id>``), not under the
-    run's artifacts, so ``runs:/<run id>/model`` is resolved here the way
-    ``mlflow.register_model`` does, without its global tracking URI.
+    MLflow 3 keeps a run's model as a LoggedModel, not under the run's artifacts, so the
+    source is the LoggedModel's artifact location, found through ``client``. Not
+    ``models:/<model id>``: the registry store resolves that through MLflow's global
+    tracking URI, not the client's (a TODO in its ``create_model_version``), so
+    ``recsys leaderboard --log --tracking-uri URI`` run away from URI's folder registered
+    nothing.
     """
     run = client.get_run(run_id)
     outputs = run.outputs.model_outputs if run.outputs is not None else []
     for output in outputs:
         model = client.get_logged_model(output.model_id)
         if model.name == names.MODEL_NAME:
-            return f"models:/{model.model_id}", model.model_id
+            return str(model.artifact_location), model.model_id
     return f"runs:/{run_id}/{names.MODEL_NAME}", None
 
 
 def update_champions(client: MlflowClient, board: Leaderboard) -> list[ChampionUpdate]:
     """Register each table's leader and move ``champion`` to it when it beats the
-    champion beyond the champion's interval."""
+    champion beyond the champion's interval, or the champion cannot be compared.
+
+    Nothing moves when the board is ranked by another metric than the default
+    (:func:`champions_skipped` says so): serving follows one metric, not the last
+    ``--rank-by`` logged.
+    """
     updates: list[ChampionUpdate] = []
+    if champions_skipped(board):
+        return updates
     for table in board.tables:
         leader = next((row for row in table.rows if row.run_id), None)
         value = None if leader is None else leader.value(table.rank_by)
         if leader is None or value is None:
             continue
-        name = registered_model_name(table.dataset)
         try:
-            current = _champion_value(client, name, table.rank_by)
-            if current is not None and current[1] >= value:
+            name = champion_model_name(client, table.dataset)
+            current = _current_champion(client, name, table)
+            if current is not None and not current.not_comparable and current.bar >= value:
                 updates.append(
-                    ChampionUpdate(name, current[0], leader.run_id, False, leader.label, current[2])
+                    ChampionUpdate(
+                        name, current.version, leader.run_id, False, leader.label, current.run_id
+                    )
                 )
                 continue
             try:
-                client.create_registered_model(name)
-            except MlflowException:
-                pass  # it exists already
+                client.create_registered_model(name, tags={TAG_MODEL_DATASET: table.dataset})
+            except MlflowException:  # it exists already: it is this dataset's
+                client.set_registered_model_tag(name, TAG_MODEL_DATASET, table.dataset)
             source, model_id = logged_model_source(client, leader.run_id)
             version = client.create_model_version(
                 name, source, run_id=leader.run_id, model_id=model_id, await_creation_for=0
@@ -117,9 +221,10 @@ def update_champions(client: MlflowClient, board: Leaderboard) -> list[ChampionU
         except MlflowException as error:
             logger.warning("model registry unavailable on %s (%s)", client.tracking_uri, error)
             return updates
+        why = "" if current is None else current.not_comparable
         updates.append(
             ChampionUpdate(
-                name, str(version.version), leader.run_id, True, leader.label, leader.run_id
+                name, str(version.version), leader.run_id, True, leader.label, leader.run_id, why
             )
         )
     return updates

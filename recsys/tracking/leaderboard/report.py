@@ -27,7 +27,11 @@ from recsys.tracking.leaderboard.figures import (
     quality_minutes_figure,
 )
 from recsys.tracking.leaderboard.query import query_leaderboard
-from recsys.tracking.leaderboard.registry import ChampionUpdate, update_champions
+from recsys.tracking.leaderboard.registry import (
+    ChampionUpdate,
+    champions_skipped,
+    update_champions,
+)
 from recsys.tracking.leaderboard.rows import DEFAULT_RANK_BY, DatasetTable, Leaderboard
 from recsys.tracking.leaderboard.tables import format_html, format_markdown, format_text
 from recsys.tracking.names import KIND_LEADERBOARD, TAG_KIND, dataset_label
@@ -47,8 +51,12 @@ class LeaderboardReport:
 
     @property
     def champion_lines(self) -> str:
-        """Where each dataset's ``champion`` alias points after this report (or "")."""
-        return "".join(f"{update.describe()}\n" for update in self.champions)
+        """Where each dataset's ``champion`` alias points after this report, or why none
+        moved (or "" when nothing was logged)."""
+        lines = [update.describe() for update in self.champions]
+        if self.run_id and (skipped := champions_skipped(self.board)):
+            lines.append(skipped)
+        return "".join(f"{line}\n" for line in lines)
 
 
 def log_leaderboard(

@@ -122,14 +122,24 @@ class DatasetTable:
     # The dataset's statistics (data.<key> metrics without the prefix) from its newest run
     # that logged them; empty when none did (runs from before they were logged).
     statistics: dict[str, float] = field(default_factory=dict)
+    # The newest run's data tags (recsys.data_key, recsys.checksum): what a registered
+    # champion must have been scored on to be compared with this table's leader.
+    data_tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Leaderboard:
-    """Every dataset's table, in display order, and the server they came from."""
+    """Every dataset's table, in display order, and the server they came from.
+
+    ``unranked`` maps a dataset whose runs log no value of the ranking metric (a cold-start
+    AUC on data without a cold-start slice) to its run count: it has no table, and the
+    output says so instead of leaving it out without a word.
+    """
 
     tracking_uri: str
     tables: list[DatasetTable]
+    unranked: dict[str, int] = field(default_factory=dict)
+    rank_by: str = DEFAULT_RANK_BY
 
     @property
     def is_empty(self) -> bool:
@@ -312,11 +322,14 @@ def dataset_statistics_of(metrics: Mapping[str, float]) -> dict[str, float]:
     return {k.removeprefix(prefix): v for k, v in metrics.items() if k.startswith(prefix)}
 
 
+DATA_TAGS = (names.TAG_DATA_KEY, names.TAG_CHECKSUM)  # what :func:`same_data` compares
+
+
 def same_data(newest: Mapping[str, str], tags: Mapping[str, str]) -> bool:
     """Whether a run was scored on the same prepared data as the dataset's newest run: the
     same data key (input content and data settings), else, for runs logged before the key,
     the same input checksum; runs that record neither are taken as the same."""
-    for tag in (names.TAG_DATA_KEY, names.TAG_CHECKSUM):
+    for tag in DATA_TAGS:
         if tag in newest and tag in tags:
             return newest[tag] == tags[tag]
     return True
@@ -361,7 +374,13 @@ def build_leaderboard(
             other_data_runs=other_data.get(dataset, 0),
             rank_by=rank_by,
             statistics=statistics.get(dataset, {}),
+            data_tags={k: v for k, v in newest[dataset].items() if k in DATA_TAGS},
         )
         for dataset in order_datasets(by_dataset)
     ]
-    return Leaderboard(tracking_uri=tracking_uri, tables=[t for t in tables if t.rows])
+    return Leaderboard(
+        tracking_uri=tracking_uri,
+        tables=[t for t in tables if t.rows],
+        unranked={t.dataset: t.n_runs for t in tables if not t.rows},
+        rank_by=rank_by,
+    )

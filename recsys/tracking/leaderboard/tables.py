@@ -31,10 +31,28 @@ METRIC_COLUMNS = (
     ("recall@10", "recall_at_10"),
     ("NDCG@10", "ndcg_at_10"),
 )
-HEADERS = (
-    "#", "method", *(h for h, _ in METRIC_COLUMNS), "minutes", "seeds", "vs #1", "run id",
-)  # fmt: skip
-RIGHT_ALIGNED = {0, *range(2, 4 + len(METRIC_COLUMNS))}  # column indices of numbers
+
+
+def metric_columns(rank_by: str = DEFAULT_RANK_BY) -> tuple[tuple[str, str], ...]:
+    """The metric columns, plus the ranking metric's own when it is not among them
+    (``pr_auc``, ``mrr``, ...): a table is never ranked by a column it does not show."""
+    if any(metric == rank_by for _, metric in METRIC_COLUMNS):
+        return METRIC_COLUMNS
+    return (*METRIC_COLUMNS, (rank_by, rank_by))
+
+
+def headers(rank_by: str = DEFAULT_RANK_BY) -> list[str]:
+    """The header cells of a table ranked by ``rank_by``."""
+    metrics = [h for h, _ in metric_columns(rank_by)]
+    return ["#", "method", *metrics, "minutes", "seeds", "vs #1", "run id"]
+
+
+def right_aligned(rank_by: str = DEFAULT_RANK_BY) -> set[int]:
+    """Column indices of numbers: the rank, the metrics and the minutes."""
+    return {0, *range(2, 3 + len(metric_columns(rank_by)))}
+
+
+METRICS_WITHOUT_INTERVAL = (names.METRIC_PR_AUC,)  # evaluation gives AUCs DeLong intervals
 MISSING = "-"
 BASELINE_MARK = " [baseline]"
 
@@ -77,7 +95,7 @@ def row_cells(row: LeaderboardRow, rank: int | None, rank_by: str = DEFAULT_RANK
     return [
         "ref" if rank is None else str(rank),
         row.label + (BASELINE_MARK if row.is_baseline else ""),
-        *(_with_interval(row, metric) for _, metric in METRIC_COLUMNS),
+        *(_with_interval(row, metric) for _, metric in metric_columns(rank_by)),
         _number(row.minutes, 2),
         _seeds(row, rank_by),
         _versus_leader(row, rank),
@@ -151,9 +169,40 @@ def other_data_line(table: DatasetTable) -> str:
     )
 
 
+def no_interval_line(table: DatasetTable) -> str:
+    """Says that no row can be marked tied: the ranking metric has no 95% interval
+    (``pr_auc``), or none of the table's runs logged one; empty otherwise."""
+    if table.rank_by in METRICS_WITHOUT_INTERVAL:
+        return f"{table.rank_by} has no 95% interval: ties cannot be marked"
+    if len(table.rows) < 2 or any(row.interval(table.rank_by) for row in table.rows):
+        return ""
+    return f"no run logged a 95% interval of {table.rank_by}: ties cannot be marked"
+
+
 def notes(table: DatasetTable) -> list[str]:
-    """The lines under a dataset's table: its data's statistics, runs left out."""
-    return [line for line in (statistics_line(table), other_data_line(table)) if line]
+    """The lines under a dataset's table: its data's statistics, runs left out, ties that
+    cannot be marked."""
+    lines = (statistics_line(table), other_data_line(table), no_interval_line(table))
+    return [line for line in lines if line]
+
+
+def unranked_lines(board: Leaderboard) -> list[str]:
+    """One line per dataset with runs but no table: none of them logs the ranking metric."""
+    metric = board.rank_by
+    why = (
+        "no cold-start slice: no validation pair of unseen products that both have metadata"
+        if metric.endswith(names.METRIC_AUC_COLD_START)
+        else "runs that do not log it, e.g. from before it was logged"
+    )
+    return [
+        f"{n_runs} run(s) of {dataset_label(dataset)}, none logs {metric} ({why}); rank them "
+        f"by another metric, e.g. --rank-by {DEFAULT_RANK_BY}"
+        for dataset, n_runs in board.unranked.items()
+    ]
+
+
+def _hidden_lines(board: Leaderboard) -> list[str]:
+    return [f"not shown: {line}" for line in unranked_lines(board)]
 
 
 def format_text(board: Leaderboard) -> str:
@@ -163,24 +212,26 @@ def format_text(board: Leaderboard) -> str:
     blocks = [f"Leaderboard from {board.tracking_uri}"]
     for table in board.tables:
         runs, refs = _table_cells(table)
-        widths = [
-            max(len(c[i]) for c in [list(HEADERS), *runs, *refs]) for i in range(len(HEADERS))
-        ]
+        head = headers(table.rank_by)
+        numbers = right_aligned(table.rank_by)
+        widths = [max(len(c[i]) for c in [head, *runs, *refs]) for i in range(len(head))]
 
-        def line(cells: list[str], widths: list[int] = widths) -> str:
+        def line(cells: list[str], widths: list[int] = widths, numbers: set[int] = numbers) -> str:
             padded = [
-                c.rjust(w) if i in RIGHT_ALIGNED else c.ljust(w)
+                c.rjust(w) if i in numbers else c.ljust(w)
                 for i, (c, w) in enumerate(zip(cells, widths, strict=True))
             ]
             return "  ".join(padded).rstrip()
 
         rule = "  ".join("-" * w for w in widths)
-        lines = ["", _title(table), line(list(HEADERS)), rule, *(line(c) for c in runs)]
+        lines = ["", _title(table), line(head), rule, *(line(c) for c in runs)]
         if refs:
             lines += [rule, "published reference numbers (not runs on this server):"]
             lines += [line(c) for c in refs]
         lines += notes(table)
         blocks.append("\n".join(lines))
+    if board.unranked:
+        blocks.append("\n" + "\n".join(_hidden_lines(board)))
     return "\n".join(blocks) + "\n"
 
 
@@ -189,20 +240,23 @@ def format_markdown(board: Leaderboard) -> str:
     if board.is_empty:
         return empty_message(board.tracking_uri)
     out = ["# Leaderboard", "", f"Tracking server: `{board.tracking_uri}`"]
-    align = ["---:" if i in RIGHT_ALIGNED else ":---" for i in range(len(HEADERS))]
     for table in board.tables:
         runs, refs = _table_cells(table)
+        head = headers(table.rank_by)
+        numbers = right_aligned(table.rank_by)
+        align = ["---:" if i in numbers else ":---" for i in range(len(head))]
         out += ["", f"## {dataset_heading(table)}", "", _title(table), ""]
-        out.append("| " + " | ".join(HEADERS) + " |")
+        out.append("| " + " | ".join(head) + " |")
         out.append("| " + " | ".join(align) + " |")
         out += ["| " + " | ".join(cells) + " |" for cells in runs]
         if refs:
             out += ["", "Published reference numbers (not runs on this server):", ""]
-            out.append("| " + " | ".join(HEADERS) + " |")
+            out.append("| " + " | ".join(head) + " |")
             out.append("| " + " | ".join(align) + " |")
             out += ["| " + " | ".join(cells) + " |" for cells in refs]
         for note in notes(table):
             out += ["", note]
+    out += [item for line in _hidden_lines(board) for item in ("", line)]
     return "\n".join(out) + "\n"
 
 
@@ -230,16 +284,19 @@ def format_html(board: Leaderboard, images: Mapping[str, bytes] | None = None) -
         parts.append(
             f"<h2>{html.escape(dataset_heading(table))}</h2><p>{html.escape(_title(table))}</p>"
         )
-        parts.append("<table><tr>" + "".join(f"<th>{h}</th>" for h in HEADERS) + "</tr>")
+        numbers = right_aligned(table.rank_by)
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in headers(table.rank_by))
+        parts.append(f"<table><tr>{head}</tr>")
         for css, rows in (("run", runs), ("ref", refs)):
             for cells in rows:
                 tds = "".join(
-                    f'<td class="{"num" if i in RIGHT_ALIGNED else "txt"}">{html.escape(c)}</td>'
+                    f'<td class="{"num" if i in numbers else "txt"}">{html.escape(c)}</td>'
                     for i, c in enumerate(cells)
                 )
                 parts.append(f'<tr class="{css}">{tds}</tr>')
         parts.append("</table>")
         parts += [f"<p>{html.escape(note)}</p>" for note in notes(table)]
+    parts += [f"<p>{html.escape(line)}</p>" for line in _hidden_lines(board)]
     for file_name, png in (images or {}).items():
         data = base64.b64encode(png).decode("ascii")
         parts.append(
