@@ -123,15 +123,23 @@ class RelationWeights(StrictModel):
     also_viewed: float = Field(0.5, ge=0, description="weight of an also_viewed link")
 
 
+# Every form a dataset may take, said once: DataConfig's description (--help-params) and
+# the --dataset / DATASET help of train, main, tune, prepare and describe.
+DATASET_FORMS = (
+    "a dataset name (electronics, books, synthetic-small, synthetic-electronics, "
+    "synthetic-books; add :SCALE to a synthetic one, e.g. synthetic-books:0.05), "
+    "synthetic-like:FILE[:SCALE] (a synthetic twin of the data file FILE), or the path of a "
+    "data file: Amazon metadata (.json/.json.gz), SNAP amazon-meta.txt, or a pairs file "
+    "(CSV, TSV or whitespace-separated)"
+)
+
+
 class DataConfig(StrictModel):
     """Which dataset to read and how to turn it into train and validation pairs."""
 
     dataset: str = Field(
         "synthetic-small",
-        description="a dataset name (electronics, books, synthetic-electronics, "
-        "synthetic-books, synthetic-small; synthetic-like:FILE for a twin of FILE) or the "
-        "path of a data file: Amazon metadata (.json/.json.gz), SNAP amazon-meta.txt, or a "
-        "CSV/TSV/whitespace pairs file",
+        description=DATASET_FORMS,
     )
     data_dir: Path = Field(
         default_factory=default_data_dir,

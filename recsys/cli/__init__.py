@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import warnings
 from typing import Any
 
@@ -29,13 +30,20 @@ def show_stage_messages(others: int = logging.WARNING) -> None:
 
 class OneLineErrors(click.Group):
     """Every command's unexpected error as one ``Error:`` line naming its type, not a
-    traceback; ``--debug`` (or ``RECSYS_DEBUG=1``) re-raises it with the traceback."""
+    traceback; ``--debug`` (or ``RECSYS_DEBUG=1``) re-raises it with the traceback. A stop
+    signal ends with ``Stopped by SIGINT.`` (or SIGTERM) and the shell's status for it,
+    128 + the signal's number, after what the tracking layer said it kept."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM: not Click's bare "Aborted!"
+            name = str(getattr(stop, "signal_name", "SIGINT"))  # the tracking layer's stop
+            click.echo(f"Stopped by {name}.", err=True)
+            number = signal.Signals.__members__.get(name, signal.SIGINT)
+            raise click.exceptions.Exit(128 + number.value) from None
         except Exception as error:
             if debug_enabled():
                 raise

@@ -8,7 +8,7 @@ import click
 
 from recsys.cli import show_stage_messages
 from recsys.cli.prepare import data_dir_option
-from recsys.config import DataConfig
+from recsys.config import DATASET_FORMS, DataConfig
 from recsys.data.errors import DataError
 from recsys.tracking.params import ParameterError
 from recsys.tracking.tuning.errors import StudyError
@@ -20,10 +20,7 @@ from recsys.tracking.tuning.errors import StudyError
     default=DataConfig.model_fields["dataset"].default,
     show_default=True,
     metavar="D",
-    help="a dataset name (electronics, books, synthetic-electronics, synthetic-books, "
-    "synthetic-small; synthetic-like:FILE[:SCALE] for a synthetic twin of FILE) or the path "
-    "of a data file (Amazon metadata, SNAP amazon-meta.txt, a pairs file). Synthetic data "
-    "is generated locally: no download.",
+    help=f"{DATASET_FORMS}. Synthetic data is generated locally: no download.",
 )
 @data_dir_option
 @click.option(

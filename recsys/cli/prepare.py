@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from pydantic import ValidationError
 
-from recsys.config import DataConfig
+from recsys.config import DATASET_FORMS, DataConfig
 from recsys.data.errors import DataError
 
 if TYPE_CHECKING:
@@ -29,17 +29,15 @@ OPTION_OF_FIELD = {
 FIELDS = DataConfig.model_fields
 
 EPILOG = (
-    "DATASET is electronics or books (UCSD's 2014 category files, read from DATA_DIR/raw/ "
-    "or downloaded there), synthetic-small, synthetic-electronics or synthetic-books "
-    "(generated once; add :SCALE, e.g. synthetic-books:0.05; -v1 for the first generator), "
-    "synthetic-like:FILE[:SCALE] (a synthetic twin of the data file FILE, fitted to it once "
-    "and cached in DATA_DIR/twins/; SCALE 1 is FILE's size), or the path of a data file, "
-    "gzip-compressed or not, its format detected from its content: Amazon metadata "
-    ".json/.json.gz (2014 or 2018), SNAP's amazon-meta.txt, or a pairs file (CSV, TSV or "
-    "whitespace-separated; two product-id columns, optional weight and relation columns; "
-    "header optional; # comments skipped). "
-    "The result is cached in DATA_DIR/prepared/, keyed by the file's sha256 and these "
-    "settings: running again loads it."
+    f"DATASET is {DATASET_FORMS}. electronics and books are UCSD's 2014 category files, "
+    "read from DATA_DIR/raw/ or downloaded there; synthetic data is generated once "
+    "(synthetic-electronics-v1, synthetic-books-v1: the first generator); a twin is "
+    "fitted to FILE once and cached in DATA_DIR/twins/ (SCALE 1 is FILE's size). A data "
+    "file may be gzip-compressed, its format detected from its content: Amazon metadata "
+    "of 2014 or 2018; a pairs file has two product-id columns, optional weight and "
+    "relation columns, a header or not, and # comments skipped. The result is cached in "
+    "DATA_DIR/prepared/, keyed by the file's sha256 and these settings: running again "
+    "loads it."
 )
 
 

@@ -9,7 +9,7 @@ import click
 
 from recsys.cli import show_stage_messages
 from recsys.cli.prepare import data_dir_option
-from recsys.config import DataConfig, search_space
+from recsys.config import DATASET_FORMS, DataConfig, search_space
 from recsys.data.errors import DataError
 from recsys.methods import get_method, method_names
 from recsys.tracking.params import ParameterError, describe_params, split_assignment
@@ -60,9 +60,8 @@ def params_help(method_name: str) -> str:
     "-d",
     default=None,
     metavar="D",
-    help="dataset name (electronics, books, synthetic-electronics, synthetic-books, "
-    "synthetic-small) or a data file (Amazon or SNAP metadata, a pairs file; -P columns=... "
-    "-P products=FILE for a pairs file) [default: synthetic-small]",
+    help=f"{DATASET_FORMS}; for a pairs file, -P columns=... -P products=FILE "
+    "[default: synthetic-small]",
 )
 @data_dir_option
 @click.option(

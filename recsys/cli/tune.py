@@ -10,6 +10,7 @@ import click
 from recsys.cli import show_stage_messages
 from recsys.cli.prepare import data_dir_option
 from recsys.cli.train import parse_assignments
+from recsys.config import DATASET_FORMS
 from recsys.data.errors import DataError
 from recsys.methods import method_names
 from recsys.tracking import names
@@ -35,7 +36,7 @@ EPILOG = (
     "-d",
     default=None,
     metavar="D",
-    help="dataset name or data file, as for `recsys train` [default: synthetic-small]",
+    help=f"{DATASET_FORMS} [default: synthetic-small]",
 )
 @data_dir_option
 @click.option(

@@ -19,6 +19,7 @@ from mlflow.exceptions import MlflowException
 from pydantic import BaseModel
 
 from recsys.data.dataset import PreparedDataset
+from recsys.tracking import names
 from recsys.tracking.params import param_text
 
 logger = logging.getLogger(__name__)
@@ -84,3 +85,16 @@ def changed_params(
         for key, value in values.items()
         if key in logged and logged[key] != param_text(value)
     }
+
+
+def resumed_stop_tags(client: MlflowClient, run_id: str) -> dict[str, str]:
+    """Reopening a stopped run removes its ``recsys.stopped_by``: a run that goes on to
+    finish was not ended by that signal. The signal is kept, after any earlier ones, in
+    the returned ``recsys.resumed_after`` tag for the caller to set."""
+    tags = client.get_run(run_id).data.tags
+    stopped_by = tags.get(names.TAG_STOPPED_BY)
+    if stopped_by is None:  # left RUNNING by SIGKILL, or FAILED: nothing to move
+        return {}
+    client.delete_tag(run_id, names.TAG_STOPPED_BY)
+    earlier = tags.get(names.TAG_RESUMED_AFTER)
+    return {names.TAG_RESUMED_AFTER: f"{earlier}, {stopped_by}" if earlier else stopped_by}

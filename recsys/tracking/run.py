@@ -58,6 +58,7 @@ from recsys.tracking.resume import (
     check_resumable,
     checkpoint_folder,
     remember_run,
+    resumed_stop_tags,
     run_to_resume,
 )
 from recsys.tracking.run_info import (
@@ -342,6 +343,7 @@ def track_run(
             folder = checkpoint_folder(config)
             logger.warning("resuming run %s from its checkpoint in %s", run_id, folder)
             tags[names.TAG_RESUMED] = "true"
+            tags.update(resumed_stop_tags(client, run_id))
             changed = changed_params(
                 client, run_id, {**flatten_config(data_config), **flatten_config(config)}
             )

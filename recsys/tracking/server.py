@@ -10,6 +10,7 @@ import contextlib
 import difflib
 import fcntl
 import os
+import sqlite3
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -21,6 +22,8 @@ import mlflow
 TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
 HEALTH_TIMEOUT_S = 5.0
 DATABASE_SCHEMES = ("postgresql", "mysql", "mssql")  # SQLAlchemy stores MLflow talks to directly
+SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite 3 database
+SQLITE_IN_MEMORY = ("sqlite://", "sqlite:///:memory:")
 DATABASE_DRIVERS = {
     "postgresql": "pip install psycopg",
     "mysql": "pip install pymysql and write mysql+pymysql://...",
@@ -134,6 +137,65 @@ def _check_local_folder(uri: str, folder: Path) -> None:
         raise TrackingServerError(f"tracking store {uri}: cannot write to {folder}.")
 
 
+def _sqlite_file(uri: str) -> Path:
+    """The file of ``sqlite:///relative.db`` or ``sqlite:////absolute.db`` (the path follows
+    the third slash); another spelling fails naming both right ones, instead of being taken
+    for a folder path (``sqlite:/tmp/x.db`` was "lives in <cwd>/sqlite:/tmp")."""
+    db_path = uri.removeprefix("sqlite:///")
+    if uri.startswith("sqlite:///") and db_path:
+        return Path(db_path)
+    rest = uri.removeprefix("sqlite:").lstrip("/") or "mlflow.db"
+    raise TrackingServerError(
+        f"tracking URI {uri} is not an sqlite URL MLflow reads: write sqlite:////{rest} "
+        f"(four slashes) for /{rest}, or sqlite:///{rest} (three) for {rest} in the working "
+        "folder."
+    )
+
+
+def _check_sqlite_file(uri: str, db_path: Path) -> None:
+    """An existing file must be an MLflow sqlite store, checked read-only: MLflow would
+    fail on it mid-run ("file is not a database") or add its tables to another
+    application's database (an ``optuna.db``)."""
+    if db_path.is_dir():
+        raise TrackingServerError(
+            f"tracking store {uri}: {db_path} is a folder; name a database file in it, "
+            f"e.g. sqlite:///{db_path / 'mlflow.db'}."
+        )
+    if not _store_exists(db_path):
+        return
+    way_out = f"choose another file for --tracking-uri / {TRACKING_URI_ENV}, or move {db_path} away"
+    try:
+        with db_path.open("rb") as handle:
+            head = handle.read(len(SQLITE_HEADER))
+    except OSError as err:
+        raise TrackingServerError(
+            f"tracking store {uri}: {db_path} cannot be read ({err.strerror or err})."
+        ) from err
+    if head != SQLITE_HEADER:
+        raise TrackingServerError(
+            f"tracking store {uri}: {db_path} is not an SQLite database (it starts "
+            f"{head[:8]!r}); {way_out}."
+        )
+    try:
+        with contextlib.closing(
+            sqlite3.connect(f"{db_path.as_uri()}?mode=ro", uri=True, timeout=HEALTH_TIMEOUT_S)
+        ) as connection:
+            rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            tables = sorted(str(row[0]) for row in rows)
+    except sqlite3.OperationalError:  # locked by a writer: MLflow's own retries decide
+        return
+    except sqlite3.DatabaseError as err:
+        raise TrackingServerError(
+            f"tracking store {uri}: {db_path} is a damaged SQLite database ({err}); {way_out}."
+        ) from err
+    if tables and "experiments" not in tables:
+        shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
+        raise TrackingServerError(
+            f"tracking store {uri}: {db_path} is an SQLite database but not an MLflow store "
+            f"(its tables: {shown}), which MLflow would add its tables to; {way_out}."
+        )
+
+
 @contextlib.contextmanager
 def exclusive_file_lock(path: Path) -> Iterator[None]:
     """Hold an exclusive ``flock`` on ``path`` (created if missing): one process at a time."""
@@ -182,7 +244,8 @@ def check_tracking_uri(tracking_uri: str | None = None, timeout: float = HEALTH_
 
     An unknown scheme fails at once; http(s) servers must answer ``/health`` (any non-5xx
     status) and databases (postgresql, mysql, mssql) accept a connection within
-    ``timeout`` seconds; sqlite and file stores need an existing, writable folder. Other
+    ``timeout`` seconds; sqlite and file stores need an existing, writable folder, an
+    sqlite URI the ``sqlite:///`` spelling and an existing sqlite file an MLflow store. Other
     schemes (databricks, ...) are passed through unchecked.
 
     Returns:
@@ -200,12 +263,11 @@ def check_tracking_uri(tracking_uri: str | None = None, timeout: float = HEALTH_
         _check_database(uri, timeout)
     elif parsed.scheme in ("http", "https"):
         _check_http(uri, timeout)
-    elif parsed.scheme == "sqlite":
-        # sqlite:///relative.db and sqlite:////absolute.db: the path follows the third slash.
-        db_path = uri.removeprefix("sqlite:///")
-        if db_path and db_path != ":memory:":
-            _check_local_folder(uri, Path(db_path).resolve().parent)
-            create_sqlite_store(uri, Path(db_path).resolve())
+    elif parsed.scheme == "sqlite" and uri not in SQLITE_IN_MEMORY:
+        db_path = _sqlite_file(uri).resolve()
+        _check_local_folder(uri, db_path.parent)
+        _check_sqlite_file(uri, db_path)
+        create_sqlite_store(uri, db_path)
     elif parsed.scheme in ("", "file"):
         path = Path(urllib.request.url2pathname(parsed.path) if parsed.scheme else uri)
         _check_local_folder(uri, path.resolve().parent)

@@ -132,6 +132,28 @@ def test_a_tracking_uri_that_is_not_mlflow_is_named_as_such(
     assert "HTTP 404" in line and "<html" not in result.output
 
 
+def test_a_tracking_file_that_is_no_database_is_named_before_any_work(
+    tmp_path: Path, data_dir: Path, no_debug: None
+) -> None:
+    junk = tmp_path / "x.db"
+    junk.write_bytes(b"junk\n")
+    uri = f"sqlite:///{junk}"
+    prepared = data_dir / "prepared"
+    before = sorted(prepared.iterdir()) if prepared.exists() else []
+    result = recsys(*train_args("popularity", uri, data_dir))
+    assert_one_error_line(result, uri, f"{junk} is not an SQLite database", f"move {junk} away")
+    assert junk.read_bytes() == b"junk\n"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["x.db"]
+    assert (sorted(prepared.iterdir()) if prepared.exists() else []) == before  # no work
+
+
+def test_an_sqlite_uri_with_one_slash_names_the_right_spelling(
+    data_dir: Path, no_debug: None
+) -> None:
+    result = recsys(*train_args("popularity", "sqlite:/tmp/x.db", data_dir))
+    assert_one_error_line(result, "sqlite:/tmp/x.db", "write sqlite:////tmp/x.db (four slashes)")
+
+
 def test_a_byte_order_mark_and_duplicate_asins_lose_no_record(
     store: str, data_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

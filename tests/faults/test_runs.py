@@ -104,6 +104,8 @@ def test_sigterm_and_sigint_end_the_run_killed_and_resuming_continues_it(
         _, stderr = process.communicate(timeout=120)
         assert process.returncode != 0, stop.name
         assert "Traceback" not in stderr, stderr
+        assert "Aborted!" not in stderr and f"Stopped by {stop.name}." in stderr, stderr
+        assert process.returncode == 128 + stop.value
         uri = f"sqlite:///{folder / 'mlflow.db'}"
         (stopped,) = all_runs(uri)
         assert stopped.info.status == "KILLED", stop.name
@@ -126,6 +128,8 @@ def test_sigterm_and_sigint_end_the_run_killed_and_resuming_continues_it(
         assert resumed.output.strip().splitlines()[-1] == stopped.info.run_id
         run = MlflowClient(uri).get_run(stopped.info.run_id)
         assert run.info.status == "FINISHED" and run.data.tags[names.TAG_RESUMED] == "true"
+        assert names.TAG_STOPPED_BY not in run.data.tags  # it finished: no signal ended it
+        assert run.data.tags[names.TAG_RESUMED_AFTER] == stop.name
         assert epochs_done(folder / "checkpoints") == done + 1
         assert len(all_runs(uri)) == 1
 

@@ -14,6 +14,7 @@ from recsys.cli import main
 from recsys.data.dataset import PreparedDataset
 from recsys.methods import method_names
 from recsys.tracking import run
+from recsys.training.stop import StopRequested
 from tests.conftest import REPO_ROOT
 
 
@@ -106,3 +107,22 @@ def test_a_run_prints_its_stages_and_one_line_warnings_not_mlflow_bookkeeping(
         assert headline != quiet, lines  # stage lines only without --quiet
         for chatter in ("UserWarning", "system_metrics", "Validating input example"):
             assert chatter not in done.stderr, chatter
+
+
+@pytest.mark.parametrize(
+    ("stop", "line", "status"),
+    [
+        (StopRequested("SIGTERM"), "Stopped by SIGTERM.", 143),
+        (KeyboardInterrupt(), "Stopped by SIGINT.", 130),
+    ],
+)
+def test_a_stopped_command_says_by_what_without_clicks_aborted(
+    stop: KeyboardInterrupt, line: str, status: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def stopped(*_: object, **__: object) -> str:
+        raise stop
+
+    monkeypatch.setattr(run, "run_method", stopped)
+    result = CliRunner().invoke(main, ["train", "popularity", "-q"])
+    assert result.exit_code == status
+    assert result.output.strip().splitlines() == [line]

@@ -264,12 +264,17 @@ def test_resuming_from_a_checkpoint_continues_the_interrupted_run(
     client = MlflowClient(uri)
     (first,) = client.search_runs([e.experiment_id for e in client.search_experiments()])
     assert first.info.status == "FAILED"
+    # As if stopped by SIGTERM, resumed, then stopped by Ctrl-C (what the signal handler tags).
+    client.set_tag(first.info.run_id, names.TAG_RESUMED_AFTER, "SIGTERM")
+    client.set_tag(first.info.run_id, names.TAG_STOPPED_BY, "SIGINT")
     resumed_id = run.track_run(
         method, config, data_config, planted_dataset, tracking_uri=uri, progress=False
     )
     assert resumed_id == first.info.run_id
     resumed = client.get_run(resumed_id)
     assert resumed.info.status == "FINISHED" and resumed.data.tags[names.TAG_RESUMED] == "true"
+    assert names.TAG_STOPPED_BY not in resumed.data.tags  # no signal ended the finished run
+    assert resumed.data.tags[names.TAG_RESUMED_AFTER] == "SIGTERM, SIGINT"
     epochs = sorted(m.step for m in client.get_metric_history(resumed_id, "epoch_loss"))
     assert epochs == [0, 1, 2]  # one history across the interruption
     # A finished run is never reopened: training on is a new result.

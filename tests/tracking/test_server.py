@@ -5,7 +5,9 @@ tests/faults/test_inputs.py and tests/faults/test_runs.py."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import sqlite3
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -74,6 +76,63 @@ def test_sqlite_and_file_stores_need_an_existing_folder(tmp_path: Path) -> None:
         check_tracking_uri(missing)
     with pytest.raises(TrackingServerError, match="does not exist"):
         check_tracking_uri(f"file://{tmp_path / 'nowhere' / 'mlruns'}")
+
+
+@pytest.mark.parametrize(
+    ("uri", "absolute", "relative"),
+    [
+        ("sqlite:/tmp/x.db", "sqlite:////tmp/x.db", "sqlite:///tmp/x.db"),
+        ("sqlite://tmp/x.db", "sqlite:////tmp/x.db", "sqlite:///tmp/x.db"),
+        ("sqlite:x.db", "sqlite:////x.db", "sqlite:///x.db"),
+    ],
+)
+def test_an_sqlite_uri_with_too_few_slashes_names_the_right_spellings(
+    uri: str, absolute: str, relative: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(TrackingServerError) as refused:
+        check_tracking_uri(uri)
+    message = str(refused.value)
+    assert "\n" not in message and "lives in" not in message
+    assert f"tracking URI {uri} " in message
+    assert f"write {absolute} (four slashes)" in message and f"or {relative} (three)" in message
+    assert list(tmp_path.iterdir()) == []  # no store created anywhere
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"junk\n", "is not an SQLite database"),
+        (b"SQLite format 3\x00" + b"\xff" * 200, "is a damaged SQLite database"),
+    ],
+)
+def test_a_file_that_is_no_sqlite_database_is_named_and_left_unchanged(
+    content: bytes, reason: str, tmp_path: Path
+) -> None:
+    db = tmp_path / "x.db"
+    db.write_bytes(content)
+    uri = f"sqlite:///{db}"
+    with pytest.raises(TrackingServerError) as refused:
+        check_tracking_uri(uri)
+    message = str(refused.value)
+    assert "\n" not in message
+    assert f"tracking store {uri}: {db} {reason}" in message
+    assert f"move {db} away" in message
+    assert db.read_bytes() == content
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.db"]
+
+
+def test_another_applications_sqlite_database_is_not_taken_for_a_store(tmp_path: Path) -> None:
+    db = tmp_path / "optuna.db"
+    with contextlib.closing(sqlite3.connect(db)) as connection:
+        connection.execute("CREATE TABLE studies (study_id INTEGER PRIMARY KEY)")
+        connection.commit()
+    before = db.read_bytes()
+    with pytest.raises(TrackingServerError, match=r"not an MLflow store \(its tables: studies\)"):
+        check_tracking_uri(f"sqlite:///{db}")
+    assert db.read_bytes() == before
+    with pytest.raises(TrackingServerError, match="is a folder; name a database file in it"):
+        check_tracking_uri(f"sqlite:///{tmp_path}")
 
 
 def test_a_misspelled_scheme_is_named_with_the_likely_one() -> None:

@@ -9,6 +9,7 @@ dataset it was trained on (and can crash once), so the tests can see what trials
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 from collections.abc import Sequence
 from pathlib import Path
@@ -46,7 +47,13 @@ from recsys.tracking.tuning.baseline import (
     best_trial,
 )
 from recsys.tracking.tuning.errors import StudyError
-from recsys.tracking.tuning.job import TuneRequest, run_tune, trial_outcome
+from recsys.tracking.tuning.job import (
+    DATA_KEY_ATTR,
+    DATASET_GIVEN_ATTR,
+    TuneRequest,
+    run_tune,
+    trial_outcome,
+)
 from recsys.tracking.tuning.trial import PruningCallback
 from tests.conftest import make_planted_dataset
 
@@ -334,6 +341,62 @@ def test_main_tuned_uses_the_best_settings_and_says_which_methods_have_none(
     assert board is not None
     labels = {row.label for row in board.board.tables[0].rows}
     assert {"recording (tuned)", "popularity"} <= labels
+
+
+def test_main_tuned_refuses_a_study_tuned_on_other_data_of_the_same_label(
+    store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tuned = _tune(store, trials=2, final=False)
+    other = make_planted_dataset(seed=1)  # same label (planted-tune), other content
+    monkeypatch.setattr(main_job, "prepare", lambda config, **kwargs: other)
+    runs_before = len(_runs(MlflowClient(store)))
+    with pytest.raises(StudyError) as refused:
+        run_main_job(
+            DATASET,
+            ["recording", "popularity"],
+            tracking_uri=store,
+            progress=False,
+            echo=lambda line: None,
+            tuned=True,
+        )
+    message = str(refused.value)
+    assert "\n" not in message
+    assert f"study {tuned.study!r}" in message
+    assert f"tuned on {DATASET}, not on {DATASET}" in message and "checksum" in message
+    assert "--study NAME" in message and "drop --tuned" in message
+    assert len(_runs(MlflowClient(store))) == runs_before  # no method ran
+
+
+def test_main_tuned_picks_the_study_tuned_on_this_data_among_same_label_ones(
+    store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _tune(store, trials=2, final=False)  # the default-named study, on the planted data
+    other = make_planted_dataset(seed=1)
+    for module in (tune_job, main_job):
+        monkeypatch.setattr(module, "prepare", lambda config, **kwargs: other)
+    retuned = _tune(store, trials=2, final=False, study="recording-other")
+    lines: list[str] = []
+    result = run_main_job(
+        DATASET, ["recording"], tracking_uri=store, progress=False, echo=lines.append, tuned=True
+    )
+    assert result.ok
+    assert f"recording: study '{retuned.study}'" in "\n".join(lines)
+
+
+def test_main_tuned_refuses_a_study_of_the_same_content_with_other_data_settings(
+    store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    planted = make_planted_dataset()
+    keyed = dataclasses.replace(planted, manifest={**planted.manifest, "cache_key": "aaaa"})
+    monkeypatch.setattr(tune_job, "prepare", lambda config, **kwargs: keyed)
+    tuned = _tune(store, trials=2, final=False)
+    study = optuna.load_study(study_name=tuned.study, storage="sqlite:///optuna.db")
+    assert study.user_attrs[DATA_KEY_ATTR] == "aaaa"
+    assert study.user_attrs[DATASET_GIVEN_ATTR] == DATASET
+    resplit = dataclasses.replace(planted, manifest={**planted.manifest, "cache_key": "bbbb"})
+    monkeypatch.setattr(main_job, "prepare", lambda config, **kwargs: resplit)
+    with pytest.raises(StudyError, match=r"other data settings.*data key aaaa, now bbbb"):
+        run_main_job(DATASET, ["recording"], tracking_uri=store, progress=False, tuned=True)
 
 
 def test_the_first_trial_trains_the_defaults_and_every_trial_records_its_recall(

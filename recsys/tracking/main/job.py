@@ -224,7 +224,8 @@ def run_main_job(
     Raises:
         ParameterError: bad methods or params, before any work starts.
         TrackingServerError: the store is unusable, before any work starts.
-        StudyError: with ``tuned``, the studies' storage is unusable, before any work.
+        StudyError: with ``tuned``, the studies' storage is unusable (before any work) or a
+            method's studies were tuned on other data (before any run).
     """
     chosen = list(methods) if methods else method_names()
     params = method_params(chosen, dataset, overrides or {None: {}})
@@ -232,13 +233,20 @@ def run_main_job(
         validate_params(m, params[m])
     check_dataset(dataset)  # before a tracking store is created
     uri = check_tracking_uri(tracking_uri)
-    tuned_tags: dict[str, dict[str, str]] = {}
     if tuned:
-        from recsys.tracking.main.tuned import find_tuned, tuned_run_tags  # loads optuna
-        from recsys.tracking.tuning.storage import default_storage_url
+        from recsys.tracking.tuning.storage import default_storage_url, open_storage
 
         storage_url = storage or default_storage_url(uri)
-        found = find_tuned(chosen, dataset, storage_url, echo)
+        studies = open_storage(storage_url)  # an unusable storage fails before any work
+    data_fields = flat_fields(DataConfig)
+    data_params = {k: v for k, v in params[chosen[0]].items() if k in data_fields}
+    echo(f"Preparing {dataset} ...")
+    data = prepare(build_config(DataConfig, data_params, "the dataset"), progress=progress)
+    tuned_tags: dict[str, dict[str, str]] = {}
+    if tuned:  # after preparing: a study counts only when it was tuned on this data
+        from recsys.tracking.main.tuned import find_tuned, tuned_run_tags  # loads optuna
+
+        found = find_tuned(chosen, dataset, data, studies, storage_url, echo)
         settings = {m: found[m].params for m in found}
         params = method_params(chosen, dataset, overrides or {None: {}}, settings)
         for m in found:
@@ -246,11 +254,6 @@ def run_main_job(
     repeats = {m: seeded_params(m, params[m], seeds) for m in chosen}
     mlflow.set_tracking_uri(uri)
     client = MlflowClient(uri)
-
-    data_fields = flat_fields(DataConfig)
-    data_params = {k: v for k, v in params[chosen[0]].items() if k in data_fields}
-    echo(f"Preparing {dataset} ...")
-    prepare(build_config(DataConfig, data_params, "the dataset"), progress=progress)
 
     # SIGTERM / Ctrl-C from here on end the parent KILLED, naming the signal, as they end
     # the method run in progress (run_method's own handler, nested inside this one).

@@ -1,8 +1,10 @@
 """`recsys main --tuned`: each method's best settings from its tuning study, if it has one.
 
-A method without a study of the dataset runs with its defaults, and the job says so; a
-method with one runs with the study's best settings (under any explicit ``-P``) and is
-tagged ``recsys.tuned=true``, so the leaderboard shows it as ``METHOD (tuned)``.
+A method without a study of the dataset runs with its defaults, and the job says so; one
+whose studies of a dataset of the same label were tuned on other data (another file of
+the same name, the file since edited, other split settings) stops the job before any run;
+a method with a study of this data runs with the study's best settings (under any explicit
+``-P``) and is tagged ``recsys.tuned=true``, so the leaderboard shows it as ``METHOD (tuned)``.
 """
 
 from __future__ import annotations
@@ -10,26 +12,35 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import optuna
+
+from recsys.data.dataset import PreparedDataset
 from recsys.tracking import names
 from recsys.tracking.run import validate_params
 from recsys.tracking.run_info import variant_of
 from recsys.tracking.tuning.best import TunedSettings, tuned_settings
-from recsys.tracking.tuning.storage import masked, open_storage
+from recsys.tracking.tuning.storage import masked
 
 
 def find_tuned(
-    methods: Sequence[str], dataset: str, storage_url: str, echo: Callable[[str], None]
+    methods: Sequence[str],
+    dataset: str,
+    data: PreparedDataset,
+    storage: optuna.storages.RDBStorage,
+    storage_url: str,
+    echo: Callable[[str], None],
 ) -> dict[str, TunedSettings]:
-    """Each method's best settings on ``dataset`` in the storage; says which have none.
+    """Each method's best settings on ``data`` (prepared from ``dataset``) in the storage
+    (:func:`recsys.tracking.tuning.storage.open_storage` of ``storage_url``); says which
+    methods have none.
 
     Raises:
-        StudyError: the storage cannot be used (before any work).
+        StudyError: a method's studies were tuned on other data than ``data``.
     """
-    storage = open_storage(storage_url)
     found: dict[str, TunedSettings] = {}
     echo(f"Tuned settings from {masked(storage_url)}:")
     for method in methods:
-        settings = tuned_settings(storage, method, dataset)
+        settings = tuned_settings(storage, method, dataset, data)
         if settings is None:
             echo(f"  {method}: no tuning study of {dataset} with a finished trial: defaults")
             continue

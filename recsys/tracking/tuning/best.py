@@ -8,10 +8,13 @@ from typing import Any
 import optuna
 
 from recsys.config import DataConfig
+from recsys.data.dataset import PreparedDataset
 from recsys.tracking import names
 from recsys.tracking.params import flat_fields
+from recsys.tracking.run_info import data_key, dataset_checksum
 from recsys.tracking.tuning.baseline import best_trial
-from recsys.tracking.tuning.job import default_study_name
+from recsys.tracking.tuning.errors import StudyError
+from recsys.tracking.tuning.job import DATA_KEY_ATTR, DATASET_GIVEN_ATTR, default_study_name
 
 
 @dataclass(frozen=True)
@@ -33,28 +36,39 @@ class TunedSettings:
 
 
 def tuned_settings(
-    storage: optuna.storages.RDBStorage, method: str, dataset: str
+    storage: optuna.storages.RDBStorage, method: str, dataset: str, data: PreparedDataset
 ) -> TunedSettings | None:
     """The best settings of ``method`` on ``dataset`` in ``storage``, None without a study.
 
-    Several studies may match (other names, spaces or fixed settings): the default-named
-    one (``<method>-<dataset label>``) is preferred, else the one with the most trials.
-    The best trial is the study's own rule (:func:`best_trial`: the ranking floor when the
-    study has it). The dataset is matched by its label (a file's name without ``.json[.gz]``), as
-    studies record it. Values of the study's fixed ``-P`` settings count as its settings;
-    dataset parameters among them do not (the caller's dataset is used).
+    Studies record the dataset by its label (a file's name without ``.json[.gz]``), so one
+    of another file with the same name, or of the same file edited since, matches the
+    label too; only a study tuned on ``data`` itself counts: the same prepared data key
+    when the study records one, else the same content checksum (as ``recsys tune`` checks
+    a study it joins). Several studies may count (other names, spaces or fixed settings):
+    the default-named one (``<method>-<dataset label>``) is preferred, else the one with
+    the most trials. The best trial is the study's own rule (:func:`best_trial`: the
+    ranking floor when the study has it). Values of the study's fixed ``-P`` settings count
+    as its settings; dataset parameters among them do not (the caller's dataset is used).
+
+    Raises:
+        StudyError: studies of ``method`` match the label, none was tuned on ``data``.
     """
-    matching = [
+    labelled = [
         summary
         for summary in optuna.get_all_study_summaries(storage, include_best_trial=True)
         if summary.user_attrs.get("method") == method
         and summary.user_attrs.get("dataset") == names.dataset_label(dataset)
         and summary.best_trial is not None
     ]
-    if not matching:
+    if not labelled:
         return None
     default = default_study_name(method, dataset)
-    chosen = max(matching, key=lambda s: (s.study_name == default, s.n_trials))
+    preference = lambda s: (s.study_name == default, s.n_trials)  # noqa: E731
+    matching = [s for s in labelled if not _data_difference(s.user_attrs, data)]
+    if not matching:
+        other = max(labelled, key=preference)
+        raise StudyError(_other_data_message(other, method, dataset, data))
+    chosen = max(matching, key=preference)
     best = best_trial(optuna.load_study(study_name=chosen.study_name, storage=storage))
     assert best is not None  # a complete trial exists (filtered above); the default qualifies
     data_fields = set(flat_fields(DataConfig))
@@ -67,3 +81,38 @@ def tuned_settings(
         str(chosen.user_attrs.get("metric", "")),
         params,
     )
+
+
+def _data_difference(attrs: dict[str, Any], data: PreparedDataset) -> str:
+    """How the study's data differs from ``data`` (empty when it is the same data)."""
+    checksum = dataset_checksum(data)
+    if attrs.get("checksum") != checksum:
+        return f"content checksum {_short(attrs.get('checksum'))}, now {_short(checksum)}"
+    recorded_key = attrs.get(DATA_KEY_ATTR)
+    if recorded_key and recorded_key != data_key(data):
+        return (
+            "the same content, other data settings (split, filters, weights, columns, products "
+            f"file or prepared format): data key {recorded_key}, now {data_key(data)}"
+        )
+    return ""
+
+
+def _other_data_message(
+    study: optuna.study.StudySummary, method: str, dataset: str, data: PreparedDataset
+) -> str:
+    tuned_on = study.user_attrs.get(DATASET_GIVEN_ATTR) or (
+        f"a dataset labelled {study.user_attrs.get('dataset')!r}"
+    )
+    return (
+        f"--tuned: study {study.study_name!r} of {method} was tuned on {tuned_on}, not on "
+        f"{dataset} ({_data_difference(study.user_attrs, data)}); tune {method} on this "
+        f"dataset under another study name (recsys tune {method} --dataset {dataset} --study "
+        "NAME), or drop --tuned"
+    )
+
+
+def _short(checksum: Any) -> str:
+    """A checksum's first 12 hex digits (``prepared:`` kept), enough to tell two apart."""
+    text = str(checksum or "(none)")
+    prefix, colon, digest = text.rpartition(":")
+    return f"{prefix}{colon}{digest[:12]}"

@@ -37,7 +37,7 @@ from recsys.tracking import names
 from recsys.tracking.params import ParameterError
 from recsys.tracking.parent import start_parent_run, without_project_run
 from recsys.tracking.run import prepare, run_method, validate_params
-from recsys.tracking.run_info import dataset_checksum, variant_of
+from recsys.tracking.run_info import data_key, dataset_checksum, variant_of
 from recsys.tracking.server import check_tracking_uri
 from recsys.tracking.signals import raise_if_stop_received, stopped_runs_end_killed
 from recsys.tracking.tuning.baseline import (
@@ -72,6 +72,11 @@ PRUNER_WARMUP_EPOCHS = 1  # the first epoch is never pruned (a noisy start)
 MACHINE_PARAMS = frozenset(
     {"dataset", "data_dir", "workers", "threads", "device", "progress", "checkpoint_dir"}
 )
+# Study attributes that say which data it was tuned on, beside its identity: recorded by
+# the first worker that runs with them, not compared when another joins (the checksum
+# and the fixed data settings are), and read by `recsys main --tuned`.
+DATA_KEY_ATTR = "data_key"  # the prepared data's key: content and every data setting
+DATASET_GIVEN_ATTR = "dataset_given"  # --dataset as the creating worker gave it
 # How a dataset too small for the trials' inner split is reported.
 TUNING_SPLIT = inner_names(
     "--inner-fraction",
@@ -199,6 +204,12 @@ def run_tune(
         make_sampler(request.seed, request.trials),
         make_pruner(request.pruner),
     )
+    for key, value in (
+        (DATA_KEY_ATTR, data_key(dataset)),
+        (DATASET_GIVEN_ATTR, data_config.dataset),
+    ):
+        if key not in study.user_attrs:  # studies made before these were recorded get them
+            study.set_user_attr(key, value)
 
     mlflow.set_tracking_uri(uri)
     client = MlflowClient(uri)

@@ -1,0 +1,30 @@
+"""Every command that reads a dataset says the same accepted forms in its --help."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from recsys.cli import main as cli
+from recsys.config import DATASET_FORMS, DataConfig
+
+
+def _squeezed(text: str) -> str:
+    """Without whitespace: Click rewraps help lines (and may break them at a hyphen)."""
+    return "".join(text.split())
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["train", "popularity"], ["main"], ["tune", "popularity"], ["prepare"], ["describe"]],
+)
+def test_every_dataset_help_names_every_accepted_form(command: list[str]) -> None:
+    result = CliRunner().invoke(cli, [*command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert _squeezed(DATASET_FORMS) in _squeezed(result.output)
+    for form in ("synthetic-like:FILE[:SCALE]", ":SCALE", "pairs file", "amazon-meta.txt"):
+        assert form in DATASET_FORMS
+
+
+def test_the_dataset_parameter_describes_the_same_forms() -> None:
+    assert DataConfig.model_fields["dataset"].description == DATASET_FORMS
