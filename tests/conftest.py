@@ -7,8 +7,10 @@ created once per session and copied for each test, which keeps each test's store
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +29,14 @@ from recsys.training.batching import PairBatch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LAUNCHER_ENV = ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME")
+
+
+@pytest.fixture(autouse=True)
+def _work_in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test runs in its own folder: MLflow puts a fresh store's artifacts (and
+    ``recsys`` its default ``./data``) under the working folder, which is otherwise the
+    repository pytest started in. Tests name repository files by ``REPO_ROOT``."""
+    monkeypatch.chdir(tmp_path)
 
 
 def shared_data_dir() -> Path:
@@ -158,13 +168,22 @@ def empty_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from mlflow.tracking import MlflowClient  # imported on use: data tests need no MLflow
 
     path = tmp_path_factory.mktemp("store-template") / "mlflow.db"
-    MlflowClient(f"sqlite:///{path}").search_experiments()  # creates and migrates the schema
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(path.parent)  # the Default experiment's artifacts: not in the repository
+        MlflowClient(f"sqlite:///{path}").search_experiments()  # creates and migrates it
     return path
 
 
 def private_store(empty_store: Path, folder: Path) -> str:
-    """Copy the empty store into ``folder``; its sqlite URI."""
+    """Copy the empty store into ``folder``; its sqlite URI. The template's Default
+    experiment keeps its artifacts where the template was made (the repository, as pytest
+    starts there): the copy's keeps them in ``folder``, so no test writes into the tree."""
     shutil.copy(empty_store, folder / "mlflow.db")
+    with contextlib.closing(sqlite3.connect(folder / "mlflow.db")) as store, store:
+        store.execute(
+            "UPDATE experiments SET artifact_location = ? WHERE experiment_id = 0",
+            (str(folder / "mlruns" / "0"),),
+        )
     return f"sqlite:///{folder / 'mlflow.db'}"
 
 

@@ -134,7 +134,10 @@ def populated_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict
     """A sqlite store with runs on three datasets in two experiments, plus noise to ignore."""
     folder = tmp_path_factory.mktemp("mlflow")
     uri = f"sqlite:///{folder / 'mlflow.db'}"
-    client = MlflowClient(uri)
+    with pytest.MonkeyPatch.context() as patch:  # MLflow keeps the store, and its default
+        patch.chdir(folder)  # artifact root ./mlruns, from its first use: here, not the repo
+        client = MlflowClient(uri)
+        client.search_experiments()
     small = client.create_experiment("recsys-synthetic-small", str(folder / "artifacts-small"))
     real = client.create_experiment("recsys-real", str(folder / "artifacts-real"))
     full = {"auc_seen": 0.0, "auc_cold_start": 0.0, "train_minutes": 0.5}
