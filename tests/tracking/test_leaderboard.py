@@ -566,3 +566,20 @@ def test_the_ranking_metric_is_always_a_column_and_missing_intervals_are_said() 
     assert "0.6200±0.0600" in text and "tied" in text and "no 95% interval" not in text
     assert "| matched_auc_cold_start |" in format_markdown(board)
     assert "<th>matched_auc_cold_start</th>" in format_html(board)
+
+
+def test_a_row_away_from_the_defaults_names_its_settings() -> None:
+    """A row is its method's best run over any settings: one trained with others says so."""
+    study, default, tuned = (
+        _run("word2vec", {"matched_auc_all": 0.9}),
+        _run("skipgram", {"matched_auc_all": 0.8}),
+        _run("mf", {"matched_auc_all": 0.7}),
+    )
+    study[1][names.TAG_SETTINGS] = "preset=study, epochs=1"
+    default[1][names.TAG_SETTINGS] = ""
+    tuned[1].update({names.TAG_SETTINGS: "dim=64", names.TAG_TUNED: "true"})
+    text = format_text(build_leaderboard("file:///x", [study, default, tuned]))
+    lines = {line.split()[1]: line for line in text.splitlines() if line[:1].isdigit()}
+    assert "word2vec {preset=study, epochs=1}" in lines["word2vec"]
+    assert "{" not in lines["skipgram"] and "{" not in lines["mf"]  # defaults; "tuned" says it
+    assert "mf (tuned)" in lines["mf"]

@@ -78,6 +78,7 @@ class LeaderboardRow:
     n_seeds: int = 1  # runs averaged into this row
     spread: dict[str, float] = field(default_factory=dict)  # metric -> sd over seeds
     tuned: bool = False  # trained with a tuning study's best settings (recsys.tuned=true)
+    settings: str = ""  # the run's settings away from its method's defaults (recsys.settings)
 
     @property
     def is_reference(self) -> bool:
@@ -211,6 +212,7 @@ def row_from_run(
         values=values,
         seed_group=tags.get(TAG_SEED_GROUP, ""),
         tuned=tags.get(names.TAG_TUNED) == "true",
+        settings=tags.get(names.TAG_SETTINGS, ""),
     )
 
 

@@ -90,11 +90,17 @@ def _seeds(row: LeaderboardRow, rank_by: str) -> str:
     return f"{row.n_seeds}" + ("" if spread is None else f" sd {spread:.4f}")
 
 
+def _settings(row: LeaderboardRow) -> str:
+    """`` {preset=study, lr=0.002}`` after the method: a row is its method's best run over
+    any settings, so one away from the defaults says which (tuned runs say "tuned")."""
+    return f" {{{row.settings}}}" if row.settings and not row.tuned else ""
+
+
 def row_cells(row: LeaderboardRow, rank: int | None, rank_by: str = DEFAULT_RANK_BY) -> list[str]:
     """A row's cells; reference rows show their source where a run id would be."""
     return [
         "ref" if rank is None else str(rank),
-        row.label + (BASELINE_MARK if row.is_baseline else ""),
+        row.label + (BASELINE_MARK if row.is_baseline else "") + _settings(row),
         *(_with_interval(row, metric) for _, metric in metric_columns(rank_by)),
         _number(row.minutes, 2),
         _seeds(row, rank_by),
@@ -121,8 +127,9 @@ def _title(table: DatasetTable) -> str:
         f"out of {table.n_runs} run(s), ranked by {table.rank_by}. AUC all / seen / cold "
         "start: the study's protocol (negatives uniform over validation products); matched: "
         "degree-matched negatives; recall@10, NDCG@10 over the whole catalog; ±: half the 95% "
-        "interval; seeds: runs averaged (sd of the ranking metric); tied: the interval of the "
-        "ranking metric overlaps the leader's"
+        "interval; {...}: the run's settings away from its method's defaults; seeds: runs "
+        "averaged (sd of the ranking metric); tied: the interval of the ranking metric "
+        "overlaps the leader's"
     )
 
 
