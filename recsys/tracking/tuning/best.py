@@ -63,7 +63,10 @@ def tuned_settings(
     if not labelled:
         return None
     default = default_study_name(method, dataset)
-    preference = lambda s: (s.study_name == default, s.n_trials)  # noqa: E731
+
+    def preference(summary: optuna.study.StudySummary) -> tuple[bool, int]:
+        return summary.study_name == default, summary.n_trials
+
     matching = [s for s in labelled if not _data_difference(s.user_attrs, data)]
     if not matching:
         other = max(labelled, key=preference)
