@@ -18,9 +18,11 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
-# An integer written as a float, as pairs_file's _INTEGRAL reads it (no zero padding:
-# "007" is text there, so "007.0" is not 7 here either).
-_INTEGRAL_TEXT = re.compile(r"(-?(?:0|[1-9][0-9]{0,17}))\.0*")
+from recsys.data.formats.delimited import INTEGER_TEXT
+
+# An integer written as a float, as the pairs reader takes it (no zero padding: "007" is
+# text there, so "007.0" is not 7 here either).
+_INTEGRAL_TEXT = re.compile(rf"({INTEGER_TEXT})\.0*")
 _LARGEST_INTEGRAL = 2.0**63  # int64's range: beyond it a float is no id prepare wrote
 
 

@@ -31,6 +31,8 @@ _COMMENT_LINES = re.compile(rb"(?m)^#[^\n]*")
 _EDGE_SPACES = re.compile(rb"(?m)^[ \t]+|[ \t]+(?=\r?$)")
 _SPACE_RUNS = re.compile(rb"[ \t]+")
 _EXCEL_SEP = re.compile(r'^"?sep=([,;\t|])"?\s*$')
+# An integer id as the readers take it: no zero padding ("007" stays text), within int64.
+INTEGER_TEXT = r"-?(?:0|[1-9][0-9]{0,17})"
 _NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
 

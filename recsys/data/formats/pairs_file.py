@@ -43,6 +43,7 @@ from recsys.data.dataset import RELATION_BITS, RELATION_CO_PURCHASE
 from recsys.data.errors import DataError
 from recsys.data.formats.delimited import (
     DELIMITER_NAMES,
+    INTEGER_TEXT,
     CleanText,
     InvalidRows,
     clean,
@@ -65,8 +66,8 @@ NAME = "pairs"
 FREE_RELATION_BITS = (32, 64, 128)  # for relation names not in RELATION_BITS
 MAX_LINE_NUMBERS = 10
 SNIFF_LINES = 200
-_INTEGRAL = r"^(-?(0|[1-9][0-9]{0,17})(\.0*)?)?$"  # an integer, maybe as 12.0; or empty
-_INTEGER = re.compile(r"^-?(0|[1-9][0-9]{0,17})$")
+_INTEGRAL = rf"^({INTEGER_TEXT}(\.0*)?)?$"  # an integer, maybe as 12.0; or empty
+_INTEGER = re.compile(rf"^{INTEGER_TEXT}$")
 
 
 def sniff(head: str) -> bool:
