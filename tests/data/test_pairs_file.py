@@ -293,20 +293,32 @@ def test_integral_ids_written_as_floats_are_one_product(tmp_path: Path) -> None:
 
 
 def test_products_ids_spelled_as_floats_match_integer_pair_ids(tmp_path: Path) -> None:
-    """pandas writes an id column that held a NaN as 12.0: those rows matched no pair."""
+    """pandas writes an id column that held a NaN as 12.0: those rows matched no pair.
+    A sign or zero padding makes text, as in the pairs file: +4 and 05 match nothing."""
     pairs = write(tmp_path / "pairs.csv", [f"{i},{i + 1}" for i in range(20)])
     products = write(
-        tmp_path / "products.csv", ["id,brand", "3.0,x", "+4,y", "05,z", "7,w", "12.0,v"]
+        tmp_path / "products.csv",
+        ["id,brand", "3.0,x", "+4,y", "05,z", "7,w", "12.0,v", "-0.0,u", "8.,t"],
     )
     parsed = read_pairs_file(pairs, products=products)
     brands = parsed.products.set_index("asin")["brand"].dropna().to_dict()
-    assert brands == {"3": "x", "4": "y", "5": "z", "7": "w", "12": "v"}
-    assert parsed.report.details["products_file"]["rows_unmatched"] == 0
+    assert brands == {"0": "u", "3": "x", "7": "w", "8": "t", "12": "v"}
+    assert parsed.report.details["products_file"]["rows_unmatched"] == 2
     text = write(tmp_path / "text.csv", ["A0,B0", "A1,B1"])  # text ids stay as written
     side = write(tmp_path / "side.csv", ["id,brand", "A0,x", "1.0,y"])
     assert (
         read_pairs_file(text, products=side).report.details["products_file"]["rows_unmatched"] == 1
     )
+
+
+def test_a_zero_padded_products_id_stays_text(tmp_path: Path) -> None:
+    """The pairs reader keeps 007 as text, so a products id 012 is not the pair id 12."""
+    pairs = write(tmp_path / "pairs.csv", [f"{i},{i + 1}" for i in range(20)])
+    products = write(tmp_path / "products.csv", ["id,brand", "012,x", "13,y"])
+    parsed = read_pairs_file(pairs, products=products)
+    brands = parsed.products.set_index("asin")["brand"].dropna().to_dict()
+    assert brands == {"13": "y"}
+    assert parsed.report.details["products_file"]["rows_unmatched"] == 1
 
 
 def test_a_products_file_given_as_pairs_is_named_as_such(tmp_path: Path) -> None:

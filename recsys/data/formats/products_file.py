@@ -8,8 +8,9 @@ and dashes read as ``_``, quotes removed):
 
 - the id: ``id``, ``item_id``, ``product_id``, ``asin``, ``product`` or ``item``; else
   the first column (unless it is unnamed row numbers or product information: an error).
-  It must match the pairs file's id text exactly; integer pair ids also match ``12.0``,
-  ``+12`` or ``012``.
+  It must match the pairs file's id text exactly; integer pair ids also match ``12.0``
+  (as pandas writes an id column that held a NaN). ``012`` and ``+12`` stay text, as the
+  pairs reader keeps them (``007`` is no integer there).
 - ``title`` (or ``name``), ``brand``;
 - categories: ``category_1`` .. ``category_3``, or one path column (``category``,
   ``category_path``, ``categories``) whose levels are separated by ``|`` or ``>``; its
@@ -41,6 +42,7 @@ import pandas as pd
 from recsys.data.errors import DataError
 from recsys.data.formats.delimited import (
     DELIMITER_NAMES,
+    INTEGER_TEXT,
     clean,
     data_lines,
     excel_separator,
@@ -52,7 +54,8 @@ from recsys.data.formats.stream import open_stream, read_all, unreadable, utf8_p
 PATH_SEPARATOR = re.compile(r"\s*[|>]\s*")
 HEAD_BYTES = 1 << 16  # decoded to find the header line
 _RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
-_INTEGRAL_ID = r"^\+?(-?)(\d+)(?:\.0*)?$"  # 12, +12, 12.0, -3.00: sign and digits
+# An integer id as the pairs reader takes it, maybe written as a float: 12, 12.0, -3.00.
+_INTEGRAL_ID = rf"^({INTEGER_TEXT})(?:\.0*)?$"
 _THOUSANDS = re.compile(r"^[-+]?\d{1,3}(,\d{3})+$")  # 1,299: a thousands comma in a CSV
 _THOUSANDS_MANY = re.compile(r"^[-+]?\d{1,3}(,\d{3}){2,}$")  # 1,234,567 whatever the file
 
@@ -182,12 +185,12 @@ def _read_frame(path: Path, data: bytes) -> tuple[pd.DataFrame, ProductsLayout]:
 
 
 def _integer_text(ids: pd.Series) -> pd.Series:
-    """Ids that are integral numbers in another spelling (``12.0``, ``+12``, ``012``) as
-    the pairs' integer ids read (``12``); other ids unchanged."""
-    parts = ids.str.extract(_INTEGRAL_ID)
-    digits = parts[1].str.lstrip("0").replace("", "0")
-    sign = parts[0].where(digits != "0", "")
-    return ids.where(parts[1].isna(), sign + digits)
+    """Ids written as integers or integral floats (``12``, ``12.0``) as the pairs' integer
+    ids read (``12``); other ids unchanged: ``012`` and ``+12`` are text to the pairs
+    reader, so they must not meet its ``12``."""
+    whole = ids.str.extract(_INTEGRAL_ID, expand=False)
+    whole = whole.where(whole != "-0", "0")  # -0.0 is the pairs' int64 0
+    return ids.where(whole.isna(), whole)
 
 
 def read_products_file(path: Path, integer_ids: bool = False) -> ProductsFile:
