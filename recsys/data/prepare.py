@@ -30,8 +30,9 @@ from recsys.config import DataConfig
 from recsys.data.dataset import PROTOCOLS, PreparedDataset, load_prepared, save_prepared
 from recsys.data.datasets import DatasetSource, resolve_dataset
 from recsys.data.errors import DataError
-from recsys.data.formats.products_file import check_products_path
+from recsys.data.formats.products_file import open_products_file
 from recsys.data.formats.registry import ReadOptions, read_input
+from recsys.data.formats.stream import StreamStatus
 from recsys.data.split import (
     FEW_POSITIVES_WARNING,
     MATCHED_DISTANCE_WARNING,
@@ -104,17 +105,21 @@ def cache_key(config: DataConfig, sha256: str, products_sha256: str | None = Non
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def _products_sha256(config: DataConfig, progress: bool) -> str | None:
-    if config.products is None:
-        return None
-    check_products_path(config.products)
-    return file_sha256(config.products, progress=progress)
+def _open_products(config: DataConfig) -> StreamStatus | None:
+    """The products file's stream, checked here, where its path comes in: hashing it
+    needs a readable file, and the reader then trusts this check."""
+    return None if config.products is None else open_products_file(config.products)
+
+
+def _products_sha256(products: StreamStatus | None, progress: bool) -> str | None:
+    return None if products is None else file_sha256(products.path, progress=progress)
 
 
 def _build(
     config: DataConfig,
     source: DatasetSource,
     sha256: str,
+    products: StreamStatus | None,
     products_sha256: str | None,
     progress: bool,
 ) -> PreparedDataset:
@@ -125,7 +130,7 @@ def _build(
         study_filters=config.study_filters,
         columns=config.columns,
         header=config.header,
-        products=config.products,
+        products=products,
         progress=progress,
     )
     parsed = read_input(source.path, options)
@@ -261,7 +266,8 @@ def prepare_dataset(config: DataConfig, *, progress: bool = True) -> PreparedDat
     _check_data_dir(config.data_dir)
     source = resolve_dataset(config.dataset, config.data_dir, progress=progress)
     sha256 = file_sha256(source.path, progress=progress)
-    products_sha256 = _products_sha256(config, progress)
+    products = _open_products(config)
+    products_sha256 = _products_sha256(products, progress)
     key = cache_key(config, sha256, products_sha256)
     folder = config.data_dir / "prepared" / f"{source.name}-{key}"
     if (folder / "manifest.json").exists():
@@ -271,7 +277,7 @@ def prepare_dataset(config: DataConfig, *, progress: bool = True) -> PreparedDat
             _warn_unmatched(cached)
             _warn_few_positives(cached)
             return dataclasses.replace(cached, manifest={**cached.manifest, "cache_hit": True})
-    dataset = _build(config, source, sha256, products_sha256, progress)
+    dataset = _build(config, source, sha256, products, products_sha256, progress)
     dataset = dataclasses.replace(dataset, manifest={**dataset.manifest, "cache_key": key})
     _warn_unmatched(dataset)
     _warn_few_positives(dataset)

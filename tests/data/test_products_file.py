@@ -18,7 +18,9 @@ import pytest
 
 from recsys.config import DataConfig
 from recsys.data.errors import DataError
+from recsys.data.formats import products_file, stream
 from recsys.data.formats.products_file import read_products_file
+from recsys.data.formats.stream import Unreadable, unreadable
 from recsys.data.prepare import prepare_dataset
 from recsys.data.summary import describe_prepared
 
@@ -255,6 +257,26 @@ def test_a_path_that_cannot_be_read_names_the_products_option(
 ) -> None:
     with pytest.raises(DataError, match=f"products file .*: {problem}; pass --products"):
         read_products_file(tmp_path / name)
+
+
+def test_preparing_checks_the_products_file_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hashing and reading trust the check made where the path came in."""
+    pairs = write(tmp_path / "pairs.csv", ["a,b", *(f"p{i},p{(i + 1) % 40}" for i in range(40))])
+    products = write(tmp_path / "products.csv", ["id,title", *(f"p{i},T{i}" for i in range(40))])
+    checked: list[Path] = []
+
+    def counted(path: Path) -> Unreadable | None:
+        checked.append(path)
+        return unreadable(path)
+
+    monkeypatch.setattr(stream, "unreadable", counted)
+    monkeypatch.setattr(products_file, "unreadable", counted)
+    config = DataConfig(dataset=str(pairs), data_dir=tmp_path / "data", products=products)
+    prepared = prepare_dataset(config, progress=False)
+    assert prepared.products["title"].notna().all()
+    assert checked.count(products) == 1
 
 
 def test_the_summary_counts_repeated_ids(tmp_path: Path) -> None:

@@ -59,7 +59,13 @@ from recsys.data.formats.delimited import (
 )
 from recsys.data.formats.pairs_layout import PairsLayout, layout
 from recsys.data.formats.products_file import read_products_file
-from recsys.data.formats.stream import head_text, open_stream, read_all, utf8_problem
+from recsys.data.formats.stream import (
+    StreamStatus,
+    head_text,
+    open_stream,
+    read_all,
+    utf8_problem,
+)
 from recsys.data.parse import ParsedMetadata, ParseReport, stream_fields, table_fields
 
 NAME = "pairs"
@@ -241,7 +247,7 @@ def read_pairs_file(
     *,
     columns: str | None = None,
     header: bool | None = None,
-    products: Path | None = None,
+    products: Path | StreamStatus | None = None,
 ) -> ParsedMetadata:
     """Read a pairs file (and optionally a products file) into products and unique pairs;
     ``header`` says whether line 1 is a header (None: detected, :mod:`pairs_layout`).

@@ -49,7 +49,13 @@ from recsys.data.formats.delimited import (
     split_fields,
 )
 from recsys.data.formats.products_layout import USAGE, ProductsLayout, products_layout
-from recsys.data.formats.stream import open_stream, read_all, unreadable, utf8_problem
+from recsys.data.formats.stream import (
+    StreamStatus,
+    checked_stream,
+    read_all,
+    unreadable,
+    utf8_problem,
+)
 
 PATH_SEPARATOR = re.compile(r"\s*[|>]\s*")
 HEAD_BYTES = 1 << 16  # decoded to find the header line
@@ -92,12 +98,13 @@ def _path_levels(paths: pd.Series) -> pd.DataFrame:
     return levels.replace("", np.nan)
 
 
-def check_products_path(path: Path) -> None:
-    """One error naming the products option when the file cannot be read (the data file's
-    own errors suggest a dataset name, which a products file never is)."""
+def open_products_file(path: Path) -> StreamStatus:
+    """The products file's stream, checked once where its path comes in (the reader trusts
+    it); one error naming the products option when the file cannot be read (the data
+    file's own errors suggest a dataset name, which a products file never is)."""
     problem = unreadable(path)
     if problem is None:
-        return
+        return checked_stream(path, path.stat().st_size)
     if problem.advice is None:  # missing, not a file, no permission: what to pass
         raise DataError(f"products file {path}: {problem.reason}; {USAGE}")
     raise DataError(
@@ -193,17 +200,19 @@ def _integer_text(ids: pd.Series) -> pd.Series:
     return ids.where(whole.isna(), whole)
 
 
-def read_products_file(path: Path, integer_ids: bool = False) -> ProductsFile:
+def read_products_file(products: Path | StreamStatus, integer_ids: bool = False) -> ProductsFile:
     """The products file's side information, keyed by id. With ``integer_ids`` (the pairs'
-    ids are integers) an id written ``12.0`` matches the pairs' ``12``.
+    ids are integers) an id written ``12.0`` matches the pairs' ``12``. ``products`` is
+    the file's path, or its stream from :func:`open_products_file` (checked then, so not
+    again).
 
     Raises:
         DataError: missing, unreadable, empty or archived file, not UTF-8, a first line
             naming no known column (no header), a column named twice, a row with more
             fields than the header, or no id values.
     """
-    check_products_path(path)
-    status = open_stream(path)
+    status = products if isinstance(products, StreamStatus) else open_products_file(products)
+    path = status.path
     frame, shape = _read_frame(path, read_all(status))
     id_column = shape.id_column
     ids = frame[id_column].str.strip()

@@ -17,7 +17,7 @@ from pathlib import Path
 from recsys.config import RelationWeights
 from recsys.data.errors import DataError
 from recsys.data.formats import pairs_file, snap_meta
-from recsys.data.formats.stream import check_readable, head_text
+from recsys.data.formats.stream import StreamStatus, check_readable, head_text
 from recsys.data.parse import ParsedMetadata, parse_metadata
 
 AMAZON = "amazon-metadata"
@@ -31,7 +31,7 @@ class ReadOptions:
     study_filters: bool = True  # Amazon metadata only
     columns: str | None = None  # pairs files only
     header: bool | None = None  # pairs files only: None = detected
-    products: Path | None = None  # pairs files only
+    products: StreamStatus | None = None  # pairs files only: opened (checked) by the caller
     progress: bool = False
 
 

@@ -159,12 +159,17 @@ def utf8_problem(path: Path, data: bytes) -> str:
     )
 
 
-def open_stream(path: Path) -> StreamStatus:
-    """Check the file and sniff whether it is gzip-compressed (by its magic bytes)."""
-    size = check_readable(path)
+def checked_stream(path: Path, size_bytes: int) -> StreamStatus:
+    """A stream over a file its caller has already checked (:func:`unreadable`), so that
+    each reader names the file as it knows it: gzip or not told by the magic bytes."""
     with path.open("rb") as handle:
         compressed = handle.read(2) == GZIP_MAGIC
-    return StreamStatus(path=path, compressed=compressed, size_bytes=size)
+    return StreamStatus(path=path, compressed=compressed, size_bytes=size_bytes)
+
+
+def open_stream(path: Path) -> StreamStatus:
+    """Check the file and sniff whether it is gzip-compressed (by its magic bytes)."""
+    return checked_stream(path, check_readable(path))
 
 
 def _decompressed_chunks(status: StreamStatus, read_bytes: int) -> Iterator[bytes]:
