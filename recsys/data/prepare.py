@@ -213,6 +213,13 @@ def _warn_few_positives(dataset: PreparedDataset) -> None:
     )
 
 
+def _warn_about(dataset: PreparedDataset) -> None:
+    """Every warning a prepared dataset calls for, said the same whether it was built or
+    loaded from the cache (a cached dataset is as unreliable as when it was built)."""
+    _warn_unmatched(dataset)
+    _warn_few_positives(dataset)
+
+
 def _load_cached(folder: Path) -> PreparedDataset | None:
     """The cached dataset, or None after removing a folder whose tables cannot be read
     (a truncated Parquet file, a table missing): it is rebuilt, never half-used.
@@ -274,13 +281,11 @@ def prepare_dataset(config: DataConfig, *, progress: bool = True) -> PreparedDat
         cached = _load_cached(folder)
         if cached is not None:
             logger.info("loaded prepared %s from %s", source.name, folder)
-            _warn_unmatched(cached)
-            _warn_few_positives(cached)
+            _warn_about(cached)
             return dataclasses.replace(cached, manifest={**cached.manifest, "cache_hit": True})
     dataset = _build(config, source, sha256, products, products_sha256, progress)
     dataset = dataclasses.replace(dataset, manifest={**dataset.manifest, "cache_key": key})
-    _warn_unmatched(dataset)
-    _warn_few_positives(dataset)
+    _warn_about(dataset)
     # Write beside the final folder, then rename: a crash never leaves a half folder that
     # looks prepared, and two processes preparing the same data do not mix their files.
     staging = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")

@@ -1,14 +1,17 @@
 """Too few validation positives for AUCs to tell methods apart: the expected interval by
-hand, and the warning preparing such a dataset prints (built or from the cache)."""
+hand, and the warning preparing such a dataset prints (built or from the cache), beside
+the matched-negatives warning."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 
 import pytest
 
 from recsys.config import DataConfig
+from recsys.data import prepare
 from recsys.data.prepare import prepare_dataset
 from recsys.data.split import FEW_POSITIVES_WARNING, auc_half_interval
 
@@ -56,3 +59,23 @@ def test_enough_validation_positives_say_nothing(
         prepared = prepare_dataset(config, progress=False)
     assert prepared.manifest["n_validation_positives"] >= FEW_POSITIVES_WARNING
     assert _few_positive_messages(caplog) == []
+
+
+def test_both_paths_say_every_warning_in_one_call(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "tiny.csv"
+    path.write_text("".join(f"p{2 * i},p{2 * i + 1}\n" for i in range(6)))
+    config = DataConfig(dataset=str(path), data_dir=tmp_path / "data")
+    warn_about = prepare._warn_about
+    warned: list[str] = []
+    monkeypatch.setattr(prepare, "_warn_about", lambda dataset: warned.append(dataset.name))
+    prepared = prepare_dataset(config, progress=False)
+    assert prepare_dataset(config, progress=False).manifest["cache_hit"]
+    assert warned == ["tiny", "tiny"]  # built, then from the cache
+    hub = {**prepared.manifest, "matched_negatives_distance": 0.9}
+    with caplog.at_level(logging.WARNING, logger="recsys.data.prepare"):
+        warn_about(dataclasses.replace(prepared, manifest=hub))
+    unmatched, few = (record.getMessage() for record in caplog.records)
+    assert "matched protocol is unreliable" in unmatched
+    assert "only 2 validation positives" in few
