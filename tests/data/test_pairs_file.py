@@ -162,6 +162,33 @@ def test_bad_files_are_one_clear_error(tmp_path: Path, lines: list[str], message
         read_pairs_file(write(tmp_path / "one.csv", lines))
 
 
+@pytest.mark.parametrize(
+    ("name", "encoding", "convert"),
+    [
+        ("bom.csv", "utf-16", "iconv -f utf-16 -t utf-8 bom.csv > utf8_bom.csv"),
+        ("nuls.csv", "utf-16-be", "iconv -f utf-16 -t utf-8 nuls.csv > utf8_nuls.csv"),
+        (
+            "bom.csv.gz",
+            "utf-16",
+            "gunzip -c bom.csv.gz | iconv -f utf-16 -t utf-8 | gzip > utf8_bom.csv.gz",
+        ),
+    ],
+)
+def test_a_utf16_file_is_one_error_saying_how_to_convert_it(
+    tmp_path: Path, name: str, encoding: str, convert: str
+) -> None:
+    """Not Latin-1's advice, nor a mixed-delimiter error, nor ids full of NUL bytes."""
+    data = "".join(f"p{i},p{i + 1}\n" for i in range(30)).encode(encoding)
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    with pytest.raises(DataError) as error:
+        read_pairs_file(path)
+    assert str(error.value) == (
+        f"{path} is UTF-16 text, which recsys does not read (it reads UTF-8): convert it "
+        f"with `{convert}`"
+    )
+
+
 def test_prepare_caches_by_options_and_leaves_nothing_on_error(tmp_path: Path) -> None:
     pairs = write(tmp_path / "pairs.csv", [f"{i},{i + 1}" for i in range(60)])
     products = write(tmp_path / "products.csv", ["id,brand", "1,x"])

@@ -109,6 +109,21 @@ def test_a_latin1_file_is_one_error_saying_how_to_convert_it(tmp_path: Path) -> 
         read_products_file(path)
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le"])
+def test_a_utf16_file_is_one_error_saying_how_to_convert_it(tmp_path: Path, encoding: str) -> None:
+    """With a byte-order mark or without (NUL in every other byte), not Latin-1's advice."""
+    path = tmp_path / "wide.csv"
+    path.write_bytes("asin,title\np0,Caf\u00e9\n".encode(encoding))
+    with pytest.raises(DataError) as error:
+        read_products_file(path)
+    assert re.fullmatch(
+        r"products file .*wide\.csv: UTF-16 text, which recsys does not read \(it reads "
+        r"UTF-8\); convert it with `iconv -f utf-16 -t utf-8 wide\.csv > utf8_wide\.csv` "
+        r"\(--products\)",
+        str(error.value),
+    )
+
+
 def _container(path: Path, kind: str) -> Path:
     """A products CSV inside a container recsys does not read."""
     data = b"asin,title\np0,T0\n"

@@ -200,6 +200,7 @@ def _archive(path: Path, kind: str) -> Path:
         ("bzip2", ["is bzip2-compressed", "plain text or gzip", "gzip > FILE.gz"]),
         ("tar", ["is a gzip-compressed tar archive", "plain text or gzip", "tar -xf"]),
         ("latin1", ["line 3: byte 0xe9 is not UTF-8", "must be UTF-8", "iconv -f latin1"]),
+        ("utf16", ["is UTF-16 text", "iconv -f utf-16 -t utf-8 pairs.utf16 > utf8_pairs.utf16"]),
     ],
 )
 def test_a_pairs_file_recsys_cannot_read_is_one_line_saying_what_to_do(
@@ -208,6 +209,8 @@ def test_a_pairs_file_recsys_cannot_read_is_one_line_saying_what_to_do(
     path = tmp_path / f"pairs.{kind}"
     if kind == "latin1":
         path.write_bytes("source,target\nA,B\ncaf\u00e9,C\n".encode("latin-1"))
+    elif kind == "utf16":  # big-endian without a byte-order mark: told by its NUL bytes
+        path.write_bytes("source,target\nA,B\ncaf\u00e9,C\n".encode("utf-16-be"))
     else:
         _archive(path, kind)
     result = recsys("prepare", path, "--data-dir", tmp_path / "data")
@@ -232,6 +235,10 @@ def test_a_products_file_that_cannot_be_read_is_one_line_naming_it(
         ("zip", ["a zip archive", "plain text or gzip", "unzip", "(--products)"]),
         ("bzip2", ["bzip2-compressed", "gzip > FILE.gz", "(--products)"]),
         ("latin1", ["line 2: byte 0xe9 is not UTF-8", "iconv -f latin1", "to --products"]),
+        (
+            "utf16",
+            ["UTF-16 text", "`iconv -f utf-16 -t utf-8 products.utf16 > utf8_products.utf16`"],
+        ),
     ],
 )
 def test_a_products_file_recsys_cannot_read_is_one_line_naming_the_option(
@@ -242,6 +249,8 @@ def test_a_products_file_recsys_cannot_read_is_one_line_naming_the_option(
     products = tmp_path / f"products.{kind}"
     if kind == "latin1":
         products.write_bytes("id,title\np0,caf\u00e9\n".encode("latin-1"))
+    elif kind == "utf16":  # with a byte-order mark, as Windows tools write it
+        products.write_bytes("id,title\np0,caf\u00e9\n".encode("utf-16"))
     else:
         _archive(products, kind)
     result = recsys("prepare", pairs, "--products", products, "--data-dir", tmp_path / "data")

@@ -2,9 +2,9 @@
 
 CSV, TSV or semicolon-separated (the delimiter told from the header line,
 :mod:`recsys.data.formats.products_layout`), header required, gzip or plain, UTF-8 (a
-byte-order mark is stripped), LF, CRLF or CR line ends, ``#`` comment lines skipped, an
-Excel ``sep=X`` first line honoured. Columns, matched by name case-insensitively (spaces
-and dashes read as ``_``, quotes removed):
+byte-order mark is stripped; UTF-16 is refused, saying how to convert it), LF, CRLF or CR
+line ends, ``#`` comment lines skipped, an Excel ``sep=X`` first line honoured. Columns,
+matched by name case-insensitively (spaces and dashes read as ``_``, quotes removed):
 
 - the id: ``id``, ``item_id``, ``product_id``, ``asin``, ``product`` or ``item``; else
   the first column (unless it is unnamed row numbers or product information: an error).

@@ -1,7 +1,9 @@
 """Stream a data file in blocks of whole lines, gzip-compressed or not (told by its bytes).
 
 Other containers (zip, tar, bzip2, xz, zstd, 7-Zip) are told by their first bytes and
-refused with one line that says how to make a file recsys reads.
+refused with one line that says how to make a file recsys reads; so is UTF-16 text (a
+byte-order mark, or NUL in every other byte), which Windows tools write: read on, it gave
+ids full of NUL bytes, a mixed-delimiter error or the advice meant for Latin-1.
 
 Every text format in this package reads through here. Reading is streamed in blocks of
 whole lines, so a file of any size passes through a bounded buffer. A gzip stream that is
@@ -68,6 +70,8 @@ UNSUPPORTED_MAGIC = (
     ),
 )
 TAR_MAGIC_OFFSET = 257  # "ustar" in a tar header, gzip-compressed or not
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")  # little- and big-endian byte-order marks
+UTF16_SNIFF_BYTES = 32  # NUL in every other one of these: ASCII text written as UTF-16
 
 
 DATA_FILE_HINT = (
@@ -90,22 +94,48 @@ def _container(kind: str, advice: str) -> Unreadable:
     return Unreadable(f"{kind}, which recsys does not read (it reads plain text or gzip)", advice)
 
 
-def _tar_kind(start: bytes) -> str | None:
+def _plain_start(start: bytes, compressed: bool) -> bytes:
+    """The file's first (up to 512) bytes after gzip, or ``start`` itself when it is not
+    gzip; empty when the gzip data is corrupt (the reader reports that)."""
+    if not compressed:
+        return start
+    try:
+        return zlib.decompressobj(wbits=16 + zlib.MAX_WBITS).decompress(start, 512)
+    except zlib.error:
+        return b""
+
+
+def _tar_kind(plain: bytes, compressed: bool) -> str | None:
     """``a tar archive`` when the (gzip-decompressed) start is a tar header, else None."""
-    compressed = start[:2] == GZIP_MAGIC
-    if compressed:
-        try:
-            start = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS).decompress(start, 512)
-        except zlib.error:
-            return None
-    if start[TAR_MAGIC_OFFSET : TAR_MAGIC_OFFSET + 5] != b"ustar":
+    if plain[TAR_MAGIC_OFFSET : TAR_MAGIC_OFFSET + 5] != b"ustar":
         return None
     return "a gzip-compressed tar archive" if compressed else "a tar archive"
 
 
+def _is_utf16(plain: bytes) -> bool:
+    """A UTF-16 byte-order mark, or NUL in every other byte of the start (UTF-16 without a
+    mark); neither occurs in UTF-8 text."""
+    if plain.startswith(UTF16_BOMS):
+        return True
+    head = plain[: min(len(plain), UTF16_SNIFF_BYTES) // 2 * 2]
+    return len(head) >= 4 and (not any(head[0::2]) or not any(head[1::2]))
+
+
+def _utf16(path: Path, compressed: bool) -> Unreadable:
+    name = path.name
+    convert = (
+        f"gunzip -c {name} | iconv -f utf-16 -t utf-8 | gzip > utf8_{name}"
+        if compressed
+        else f"iconv -f utf-16 -t utf-8 {name} > utf8_{name}"
+    )
+    return Unreadable(
+        "UTF-16 text, which recsys does not read (it reads UTF-8)", f"convert it with `{convert}`"
+    )
+
+
 def unreadable(path: Path) -> Unreadable | None:
     """Why ``path`` cannot be read as a text data file (missing, not a file, empty, no read
-    permission, a container recsys does not read), or None when it can be."""
+    permission, a container recsys does not read, UTF-16 text), or None when it can be."""
     if not path.exists():
         return Unreadable("no such file")
     if not path.is_file():
@@ -126,9 +156,13 @@ def unreadable(path: Path) -> Unreadable | None:
     for magic, kind, advice in UNSUPPORTED_MAGIC:
         if re.match(magic, start, re.DOTALL):
             return _container(kind, advice)
-    tar = _tar_kind(start)
+    compressed = start[:2] == GZIP_MAGIC
+    plain = _plain_start(start, compressed)
+    tar = _tar_kind(plain, compressed)
     if tar is not None:
         return _container(tar, "extract it (`tar -xf FILE`) and pass the file inside")
+    if _is_utf16(plain):
+        return _utf16(path, compressed)
     return None
 
 
