@@ -13,6 +13,7 @@ from recsys.callbacks import TrainingCallback
 from recsys.data.dataset import PairTable, PreparedDataset
 from recsys.data.errors import DataError
 from recsys.data.pairs import undirected_keys
+from recsys.data.split import inner_split
 from recsys.embeddings import ItemEmbeddings
 from recsys.models.skipgram import SkipGramConfig
 from recsys.models.skipgram import train as train_skipgram
@@ -130,3 +131,17 @@ def test_no_negatives_to_hold_out_name_the_file_and_the_way_out(
     message = str(error.value)
     assert message.startswith("/d/dense.csv: could draw only 0 of 6 held-out negatives")
     assert "-P patience=0" in message and "\n" not in message
+
+
+def test_a_slice_of_an_inner_split_names_the_file_and_its_own_parameter(
+    planted_dataset: PreparedDataset,
+) -> None:
+    # A tuning trial's inner split (10 pairs, 2 held out), then early stopping's slice of
+    # the 8 left: round(8 * 0.05) = 0 held out.
+    few = _with_train(planted_dataset, list(range(0, 20, 2)), list(range(1, 20, 2)), "/d/p.csv")
+    trial_data = inner_split(few, 0.2, seed=0)
+    with pytest.raises(DataError) as error:
+        early_stopping_split(trial_data, SkipGramConfig(patience=2))
+    assert str(error.value).startswith(
+        "/d/p.csv: 8 training pairs cannot be split with early_stopping_fraction=0.05"
+    )
