@@ -51,7 +51,8 @@ EPILOG = (
     "--study",
     default=None,
     metavar="NAME",
-    help="the Optuna study to create or join [default: METHOD-<dataset label>]; "
+    help="the Optuna study to create or join [default: METHOD-<dataset label>, plus 8 hex "
+    "digits of the data's key when a study of other data has that name]; "
     "a name made for another method, dataset or settings is refused",
 )
 @click.option(

@@ -278,6 +278,12 @@ def split_pairs(
     return SplitResult(train=train, validation=validation, matched_distance=matched_distance)
 
 
+def source_of(dataset: PreparedDataset) -> str:
+    """The file a dataset was read from (its name when it has no manifest): what errors and
+    warnings about it, or about a split of it, should name."""
+    return str(dataset.manifest.get("source") or dataset.name)
+
+
 def inner_names(fraction: str, remedy: str) -> SplitNames:
     """Error names for an inner split set by the parameter ``fraction``."""
     return SplitNames(pairs="training pairs", held_out="held-out", fraction=fraction, remedy=remedy)
@@ -295,7 +301,8 @@ def inner_split(
     What a method may calibrate or stop on without looking at the reported validation
     pairs: its ``train`` is the rest of the training pairs, its ``validation`` a held-out
     ``fraction`` of them with as many negatives per protocol. No cache folder (walks of
-    its graph are not the dataset's).
+    its graph are not the dataset's). Its manifest keeps only the dataset's ``source``, so
+    a split nested in it (early stopping inside a tuning trial) still names the file.
 
     Raises:
         DataError: too few training pairs, or no negatives to draw; the message names the
@@ -306,11 +313,11 @@ def inner_split(
     try:
         split = split_pairs(pairs, dataset.n_items, fraction, np.random.default_rng(seed), names)
     except DataError as error:
-        source = dataset.manifest.get("source") or dataset.name
-        raise DataError(f"{source}: {error}") from None
+        raise DataError(f"{source_of(dataset)}: {error}") from None
     return PreparedDataset(
         name=f"{dataset.name} (inner split)",
         products=dataset.products,
         train=split.train,
         validation=split.validation,
+        manifest={"source": source_of(dataset)},
     )

@@ -6,20 +6,33 @@ where 5 scored 0.74), but the reported validation pairs must never choose the ep
 (:func:`recsys.data.split.inner_split`, negatives drawn as for the reported split), trains
 on the rest, scores the held-out slice after every epoch (AUC on its seen pairs, the
 study's negatives) and stops once ``patience`` epochs pass without a better score; the
-embeddings of the best epoch are the result.
+embeddings of the best epoch are the result. A slice with fewer held-out positives than
+:data:`recsys.data.split.FEW_POSITIVES_WARNING` is said to be too small to choose on.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from recsys.data.dataset import PreparedDataset
-from recsys.data.split import inner_names, inner_split
+from recsys.data.split import (
+    FEW_POSITIVES_WARNING,
+    TYPICAL_AUC,
+    auc_half_interval,
+    inner_names,
+    inner_split,
+    source_of,
+)
 from recsys.embeddings import ItemEmbeddings
 from recsys.evaluation.metrics import epoch_metrics
 from recsys.training.config import EngineConfig
+
+logger = logging.getLogger(__name__)
 
 # What a run with patience reports at its end: the epoch kept (1-based) and epochs run.
 KEPT_EPOCH_METRICS = ("best_epoch", "epochs_trained")
@@ -47,7 +60,29 @@ def early_stopping_split(
     if config.patience == 0:
         return data, None
     inner = inner_split(data, config.early_stopping_fraction, config.seed, EARLY_STOPPING_SPLIT)
+    _warn_few_positives(inner, config.early_stopping_fraction)
     return dataclasses.replace(data, train=inner.train, folder=None), inner
+
+
+def _warn_few_positives(held_out: PreparedDataset, fraction: float) -> None:
+    """One line when the slice holds too few positives for its AUC to tell one epoch from
+    the next: the kept epoch would then be chosen on noise (the threshold and interval of
+    ``recsys prepare``'s warning about the validation split)."""
+    positives = int(np.count_nonzero(held_out.validation.label))
+    if positives >= FEW_POSITIVES_WARNING:
+        return
+    logger.warning(
+        "%s: only %d held-out positives in the early-stopping slice (fewer than %d, "
+        "early_stopping_fraction=%.3g): its AUC's 95%% interval is about ±%.2f at AUC %.1f, "
+        "so the kept epoch may be chosen on noise; use a larger -P early_stopping_fraction "
+        "(below 0.5) or turn early stopping off with -P patience=0",
+        source_of(held_out),
+        positives,
+        FEW_POSITIVES_WARNING,
+        fraction,
+        auc_half_interval(TYPICAL_AUC, positives, positives),  # as many negatives per protocol
+        TYPICAL_AUC,
+    )
 
 
 @dataclass

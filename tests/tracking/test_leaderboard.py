@@ -6,6 +6,7 @@ and metric names of the naming contract, so these tests do not depend on trainin
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 from pathlib import Path
 
@@ -18,8 +19,10 @@ from recsys.cli.leaderboard import leaderboard_command
 from recsys.tracking import names
 from recsys.tracking.leaderboard.figures import pareto_front
 from recsys.tracking.leaderboard.query import method_runs_filter, query_leaderboard
+from recsys.tracking.leaderboard.registry import champions_skipped
 from recsys.tracking.leaderboard.report import publish_leaderboard
 from recsys.tracking.leaderboard.rows import (
+    DatasetTable,
     LeaderboardRow,
     best_per_method,
     build_leaderboard,
@@ -346,6 +349,17 @@ def test_rank_by_another_metric_and_overlapping_intervals_are_tied() -> None:
     assert "adamic_adar [baseline]" in text
 
 
+def test_the_board_alone_says_what_its_tables_are_ranked_by() -> None:
+    runs = [_run("skipgram", {"recall_at_10": 0.30}), _run("word2vec", {"recall_at_10": 0.29})]
+    board = build_leaderboard("file:///x", runs, rank_by="recall_at_10")
+    assert "rank_by" not in {f.name for f in dataclasses.fields(DatasetTable)}
+    assert "ranked by recall_at_10" in format_text(board)
+    assert champions_skipped(board).endswith(
+        "this leaderboard is ranked by recall_at_10 (log it without --rank-by to update them)"
+    )
+    assert champions_skipped(build_leaderboard("file:///x", runs)) == ""
+
+
 def test_an_unknown_rank_by_metric_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="--rank-by: unknown metric 'auc'"):
         check_rank_by("auc")
@@ -363,8 +377,9 @@ def test_the_default_ranking_is_degree_matched_so_popularity_cannot_lead() -> No
         _run("skipgram", {"auc_all": 0.89, "matched_auc_all": 0.96}),
         _run("mf_bias", {"auc_all": 0.83, "matched_auc_all": 0.92}),
     ]
-    table = build_leaderboard("file:///x", runs).tables[0]
-    assert table.rank_by == "matched_auc_all"
+    board = build_leaderboard("file:///x", runs)
+    table = board.tables[0]
+    assert board.rank_by == "matched_auc_all"
     assert [r.method for r in table.rows] == ["skipgram", "mf_bias", "popularity"]
     study = build_leaderboard("file:///x", runs, rank_by="auc_all").tables[0]
     assert study.rows[0].method == "popularity"  # what ranking by the study's AUC would say

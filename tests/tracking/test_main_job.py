@@ -322,7 +322,7 @@ def test_the_leader_becomes_the_registered_champion_and_moves_only_when_beaten(
     # A leader above the champion but inside its interval (a tie) does not move it either.
     board = result.leaderboard.board
     (table,) = board.tables
-    metric, leader = table.rank_by, table.rows[0]
+    metric, leader = board.rank_by, table.rows[0]
     low, high = leader.interval(metric)  # type: ignore[misc]
     above = (leader.value(metric) or 0.0) + (high - low) / 4
     inside = dataclasses.replace(leader, run_id="x", values={**leader.values, metric: above})

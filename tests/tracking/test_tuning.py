@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
@@ -363,7 +364,8 @@ def test_main_tuned_refuses_a_study_tuned_on_other_data_of_the_same_label(
     assert "\n" not in message
     assert f"study {tuned.study!r}" in message
     assert f"tuned on {DATASET}, not on {DATASET}" in message and "checksum" in message
-    assert "--study NAME" in message and "drop --tuned" in message
+    assert f"recsys tune recording --dataset {DATASET} makes it a study of its own" in message
+    assert "drop --tuned" in message
     assert len(_runs(MlflowClient(store))) == runs_before  # no method ran
 
 
@@ -381,6 +383,40 @@ def test_main_tuned_picks_the_study_tuned_on_this_data_among_same_label_ones(
     )
     assert result.ok
     assert f"recording: study '{retuned.study}'" in "\n".join(lines)
+
+
+def test_two_files_of_one_name_get_their_own_studies_and_each_resumes_its_own(
+    store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    planted, other = make_planted_dataset(), make_planted_dataset(seed=1)
+    first = _tune(store, trials=1, final=False, params={"dataset": "a/pairs.csv"})
+    monkeypatch.setattr(tune_job, "prepare", lambda config, **kwargs: other)
+    second = _tune(store, trials=1, final=False, params={"dataset": "b/pairs.csv"})
+    assert first.study == "recording-pairs.csv"  # free: the plain name
+    assert re.fullmatch(r"recording-pairs\.csv-[0-9a-f]{8}", second.study)
+    again = _tune(store, trials=2, final=False, params={"dataset": "b/pairs.csv"})
+    assert (again.study, again.trials_run) == (second.study, 1)  # resumed, not a third
+    monkeypatch.setattr(tune_job, "prepare", lambda config, **kwargs: planted)
+    resumed = _tune(store, trials=2, final=False, params={"dataset": "a/pairs.csv"})
+    assert (resumed.study, resumed.trials_run) == (first.study, 1)
+
+
+def test_main_tuned_prefers_the_default_study_of_a_file_whose_plain_name_is_taken(
+    store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _tune(store, trials=1, final=False, params={"dataset": "a/pairs.csv"})
+    other = make_planted_dataset(seed=1)
+    for module in (tune_job, main_job):
+        monkeypatch.setattr(module, "prepare", lambda config, **kwargs: other)
+    own = _tune(store, trials=1, final=False, params={"dataset": "b/pairs.csv"})
+    _tune(store, trials=3, final=False, study="more-trials", params={"dataset": "b/pairs.csv"})
+    lines: list[str] = []
+    result = run_main_job(
+        "b/pairs.csv", ["recording"], tracking_uri=store, progress=False, echo=lines.append,
+        tuned=True,
+    )  # fmt: skip
+    assert result.ok
+    assert f"recording: study '{own.study}'" in "\n".join(lines)
 
 
 def test_main_tuned_refuses_a_study_of_the_same_content_with_other_data_settings(

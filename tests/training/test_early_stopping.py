@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,7 @@ from recsys.callbacks import TrainingCallback
 from recsys.data.dataset import PairTable, PreparedDataset
 from recsys.data.errors import DataError
 from recsys.data.pairs import undirected_keys
+from recsys.data.split import FEW_POSITIVES_WARNING, inner_split
 from recsys.embeddings import ItemEmbeddings
 from recsys.models.skipgram import SkipGramConfig
 from recsys.models.skipgram import train as train_skipgram
@@ -130,3 +132,53 @@ def test_no_negatives_to_hold_out_name_the_file_and_the_way_out(
     message = str(error.value)
     assert message.startswith("/d/dense.csv: could draw only 0 of 6 held-out negatives")
     assert "-P patience=0" in message and "\n" not in message
+
+
+def _few_positive_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if "early-stopping slice" in r.getMessage()]
+
+
+def test_a_slice_with_few_positives_warns_once_per_training(
+    planted_dataset: PreparedDataset, caplog: pytest.LogCaptureFixture
+) -> None:
+    # 1,238 training pairs: 0.05 holds out 62 positives, below FEW_POSITIVES_WARNING.
+    config = SkipGramConfig(
+        patience=1, epochs=3, dim=8, walks_per_node=2, progress=False, threads=1
+    )
+    with caplog.at_level(logging.WARNING, logger="recsys.training.early_stopping"):
+        train_skipgram(planted_dataset, config, [])
+    (line,) = _few_positive_lines(caplog)
+    assert line.startswith(
+        f"planted: only 62 held-out positives in the early-stopping slice (fewer than "
+        f"{FEW_POSITIVES_WARNING}, early_stopping_fraction=0.05)"
+    )
+    assert "interval is about ±0.08 at AUC 0.8" in line
+    assert "-P early_stopping_fraction" in line and "-P patience=0" in line
+    assert "\n" not in line
+
+
+def test_a_large_enough_slice_or_no_early_stopping_says_nothing(
+    planted_dataset: PreparedDataset, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="recsys.training.early_stopping"):
+        early_stopping_split(planted_dataset, SkipGramConfig(patience=0))
+        _, held_out = early_stopping_split(
+            planted_dataset, SkipGramConfig(patience=2, early_stopping_fraction=0.2)
+        )
+    assert held_out is not None
+    assert int(held_out.validation.label.sum()) >= FEW_POSITIVES_WARNING
+    assert _few_positive_lines(caplog) == []
+
+
+def test_a_slice_of_an_inner_split_names_the_file_and_its_own_parameter(
+    planted_dataset: PreparedDataset,
+) -> None:
+    # A tuning trial's inner split (10 pairs, 2 held out), then early stopping's slice of
+    # the 8 left: round(8 * 0.05) = 0 held out.
+    few = _with_train(planted_dataset, list(range(0, 20, 2)), list(range(1, 20, 2)), "/d/p.csv")
+    trial_data = inner_split(few, 0.2, seed=0)
+    with pytest.raises(DataError) as error:
+        early_stopping_split(trial_data, SkipGramConfig(patience=2))
+    assert str(error.value).startswith(
+        "/d/p.csv: 8 training pairs cannot be split with early_stopping_fraction=0.05"
+    )

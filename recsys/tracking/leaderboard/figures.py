@@ -71,11 +71,10 @@ def quality_minutes_figure(board: Leaderboard) -> Figure:
     n_panels = max(len(board.tables), 1)
     figure = Figure(figsize=(7.5, 4.2 * n_panels), layout="constrained")
     axes = figure.subplots(n_panels, 1, squeeze=False)[:, 0]
+    metric = board.rank_by
     for ax, table in zip(axes, board.tables, strict=False):
-        rows = [
-            r for r in table.rows if r.minutes is not None and r.value(table.rank_by) is not None
-        ]
-        points = [(max(r.minutes or 0.0, 1e-3), r.value(table.rank_by) or 0.0) for r in rows]
+        rows = [r for r in table.rows if r.minutes is not None and r.value(metric) is not None]
+        points = [(max(r.minutes or 0.0, 1e-3), r.value(metric) or 0.0) for r in rows]
         for row, (x, y) in zip(rows, points, strict=True):
             ax.scatter(x, y, color="grey" if row.is_baseline else "C0", zorder=3)
             ax.annotate(row.label, (x, y), textcoords="offset points", xytext=(4, 3), fontsize=8)
@@ -86,8 +85,8 @@ def quality_minutes_figure(board: Leaderboard) -> Figure:
             ax.legend(loc="lower right", fontsize="small")
         ax.set_xscale("log")
         ax.set_xlabel("training minutes (log scale)")
-        ax.set_ylabel(table.rank_by)
-        ax.set_title(f"{dataset_label(table.dataset)}: {table.rank_by} against minutes")
+        ax.set_ylabel(metric)
+        ax.set_title(f"{dataset_label(table.dataset)}: {metric} against minutes")
         ax.grid(alpha=0.3, which="both")
     if board.is_empty:
         axes[0].text(0.5, 0.5, "no finished runs", ha="center", va="center")

@@ -125,8 +125,11 @@ class _Champion:
     not_comparable: str  # why the leader cannot be compared with it ("" when it can)
 
 
-def _current_champion(client: MlflowClient, name: str, table: DatasetTable) -> _Champion | None:
-    """The alias's version and what a leader must beat, or None when there is none."""
+def _current_champion(
+    client: MlflowClient, name: str, table: DatasetTable, rank_by: str
+) -> _Champion | None:
+    """The alias's version and what a leader must beat (its ``rank_by``), or None when
+    there is none."""
     try:
         version = client.get_model_version_by_alias(name, CHAMPION_ALIAS)
     except MlflowException:
@@ -146,7 +149,7 @@ def _current_champion(client: MlflowClient, name: str, table: DatasetTable) -> _
     elif not same_data(table.data_tags, run.data.tags):
         why = f"it was scored on other data (tag {names.TAG_DATA_KEY})"
     metrics = run.data.metrics
-    value = metrics.get(f"{table.rank_by}{names.CI_HIGH_SUFFIX}", metrics.get(table.rank_by))
+    value = metrics.get(f"{rank_by}{names.CI_HIGH_SUFFIX}", metrics.get(rank_by))
     bar = float("-inf") if value is None else float(value)
     return _Champion(number, run_id, bar, why)
 
@@ -154,13 +157,11 @@ def _current_champion(client: MlflowClient, name: str, table: DatasetTable) -> _
 def champions_skipped(board: Leaderboard) -> str:
     """The line saying why a leaderboard ranked by another metric moved no alias ("" when
     it is ranked by the default metric)."""
-    ranked_by = {t.rank_by for t in board.tables} - {DEFAULT_RANK_BY}
-    if not ranked_by:
+    if board.rank_by == DEFAULT_RANK_BY:
         return ""
     return (
         f"Champion: no alias moved: champions are decided by {DEFAULT_RANK_BY} only, and this "
-        f"leaderboard is ranked by {', '.join(sorted(ranked_by))} (log it without --rank-by "
-        "to update them)"
+        f"leaderboard is ranked by {board.rank_by} (log it without --rank-by to update them)"
     )
 
 
@@ -196,12 +197,12 @@ def update_champions(client: MlflowClient, board: Leaderboard) -> list[ChampionU
         return updates
     for table in board.tables:
         leader = next((row for row in table.rows if row.run_id), None)
-        value = None if leader is None else leader.value(table.rank_by)
+        value = None if leader is None else leader.value(board.rank_by)
         if leader is None or value is None:
             continue
         try:
             name = champion_model_name(client, table.dataset)
-            current = _current_champion(client, name, table)
+            current = _current_champion(client, name, table, board.rank_by)
             if current is not None and not current.not_comparable and current.bar >= value:
                 updates.append(
                     ChampionUpdate(

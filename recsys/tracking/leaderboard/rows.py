@@ -113,13 +113,12 @@ class DatasetTable:
     """A dataset's ranked rows plus, for Electronics, the study's reference numbers."""
 
     dataset: str
-    rows: list[LeaderboardRow]  # best finished run per method, ``rank_by`` descending
+    rows: list[LeaderboardRow]  # best finished run per method, the board's rank_by descending
     references: list[LeaderboardRow] = field(default_factory=list)
     n_runs: int = 0  # finished method runs considered for this dataset
     # Runs under this dataset name left out: scored on other data than its newest run's (the
     # file's content or a data setting changed, :func:`same_data`).
     other_data_runs: int = 0
-    rank_by: str = DEFAULT_RANK_BY
     # The dataset's statistics (data.<key> metrics without the prefix) from its newest run
     # that logged them; empty when none did (runs from before they were logged).
     statistics: dict[str, float] = field(default_factory=dict)
@@ -134,7 +133,8 @@ class Leaderboard:
 
     ``unranked`` maps a dataset whose runs log no value of the ranking metric (a cold-start
     AUC on data without a cold-start slice) to its run count: it has no table, and the
-    output says so instead of leaving it out without a word.
+    output says so instead of leaving it out without a word. ``rank_by`` is the metric every
+    table is ranked by (the board's alone: a board of unranked datasets has no table).
     """
 
     tracking_uri: str
@@ -374,7 +374,6 @@ def build_leaderboard(
             references=reference_rows(dataset),
             n_runs=len(by_dataset[dataset]),
             other_data_runs=other_data.get(dataset, 0),
-            rank_by=rank_by,
             statistics=statistics.get(dataset, {}),
             data_tags={k: v for k, v in newest[dataset].items() if k in DATA_TAGS},
         )

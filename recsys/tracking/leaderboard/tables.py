@@ -109,9 +109,9 @@ def row_cells(row: LeaderboardRow, rank: int | None, rank_by: str = DEFAULT_RANK
     ]
 
 
-def _table_cells(table: DatasetTable) -> tuple[list[list[str]], list[list[str]]]:
-    runs = [row_cells(row, rank, table.rank_by) for rank, row in enumerate(table.rows, start=1)]
-    refs = [row_cells(row, None, table.rank_by) for row in table.references]
+def _table_cells(table: DatasetTable, rank_by: str) -> tuple[list[list[str]], list[list[str]]]:
+    runs = [row_cells(row, rank, rank_by) for rank, row in enumerate(table.rows, start=1)]
+    refs = [row_cells(row, None, rank_by) for row in table.references]
     return runs, refs
 
 
@@ -121,10 +121,10 @@ def dataset_heading(table: DatasetTable) -> str:
     return label if label == table.dataset else f"{label} ({table.dataset})"
 
 
-def _title(table: DatasetTable) -> str:
+def _title(table: DatasetTable, rank_by: str) -> str:
     return (
         f"{dataset_heading(table)}: best finished run of {len(table.rows)} method(s) "
-        f"out of {table.n_runs} run(s), ranked by {table.rank_by}. AUC all / seen / cold "
+        f"out of {table.n_runs} run(s), ranked by {rank_by}. AUC all / seen / cold "
         "start: the study's protocol (negatives uniform over validation products); matched: "
         "degree-matched negatives; recall@10, NDCG@10 over the whole catalog; ±: half the 95% "
         "interval; {...}: the run's settings away from its method's defaults; seeds: runs "
@@ -176,20 +176,20 @@ def other_data_line(table: DatasetTable) -> str:
     )
 
 
-def no_interval_line(table: DatasetTable) -> str:
+def no_interval_line(table: DatasetTable, rank_by: str) -> str:
     """Says that no row can be marked tied: the ranking metric has no 95% interval
     (``pr_auc``), or none of the table's runs logged one; empty otherwise."""
-    if table.rank_by in METRICS_WITHOUT_INTERVAL:
-        return f"{table.rank_by} has no 95% interval: ties cannot be marked"
-    if len(table.rows) < 2 or any(row.interval(table.rank_by) for row in table.rows):
+    if rank_by in METRICS_WITHOUT_INTERVAL:
+        return f"{rank_by} has no 95% interval: ties cannot be marked"
+    if len(table.rows) < 2 or any(row.interval(rank_by) for row in table.rows):
         return ""
-    return f"no run logged a 95% interval of {table.rank_by}: ties cannot be marked"
+    return f"no run logged a 95% interval of {rank_by}: ties cannot be marked"
 
 
-def notes(table: DatasetTable) -> list[str]:
+def notes(table: DatasetTable, rank_by: str) -> list[str]:
     """The lines under a dataset's table: its data's statistics, runs left out, ties that
     cannot be marked."""
-    lines = (statistics_line(table), other_data_line(table), no_interval_line(table))
+    lines = (statistics_line(table), other_data_line(table), no_interval_line(table, rank_by))
     return [line for line in lines if line]
 
 
@@ -218,9 +218,9 @@ def format_text(board: Leaderboard) -> str:
         return empty_message(board.tracking_uri)
     blocks = [f"Leaderboard from {board.tracking_uri}"]
     for table in board.tables:
-        runs, refs = _table_cells(table)
-        head = headers(table.rank_by)
-        numbers = right_aligned(table.rank_by)
+        runs, refs = _table_cells(table, board.rank_by)
+        head = headers(board.rank_by)
+        numbers = right_aligned(board.rank_by)
         widths = [max(len(c[i]) for c in [head, *runs, *refs]) for i in range(len(head))]
 
         def line(cells: list[str], widths: list[int] = widths, numbers: set[int] = numbers) -> str:
@@ -231,11 +231,11 @@ def format_text(board: Leaderboard) -> str:
             return "  ".join(padded).rstrip()
 
         rule = "  ".join("-" * w for w in widths)
-        lines = ["", _title(table), line(head), rule, *(line(c) for c in runs)]
+        lines = ["", _title(table, board.rank_by), line(head), rule, *(line(c) for c in runs)]
         if refs:
             lines += [rule, "published reference numbers (not runs on this server):"]
             lines += [line(c) for c in refs]
-        lines += notes(table)
+        lines += notes(table, board.rank_by)
         blocks.append("\n".join(lines))
     if board.unranked:
         blocks.append("\n" + "\n".join(_hidden_lines(board)))
@@ -248,11 +248,11 @@ def format_markdown(board: Leaderboard) -> str:
         return empty_message(board.tracking_uri)
     out = ["# Leaderboard", "", f"Tracking server: `{board.tracking_uri}`"]
     for table in board.tables:
-        runs, refs = _table_cells(table)
-        head = headers(table.rank_by)
-        numbers = right_aligned(table.rank_by)
+        runs, refs = _table_cells(table, board.rank_by)
+        head = headers(board.rank_by)
+        numbers = right_aligned(board.rank_by)
         align = ["---:" if i in numbers else ":---" for i in range(len(head))]
-        out += ["", f"## {dataset_heading(table)}", "", _title(table), ""]
+        out += ["", f"## {dataset_heading(table)}", "", _title(table, board.rank_by), ""]
         out.append("| " + " | ".join(head) + " |")
         out.append("| " + " | ".join(align) + " |")
         out += ["| " + " | ".join(cells) + " |" for cells in runs]
@@ -261,7 +261,7 @@ def format_markdown(board: Leaderboard) -> str:
             out.append("| " + " | ".join(head) + " |")
             out.append("| " + " | ".join(align) + " |")
             out += ["| " + " | ".join(cells) + " |" for cells in refs]
-        for note in notes(table):
+        for note in notes(table, board.rank_by):
             out += ["", note]
     out += [item for line in _hidden_lines(board) for item in ("", line)]
     return "\n".join(out) + "\n"
@@ -287,12 +287,11 @@ def format_html(board: Leaderboard, images: Mapping[str, bytes] | None = None) -
     if board.is_empty:
         parts.append(f"<p>{html.escape(empty_message(board.tracking_uri))}</p>")
     for table in board.tables:
-        runs, refs = _table_cells(table)
-        parts.append(
-            f"<h2>{html.escape(dataset_heading(table))}</h2><p>{html.escape(_title(table))}</p>"
-        )
-        numbers = right_aligned(table.rank_by)
-        head = "".join(f"<th>{html.escape(h)}</th>" for h in headers(table.rank_by))
+        runs, refs = _table_cells(table, board.rank_by)
+        title = _title(table, board.rank_by)
+        parts.append(f"<h2>{html.escape(dataset_heading(table))}</h2><p>{html.escape(title)}</p>")
+        numbers = right_aligned(board.rank_by)
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in headers(board.rank_by))
         parts.append(f"<table><tr>{head}</tr>")
         for css, rows in (("run", runs), ("ref", refs)):
             for cells in rows:
@@ -302,7 +301,7 @@ def format_html(board: Leaderboard, images: Mapping[str, bytes] | None = None) -
                 )
                 parts.append(f'<tr class="{css}">{tds}</tr>')
         parts.append("</table>")
-        parts += [f"<p>{html.escape(note)}</p>" for note in notes(table)]
+        parts += [f"<p>{html.escape(note)}</p>" for note in notes(table, board.rank_by)]
     parts += [f"<p>{html.escape(line)}</p>" for line in _hidden_lines(board)]
     for file_name, png in (images or {}).items():
         data = base64.b64encode(png).decode("ascii")

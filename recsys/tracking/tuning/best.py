@@ -11,10 +11,13 @@ from recsys.config import DataConfig
 from recsys.data.dataset import PreparedDataset
 from recsys.tracking import names
 from recsys.tracking.params import flat_fields
-from recsys.tracking.run_info import data_key, dataset_checksum
 from recsys.tracking.tuning.baseline import best_trial
 from recsys.tracking.tuning.errors import StudyError
-from recsys.tracking.tuning.job import DATA_KEY_ATTR, DATASET_GIVEN_ATTR, default_study_name
+from recsys.tracking.tuning.study_names import (
+    DATASET_GIVEN_ATTR,
+    data_difference,
+    default_study_name,
+)
 
 
 @dataclass(frozen=True)
@@ -45,10 +48,11 @@ def tuned_settings(
     label too; only a study tuned on ``data`` itself counts: the same prepared data key
     when the study records one, else the same content checksum (as ``recsys tune`` checks
     a study it joins). Several studies may count (other names, spaces or fixed settings):
-    the default-named one (``<method>-<dataset label>``) is preferred, else the one with
-    the most trials. The best trial is the study's own rule (:func:`best_trial`: the
-    ranking floor when the study has it). Values of the study's fixed ``-P`` settings count
-    as its settings; dataset parameters among them do not (the caller's dataset is used).
+    the one ``recsys tune`` names by default for this data (:func:`default_study_name`) is
+    preferred, else the one with the most trials. The best trial is the study's own rule
+    (:func:`best_trial`: the ranking floor when the study has it). Values of the study's
+    fixed ``-P`` settings count as its settings; dataset parameters among them do not (the
+    caller's dataset is used).
 
     Raises:
         StudyError: studies of ``method`` match the label, none was tuned on ``data``.
@@ -62,12 +66,12 @@ def tuned_settings(
     ]
     if not labelled:
         return None
-    default = default_study_name(method, dataset)
+    default = default_study_name(storage, method, dataset, data)
 
     def preference(summary: optuna.study.StudySummary) -> tuple[bool, int]:
         return summary.study_name == default, summary.n_trials
 
-    matching = [s for s in labelled if not _data_difference(s.user_attrs, data)]
+    matching = [s for s in labelled if not data_difference(s.user_attrs, data)]
     if not matching:
         other = max(labelled, key=preference)
         raise StudyError(_other_data_message(other, method, dataset, data))
@@ -86,20 +90,6 @@ def tuned_settings(
     )
 
 
-def _data_difference(attrs: dict[str, Any], data: PreparedDataset) -> str:
-    """How the study's data differs from ``data`` (empty when it is the same data)."""
-    checksum = dataset_checksum(data)
-    if attrs.get("checksum") != checksum:
-        return f"content checksum {_short(attrs.get('checksum'))}, now {_short(checksum)}"
-    recorded_key = attrs.get(DATA_KEY_ATTR)
-    if recorded_key and recorded_key != data_key(data):
-        return (
-            "the same content, other data settings (split, filters, weights, columns, products "
-            f"file or prepared format): data key {recorded_key}, now {data_key(data)}"
-        )
-    return ""
-
-
 def _other_data_message(
     study: optuna.study.StudySummary, method: str, dataset: str, data: PreparedDataset
 ) -> str:
@@ -108,14 +98,7 @@ def _other_data_message(
     )
     return (
         f"--tuned: study {study.study_name!r} of {method} was tuned on {tuned_on}, not on "
-        f"{dataset} ({_data_difference(study.user_attrs, data)}); tune {method} on this "
-        f"dataset under another study name (recsys tune {method} --dataset {dataset} --study "
-        "NAME), or drop --tuned"
+        f"{dataset} ({data_difference(study.user_attrs, data)}); tune {method} on this "
+        f"dataset first (recsys tune {method} --dataset {dataset} makes it a study of its "
+        "own), or drop --tuned"
     )
-
-
-def _short(checksum: Any) -> str:
-    """A checksum's first 12 hex digits (``prepared:`` kept), enough to tell two apart."""
-    text = str(checksum or "(none)")
-    prefix, colon, digest = text.rpartition(":")
-    return f"{prefix}{colon}{digest[:12]}"

@@ -58,6 +58,11 @@ from recsys.tracking.tuning.storage import (
     open_study,
     trial_slot,
 )
+from recsys.tracking.tuning.study_names import (
+    DATA_KEY_ATTR,
+    DATASET_GIVEN_ATTR,
+    default_study_name,
+)
 from recsys.tracking.tuning.trial import TrialSetting, inner_queries, run_trial
 
 logger = logging.getLogger(__name__)
@@ -72,11 +77,6 @@ PRUNER_WARMUP_EPOCHS = 1  # the first epoch is never pruned (a noisy start)
 MACHINE_PARAMS = frozenset(
     {"dataset", "data_dir", "workers", "threads", "device", "progress", "checkpoint_dir"}
 )
-# Study attributes that say which data it was tuned on, beside its identity: recorded by
-# the first worker that runs with them, not compared when another joins (the checksum
-# and the fixed data settings are), and read by `recsys main --tuned`.
-DATA_KEY_ATTR = "data_key"  # the prepared data's key: content and every data setting
-DATASET_GIVEN_ATTR = "dataset_given"  # --dataset as the creating worker gave it
 # How a dataset too small for the trials' inner split is reported.
 TUNING_SPLIT = inner_names(
     "--inner-fraction",
@@ -120,11 +120,6 @@ class TuneResult:
     @property
     def ok(self) -> bool:
         return not self.final_error
-
-
-def default_study_name(method: str, dataset: str) -> str:
-    """``<method>-<dataset label>``, e.g. ``skipgram-meta_Digital_Music``."""
-    return f"{method}-{names.dataset_label(dataset)}"
 
 
 def make_sampler(seed: int, trials: int) -> optuna.samplers.TPESampler:
@@ -178,11 +173,13 @@ def run_tune(
     uri = check_tracking_uri(tracking_uri)
     storage_url = request.storage or default_storage_url(uri)
     storage = open_storage(storage_url)
-    study_name = request.study or default_study_name(method.name, data_config.dataset)
     shown_storage = masked(storage_url)
 
     echo(f"Preparing {data_config.dataset} ...")
     dataset = prepare(data_config, progress=progress)
+    study_name = request.study or default_study_name(
+        storage, method.name, data_config.dataset, dataset
+    )
     fraction = request.inner_fraction or data_config.validation_fraction
     inner = inner_split(dataset, fraction, data_config.split_seed, TUNING_SPLIT)
     identity = {
