@@ -9,19 +9,19 @@ weight); negatives follow the walks' unigram distribution ** 0.75.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, Any, ClassVar
 
 import torch
 from pydantic import Field
 
 from recsys.callbacks import TrainingCallback
-from recsys.config import TUNE_L2
+from recsys.config import TUNE_L2, Negatives
 from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import ItemEmbeddings
 from recsys.graph import walk_config_of, walks_for_dataset
 from recsys.models.base import Method
 from recsys.models.mf import MatrixFactorization
-from recsys.training.config import SGDWindowConfig
+from recsys.training.config import STUDY_WINDOW_SETTINGS, SGDWindowConfig
 from recsys.training.early_stopping import early_stopping_split
 from recsys.training.engine import fit, resolve_device
 from recsys.training.window_sgns import walk_training_source
@@ -34,7 +34,22 @@ class MFSequencesConfig(SGDWindowConfig):
     ops, negatives shared by ``negative_chunk`` pairs,
     :func:`recsys.training.sgns_torch.mf_step_tensors`, tied with the kernel on the real
     samples when forced onto the CPU, docs/benchmarks.md); ``preset=study`` restores the
-    study's Adam settings."""
+    study's Adam settings.
+
+    Three negatives per positive pair where skip-gram keeps the study's five: MF with bias
+    tied five on every AUC of the real samples and at Electronics scale, ranked better on
+    the Amazon samples (recall@10 0.282 vs 0.243 on Digital Music, 0.351 vs 0.294 on the
+    Books head) and trained in 0.5-0.9x the minutes (docs/benchmarks.md, "Fewer negatives
+    for MF on sequences"); two lost seen AUC on the Books head."""
+
+    PRESETS: ClassVar[dict[str, Any]] = {
+        "default": {},
+        "study": {**STUDY_WINDOW_SETTINGS, "negatives": 5},
+    }
+
+    negatives: Negatives = Field(
+        3, description="negative samples per positive pair (the study: 5, preset=study)"
+    )
 
     l2: Annotated[float, TUNE_L2] = Field(
         1e-6, ge=0, le=1, description="L2 weight on the rows in each batch (not the whole table)"
