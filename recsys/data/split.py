@@ -284,6 +284,24 @@ def source_of(dataset: PreparedDataset) -> str:
     return str(dataset.manifest.get("source") or dataset.name)
 
 
+def few_held_out_warning(
+    held_out: PreparedDataset, slice_name: str, setting: str, consequence: str, remedy: str
+) -> str | None:
+    """The one-line warning for an inner split whose held-out positives are too few to
+    choose on (None when there are enough): the threshold and interval of ``recsys
+    prepare``'s warning about the validation split, naming the file, the slice and the
+    setting that sized it (``early_stopping_fraction=0.05``)."""
+    positives = int(np.count_nonzero(held_out.validation.label))
+    if positives >= FEW_POSITIVES_WARNING:
+        return None
+    half = auc_half_interval(TYPICAL_AUC, positives, positives)  # as many negatives
+    return (
+        f"{source_of(held_out)}: only {positives} held-out positives in {slice_name} (fewer "
+        f"than {FEW_POSITIVES_WARNING}, {setting}): its AUC's 95% interval is about "
+        f"±{half:.2f} at AUC {TYPICAL_AUC:.1f}, so {consequence}; {remedy}"
+    )
+
+
 def inner_names(fraction: str, remedy: str) -> SplitNames:
     """Error names for an inner split set by the parameter ``fraction``."""
     return SplitNames(pairs="training pairs", held_out="held-out", fraction=fraction, remedy=remedy)

@@ -17,17 +17,8 @@ import logging
 import math
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from recsys.data.dataset import PreparedDataset
-from recsys.data.split import (
-    FEW_POSITIVES_WARNING,
-    TYPICAL_AUC,
-    auc_half_interval,
-    inner_names,
-    inner_split,
-    source_of,
-)
+from recsys.data.split import few_held_out_warning, inner_names, inner_split
 from recsys.embeddings import ItemEmbeddings
 from recsys.evaluation.metrics import epoch_metrics
 from recsys.training.config import EngineConfig
@@ -66,23 +57,17 @@ def early_stopping_split(
 
 def _warn_few_positives(held_out: PreparedDataset, fraction: float) -> None:
     """One line when the slice holds too few positives for its AUC to tell one epoch from
-    the next: the kept epoch would then be chosen on noise (the threshold and interval of
-    ``recsys prepare``'s warning about the validation split)."""
-    positives = int(np.count_nonzero(held_out.validation.label))
-    if positives >= FEW_POSITIVES_WARNING:
-        return
-    logger.warning(
-        "%s: only %d held-out positives in the early-stopping slice (fewer than %d, "
-        "early_stopping_fraction=%.3g): its AUC's 95%% interval is about ±%.2f at AUC %.1f, "
-        "so the kept epoch may be chosen on noise; use a larger -P early_stopping_fraction "
-        "(below 0.5) or turn early stopping off with -P patience=0",
-        source_of(held_out),
-        positives,
-        FEW_POSITIVES_WARNING,
-        fraction,
-        auc_half_interval(TYPICAL_AUC, positives, positives),  # as many negatives per protocol
-        TYPICAL_AUC,
+    the next: the kept epoch would then be chosen on noise."""
+    line = few_held_out_warning(
+        held_out,
+        "the early-stopping slice",
+        f"early_stopping_fraction={fraction:.3g}",
+        "the kept epoch may be chosen on noise",
+        "use a larger -P early_stopping_fraction (below 0.5) or turn early stopping off with "
+        "-P patience=0",
     )
+    if line is not None:
+        logger.warning("%s", line)
 
 
 @dataclass

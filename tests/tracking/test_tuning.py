@@ -10,6 +10,7 @@ dataset it was trained on (and can crash once), so the tests can see what trials
 from __future__ import annotations
 
 import dataclasses
+import logging
 import multiprocessing
 import re
 from collections.abc import Sequence
@@ -188,6 +189,22 @@ def test_trials_train_and_score_on_an_inner_split_of_the_training_pairs(store: s
         assert held_out and held_out <= train  # scored on training pairs ...
         assert not held_out & reported  # ... never on the reported validation pairs
         assert not trained & held_out and trained | held_out == train
+
+
+def test_a_tuning_split_with_few_positives_warns_once(
+    store: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    def warnings() -> list[str]:
+        return [r.getMessage() for r in caplog.records if "in the tuning split" in r.getMessage()]
+
+    with caplog.at_level(logging.WARNING, logger="recsys.tracking.tuning.job"):
+        _tune(store, trials=2, final=False)  # a third of the training pairs: enough
+        assert warnings() == []
+        _tune(store, trials=1, study="small", inner_fraction=0.05, final=False)
+    (line,) = warnings()
+    assert re.match(r"\S+: only \d+ held-out positives in the tuning split \(fewer than 150", line)
+    assert "--inner-fraction=0.05" in line and "trials may be ranked on noise" in line
+    assert "\n" not in line
 
 
 def test_a_study_name_reused_with_another_method_is_refused(store: str) -> None:
