@@ -40,7 +40,7 @@ class MFSequencesConfig(SGDWindowConfig):
     tied five on every AUC of the real samples and at Electronics scale, ranked better on
     the Amazon samples (recall@10 0.282 vs 0.243 on Digital Music, 0.351 vs 0.294 on the
     Books head) and trained in 0.5-0.9x the minutes (docs/benchmarks.md, "Fewer negatives
-    for MF on sequences"); two lost seen AUC on the Books head."""
+    for MF on sequences and node2vec"); two lost seen AUC on the Books head."""
 
     PRESETS: ClassVar[dict[str, Any]] = {
         "default": {},

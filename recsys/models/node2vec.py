@@ -22,7 +22,7 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 from pydantic import Field, model_validator
 
 from recsys.callbacks import TrainingCallback
-from recsys.config import TuneRange, WalkConfig
+from recsys.config import Negatives, TuneRange, WalkConfig
 from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import ItemEmbeddings
 from recsys.graph import walk_config_of, walks_for_dataset
@@ -62,13 +62,24 @@ def gensim_defaults(*names: str) -> dict[str, Any]:
 
 class Node2VecConfig(SkipGramConfig):
     """node2vec's second-order walks + skip-gram: skipgram's engine by default, gensim's
-    Word2Vec (the study's trainer) with ``trainer=gensim`` or ``preset=study``."""
+    Word2Vec (the study's trainer) with ``trainer=gensim`` or ``preset=study``.
+
+    Three negatives per positive where skipgram keeps five: on these walks three tied five
+    on every AUC of the real samples at two seeds, ranked the Amazon samples better
+    (recall@10 +0.01 on Digital Music, +0.02 on the Books head) and at Electronics scale
+    scored above five on every metric (AUC all 0.8850 vs 0.8828), in 0.65-0.9x the minutes
+    (docs/benchmarks.md, "Fewer negatives for MF on sequences and node2vec"). skipgram keeps
+    five: with three its Music0601 seen AUC fell below gensim's skip-gram."""
 
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
         "default": {},
-        # gensim's Word2Vec at its own alpha and epochs, as the study ran it
-        "study": {"trainer": "gensim", **gensim_defaults("epochs", "lr")},
+        # gensim's Word2Vec at its own alpha, epochs and negatives, as the study ran it
+        "study": {"trainer": "gensim", **gensim_defaults("epochs", "lr", "negatives")},
     }
+
+    negatives: Negatives = Field(
+        3, description="negative samples per positive pair (gensim's and the study's: 5)"
+    )
 
     p: Annotated[float, TUNE_P_Q] = Field(
         0.5, gt=0, description="return parameter: 1/p weighs going back"
