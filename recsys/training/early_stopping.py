@@ -51,23 +51,17 @@ def early_stopping_split(
     if config.patience == 0:
         return data, None
     inner = inner_split(data, config.early_stopping_fraction, config.seed, EARLY_STOPPING_SPLIT)
-    _warn_few_positives(inner, config.early_stopping_fraction)
-    return dataclasses.replace(data, train=inner.train, folder=None), inner
-
-
-def _warn_few_positives(held_out: PreparedDataset, fraction: float) -> None:
-    """One line when the slice holds too few positives for its AUC to tell one epoch from
-    the next: the kept epoch would then be chosen on noise."""
-    line = few_held_out_warning(
-        held_out,
+    few = few_held_out_warning(
+        inner,
         "the early-stopping slice",
-        f"early_stopping_fraction={fraction:.3g}",
+        f"early_stopping_fraction={config.early_stopping_fraction:.3g}",
         "the kept epoch may be chosen on noise",
         "use a larger -P early_stopping_fraction (below 0.5) or turn early stopping off with "
         "-P patience=0",
     )
-    if line is not None:
-        logger.warning("%s", line)
+    if few is not None:
+        logger.warning("%s", few)
+    return dataclasses.replace(data, train=inner.train, folder=None), inner
 
 
 @dataclass

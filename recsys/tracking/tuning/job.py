@@ -31,7 +31,6 @@ import optuna
 from mlflow import MlflowClient
 from optuna.trial import TrialState
 
-from recsys.data.dataset import PreparedDataset
 from recsys.data.datasets import check_dataset
 from recsys.data.split import few_held_out_warning, inner_names, inner_split
 from recsys.tracking import names
@@ -83,20 +82,6 @@ TUNING_SPLIT = inner_names(
     "--inner-fraction",
     "Use a larger --inner-fraction (below 0.5) or a dataset with more pairs.",
 )
-
-
-def _warn_few_positives(held_out: PreparedDataset, fraction: float) -> None:
-    """One line when the trials' held-out split has too few positives for its AUC to tell
-    one trial from the next: the study would then rank settings on noise."""
-    line = few_held_out_warning(
-        held_out,
-        "the tuning split",
-        f"--inner-fraction={fraction:.3g}",
-        "trials may be ranked on noise",
-        "use a larger --inner-fraction (below 0.5) or a dataset with more pairs",
-    )
-    if line is not None:
-        logger.warning("%s", line)
 
 
 @dataclass(frozen=True)
@@ -197,7 +182,15 @@ def run_tune(
     )
     fraction = request.inner_fraction or data_config.validation_fraction
     inner = inner_split(dataset, fraction, data_config.split_seed, TUNING_SPLIT)
-    _warn_few_positives(inner, fraction)
+    few = few_held_out_warning(
+        inner,
+        "the tuning split",
+        f"--inner-fraction={fraction:.3g}",
+        "trials may be ranked on noise",
+        "use a larger --inner-fraction (below 0.5) or a dataset with more pairs",
+    )
+    if few is not None:
+        logger.warning("%s", few)
     identity = {
         "method": method.name,
         "dataset": names.dataset_label(data_config.dataset),
