@@ -57,7 +57,8 @@ def leaderboard_command(
     An empty server prints what to do and exits 0; an unknown --dataset exits 1 and lists
     the datasets that have runs; runs none of which logs the --rank-by metric exit 1 saying
     so (with other tables, a line under them says so); an unreachable server exits 1
-    naming its URI.
+    naming its URI, as does an sqlite store file that does not exist unless --log (only
+    logging creates a store: a misspelled path is not taken for an empty one).
     """
     # MLflow loads only when a command runs: `recsys --help` stays quick.
     from mlflow import MlflowClient
@@ -75,7 +76,7 @@ def leaderboard_command(
         message = str(err).removeprefix("--rank-by: ")
         raise click.BadParameter(message, param_hint="--rank-by") from None
     try:
-        uri = check_tracking_uri(tracking_uri)
+        uri = check_tracking_uri(tracking_uri, create_store=log)
     except TrackingServerError as err:
         raise click.ClickException(str(err)) from err
     client = MlflowClient(tracking_uri=uri)

@@ -239,14 +239,34 @@ def _store_exists(db_path: Path) -> bool:
     return db_path.exists() and db_path.stat().st_size > 0
 
 
-def check_tracking_uri(tracking_uri: str | None = None, timeout: float = HEALTH_TIMEOUT_S) -> str:
+def _created_meanwhile(db_path: Path) -> bool:
+    """Whether the store exists once a process creating it (holding its ``<db>.lock``,
+    :func:`create_sqlite_store`) is done; False at once when none ever took the lock."""
+    try:
+        lock = db_path.with_name(db_path.name + ".lock").open("rb")
+    except FileNotFoundError:
+        return False
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_SH)  # waits while a creator holds it exclusively
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    return _store_exists(db_path)
+
+
+def check_tracking_uri(
+    tracking_uri: str | None = None,
+    timeout: float = HEALTH_TIMEOUT_S,
+    create_store: bool = True,
+) -> str:
     """Resolve the tracking URI and fail fast, naming it, when it cannot be used.
 
     An unknown scheme fails at once; http(s) servers must answer ``/health`` (any non-5xx
     status) and databases (postgresql, mysql, mssql) accept a connection within
     ``timeout`` seconds; sqlite and file stores need an existing, writable folder, an
     sqlite URI the ``sqlite:///`` spelling and an existing sqlite file an MLflow store. Other
-    schemes (databricks, ...) are passed through unchecked.
+    schemes (databricks, ...) are passed through unchecked. A missing sqlite store is
+    created, unless ``create_store`` is false (a reader such as the leaderboard): then it
+    is an error naming the file, since a misspelled path would otherwise read as a store
+    with no runs, and leave an empty database behind.
 
     Returns:
         The resolved URI.
@@ -267,6 +287,12 @@ def check_tracking_uri(tracking_uri: str | None = None, timeout: float = HEALTH_
         db_path = _sqlite_file(uri).resolve()
         _check_local_folder(uri, db_path.parent)
         _check_sqlite_file(uri, db_path)
+        if not create_store and not _store_exists(db_path) and not _created_meanwhile(db_path):
+            raise TrackingServerError(
+                f"tracking store {uri}: {db_path} does not exist, so it holds no runs; "
+                "name the store your runs were logged to (--tracking-uri / "
+                "MLFLOW_TRACKING_URI), or train first (recsys main) to create it."
+            )
         create_sqlite_store(uri, db_path)
     elif parsed.scheme in ("", "file"):
         path = Path(urllib.request.url2pathname(parsed.path) if parsed.scheme else uri)

@@ -137,11 +137,13 @@ def test_sigterm_and_sigint_end_the_run_killed_and_resuming_continues_it(
 def test_parallel_first_use_of_a_fresh_store_leaves_it_usable(
     data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Two `recsys train` and a `recsys leaderboard` on a store that does not exist yet,
-    started a little apart so that the later ones arrive while the first one migrates it."""
+    """Two `recsys train` and a `recsys leaderboard --log` (looking alone creates no store)
+    on a store that does not exist yet, started a little apart so that the later ones arrive
+    while the first one migrates it."""
     monkeypatch.chdir(tmp_path)
     uri = f"sqlite:///{tmp_path / 'fresh.db'}"
-    commands = [train_args("popularity", uri, data_dir), ["leaderboard", "--tracking-uri", uri],
+    commands = [train_args("popularity", uri, data_dir),
+                ["leaderboard", "--tracking-uri", uri, "--log"],
                 train_args("popularity", uri, data_dir)]  # fmt: skip
     processes = []
     for args in commands:

@@ -265,9 +265,24 @@ def test_markdown_and_html_carry_every_row() -> None:
 
 def test_cli_on_empty_store_says_so_and_exits_zero(tmp_path: Path) -> None:
     uri = f"sqlite:///{tmp_path / 'empty.db'}"
+    MlflowClient(uri).search_experiments(max_results=1)  # a store without runs
     result = CliRunner().invoke(leaderboard_command, ["--tracking-uri", uri])
     assert result.exit_code == 0, result.output
     assert "the leaderboard is empty" in result.output and uri in result.output
+
+
+def test_cli_on_a_missing_sqlite_file_names_it_and_creates_nothing(tmp_path: Path) -> None:
+    """Looking at a misspelled store path is an error, not an empty leaderboard that leaves a
+    new database behind; only --log, which writes a run, creates the store."""
+    missing = tmp_path / "typo.db"
+    uri = f"sqlite:///{missing}"
+    result = CliRunner().invoke(leaderboard_command, ["--tracking-uri", uri])
+    assert result.exit_code == 1
+    assert f"{missing} does not exist" in result.output and "--tracking-uri" in result.output
+    assert sorted(tmp_path.iterdir()) == []
+    logged = CliRunner().invoke(leaderboard_command, ["--tracking-uri", uri, "--log"])
+    assert logged.exit_code == 0, logged.output
+    assert missing.exists()
 
 
 def test_cli_unknown_dataset_lists_known_ones(populated_store: tuple[str, dict[str, str]]) -> None:

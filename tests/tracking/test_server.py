@@ -13,8 +13,14 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
+from mlflow import MlflowClient
 
-from recsys.tracking.server import TrackingServerError, check_tracking_uri, resolve_tracking_uri
+from recsys.tracking.server import (
+    TrackingServerError,
+    check_tracking_uri,
+    exclusive_file_lock,
+    resolve_tracking_uri,
+)
 
 
 class Health(BaseHTTPRequestHandler):
@@ -133,6 +139,34 @@ def test_another_applications_sqlite_database_is_not_taken_for_a_store(tmp_path:
     assert db.read_bytes() == before
     with pytest.raises(TrackingServerError, match="is a folder; name a database file in it"):
         check_tracking_uri(f"sqlite:///{tmp_path}")
+
+
+def test_a_reader_waits_for_a_store_being_created_and_refuses_a_missing_one(
+    tmp_path: Path,
+) -> None:
+    """create_store=False (the leaderboard) never creates a store: a missing file is an
+    error naming it, but one another process is creating (holding its lock) is waited for."""
+    db_path = tmp_path / "mlflow.db"
+    uri = f"sqlite:///{db_path}"
+    with pytest.raises(TrackingServerError, match="does not exist"):
+        check_tracking_uri(uri, create_store=False)
+    assert list(tmp_path.iterdir()) == []
+    outcome: list[object] = []
+
+    def read() -> None:
+        try:
+            outcome.append(check_tracking_uri(uri, create_store=False))
+        except TrackingServerError as err:
+            outcome.append(err)
+
+    with exclusive_file_lock(tmp_path / "mlflow.db.lock"):  # as a creator holds it
+        reader = threading.Thread(target=read)
+        reader.start()
+        reader.join(timeout=0.5)
+        assert reader.is_alive() and not outcome  # waiting, not refused
+        MlflowClient(uri).search_experiments(max_results=1)  # the creator's migrations
+    reader.join(timeout=60)
+    assert outcome == [uri]
 
 
 def test_a_misspelled_scheme_is_named_with_the_likely_one() -> None:
