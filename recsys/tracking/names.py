@@ -35,8 +35,9 @@ TAG_PEAK_MEMORY_SOURCE = "recsys.peak_memory_source"  # "vmhwm" (training only) 
 TAG_DEGREE_PRIOR_PROBLEM = "recsys.degree_prior_problem"  # why a fitted prior is off
 TAG_STOPPED_BY = "recsys.stopped_by"  # SIGTERM | SIGINT: why a KILLED run ended
 TAG_RESUMED = "recsys.resumed"  # "true": the run continued from its checkpoint
-# The stop signals a resumed run was interrupted by, in order ("SIGTERM, SIGINT"): its
-# recsys.stopped_by moves here when it is reopened, since it no longer says why it ended.
+# What interrupted a resumed run, in order ("SIGTERM, DataError"): the signal of its
+# recsys.stopped_by or the error type of its recsys.error moves here when it is reopened,
+# since it no longer says why the run ended.
 TAG_RESUMED_AFTER = "recsys.resumed_after"
 TAG_RESUMED_PARAMS = "recsys.resumed_params"  # params changed on resuming (MLflow keeps old)
 TAG_RUN_NAME = "mlflow.runName"  # "<method>[-<variant>] on <dataset>", see run_name()

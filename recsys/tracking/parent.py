@@ -16,6 +16,7 @@ from mlflow import MlflowClient
 
 from recsys.tracking import names
 from recsys.tracking.experiments import resolve_experiment_id
+from recsys.tracking.signals import stop_signal_of
 
 PROJECT_RUN_ENV = "MLFLOW_RUN_ID"  # set by `mlflow run` for the entry point's process
 TAG_ERROR = "recsys.error"  # on a failed run: the exception, one line
@@ -50,10 +51,27 @@ def start_parent_run(
     return client.create_run(experiment_id, tags=dict(tags)).info.run_id, True
 
 
-def mark_run_failed(client: MlflowClient, run_id: str, error: BaseException) -> None:
-    """End ``run_id`` FAILED with the error as a tag (one line) and its traceback as
-    ``error.txt``."""
+def record_error(client: MlflowClient, run_id: str, error: BaseException) -> None:
+    """Tag ``run_id`` with the error (one line) and log its traceback as ``error.txt``."""
     message = f"{type(error).__name__}: {error}"
     client.set_tag(run_id, TAG_ERROR, message[:MAX_TAG_CHARS])
     client.log_text(run_id, "".join(traceback.format_exception(error)), ERROR_ARTIFACT)
+
+
+def mark_run_failed(client: MlflowClient, run_id: str, error: BaseException) -> None:
+    """End ``run_id`` FAILED with the error recorded (:func:`record_error`)."""
+    record_error(client, run_id, error)
     client.set_terminated(run_id, status="FAILED")
+
+
+@contextlib.contextmanager
+def errors_recorded(client: MlflowClient, run_id: str) -> Iterator[None]:
+    """Record an error that ends the block on ``run_id`` (:func:`record_error`), so a run
+    that ends FAILED says why in the UI whichever command ran it; a stop by a signal is
+    not an error (:func:`recsys.tracking.signals.stopped_runs_end_killed` marks it)."""
+    try:
+        yield
+    except Exception as error:
+        if stop_signal_of(error) is None:
+            record_error(client, run_id, error)
+        raise

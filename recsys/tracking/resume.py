@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from recsys.data.dataset import PreparedDataset
 from recsys.tracking import names
 from recsys.tracking.params import param_text
+from recsys.tracking.parent import TAG_ERROR
 
 logger = logging.getLogger(__name__)
 
@@ -88,13 +89,20 @@ def changed_params(
 
 
 def resumed_stop_tags(client: MlflowClient, run_id: str) -> dict[str, str]:
-    """Reopening a stopped run removes its ``recsys.stopped_by``: a run that goes on to
-    finish was not ended by that signal. The signal is kept, after any earlier ones, in
-    the returned ``recsys.resumed_after`` tag for the caller to set."""
+    """Reopening a stopped or failed run removes its ``recsys.stopped_by`` or
+    ``recsys.error``: a run that goes on to finish was not ended by that signal or error.
+    What ended it (the signal, or the error's type; the traceback stays in ``error.txt``) is
+    kept, after any earlier ones, in the returned ``recsys.resumed_after`` tag for the
+    caller to set."""
     tags = client.get_run(run_id).data.tags
-    stopped_by = tags.get(names.TAG_STOPPED_BY)
-    if stopped_by is None:  # left RUNNING by SIGKILL, or FAILED: nothing to move
+    ended_by = []
+    if (stopped_by := tags.get(names.TAG_STOPPED_BY)) is not None:
+        client.delete_tag(run_id, names.TAG_STOPPED_BY)
+        ended_by.append(stopped_by)
+    if (error := tags.get(TAG_ERROR)) is not None:
+        client.delete_tag(run_id, TAG_ERROR)
+        ended_by.append(error.partition(":")[0])  # "DataError: ..." -> DataError
+    if not ended_by:  # left RUNNING by SIGKILL: nothing to move
         return {}
-    client.delete_tag(run_id, names.TAG_STOPPED_BY)
-    earlier = tags.get(names.TAG_RESUMED_AFTER)
-    return {names.TAG_RESUMED_AFTER: f"{earlier}, {stopped_by}" if earlier else stopped_by}
+    earlier = [tags[names.TAG_RESUMED_AFTER]] if names.TAG_RESUMED_AFTER in tags else []
+    return {names.TAG_RESUMED_AFTER: ", ".join([*earlier, *ended_by])}

@@ -50,7 +50,7 @@ from recsys.tracking.params import (
     flatten_config,
     split_params,
 )
-from recsys.tracking.parent import PROJECT_RUN_ENV
+from recsys.tracking.parent import PROJECT_RUN_ENV, errors_recorded
 from recsys.tracking.progress import artifact_progress_bars
 from recsys.tracking.pyfunc import log_embedding_model, save_embeddings, score_description
 from recsys.tracking.resume import (
@@ -335,6 +335,7 @@ def track_run(
     with (
         stopped_runs_end_killed(client) as register,
         _start_run(data_config, tags[names.TAG_RUN_NAME], resume) as run,
+        errors_recorded(client, run.info.run_id),
     ):
         run_id = run.info.run_id
         register(run_id)

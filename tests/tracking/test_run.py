@@ -22,6 +22,8 @@ from recsys.methods import get_method
 from recsys.models.base import Method
 from recsys.tracking import names, run
 from recsys.tracking.params import ParameterError
+from recsys.tracking.parent import ERROR_ARTIFACT, TAG_ERROR
+from recsys.tracking.resume import resumed_stop_tags
 from recsys.tracking.server import TrackingServerError
 
 
@@ -264,9 +266,13 @@ def test_resuming_from_a_checkpoint_continues_the_interrupted_run(
     client = MlflowClient(uri)
     (first,) = client.search_runs([e.experiment_id for e in client.search_experiments()])
     assert first.info.status == "FAILED"
+    assert first.data.tags[TAG_ERROR] == "RuntimeError: interrupted after epoch 0"
+    traceback = client.download_artifacts(first.info.run_id, ERROR_ARTIFACT, str(tmp_path))
+    assert "in on_batch_end" in Path(traceback).read_text()  # the callback that raised
     # As if stopped by SIGTERM, resumed, then stopped by Ctrl-C (what the signal handler tags).
     client.set_tag(first.info.run_id, names.TAG_RESUMED_AFTER, "SIGTERM")
     client.set_tag(first.info.run_id, names.TAG_STOPPED_BY, "SIGINT")
+    client.delete_tag(first.info.run_id, TAG_ERROR)  # a stop is no error
     resumed_id = run.track_run(
         method, config, data_config, planted_dataset, tracking_uri=uri, progress=False
     )
@@ -274,6 +280,7 @@ def test_resuming_from_a_checkpoint_continues_the_interrupted_run(
     resumed = client.get_run(resumed_id)
     assert resumed.info.status == "FINISHED" and resumed.data.tags[names.TAG_RESUMED] == "true"
     assert names.TAG_STOPPED_BY not in resumed.data.tags  # no signal ended the finished run
+    assert TAG_ERROR not in resumed.data.tags  # nor did the error
     assert resumed.data.tags[names.TAG_RESUMED_AFTER] == "SIGTERM, SIGINT"
     epochs = sorted(m.step for m in client.get_metric_history(resumed_id, "epoch_loss"))
     assert epochs == [0, 1, 2]  # one history across the interruption
@@ -300,3 +307,16 @@ def test_degree_prior_calibration_keeps_off_the_runs_checkpoint(
         method, config, data_config, planted_dataset, tracking_uri=uri, progress=False
     )
     assert MlflowClient(uri).get_run(run_id).info.status == "FINISHED"
+
+
+def test_reopening_a_failed_run_moves_its_error_to_resumed_after(tracking_uri: str) -> None:
+    """A failed run that is resumed and finishes was not ended by its error: the error's
+    type joins the earlier stops in recsys.resumed_after and recsys.error goes."""
+    client = MlflowClient(tracking_uri)
+    experiment = client.create_experiment("reopened")
+    run_id = client.create_run(experiment).info.run_id
+    client.set_tag(run_id, names.TAG_RESUMED_AFTER, "SIGTERM")
+    client.set_tag(run_id, TAG_ERROR, "DataError: the held-out slice is too small")
+    assert resumed_stop_tags(client, run_id) == {names.TAG_RESUMED_AFTER: "SIGTERM, DataError"}
+    assert TAG_ERROR not in client.get_run(run_id).data.tags
+    assert resumed_stop_tags(client, run_id) == {}  # nothing ended it since
