@@ -319,7 +319,7 @@ def read_pairs_file(
         )
     if side is not None and built.side_rows_matched == 0:
         raise DataError(
-            f"{products}: none of its {built.side_rows:,} product ids appears in a pair of "
+            f"{side.path}: none of its {built.side_rows:,} product ids appears in a pair of "
             f"{path} (its ids look like {side.table['asin'].head(3).tolist()}, the pairs' like "
             f"{built.products['asin'].head(3).tolist()}); check its id column"
         )
@@ -342,7 +342,7 @@ def read_pairs_file(
         details["cr_line_ends"] = True
     if side is not None:
         details["products_file"] = {
-            "path": str(products),
+            "path": str(side.path),
             **side.report,
             "rows_matched": built.side_rows_matched,
             "rows_unmatched": built.side_rows - built.side_rows_matched,
