@@ -43,7 +43,7 @@ from scipy import sparse
 from recsys.embeddings import BIAS_TERMS, ItemEmbeddings
 from recsys.tracking.pyfunc_input import (
     invalid,
-    json_column,
+    json_frame,
     request_frame,
     vocabulary_rows,
 )
@@ -139,10 +139,10 @@ class EmbeddingModel(PythonModel):
         known = known_a & known_b
         scores = np.full(len(frame), None, dtype=object)  # None -> JSON null, not NaN
         scores[known] = self.embeddings.score(ids_a[known], ids_b[known]).astype(float).tolist()
-        return pd.DataFrame(
+        return json_frame(
             {
-                PAIR_COLUMNS[0]: json_column(frame[PAIR_COLUMNS[0]]),
-                PAIR_COLUMNS[1]: json_column(frame[PAIR_COLUMNS[1]]),
+                PAIR_COLUMNS[0]: frame[PAIR_COLUMNS[0]].to_numpy(dtype=object),
+                PAIR_COLUMNS[1]: frame[PAIR_COLUMNS[1]].to_numpy(dtype=object),
                 "score": scores,
                 "known": known,
             }
@@ -160,9 +160,9 @@ class EmbeddingModel(PythonModel):
             ):
                 similar[row] = self.asins[neighbours].tolist()
                 scores[row] = values.astype(float).tolist()
-        return pd.DataFrame(
+        return json_frame(
             {
-                QUERY_COLUMN: json_column(frame[QUERY_COLUMN]),
+                QUERY_COLUMN: frame[QUERY_COLUMN].to_numpy(dtype=object),
                 "known": known,
                 "similar": similar,
                 "scores": scores,

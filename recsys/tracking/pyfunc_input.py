@@ -103,15 +103,25 @@ def vocabulary_rows(vocabulary: pd.Index, values: pd.Series) -> np.ndarray:
 
 
 def json_column(values: pd.Series | np.ndarray) -> np.ndarray:
-    """``values`` as an object array with None where missing.
-
-    MLflow's scoring server writes a prediction frame with ``to_dict(orient="records")``
-    and ``json.dump``, which writes a float NaN as a bare ``NaN`` (not JSON) and None as
-    ``null``; pandas keeps None only in an object column.
-    """
+    """``values`` as an object array with None where missing."""
     column = np.asarray(values, dtype=object).copy()
     column[pd.isna(column)] = None
     return column
+
+
+def json_frame(columns: dict[str, Any]) -> pd.DataFrame:
+    """The answer's frame, every missing value None in an object column.
+
+    MLflow's scoring server writes a prediction frame with ``to_dict(orient="records")``
+    and ``json.dump``, which writes a float NaN as a bare ``NaN`` (not JSON) and None as
+    ``null``. pandas keeps None only in an object column: pandas 3 builds an object array
+    of text and None into its string dtype, whose missing value reads back as NaN.
+    """
+    frame = pd.DataFrame(columns)
+    for name in frame.columns:
+        if frame[name].isna().any():
+            frame[name] = pd.Series(json_column(frame[name]), index=frame.index, dtype=object)
+    return frame
 
 
 def _float_ids(numbers: np.ndarray) -> np.ndarray:

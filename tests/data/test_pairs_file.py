@@ -4,6 +4,7 @@ tabs, spaces), relation columns, --columns, products files and bad input."""
 from __future__ import annotations
 
 import gzip
+import re
 from pathlib import Path
 
 import numpy as np
@@ -417,3 +418,39 @@ def test_header_option_reaches_prepare_and_its_cache_key(tmp_path: Path) -> None
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 1, result.output
     assert "--header / --no-header applies to a pairs file" in result.output
+
+
+@pytest.mark.parametrize(
+    ("lines", "shown"),
+    [
+        (["a,b"], "('a,b', words on the file's only line)"),
+        (["item_a,item_b", "", "# no pairs yet"], "('item_a,item_b', documented column names)"),
+        (["sep=;", "left;right"], "('left;right', words on the file's only line)"),
+    ],
+)
+def test_a_file_of_only_a_header_is_one_error_saying_it_holds_no_pairs(
+    tmp_path: Path, lines: list[str], shown: str
+) -> None:
+    """With no line below, the header was read as a pair: "1 unique pairs cannot be split"."""
+    path = write(tmp_path / "empty.csv", lines)
+    with pytest.raises(
+        DataError, match=f"^{re.escape(str(path))} holds no pairs, only a header line"
+    ) as raised:
+        read_pairs_file(path)
+    assert shown in str(raised.value)
+    config = DataConfig(dataset=str(path), data_dir=tmp_path / "data")
+    with pytest.raises(DataError, match="holds no pairs, only a header line"):
+        prepare_dataset(config, progress=False)
+
+
+@pytest.mark.parametrize("line", ["p1,p2", "B0001,B0002", "7,14", "product1,product2"])
+def test_a_headerless_file_of_one_pair_is_still_read_as_that_pair(
+    tmp_path: Path, line: str
+) -> None:
+    parsed = read_pairs_file(write(tmp_path / "one.csv", [line]))
+    assert parsed.report.details["header"] is False
+    assert parsed.products["asin"].astype(str).tolist() == line.split(",")
+    assert len(parsed.pairs) == 1
+    config = DataConfig(dataset=str(tmp_path / "one.csv"), data_dir=tmp_path / "data")
+    with pytest.raises(DataError, match="1 unique pairs cannot be split"):
+        prepare_dataset(config, progress=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import io
+import json
 import lzma
 import re
 import tarfile
@@ -315,3 +316,23 @@ def test_the_summary_names_unread_numbers_and_a_cut_off_file(tmp_path: Path) -> 
     summary = describe_prepared(prepare_dataset(config, progress=False))
     assert "1 price values that are not numbers (left empty)" in summary
     assert "file truncated (the gzip stream ends before its end-of-stream marker)" in summary
+
+
+def test_the_manifest_and_summary_name_the_products_file_by_its_path(tmp_path: Path) -> None:
+    """The reader gets the opened stream: its repr was written where the path belongs."""
+    pairs = write(tmp_path / "pairs.csv", ["a,b", *(f"p{i},p{(i + 1) % 40}" for i in range(40))])
+    products = write(tmp_path / "products.csv", ["id,title", *(f"p{i},T{i}" for i in range(40))])
+    config = DataConfig(dataset=str(pairs), data_dir=tmp_path / "data", products=products)
+    prepared = prepare_dataset(config, progress=False)
+    assert prepared.folder is not None
+    manifest = json.loads((prepared.folder / "manifest.json").read_text())
+    assert manifest["parse"]["details"]["products_file"]["path"] == str(products)
+    assert f"side info  {products}: 40 rows, 40 matching" in describe_prepared(prepared)
+
+
+def test_products_matching_no_pair_are_named_by_their_path(tmp_path: Path) -> None:
+    pairs = write(tmp_path / "pairs.csv", ["a,b", *(f"p{i},p{(i + 1) % 40}" for i in range(40))])
+    products = write(tmp_path / "products.csv", ["id,title", "q0,T0", "q1,T1"])
+    config = DataConfig(dataset=str(pairs), data_dir=tmp_path / "data", products=products)
+    with pytest.raises(DataError, match=f"^{re.escape(str(products))}: none of its 2 product ids"):
+        prepare_dataset(config, progress=False)

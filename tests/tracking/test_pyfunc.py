@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -19,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
+from mlflow.pyfunc.scoring_server import predictions_to_json
 
 from recsys.embeddings import ItemEmbeddings, extra_with_bias_term
 from recsys.tracking.pyfunc import (
@@ -172,6 +174,27 @@ def test_integer_ids_beside_a_missing_one_are_read_as_integers(
     assert len(queries["similar"][0]) == 3
 
 
+def test_a_missing_text_id_is_echoed_as_null_in_strict_json(
+    logged_model: tuple[str, str, Path],
+) -> None:
+    """pandas 3 stores text beside None in its string dtype: the echoed id came back NaN,
+    which the scoring server wrote as a bare ``NaN``."""
+    _, model_uri, _ = logged_model
+    model = mlflow.pyfunc.load_model(model_uri)
+    pairs = model.predict(
+        pd.DataFrame({"product1": ["nope", None, np.nan], "product2": ["B0001"] * 3})
+    )
+    assert pairs["product1"].tolist() == ["nope", None, None]
+    assert pairs["score"].tolist() == [None, None, None]
+    queries = model.predict(pd.DataFrame({"product": ["B0003", None]}), params={"k": 3})
+    assert queries["product"].tolist() == ["B0003", None]
+    for answer in (pairs, queries):
+        served = io.StringIO()
+        predictions_to_json(answer, served)  # what `mlflow models serve` answers with
+        json.loads(served.getvalue(), parse_constant=_no_nan)
+        json.dumps(answer.to_dict(orient="records"), allow_nan=False)
+
+
 def test_a_dict_of_lists_is_read_as_rows(logged_model: tuple[str, str, Path]) -> None:
     """MLflow makes a dict of string lists one row of lists: was known=False, product a list."""
     _, model_uri, _ = logged_model
@@ -309,6 +332,12 @@ def test_mlflow_models_serve_answers_like_the_loaded_model(
             loaded.predict(pd.DataFrame({"product1": [7], "product2": [14]}))["score"][0], rel=1e-6
         )
         assert served[1]["product1"] is None and served[1]["score"] is None
+        text_null = {
+            "columns": ["product1", "product2"],
+            "data": [["nope", "B0001"], [None, "B0001"]],
+        }
+        served = _post(f"{base}/invocations", {"dataframe_split": text_null})["predictions"]
+        assert [row["product1"] for row in served] == ["nope", None]
 
         queries = pd.DataFrame({"product": ["B0003", "nope"]})
         served = _post(

@@ -242,6 +242,15 @@ def _check_one_delimiter(
         )
 
 
+def _only_a_header(path: Path, shape: PairsLayout, lines: list[tuple[int, str]]) -> DataError:
+    """A file whose only row is its header: said so, not "no product pairs (0 rows)"."""
+    header = next(line for number, line in lines if number == shape.header_line)
+    return DataError(
+        f"{path} holds no pairs, only a header line ({header.strip()!r}, {shape.header_reason}); "
+        "write one pair of product ids per line below it"
+    )
+
+
 def read_pairs_file(
     path: Path,
     *,
@@ -273,6 +282,8 @@ def read_pairs_file(
     bad_lines = invalid_lines(text, shape.n_columns, MAX_LINE_NUMBERS) if invalid.count else []
     if bad_lines:
         _check_one_delimiter(path, text, shape, bad_lines[0], invalid.count, table.num_rows)
+    if table.num_rows == 0 and shape.header_line is not None:
+        raise _only_a_header(path, shape, lines)
     line_cache: list[npt.NDArray[np.int64]] = []
 
     def rows() -> npt.NDArray[np.int64]:
@@ -319,7 +330,7 @@ def read_pairs_file(
         )
     if side is not None and built.side_rows_matched == 0:
         raise DataError(
-            f"{products}: none of its {built.side_rows:,} product ids appears in a pair of "
+            f"{side.path}: none of its {built.side_rows:,} product ids appears in a pair of "
             f"{path} (its ids look like {side.table['asin'].head(3).tolist()}, the pairs' like "
             f"{built.products['asin'].head(3).tolist()}); check its id column"
         )
@@ -342,7 +353,7 @@ def read_pairs_file(
         details["cr_line_ends"] = True
     if side is not None:
         details["products_file"] = {
-            "path": str(products),
+            "path": str(side.path),
             **side.report,
             "rows_matched": built.side_rows_matched,
             "rows_unmatched": built.side_rows - built.side_rows_matched,

@@ -4,7 +4,8 @@ A first line is a header when it holds a documented column name (or a ``--column
 when it is not numeric where every later sampled line is; when its two first fields are
 id-like column names (``asin``, ``related_asin``, ``product_id``, ``src``, ...); or when
 those two fields are words whose shape (letters, digits, punctuation) no later sampled id
-has and whose text no later sampled line repeats (``left,right`` above ``p197,p388``).
+has and whose text no later sampled line repeats (``left,right`` above ``p197,p388``), or
+when they are words on the file's only line (``a,b``: the header of a file with no pairs).
 
 Whether line 1 is a header, and why, is reported (``recsys prepare`` prints it on its
 columns line), so a user can see which reading was taken.
@@ -90,6 +91,9 @@ def header_reason(rows: list[list[str]], documented: set[str], wanted: list[str]
         return "id-like column names"
     if _unlike_below(rows):
         return "words unlike the ids below"
+    if len(rows) == 1 and all(_WORD.match(v) for v in rows[0][:2]):
+        # Nothing below to compare with; product ids nearly always hold a digit.
+        return "words on the file's only line"
     return None
 
 

@@ -68,10 +68,12 @@ _THOUSANDS_MANY = re.compile(r"^[-+]?\d{1,3}(,\d{3}){2,}$")  # 1,234,567 whateve
 
 @dataclass(frozen=True)
 class ProductsFile:
-    """Side information, one row per product id (column ``asin``), and what was read."""
+    """Side information, one row per product id (column ``asin``), what was read, and the
+    file's path as given (for messages and the manifest)."""
 
     table: pd.DataFrame
     report: dict[str, Any]
+    path: Path
 
 
 def _number(values: pd.Series, decimal_comma: bool) -> pd.Series:
@@ -251,4 +253,4 @@ def read_products_file(products: Path | StreamStatus, integer_ids: bool = False)
     }
     if status.truncated:
         report["truncated"] = status.truncation_reason
-    return ProductsFile(table=table, report=report)
+    return ProductsFile(table=table, report=report, path=path)
