@@ -31,7 +31,12 @@ from recsys.tracking.leaderboard.rows import (
     order_datasets,
     reference_rows,
 )
-from recsys.tracking.leaderboard.tables import format_html, format_markdown, format_text
+from recsys.tracking.leaderboard.tables import (
+    format_html,
+    format_markdown,
+    format_text,
+    row_cells,
+)
 from recsys.tracking.names import KIND_LEADERBOARD, TAG_KIND, TAG_SEED_GROUP
 from recsys.tracking.run import run_method
 
@@ -245,6 +250,18 @@ def test_publish_logs_report_run_that_later_boards_ignore(
     assert "| 1 | skipgram | 0.9500 | 0.9700 |" in markdown
     again = publish_leaderboard(client, "synthetic-small", log=False)
     assert again.board == report.board  # the report run itself is not a method run
+
+
+def test_settings_after_a_label_leave_out_what_its_variant_says() -> None:
+    row = dataclasses.replace(
+        _row("side_info", 0.9, variant="learned-center-prior"),
+        settings="weighting=learned, pair_score=center, degree_prior=true, lr=0.01",
+    )
+    assert row_cells(row, 1)[1] == "side_info (learned-center-prior) {lr=0.01}"
+    only_variant = dataclasses.replace(row, settings="weighting=learned, degree_prior=true")
+    assert row_cells(only_variant, 1)[1] == "side_info (learned-center-prior)"
+    plain = dataclasses.replace(_row("skipgram", 0.9), settings="preset=study, dim=64")
+    assert row_cells(plain, 1)[1] == "skipgram {preset=study, dim=64}"
 
 
 def test_markdown_and_html_carry_every_row() -> None:
