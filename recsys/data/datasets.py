@@ -17,6 +17,7 @@ Names:
 from __future__ import annotations
 
 import contextlib
+import difflib
 import os
 import re
 import urllib.error
@@ -242,10 +243,19 @@ def _file_source(dataset: str) -> DatasetSource:
             f"{dataset!r} is neither a dataset name ({', '.join(dataset_names())}, optionally "
             f"synthetic-...:SCALE, or {TWIN_PREFIX}FILE[:SCALE]) nor an existing data file "
             "(Amazon metadata .json / .json.gz, SNAP amazon-meta.txt, or a pairs file)."
+            + _likely_name(dataset)
         )
     name = file_stem(path)
     kind: SourceKind = "synthetic" if name.startswith("meta_synthetic-") else "real"
     return DatasetSource(name=name, path=path.resolve(), kind=kind)
+
+
+def _likely_name(dataset: str) -> str:
+    """`` Did you mean 'synthetic-small'?`` for a near miss of a dataset name (its
+    ``:SCALE`` kept), else ""."""
+    name, colon, scale = dataset.strip().partition(":")
+    close = difflib.get_close_matches(name.lower(), dataset_names(), n=1, cutoff=0.8)
+    return f" Did you mean {close[0] + colon + scale!r}?" if close else ""
 
 
 def _named_kind(dataset: str) -> Literal["twin", "real", "synthetic"] | None:

@@ -109,8 +109,14 @@ def test_offline_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 
 def test_missing_file_missing_name(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match="neither a dataset name"):
+    with pytest.raises(DataError, match="neither a dataset name") as missed:
         resolve_dataset("electronix", tmp_path, progress=False)
+    assert str(missed.value).endswith(" Did you mean 'electronics'?")
+    with pytest.raises(DataError, match=r"Did you mean 'synthetic-small:0\.05'\?$"):
+        resolve_dataset("synthetic-smal:0.05", tmp_path, progress=False)
+    with pytest.raises(DataError) as far:
+        resolve_dataset("no-such-thing.csv", tmp_path, progress=False)
+    assert "Did you mean" not in str(far.value)  # no near name: no guess
 
 
 def test_check_dataset_refuses_what_resolving_would_without_side_effects(
