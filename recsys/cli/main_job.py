@@ -28,7 +28,7 @@ from recsys.tracking.tuning.errors import StudyError
     default="all",
     show_default=True,
     metavar="all|M1,M2",
-    help="`all` or a comma list of registered methods, run in that order.",
+    help="`all` or a comma list of registered methods, run in that order (not empty).",
 )
 @click.option(
     "-P",
@@ -37,7 +37,9 @@ from recsys.tracking.tuning.errors import StudyError
     multiple=True,
     metavar="KEY=VALUE",
     help="a parameter for every chosen method that has it (`-P epochs=2`), or for one "
-    "method (`-P skipgram.dim=64`). Repeatable. Each method's defaults otherwise.",
+    "method (`-P skipgram.dim=64`). Repeatable. Each method's defaults otherwise. A key "
+    "that no chosen method has, or one scoped to a method not in --methods, is an error "
+    "(after checking it against that method's settings).",
 )
 @click.option(
     "--seeds",

@@ -103,6 +103,18 @@ def test_overrides_go_to_methods_that_have_them(store: str) -> None:
     assert resolve_methods("all")[0] == "popularity"
 
 
+def test_methods_and_scoped_overrides_are_never_silently_dropped(store: str) -> None:
+    for empty in ("", " , "):
+        with pytest.raises(ParameterError, match=r"--methods is empty.*popularity, itemknn"):
+            resolve_methods(empty)
+    with pytest.raises(ParameterError, match="unknown parameter 'dimm' for method 'skipgram'"):
+        method_params(["popularity"], DATASET, parse_overrides(["skipgram.dimm=3"]))
+    with pytest.raises(ParameterError, match="dim='-3'"):
+        method_params(["popularity"], DATASET, parse_overrides(["skipgram.dim=-3"]))
+    with pytest.raises(ParameterError, match=r"skipgram\.dim: skipgram is not among --methods"):
+        method_params(["popularity"], DATASET, parse_overrides(["skipgram.dim=3"]))
+
+
 def test_failure_is_recorded_and_the_others_survive(store: str) -> None:
     lines: list[str] = []
     result = run_main_job(

@@ -45,11 +45,16 @@ def resolve_methods(spec: str) -> list[str]:
     """``all`` or a comma list of registered names, in the given order, duplicates dropped.
 
     Raises:
-        ParameterError: an unknown name, naming it and the known ones.
+        ParameterError: an unknown name, or no name at all (an empty ``--methods`` is more
+            likely a script's unset variable than a wish for every method).
     """
-    if spec.strip() in ("", "all"):
+    if spec.strip() == "all":
         return method_names()
     chosen = list(dict.fromkeys(part.strip() for part in spec.split(",") if part.strip()))
+    if not chosen:
+        raise ParameterError(
+            f"--methods is empty; choose `all` or a comma list of: {', '.join(method_names())}"
+        )
     unknown = [m for m in chosen if m not in method_names()]
     if unknown:
         raise ParameterError(
@@ -120,6 +125,8 @@ def method_params(
 
     A shared ``key=value`` goes to every chosen method whose schema (or DataConfig) has
     ``key``; one that no chosen method has is an error, so a typo is not silently dropped.
+    A ``method.key=value`` of a method not chosen would be dropped as silently: it is
+    validated against that method's settings (naming a bad key or value) and then refused.
 
     Raises:
         ParameterError: an override no chosen method accepts.
@@ -133,6 +140,9 @@ def method_params(
             f"-P {', '.join(unused)}: no chosen method has such a parameter "
             f"(methods: {', '.join(methods)}); see `recsys train METHOD --help-params`"
         )
+    for m, own in overrides.items():
+        if m is not None and m not in methods:
+            _refuse_unchosen(m, own, dataset, methods)
     params: dict[str, dict[str, Any]] = {}
     for m in methods:
         values: dict[str, Any] = {"dataset": dataset}
@@ -141,6 +151,23 @@ def method_params(
         values.update(overrides.get(m, {}))
         params[m] = values
     return params
+
+
+def _refuse_unchosen(
+    method: str, own: Mapping[str, str], dataset: str, methods: Sequence[str]
+) -> None:
+    """Refuse ``method.key=value`` overrides of a method that is not run, after checking them
+    as if it were, so a typo is named as such rather than as merely unused.
+
+    Raises:
+        ParameterError: always; an unknown key or bad value, else the method not chosen.
+    """
+    validate_params(method, {"dataset": dataset, **own})
+    keys = ", ".join(f"{method}.{key}" for key in own)
+    raise ParameterError(
+        f"-P {keys}: {method} is not among --methods ({', '.join(methods)}), so this "
+        f"would be unused; add {method} to --methods or drop the -P"
+    )
 
 
 def _start_parent(client: MlflowClient, dataset: str, methods: Sequence[str]) -> tuple[str, bool]:
