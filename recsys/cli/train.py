@@ -12,7 +12,12 @@ from recsys.cli.prepare import data_dir_option
 from recsys.config import DATASET_FORMS, DataConfig, search_space
 from recsys.data.errors import DataError
 from recsys.methods import get_method, method_names
-from recsys.tracking.params import ParameterError, describe_params, split_assignment
+from recsys.tracking.params import (
+    ParameterError,
+    describe_params,
+    refuse_repeats,
+    split_assignment,
+)
 
 EPILOG = (
     "Methods: "
@@ -26,9 +31,11 @@ EPILOG = (
 
 
 def parse_assignments(assignments: tuple[str, ...]) -> dict[str, str]:
-    """``("dim=64", "lr=0.1")`` -> ``{"dim": "64", "lr": "0.1"}``; the last repeat wins."""
+    """``("dim=64", "lr=0.1")`` -> ``{"dim": "64", "lr": "0.1"}``; a repeated key fails."""
     try:
-        return dict(split_assignment(assignment) for assignment in assignments)
+        pairs = [split_assignment(assignment) for assignment in assignments]
+        refuse_repeats((key for key, _ in pairs), how="{key}=...")
+        return dict(pairs)
     except ParameterError as error:
         raise click.BadParameter(str(error), param_hint="-P") from error
 

@@ -32,7 +32,13 @@ from recsys.tracking.comparison_view import comparison_hint, ensure_comparison_v
 from recsys.tracking.leaderboard.report import publish_leaderboard
 from recsys.tracking.main.summary import MainJobResult, MethodOutcome, log_summary
 from recsys.tracking.names import KIND_MAIN, TAG_KIND, TAG_MAIN_RUN, TAG_SEED_GROUP
-from recsys.tracking.params import ParameterError, build_config, flat_fields, split_assignment
+from recsys.tracking.params import (
+    ParameterError,
+    build_config,
+    flat_fields,
+    refuse_repeats,
+    split_assignment,
+)
 from recsys.tracking.parent import mark_run_failed, start_parent_run, without_project_run
 from recsys.tracking.run import prepare, run_method, validate_params
 from recsys.tracking.server import check_tracking_uri
@@ -74,14 +80,16 @@ def parse_overrides(
     Returns ``{None: shared, "mf": {...}, ...}``.
 
     Raises:
-        ParameterError: a pair without ``=``, or a ``method.`` prefix that is not a method.
+        ParameterError: a pair without ``=``, a key given twice, or a ``method.`` prefix
+            that is not a method.
     """
     parsed: dict[str | None, dict[str, str]] = {None: {}}
-    for pair in pairs:
-        try:
-            key, value = split_assignment(pair)
-        except ParameterError as error:
-            raise ParameterError(f"-P {error}; or method.key=value for one method") from None
+    try:
+        assignments = [split_assignment(pair) for pair in pairs]
+    except ParameterError as error:
+        raise ParameterError(f"-P {error}; or method.key=value for one method") from None
+    refuse_repeats(key for key, _ in assignments)
+    for pair, (key, value) in zip(pairs, assignments, strict=True):
         method, dot, leaf = key.rpartition(".")
         if dot and method not in method_names():
             raise ParameterError(
