@@ -281,7 +281,7 @@ def run_main_job(
     if tuned:  # after preparing: a study counts only when it was tuned on this data
         from recsys.tracking.main.tuned import find_tuned, tuned_run_tags  # loads optuna
 
-        found = find_tuned(chosen, dataset, data, studies, storage_url, echo)
+        found = find_tuned(chosen, dataset, data, studies, storage_url, echo, given=params)
         settings = {m: found[m].params for m in found}
         params = method_params(chosen, dataset, overrides or {None: {}}, settings)
         for m in found:
