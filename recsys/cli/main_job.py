@@ -48,7 +48,9 @@ from recsys.tracking.tuning.errors import StudyError
     show_default=True,
     metavar="N",
     help="train each method N times with seeds seed, seed+1, ... on the same split; the "
-    "leaderboard shows the mean, the spread, and ties whose intervals overlap the leader's.",
+    "leaderboard shows the mean, the spread, and ties whose intervals overlap the leader's. "
+    "Deterministic methods without a training seed (popularity, itemknn, adamic_adar) run "
+    "once, and the job says so.",
 )
 @click.option(
     "--tracking-uri",

@@ -29,7 +29,7 @@ from recsys.data.dataset import PreparedDataset
 from recsys.data.errors import DataError
 from recsys.embeddings import ItemEmbeddings
 from recsys.evaluation.metrics import evaluate
-from recsys.methods import METHOD_MODULES
+from recsys.methods import METHOD_MODULES, get_method, method_names
 from recsys.models import skipgram
 from recsys.models.base import Method
 from recsys.models.popularity import PopularityConfig, train_popularity
@@ -48,7 +48,7 @@ from recsys.tracking.main.job import (
 )
 from recsys.tracking.main.summary import ERROR_ARTIFACT, TAG_ERROR, format_summary
 from recsys.tracking.names import KIND_LEADERBOARD, KIND_MAIN, TAG_KIND, TAG_MAIN_RUN
-from recsys.tracking.params import ParameterError
+from recsys.tracking.params import ParameterError, flat_fields
 from tests.conftest import make_planted_dataset
 
 DATASET = "planted-test"
@@ -270,6 +270,13 @@ def test_default_skipgram_learns_on_the_planted_data(planted_dataset: PreparedDa
     assert result.auc_seen is not None and result.auc_seen > 0.95
 
 
+def test_main_help_names_the_methods_that_run_once_whatever_seeds() -> None:
+    fields = {m: flat_fields(get_method(m).config_class) for m in method_names()}
+    deterministic = ", ".join(m for m in method_names() if "seed" not in fields[m])
+    help_text = " ".join(CliRunner().invoke(main_command, ["--help"]).output.split())
+    assert f"({deterministic}) run once" in help_text
+
+
 def test_seeds_repeat_seeded_methods_on_one_split_and_group_their_runs(store: str) -> None:
     calls: list[tuple[str, Any, Any]] = []
 
@@ -283,10 +290,12 @@ def test_seeds_repeat_seeded_methods_on_one_split_and_group_their_runs(store: st
         client.set_terminated(run_id, status="FINISHED")
         return run_id
 
+    lines: list[str] = []
     result = run_main_job(
         DATASET, ["mf", "popularity"], seeds=3, tracking_uri=store, progress=False,
-        runner=runner, echo=lambda line: None,
+        runner=runner, echo=lines.append,
     )  # fmt: skip
+    assert "--seeds 3: popularity run once: deterministic, no training seed to vary" in lines
     assert [(m, seed) for m, seed, _ in calls] == [
         ("mf", 42), ("mf", 43), ("mf", 44), ("popularity", None),
     ]  # fmt: skip

@@ -287,6 +287,11 @@ def run_main_job(
         for m in found:
             tuned_tags[m] = tuned_run_tags(m, params[m], found[m], storage_url)
     repeats = {m: seeded_params(m, params[m], seeds) for m in chosen}
+    once = [m for m in chosen if seeds > 1 and len(repeats[m]) == 1]
+    if once:
+        echo(
+            f"--seeds {seeds}: {', '.join(once)} run once: deterministic, no training seed to vary"
+        )
     mlflow.set_tracking_uri(uri)
     client = MlflowClient(uri)
 
