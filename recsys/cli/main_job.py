@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from recsys.cli import show_stage_messages
-from recsys.cli.prepare import data_dir_option
+from recsys.cli.prepare import SAME_AS_PARAM, data_dir_option, products_option
 from recsys.config import DATASET_FORMS, DataConfig
 from recsys.data.errors import DataError
 from recsys.tracking.params import ParameterError
@@ -23,6 +23,7 @@ from recsys.tracking.tuning.errors import StudyError
     help=f"{DATASET_FORMS}. Synthetic data is generated locally: no download.",
 )
 @data_dir_option
+@products_option(SAME_AS_PARAM)
 @click.option(
     "--methods",
     default="all",
@@ -75,17 +76,26 @@ from recsys.tracking.tuning.errors import StudyError
     "optuna.db beside a local tracking store, else in $RECSYS_CACHE_DIR or "
     "~/.cache/recsys].",
 )
-@click.option("--progress/--no-progress", default=True, help="progress bars on stderr.")
+@click.option(
+    "--quiet",
+    "-q",
+    "--no-progress",
+    is_flag=True,
+    help="no progress bars or stage messages; the job's line per method run stays",
+)
+@click.option("--progress", "_progress", is_flag=True, hidden=True)  # the default; kept working
 def main_command(
     dataset: str,
     data_dir: Path | None,
+    products: Path | None,
     methods: str,
     param_pairs: tuple[str, ...],
     seeds: int,
     tracking_uri: str | None,
     tuned: bool,
     storage: str | None,
-    progress: bool,
+    quiet: bool,
+    _progress: bool,
 ) -> None:
     """Prepare DATASET, train and evaluate every method as its own run, print the leaderboard.
 
@@ -100,6 +110,9 @@ def main_command(
     from recsys.tracking.main.summary import format_summary
     from recsys.tracking.server import TrackingServerError
 
+    progress = not quiet
+    if products is not None:  # as -P products=FILE, so giving both is a repeat
+        param_pairs = (*param_pairs, f"products={products}")
     if progress:  # our stage messages; gensim's INFO chatter stays off
         show_stage_messages()
     try:

@@ -376,3 +376,6 @@ def test_no_progress_reaches_the_data_pipeline(store: str, monkeypatch: pytest.M
     assert asked == [False, False]  # the job's prepare and the method run's
     assert CliRunner().invoke(main_command, args).exit_code == 0
     assert asked[2:] == [True, True]
+    assert CliRunner().invoke(main_command, [*args, "-q"]).exit_code == 0
+    assert CliRunner().invoke(main_command, [*args, "--progress"]).exit_code == 0  # as before
+    assert asked[4:] == [False, False, True, True]
