@@ -47,3 +47,13 @@ def test_training_commands_take_products_as_prepare_does(command: list[str]) -> 
     both = ["--products", "a.csv", "-P", "products=b.csv"]
     result = CliRunner().invoke(cli, [*command, *both])
     assert result.exit_code != 0 and "products=... is given twice" in result.output
+
+
+def test_the_dataset_help_says_scale_is_absolute_as_it_is() -> None:
+    from recsys.data.synthetic.presets import PRESETS, resolve_sizes
+
+    assert "synthetic-small is 0.01 of Electronics, so synthetic-small:0.5 is 50" in DATASET_FORMS
+    small = PRESETS["small"]
+    _, default = resolve_sizes(small, None)
+    _, half = resolve_sizes(small, 0.5)
+    assert half.n_products == pytest.approx(50 * default.n_products, rel=0.01)
