@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import sys
 
+from recsys.cli.entry_points import entry_error, run_entry_command
 from recsys.cli.main_job import main_command
 from recsys.tracking.mlproject import entry_arguments
 
 DECLARED = ("dataset", "methods", "seeds")
+OPTIONS = {key: f"--{key}" for key in DECLARED}
 
 
 def to_cli_arguments(argv: list[str]) -> list[str]:
@@ -25,7 +27,7 @@ def to_cli_arguments(argv: list[str]) -> list[str]:
     try:
         pairs = entry_arguments(argv)
     except ValueError as err:
-        raise SystemExit(f"error: {err}") from None
+        entry_error(str(err))
     args: list[str] = []
     for key, value in pairs:
         if key in DECLARED:
@@ -37,4 +39,4 @@ def to_cli_arguments(argv: list[str]) -> list[str]:
 
 
 if __name__ == "__main__":
-    main_command.main(args=to_cli_arguments(sys.argv[1:]), prog_name="experiments/main.py")
+    run_entry_command(main_command, to_cli_arguments(sys.argv[1:]), OPTIONS)

@@ -12,6 +12,7 @@ import sys
 
 from train import parse_arguments  # experiments/ is the script's folder, so on sys.path
 
+from recsys.data.summary import describe_prepared
 from recsys.tracking.params import ParameterError
 from recsys.tracking.run import run_prepare
 from recsys.tracking.server import TrackingServerError
@@ -23,12 +24,9 @@ def main(argv: list[str]) -> int:
         _, params = parse_arguments(["prepare", *argv])
         dataset = run_prepare(params)
     except (ValueError, ParameterError, TrackingServerError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"Error: {err}", file=sys.stderr)
         return 2
-    print(
-        f"{dataset.name}: {dataset.n_items} products, {len(dataset.train)} train pairs, "
-        f"{len(dataset.validation)} validation pairs in {dataset.folder}"
-    )
+    print(describe_prepared(dataset))  # as `recsys prepare` says it
     return 0
 
 

@@ -32,7 +32,7 @@ def main(argv: list[str]) -> int:
         method, params = parse_arguments(argv)
         run_id = run_method(method, params)
     except (ValueError, ParameterError, TrackingServerError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"Error: {err}", file=sys.stderr)
         return 2
     print(run_id)
     return 0

@@ -12,12 +12,20 @@ from __future__ import annotations
 
 import sys
 
+from recsys.cli.entry_points import entry_error, run_entry_command
 from recsys.cli.tune import tune_command
 from recsys.tracking.mlproject import entry_arguments
 
 OPTIONS = ("dataset", "trials", "study", "storage", "space", "timeout", "metric")
 FLAGS = ("final", "ranking_floor")  # true / false -> --final / --no-final
 TRUE = ("true", "1", "yes")
+# How an error names each parameter's option; 'METHOD' is the command's argument.
+NAMES = {
+    "method": "'METHOD'",
+    **{key: f"--{key}" for key in OPTIONS},
+    **{key: f"--{key.replace('_', '-')}" for key in FLAGS},
+    **{f"{key}=false": f"--no-{key.replace('_', '-')}" for key in FLAGS},
+}
 
 
 def to_cli_arguments(argv: list[str]) -> list[str]:
@@ -26,7 +34,7 @@ def to_cli_arguments(argv: list[str]) -> list[str]:
     try:
         pairs = entry_arguments(argv)
     except ValueError as err:
-        raise SystemExit(f"error: {err}") from None
+        entry_error(str(err))
     method: list[str] = []
     args: list[str] = []
     for key, value in pairs:
@@ -45,4 +53,4 @@ def to_cli_arguments(argv: list[str]) -> list[str]:
 
 
 if __name__ == "__main__":
-    tune_command.main(args=to_cli_arguments(sys.argv[1:]), prog_name="experiments/tune.py")
+    run_entry_command(tune_command, to_cli_arguments(sys.argv[1:]), NAMES)

@@ -127,7 +127,9 @@ class RelationWeights(StrictModel):
 # the --dataset / DATASET help of train, main, tune, prepare and describe.
 DATASET_FORMS = (
     "a dataset name (electronics, books, synthetic-small, synthetic-electronics, "
-    "synthetic-books; add :SCALE to a synthetic one, e.g. synthetic-books:0.05), "
+    "synthetic-books; add :SCALE to a synthetic one, e.g. synthetic-books:0.05; SCALE is "
+    "absolute, a share of the study's Electronics or Books size: synthetic-small is 0.01 of "
+    "Electronics, so synthetic-small:0.5 is 50 times larger), "
     "synthetic-like:FILE[:SCALE] (a synthetic twin of the data file FILE), or the path of a "
     "data file: Amazon metadata (.json/.json.gz), SNAP amazon-meta.txt, or a pairs file "
     "(CSV, TSV or whitespace-separated)"

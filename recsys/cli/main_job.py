@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from recsys.cli import show_stage_messages
-from recsys.cli.prepare import data_dir_option
+from recsys.cli.prepare import SAME_AS_PARAM, data_dir_option, products_option
 from recsys.config import DATASET_FORMS, DataConfig
 from recsys.data.errors import DataError
 from recsys.tracking.params import ParameterError
@@ -23,12 +23,13 @@ from recsys.tracking.tuning.errors import StudyError
     help=f"{DATASET_FORMS}. Synthetic data is generated locally: no download.",
 )
 @data_dir_option
+@products_option(SAME_AS_PARAM)
 @click.option(
     "--methods",
     default="all",
     show_default=True,
     metavar="all|M1,M2",
-    help="`all` or a comma list of registered methods, run in that order.",
+    help="`all` or a comma list of registered methods, run in that order (not empty).",
 )
 @click.option(
     "-P",
@@ -37,7 +38,9 @@ from recsys.tracking.tuning.errors import StudyError
     multiple=True,
     metavar="KEY=VALUE",
     help="a parameter for every chosen method that has it (`-P epochs=2`), or for one "
-    "method (`-P skipgram.dim=64`). Repeatable. Each method's defaults otherwise.",
+    "method (`-P skipgram.dim=64`). Repeatable. Each method's defaults otherwise. A key "
+    "that no chosen method has, or one scoped to a method not in --methods, is an error "
+    "(after checking it against that method's settings).",
 )
 @click.option(
     "--seeds",
@@ -46,7 +49,9 @@ from recsys.tracking.tuning.errors import StudyError
     show_default=True,
     metavar="N",
     help="train each method N times with seeds seed, seed+1, ... on the same split; the "
-    "leaderboard shows the mean, the spread, and ties whose intervals overlap the leader's.",
+    "leaderboard shows the mean, the spread, and ties whose intervals overlap the leader's. "
+    "Deterministic methods without a training seed (popularity, itemknn, adamic_adar) run "
+    "once, and the job says so.",
 )
 @click.option(
     "--tracking-uri",
@@ -71,17 +76,26 @@ from recsys.tracking.tuning.errors import StudyError
     "optuna.db beside a local tracking store, else in $RECSYS_CACHE_DIR or "
     "~/.cache/recsys].",
 )
-@click.option("--progress/--no-progress", default=True, help="progress bars on stderr.")
+@click.option(
+    "--quiet",
+    "-q",
+    "--no-progress",
+    is_flag=True,
+    help="no progress bars or stage messages; the job's line per method run stays",
+)
+@click.option("--progress", "_progress", is_flag=True, hidden=True)  # the default; kept working
 def main_command(
     dataset: str,
     data_dir: Path | None,
+    products: Path | None,
     methods: str,
     param_pairs: tuple[str, ...],
     seeds: int,
     tracking_uri: str | None,
     tuned: bool,
     storage: str | None,
-    progress: bool,
+    quiet: bool,
+    _progress: bool,
 ) -> None:
     """Prepare DATASET, train and evaluate every method as its own run, print the leaderboard.
 
@@ -96,6 +110,9 @@ def main_command(
     from recsys.tracking.main.summary import format_summary
     from recsys.tracking.server import TrackingServerError
 
+    progress = not quiet
+    if products is not None:  # as -P products=FILE, so giving both is a repeat
+        param_pairs = (*param_pairs, f"products={products}")
     if progress:  # our stage messages; gensim's INFO chatter stays off
         show_stage_messages()
     try:

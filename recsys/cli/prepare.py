@@ -62,9 +62,28 @@ data_dir_option = click.option(
 )
 
 
+def products_option(note: str = "") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--products FILE``; ``note`` follows the description (where -P also sets it)."""
+    return click.option(
+        "--products",
+        type=click.Path(path_type=Path),  # checked when read: one error line, exit 1
+        default=None,
+        metavar="FILE",
+        help=f"{FIELDS['products'].description}{note}",
+    )
+
+
+SAME_AS_PARAM = " (the same as -P products=FILE)"
+
+# One flag, one meaning in every command that shows progress.
+quiet_option = click.option(
+    "--quiet", "-q", "--no-progress", is_flag=True, help="no progress bars or stage messages"
+)
+
+
 def dataset_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """DATASET and the options that say how to read and split it (shared with `describe`)."""
-    options = [
+    options: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
         click.argument("dataset", required=False, metavar="[DATASET]"),
         data_dir_option,
         click.option(
@@ -97,13 +116,7 @@ def dataset_options(command: Callable[..., Any]) -> Callable[..., Any]:
             default=None,
             help=f"{FIELDS['header'].description}",
         ),
-        click.option(
-            "--products",
-            type=click.Path(path_type=Path),  # checked when read: one error line, exit 1
-            default=None,
-            metavar="FILE",
-            help=f"{FIELDS['products'].description}",
-        ),
+        products_option(),
     ]
     for option in reversed(options):  # as stacked decorators: the first listed is outermost
         command = option(command)
@@ -133,7 +146,13 @@ def prepare_for_options(*, progress: bool, **values: Any) -> PreparedDataset:
 
 @click.command("prepare", epilog=EPILOG)
 @dataset_options
-@click.option("--quiet", "-q", is_flag=True, help="no progress bars; print only the cache folder")
+@click.option(
+    "--quiet",
+    "-q",
+    "--no-progress",
+    is_flag=True,
+    help="no progress bars; print only the cache folder",
+)
 def prepare_command(quiet: bool, **dataset: Any) -> None:
     """Parse DATASET into products and weighted pairs, split them, and cache the result.
 

@@ -8,11 +8,16 @@ from pathlib import Path
 import click
 
 from recsys.cli import show_stage_messages
-from recsys.cli.prepare import data_dir_option
+from recsys.cli.prepare import SAME_AS_PARAM, data_dir_option, products_option, quiet_option
 from recsys.config import DATASET_FORMS, DataConfig, search_space
 from recsys.data.errors import DataError
 from recsys.methods import get_method, method_names
-from recsys.tracking.params import ParameterError, describe_params, split_assignment
+from recsys.tracking.params import (
+    ParameterError,
+    describe_params,
+    refuse_repeats,
+    split_assignment,
+)
 
 EPILOG = (
     "Methods: "
@@ -26,9 +31,11 @@ EPILOG = (
 
 
 def parse_assignments(assignments: tuple[str, ...]) -> dict[str, str]:
-    """``("dim=64", "lr=0.1")`` -> ``{"dim": "64", "lr": "0.1"}``; the last repeat wins."""
+    """``("dim=64", "lr=0.1")`` -> ``{"dim": "64", "lr": "0.1"}``; a repeated key fails."""
     try:
-        return dict(split_assignment(assignment) for assignment in assignments)
+        pairs = [split_assignment(assignment) for assignment in assignments]
+        refuse_repeats((key for key, _ in pairs), how="{key}=...")
+        return dict(pairs)
     except ParameterError as error:
         raise click.BadParameter(str(error), param_hint="-P") from error
 
@@ -60,10 +67,11 @@ def params_help(method_name: str) -> str:
     "-d",
     default=None,
     metavar="D",
-    help=f"{DATASET_FORMS}; for a pairs file, -P columns=... -P products=FILE "
+    help=f"{DATASET_FORMS}; for a pairs file, -P columns=... --products FILE "
     "[default: synthetic-small]",
 )
 @data_dir_option
+@products_option(SAME_AS_PARAM)
 @click.option(
     "-P",
     "--param",
@@ -80,13 +88,12 @@ def params_help(method_name: str) -> str:
     "sqlite:///mlflow.db in the working directory]",
 )
 @click.option("--help-params", is_flag=True, help="list METHOD's parameters and exit")
-@click.option(
-    "--quiet", "-q", "--no-progress", is_flag=True, help="no progress bars or stage messages"
-)
+@quiet_option
 def train_command(
     method: str,
     dataset: str | None,
     data_dir: Path | None,
+    products: Path | None,
     assignments: tuple[str, ...],
     tracking_uri: str | None,
     help_params: bool,
@@ -102,6 +109,8 @@ def train_command(
     if help_params:
         click.echo(params_help(method))
         return
+    if products is not None:  # as -P products=FILE, so giving both is a repeat
+        assignments = (*assignments, f"products={products}")
     params: dict[str, object] = dict(parse_assignments(assignments))
     if dataset is not None:
         params["dataset"] = dataset

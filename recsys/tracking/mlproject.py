@@ -29,7 +29,7 @@ from pydantic import BaseModel
 
 from recsys.config import DataConfig
 from recsys.methods import METHOD_MODULES, get_method, method_names
-from recsys.tracking.params import FlatField, flat_fields, split_assignment
+from recsys.tracking.params import FlatField, flat_fields, refuse_repeats, split_assignment
 
 BEGIN_MARKER = "  # BEGIN generated method entry points (python -m recsys.tracking.mlproject)"
 END_MARKER = "  # END generated method entry points"
@@ -41,7 +41,8 @@ def entry_arguments(argv: list[str]) -> list[tuple[str, str]]:
     """An entry script's ``key=value`` and ``--key value`` tokens as ``(key, value)`` pairs.
 
     Raises:
-        ValueError: a ``--key`` without a value, or a token of neither form.
+        ValueError: a ``--key`` without a value, a token of neither form, or a key given
+            twice (:class:`ParameterError`).
     """
     pairs: list[tuple[str, str]] = []
     index = 0
@@ -57,6 +58,7 @@ def entry_arguments(argv: list[str]) -> list[tuple[str, str]]:
             index += 1
         else:
             raise ValueError(f"expected key=value or --key value, got {token!r}")
+    refuse_repeats((key for key, _ in pairs), how="-P {key}=...")
     return pairs
 
 

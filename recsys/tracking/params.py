@@ -8,7 +8,7 @@ schema must have a unique name; :func:`flat_fields` checks that.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args, get_origin
@@ -41,6 +41,20 @@ def split_assignment(text: str) -> tuple[str, str]:
     if not sep or not key.strip():
         raise ParameterError(f"{text!r} is not key=value (e.g. dim=64)")
     return key.strip(), value
+
+
+def refuse_repeats(keys: Iterable[str], how: str = "-P {key}=...") -> None:
+    """A key given twice is an error, not "the last one wins": with long command lines the
+    earlier value is as likely the intended one.
+
+    Raises:
+        ParameterError: the first repeated key, written as ``how`` shows it.
+    """
+    seen: set[str] = set()
+    for key in keys:
+        if key in seen:
+            raise ParameterError(f"{how.format(key=key)} is given twice; give it once")
+        seen.add(key)
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,27 @@ def test_bad_parameter_exits_naming_it(no_work: None, tracking_uri: str) -> None
     assert result.exit_code == 1 and "split_seed='-1'" in result.output
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["train", "popularity"],
+        ["tune", "popularity", "--trials", "1"],
+        ["main", "--methods", "popularity"],
+    ],
+)
+def test_a_parameter_given_twice_is_refused_naming_it(command: list[str], no_work: None) -> None:
+    result = CliRunner().invoke(main, [*command, "-P", "split_seed=1", "-P", "split_seed=2"])
+    assert result.exit_code != 0
+    assert "split_seed=... is given twice" in result.output
+
+
+def test_an_entry_script_parameter_given_twice_is_refused() -> None:
+    from recsys.tracking.mlproject import entry_arguments
+
+    with pytest.raises(ValueError, match=r"dim=\.\.\. is given twice"):
+        entry_arguments(["dim=3", "--dim", "4"])
+
+
 def test_unknown_method_is_refused() -> None:
     result = CliRunner().invoke(main, ["train", "svd"])
     assert result.exit_code == 2

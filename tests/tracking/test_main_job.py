@@ -29,7 +29,7 @@ from recsys.data.dataset import PreparedDataset
 from recsys.data.errors import DataError
 from recsys.embeddings import ItemEmbeddings
 from recsys.evaluation.metrics import evaluate
-from recsys.methods import METHOD_MODULES
+from recsys.methods import METHOD_MODULES, get_method, method_names
 from recsys.models import skipgram
 from recsys.models.base import Method
 from recsys.models.popularity import PopularityConfig, train_popularity
@@ -48,7 +48,7 @@ from recsys.tracking.main.job import (
 )
 from recsys.tracking.main.summary import ERROR_ARTIFACT, TAG_ERROR, format_summary
 from recsys.tracking.names import KIND_LEADERBOARD, KIND_MAIN, TAG_KIND, TAG_MAIN_RUN
-from recsys.tracking.params import ParameterError
+from recsys.tracking.params import ParameterError, flat_fields
 from tests.conftest import make_planted_dataset
 
 DATASET = "planted-test"
@@ -101,6 +101,18 @@ def test_overrides_go_to_methods_that_have_them(store: str) -> None:
     with pytest.raises(ParameterError, match="unknown method"):
         resolve_methods("popularity,nope")
     assert resolve_methods("all")[0] == "popularity"
+
+
+def test_methods_and_scoped_overrides_are_never_silently_dropped(store: str) -> None:
+    for empty in ("", " , "):
+        with pytest.raises(ParameterError, match=r"--methods is empty.*popularity, itemknn"):
+            resolve_methods(empty)
+    with pytest.raises(ParameterError, match="unknown parameter 'dimm' for method 'skipgram'"):
+        method_params(["popularity"], DATASET, parse_overrides(["skipgram.dimm=3"]))
+    with pytest.raises(ParameterError, match="dim='-3'"):
+        method_params(["popularity"], DATASET, parse_overrides(["skipgram.dim=-3"]))
+    with pytest.raises(ParameterError, match=r"skipgram\.dim: skipgram is not among --methods"):
+        method_params(["popularity"], DATASET, parse_overrides(["skipgram.dim=3"]))
 
 
 def test_failure_is_recorded_and_the_others_survive(store: str) -> None:
@@ -258,6 +270,13 @@ def test_default_skipgram_learns_on_the_planted_data(planted_dataset: PreparedDa
     assert result.auc_seen is not None and result.auc_seen > 0.95
 
 
+def test_main_help_names_the_methods_that_run_once_whatever_seeds() -> None:
+    fields = {m: flat_fields(get_method(m).config_class) for m in method_names()}
+    deterministic = ", ".join(m for m in method_names() if "seed" not in fields[m])
+    help_text = " ".join(CliRunner().invoke(main_command, ["--help"]).output.split())
+    assert f"({deterministic}) run once" in help_text
+
+
 def test_seeds_repeat_seeded_methods_on_one_split_and_group_their_runs(store: str) -> None:
     calls: list[tuple[str, Any, Any]] = []
 
@@ -271,10 +290,12 @@ def test_seeds_repeat_seeded_methods_on_one_split_and_group_their_runs(store: st
         client.set_terminated(run_id, status="FINISHED")
         return run_id
 
+    lines: list[str] = []
     result = run_main_job(
         DATASET, ["mf", "popularity"], seeds=3, tracking_uri=store, progress=False,
-        runner=runner, echo=lambda line: None,
+        runner=runner, echo=lines.append,
     )  # fmt: skip
+    assert "--seeds 3: popularity run once: deterministic, no training seed to vary" in lines
     assert [(m, seed) for m, seed, _ in calls] == [
         ("mf", 42), ("mf", 43), ("mf", 44), ("popularity", None),
     ]  # fmt: skip
@@ -355,3 +376,6 @@ def test_no_progress_reaches_the_data_pipeline(store: str, monkeypatch: pytest.M
     assert asked == [False, False]  # the job's prepare and the method run's
     assert CliRunner().invoke(main_command, args).exit_code == 0
     assert asked[2:] == [True, True]
+    assert CliRunner().invoke(main_command, [*args, "-q"]).exit_code == 0
+    assert CliRunner().invoke(main_command, [*args, "--progress"]).exit_code == 0  # as before
+    assert asked[4:] == [False, False, True, True]

@@ -360,6 +360,22 @@ def test_main_tuned_uses_the_best_settings_and_says_which_methods_have_none(
     labels = {row.label for row in board.board.tables[0].rows}
     assert {"recording (tuned)", "popularity"} <= labels
 
+    best = tuned.best_params["weighted"]
+    given = str(not best).lower()
+    lines.clear()
+    result = run_main_job(
+        DATASET,
+        ["recording"],
+        {None: {}, "recording": {"weighted": given}},
+        tracking_uri=store,
+        progress=False,
+        echo=lines.append,
+        tuned=True,
+    )
+    assert result.ok
+    assert f"weighted={given} (given; tuned {best})" in "\n".join(lines)
+    assert client.get_run(result.outcomes[0].run_id).data.params["weighted"] == str(not best)
+
 
 def test_main_tuned_refuses_a_study_tuned_on_other_data_of_the_same_label(
     store: str, monkeypatch: pytest.MonkeyPatch

@@ -32,7 +32,13 @@ from recsys.tracking.comparison_view import comparison_hint, ensure_comparison_v
 from recsys.tracking.leaderboard.report import publish_leaderboard
 from recsys.tracking.main.summary import MainJobResult, MethodOutcome, log_summary
 from recsys.tracking.names import KIND_MAIN, TAG_KIND, TAG_MAIN_RUN, TAG_SEED_GROUP
-from recsys.tracking.params import ParameterError, build_config, flat_fields, split_assignment
+from recsys.tracking.params import (
+    ParameterError,
+    build_config,
+    flat_fields,
+    refuse_repeats,
+    split_assignment,
+)
 from recsys.tracking.parent import mark_run_failed, start_parent_run, without_project_run
 from recsys.tracking.run import prepare, run_method, validate_params
 from recsys.tracking.server import check_tracking_uri
@@ -45,11 +51,16 @@ def resolve_methods(spec: str) -> list[str]:
     """``all`` or a comma list of registered names, in the given order, duplicates dropped.
 
     Raises:
-        ParameterError: an unknown name, naming it and the known ones.
+        ParameterError: an unknown name, or no name at all (an empty ``--methods`` is more
+            likely a script's unset variable than a wish for every method).
     """
-    if spec.strip() in ("", "all"):
+    if spec.strip() == "all":
         return method_names()
     chosen = list(dict.fromkeys(part.strip() for part in spec.split(",") if part.strip()))
+    if not chosen:
+        raise ParameterError(
+            f"--methods is empty; choose `all` or a comma list of: {', '.join(method_names())}"
+        )
     unknown = [m for m in chosen if m not in method_names()]
     if unknown:
         raise ParameterError(
@@ -69,14 +80,16 @@ def parse_overrides(
     Returns ``{None: shared, "mf": {...}, ...}``.
 
     Raises:
-        ParameterError: a pair without ``=``, or a ``method.`` prefix that is not a method.
+        ParameterError: a pair without ``=``, a key given twice, or a ``method.`` prefix
+            that is not a method.
     """
     parsed: dict[str | None, dict[str, str]] = {None: {}}
-    for pair in pairs:
-        try:
-            key, value = split_assignment(pair)
-        except ParameterError as error:
-            raise ParameterError(f"-P {error}; or method.key=value for one method") from None
+    try:
+        assignments = [split_assignment(pair) for pair in pairs]
+    except ParameterError as error:
+        raise ParameterError(f"-P {error}; or method.key=value for one method") from None
+    refuse_repeats(key for key, _ in assignments)
+    for pair, (key, value) in zip(pairs, assignments, strict=True):
         method, dot, leaf = key.rpartition(".")
         if dot and method not in method_names():
             raise ParameterError(
@@ -120,6 +133,8 @@ def method_params(
 
     A shared ``key=value`` goes to every chosen method whose schema (or DataConfig) has
     ``key``; one that no chosen method has is an error, so a typo is not silently dropped.
+    A ``method.key=value`` of a method not chosen would be dropped as silently: it is
+    validated against that method's settings (naming a bad key or value) and then refused.
 
     Raises:
         ParameterError: an override no chosen method accepts.
@@ -133,6 +148,9 @@ def method_params(
             f"-P {', '.join(unused)}: no chosen method has such a parameter "
             f"(methods: {', '.join(methods)}); see `recsys train METHOD --help-params`"
         )
+    for m, own in overrides.items():
+        if m is not None and m not in methods:
+            _refuse_unchosen(m, own, dataset, methods)
     params: dict[str, dict[str, Any]] = {}
     for m in methods:
         values: dict[str, Any] = {"dataset": dataset}
@@ -141,6 +159,23 @@ def method_params(
         values.update(overrides.get(m, {}))
         params[m] = values
     return params
+
+
+def _refuse_unchosen(
+    method: str, own: Mapping[str, str], dataset: str, methods: Sequence[str]
+) -> None:
+    """Refuse ``method.key=value`` overrides of a method that is not run, after checking them
+    as if it were, so a typo is named as such rather than as merely unused.
+
+    Raises:
+        ParameterError: always; an unknown key or bad value, else the method not chosen.
+    """
+    validate_params(method, {"dataset": dataset, **own})
+    keys = ", ".join(f"{method}.{key}" for key in own)
+    raise ParameterError(
+        f"-P {keys}: {method} is not among --methods ({', '.join(methods)}), so this "
+        f"would be unused; add {method} to --methods or drop the -P"
+    )
 
 
 def _start_parent(client: MlflowClient, dataset: str, methods: Sequence[str]) -> tuple[str, bool]:
@@ -246,12 +281,17 @@ def run_main_job(
     if tuned:  # after preparing: a study counts only when it was tuned on this data
         from recsys.tracking.main.tuned import find_tuned, tuned_run_tags  # loads optuna
 
-        found = find_tuned(chosen, dataset, data, studies, storage_url, echo)
+        found = find_tuned(chosen, dataset, data, studies, storage_url, echo, given=params)
         settings = {m: found[m].params for m in found}
         params = method_params(chosen, dataset, overrides or {None: {}}, settings)
         for m in found:
             tuned_tags[m] = tuned_run_tags(m, params[m], found[m], storage_url)
     repeats = {m: seeded_params(m, params[m], seeds) for m in chosen}
+    once = [m for m in chosen if seeds > 1 and len(repeats[m]) == 1]
+    if once:
+        echo(
+            f"--seeds {seeds}: {', '.join(once)} run once: deterministic, no training seed to vary"
+        )
     mlflow.set_tracking_uri(uri)
     client = MlflowClient(uri)
 

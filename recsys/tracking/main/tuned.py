@@ -29,10 +29,12 @@ def find_tuned(
     storage: optuna.storages.RDBStorage,
     storage_url: str,
     echo: Callable[[str], None],
+    given: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, TunedSettings]:
     """Each method's best settings on ``data`` (prepared from ``dataset``) in the storage
     (:func:`recsys.tracking.tuning.storage.open_storage` of ``storage_url``); says which
-    methods have none.
+    methods have none, and which tuned settings an explicit ``-P`` (``given``: method ->
+    its explicit params) overrides.
 
     Raises:
         StudyError: a method's studies were tuned on other data than ``data``.
@@ -45,7 +47,7 @@ def find_tuned(
             echo(f"  {method}: no tuning study of {dataset} with a finished trial: defaults")
             continue
         found[method] = settings
-        echo(f"  {method}: {settings.describe()}")
+        echo(f"  {method}: {settings.describe((given or {}).get(method))}")
     return found
 
 

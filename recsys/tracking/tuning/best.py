@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,8 +31,14 @@ class TunedSettings:
     metric: str
     params: dict[str, Any]  # method settings only: the dataset is the caller's
 
-    def describe(self) -> str:
-        settings = ", ".join(f"{k}={v}" for k, v in self.params.items())
+    def describe(self, given: Mapping[str, Any] | None = None) -> str:
+        """The study, its trial and the settings a run uses: an explicit ``-P`` (in
+        ``given``) wins over the tuned value, so that one is shown as ``(given; tuned V)``."""
+        given = given or {}
+        settings = ", ".join(
+            f"{k}={given[k]} (given; tuned {v})" if k in given else f"{k}={v}"
+            for k, v in self.params.items()
+        )
         return (
             f"study {self.study!r}, trial {self.trial} ({self.metric} {self.value:.4f} on its "
             f"inner split): {settings}"
