@@ -14,7 +14,6 @@ lists the failures so the caller can exit non-zero.
 
 from __future__ import annotations
 
-import gc
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -28,6 +27,7 @@ from recsys.config import DataConfig
 from recsys.data.datasets import check_dataset
 from recsys.methods import get_method, method_names
 from recsys.tracking import names
+from recsys.tracking.collect import collected_between_runs
 from recsys.tracking.comparison_view import comparison_hint, ensure_comparison_view
 from recsys.tracking.leaderboard.report import publish_leaderboard
 from recsys.tracking.main.summary import MainJobResult, MethodOutcome, log_summary
@@ -330,25 +330,23 @@ def _run_methods(
     ensure_comparison_view(client, experiment_id)
     echo(f"Main run {parent_run_id} on {uri}: {len(chosen)} method(s): {', '.join(chosen)}")
     outcomes: list[MethodOutcome] = []
-    for index, m in enumerate(chosen, start=1):
-        for run_params in repeats[m]:
-            seed = f" seed {run_params['seed']}" if len(repeats[m]) > 1 else ""
-            echo(f"[{index}/{len(chosen)}] {m}{seed} ...")
-            last = _run_one(
-                client, runner, m, run_params, dataset, uri, parent_run_id, progress,
-                tuned_tags.get(m, {}),
-            )  # fmt: skip
-            outcomes.append(last)
-            # The method's reference cycles hold its walks and vectors (0.8 GB after node2vec
-            # at Electronics scale) until Python's rare full collection: free them before
-            # the next method, whose peak would otherwise include them.
-            gc.collect()
-            if len(repeats[m]) > 1 and last.run_id is not None:
-                client.set_tag(last.run_id, TAG_SEED_GROUP, f"{parent_run_id}/{m}")
-            echo(
-                f"[{index}/{len(chosen)}] {m}{seed}: {last.status} in {last.minutes:.2f} min"
-                + (f" ({last.error})" if last.error else "")
-            )
+    with collected_between_runs() as collect:
+        for index, m in enumerate(chosen, start=1):
+            for run_params in repeats[m]:
+                seed = f" seed {run_params['seed']}" if len(repeats[m]) > 1 else ""
+                echo(f"[{index}/{len(chosen)}] {m}{seed} ...")
+                last = _run_one(
+                    client, runner, m, run_params, dataset, uri, parent_run_id, progress,
+                    tuned_tags.get(m, {}),
+                )  # fmt: skip
+                outcomes.append(last)
+                collect()  # the method's walks and vectors, before the next method's peak
+                if len(repeats[m]) > 1 and last.run_id is not None:
+                    client.set_tag(last.run_id, TAG_SEED_GROUP, f"{parent_run_id}/{m}")
+                echo(
+                    f"[{index}/{len(chosen)}] {m}{seed}: {last.status} in {last.minutes:.2f} min"
+                    + (f" ({last.error})" if last.error else "")
+                )
     leaderboard, leaderboard_error = None, ""
     try:
         leaderboard = publish_leaderboard(

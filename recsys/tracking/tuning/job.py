@@ -17,7 +17,6 @@ the best is chosen among trials that rank at least as well (:mod:`.baseline`).
 from __future__ import annotations
 
 import dataclasses
-import gc
 import json
 import logging
 import math
@@ -34,6 +33,7 @@ from optuna.trial import TrialState
 from recsys.data.datasets import check_dataset
 from recsys.data.split import few_held_out_warning, inner_names, inner_split
 from recsys.tracking import names
+from recsys.tracking.collect import collected_between_runs
 from recsys.tracking.params import ParameterError
 from recsys.tracking.parent import start_parent_run, without_project_run
 from recsys.tracking.run import prepare, run_method, validate_params
@@ -343,44 +343,45 @@ def _optimize(
     this worker ran. A failing trial is recorded FAIL and the sweep goes on."""
     deadline = None if request.timeout_s is None else time.monotonic() + request.timeout_s
     ran = 0
-    while deadline is None or time.monotonic() < deadline:
-        with trial_slot(storage, storage_url, study.study_name):
-            held = len(study.get_trials(deepcopy=False))
-            if held >= request.trials:
-                break
-            if held == 0:  # the study's first trial trains the defaults
-                enqueue_defaults(study, setting.defaults)
-            trial = study.ask()
-        study.sampler = make_sampler(request.seed + trial.number, request.trials)
-        started = time.perf_counter()
-        try:
-            value = run_trial(setting, trial)
-        except optuna.TrialPruned as pruned:
-            study.tell(trial, state=TrialState.PRUNED)
-            outcome = str(pruned)
-        except Exception as error:
-            message = f"{type(error).__name__}: {error}".splitlines()[0][:300]
-            trial.set_user_attr("error", message)
-            study.tell(trial, state=TrialState.FAIL)
-            outcome = f"failed ({message})"
-        except BaseException:
-            study.tell(trial, state=TrialState.FAIL)
-            raise
-        else:
-            floor = ranking_floor(study)
-            outcome = trial_outcome(setting.metric, value, trial.user_attrs, floor)
-            study.tell(trial, value)  # NaN (no metric) is recorded as FAIL by Optuna
-        ran += 1
-        minutes = (time.perf_counter() - started) / 60
-        gc.collect()  # the trial's reference cycles (walks, vectors) before the next trial
-        settings = ", ".join(f"{k}={_short(v)}" for k, v in trial.params.items())
-        best = best_trial(study)
-        best_text = "none yet" if best is None else f"{best.value:.4f} (trial {best.number})"
-        echo(
-            f"trial {trial.number} ({trial.number + 1}/{request.trials}): {outcome} in "
-            f"{minutes:.2f} min; {settings}; best {best_text}"
-        )
-        raise_if_stop_received()  # a signal some library swallowed still ends the sweep
+    with collected_between_runs() as collect:
+        while deadline is None or time.monotonic() < deadline:
+            with trial_slot(storage, storage_url, study.study_name):
+                held = len(study.get_trials(deepcopy=False))
+                if held >= request.trials:
+                    break
+                if held == 0:  # the study's first trial trains the defaults
+                    enqueue_defaults(study, setting.defaults)
+                trial = study.ask()
+            study.sampler = make_sampler(request.seed + trial.number, request.trials)
+            started = time.perf_counter()
+            try:
+                value = run_trial(setting, trial)
+            except optuna.TrialPruned as pruned:
+                study.tell(trial, state=TrialState.PRUNED)
+                outcome = str(pruned)
+            except Exception as error:
+                message = f"{type(error).__name__}: {error}".splitlines()[0][:300]
+                trial.set_user_attr("error", message)
+                study.tell(trial, state=TrialState.FAIL)
+                outcome = f"failed ({message})"
+            except BaseException:
+                study.tell(trial, state=TrialState.FAIL)
+                raise
+            else:
+                floor = ranking_floor(study)
+                outcome = trial_outcome(setting.metric, value, trial.user_attrs, floor)
+                study.tell(trial, value)  # NaN (no metric) is recorded as FAIL by Optuna
+            ran += 1
+            minutes = (time.perf_counter() - started) / 60
+            collect()  # the trial's walks and vectors, before the next trial's peak
+            settings = ", ".join(f"{k}={_short(v)}" for k, v in trial.params.items())
+            best = best_trial(study)
+            best_text = "none yet" if best is None else f"{best.value:.4f} (trial {best.number})"
+            echo(
+                f"trial {trial.number} ({trial.number + 1}/{request.trials}): {outcome} in "
+                f"{minutes:.2f} min; {settings}; best {best_text}"
+            )
+            raise_if_stop_received()  # a signal some library swallowed still ends the sweep
     return ran
 
 
