@@ -2,7 +2,9 @@
 
 Each run logs two inputs: the training pairs (context ``training``) and the validation
 pairs (context ``validation``) of its prepared dataset, named after the dataset, with the
-metadata file as source and the dataset's content checksum as digest. Only metadata is
+metadata file as source and the prepared data's key as digest (the input's content and
+every data setting: another split seed or fraction of one file is another dataset, as the
+leaderboard keeps it apart; :func:`recsys.tracking.run_info.data_key`). Only metadata is
 logged (an MLflow ``MetaDataset``): the tables stay in the data folder. The dataset's
 statistics go with them as ``data.<key>`` metrics, which the leaderboard prints, and the
 descriptive ones also as params (3 significant digits), so runs can be filtered by the
@@ -24,7 +26,7 @@ from recsys.config import DataConfig
 from recsys.data.dataset import PreparedDataset
 from recsys.data.statistics import stored_statistics
 from recsys.tracking import names
-from recsys.tracking.run_info import dataset_checksum
+from recsys.tracking.run_info import data_key
 
 DIGEST_CHARS = 16  # MLflow shows short digests; 16 hex digits of sha256 stay unique enough
 # Statistics that describe the data's shape, logged as params too (the counts of train and
@@ -44,7 +46,7 @@ def log_dataset_inputs(dataset: PreparedDataset, data_config: DataConfig) -> Met
     with warnings.catch_warnings():  # "can be interpreted in multiple ways": a local file
         warnings.simplefilter("ignore", UserWarning)
         source = resolve_dataset_source(source_path)
-    digest = dataset_checksum(dataset)[:DIGEST_CHARS]
+    digest = data_key(dataset)[:DIGEST_CHARS]
     label = names.dataset_label(data_config.dataset)
     logged = []
     for context, suffix in (("training", "train"), ("validation", "validation")):
@@ -69,13 +71,19 @@ def _log_input_once_more_if_raced(inputs: MetaDataset, context: str) -> None:
 
 
 def statistics_params(statistics: dict[str, float | int]) -> dict[str, str]:
-    """The descriptive statistics as ``data.<key>`` params, 3 significant digits (NaN left
-    out), so one dataset's runs share the strings a filter compares."""
+    """The descriptive statistics as ``data.<key>`` params, counts exact and shares 3
+    significant digits (NaN left out), so one dataset's runs share the strings a filter
+    compares (``data.products`` = '4187', not '4.19e+03')."""
     return {
-        f"{names.METRIC_DATA_PREFIX}{key}": f"{statistics[key]:.3g}"
+        f"{names.METRIC_DATA_PREFIX}{key}": _param_text(statistics[key])
         for key in DESCRIPTIVE_STATISTICS
         if key in statistics and not math.isnan(statistics[key])
     }
+
+
+def _param_text(value: float | int) -> str:
+    """A whole number as its digits, any other number to 3 significant digits."""
+    return str(int(value)) if float(value).is_integer() else f"{value:.3g}"
 
 
 def log_dataset_statistics(dataset: PreparedDataset) -> dict[str, float]:

@@ -113,7 +113,7 @@ def test_method_logs_a_complete_run(method: str, store: str) -> None:
     inputs = {
         (i.dataset.name, i.tags[0].value, i.dataset.digest) for i in run.inputs.dataset_inputs
     }
-    digest = run.data.tags[names.TAG_CHECKSUM][:16]
+    digest = run.data.tags[names.TAG_DATA_KEY][:16]  # the data and its data settings
     (output,) = run.outputs.model_outputs
     model_metrics = {m.key: m for m in client.get_logged_model(output.model_id).metrics or []}
     assert model_metrics[names.METRIC_AUC_ALL].value == run.data.metrics[names.METRIC_AUC_ALL]
