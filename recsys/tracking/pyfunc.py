@@ -20,15 +20,23 @@ Bad input raises MLflow's ``INVALID_PARAMETER_VALUE``, so the HTTP 400 body name
 problem. Scores come from :meth:`ItemEmbeddings.score` and
 :meth:`ItemEmbeddings.most_similar`, the very code evaluation used, so a served score
 equals the score behind the run's AUC; the model's metadata (``score``) says what it is.
+
+The model carries the ``recsys`` source it was logged with (MLflow's ``code_paths``) and
+pins what loading imports, so it loads and serves where ``recsys`` is not installed
+(``mlflow models serve`` in its own virtualenv, ``mlflow models build-docker``, another
+machine), with the code that scored its run.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import mlflow
+import numba
 import numpy as np
 import pandas as pd
 import pyarrow
@@ -270,13 +278,11 @@ def model_signature() -> ModelSignature:
 
 
 def pip_requirements() -> list[str]:
-    """What loading needs, pinned to this environment (skips MLflow's slow inference).
-
-    The model class lives in the ``recsys`` package, which must be installed where the
-    model is served (``--env-manager local`` in this project's environment does that).
-    """
+    """What loading the model imports, pinned to this environment (skips MLflow's slow
+    inference): the ``recsys`` modules it needs travel with it (:func:`package_source`)."""
     return [
         f"mlflow=={mlflow.__version__}",
+        f"numba=={numba.__version__}",
         f"numpy=={np.__version__}",
         f"pandas=={pd.__version__}",
         f"pyarrow=={pyarrow.__version__}",
@@ -285,27 +291,39 @@ def pip_requirements() -> list[str]:
     ]
 
 
+def package_source(folder: Path) -> Path:
+    """A copy of the ``recsys`` package's source in ``folder`` (no ``__pycache__``: bytecode
+    and numba's caches belong to this machine), for the model's ``code_paths``."""
+    package = Path(__file__).resolve().parents[1]
+    target = folder / package.name
+    shutil.copytree(package, target, ignore=shutil.ignore_patterns("__pycache__"))
+    return target
+
+
 def log_embedding_model(
     embeddings_folder: Path,
     input_example: pd.DataFrame,
     name: str = "model",
     metadata: dict[str, Any] | None = None,
 ) -> Any:
-    """Log the pyfunc model of an embeddings folder into the active run.
+    """Log the pyfunc model of an embeddings folder into the active run, with the
+    ``recsys`` source that loads it.
 
     Returns:
         MLflow's ModelInfo (``model_uri`` loads it).
     """
     try:
-        return mlflow.pyfunc.log_model(
-            name=name,
-            python_model=str(MODEL_CODE),  # models from code: no pickle (pyfunc_entry.py)
-            artifacts={EMBEDDINGS_ARTIFACT: str(embeddings_folder)},
-            signature=model_signature(),
-            input_example=input_example,
-            pip_requirements=pip_requirements(),
-            metadata=metadata,
-        )
+        with tempfile.TemporaryDirectory(prefix="recsys-code-") as code:
+            return mlflow.pyfunc.log_model(
+                name=name,
+                python_model=str(MODEL_CODE),  # models from code: no pickle (pyfunc_entry.py)
+                artifacts={EMBEDDINGS_ARTIFACT: str(embeddings_folder)},
+                code_paths=[str(package_source(Path(code)))],
+                signature=model_signature(),
+                input_example=input_example,
+                pip_requirements=pip_requirements(),
+                metadata=metadata,
+            )
     finally:
         release_loaded_model()
 

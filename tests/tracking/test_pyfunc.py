@@ -213,6 +213,54 @@ def test_a_dict_of_lists_is_read_as_rows(logged_model: tuple[str, str, Path]) ->
         model.predict(pd.DataFrame({"product": ["B0003", ["B0004", "B0010"]]}))
 
 
+# Run in a fresh interpreter where `recsys` can be imported only from a model's code folder,
+# as where it is not installed (`mlflow models serve` in its own virtualenv, build-docker).
+WITHOUT_INSTALLED_RECSYS = """
+import importlib.abc, importlib.machinery, json, sys
+import mlflow, pandas as pd
+
+class ModelCodeOnly(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name != "recsys":
+            return None
+        code = [p for p in sys.path if p.endswith("code")]
+        spec = importlib.machinery.PathFinder.find_spec(name, code)
+        if spec is None:
+            raise ImportError("recsys is not installed here")
+        return spec
+
+sys.meta_path.insert(0, ModelCodeOnly())
+model = mlflow.pyfunc.load_model(sys.argv[1])
+answer = model.predict(pd.DataFrame({"product1": ["B0000"], "product2": ["B0001"]}))
+print(json.dumps({"file": sys.modules["recsys"].__file__, "score": answer["score"][0]}))
+"""
+
+
+def test_the_model_loads_where_recsys_is_not_installed(
+    logged_model: tuple[str, str, Path],
+) -> None:
+    """The model carries the recsys source it was logged with (code_paths, no caches) and
+    pins numba, which loading imports."""
+    uri, model_uri, _ = logged_model
+    local = Path(mlflow.artifacts.download_artifacts(model_uri, tracking_uri=uri))
+    assert (local / "code" / "recsys" / "embeddings.py").is_file()
+    assert not list((local / "code").rglob("__pycache__"))
+    assert any(line.startswith("numba==") for line in (local / "requirements.txt").open())
+    env = {**os.environ, "MLFLOW_TRACKING_URI": uri}
+    env.pop("PYTHONPATH", None)
+    done = subprocess.run(
+        [sys.executable, "-c", WITHOUT_INSTALLED_RECSYS, model_uri],
+        capture_output=True, text=True, env=env, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    expected = mlflow.pyfunc.load_model(model_uri).predict(
+        pd.DataFrame({"product1": ["B0000"], "product2": ["B0001"]})
+    )
+    assert "/code/recsys/" in answer["file"]
+    assert answer["score"] == pytest.approx(expected["score"][0])
+
+
 def test_the_score_text_says_the_prior_moves_unrelated_pairs_off_0() -> None:
     rng = np.random.default_rng(3)
     model = ItemEmbeddings(
