@@ -14,6 +14,7 @@ import sys
 
 from recsys.tracking.mlproject import entry_arguments
 from recsys.tracking.params import ParameterError
+from recsys.tracking.parent import record_project_run_error
 from recsys.tracking.run import run_method
 from recsys.tracking.server import TrackingServerError
 
@@ -32,6 +33,8 @@ def main(argv: list[str]) -> int:
         method, params = parse_arguments(argv)
         run_id = run_method(method, params)
     except (ValueError, ParameterError, TrackingServerError) as err:
+        if not isinstance(err, TrackingServerError):  # an unusable store cannot take it
+            record_project_run_error(err)
         print(f"Error: {err}", file=sys.stderr)
         return 2
     print(run_id)

@@ -14,8 +14,13 @@ from recsys.cli.entry_points import mlflow_wording
 from tests.conftest import REPO_ROOT
 
 
-def _script(name: str, *args: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def _script(
+    name: str, *args: str, tmp_path: Path, run_id: str = ""
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
+    env.pop("MLFLOW_RUN_ID", None)
+    if run_id:  # as `mlflow run` starts it: inside the run it made
+        env["MLFLOW_RUN_ID"] = run_id
     env["PYTHONPATH"] = str(REPO_ROOT)
     command = [sys.executable, str(REPO_ROOT / "experiments" / f"{name}.py"), *args]
     return subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path)
@@ -55,3 +60,23 @@ def test_prepare_reports_as_recsys_prepare_does(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "positives +" in result.stdout and "negatives per protocol" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [("train", ["mf", "dim=-1"]), ("leaderboard", ["dataset=all", "rank_by=auc"])],
+)
+def test_an_entry_script_error_is_recorded_on_the_run_mlflow_made(
+    name: str, args: list[str], tmp_path: Path
+) -> None:
+    """Under `mlflow run` the entry point's run exists before the script starts: a bad -P
+    leaves it FAILED (MLflow ends it) with the error line as recsys.error, not without a
+    reason."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    run_id = client.create_run(client.create_experiment("project")).info.run_id
+    result = _script(name, *args, tmp_path=tmp_path, run_id=run_id)
+    assert result.returncode == 2, result.stderr
+    error = client.get_run(run_id).data.tags["recsys.error"]
+    assert error.split(": ", 1)[1] in result.stderr.removeprefix("Error: ")

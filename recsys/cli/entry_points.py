@@ -13,6 +13,8 @@ from typing import NoReturn
 
 import click
 
+from recsys.tracking.parent import record_project_run_error
+
 
 def entry_error(message: str) -> NoReturn:
     """Exit as the CLI does on a bad parameter: one ``Error:`` line, status 2."""
@@ -41,6 +43,9 @@ def run_entry_command(
         click.echo("Aborted!", err=True)
         raise SystemExit(1) from None
     except click.ClickException as error:
-        click.echo(f"Error: {mlflow_wording(error.format_message(), options)}", err=True)
+        message = mlflow_wording(error.format_message(), options)
+        if error.exit_code == click.UsageError.exit_code:  # a bad -P: the store is fine
+            record_project_run_error(click.ClickException(message))
+        click.echo(f"Error: {message}", err=True)
         raise SystemExit(error.exit_code) from None
     sys.exit(0)

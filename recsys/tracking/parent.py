@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import traceback
 from collections.abc import Iterator, Mapping
 
@@ -62,6 +63,22 @@ def mark_run_failed(client: MlflowClient, run_id: str, error: BaseException) -> 
     """End ``run_id`` FAILED with the error recorded (:func:`record_error`)."""
     record_error(client, run_id, error)
     client.set_terminated(run_id, status="FAILED")
+
+
+def record_project_run_error(error: BaseException) -> None:
+    """Under ``mlflow run``, record an error that ends the entry script (a bad ``-P``, a
+    missing file) on the run MLflow made for it, which MLflow then ends FAILED with no
+    reason; an error already recorded there (by :func:`errors_recorded`) is kept. Best
+    effort: the store may be what failed, and the error line must still be printed."""
+    run_id = os.environ.get(PROJECT_RUN_ENV)
+    if not run_id:
+        return
+    try:
+        client = MlflowClient()
+        if TAG_ERROR not in client.get_run(run_id).data.tags:
+            record_error(client, run_id, error)
+    except Exception as failure:  # the store itself: say so, keep the error's own line
+        print(f"(could not record the error on run {run_id}: {failure})", file=sys.stderr)
 
 
 @contextlib.contextmanager
