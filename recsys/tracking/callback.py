@@ -87,6 +87,8 @@ class MLflowCallback(TrainingCallback):
         run_id: the run to log into.
         evaluate_epoch: model -> metrics, used when an epoch reports no ``auc_all``.
         buffer_size: per-batch values held before a flush (at most 1,000 per call).
+        prefix: put before every metric name logged (a tuning trial's ``inner.``: its
+            scores are on the inner split, never the validation pairs method runs report).
     """
 
     def __init__(
@@ -95,8 +97,10 @@ class MLflowCallback(TrainingCallback):
         run_id: str,
         evaluate_epoch: EpochEvaluator | None = None,
         buffer_size: int = MAX_METRICS_PER_CALL,
+        prefix: str = "",
     ) -> None:
         self.client = client
+        self.prefix = prefix
         self.run_id = run_id
         self.evaluate_epoch = evaluate_epoch
         self.buffer_size = max(1, min(buffer_size, MAX_METRICS_PER_CALL))
@@ -120,7 +124,9 @@ class MLflowCallback(TrainingCallback):
 
     def _add(self, metrics: dict[str, float], step: int) -> None:
         timestamp = self._now_ms()
-        self._buffer.extend(Metric(k, float(v), timestamp, step) for k, v in metrics.items())
+        self._buffer.extend(
+            Metric(f"{self.prefix}{k}", float(v), timestamp, step) for k, v in metrics.items()
+        )
 
     def on_train_begin(self, params: dict[str, Any]) -> None:
         """Log what the trainer resolved beyond the config the run logged already (the

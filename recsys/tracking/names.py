@@ -66,6 +66,8 @@ TAG_TRIAL = "recsys.trial"  # the Optuna trial number
 TAG_TRIAL_STATE = "recsys.trial_state"  # COMPLETE | PRUNED | FAIL
 TAG_PARENT_RUN = "mlflow.parentRunId"  # MLflow's own nesting tag
 METRIC_TUNE_OBJECTIVE = "tune_objective"  # a trial's value on the inner split
+# Before every metric of a tuning trial's run: inner-split scores under their own names.
+TRIAL_METRIC_PREFIX = "inner."
 METRIC_BEST_VALUE = "best_value"  # on the tune run: the study's best value so far
 PARAM_BEST_PREFIX = "best."  # on the tune run: best.<param> for each tuned setting
 

@@ -148,6 +148,9 @@ def test_trials_nest_under_the_tune_run_and_the_tuned_run_is_tagged(store: str) 
         assert run.data.tags[names.TAG_PARENT_RUN] == result.parent_run_id
         assert names.TAG_METHOD not in run.data.tags  # never on the leaderboard
         assert run.data.tags[names.TAG_TRIAL_STATE] == "COMPLETE"
+        # inner-split scores under their own names: a search for validation metrics skips them
+        assert all(key.startswith("inner.") for key in run.data.metrics), run.data.metrics
+        assert f"inner.{names.METRIC_TUNE_OBJECTIVE}" in run.data.metrics
     study = optuna.load_study(study_name=result.study, storage=f"sqlite:///{Path('optuna.db')}")
     assert {t.user_attrs["mlflow_run_id"] for t in study.trials} == {r.info.run_id for r in trials}
     assert parent.data.metrics[names.METRIC_BEST_VALUE] == pytest.approx(study.best_value)

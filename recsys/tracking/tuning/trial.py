@@ -4,7 +4,9 @@ A trial never sees the validation pairs the leaderboard reports: it trains on th
 split's training pairs and is scored on the held-out slice of the TRAINING pairs
 (:func:`recsys.data.split.inner_split`). Its run is nested under the worker's tune run
 (``mlflow.parentRunId``), tagged ``recsys.kind=tune_trial`` and carries no
-``recsys.method``, so the leaderboard never mistakes its inner-split AUC for a result.
+``recsys.method``, so the leaderboard never mistakes its inner-split AUC for a result; its
+metrics are named ``inner.<metric>`` (``inner.matched_auc_all``), so a search over every
+run's ``metrics.matched_auc_all`` finds the validation scores alone.
 Every epoch's metric also goes to Optuna's pruner (:class:`PruningCallback`); a complete
 trial also records its recall@10 on the inner split, which the ranking floor compares
 (:mod:`recsys.tracking.tuning.baseline`).
@@ -195,7 +197,7 @@ def _train_and_score(
     log_new_params(client, run_id, logged)
 
     evaluate_cached = epoch_evaluator(inner)
-    tracker = MLflowCallback(client, run_id, evaluate_cached)
+    tracker = MLflowCallback(client, run_id, evaluate_cached, prefix=names.TRIAL_METRIC_PREFIX)
     pruning = PruningCallback(trial, setting.metric, evaluate_cached)
     started = time.perf_counter()
     model = setting.method.train(inner, config, [tracker, pruning])
