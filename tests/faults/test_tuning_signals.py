@@ -31,7 +31,10 @@ def test_sigterm_mid_trial_ends_the_trial_and_tune_run_killed(
     while True:  # stop the worker once its first trial has logged an epoch
         assert process.poll() is None, process.communicate()
         trials = [r for r in all_runs(store) if r.data.tags.get(names.TAG_KIND) == "tune_trial"]
-        if trials and names.METRIC_AUC_ALL in trials[0].data.metrics:
+        if (
+            trials
+            and f"{names.TRIAL_METRIC_PREFIX}{names.METRIC_AUC_ALL}" in trials[0].data.metrics
+        ):
             break
         assert time.monotonic() < deadline, "the first trial never finished an epoch"
         time.sleep(0.2)

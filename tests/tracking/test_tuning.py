@@ -487,7 +487,9 @@ def test_the_first_trial_trains_the_defaults_and_every_trial_records_its_recall(
         recall = evaluate_ranking(model, inner, queries, intervals=False).mean("recall_at_10")
         assert trial.user_attrs[RECALL_ATTR] == pytest.approx(recall)
         logged = runs[trial.user_attrs["mlflow_run_id"]].data.metrics
-        assert logged[names.METRIC_RECALL_AT_10] == pytest.approx(recall)
+        assert logged[f"{names.TRIAL_METRIC_PREFIX}{names.METRIC_RECALL_AT_10}"] == pytest.approx(
+            recall
+        )
     # TPE's constraint, feasible at or below zero: the defaults' recall minus the trial's.
     floor = first.user_attrs[RECALL_ATTR]
     assert [t.constraints[FLOOR_CONSTRAINT] for t in study.trials] == pytest.approx(
