@@ -74,6 +74,12 @@ def test_two_files_of_one_name_each_have_their_own_champion(client: MlflowClient
     assert b_name.startswith("recsys-pairs.csv-") and len(b_name) == len(a_name) + 9
     assert _champion_run(client, a_name) == a_run and _champion_run(client, b_name) == b_run
     assert client.get_registered_model(a_name).tags[TAG_MODEL_DATASET] == A_PAIRS
+    version = client.get_model_version_by_alias(b_name, CHAMPION_ALIAS)  # says what it is
+    assert version.tags == {names.TAG_METHOD: "itemknn", names.METRIC_MATCHED_AUC_ALL: "0.9000"}
+    assert version.description == (
+        f"itemknn: matched_auc_all 0.9000, the leader of {B_PAIRS} when it became champion "
+        f"(run {b_run})"
+    )
     # The names stay with their files, whatever a later leaderboard lists.
     assert champion_model_name(client, B_PAIRS) == b_name
     again = publish_leaderboard(client, B_PAIRS, log=True)

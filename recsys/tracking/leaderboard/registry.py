@@ -32,6 +32,7 @@ from recsys.tracking.leaderboard.rows import (
     DEFAULT_RANK_BY,
     DatasetTable,
     Leaderboard,
+    LeaderboardRow,
     same_data,
 )
 
@@ -184,6 +185,18 @@ def logged_model_source(client: MlflowClient, run_id: str) -> tuple[str, str | N
     return f"runs:/{run_id}/{names.MODEL_NAME}", None
 
 
+def _version_tags(leader: LeaderboardRow, rank_by: str, value: float) -> dict[str, str]:
+    """What a version is, readable in the registry without opening its run: the method,
+    its variant and settings, and the value that made it champion."""
+    tags = {
+        names.TAG_METHOD: leader.method,
+        names.TAG_VARIANT: leader.variant,
+        names.TAG_SETTINGS: leader.settings,
+        rank_by: f"{value:.4f}",
+    }
+    return {key: text for key, text in tags.items() if text}
+
+
 def update_champions(client: MlflowClient, board: Leaderboard) -> list[ChampionUpdate]:
     """Register each table's leader and move ``champion`` to it when it beats the
     champion beyond the champion's interval, or the champion cannot be compared.
@@ -216,7 +229,14 @@ def update_champions(client: MlflowClient, board: Leaderboard) -> list[ChampionU
                 client.set_registered_model_tag(name, TAG_MODEL_DATASET, table.dataset)
             source, model_id = logged_model_source(client, leader.run_id)
             version = client.create_model_version(
-                name, source, run_id=leader.run_id, model_id=model_id, await_creation_for=0
+                name,
+                source,
+                run_id=leader.run_id,
+                model_id=model_id,
+                await_creation_for=0,
+                tags=_version_tags(leader, board.rank_by, value),
+                description=f"{leader.label}: {board.rank_by} {value:.4f}, the leader of "
+                f"{table.dataset} when it became champion (run {leader.run_id})",
             )
             client.set_registered_model_alias(name, CHAMPION_ALIAS, version.version)
         except MlflowException as error:
