@@ -12,9 +12,9 @@ import sys
 
 from train import parse_arguments  # experiments/ is the script's folder, so on sys.path
 
+from recsys.cli.entry_points import script_error
 from recsys.data.summary import describe_prepared
 from recsys.tracking.params import ParameterError
-from recsys.tracking.parent import record_project_run_error
 from recsys.tracking.run import run_prepare
 from recsys.tracking.server import TrackingServerError
 
@@ -25,10 +25,7 @@ def main(argv: list[str]) -> int:
         _, params = parse_arguments(["prepare", *argv])
         dataset = run_prepare(params)
     except (ValueError, ParameterError, TrackingServerError) as err:
-        if not isinstance(err, TrackingServerError):  # an unusable store cannot take it
-            record_project_run_error(err)
-        print(f"Error: {err}", file=sys.stderr)
-        return 2
+        return script_error(err)
     print(describe_prepared(dataset))  # as `recsys prepare` says it
     return 0
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 import sys
 
+from recsys.cli.entry_points import script_error
 from recsys.tracking.mlproject import entry_arguments
 from recsys.tracking.params import ParameterError
-from recsys.tracking.parent import record_project_run_error
 from recsys.tracking.run import run_method
 from recsys.tracking.server import TrackingServerError
 
@@ -33,10 +33,7 @@ def main(argv: list[str]) -> int:
         method, params = parse_arguments(argv)
         run_id = run_method(method, params)
     except (ValueError, ParameterError, TrackingServerError) as err:
-        if not isinstance(err, TrackingServerError):  # an unusable store cannot take it
-            record_project_run_error(err)
-        print(f"Error: {err}", file=sys.stderr)
-        return 2
+        return script_error(err)
     print(run_id)
     return 0
 

@@ -8,15 +8,13 @@ from typing import Any
 
 import click
 
-from recsys.cli.prepare import EPILOG, dataset_options, prepare_for_options
+from recsys.cli.prepare import EPILOG, dataset_options, prepare_for_options, quiet_option
 
 
 @click.command("describe", epilog=EPILOG)
 @dataset_options
 @click.option("--json", "as_json", is_flag=True, help="print the statistics as JSON (NaN as null)")
-@click.option(
-    "--quiet", "-q", "--no-progress", is_flag=True, help="no progress bars while preparing"
-)
+@quiet_option("no progress bars while preparing")
 def describe_command(as_json: bool, quiet: bool, **dataset: Any) -> None:
     """Print DATASET's statistics: products, pairs, degree quantiles, degree-1 share and
     Gini (over all pairs and over the training graph), shares of products with metadata and

@@ -14,12 +14,23 @@ from typing import NoReturn
 import click
 
 from recsys.tracking.parent import record_project_run_error
+from recsys.tracking.server import TrackingServerError
 
 
 def entry_error(message: str) -> NoReturn:
     """Exit as the CLI does on a bad parameter: one ``Error:`` line, status 2."""
     click.echo(f"Error: {message}", err=True)
     raise SystemExit(2)
+
+
+def script_error(error: Exception) -> int:
+    """What a plain entry script (train, prepare) does with an error it stops on: record
+    it on the run ``mlflow run`` made (unless the store itself is what failed), print one
+    ``Error:`` line; returns the exit status."""
+    if not isinstance(error, TrackingServerError):  # an unusable store cannot take it
+        record_project_run_error(error)
+    print(f"Error: {error}", file=sys.stderr)
+    return 2
 
 
 def mlflow_wording(message: str, options: Mapping[str, str]) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from recsys.cli import show_stage_messages
-from recsys.cli.prepare import SAME_AS_PARAM, data_dir_option, products_option
+from recsys.cli.prepare import SAME_AS_PARAM, data_dir_option, products_option, quiet_option
 from recsys.config import DATASET_FORMS, DataConfig
 from recsys.data.errors import DataError
 from recsys.tracking.params import ParameterError
@@ -76,13 +76,7 @@ from recsys.tracking.tuning.errors import StudyError
     "optuna.db beside a local tracking store, else in $RECSYS_CACHE_DIR or "
     "~/.cache/recsys].",
 )
-@click.option(
-    "--quiet",
-    "-q",
-    "--no-progress",
-    is_flag=True,
-    help="no progress bars or stage messages; the job's line per method run stays",
-)
+@quiet_option("no progress bars or stage messages; the job's line per method run stays")
 @click.option("--progress", "_progress", is_flag=True, hidden=True)  # the default; kept working
 def main_command(
     dataset: str,

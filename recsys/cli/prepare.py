@@ -75,10 +75,13 @@ def products_option(note: str = "") -> Callable[[Callable[..., Any]], Callable[.
 
 SAME_AS_PARAM = " (the same as -P products=FILE)"
 
-# One flag, one meaning in every command that shows progress.
-quiet_option = click.option(
-    "--quiet", "-q", "--no-progress", is_flag=True, help="no progress bars or stage messages"
-)
+
+def quiet_option(
+    help_text: str = "no progress bars or stage messages",
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``-q/--quiet/--no-progress``: one flag, one meaning in every command that shows
+    progress; ``help_text`` says what else the command leaves out or keeps."""
+    return click.option("--quiet", "-q", "--no-progress", is_flag=True, help=help_text)
 
 
 def dataset_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -146,13 +149,7 @@ def prepare_for_options(*, progress: bool, **values: Any) -> PreparedDataset:
 
 @click.command("prepare", epilog=EPILOG)
 @dataset_options
-@click.option(
-    "--quiet",
-    "-q",
-    "--no-progress",
-    is_flag=True,
-    help="no progress bars; print only the cache folder",
-)
+@quiet_option("no progress bars; print only the cache folder")
 def prepare_command(quiet: bool, **dataset: Any) -> None:
     """Parse DATASET into products and weighted pairs, split them, and cache the result.
 

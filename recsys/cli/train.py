@@ -88,7 +88,7 @@ def params_help(method_name: str) -> str:
     "sqlite:///mlflow.db in the working directory]",
 )
 @click.option("--help-params", is_flag=True, help="list METHOD's parameters and exit")
-@quiet_option
+@quiet_option()
 def train_command(
     method: str,
     dataset: str | None,

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from recsys.cli import show_stage_messages
-from recsys.cli.prepare import data_dir_option
+from recsys.cli.prepare import data_dir_option, quiet_option
 from recsys.cli.train import parse_assignments
 from recsys.config import DATASET_FORMS
 from recsys.data.errors import DataError
@@ -140,9 +140,7 @@ EPILOG = (
     help="MLflow tracking server or store [default: $MLFLOW_TRACKING_URI, else "
     "sqlite:///mlflow.db in the working directory]",
 )
-@click.option(
-    "--quiet", "-q", "--no-progress", is_flag=True, help="no progress bars or stage messages"
-)
+@quiet_option()
 def tune_command(
     method: str,
     dataset: str | None,
