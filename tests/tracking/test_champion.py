@@ -7,6 +7,7 @@ Runs are logged by hand (tags and metrics, no model files): a version's source i
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import mlflow
@@ -158,6 +159,13 @@ def test_a_store_away_from_the_working_folder_gets_its_champion(
     name = registered_model_name(str(pairs))
     assert f"Champion: models:/{name}@{CHAMPION_ALIAS} -> version 1 (popularity" in result.output
     assert _champion_run(MlflowClient(uri), name) == run_id
+    # Linked both ways, as mlflow.register_model links them: the version's source is the
+    # logged model, and the logged model lists the version.
+    (output,) = MlflowClient(uri).get_run(run_id).outputs.model_outputs
+    champion = MlflowClient(uri).get_model_version_by_alias(name, CHAMPION_ALIAS)
+    assert champion.source == f"models:/{output.model_id}"
+    listed = MlflowClient(uri).get_logged_model(output.model_id).tags
+    assert json.loads(listed["mlflow.modelVersions"]) == [{"name": name, "version": "1"}]
     assert not list((tmp_path / "elsewhere").iterdir())  # no store made in the working folder
     mlflow.set_tracking_uri(uri)
     model = mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION_ALIAS}")

@@ -19,12 +19,17 @@ warning.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
+from mlflow.utils import mlflow_tags
 
 from recsys.data.datasets import dataset_names
 from recsys.tracking import names
@@ -169,20 +174,47 @@ def champions_skipped(board: Leaderboard) -> str:
 def logged_model_source(client: MlflowClient, run_id: str) -> tuple[str, str | None]:
     """(source, logged model id) of a run's pyfunc model, for a new model version.
 
-    MLflow 3 keeps a run's model as a LoggedModel, not under the run's artifacts, so the
-    source is the LoggedModel's artifact location, found through ``client``. Not
-    ``models:/<model id>``: the registry store resolves that through MLflow's global
-    tracking URI, not the client's (a TODO in its ``create_model_version``), so
-    ``recsys leaderboard --log --tracking-uri URI`` run away from URI's folder registered
-    nothing.
+    MLflow 3 keeps a run's model as a LoggedModel, not under the run's artifacts: the
+    source is ``models:/<model id>``, as ``mlflow.register_model`` writes it, so the
+    version's page links to the logged model. Runs logged before LoggedModels keep
+    ``runs:/<run id>/model``.
     """
     run = client.get_run(run_id)
     outputs = run.outputs.model_outputs if run.outputs is not None else []
     for output in outputs:
         model = client.get_logged_model(output.model_id)
         if model.name == names.MODEL_NAME:
-            return str(model.artifact_location), model.model_id
+            return f"models:/{model.model_id}", model.model_id
     return f"runs:/{run_id}/{names.MODEL_NAME}", None
+
+
+@contextmanager
+def tracking_uri_of(client: MlflowClient) -> Iterator[None]:
+    """MLflow's global tracking URI set to ``client``'s for the block.
+
+    A local registry store resolves a ``models:/<model id>`` source through the global
+    tracking URI, not its client's (a TODO in its ``create_model_version``): without this,
+    ``recsys leaderboard --log --tracking-uri URI`` run away from URI's folder looked for
+    the logged model in the working folder's store.
+    """
+    before = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(client.tracking_uri)
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(before)
+
+
+def link_version_to_logged_model(
+    client: MlflowClient, model_id: str, name: str, version: str
+) -> None:
+    """List version ``version`` of ``name`` on its LoggedModel's page, as
+    ``mlflow.register_model`` does: the UI reads a logged model's registered versions from
+    its ``mlflow.modelVersions`` tag, which ``create_model_version`` leaves unset."""
+    tag = mlflow_tags.MLFLOW_MODEL_VERSIONS
+    listed = json.loads(client.get_logged_model(model_id).tags.get(tag) or "[]")
+    listed.append({"name": name, "version": version})
+    client.set_logged_model_tags(model_id, {tag: json.dumps(listed)})
 
 
 def _version_tags(leader: LeaderboardRow, rank_by: str, value: float) -> dict[str, str]:
@@ -228,17 +260,20 @@ def update_champions(client: MlflowClient, board: Leaderboard) -> list[ChampionU
             except MlflowException:  # it exists already: it is this dataset's
                 client.set_registered_model_tag(name, TAG_MODEL_DATASET, table.dataset)
             source, model_id = logged_model_source(client, leader.run_id)
-            version = client.create_model_version(
-                name,
-                source,
-                run_id=leader.run_id,
-                model_id=model_id,
-                await_creation_for=0,
-                tags=_version_tags(leader, board.rank_by, value),
-                description=f"{leader.label}: {board.rank_by} {value:.4f}, the leader of "
-                f"{table.dataset} when it became champion (run {leader.run_id})",
-            )
+            with tracking_uri_of(client):
+                version = client.create_model_version(
+                    name,
+                    source,
+                    run_id=leader.run_id,
+                    model_id=model_id,
+                    await_creation_for=0,
+                    tags=_version_tags(leader, board.rank_by, value),
+                    description=f"{leader.label}: {board.rank_by} {value:.4f}, the leader of "
+                    f"{table.dataset} when it became champion (run {leader.run_id})",
+                )
             client.set_registered_model_alias(name, CHAMPION_ALIAS, version.version)
+            if model_id is not None:
+                link_version_to_logged_model(client, model_id, name, str(version.version))
         except MlflowException as error:
             logger.warning("model registry unavailable on %s (%s)", client.tracking_uri, error)
             return updates
