@@ -12,6 +12,12 @@ from typing import Any
 
 from recsys.embeddings import ItemEmbeddings
 
+# gensim's own training loss, reported once per epoch: the sum of its running loss over
+# the epoch's pairs (skip-gram) or centers (CBOW), in float32, not the per-pair mean the
+# other methods report as ``loss``. A name of its own keeps the two apart in MLflow's
+# charts and searches: compare it only between gensim runs.
+GENSIM_EPOCH_LOSS = "gensim_epoch_loss"
+
 
 class TrainingCallback:
     """Hooks a trainer calls; tracking (MLflow) and progress bars plug in here.

@@ -80,17 +80,19 @@ def learning_curve_figure(
     sampled_auc: Sequence[float],
     epoch_end_steps: Sequence[int] = (),
     title: str = "",
+    loss_name: str = "loss",
 ) -> Figure:
     """Training loss (left axis) and sampled validation AUC (right axis) across batches.
 
     Dotted vertical lines mark the last batch of each epoch, where a cosine-restart
-    schedule jumps back to its peak learning rate.
+    schedule jumps back to its peak learning rate. ``loss_name`` is the metric the loss
+    was logged as (gensim's is an epoch sum at step = epoch, not a per-pair mean).
     """
     figure = _figure(7.5, 4.4)
     ax_loss = figure.add_subplot()
-    ax_loss.plot(loss_steps, loss, color="C0", linewidth=0.8, label="loss")
-    ax_loss.set_xlabel("batch")
-    ax_loss.set_ylabel("loss", color="C0")
+    ax_loss.plot(loss_steps, loss, color="C0", linewidth=0.8, label=loss_name)
+    ax_loss.set_xlabel("batch" if loss_name == "loss" else "step (epoch for gensim)")
+    ax_loss.set_ylabel(loss_name, color="C0")
     ax_auc = ax_loss.twinx()
     ax_auc.plot(auc_steps, sampled_auc, color="C1", marker=".", label="sampled AUC")
     ax_auc.set_ylabel("sampled AUC (seen validation pairs)", color="C1")

@@ -23,7 +23,7 @@ from gensim.models.callbacks import CallbackAny2Vec
 from numba import prange
 from pydantic import Field
 
-from recsys.callbacks import TrainingCallback
+from recsys.callbacks import GENSIM_EPOCH_LOSS, TrainingCallback
 from recsys.config import (
     DEGREE_PRIOR_HELP,
     TUNE_NEGATIVES,
@@ -187,9 +187,9 @@ class _EpochReporter(CallbackAny2Vec):
     """Bridges gensim's epoch callbacks to recsys TrainingCallbacks.
 
     gensim 4 has no per-batch hook, so ``on_batch_end`` is called once per epoch (step =
-    epoch) with that epoch's share of gensim's running loss (``compute_loss``). That loss is
-    a float32 running sum kept by gensim's Cython code; it saturates on large corpora, so
-    read it as a trend, not a value.
+    epoch) with that epoch's share of gensim's running loss (``compute_loss``), as
+    ``gensim_epoch_loss``, not ``loss``: it is a float32 sum over the epoch, not the per-pair
+    mean the other methods log, and it saturates on large corpora, so read it as a trend.
     """
 
     def __init__(
@@ -214,14 +214,13 @@ class _EpochReporter(CallbackAny2Vec):
         epoch_loss = loss_total - self.previous_loss
         self.previous_loss = loss_total
         for callback in self.callbacks:
-            callback.on_batch_end(self.epoch, {"loss": epoch_loss})
+            callback.on_batch_end(self.epoch, {GENSIM_EPOCH_LOSS: epoch_loss})
         if self.evaluate_epochs:
             embeddings = embeddings_from_gensim(model, self.data.n_items, self.pair_score)
             self.last_metrics = epoch_metrics(embeddings, self.data)
-            metrics = {**self.last_metrics, "loss": epoch_loss}
-            logger.debug("epoch %d: %s", self.epoch, metrics)  # MLflow records them
+            logger.debug("epoch %d: %s", self.epoch, self.last_metrics)  # MLflow records them
             for callback in self.callbacks:
-                callback.on_epoch_end(self.epoch, metrics, embeddings)
+                callback.on_epoch_end(self.epoch, dict(self.last_metrics), embeddings)
         self.epoch += 1
 
 

@@ -19,7 +19,12 @@ from recsys.callbacks import TrainingCallback
 from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import ItemEmbeddings
 from recsys.evaluation.metrics import epoch_metrics
-from recsys.tracking.names import METRIC_AUC_ALL, METRIC_LOSS, METRIC_SAMPLED_AUC
+from recsys.tracking.names import (
+    METRIC_AUC_ALL,
+    METRIC_GENSIM_EPOCH_LOSS,
+    METRIC_LOSS,
+    METRIC_SAMPLED_AUC,
+)
 from recsys.tracking.params import param_text
 from recsys.training.early_stopping import KEPT_EPOCH_METRICS
 
@@ -55,18 +60,25 @@ def log_new_params(client: MlflowClient, run_id: str, values: Mapping[str, Any])
 
 @dataclass
 class LearningCurve:
-    """Per-batch loss and sampled AUC, and where each epoch ended (for the plot)."""
+    """Per-batch loss and sampled AUC, and where each epoch ended (for the plot).
+
+    ``loss_name`` says which loss it holds: the per-pair ``loss`` of most methods, or
+    gensim's per-epoch sum (``gensim_epoch_loss``).
+    """
 
     loss_steps: list[int] = field(default_factory=list)
     loss: list[float] = field(default_factory=list)
     auc_steps: list[int] = field(default_factory=list)
     sampled_auc: list[float] = field(default_factory=list)
     epoch_end_steps: list[int] = field(default_factory=list)
+    loss_name: str = METRIC_LOSS
 
     def add(self, step: int, metrics: dict[str, float]) -> None:
-        if METRIC_LOSS in metrics:
-            self.loss_steps.append(step)
-            self.loss.append(float(metrics[METRIC_LOSS]))
+        for name in (METRIC_LOSS, METRIC_GENSIM_EPOCH_LOSS):
+            if name in metrics:
+                self.loss_name = name
+                self.loss_steps.append(step)
+                self.loss.append(float(metrics[name]))
         if METRIC_SAMPLED_AUC in metrics:
             self.auc_steps.append(step)
             self.sampled_auc.append(float(metrics[METRIC_SAMPLED_AUC]))

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from pathlib import PurePath
 
+from recsys.callbacks import GENSIM_EPOCH_LOSS
+
 # --- tags -------------------------------------------------------------------------------
 TAG_METHOD = "recsys.method"  # registry name, e.g. "skipgram"
 TAG_VARIANT = "recsys.variant"  # "binary"/"continuous" (mf), "equal"/"learned" (side_info), ""
@@ -83,7 +85,8 @@ METRIC_FRAC_MEDIAN_FILLED = "frac_median_filled"  # share of pairs scored with t
 METRIC_TRAIN_MINUTES = "train_minutes"  # wall-clock minutes of Method.train only
 METRIC_PEAK_MEMORY_MB = "peak_memory_mb"  # peak RSS while training, MiB (run_info.PeakMemory)
 METRIC_PEAK_GPU_MEMORY_MB = "peak_gpu_memory_mb"  # torch.cuda.max_memory_allocated, CUDA only
-METRIC_LOSS = "loss"  # per batch, step = global batch index
+METRIC_LOSS = "loss"  # per batch, step = global batch index; a mean per pair
+METRIC_GENSIM_EPOCH_LOSS = GENSIM_EPOCH_LOSS  # gensim only, step = epoch; an epoch sum
 METRIC_SAMPLED_AUC = "sampled_auc"  # per batch where computed, step = global batch index
 
 # Degree-matched protocol, ranking over the whole catalog (final evaluation only); every

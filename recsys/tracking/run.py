@@ -296,6 +296,7 @@ def _log_figures(final: FinalEvaluation, callback: MLflowCallback, title: str) -
             curve.sampled_auc,
             curve.epoch_end_steps,
             title,
+            loss_name=curve.loss_name,
         ),
     }
     for file_name, figure in figures.items():
