@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Sequence
 from pathlib import Path
@@ -235,6 +236,27 @@ def test_training_runs_log_mlflow_system_metrics(
     assert any(key.startswith("system/cpu_utilization") for key in metrics), sorted(metrics)
     monkeypatch.setenv("MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING", "false")
     assert not run.system_metrics_enabled()
+
+
+def test_a_run_of_a_few_seconds_gets_system_metrics(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, planted_dataset: PreparedDataset
+) -> None:
+    """MLflow samples every 10 s unless told otherwise: a popularity run of a few seconds
+    (evaluation, figures and model included) had no system metrics at all."""
+    monkeypatch.setenv("MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL", "")  # unset: ours applies
+    for var in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
+        monkeypatch.delenv(var, raising=False)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    method, data_config, config = run.validate_params("popularity", {"dataset": "planted"})
+    run_id = run.track_run(
+        method, config, data_config, planted_dataset, tracking_uri=uri, progress=False
+    )
+    client = MlflowClient(uri)
+    history = client.get_metric_history(run_id, "system/cpu_utilization_percentage")
+    info = client.get_run(run_id).info
+    seconds = (info.end_time - info.start_time) / 1000
+    assert len(history) >= 1, f"a run of {seconds:.1f} s"
+    assert os.environ["MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL"] == "1.0"
 
 
 class FailAfterFirstEpoch(TrainingCallback):
