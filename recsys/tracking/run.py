@@ -253,7 +253,8 @@ def _run_tags(
 def system_metrics_enabled() -> bool:
     """MLflow's system metrics (CPU, memory, disk, network; GPU with pynvml) for every
     training run, unless ``MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING=false`` says otherwise:
-    sampled every second by a background thread, they cost nothing measurable."""
+    sampled every second by a background thread: about 7 ms of one core per sample (a
+    store query, a few psutil reads), under 1% of it."""
     return os.environ.get(SYSTEM_METRICS_ENV, "true").strip().lower() not in ("false", "0")
 
 
