@@ -234,11 +234,13 @@ class RankingResult:
         return float(values.mean()) if values.size else float("nan")
 
     def metrics(self) -> dict[str, float]:
-        """Means, intervals, and how many queries they came from."""
+        """Means, intervals, how many queries they came from and how many there were to
+        sample (counts as metrics: measured, unlike the ``ranking_queries`` asked for)."""
         flat = {name: self.mean(name) for name in self.per_query}
         for name, (low, high) in self.intervals.items():
             flat[f"{name}_ci_low"], flat[f"{name}_ci_high"] = low, high
-        flat["ranking_queries"] = float(self.n_queries)
+        flat["ranking_queries_used"] = float(self.n_queries)
+        flat["ranking_query_pool"] = float(self.n_available)
         return flat
 
 

@@ -123,8 +123,8 @@ MODEL_METRICS = (
 )
 
 # --- params logged after training ---------------------------------------------------------
-PARAM_RANKING_QUERIES_USED = "ranking_queries_used"  # query products the ranking metrics saw
-PARAM_RANKING_QUERY_POOL = "ranking_query_pool"  # products seen in training with a held-out pair
+METRIC_RANKING_QUERIES_USED = "ranking_queries_used"  # query products the ranking metrics saw
+METRIC_RANKING_QUERY_POOL = "ranking_query_pool"  # seen in training, with a held-out pair
 
 # --- artifacts --------------------------------------------------------------------------
 ARTIFACT_MANIFEST = "dataset/manifest.json"  # the prepared dataset's manifest

@@ -409,14 +409,6 @@ def track_run(
         tracker.log_metrics(
             {k: v for k, v in final.items() if k not in headline}, step=tracker.last_epoch or 0
         )
-        log_new_params(
-            client,
-            run_id,
-            {
-                names.PARAM_RANKING_QUERIES_USED: result.ranking.n_queries,
-                names.PARAM_RANKING_QUERY_POOL: result.ranking.n_available,
-            },
-        )
         if progress:
             logger.info("%s: %s", tags[names.TAG_RUN_NAME], headline_summary(result.metrics()))
 

@@ -64,7 +64,7 @@ def test_metrics_from_ranks_by_hand() -> None:
         query=np.array([0, 1], np.int32),
         indptr=np.array([0, 2, 3], np.int64),
         relevant=np.array([5, 6, 7], np.int32),
-        n_available=2,
+        n_available=3,
     )
     ranks = np.array([1.0, 50.0, 200.0])  # query 0: ranks 1 and 50; query 1: rank 200
     result = ranking_metrics_from_ranks(queries, ranks, np.random.default_rng(0))
@@ -78,7 +78,7 @@ def test_metrics_from_ranks_by_hand() -> None:
     assert (
         metrics["recall_at_10_ci_low"] <= metrics["recall_at_10"] <= metrics["recall_at_10_ci_high"]
     )
-    assert metrics["ranking_queries"] == 2
+    assert metrics["ranking_queries_used"] == 2 and metrics["ranking_query_pool"] == 3
 
 
 def tiny_dataset() -> PreparedDataset:

@@ -112,7 +112,13 @@ def test_method_logs_a_complete_run(method: str, store: str) -> None:
     for metric in ("matched_auc_all", "recall_at_10", "recall_at_100", "ndcg_at_10", "mrr"):
         assert 0.0 <= metrics[f"{metric}_ci_low"] <= metrics[metric] <= metrics[f"{metric}_ci_high"]
     assert 0.0 <= metrics["auc_all_ci_low"] <= metrics["auc_all"] <= metrics["auc_all_ci_high"]
-    assert int(run.data.params[names.PARAM_RANKING_QUERIES_USED]) > 0
+    # Counts the evaluation measured are metrics; the param is what was asked for.
+    used = metrics[names.METRIC_RANKING_QUERIES_USED]
+    assert 0 < used <= metrics[names.METRIC_RANKING_QUERY_POOL]
+    assert used <= int(run.data.params["ranking_queries"])
+    assert not {names.METRIC_RANKING_QUERIES_USED, names.METRIC_RANKING_QUERY_POOL} & set(
+        run.data.params
+    )
     if "device" in flat_fields(method_obj.config_class):  # the engine's own resolved values
         assert run.data.params["device_resolved"] == "cpu"
         assert int(run.data.params["batch_size_used"]) >= 1
