@@ -67,7 +67,7 @@ from recsys.tracking.run_info import (
     dataset_checksum,
     dataset_source,
     git_commit,
-    manifest_params,
+    manifest_params_beside,
     n_positive_pairs,
     peak_gpu_memory_mb,
     reset_peak_gpu_memory,
@@ -153,10 +153,11 @@ def run_prepare(params: Mapping[str, Any], *, tracking_uri: str | None = None) -
                     names.TAG_GIT_COMMIT: git_commit(),
                 }
             )
+            config_params = flatten_config(data_config)
             log_new_params(
                 client,
                 project_run,
-                {**flatten_config(data_config), **manifest_params(dataset.manifest)},
+                {**config_params, **manifest_params_beside(dataset.manifest, config_params)},
             )
             mlflow.log_dict({"name": dataset.name, **dataset.manifest}, names.ARTIFACT_MANIFEST)
     return dataset
@@ -364,14 +365,11 @@ def track_run(
         ensure_comparison_view(client, run.info.experiment_id)
         validation_input = log_dataset_inputs(dataset, data_config)
         log_dataset_statistics(dataset)
+        config_params = {**flatten_config(data_config), **flatten_config(config)}
         log_new_params(
             client,
             run_id,
-            {
-                **flatten_config(data_config),
-                **flatten_config(config),
-                **manifest_params(dataset.manifest),
-            },
+            {**config_params, **manifest_params_beside(dataset.manifest, config_params)},
         )
         mlflow.log_dict({"name": dataset.name, **dataset.manifest}, names.ARTIFACT_MANIFEST)
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from recsys.data.dataset import PreparedDataset
 from recsys.tracking.names import SOURCE_REAL, SOURCE_SYNTHETIC, VARIANT_FIELDS
-from recsys.tracking.params import flat_fields
+from recsys.tracking.params import flat_fields, param_text
 
 CHECKSUM_KEYS = ("sha256", "checksum", "source_sha256", "input_sha256")
 SYNTHETIC_SOURCES = ("synthetic", "planted")
@@ -178,6 +178,28 @@ def manifest_params(manifest: Mapping[str, Any], prefix: str = "data.") -> dict[
         elif isinstance(value, bool | int | float) or (isinstance(value, str) and len(value) < 250):
             flat[name] = value
     return flat
+
+
+def manifest_params_beside(
+    manifest: Mapping[str, Any], config: Mapping[str, Any]
+) -> dict[str, Any]:
+    """:func:`manifest_params` less what the run's config params say already.
+
+    The manifest records the settings it was prepared with (``split_seed``, the relation
+    weights, the dataset's path as ``dataset``, ``source``, ``parse.source``): as params they
+    repeated ``split_seed``, ``also_bought``, ``dataset``, ... value for value. An entry is
+    left out when a config param of its last name has the same text, or when it is the
+    dataset's path again; the manifest artifact keeps every entry.
+    """
+    texts = {key: param_text(value) for key, value in config.items()}
+    dataset = texts.get("dataset")
+    kept: dict[str, Any] = {}
+    for name, value in manifest_params(manifest).items():
+        text = param_text(value)
+        if texts.get(name.rpartition(".")[2]) == text or (dataset and text == dataset):
+            continue
+        kept[name] = value
+    return kept
 
 
 def resolve_device(config: BaseModel) -> str:

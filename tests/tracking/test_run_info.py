@@ -22,6 +22,7 @@ from recsys.tracking.run_info import (
     dataset_source,
     git_commit,
     manifest_params,
+    manifest_params_beside,
     n_positive_pairs,
     settings_of,
     variant_of,
@@ -107,6 +108,26 @@ def test_manifest_params_keep_scalars_and_flatten_mappings() -> None:
         "data.synthetic.preset": "small",
         "data.synthetic.scale": 0.01,
     }
+
+
+def test_manifest_params_leave_out_what_the_config_params_say() -> None:
+    """data.split_seed beside split_seed, data.weights.also_bought beside also_bought, the
+    path again as data.dataset / data.source / data.parse.source: one param each."""
+    config = {"dataset": "/x/pairs.csv", "split_seed": 42, "also_bought": 1.0}
+    manifest = {
+        "dataset": "/x/pairs.csv",
+        "source": "/x/pairs.csv",
+        "parse": {"source": "/x/pairs.csv", "lines": 1491},
+        "split_seed": 42,
+        "weights": {"also_bought": 1.0, "also_viewed": 0.5},
+        "n_pairs": 42,  # a count that happens to equal a setting is no repeat of it
+    }
+    assert manifest_params_beside(manifest, config) == {
+        "data.parse.lines": 1491,
+        "data.weights.also_viewed": 0.5,
+        "data.n_pairs": 42,
+    }
+    assert manifest_params_beside({"split_seed": 7}, config) == {"data.split_seed": 7}
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="VmHWM reset is Linux-only")
