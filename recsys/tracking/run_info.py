@@ -42,6 +42,22 @@ def variant_of(method_name: str, config: BaseModel) -> str:
     return "-".join(parts)
 
 
+def settings_in_variant(method_name: str, variant: str) -> set[str]:
+    """The settings, as :func:`settings_of` writes them, that a variant from
+    :func:`variant_of` says already (``learned-center``: ``weighting=learned``,
+    ``pair_score=center``), so a label showing the variant need not repeat them."""
+    parts = variant.split("-") if variant else []
+    said = set()
+    field = VARIANT_FIELDS.get(method_name)
+    if field is not None and parts:
+        said.add(f"{field}={parts[0]}")
+    if "center" in parts:
+        said.add("pair_score=center")
+    if "prior" in parts:
+        said.add("degree_prior=true")
+    return said
+
+
 # Settings that change how a run is carried out, observed or seeded, not what it learns.
 OPERATIONAL_SETTINGS = frozenset(
     {

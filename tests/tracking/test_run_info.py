@@ -24,6 +24,7 @@ from recsys.tracking.run_info import (
     manifest_params,
     manifest_params_beside,
     n_positive_pairs,
+    settings_in_variant,
     settings_of,
     variant_of,
 )
@@ -49,6 +50,19 @@ def test_variant_only_for_methods_that_have_one() -> None:
     assert variant_of("side_info", SideInfoConfig(weighting="learned", pair_score="center")) == (
         "learned-center"
     )
+
+
+def test_a_variant_says_the_settings_it_was_made_from() -> None:
+    """The leaderboard leaves out of a label's settings what its variant shows."""
+    configs = {
+        "side_info": SideInfoConfig(weighting="learned", pair_score="center", dim=64),
+        "skipgram": SkipGramConfig(pair_score="center", degree_prior=True, dim=64),
+    }
+    for method, config in configs.items():
+        said = settings_in_variant(method, variant_of(method, config))
+        unsaid = set(settings_of(config).split(", ")) - said
+        assert unsaid == {"dim=64"}, method
+    assert settings_in_variant("skipgram", "") == set()
 
 
 def test_source_prefers_the_manifest_kind() -> None:

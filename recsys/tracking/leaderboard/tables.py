@@ -20,6 +20,7 @@ from recsys.tracking.leaderboard.rows import (
     LeaderboardRow,
 )
 from recsys.tracking.names import dataset_label
+from recsys.tracking.run_info import settings_in_variant
 
 # (header, metric) of the metric columns: the study's protocol, degree-matched, ranking.
 METRIC_COLUMNS = (
@@ -90,22 +91,12 @@ def _seeds(row: LeaderboardRow, rank_by: str) -> str:
     return f"{row.n_seeds}" + ("" if spread is None else f" sd {spread:.4f}")
 
 
-def _said_by_label(row: LeaderboardRow) -> set[str]:
-    """The settings a row's label already shows through its variant (``side_info
-    (learned)``: ``weighting=learned``), not repeated after it."""
-    said = {"pair_score=center", "degree_prior=true"}
-    field = names.VARIANT_FIELDS.get(row.method)
-    if field is not None and row.variant:
-        said.add(f"{field}={row.variant.split('-')[0]}")
-    return said
-
-
 def _settings(row: LeaderboardRow) -> str:
     """`` {preset=study, lr=0.002}`` after the method: a row is its method's best run over
     any settings, so one away from the defaults says which (tuned runs say "tuned")."""
     if not row.settings or row.tuned:
         return ""
-    said = _said_by_label(row)
+    said = settings_in_variant(row.method, row.variant)
     shown = ", ".join(s for s in row.settings.split(", ") if s not in said)
     return f" {{{shown}}}" if shown else ""
 
