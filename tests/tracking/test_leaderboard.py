@@ -466,6 +466,36 @@ def test_a_seed_group_stands_for_its_method_unless_a_run_beats_it_beyond_its_int
     assert row.run_id == "better" and row.n_seeds == 1
 
 
+def test_a_seed_group_gets_no_interval_of_a_metric_its_runs_logged_none_of() -> None:
+    """PR-AUC has no 95% interval of its own: a seed group's row must not present the
+    seeds' t-interval alone (seed spread, no sampling noise) as one, nor mark ties with it
+    under a note that says ties cannot be marked."""
+
+    def seeded(
+        run_id: str, method: str, pr_auc: float
+    ) -> tuple[str, dict[str, str], dict[str, float]]:
+        tags = {
+            names.TAG_METHOD: method,
+            names.TAG_DATASET: "d",
+            TAG_SEED_GROUP: f"main1/{method}",
+        }
+        return run_id, tags, {"auc_all": 0.9, "auc_all_ci_low": 0.89, "auc_all_ci_high": 0.91,
+                              "pr_auc": pr_auc}  # fmt: skip
+
+    runs = [seeded("s1", "skipgram", 0.9020), seeded("s2", "skipgram", 0.9022),
+            seeded("w1", "word2vec", 0.9018), seeded("w2", "word2vec", 0.9021)]  # fmt: skip
+    board = build_leaderboard("file:///x", runs, rank_by="pr_auc")
+    rows = board.tables[0].rows
+    assert [r.n_seeds for r in rows] == [2, 2]
+    assert all(r.interval("pr_auc") is None for r in rows)
+    assert [r.tied for r in rows] == [False, False]
+    assert rows[0].interval("auc_all") is not None  # metrics the runs gave intervals keep one
+    text = format_text(board)
+    assert "pr_auc has no 95% interval" in text
+    line = next(x for x in text.splitlines() if x.startswith("1 "))
+    assert "0.9021 " in line and "0.9021±" not in line
+
+
 MUSIC_STATISTICS = {
     "data.products": 62306.0,
     "data.pairs": 92058.0,

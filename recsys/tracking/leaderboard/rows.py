@@ -224,7 +224,9 @@ def _mean(values: Sequence[float | None]) -> float | None:
 def aggregate_seeds(rows: Sequence[LeaderboardRow]) -> LeaderboardRow:
     """One row for the runs of a seed group: means, the sd over seeds, and per metric an
     interval spanning every run's own 95% interval and the seeds' t-interval of the mean
-    (wide on purpose: a leaderboard must not call a seed's luck a win)."""
+    (wide on purpose: a leaderboard must not call a seed's luck a win). A metric none of
+    the runs logged an interval of (``pr_auc``) gets none: the seeds' spread alone leaves
+    out the validation sample's noise, so it is no 95% interval of the metric."""
     first = rows[0]
     if len(rows) == 1:
         return first
@@ -240,6 +242,8 @@ def aggregate_seeds(rows: Sequence[LeaderboardRow]) -> LeaderboardRow:
         lows = [r.values[f"{metric}{names.CI_LOW_SUFFIX}"] for r in rows if r.interval(metric)]
         highs = [r.values[f"{metric}{names.CI_HIGH_SUFFIX}"] for r in rows if r.interval(metric)]
         values[metric], spread[metric] = mean, sd
+        if not lows or not highs:
+            continue
         values[f"{metric}{names.CI_LOW_SUFFIX}"] = min([mean - half, *lows])
         values[f"{metric}{names.CI_HIGH_SUFFIX}"] = max([mean + half, *highs])
     return dataclasses.replace(
