@@ -72,7 +72,7 @@ from recsys.tracking.run_info import (
     peak_gpu_memory_mb,
     reset_peak_gpu_memory,
     resolve_device,
-    settings_of,
+    run_settings,
     variant_of,
 )
 from recsys.tracking.server import check_tracking_uri
@@ -242,7 +242,7 @@ def _run_tags(
         names.TAG_SOURCE: dataset_source(data_config.dataset, dataset.manifest),
         names.TAG_CHECKSUM: dataset_checksum(dataset),
         names.TAG_DATA_KEY: data_key(dataset),
-        names.TAG_SETTINGS: settings_of(config),
+        names.TAG_SETTINGS: run_settings(config, data_config),
         names.TAG_N_PRODUCTS: str(dataset.n_items),
         names.TAG_N_PAIRS: str(n_positive_pairs(dataset)),
         names.TAG_DEVICE: resolve_device(config),

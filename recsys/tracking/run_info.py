@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
+from recsys.config import DataConfig
 from recsys.data.dataset import PreparedDataset
 from recsys.tracking.names import SOURCE_REAL, SOURCE_SYNTHETIC, VARIANT_FIELDS
 from recsys.tracking.params import flat_fields, param_text
@@ -101,6 +102,24 @@ def settings_of(config: BaseModel) -> str:
         for step in flat.path:
             value, default = getattr(value, step), getattr(default, step)
         if value != default:
+            changed.append(f"{name}={_setting_text(value)}")
+    return ", ".join(changed)
+
+
+# DataConfig's settings of the evaluation alone: the prepared data (its key) is the same
+# whatever they are, so a run away from their defaults says so in its settings.
+EVALUATION_SETTINGS = ("ranking_queries",)
+
+
+def run_settings(config: BaseModel, data_config: DataConfig) -> str:
+    """:func:`settings_of` the method's config, then the evaluation's settings away from
+    their defaults (``ranking_queries=50``: its ranking metrics come from 50 queries, not
+    up to 10,000), which the data key does not tell apart."""
+    method_settings = settings_of(config)
+    changed = [method_settings] if method_settings else []
+    for name in EVALUATION_SETTINGS:
+        value = getattr(data_config, name)
+        if value != DataConfig.model_fields[name].default:
             changed.append(f"{name}={_setting_text(value)}")
     return ", ".join(changed)
 

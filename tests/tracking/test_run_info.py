@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recsys.config import StrictModel
+from recsys.config import DataConfig, StrictModel
 from recsys.data.dataset import PreparedDataset
 from recsys.models.node2vec import Node2VecConfig
 from recsys.models.side_info import SideInfoConfig
@@ -24,6 +24,7 @@ from recsys.tracking.run_info import (
     manifest_params,
     manifest_params_beside,
     n_positive_pairs,
+    run_settings,
     settings_in_variant,
     settings_of,
     variant_of,
@@ -63,6 +64,16 @@ def test_a_variant_says_the_settings_it_was_made_from() -> None:
         unsaid = set(settings_of(config).split(", ")) - said
         assert unsaid == {"dim=64"}, method
     assert settings_in_variant("skipgram", "") == set()
+
+
+def test_a_run_away_from_the_default_ranking_queries_says_so() -> None:
+    """The data key is the same whatever ranking_queries is: a leaderboard row of a
+    50-query run must say why its ranking intervals are wide."""
+    default = DataConfig(dataset="x")
+    assert run_settings(SkipGramConfig(dim=64), default) == "dim=64"
+    few = DataConfig(dataset="x", ranking_queries=50)
+    assert run_settings(SkipGramConfig(dim=64), few) == "dim=64, ranking_queries=50"
+    assert run_settings(SkipGramConfig(), few) == "ranking_queries=50"
 
 
 def test_source_prefers_the_manifest_kind() -> None:
