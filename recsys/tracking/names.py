@@ -28,7 +28,7 @@ TAG_CHECKSUM = "recsys.checksum"  # sha256 of the input file (or of the prepared
 # The prepared data's key: the input's content and every setting its tables depend on (split,
 # filters, weights); runs with different keys were scored on different data.
 TAG_DATA_KEY = "recsys.data_key"
-TAG_SETTINGS = "recsys.settings"  # settings away from the defaults ("" = defaults), see settings_of
+TAG_SETTINGS = "recsys.settings"  # settings away from the defaults ("" = defaults), run_settings
 TAG_N_PRODUCTS = "recsys.n_products"  # products with a dense item_id
 TAG_N_PAIRS = "recsys.n_pairs"  # unique positive pairs: train + held-out validation
 TAG_DEVICE = "recsys.device"  # "cpu" | "cuda" | "cuda:0" ...: where training ran
@@ -52,6 +52,7 @@ TAG_MAIN_RUN = "recsys.main_run"  # on a method run: the id of the main job that
 # On each run of `recsys main --seeds N`: "<main run id>/<method>"; the leaderboard shows the
 # group as one row (mean, spread, an interval wide enough for every seed).
 TAG_SEED_GROUP = "recsys.seed_group"
+TAG_N_SEEDS = "recsys.n_seeds"  # on a champion's model version: its seed group's size
 
 # Tuning (`recsys tune`, recsys/tracking/tuning/): a parent run per worker (kind "tune"),
 # one nested run per Optuna trial (kind "tune_trial", scored on an inner split of the

@@ -90,6 +90,25 @@ def test_two_files_of_one_name_each_have_their_own_champion(client: MlflowClient
     assert champion_model_name(client, "/x/synthetic-small") != "recsys-synthetic-small"
 
 
+def test_a_seed_groups_champion_says_its_own_value_and_the_groups_mean(
+    client: MlflowClient,
+) -> None:
+    """A seed group ranks by its seeds' mean, and the version is one seed's model: its
+    tag is that model's own value, the mean beside it."""
+    runs = [_log_run(client, "mf", A_PAIRS, matched) for matched in (0.80, 0.82, 0.84)]
+    for run_id in runs:
+        client.set_tag(run_id, names.TAG_SEED_GROUP, "job/mf")
+    (update,) = publish_leaderboard(client, None, log=True).champions
+    version = client.get_model_version_by_alias(update.model_name, CHAMPION_ALIAS)
+    own = client.get_run(version.run_id).data.metrics[names.METRIC_MATCHED_AUC_ALL]
+    assert version.tags[names.METRIC_MATCHED_AUC_ALL] == f"{own:.4f}"
+    assert version.tags["matched_auc_all_seed_mean"] == "0.8200"
+    assert version.tags[names.TAG_N_SEEDS] == "3"
+    assert f"matched_auc_all {own:.4f} (this seed; 0.8200 the mean of its 3 seeds)" in (
+        version.description
+    )
+
+
 def test_a_champion_registered_from_another_dataset_is_not_compared(
     client: MlflowClient,
 ) -> None:

@@ -217,16 +217,42 @@ def link_version_to_logged_model(
     client.set_logged_model_tags(model_id, {tag: json.dumps(listed)})
 
 
-def _version_tags(leader: LeaderboardRow, rank_by: str, value: float) -> dict[str, str]:
+def _version_tags(leader: LeaderboardRow, rank_by: str, value: float, own: float) -> dict[str, str]:
     """What a version is, readable in the registry without opening its run: the method,
-    its variant and settings, and the value that made it champion."""
+    its variant and settings, its model's own value, and for a seed group the mean that
+    made it champion."""
     tags = {
         names.TAG_METHOD: leader.method,
         names.TAG_VARIANT: leader.variant,
         names.TAG_SETTINGS: leader.settings,
-        rank_by: f"{value:.4f}",
+        rank_by: f"{own:.4f}",
     }
+    if leader.n_seeds > 1:
+        tags[f"{rank_by}_seed_mean"] = f"{value:.4f}"
+        tags[names.TAG_N_SEEDS] = str(leader.n_seeds)
     return {key: text for key, text in tags.items() if text}
+
+
+def _version_description(
+    leader: LeaderboardRow, dataset: str, rank_by: str, value: float, own: float
+) -> str:
+    """One line: the model's own value (for a seed group, beside the group's mean, which
+    ranked it), what it led, and its run."""
+    said = f"{rank_by} {own:.4f}"
+    if leader.n_seeds > 1:
+        said += f" (this seed; {value:.4f} the mean of its {leader.n_seeds} seeds)"
+    return (
+        f"{leader.label}: {said}, the leader of {dataset} when it became champion "
+        f"(run {leader.run_id})"
+    )
+
+
+def _own_value(client: MlflowClient, leader: LeaderboardRow, rank_by: str, value: float) -> float:
+    """The registered run's own value of ``rank_by``: a seed group's row holds the mean of
+    its seeds, and the version is one seed's model."""
+    if leader.n_seeds == 1:
+        return value
+    return float(client.get_run(leader.run_id).data.metrics.get(rank_by, value))
 
 
 def update_champions(client: MlflowClient, board: Leaderboard) -> list[ChampionUpdate]:
@@ -260,6 +286,7 @@ def update_champions(client: MlflowClient, board: Leaderboard) -> list[ChampionU
             except MlflowException:  # it exists already: it is this dataset's
                 client.set_registered_model_tag(name, TAG_MODEL_DATASET, table.dataset)
             source, model_id = logged_model_source(client, leader.run_id)
+            own = _own_value(client, leader, board.rank_by, value)
             with tracking_uri_of(client):
                 version = client.create_model_version(
                     name,
@@ -267,9 +294,10 @@ def update_champions(client: MlflowClient, board: Leaderboard) -> list[ChampionU
                     run_id=leader.run_id,
                     model_id=model_id,
                     await_creation_for=0,
-                    tags=_version_tags(leader, board.rank_by, value),
-                    description=f"{leader.label}: {board.rank_by} {value:.4f}, the leader of "
-                    f"{table.dataset} when it became champion (run {leader.run_id})",
+                    tags=_version_tags(leader, board.rank_by, value, own),
+                    description=_version_description(
+                        leader, table.dataset, board.rank_by, value, own
+                    ),
                 )
             client.set_registered_model_alias(name, CHAMPION_ALIAS, version.version)
             if model_id is not None:
