@@ -17,7 +17,7 @@ from functools import cached_property
 import numpy as np
 
 from recsys.data.pairs import run_starts
-from recsys.evaluation.intervals import Interval, delong_interval_of_sorted
+from recsys.evaluation.intervals import Interval, PairProducts, delong_interval_of_sorted
 from recsys.typing import BoolMask, Labels, Weights
 
 
@@ -40,15 +40,20 @@ class Runs:
 @dataclass(frozen=True)
 class SortedPairs:
     """Scored pairs sorted once by ascending score (stable); ``order`` maps back to the
-    caller's rows, so :meth:`subset` takes a mask in the caller's order."""
+    caller's rows, so :meth:`subset` takes a mask in the caller's order. ``products``, in
+    the sorted order, are each pair's two products, for intervals that count pairs sharing
+    a product as dependent."""
 
     scores: Weights
     positive: BoolMask
     order: np.ndarray
+    products: PairProducts | None = None
 
     @classmethod
-    def of(cls, labels: Labels, scores: Weights) -> SortedPairs:
-        """Sort ``scores`` (with 0/1 ``labels``).
+    def of(
+        cls, labels: Labels, scores: Weights, products: PairProducts | None = None
+    ) -> SortedPairs:
+        """Sort ``scores`` (with 0/1 ``labels`` and, if given, each pair's products).
 
         Raises:
             ValueError: a score is NaN (the embeddings hold NaN: training diverged).
@@ -61,12 +66,14 @@ class SortedPairs:
                 "NaN (training diverged); lower lr or check the input"
             )
         order = np.argsort(values, kind="stable")
-        return cls(values[order], np.asarray(labels)[order] == 1, order)
+        ordered = None if products is None else (products[0][order], products[1][order])
+        return cls(values[order], np.asarray(labels)[order] == 1, order, ordered)
 
     def subset(self, mask: BoolMask) -> SortedPairs:
         """The pairs where ``mask`` (in the caller's row order) is true, still sorted."""
         keep = mask[self.order]
-        return SortedPairs(self.scores[keep], self.positive[keep], self.order[keep])
+        kept = None if self.products is None else (self.products[0][keep], self.products[1][keep])
+        return SortedPairs(self.scores[keep], self.positive[keep], self.order[keep], kept)
 
     @property
     def size(self) -> int:
@@ -123,5 +130,6 @@ class SortedPairs:
         return np.r_[precision[::-1], 1.0], np.r_[recall[::-1], 0.0], thresholds[::-1]
 
     def delong_interval(self) -> Interval:
-        """95% DeLong interval of :meth:`auc`; both classes required."""
-        return delong_interval_of_sorted(self.scores, self.positive)
+        """95% DeLong interval of :meth:`auc`, pairs sharing a product counted as
+        dependent when the products are known; both classes required."""
+        return delong_interval_of_sorted(self.scores, self.positive, products=self.products)

@@ -205,8 +205,10 @@ class ScoredProtocol:
 
     @cached_property
     def sorted(self) -> SortedPairs:
-        """The scores sorted once, for every slice's metrics (raises on a NaN score)."""
-        return SortedPairs.of(self.validation.label, self.scores)
+        """The scores sorted once, for every slice's metrics (raises on a NaN score), with
+        each pair's products for intervals robust to pairs sharing one."""
+        validation = self.validation
+        return SortedPairs.of(validation.label, self.scores, (validation.item_a, validation.item_b))
 
 
 def score_protocols(model: ItemEmbeddings, dataset: PreparedDataset) -> dict[str, ScoredProtocol]:

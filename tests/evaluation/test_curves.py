@@ -40,6 +40,17 @@ def test_every_slice_equals_sklearn(seed: int, step: float) -> None:
         np.testing.assert_allclose(pairs.delong_interval(), delong_auc_interval(y, s), rtol=1e-12)
 
 
+def test_a_subset_keeps_each_pairs_products_for_its_interval() -> None:
+    labels, scores = _scored(5)
+    rng = np.random.default_rng(6)
+    a, b = rng.integers(0, 50, (2, labels.size))
+    mask = rng.random(labels.size) < 0.4
+    part = SortedPairs.of(labels, scores, (a, b)).subset(mask)
+    expected = delong_auc_interval(labels[mask], scores[mask], products=(a[mask], b[mask]))
+    np.testing.assert_allclose(part.delong_interval(), expected, rtol=1e-12)
+    assert part.delong_interval() != delong_auc_interval(labels[mask], scores[mask])
+
+
 def test_a_subset_of_a_subset_keeps_the_callers_rows() -> None:
     labels, scores = _scored(3)
     rng = np.random.default_rng(4)
