@@ -33,6 +33,23 @@ def test_pairs_that_share_no_product_get_delongs_interval() -> None:
     )
 
 
+def test_pairs_whose_products_cancel_get_no_less_than_delongs_interval() -> None:
+    """Each product's positive and negative pairs pull its influence to zero (as a degree
+    score does against degree-matched negatives): the shared-product sum falls below
+    DeLong's, which is kept."""
+    rng = np.random.default_rng(7)
+    a = rng.integers(0, 100, 1000)
+    b = (a + rng.integers(1, 100, 1000)) % 100
+    degree = np.bincount(np.r_[a, b], minlength=100).astype(float)
+    labels = np.r_[np.ones(500), np.zeros(500)].astype(np.int64)
+    negatives = slice(500, None)
+    a[negatives], b[negatives] = a[:500], b[:500]  # every product as often in each class
+    scores = degree[a] + degree[b] + rng.normal(0, 0.1, 1000)
+    independent = delong_auc_interval(labels, scores)
+    shared = delong_auc_interval(labels, scores, products=(a, b))
+    np.testing.assert_allclose(shared, independent, rtol=1e-12)
+
+
 def test_pairs_sharing_products_get_an_interval_that_covers_where_delongs_does_not() -> None:
     """Each product's luck q_p moves every positive pair it is in (an embedding good or
     bad for that product): 200 products in 2,000 pairs. DeLong, taking pairs as
