@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from recsys.evaluation.intervals import AUC_INTERVALS
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -86,6 +88,7 @@ def provenance(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "argv": list(sys.argv if argv is None else argv),
         "git_commit": commit,
         "git_dirty": dirty,
+        "auc_intervals": AUC_INTERVALS,
     }
 
 

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from recsys.evaluation.intervals import AUC_INTERVALS
+
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 PROVENANCE = {
     "date": "2026-12-02T11:00:59Z",
@@ -50,6 +52,7 @@ def test_write_result_adds_provenance(
     assert provenance["git_commit"] is None or re.fullmatch(
         r"[0-9a-f]{4,}", provenance["git_commit"]
     )
+    assert provenance["auc_intervals"] == AUC_INTERVALS
     with pytest.raises(ValueError, match="provenance"):
         results.write_result(tmp_path / "y.json", {"provenance": {}})
 
@@ -170,6 +173,11 @@ def test_tuning_table_calls_overlapping_intervals_a_tie(
     page = render.render_page(tmp_path)
     assert "| matched all | measured at |" in page
     assert "| default better | old0001 |" in page and "| default better | abc1234 |" in page
+    # Intervals measured before they counted pairs sharing a product say so.
+    assert "read its ties as too few" in page
+    document["provenance"] = {**PROVENANCE, "auc_intervals": AUC_INTERVALS}
+    write(tmp_path, "bench_tuning", document)
+    assert "read its ties as too few" not in render.render_page(tmp_path)
 
 
 def test_twin_rows_kept_from_an_earlier_run_name_their_commit(

@@ -25,6 +25,9 @@ from recsys.data.pairs import run_starts
 from recsys.typing import BoolMask, ItemIds, Labels, Weights
 
 LEVEL = 0.95
+# How AUC intervals are made, recorded beside results that quote them: older results,
+# without it, took validation pairs as independent.
+AUC_INTERVALS = "DeLong with shared-product covariance"
 BOOTSTRAP_RESAMPLES = 1000
 Interval = tuple[float, float]
 
