@@ -58,8 +58,18 @@ _RESUMABLE_FIELDS = frozenset(
 )
 
 
+# The settings' entry naming the method's config class: mf and mf_bias (MFConfig,
+# MFBiasConfig) share every field, so with equal values one method resumed the other's
+# checkpoint (a state_dict traceback, and a FAILED run opened).
+METHOD_KEY = "method_config"
+
+
 def _training_settings(config: BaseModel) -> dict[str, Any]:
-    return {k: v for k, v in config.model_dump(mode="json").items() if k not in _RESUMABLE_FIELDS}
+    values = config.model_dump(mode="json").items()
+    return {
+        METHOD_KEY: type(config).__name__,
+        **{k: v for k, v in values if k not in _RESUMABLE_FIELDS},
+    }
 
 
 def config_fingerprint(config: BaseModel) -> str:
@@ -185,6 +195,14 @@ def _read_checkpoint(
             f"seed or fraction, filter, relation weights or products' side information); "
             f"{fresh}"
         )
+    saved_method = payload.get("settings", {}).get(METHOD_KEY)
+    if saved_method != type(config).__name__:
+        written_by = (
+            "an older recsys that did not record its method"
+            if saved_method is None
+            else f"another method's training ({saved_method}, not {type(config).__name__})"
+        )
+        raise CheckpointMismatch(f"checkpoint {path} was written by {written_by}; {fresh}")
     if payload["fingerprint"] != config_fingerprint(config):
         saved, now = payload.get("settings", {}), _training_settings(config)
         differing = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))

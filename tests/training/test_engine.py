@@ -17,9 +17,15 @@ from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import ItemEmbeddings
 from recsys.models.mf import MatrixFactorization, MFConfig
 from recsys.models.mf import train as train_mf
+from recsys.models.mf_bias import MFBiasConfig
 from recsys.models.skipgram import SkipGramConfig
 from recsys.training.batching import NegativeSampler, PairBatch, PairTableSource
-from recsys.training.checkpoint import CHECKPOINT_NAME, CheckpointMismatch, config_fingerprint
+from recsys.training.checkpoint import (
+    CHECKPOINT_NAME,
+    CheckpointMismatch,
+    check_checkpoint,
+    config_fingerprint,
+)
 from recsys.training.engine import fit, resolve_device
 from tests.conftest import make_planted_dataset
 
@@ -172,6 +178,18 @@ def test_resume_with_other_side_information_is_refused_not_reused(tmp_path: Path
     resumed = Recorder()
     train_mf(data, MFConfig(epochs=2, checkpoint_dir=tmp_path, **FAST), [resumed])
     assert [e for e, _ in resumed.epochs] == [1]  # the same data still resumes
+
+
+def test_another_methods_checkpoint_of_the_same_settings_is_refused(
+    planted_dataset: PreparedDataset, tmp_path: Path
+) -> None:
+    """mf and mf_bias share every setting: mf_bias in mf's checkpoint_dir loaded it and
+    failed with ``RuntimeError: Error(s) in loading state_dict`` after opening a run."""
+    train_mf(planted_dataset, MFConfig(epochs=1, checkpoint_dir=tmp_path, **FAST), [])
+    bias = MFBiasConfig(epochs=2, checkpoint_dir=tmp_path, **{**FAST, "negatives": 1})
+    assert config_fingerprint(bias) != config_fingerprint(MFConfig(**bias.model_dump()))
+    with pytest.raises(CheckpointMismatch, match=r"another method's training \(MFConfig, not"):
+        check_checkpoint(tmp_path, bias, planted_dataset)
 
 
 def test_an_unreadable_checkpoint_is_named_not_a_traceback(
