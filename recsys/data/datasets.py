@@ -182,7 +182,13 @@ def _generated(path: Path, write: Callable[[Path], Path]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path = write(path)
     digest = path.with_name(path.name + ".sha256")
-    digest.write_text(_sha256(path) + "\n")
+    staging = digest.with_name(f".{digest.name}.{os.getpid()}.tmp")
+    try:  # written whole or not at all: a missing digest only leaves the file unchecked
+        staging.write_text(_sha256(path) + "\n")
+        staging.replace(digest)
+    except OSError as error:  # a full disk: the file itself was written
+        staging.unlink(missing_ok=True)
+        logger.warning("cannot keep the sha256 of %s (%s)", path, error.strerror or error)
     return path
 
 
