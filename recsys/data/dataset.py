@@ -7,6 +7,7 @@ dense ``item_id`` (0..n_items-1) assigned to every product that appears in any p
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,10 @@ PRODUCT_COLUMNS = (
 )
 
 MANIFEST_NAME = "manifest.json"
+TABLE_NAMES = ("products.parquet", "train_pairs.parquet", "val_pairs.parquet")
+# The manifest's entry holding each table's sha256 (checked on load, not part of
+# ``PreparedDataset.manifest``: a loaded dataset's manifest equals the one just built).
+TABLES_KEY = "tables_sha256"
 
 # Validation protocols: the same held-out positives against two negative sets.
 # study: uniform over the distinct validation products (the study's code);
@@ -157,6 +162,33 @@ class PreparedDataset:
         return both_meta & ~pairs.seen
 
 
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(4 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _check_tables(folder: Path, recorded: Any) -> None:
+    """The tables are those the manifest was written with (their sha256, recorded by
+    :func:`save_prepared`): a table truncated, edited or copied from another prepared
+    folder (another dataset or split) is valid Parquet and read without a word otherwise.
+    A folder written before the checksums were recorded is not checked.
+
+    Raises:
+        ValueError: naming the first table that differs (the caller rebuilds the folder).
+    """
+    if recorded is None:
+        return
+    for name in TABLE_NAMES:
+        path = folder / name
+        if not path.exists():
+            raise ValueError(f"{name} is missing")
+        if _file_sha256(path) != recorded.get(name):
+            raise ValueError(f"{name} is not the table its manifest was written with")
+
+
 def save_prepared(dataset: PreparedDataset, folder: Path) -> None:
     """Write the dataset as Parquet tables plus a manifest (the manifest last, as a commit mark)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -182,7 +214,11 @@ def save_prepared(dataset: PreparedDataset, folder: Path) -> None:
             ),
         }
     ).to_parquet(folder / "val_pairs.parquet", index=False)
-    manifest = {"name": dataset.name, **dataset.manifest}
+    manifest = {
+        "name": dataset.name,
+        **dataset.manifest,
+        TABLES_KEY: {name: _file_sha256(folder / name) for name in TABLE_NAMES},
+    }
     tmp = folder / (MANIFEST_NAME + ".tmp")
     tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str))
     tmp.replace(folder / MANIFEST_NAME)
@@ -197,6 +233,7 @@ def load_prepared(folder: Path) -> PreparedDataset:
             "run `recsys prepare` for it first."
         )
     manifest = json.loads(manifest_path.read_text())
+    _check_tables(folder, manifest.pop(TABLES_KEY, None))
     products = pd.read_parquet(folder / "products.parquet")
     train = pd.read_parquet(folder / "train_pairs.parquet")
     val = pd.read_parquet(folder / "val_pairs.parquet")

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import hashlib
+import logging
 import os
 import re
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -30,6 +32,8 @@ from typing import Literal
 from tqdm.auto import tqdm
 
 from recsys.data.errors import DataError
+
+logger = logging.getLogger(__name__)
 
 DOWNLOAD_URL_ENV = "RECSYS_DOWNLOAD_URL"
 DEFAULT_DOWNLOAD_URL = "http://snap.stanford.edu/data/amazon/productGraph/categoryFiles/"
@@ -133,10 +137,10 @@ def _synthetic_source(name: str, raw_dir: Path, progress: bool) -> DatasetSource
         scale, _ = resolve_sizes(PRESETS[preset], scale)
     except ValueError as error:
         raise DataError(f"dataset {name!r}: {error}") from error
-    path = raw_dir / default_file_name(preset, scale, SYNTHETIC_SEED)
-    if not path.exists():
-        raw_dir.mkdir(parents=True, exist_ok=True)
-        path = write(path, preset, scale, SYNTHETIC_SEED, progress=progress)
+    path = _generated(
+        raw_dir / default_file_name(preset, scale, SYNTHETIC_SEED),
+        lambda target: write(target, preset, scale, SYNTHETIC_SEED, progress=progress),
+    )
     suffix = "" if scale == PRESETS[preset].default_scale else f"-x{scale:g}"
     return DatasetSource(
         name=f"{base}{suffix}",
@@ -146,6 +150,46 @@ def _synthetic_source(name: str, raw_dir: Path, progress: bool) -> DatasetSource
         scale=scale,
         seed=SYNTHETIC_SEED,
     )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(4 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _generated(path: Path, write: Callable[[Path], Path]) -> Path:
+    """A generated file (a synthetic preset, a twin) in ``raw/``, written once and reused
+    while its bytes are those written: their sha256 is kept beside it (``<file>.sha256``),
+    and a file that no longer matches (truncated, edited) is generated again with a
+    warning. It was reused as it was: a cut-off file read as a smaller dataset under the
+    same name (``file truncated`` among the skipped lines). A file generated before the
+    digests were kept is not checked."""
+    digest = path.with_name(path.name + ".sha256")
+    if path.exists() and digest.exists():
+        recorded = digest.read_text().strip()
+        if _sha256(path) != recorded:
+            logger.warning(
+                "generated file %s is not the one written (its sha256 changed); generating "
+                "it again",
+                path,
+            )
+            path.unlink()
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path = write(path)
+    digest = path.with_name(path.name + ".sha256")
+    staging = digest.with_name(f".{digest.name}.{os.getpid()}.tmp")
+    try:  # written whole or not at all: a missing digest only leaves the file unchecked
+        staging.write_text(_sha256(path) + "\n")
+        staging.replace(digest)
+    except OSError as error:  # a full disk: the file itself was written
+        staging.unlink(missing_ok=True)
+        logger.warning("cannot keep the sha256 of %s (%s)", path, error.strerror or error)
+    return path
 
 
 def _parse_scale(dataset: str, text: str, example: str) -> float | None:
@@ -200,10 +244,12 @@ def _twin_source(dataset: str, data_dir: Path, progress: bool) -> DatasetSource:
         scale, _ = resolve_sizes(fit.preset, scale)
     except ValueError as error:
         raise DataError(f"dataset {dataset!r}: {error}") from error
-    target = data_dir / "raw" / twin_file_name(fit, scale, TWIN_SEED)
-    if not target.exists():
+
+    def write_it(path: Path) -> Path:
         with twinning():
-            target = write_twin(fit, target, scale, TWIN_SEED, progress=progress)
+            return write_twin(fit, path, scale, TWIN_SEED, progress=progress)
+
+    target = _generated(data_dir / "raw" / twin_file_name(fit, scale, TWIN_SEED), write_it)
     suffix = "" if scale == 1.0 else f"-x{scale:g}"
     return DatasetSource(
         name=f"synthetic-like-{name}{suffix}",

@@ -6,8 +6,9 @@ file's content (sha256, streamed), the filters, the relation weights, a pairs fi
 :data:`FORMAT_VERSION`. The input's format is detected by
 :mod:`recsys.data.formats.registry`. A second call with the
 same inputs loads the folder without parsing; a changed file or setting lands in a new
-folder. Every later stage (walks, training, tracking) starts from the
-:class:`PreparedDataset` returned here.
+folder. A folder whose tables cannot be read, or differ from the sha256 its manifest
+recorded for them, is rebuilt with a warning. Every later stage (walks, training,
+tracking) starts from the :class:`PreparedDataset` returned here.
 """
 
 from __future__ import annotations

@@ -80,6 +80,14 @@ def fallback_cache_path(dataset: PreparedDataset, config: WalkConfig) -> Path | 
     return user_cache_dir() / WALKS_FOLDER / name / f"{walk_cache_key(config)}.npy"
 
 
+def _n_walk_starts(dataset: PreparedDataset) -> int:
+    """Products a round of walks starts from: those with a training pair (degree > 0). A
+    walks file of another dataset with the same walk length (copied by hand into this
+    folder) has another count, and was used without a word."""
+    train = dataset.train
+    return int(np.unique(np.concatenate([train.item_a, train.item_b])).size)
+
+
 def _load_valid(path: Path, dataset: PreparedDataset, config: WalkConfig) -> WalkMatrix | None:
     """The cached walks at ``path`` when they exist and fit; None (with a warning) otherwise."""
     if not path.exists():
@@ -93,6 +101,7 @@ def _load_valid(path: Path, dataset: PreparedDataset, config: WalkConfig) -> Wal
         walk_matrix.dtype == np.int32
         and walk_matrix.ndim == 2
         and walk_matrix.shape[1] == config.walk_length
+        and walk_matrix.shape[0] == config.walks_per_node * _n_walk_starts(dataset)
         and (walk_matrix.size == 0 or int(walk_matrix.max()) < dataset.n_items)
     )
     if not fits:

@@ -196,6 +196,21 @@ def _check_sqlite_file(uri: str, db_path: Path) -> None:
         )
 
 
+def _check_sqlite_writable(uri: str, db_path: Path) -> None:
+    """A command that logs runs needs to write the store: a read-only file (another
+    user's, a read-only mount, ``chattr +i``) failed at the run's first insert with
+    MLflow's ~90 lines of logged SQL and traceback, then ``MlflowException: (raised as a
+    result of Query-invoked autoflush ...`` naming no store. Readers (the leaderboard
+    without ``--log``) do not call this: they read a read-only store as it is."""
+    if _store_exists(db_path) and not os.access(db_path, os.W_OK):
+        raise TrackingServerError(
+            f"tracking store {uri}: {db_path} is read-only, and this command logs runs to "
+            f"it; make it writable (chmod u+w {db_path}) or choose another file for "
+            f"--tracking-uri / {TRACKING_URI_ENV} (recsys leaderboard without --log reads "
+            "it as it is)."
+        )
+
+
 @contextlib.contextmanager
 def exclusive_file_lock(path: Path) -> Iterator[None]:
     """Hold an exclusive ``flock`` on ``path`` (created if missing): one process at a time."""
@@ -293,6 +308,8 @@ def check_tracking_uri(
                 "name the store your runs were logged to (--tracking-uri / "
                 "MLFLOW_TRACKING_URI), or train first (recsys main) to create it."
             )
+        if create_store:
+            _check_sqlite_writable(uri, db_path)
         create_sqlite_store(uri, db_path)
     elif parsed.scheme in ("", "file"):
         path = Path(urllib.request.url2pathname(parsed.path) if parsed.scheme else uri)

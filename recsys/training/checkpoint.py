@@ -10,8 +10,9 @@ training them, and goes on with the next one, so no pair is trained twice or ski
 
 A checkpoint is resumed only by the run it belongs to: it records a fingerprint of the
 training pairs (which carry the dataset, the split's seed and fraction, and the relation
-weights) and the settings that shape training; another dataset, split or setting is
-refused with an error naming what differs, never silently reused. Files are written to a
+weights), of the products table (side information) and of the settings that shape
+training; another dataset, split, products file or setting is refused with an error naming
+what differs, never silently reused. Files are written to a
 temporary name and renamed, so a crash mid-write leaves the previous checkpoint intact.
 """
 
@@ -24,6 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import torch
 from pydantic import BaseModel
 from torch import nn
@@ -56,8 +58,18 @@ _RESUMABLE_FIELDS = frozenset(
 )
 
 
+# The settings' entry naming the method's config class: mf and mf_bias (MFConfig,
+# MFBiasConfig) share every field, so with equal values one method resumed the other's
+# checkpoint (a state_dict traceback, and a FAILED run opened).
+METHOD_KEY = "method_config"
+
+
 def _training_settings(config: BaseModel) -> dict[str, Any]:
-    return {k: v for k, v in config.model_dump(mode="json").items() if k not in _RESUMABLE_FIELDS}
+    values = config.model_dump(mode="json").items()
+    return {
+        METHOD_KEY: type(config).__name__,
+        **{k: v for k, v in values if k not in _RESUMABLE_FIELDS},
+    }
 
 
 def config_fingerprint(config: BaseModel) -> str:
@@ -67,15 +79,22 @@ def config_fingerprint(config: BaseModel) -> str:
 
 
 def data_fingerprint(data: PreparedDataset) -> str:
-    """Hash of what training reads: the product count and the training pairs with weights.
+    """Hash of what training reads: the product count, the training pairs with weights and
+    the products table (side information: brand, categories, price, which products have
+    metadata).
 
     Another dataset, split seed, validation fraction, filter or relation weight changes
     these arrays, so it changes the fingerprint (validation negatives do not: they are
-    never trained on).
+    never trained on). A changed products file (``--products``) or metadata with the same
+    pairs changes the products table: side_info's vocabularies and rows would no longer
+    be the checkpoint's (a size mismatch traceback, or, with vocabularies of the same
+    sizes, a model resumed on other side information without a word).
     """
     digest = hashlib.sha256(str(data.n_items).encode())
     for array in (data.train.item_a, data.train.item_b, data.train.weight):
         digest.update(array.tobytes())
+    products = pd.util.hash_pandas_object(data.products, index=False)
+    digest.update(products.to_numpy().tobytes())
     return digest.hexdigest()[:16]
 
 
@@ -173,8 +192,17 @@ def _read_checkpoint(
     if payload.get("data_fingerprint") != data_key:
         raise CheckpointMismatch(
             f"checkpoint {path} was written for other training data (another dataset, split "
-            f"seed or fraction, filter or relation weights); {fresh}"
+            f"seed or fraction, filter, relation weights or products' side information); "
+            f"{fresh}"
         )
+    saved_method = payload.get("settings", {}).get(METHOD_KEY)
+    if saved_method != type(config).__name__:
+        written_by = (
+            "an older recsys that did not record its method"
+            if saved_method is None
+            else f"another method's training ({saved_method}, not {type(config).__name__})"
+        )
+        raise CheckpointMismatch(f"checkpoint {path} was written by {written_by}; {fresh}")
     if payload["fingerprint"] != config_fingerprint(config):
         saved, now = payload.get("settings", {}), _training_settings(config)
         differing = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))

@@ -163,6 +163,24 @@ def test_synthetic_default_is_generated_once(
     assert again.path == Path(first.manifest["source"])
 
 
+def test_a_damaged_generated_file_is_generated_again_not_reused(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A synthetic file in raw/ cut off (a full disk, a copy stopped half-way) was reused:
+    prepared as a smaller dataset under the same name, exit 0. Its sha256, kept beside it,
+    now has it generated again."""
+    first = resolve_dataset("synthetic-small:0.002", tmp_path, progress=False)
+    whole = first.path.read_bytes()
+    first.path.write_bytes(whole[: len(whole) // 2])
+    with caplog.at_level("WARNING"):
+        again = resolve_dataset("synthetic-small:0.002", tmp_path, progress=False)
+    assert again.path == first.path and again.path.read_bytes() == whole
+    assert f"generated file {first.path} is not the one written" in caplog.text
+    caplog.clear()
+    resolve_dataset("synthetic-small:0.002", tmp_path, progress=False)  # intact: reused
+    assert "generated file" not in caplog.text
+
+
 def test_synthetic_scale_suffix(tmp_path: Path) -> None:
     source = resolve_dataset("synthetic-electronics:0.005", tmp_path, progress=False)
     assert (source.kind, source.preset, source.scale) == ("synthetic", "electronics", 0.005)

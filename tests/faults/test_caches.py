@@ -53,6 +53,29 @@ def test_a_truncated_prepared_table_is_rebuilt_with_a_warning(
     assert len(load_prepared(folder).train) > 0  # rebuilt in place: usable again
 
 
+def test_a_table_of_another_split_is_rebuilt_not_reused(
+    data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A valid Parquet table of the same size from another prepared folder (another split
+    seed: files copied by hand, a sync tool) was read without a word: every run scored
+    its training pairs as held out. Each table's sha256 in the manifest refuses it."""
+    folder = prepared_folder(data_dir)
+    original = load_prepared(folder).validation
+    other = prepare_dataset(
+        DataConfig(dataset=TINY, data_dir=data_dir, split_seed=7), progress=False
+    ).folder
+    assert other is not None and other != folder
+    (folder / "val_pairs.parquet").write_bytes((Path(other) / "val_pairs.parquet").read_bytes())
+    with caplog.at_level("WARNING"):
+        again = prepare_dataset(DataConfig(dataset=TINY, data_dir=data_dir), progress=False)
+    assert f"prepared cache {folder} cannot be read (val_pairs.parquet is not" in caplog.text
+    assert again.manifest["cache_hit"] is False  # rebuilt
+    np.testing.assert_array_equal(again.validation.item_a, original.item_a)
+    assert load_prepared(folder).manifest == {
+        k: v for k, v in again.manifest.items() if k != "cache_hit"
+    } | {"name": again.name}
+
+
 def test_a_junk_walks_file_is_recomputed_with_a_warning(
     store: str, data_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

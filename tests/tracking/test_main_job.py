@@ -312,6 +312,28 @@ def test_seeds_repeat_seeded_methods_on_one_split_and_group_their_runs(store: st
     assert bad.exit_code == 2 and "--seeds" in bad.output
 
 
+def test_a_shared_checkpoint_dir_gives_each_method_and_seed_its_own_folder(
+    tmp_path: Path,
+) -> None:
+    """`recsys main --methods mf,mf_bias,skipgram -P checkpoint_dir=ck` put every method's
+    checkpoint in ck: mf's refused the others (`written with other settings`), which FAILED;
+    `--seeds 3` refused seeds 2 and 3 likewise. A method's own folder is used as given."""
+    ck = tmp_path / "ck"
+    overrides = parse_overrides(
+        [f"checkpoint_dir={ck}", f"skipgram.checkpoint_dir={tmp_path / 'mine'}"], None
+    )
+    params = method_params(["popularity", "mf", "mf_bias", "skipgram"], DATASET, overrides)
+    assert "checkpoint_dir" not in params["popularity"]  # no checkpoints there
+    assert params["mf"]["checkpoint_dir"] == str(ck / "mf")
+    assert params["mf_bias"]["checkpoint_dir"] == str(ck / "mf_bias")
+    assert params["skipgram"]["checkpoint_dir"] == str(tmp_path / "mine")
+    seeds = main_job.seeded_params("mf", params["mf"], 3)
+    assert [p["checkpoint_dir"] for p in seeds] == [
+        str(ck / "mf" / f"seed{s}") for s in (42, 43, 44)
+    ]
+    assert main_job.seeded_params("mf", params["mf"], 1) == [params["mf"]]
+
+
 def test_data_dir_reaches_every_method(store: str, tmp_path: Path) -> None:
     overrides = parse_overrides(["weighted=true"], tmp_path / "shared-data")
     params = method_params(["popularity", "mf"], DATASET, overrides)

@@ -6,8 +6,10 @@ tests/faults/test_inputs.py and tests/faults/test_runs.py."""
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import sqlite3
+import stat
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -15,6 +17,7 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
+from recsys.tracking import server
 from recsys.tracking.server import (
     TrackingServerError,
     check_tracking_uri,
@@ -167,6 +170,37 @@ def test_a_reader_waits_for_a_store_being_created_and_refuses_a_missing_one(
         MlflowClient(uri).search_experiments(max_results=1)  # the creator's migrations
     reader.join(timeout=60)
     assert outcome == [uri]
+
+
+def test_a_read_only_store_is_named_before_a_writer_starts_and_still_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store another user owns (or on a read-only mount) failed at a run's first insert:
+    ~90 lines of MLflow's logged SQL, then ``MlflowException: (raised as a result of
+    Query-invoked autoflush ...`` naming no store. A writer is now refused in one line
+    naming it; a reader (the leaderboard) still reads it."""
+    db_path = tmp_path / "mlflow.db"
+    uri = f"sqlite:///{db_path}"
+    check_tracking_uri(uri)  # creates the store
+    db_path.chmod(0o444)
+    if os.geteuid() == 0:  # permission bits do not bind root: report them as they read
+        real_access = os.access
+        monkeypatch.setattr(
+            server.os,
+            "access",
+            lambda path, mode: (
+                bool(Path(path).stat().st_mode & stat.S_IWUSR)
+                if mode == os.W_OK and Path(path) == db_path
+                else real_access(path, mode)
+            ),
+        )
+    with pytest.raises(TrackingServerError) as refused:
+        check_tracking_uri(uri)
+    message = str(refused.value)
+    assert "\n" not in message
+    assert message.startswith(f"tracking store {uri}: {db_path} is read-only")
+    assert f"chmod u+w {db_path}" in message
+    assert check_tracking_uri(uri, create_store=False) == uri
 
 
 def test_a_misspelled_scheme_is_named_with_the_likely_one() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from pathlib import Path
@@ -16,9 +17,15 @@ from recsys.data.dataset import PreparedDataset
 from recsys.embeddings import ItemEmbeddings
 from recsys.models.mf import MatrixFactorization, MFConfig
 from recsys.models.mf import train as train_mf
+from recsys.models.mf_bias import MFBiasConfig
 from recsys.models.skipgram import SkipGramConfig
 from recsys.training.batching import NegativeSampler, PairBatch, PairTableSource
-from recsys.training.checkpoint import CHECKPOINT_NAME, CheckpointMismatch, config_fingerprint
+from recsys.training.checkpoint import (
+    CHECKPOINT_NAME,
+    CheckpointMismatch,
+    check_checkpoint,
+    config_fingerprint,
+)
 from recsys.training.engine import fit, resolve_device
 from tests.conftest import make_planted_dataset
 
@@ -155,6 +162,34 @@ def test_resume_on_another_split_or_dataset_is_refused_not_reused(tmp_path: Path
     for other in (make_planted_dataset(seed=1), make_planted_dataset(n_clusters=10)):
         with pytest.raises(CheckpointMismatch, match="other training data"):
             train_mf(other, MFConfig(epochs=2, checkpoint_dir=tmp_path, **FAST), [])
+
+
+def test_resume_with_other_side_information_is_refused_not_reused(tmp_path: Path) -> None:
+    """The same training pairs with another products file (brands shuffled, as after editing
+    ``--products`` between a stop and its rerun) must not resume: side_info's vocabularies
+    and rows would be the old file's, or of other sizes (a state_dict traceback)."""
+    data = make_planted_dataset(seed=0)
+    train_mf(data, MFConfig(epochs=1, checkpoint_dir=tmp_path, **FAST), [])
+    brands = data.products["brand"].to_numpy()
+    shuffled = data.products.assign(brand=np.roll(brands, 1))  # same vocabulary, other rows
+    other = dataclasses.replace(data, products=shuffled)
+    with pytest.raises(CheckpointMismatch, match="side information"):
+        train_mf(other, MFConfig(epochs=2, checkpoint_dir=tmp_path, **FAST), [])
+    resumed = Recorder()
+    train_mf(data, MFConfig(epochs=2, checkpoint_dir=tmp_path, **FAST), [resumed])
+    assert [e for e, _ in resumed.epochs] == [1]  # the same data still resumes
+
+
+def test_another_methods_checkpoint_of_the_same_settings_is_refused(
+    planted_dataset: PreparedDataset, tmp_path: Path
+) -> None:
+    """mf and mf_bias share every setting: mf_bias in mf's checkpoint_dir loaded it and
+    failed with ``RuntimeError: Error(s) in loading state_dict`` after opening a run."""
+    train_mf(planted_dataset, MFConfig(epochs=1, checkpoint_dir=tmp_path, **FAST), [])
+    bias = MFBiasConfig(epochs=2, checkpoint_dir=tmp_path, **{**FAST, "negatives": 1})
+    assert config_fingerprint(bias) != config_fingerprint(MFConfig(**bias.model_dump()))
+    with pytest.raises(CheckpointMismatch, match=r"another method's training \(MFConfig, not"):
+        check_checkpoint(tmp_path, bias, planted_dataset)
 
 
 def test_an_unreadable_checkpoint_is_named_not_a_traceback(

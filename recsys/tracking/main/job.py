@@ -104,6 +104,13 @@ def parse_overrides(
     return parsed
 
 
+# A shared ``-P checkpoint_dir=DIR`` gives each method ``DIR/<method>`` (and each seed of
+# ``--seeds N`` ``DIR/<method>/seed<k>``): in one folder the first method's checkpoint was
+# refused by every later one (``written with other settings``), so those methods FAILED.
+# A method's own ``-P <method>.checkpoint_dir=DIR`` is used as given.
+CHECKPOINT_DIR = "checkpoint_dir"
+
+
 def seeded_params(method: str, params: Mapping[str, Any], seeds: int) -> list[dict[str, Any]]:
     """``seeds`` copies of a method's params with training seeds seed, seed+1, ...
 
@@ -119,7 +126,13 @@ def seeded_params(method: str, params: Mapping[str, Any], seeds: int) -> list[di
     if seeds == 1 or "seed" not in fields:
         return [dict(params)]
     base = int(params.get("seed", fields["seed"].default))
-    return [{**params, "seed": base + offset} for offset in range(seeds)]
+    repeats = [{**params, "seed": base + offset} for offset in range(seeds)]
+    if params.get(CHECKPOINT_DIR):  # one folder per seed: see method_params ("": none)
+        for repeat in repeats:
+            repeat[CHECKPOINT_DIR] = str(
+                Path(str(params[CHECKPOINT_DIR])) / f"seed{repeat['seed']}"
+            )
+    return repeats
 
 
 def method_params(
@@ -156,6 +169,8 @@ def method_params(
         values: dict[str, Any] = {"dataset": dataset}
         values.update((tuned or {}).get(m, {}))
         values.update({k: v for k, v in shared.items() if k in accepted[m]})
+        if values.get(CHECKPOINT_DIR):  # a shared folder: each method's checkpoint in its own
+            values[CHECKPOINT_DIR] = str(Path(str(values[CHECKPOINT_DIR])) / m)
         values.update(overrides.get(m, {}))
         params[m] = values
     return params
