@@ -68,8 +68,9 @@ def stage_prepare(
 ) -> dict[str, Any]:
     """``prepare_dataset`` with the default settings; ``rebuild`` drops its cache first."""
     from recsys.config import DataConfig
+    from recsys.data.checksum import file_sha256
     from recsys.data.datasets import resolve_dataset
-    from recsys.data.prepare import cache_key, file_sha256, prepare_dataset
+    from recsys.data.prepare import cache_key, prepare_dataset
 
     config = DataConfig(dataset=_dataset_name(preset, scale), data_dir=data_dir)
     if rebuild:

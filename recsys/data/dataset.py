@@ -7,7 +7,6 @@ dense ``item_id`` (0..n_items-1) assigned to every product that appears in any p
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from recsys.data.checksum import file_sha256
 from recsys.typing import BoolMask, ItemIds, Labels, Weights
 
 # Relation flags stored per training pair (a bitmask: a pair can carry several).
@@ -162,14 +162,6 @@ class PreparedDataset:
         return both_meta & ~pairs.seen
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(4 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _check_tables(folder: Path, recorded: Any) -> None:
     """The tables are those the manifest was written with (their sha256, recorded by
     :func:`save_prepared`): a table truncated, edited or copied from another prepared
@@ -185,7 +177,7 @@ def _check_tables(folder: Path, recorded: Any) -> None:
         path = folder / name
         if not path.exists():
             raise ValueError(f"{name} is missing")
-        if _file_sha256(path) != recorded.get(name):
+        if file_sha256(path) != recorded.get(name):
             raise ValueError(f"{name} is not the table its manifest was written with")
 
 
@@ -217,7 +209,7 @@ def save_prepared(dataset: PreparedDataset, folder: Path) -> None:
     manifest = {
         "name": dataset.name,
         **dataset.manifest,
-        TABLES_KEY: {name: _file_sha256(folder / name) for name in TABLE_NAMES},
+        TABLES_KEY: {name: file_sha256(folder / name) for name in TABLE_NAMES},
     }
     tmp = folder / (MANIFEST_NAME + ".tmp")
     tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str))

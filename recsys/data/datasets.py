@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import hashlib
 import logging
 import os
 import re
@@ -31,6 +30,7 @@ from typing import Literal
 
 from tqdm.auto import tqdm
 
+from recsys.data.checksum import file_sha256
 from recsys.data.errors import DataError
 
 logger = logging.getLogger(__name__)
@@ -152,14 +152,6 @@ def _synthetic_source(name: str, raw_dir: Path, progress: bool) -> DatasetSource
     )
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(4 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _generated(path: Path, write: Callable[[Path], Path]) -> Path:
     """A generated file (a synthetic preset, a twin) in ``raw/``, written once and reused
     while its bytes are those written: their sha256 is kept beside it (``<file>.sha256``),
@@ -170,7 +162,7 @@ def _generated(path: Path, write: Callable[[Path], Path]) -> Path:
     digest = path.with_name(path.name + ".sha256")
     if path.exists() and digest.exists():
         recorded = digest.read_text().strip()
-        if _sha256(path) != recorded:
+        if file_sha256(path) != recorded:
             logger.warning(
                 "generated file %s is not the one written (its sha256 changed); generating "
                 "it again",
@@ -184,7 +176,7 @@ def _generated(path: Path, write: Callable[[Path], Path]) -> Path:
     digest = path.with_name(path.name + ".sha256")
     staging = digest.with_name(f".{digest.name}.{os.getpid()}.tmp")
     try:  # written whole or not at all: a missing digest only leaves the file unchecked
-        staging.write_text(_sha256(path) + "\n")
+        staging.write_text(file_sha256(path) + "\n")
         staging.replace(digest)
     except OSError as error:  # a full disk: the file itself was written
         staging.unlink(missing_ok=True)

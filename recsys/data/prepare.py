@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from recsys.config import DataConfig
+from recsys.data.checksum import file_sha256
 from recsys.data.dataset import PROTOCOLS, PreparedDataset, load_prepared, save_prepared
 from recsys.data.datasets import DatasetSource, resolve_dataset
 from recsys.data.errors import DataError
@@ -52,27 +52,6 @@ logger = logging.getLogger(__name__)
 # Amazon pairs only in relations weighted 0; relation names lowercased and trimmed, a blank
 # one co_purchase.
 FORMAT_VERSION = 4
-HASH_CHUNK_BYTES = 4 << 20
-
-
-def file_sha256(path: Path, *, progress: bool = False) -> str:
-    """Hex sha256 of the file's bytes, read in chunks (files can be gigabytes)."""
-    digest = hashlib.sha256()
-    size = path.stat().st_size
-    with (
-        path.open("rb") as handle,
-        tqdm(
-            total=size,
-            unit="B",
-            unit_scale=True,
-            desc=f"sha256 {path.name}",
-            disable=not progress or size < (256 << 20),
-        ) as bar,
-    ):
-        while chunk := handle.read(HASH_CHUNK_BYTES):
-            digest.update(chunk)
-            bar.update(len(chunk))
-    return digest.hexdigest()
 
 
 def cache_settings(

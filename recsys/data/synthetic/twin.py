@@ -210,7 +210,7 @@ def fit_preset(
     """Re-calibrate a built-in preset to a real sample: the sample's degree laws (stretched
     at generation to the preset's pair count), clustering and same-category share; the
     preset keeps its own sizes, record share and side information."""
-    from recsys.data.prepare import file_sha256
+    from recsys.data.checksum import file_sha256
 
     dataset, statistics = _prepared(path, data_dir, progress)
     found = profile(dataset)
@@ -231,7 +231,7 @@ def load_or_fit(path: Path, name: str, data_dir: Path, *, progress: bool = True)
     A cache for another sha256 or fit version, or one that cannot be read, is refitted
     and replaced (logged as a warning), never used.
     """
-    from recsys.data.prepare import file_sha256
+    from recsys.data.checksum import file_sha256
 
     sha256 = file_sha256(path, progress=progress)
     cache = data_dir / "twins" / f"{name}.json"
