@@ -47,10 +47,31 @@ class OneLineErrors(click.Group):
         except Exception as error:
             if debug_enabled():
                 raise
+            locked = locked_store_message(error)
+            if locked:
+                raise click.ClickException(locked) from error
             first_line = (str(error).strip().splitlines() or [""])[0]
             raise click.ClickException(
                 f"{type(error).__name__}: {first_line} (run with --debug for the traceback)"
             ) from error
+
+
+def locked_store_message(error: BaseException) -> str:
+    """What to do when another process held the sqlite tracking store past MLflow's wait
+    (its ``OperationalError: database is locked`` named neither store nor remedy); "" for
+    any other error."""
+    chain: BaseException | None = error
+    while chain is not None and "database is locked" not in str(chain):
+        chain = chain.__cause__ or chain.__context__
+    if chain is None:
+        return ""
+    import mlflow  # only on this error: the CLI's import stays light
+
+    return (
+        f"tracking store {mlflow.get_tracking_uri()} is locked by another process (sqlite: "
+        "database is locked): let that process finish and run again, or give another "
+        "--tracking-uri; nothing of this command was logged past what it printed"
+    )
 
 
 def one_line_warning(

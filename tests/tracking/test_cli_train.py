@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -104,6 +105,27 @@ def test_an_unexpected_error_is_one_line_and_debug_shows_the_traceback(
     debug = CliRunner().invoke(main, ["--debug", "train", "popularity", "-q"])
     assert isinstance(debug.exception, OSError)  # re-raised: the traceback is shown
     monkeypatch.delenv("RECSYS_DEBUG", raising=False)
+
+
+def test_a_locked_store_is_named_with_what_to_do(
+    monkeypatch: pytest.MonkeyPatch, tracking_uri: str
+) -> None:
+    """Another process holding the sqlite store past MLflow's wait: MLflow's
+    ``OperationalError: database is locked`` named neither the store nor what to do."""
+
+    def locked(*args: object, **kwargs: object) -> str:
+        try:
+            raise sqlite3.OperationalError("database is locked")
+        except sqlite3.OperationalError as error:
+            raise RuntimeError("(raised as a result of Query-invoked autoflush)") from error
+
+    monkeypatch.setattr(run, "run_method", locked)
+    monkeypatch.delenv("RECSYS_DEBUG", raising=False)
+    result = CliRunner().invoke(main, ["train", "popularity", "-q"])
+    assert result.exit_code == 1
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith(f"Error: tracking store {tracking_uri} is locked by another process")
+    assert "another --tracking-uri" in line
 
 
 def test_a_run_prints_its_stages_and_one_line_warnings_not_mlflow_bookkeeping(
