@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 
 from recsys.cli.leaderboard import leaderboard_command
 from recsys.tracking import names
@@ -23,6 +24,7 @@ from recsys.tracking.leaderboard.registry import (
     CHAMPION_ALIAS,
     TAG_MODEL_DATASET,
     champion_model_name,
+    link_version_to_logged_model,
     registered_model_name,
 )
 from recsys.tracking.leaderboard.report import publish_leaderboard
@@ -107,6 +109,20 @@ def test_a_seed_groups_champion_says_its_own_value_and_the_groups_mean(
     assert f"matched_auc_all {own:.4f} (this seed; 0.8200 the mean of its 3 seeds)" in (
         version.description
     )
+
+
+def test_a_logged_model_that_cannot_list_its_version_is_a_warning_not_an_error(
+    client: MlflowClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Listing the version on its logged model is best effort: update_champions goes on
+    and reports the alias it moved."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise MlflowException("logged model tags are not supported")
+
+    monkeypatch.setattr(client, "get_logged_model", refuse)
+    link_version_to_logged_model(client, "m-1", "recsys-x", "3")
+    assert "version 3 of recsys-x is registered, but its logged model m-1" in caplog.text
 
 
 def test_a_champion_registered_from_another_dataset_is_not_compared(

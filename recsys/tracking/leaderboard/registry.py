@@ -210,11 +210,22 @@ def link_version_to_logged_model(
 ) -> None:
     """List version ``version`` of ``name`` on its LoggedModel's page, as
     ``mlflow.register_model`` does: the UI reads a logged model's registered versions from
-    its ``mlflow.modelVersions`` tag, which ``create_model_version`` leaves unset."""
+    its ``mlflow.modelVersions`` tag, which ``create_model_version`` leaves unset. Best
+    effort, as MLflow's own: the version and its alias stand whatever this does, so a
+    store that refuses the tag gets a warning, not a "registry unavailable"."""
     tag = mlflow_tags.MLFLOW_MODEL_VERSIONS
-    listed = json.loads(client.get_logged_model(model_id).tags.get(tag) or "[]")
-    listed.append({"name": name, "version": version})
-    client.set_logged_model_tags(model_id, {tag: json.dumps(listed)})
+    try:
+        listed = json.loads(client.get_logged_model(model_id).tags.get(tag) or "[]")
+        listed.append({"name": name, "version": version})
+        client.set_logged_model_tags(model_id, {tag: json.dumps(listed)})
+    except MlflowException as error:
+        logger.warning(
+            "version %s of %s is registered, but its logged model %s does not list it (%s)",
+            version,
+            name,
+            model_id,
+            error,
+        )
 
 
 def _version_tags(leader: LeaderboardRow, rank_by: str, value: float, own: float) -> dict[str, str]:
