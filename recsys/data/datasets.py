@@ -61,6 +61,7 @@ class DatasetSource:
     preset: str | None = None  # synthetic only
     scale: float | None = None  # synthetic only
     seed: int | None = None  # synthetic only
+    sha256: str | None = None  # the file's, when resolving it hashed it already (generated)
 
 
 def dataset_names() -> list[str]:
@@ -137,7 +138,7 @@ def _synthetic_source(name: str, raw_dir: Path, progress: bool) -> DatasetSource
         scale, _ = resolve_sizes(PRESETS[preset], scale)
     except ValueError as error:
         raise DataError(f"dataset {name!r}: {error}") from error
-    path = _generated(
+    path, sha256 = _generated(
         raw_dir / default_file_name(preset, scale, SYNTHETIC_SEED),
         lambda target: write(target, preset, scale, SYNTHETIC_SEED, progress=progress),
     )
@@ -149,39 +150,46 @@ def _synthetic_source(name: str, raw_dir: Path, progress: bool) -> DatasetSource
         preset=preset,
         scale=scale,
         seed=SYNTHETIC_SEED,
+        sha256=sha256,
     )
 
 
-def _generated(path: Path, write: Callable[[Path], Path]) -> Path:
+def _generated(path: Path, write: Callable[[Path], Path]) -> tuple[Path, str | None]:
     """A generated file (a synthetic preset, a twin) in ``raw/``, written once and reused
     while its bytes are those written: their sha256 is kept beside it (``<file>.sha256``),
     and a file that no longer matches (truncated, edited) is generated again with a
     warning. It was reused as it was: a cut-off file read as a smaller dataset under the
     same name (``file truncated`` among the skipped lines). A file generated before the
-    digests were kept is not checked."""
+    digests were kept is not checked.
+
+    Returns:
+        (path, its sha256), the sha256 None when it was not computed (an unchecked file),
+        so preparing does not hash the file a second time.
+    """
     digest = path.with_name(path.name + ".sha256")
     if path.exists() and digest.exists():
-        recorded = digest.read_text().strip()
-        if file_sha256(path) != recorded:
-            logger.warning(
-                "generated file %s is not the one written (its sha256 changed); generating "
-                "it again",
-                path,
-            )
-            path.unlink()
-    if path.exists():
-        return path
+        sha256 = file_sha256(path)
+        if sha256 == digest.read_text().strip():
+            return path, sha256
+        logger.warning(
+            "generated file %s is not the one written (its sha256 changed); generating it again",
+            path,
+        )
+        path.unlink()
+    elif path.exists():
+        return path, None
     path.parent.mkdir(parents=True, exist_ok=True)
     path = write(path)
+    sha256 = file_sha256(path)
     digest = path.with_name(path.name + ".sha256")
     staging = digest.with_name(f".{digest.name}.{os.getpid()}.tmp")
     try:  # written whole or not at all: a missing digest only leaves the file unchecked
-        staging.write_text(file_sha256(path) + "\n")
+        staging.write_text(sha256 + "\n")
         staging.replace(digest)
     except OSError as error:  # a full disk: the file itself was written
         staging.unlink(missing_ok=True)
         logger.warning("cannot keep the sha256 of %s (%s)", path, error.strerror or error)
-    return path
+    return path, sha256
 
 
 def _parse_scale(dataset: str, text: str, example: str) -> float | None:
@@ -241,7 +249,7 @@ def _twin_source(dataset: str, data_dir: Path, progress: bool) -> DatasetSource:
         with twinning():
             return write_twin(fit, path, scale, TWIN_SEED, progress=progress)
 
-    target = _generated(data_dir / "raw" / twin_file_name(fit, scale, TWIN_SEED), write_it)
+    target, sha256 = _generated(data_dir / "raw" / twin_file_name(fit, scale, TWIN_SEED), write_it)
     suffix = "" if scale == 1.0 else f"-x{scale:g}"
     return DatasetSource(
         name=f"synthetic-like-{name}{suffix}",
@@ -250,6 +258,7 @@ def _twin_source(dataset: str, data_dir: Path, progress: bool) -> DatasetSource:
         preset=f"like:{name}",
         scale=scale,
         seed=TWIN_SEED,
+        sha256=sha256,
     )
 
 

@@ -252,7 +252,7 @@ def prepare_dataset(config: DataConfig, *, progress: bool = True) -> PreparedDat
     """
     _check_data_dir(config.data_dir)
     source = resolve_dataset(config.dataset, config.data_dir, progress=progress)
-    sha256 = file_sha256(source.path, progress=progress)
+    sha256 = source.sha256 or file_sha256(source.path, progress=progress)
     products = _open_products(config)
     products_sha256 = _products_sha256(products, progress)
     key = cache_key(config, sha256, products_sha256)

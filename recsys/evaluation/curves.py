@@ -17,7 +17,12 @@ from functools import cached_property
 import numpy as np
 
 from recsys.data.pairs import run_starts
-from recsys.evaluation.intervals import Interval, PairProducts, delong_interval_of_sorted
+from recsys.evaluation.intervals import (
+    Interval,
+    PairProducts,
+    delong_interval_of_sorted,
+    take_products,
+)
 from recsys.typing import BoolMask, Labels, Weights
 
 
@@ -66,13 +71,13 @@ class SortedPairs:
                 "NaN (training diverged); lower lr or check the input"
             )
         order = np.argsort(values, kind="stable")
-        ordered = None if products is None else (products[0][order], products[1][order])
+        ordered = take_products(products, order)
         return cls(values[order], np.asarray(labels)[order] == 1, order, ordered)
 
     def subset(self, mask: BoolMask) -> SortedPairs:
         """The pairs where ``mask`` (in the caller's row order) is true, still sorted."""
         keep = mask[self.order]
-        kept = None if self.products is None else (self.products[0][keep], self.products[1][keep])
+        kept = take_products(self.products, keep)
         return SortedPairs(self.scores[keep], self.positive[keep], self.order[keep], kept)
 
     @property

@@ -45,6 +45,11 @@ def _midranks_of_sorted(values: np.ndarray) -> np.ndarray:
 PairProducts = tuple[ItemIds, ItemIds]
 
 
+def take_products(products: PairProducts | None, index: np.ndarray) -> PairProducts | None:
+    """The products of the pairs at ``index`` (an order or a mask); None stays None."""
+    return None if products is None else (products[0][index], products[1][index])
+
+
 def delong_auc_interval(
     labels: Labels, scores: Weights, level: float = LEVEL, products: PairProducts | None = None
 ) -> Interval:
@@ -61,9 +66,8 @@ def delong_auc_interval(
     """
     values = np.asarray(scores, dtype=np.float64)
     order = np.argsort(values, kind="stable")
-    ordered_products = None if products is None else (products[0][order], products[1][order])
     return delong_interval_of_sorted(
-        values[order], (np.asarray(labels) == 1)[order], level, ordered_products
+        values[order], (np.asarray(labels) == 1)[order], level, take_products(products, order)
     )
 
 

@@ -81,11 +81,11 @@ def fallback_cache_path(dataset: PreparedDataset, config: WalkConfig) -> Path | 
 
 
 def _n_walk_starts(dataset: PreparedDataset) -> int:
-    """Products a round of walks starts from: those with a training pair (degree > 0). A
-    walks file of another dataset with the same walk length (copied by hand into this
-    folder) has another count, and was used without a word."""
-    train = dataset.train
-    return int(np.unique(np.concatenate([train.item_a, train.item_b])).size)
+    """Products a round of walks starts from: those with a training pair (every prepared
+    pair weighs > 0, so they are the graph's ``walk_start_nodes``). A walks file of another
+    dataset with the same walk length (copied by hand into this folder) has another count,
+    and was used without a word."""
+    return int(dataset.train_vocabulary().sum())
 
 
 def _load_valid(path: Path, dataset: PreparedDataset, config: WalkConfig) -> WalkMatrix | None:
